@@ -1,0 +1,28 @@
+// Builds every artefact with esbuild:
+//   dist/extension.js          the VS Code extension, one CommonJS file (vscode external)
+//   dist/webview/form.js       the form's browser code (issue 4)
+//   dist/worker/server.mjs     the worker service (npm packages stay external: node-pty is native)
+//   dist/test/fake-kiro.mjs    the scripted stand-in agent used by tests, benchmarks and the demo
+// Type-checking is separate (`tsc --noEmit`). Usage: tsx scripts/build.ts [--watch]
+import { build, type BuildOptions } from 'esbuild';
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+
+const production = process.env.NODE_ENV !== 'development';
+const common: BuildOptions = { bundle: true, sourcemap: production ? false : 'inline', logLevel: 'warning', legalComments: 'none' };
+
+const targets: BuildOptions[] = [
+  { ...common, entryPoints: ['extension/extension.ts'], outfile: 'dist/extension.js', platform: 'node', format: 'cjs', target: 'node20', external: ['vscode'], minify: production },
+  { ...common, entryPoints: ['worker-service/server.ts'], outfile: 'dist/worker/server.mjs', platform: 'node', format: 'esm', target: 'node20', packages: 'external' },
+  { ...common, entryPoints: ['test/support/agent/fakeKiro.ts'], outfile: 'dist/test/fake-kiro.mjs', platform: 'node', format: 'esm', target: 'node20', banner: { js: '#!/usr/bin/env node' } },
+];
+if (existsSync('extension/webview/form.ts')) {
+  targets.push({ ...common, entryPoints: ['extension/webview/form.ts'], outfile: 'dist/webview/form.js', platform: 'browser', format: 'esm', target: 'es2022', minify: production });
+}
+
+await Promise.all(targets.filter((t) => (t.entryPoints as string[]).every((e) => existsSync(e))).map((t) => build(t)));
+// The root package is "type": "module"; the extension bundle is CommonJS.
+await mkdir('dist', { recursive: true });
+await writeFile('dist/package.json', JSON.stringify({ type: 'commonjs' }) + '\n');
+const { chmod } = await import('node:fs/promises');
+await chmod('dist/test/fake-kiro.mjs', 0o755);

@@ -1,0 +1,104 @@
+// The worker service's HTTP contract: TypeBox schemas (JSON Schema at run time,
+// validated by Fastify) and their static types, used by the worker and the
+// extension's client alike.
+import Type, { type Static } from 'typebox';
+
+export const PROTOCOL_VERSION = 1;
+
+/** GitHub owner: alphanumerics and single inner hyphens (checked again in code). */
+export const OwnerSchema = Type.String({ minLength: 1, maxLength: 39, pattern: '^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$' });
+export const RepoSchema = Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9._-]{1,100}$' });
+/** Branch names get git's full rule set in code (isValidBranchName); this is the cheap outline. */
+export const BranchSchema = Type.String({ minLength: 1, maxLength: 200, pattern: '^[^\\s~^:?*\\[\\\\-][^\\s~^:?*\\[\\\\]*$' });
+export const IdempotencyKeySchema = Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9._:-]+$' });
+
+export const MAX_TASK_DESCRIPTION = 64 * 1024;
+
+export const GenerateCodeRequestSchema = Type.Object(
+  {
+    owner: OwnerSchema,
+    repo: RepoSchema,
+    branch: BranchSchema,
+    prNumber: Type.Integer({ minimum: 1, maximum: 2_147_483_647 }),
+    baseBranch: BranchSchema,
+    title: Type.String({ minLength: 1, maxLength: 256 }),
+    taskDescription: Type.String({ minLength: 1, maxLength: MAX_TASK_DESCRIPTION }),
+    idempotencyKey: IdempotencyKeySchema,
+  },
+  { additionalProperties: false },
+);
+export type GenerateCodeRequest = Static<typeof GenerateCodeRequestSchema>;
+
+export const JOB_STATES = ['queued', 'preparing', 'running', 'pushing', 'succeeded', 'no-changes', 'failed', 'timed-out', 'cancelled'] as const;
+export const JobStateSchema = Type.Union(JOB_STATES.map((s) => Type.Literal(s)));
+export type JobState = (typeof JOB_STATES)[number];
+export const FINAL_STATES: ReadonlySet<JobState> = new Set(['succeeded', 'no-changes', 'failed', 'timed-out', 'cancelled']);
+export function isFinalState(state: JobState): boolean {
+  return FINAL_STATES.has(state);
+}
+
+export const JobAcceptedSchema = Type.Object({
+  jobId: Type.String(),
+  state: JobStateSchema,
+  /** Jobs ahead of this one in the queue; 0 once it has a slot. */
+  position: Type.Integer({ minimum: 0 }),
+});
+export type JobAccepted = Static<typeof JobAcceptedSchema>;
+
+export const JobErrorSchema = Type.Object({ code: Type.String(), message: Type.String() });
+
+export const JobStatusSchema = Type.Object({
+  jobId: Type.String(),
+  state: JobStateSchema,
+  owner: Type.String(),
+  repo: Type.String(),
+  branch: Type.String(),
+  prNumber: Type.Integer(),
+  title: Type.String(),
+  attempts: Type.Integer({ minimum: 0 }),
+  position: Type.Integer({ minimum: 0 }),
+  slotId: Type.Union([Type.Integer(), Type.Null()]),
+  createdAt: Type.String({ format: 'date-time' }),
+  startedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  finishedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  exitCode: Type.Union([Type.Integer(), Type.Null()]),
+  signal: Type.Union([Type.String(), Type.Null()]),
+  commitSha: Type.Union([Type.String(), Type.Null()]),
+  error: Type.Union([JobErrorSchema, Type.Null()]),
+  outputTail: Type.Array(Type.String()),
+});
+export type JobStatus = Static<typeof JobStatusSchema>;
+
+export const SLOT_STATES = ['idle', 'busy', 'restarting'] as const;
+export type SlotState = (typeof SLOT_STATES)[number];
+export const SlotHealthSchema = Type.Object({
+  id: Type.Integer({ minimum: 0 }),
+  state: Type.Union(SLOT_STATES.map((s) => Type.Literal(s))),
+  jobId: Type.Union([Type.String(), Type.Null()]),
+  since: Type.String({ format: 'date-time' }),
+});
+export type SlotHealth = Static<typeof SlotHealthSchema>;
+
+export const PoolHealthSchema = Type.Object({
+  slots: Type.Array(SlotHealthSchema),
+  queued: Type.Integer({ minimum: 0 }),
+  running: Type.Integer({ minimum: 0 }),
+  capacity: Type.Integer({ minimum: 0 }),
+  queueLimit: Type.Integer({ minimum: 0 }),
+  accepting: Type.Boolean(),
+  agent: Type.Object({ command: Type.String(), found: Type.Boolean(), message: Type.String() }),
+  version: Type.String(),
+  protocol: Type.Integer(),
+  uptimeSeconds: Type.Number({ minimum: 0 }),
+});
+export type PoolHealth = Static<typeof PoolHealthSchema>;
+
+/** Every error the worker answers with: a machine-readable code, words for a person, the field at fault. */
+export const ErrorBodySchema = Type.Object({
+  code: Type.String(),
+  message: Type.String(),
+  field: Type.Optional(Type.String()),
+});
+export type ErrorBody = Static<typeof ErrorBodySchema>;
+
+export const JobIdParamsSchema = Type.Object({ id: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }) });

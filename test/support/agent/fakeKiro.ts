@@ -1,0 +1,90 @@
+// A scripted stand-in for an agent CLI such as `kiro-cli chat --no-interactive
+// --trust-all-tools "<prompt>"`. It insists on a terminal, prints progress over
+// time and edits files in its cwd. The scenario comes from FAKE_KIRO_SCENARIO or
+// from a `[scenario: NAME]` marker in ./TASK.md:
+//   change (default) · no-change · fail · crash · hang · ignore-term · grandchild · huge-output · conflict
+// FAKE_KIRO_STEP_MS sets the pause between progress lines (default 10).
+// FAKE_KIRO_RECORD names a file that receives {argv, env, cwd} as JSON.
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const step = Number(process.env.FAKE_KIRO_STEP_MS ?? '10');
+const say = (line: string) => process.stdout.write(`${line}\n`);
+
+async function main(): Promise<number> {
+  if (process.env.FAKE_KIRO_RECORD) {
+    writeFileSync(process.env.FAKE_KIRO_RECORD, JSON.stringify({ argv: process.argv.slice(2), env: process.env, cwd: process.cwd() }));
+  }
+  if (!process.stdout.isTTY || !process.stdin.isTTY) {
+    process.stderr.write('fake-kiro: this agent needs a terminal (run it in a pty)\n');
+    return 2;
+  }
+  const prompt = process.argv[process.argv.length - 1] ?? '';
+  const task = existsSync('TASK.md') ? readFileSync('TASK.md', 'utf8') : '';
+  const scenario = process.env.FAKE_KIRO_SCENARIO ?? /\[scenario:\s*([a-z-]+)\]/.exec(task)?.[1] ?? 'change';
+  const title = /^# (.+)$/m.exec(task)?.[1] ?? 'untitled task';
+
+  say(`\x1b[1mfake-kiro\x1b[0m ${scenario} · prompt ${prompt.length} chars`);
+  await sleep(step);
+  say('> Reading TASK.md');
+  await sleep(step);
+  say(`> Planning: ${title}`);
+  await sleep(step);
+
+  switch (scenario) {
+    case 'change':
+    case 'conflict': {
+      mkdirSync('kiro', { recursive: true });
+      const file = scenario === 'conflict' ? 'README.md' : join('kiro', 'IMPLEMENTATION.md');
+      writeFileSync(file, `# ${title}\n\nImplemented by fake-kiro at ${new Date().toISOString()}.\n`);
+      say(`> Wrote ${file}`);
+      await sleep(step);
+      say('Done.');
+      return 0;
+    }
+    case 'no-change':
+      say('Nothing to change.');
+      return 0;
+    case 'fail':
+      say('error: the model refused the task');
+      return 3;
+    case 'crash':
+      say('about to crash');
+      process.kill(process.pid, 'SIGSEGV');
+      await sleep(10_000);
+      return 1;
+    case 'hang':
+      say('thinking forever');
+      await sleep(24 * 3600 * 1000);
+      return 0;
+    case 'ignore-term':
+      process.on('SIGTERM', () => say('(ignoring SIGTERM)'));
+      say('thinking forever, deaf to SIGTERM');
+      await sleep(24 * 3600 * 1000);
+      return 0;
+    case 'grandchild': {
+      // A helper process in the same group that would outlive a plain kill of the agent.
+      const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+      if (process.env.FAKE_KIRO_PIDFILE) writeFileSync(process.env.FAKE_KIRO_PIDFILE, String(child.pid));
+      say(`spawned helper ${child.pid}`);
+      await sleep(24 * 3600 * 1000);
+      return 0;
+    }
+    case 'huge-output': {
+      const line = 'x'.repeat(199);
+      for (let i = 0; i < 20_000; i++) say(`${i} ${line}`);
+      writeFileSync('HUGE.md', `# ${title}\n`);
+      return 0;
+    }
+    default:
+      say(`unknown scenario ${scenario}`);
+      return 64;
+  }
+}
+
+main().then((code) => process.exit(code), (e) => {
+  process.stderr.write(`fake-kiro: ${String(e)}\n`);
+  process.exit(70);
+});
