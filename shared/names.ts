@@ -26,8 +26,9 @@ export function isValidBranchName(name: string): boolean {
   if (name.length === 0 || Buffer.byteLength(name, 'utf8') > MAX_BRANCH_LENGTH) return false;
   if (name.startsWith('-') || name === '@' || name.startsWith('/') || name.endsWith('/')) return false;
   if (name.endsWith('.') || name.includes('..') || name.includes('@{') || name.includes('//')) return false;
-  // Control characters, DEL, space-likes and git's forbidden punctuation.
-  if (/[\u0000-\u0020\u007f~^:?*[\\\s]/u.test(name)) return false;
+  // Control characters, DEL, space-likes and git's forbidden punctuation; and, stricter
+  // than git, shell metacharacters: we never use a shell, but logs and people copy names.
+  if (/[\u0000-\u0020\u007f~^:?*[\\\s`$;|&<>()'"!#]/u.test(name)) return false;
   for (const part of name.split('/')) {
     if (part.startsWith('.') || part.endsWith('.lock')) return false;
   }

@@ -21,8 +21,9 @@ export const GenerateCodeRequestSchema = Type.Object(
     branch: BranchSchema,
     prNumber: Type.Integer({ minimum: 1, maximum: 2_147_483_647 }),
     baseBranch: BranchSchema,
-    title: Type.String({ minLength: 1, maxLength: 256 }),
-    taskDescription: Type.String({ minLength: 1, maxLength: MAX_TASK_DESCRIPTION }),
+    // Titles become commit messages: no control characters. Descriptions may hold any text but NUL.
+    title: Type.String({ minLength: 1, maxLength: 256, pattern: '^[^\\u0000-\\u001f\\u007f]+$' }),
+    taskDescription: Type.String({ minLength: 1, maxLength: MAX_TASK_DESCRIPTION, pattern: '^[^\\u0000]+$' }),
     idempotencyKey: IdempotencyKeySchema,
   },
   { additionalProperties: false },
@@ -30,8 +31,8 @@ export const GenerateCodeRequestSchema = Type.Object(
 export type GenerateCodeRequest = Static<typeof GenerateCodeRequestSchema>;
 
 export const JOB_STATES = ['queued', 'preparing', 'running', 'pushing', 'succeeded', 'no-changes', 'failed', 'timed-out', 'cancelled'] as const;
-export const JobStateSchema = Type.Union(JOB_STATES.map((s) => Type.Literal(s)));
 export type JobState = (typeof JOB_STATES)[number];
+export const JobStateSchema = Type.Unsafe<JobState>({ type: 'string', enum: [...JOB_STATES] });
 export const FINAL_STATES: ReadonlySet<JobState> = new Set(['succeeded', 'no-changes', 'failed', 'timed-out', 'cancelled']);
 export function isFinalState(state: JobState): boolean {
   return FINAL_STATES.has(state);
@@ -73,7 +74,7 @@ export const SLOT_STATES = ['idle', 'busy', 'restarting'] as const;
 export type SlotState = (typeof SLOT_STATES)[number];
 export const SlotHealthSchema = Type.Object({
   id: Type.Integer({ minimum: 0 }),
-  state: Type.Union(SLOT_STATES.map((s) => Type.Literal(s))),
+  state: Type.Unsafe<SlotState>({ type: 'string', enum: [...SLOT_STATES] }),
   jobId: Type.Union([Type.String(), Type.Null()]),
   since: Type.String({ format: 'date-time' }),
 });

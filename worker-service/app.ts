@@ -1,0 +1,46 @@
+// buildApp(config): the worker service's Fastify instance with every plugin
+// registered explicitly. It never listens; server.ts does.
+import Fastify, { type FastifyInstance } from 'fastify';
+import rateLimit from '@fastify/rate-limit';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { WorkerConfig } from './config.js';
+import type { Commenter } from './github/comments.js';
+import authPlugin from './plugins/auth.js';
+import errorsPlugin from './plugins/errors.js';
+import poolPlugin from './plugins/pool.js';
+import generateCodeRoutes from './routes/generateCode.js';
+import healthRoutes from './routes/health.js';
+import jobRoutes from './routes/jobs.js';
+import { VERSION } from './version.js';
+
+export interface BuildAppOptions {
+  /** pino options or false; tests pass false. */
+  logger?: boolean | object;
+  commenter?: Commenter;
+  /** Environment the agent's allow-list draws from. */
+  env?: NodeJS.ProcessEnv;
+}
+
+export async function buildApp(config: WorkerConfig, opts: BuildAppOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: opts.logger ?? { level: config.logLevel, redact: ['req.headers.authorization', 'headers.authorization'] },
+    bodyLimit: config.bodyLimitBytes,
+    // Types are not coerced and unknown fields are refused, so "7" is not a PR number.
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  // JSON only: a text body is refused as 415 rather than parsed into a string.
+  app.removeContentTypeParser('text/plain');
+  await app.register(errorsPlugin);
+  await app.register(rateLimit, {
+    max: config.rateLimitPerMinute,
+    timeWindow: 60_000,
+    errorResponseBuilder: (_req, ctx) => ({ statusCode: 429, code: 'RATE_LIMITED', message: `too many requests; retry in ${Math.ceil(ctx.ttl / 1000)} s` }),
+  });
+  await app.register(authPlugin, { token: config.token });
+  await app.register(poolPlugin, { config, version: VERSION, commenter: opts.commenter, env: opts.env });
+  await app.register(healthRoutes);
+  await app.register(generateCodeRoutes, { allowlist: config.repoAllowlist });
+  await app.register(jobRoutes, { stateDir: config.stateDir });
+  return app;
+}

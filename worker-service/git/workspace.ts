@@ -1,0 +1,172 @@
+// Checkouts for jobs: one bare mirror per repository (fetched, never cloned
+// again), and one warm worktree per slot and repository that is reset to the job's
+// branch for each job. The push credential reaches git only in fetch and push,
+// through GIT_CONFIG_* environment variables: never in a URL, argv, a log, the
+// mirror's config or the agent's environment.
+import { existsSync } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { runGit, GitError } from './run.js';
+
+export interface Credentials {
+  /** Token for `Authorization: Basic x-access-token:<token>`, as GitHub accepts. */
+  token: string | undefined;
+}
+
+/** Config for every git call we make in a checkout: hooks the agent may have written never run. */
+export const SAFE_CONFIG: Record<string, string> = { 'core.hooksPath': '/dev/null', 'gc.auto': '0', 'maintenance.auto': 'false' };
+
+export function credentialConfig(creds: Credentials): Record<string, string> {
+  if (!creds.token) return {};
+  const basic = Buffer.from(`x-access-token:${creds.token}`).toString('base64');
+  return { 'http.extraHeader': `Authorization: Basic ${basic}` };
+}
+
+export interface Checkout {
+  dir: string;
+  /** The branch head the job starts from. */
+  startSha: string;
+}
+
+/** Serialises work per key (fetches into one mirror must not race on its locks). */
+class KeyedLock {
+  private tails = new Map<string, Promise<unknown>>();
+  run<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.tails.get(key) ?? Promise.resolve();
+    const next = prev.then(fn, fn);
+    const settled = next.catch(() => undefined);
+    this.tails.set(key, settled);
+    void settled.then(() => {
+      if (this.tails.get(key) === settled) this.tails.delete(key);
+    });
+    return next;
+  }
+}
+
+export class Workspaces {
+  private readonly lock = new KeyedLock();
+
+  constructor(
+    private readonly stateDir: string,
+    private readonly gitBaseUrl: string,
+    private readonly creds: Credentials,
+  ) {}
+
+  remoteUrl(owner: string, repo: string): string {
+    return `${this.gitBaseUrl}/${owner}/${repo}.git`;
+  }
+
+  mirrorDir(owner: string, repo: string): string {
+    return join(this.stateDir, 'repos', owner.toLowerCase(), `${repo.toLowerCase()}.git`);
+  }
+
+  slotDir(slotId: number, owner: string, repo: string): string {
+    return join(this.stateDir, 'work', `slot-${slotId}`, `${owner.toLowerCase()}__${repo.toLowerCase()}`);
+  }
+
+  private async ensureMirror(owner: string, repo: string): Promise<string> {
+    const dir = this.mirrorDir(owner, repo);
+    if (!existsSync(join(dir, 'HEAD'))) {
+      await mkdir(dir, { recursive: true });
+      await runGit(['init', '--bare', '--quiet', dir]);
+      await runGit(['remote', 'add', 'origin', this.remoteUrl(owner, repo)], { cwd: dir });
+    }
+    return dir;
+  }
+
+  /** Fetches one branch into the mirror; returns its head sha. */
+  async fetchBranch(owner: string, repo: string, branch: string): Promise<string> {
+    return this.lock.run(this.mirrorDir(owner, repo), async () => {
+      const dir = await this.ensureMirror(owner, repo);
+      await runGit(['fetch', '--quiet', '--no-tags', '--no-write-fetch-head', 'origin', `+refs/heads/${branch}:refs/heads/${branch}`], {
+        cwd: dir, config: { ...SAFE_CONFIG, ...credentialConfig(this.creds) },
+      });
+      return (await runGit(['rev-parse', '--verify', `refs/heads/${branch}^{commit}`], { cwd: dir })).trim();
+    });
+  }
+
+  /** A clean checkout of `branch` for `slotId`: the slot's warm worktree reset, or a new one. */
+  async prepare(slotId: number, owner: string, repo: string, branch: string): Promise<Checkout> {
+    const startSha = await this.fetchBranch(owner, repo, branch);
+    const dir = this.slotDir(slotId, owner, repo);
+    const mirror = this.mirrorDir(owner, repo);
+    if (existsSync(join(dir, '.git'))) {
+      try {
+        await runGit(['reset', '--quiet', '--hard', startSha], { cwd: dir, config: SAFE_CONFIG });
+        await runGit(['clean', '-ffdxq'], { cwd: dir, config: SAFE_CONFIG });
+        return { dir, startSha };
+      } catch (e) {
+        if (!GitError.is(e)) throw e;
+        await this.discard(slotId, owner, repo); // damaged by the last agent: start over
+      }
+    }
+    await mkdir(join(dir, '..'), { recursive: true });
+    await this.lock.run(mirror, () => runGit(['worktree', 'add', '--quiet', '--force', '--detach', dir, startSha], { cwd: mirror, config: SAFE_CONFIG }));
+    return { dir, startSha };
+  }
+
+  /** Removes a slot's worktree for a repository (recycling, or after damage). */
+  async discard(slotId: number, owner: string, repo: string): Promise<void> {
+    const dir = this.slotDir(slotId, owner, repo);
+    const mirror = this.mirrorDir(owner, repo);
+    await rm(dir, { recursive: true, force: true });
+    if (existsSync(mirror)) await this.lock.run(mirror, () => runGit(['worktree', 'prune'], { cwd: mirror }).catch(() => ''));
+  }
+
+  /** Removes every warm worktree a slot holds. */
+  async discardSlot(slotId: number): Promise<void> {
+    await rm(join(this.stateDir, 'work', `slot-${slotId}`), { recursive: true, force: true });
+    const reposDir = join(this.stateDir, 'repos');
+    if (!existsSync(reposDir)) return;
+    const { readdir } = await import('node:fs/promises');
+    for (const owner of await readdir(reposDir)) {
+      for (const repo of await readdir(join(reposDir, owner))) {
+        const mirror = join(reposDir, owner, repo);
+        await this.lock.run(mirror, () => runGit(['worktree', 'prune'], { cwd: mirror }).catch(() => ''));
+      }
+    }
+  }
+
+  /**
+   * Commits whatever the agent changed (and keeps commits it made itself), then
+   * pushes to the job's branch only. A push rejected because the branch moved is
+   * retried once after fetching and rebasing. Returns null when nothing changed.
+   */
+  async publish(checkout: Checkout, opts: { owner: string; repo: string; branch: string; message: string; author: { name: string; email: string }; exclude?: string[] }): Promise<string | null> {
+    const { dir } = checkout;
+    const ident = { GIT_AUTHOR_NAME: opts.author.name, GIT_AUTHOR_EMAIL: opts.author.email, GIT_COMMITTER_NAME: opts.author.name, GIT_COMMITTER_EMAIL: opts.author.email };
+    const pathspec = ['--', '.', ...(opts.exclude ?? []).map((p) => `:(exclude)${p}`)];
+    await runGit(['add', '--all', ...pathspec], { cwd: dir, config: SAFE_CONFIG });
+    const staged = (await runGit(['diff', '--cached', '--name-only'], { cwd: dir, config: SAFE_CONFIG })).trim();
+    if (staged) await runGit(['commit', '--quiet', '--no-verify', '-m', opts.message], { cwd: dir, config: SAFE_CONFIG, env: ident });
+    const head = (await runGit(['rev-parse', 'HEAD'], { cwd: dir })).trim();
+    if (head === checkout.startSha) return null;
+
+    const remote = this.remoteUrl(opts.owner, opts.repo);
+    const refspec = `HEAD:refs/heads/${opts.branch}`;
+    const netConfig = { ...SAFE_CONFIG, ...credentialConfig(this.creds) };
+    try {
+      await runGit(['push', '--quiet', '--no-verify', remote, refspec], { cwd: dir, config: netConfig });
+      return head;
+    } catch (e) {
+      if (!GitError.is(e) || !/rejected|non-fast-forward|fetch first|stale info/i.test(e.stderr)) throw e;
+    }
+    // The branch moved (someone pushed while the agent worked): rebase onto it and try once more.
+    const moved = await this.fetchBranch(opts.owner, opts.repo, opts.branch);
+    try {
+      await runGit(['rebase', '--quiet', moved], { cwd: dir, config: SAFE_CONFIG, env: ident });
+    } catch (e) {
+      await runGit(['rebase', '--abort'], { cwd: dir }).catch(() => '');
+      throw new PushConflictError(`the branch ${opts.branch} moved while the agent worked and the agent's changes do not rebase cleanly onto it`, e);
+    }
+    await runGit(['push', '--quiet', '--no-verify', remote, refspec], { cwd: dir, config: netConfig });
+    return (await runGit(['rev-parse', 'HEAD'], { cwd: dir })).trim();
+  }
+}
+
+export class PushConflictError extends Error {
+  readonly code = 'PUSH_CONFLICT';
+  constructor(message: string, override readonly cause?: unknown) {
+    super(message);
+  }
+}

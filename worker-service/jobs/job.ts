@@ -1,0 +1,40 @@
+// A job as the worker keeps it (on disk and in memory), and its public status.
+import type { GenerateCodeRequest, JobState, JobStatus } from '../../shared/protocol.js';
+
+export interface JobError {
+  code: string;
+  message: string;
+}
+
+export interface Job {
+  id: string;
+  /** Idempotency scope: owner/repo + key. */
+  scopeKey: string;
+  request: GenerateCodeRequest;
+  state: JobState;
+  attempts: number;
+  slotId: number | null;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  exitCode: number | null;
+  signal: string | null;
+  commitSha: string | null;
+  error: JobError | null;
+  outputTail: string[];
+  /** The agent's pid while it runs: after a crash of the service, its orphaned group is stopped. */
+  agentPid?: number | null;
+}
+
+export function scopeKeyOf(r: Pick<GenerateCodeRequest, 'owner' | 'repo' | 'idempotencyKey'>): string {
+  return `${r.owner.toLowerCase()}/${r.repo.toLowerCase()}#${r.idempotencyKey}`;
+}
+
+export function toStatus(job: Job, position: number): JobStatus {
+  return {
+    jobId: job.id, state: job.state, owner: job.request.owner, repo: job.request.repo, branch: job.request.branch,
+    prNumber: job.request.prNumber, title: job.request.title, attempts: job.attempts, position, slotId: job.slotId,
+    createdAt: job.createdAt, startedAt: job.startedAt, finishedAt: job.finishedAt, exitCode: job.exitCode, signal: job.signal,
+    commitSha: job.commitSha, error: job.error, outputTail: job.outputTail,
+  };
+}

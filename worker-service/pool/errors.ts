@@ -1,0 +1,15 @@
+// Errors the pool reports to the routes, each with a machine-readable code.
+export class WorkerError extends Error {
+  constructor(readonly code: string, message: string, readonly status: number, readonly field?: string) {
+    super(message);
+  }
+  static is(e: unknown): e is WorkerError {
+    return e instanceof WorkerError;
+  }
+}
+
+export class QueueFullError extends WorkerError {
+  constructor(readonly retryAfterSeconds: number, message = 'every slot is busy and the queue is full; try again later') {
+    super('QUEUE_FULL', message, 503);
+  }
+}

@@ -1,0 +1,412 @@
+// The pool: N slots, a bounded durable queue, round-robin dispatch to idle slots,
+// and each job's life from checkout to push. Nothing accepted is lost: a job is on
+// disk before it is acknowledged, and jobs interrupted by a crash run again once.
+import { EventEmitter } from 'node:events';
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { FastifyBaseLogger as Logger } from 'fastify';
+import { isFinalState, PROTOCOL_VERSION, type GenerateCodeRequest, type JobState, type PoolHealth } from '../../shared/protocol.js';
+import { AGENT_PROMPT, agentEnv, expandCommand, findAgent, type AgentLookup } from '../agent/command.js';
+import { spawnAgent, type AgentExit } from '../agent/ptyRunner.js';
+import type { WorkerConfig } from '../config.js';
+import { PushConflictError, type Workspaces, type Checkout } from '../git/workspace.js';
+import type { Commenter } from '../github/comments.js';
+import { scopeKeyOf, type Job, type JobError } from '../jobs/job.js';
+import { JobLog, logPath } from '../jobs/log.js';
+import type { JobStore } from '../jobs/store.js';
+import { QueueFullError, WorkerError } from './errors.js';
+import { Slot } from './slot.js';
+
+export interface PoolDeps {
+  config: WorkerConfig;
+  store: JobStore;
+  workspaces: Workspaces;
+  log: Logger;
+  commenter?: Commenter;
+  version: string;
+  /** The environment the agent's allow-list draws from (defaults to process.env). */
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface PoolEvents {
+  job: [Job];
+  'agent-started': [Job, number];
+  'slot': [Slot];
+}
+
+const MAX_ATTEMPTS = 2;
+
+export class Pool extends EventEmitter<PoolEvents> {
+  readonly jobs = new Map<string, Job>();
+  private readonly byScope = new Map<string, string>();
+  /** Saves under way, so that a concurrent duplicate waits for the first one to be durable. */
+  private readonly pendingSaves = new Map<string, Promise<void>>();
+  private readonly queue: string[] = [];
+  readonly slots: Slot[];
+  private readonly logs = new Map<string, JobLog>();
+  private readonly cancelRequested = new Set<string>();
+  private readonly running = new Set<Promise<void>>();
+  private rr = 0;
+  private monitorTimer: NodeJS.Timeout | null = null;
+  private readonly startedAt = Date.now();
+  private readonly durations: number[] = [];
+  accepting = true;
+  agent: AgentLookup;
+
+  constructor(private readonly deps: PoolDeps) {
+    super();
+    this.slots = Array.from({ length: deps.config.slots }, (_, i) => new Slot(i));
+    this.agent = findAgent(deps.config.agentCommand[0] ?? '');
+  }
+
+  private get config(): WorkerConfig {
+    return this.deps.config;
+  }
+
+  /** Loads jobs from disk: queued ones wait again, interrupted ones run again once. */
+  async init(): Promise<void> {
+    await this.deps.store.init();
+    await mkdir(join(this.config.stateDir, 'logs'), { recursive: true });
+    const jobs = await this.deps.store.loadAll((file, e) => this.deps.log.error({ file, err: e.message }, 'unreadable job record skipped'));
+    for (const job of jobs) {
+      this.jobs.set(job.id, job);
+      this.byScope.set(job.scopeKey, job.id);
+      if (isFinalState(job.state)) continue;
+      if (job.agentPid) {
+        // The agent ran in its own session and outlived the service: stop its group before the job runs again.
+        try {
+          process.kill(-job.agentPid, 'SIGKILL');
+          this.deps.log.warn({ jobId: job.id, pid: job.agentPid }, 'stopped an agent orphaned by a service crash');
+        } catch { /* already gone */ }
+        job.agentPid = null;
+      }
+      if (job.state !== 'queued') {
+        if (job.attempts >= MAX_ATTEMPTS) {
+          this.finish(job, 'failed', { code: 'INTERRUPTED', message: `the worker stopped during this job ${job.attempts} times; not trying again` });
+          await this.deps.store.save(job);
+          continue;
+        }
+        this.deps.log.warn({ jobId: job.id, state: job.state, attempts: job.attempts }, 'job was interrupted by a restart; running it again');
+        job.state = 'queued';
+        job.slotId = null;
+        await this.deps.store.save(job);
+      }
+      this.queue.push(job.id);
+    }
+    this.deps.log.info({ agent: this.agent.message, found: this.agent.found, slots: this.slots.length, queued: this.queue.length }, this.agent.found ? 'agent ready' : 'AGENT MISSING: jobs will fail until it is installed');
+    this.monitorTimer = setInterval(() => void this.monitor(), this.config.healthIntervalMs);
+    this.monitorTimer.unref();
+    this.dispatch();
+  }
+
+  position(job: Job): number {
+    const i = this.queue.indexOf(job.id);
+    return i < 0 ? 0 : i;
+  }
+
+  /** Accepts a job (or returns the one already made for this idempotency key). */
+  async submit(request: GenerateCodeRequest): Promise<{ job: Job; created: boolean }> {
+    const scopeKey = scopeKeyOf(request);
+    const existingId = this.byScope.get(scopeKey);
+    const existing = existingId ? this.jobs.get(existingId) : undefined;
+    if (existing) {
+      await this.pendingSaves.get(existing.id);
+      if (existing.request.branch !== request.branch || existing.request.prNumber !== request.prNumber) {
+        throw new WorkerError('IDEMPOTENCY_CONFLICT', `idempotency key ${request.idempotencyKey} was already used for another branch of ${request.owner}/${request.repo}`, 409, 'idempotencyKey');
+      }
+      return { job: existing, created: false };
+    }
+    if (!this.accepting) throw new QueueFullError(30, 'the worker is shutting down; try again shortly');
+    const idle = this.slots.some((s) => s.state === 'idle');
+    if (!idle && this.queue.length >= this.config.queueLimit) throw new QueueFullError(this.retryAfterSeconds());
+    const job: Job = {
+      id: randomUUID(), scopeKey, request, state: 'queued', attempts: 0, slotId: null, createdAt: new Date().toISOString(),
+      startedAt: null, finishedAt: null, exitCode: null, signal: null, commitSha: null, error: null, outputTail: [],
+    };
+    // Reserved at once (a concurrent duplicate finds it), durable before acknowledged.
+    this.jobs.set(job.id, job);
+    this.byScope.set(scopeKey, job.id);
+    const saving = this.deps.store.save(job);
+    this.pendingSaves.set(job.id, saving.catch(() => undefined));
+    try {
+      await saving;
+    } catch (e) {
+      this.jobs.delete(job.id);
+      this.byScope.delete(scopeKey);
+      throw e;
+    } finally {
+      this.pendingSaves.delete(job.id);
+    }
+    this.queue.push(job.id);
+    this.emit('job', job);
+    this.dispatch();
+    return { job, created: true };
+  }
+
+  /** Seconds a client should wait before trying again, from how long jobs take here. */
+  retryAfterSeconds(): number {
+    const avgMs = this.durations.length ? this.durations.reduce((a, b) => a + b, 0) / this.durations.length : 30_000;
+    return Math.min(600, Math.max(5, Math.ceil(((this.queue.length / this.slots.length) * avgMs) / 1000)));
+  }
+
+  async cancel(id: string): Promise<Job> {
+    const job = this.jobs.get(id);
+    if (!job) throw new WorkerError('NOT_FOUND', `no job ${id}`, 404);
+    if (isFinalState(job.state)) return job;
+    const qi = this.queue.indexOf(id);
+    if (qi >= 0) {
+      this.queue.splice(qi, 1);
+      this.finish(job, 'cancelled', { code: 'CANCELLED', message: 'cancelled before it started' });
+      await this.deps.store.save(job);
+      this.emit('job', job);
+      return job;
+    }
+    this.cancelRequested.add(id);
+    const slot = this.slots.find((s) => s.jobId === id);
+    if (slot?.agent) await slot.agent.stop('cancel', this.config.killGraceMs);
+    return job;
+  }
+
+  logOf(id: string): JobLog | undefined {
+    return this.logs.get(id);
+  }
+
+  health(): PoolHealth {
+    return {
+      slots: this.slots.map((s) => s.health()),
+      queued: this.queue.length,
+      running: this.slots.filter((s) => s.state === 'busy').length,
+      capacity: this.slots.length,
+      queueLimit: this.config.queueLimit,
+      accepting: this.accepting,
+      agent: { command: this.agent.command, found: this.agent.found, message: this.agent.message },
+      version: this.deps.version,
+      protocol: PROTOCOL_VERSION,
+      uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
+    };
+  }
+
+  /** Gives queued jobs to idle slots, round-robin. */
+  dispatch(): void {
+    if (!this.accepting) return;
+    while (this.queue.length > 0) {
+      const slot = this.nextIdleSlot();
+      if (!slot) return;
+      const id = this.queue.shift();
+      const job = id ? this.jobs.get(id) : undefined;
+      if (!job) continue;
+      slot.set('busy', job.id);
+      this.emit('slot', slot);
+      const p = this.runJob(slot, job)
+        .catch((e: unknown) => this.deps.log.error({ jobId: job.id, err: String(e) }, 'job runner failed unexpectedly'))
+        .finally(() => {
+          this.running.delete(p);
+          this.dispatch();
+        });
+      this.running.add(p);
+    }
+  }
+
+  private nextIdleSlot(): Slot | undefined {
+    for (let i = 0; i < this.slots.length; i++) {
+      const slot = this.slots[(this.rr + i) % this.slots.length];
+      if (slot?.state === 'idle') {
+        this.rr = (slot.id + 1) % this.slots.length;
+        return slot;
+      }
+    }
+    return undefined;
+  }
+
+  private finish(job: Job, state: JobState, error: JobError | null = null): void {
+    job.state = state;
+    job.error = error;
+    job.finishedAt = new Date().toISOString();
+  }
+
+  private async setState(job: Job, state: JobState): Promise<void> {
+    job.state = state;
+    await this.deps.store.save(job);
+    this.emit('job', job);
+  }
+
+  private async runJob(slot: Slot, job: Job): Promise<void> {
+    const { config, workspaces, log } = this.deps;
+    const { owner, repo, branch, title } = job.request;
+    const started = Date.now();
+    job.attempts += 1;
+    job.slotId = slot.id;
+    job.startedAt = new Date().toISOString();
+    // Assigned together so that TypeScript does not narrow job.error to null for the rest of the run.
+    Object.assign(job, { finishedAt: null, error: null, exitCode: null, signal: null, commitSha: null });
+    await this.setState(job, 'preparing');
+    const jobLog = new JobLog(logPath(config.stateDir, job.id));
+    this.logs.set(job.id, jobLog);
+    if (job.attempts > 1) jobLog.note(`attempt ${job.attempts}: the previous run was interrupted; starting again from a clean checkout`);
+    let crashed = false;
+    let requeue = false;
+    try {
+      this.agent = findAgent(config.agentCommand[0] ?? '', this.deps.env?.PATH ?? process.env.PATH);
+      if (!this.agent.found) throw new WorkerError('AGENT_NOT_FOUND', this.agent.message, 500);
+
+      let checkout: Checkout;
+      try {
+        checkout = await workspaces.prepare(slot.id, owner, repo, branch);
+      } catch (e) {
+        throw new WorkerError('CHECKOUT_FAILED', `could not check out ${owner}/${repo} branch ${branch}: ${(e as Error).message}`, 500);
+      }
+      slot.warm.set(`${owner}/${repo}`.toLowerCase(), { owner, repo, usedAt: Date.now() });
+      const taskFile = join(checkout.dir, 'TASK.md');
+      const wroteTask = !existsSync(taskFile);
+      if (wroteTask) await writeFile(taskFile, job.request.taskDescription);
+      if (this.cancelRequested.has(job.id)) throw new WorkerError('CANCELLED', 'cancelled while preparing', 499);
+
+      const argv = expandCommand(config.agentCommand, { prompt: AGENT_PROMPT, taskFile });
+      argv[0] = this.agent.path ?? argv[0] ?? '';
+      let exit: AgentExit;
+      try {
+        const agent = spawnAgent({ argv, cwd: checkout.dir, env: agentEnv(this.deps.env ?? process.env, config.agentEnvAllow), onData: (d) => jobLog.write(d) });
+        slot.agent = agent;
+        job.agentPid = agent.pid;
+        this.emit('agent-started', job, Date.now());
+        await this.setState(job, 'running');
+        const timer = setTimeout(() => void agent.stop('timeout', config.killGraceMs), config.jobTimeoutMs);
+        try {
+          exit = await agent.exited;
+        } finally {
+          clearTimeout(timer);
+          slot.agent = null;
+          job.agentPid = null;
+        }
+      } catch (e) {
+        if (WorkerError.is(e)) throw e;
+        crashed = true;
+        throw new WorkerError('AGENT_SPAWN_FAILED', `the agent could not be started: ${(e as Error).message}`, 500);
+      }
+      job.exitCode = exit.exitCode;
+      job.signal = exit.signal ? String(exit.signal) : null;
+
+      if (exit.stoppedBy === 'timeout') {
+        jobLog.note(`stopped: no result after ${Math.round(config.jobTimeoutMs / 1000)} s`);
+        this.finish(job, 'timed-out', { code: 'TIMED_OUT', message: `the agent did not finish within ${Math.round(config.jobTimeoutMs / 1000)} seconds` });
+      } else if (exit.stoppedBy === 'cancel') {
+        this.finish(job, 'cancelled', { code: 'CANCELLED', message: 'cancelled while the agent was running' });
+      } else if (exit.stoppedBy === 'silence') {
+        this.finish(job, 'failed', { code: 'AGENT_SILENT', message: `the agent printed nothing for ${Math.round(config.agentSilenceMs / 1000)} seconds and was stopped` });
+      } else if (exit.stoppedBy === 'shutdown') {
+        requeue = true;
+      } else if (exit.signal) {
+        crashed = true;
+        this.finish(job, 'failed', { code: 'AGENT_CRASHED', message: `the agent was killed by signal ${exit.signal}` });
+      } else if (exit.exitCode !== 0) {
+        this.finish(job, 'failed', { code: 'AGENT_FAILED', message: `the agent exited with code ${exit.exitCode}` });
+      } else {
+        await this.setState(job, 'pushing');
+        try {
+          const sha = await workspaces.publish(checkout, {
+            owner, repo, branch, message: `feat: ${title}`, author: { name: config.agentName, email: config.agentEmail }, exclude: wroteTask ? ['TASK.md'] : [],
+          });
+          job.commitSha = sha;
+          if (sha) {
+            jobLog.note(`pushed ${sha.slice(0, 12)} to ${branch}`);
+            this.finish(job, 'succeeded');
+          } else this.finish(job, 'no-changes', { code: 'NO_CHANGES', message: 'the agent finished without changing any file' });
+        } catch (e) {
+          const conflict = e instanceof PushConflictError;
+          this.finish(job, 'failed', { code: conflict ? 'PUSH_CONFLICT' : 'PUSH_FAILED', message: conflict ? e.message : `could not push to ${branch}: ${(e as Error).message}` });
+        }
+      }
+    } catch (e) {
+      if (WorkerError.is(e) && e.code === 'CANCELLED') this.finish(job, 'cancelled', { code: 'CANCELLED', message: e.message });
+      else if (WorkerError.is(e)) this.finish(job, 'failed', { code: e.code, message: e.message });
+      else this.finish(job, 'failed', { code: 'INTERNAL', message: 'the worker failed while running this job; see its log' });
+      if (!WorkerError.is(e)) log.error({ jobId: job.id, err: String(e) }, 'job failed with an unexpected error');
+    } finally {
+      this.cancelRequested.delete(job.id);
+      if (job.state !== 'queued' && !isFinalState(job.state) && !requeue) this.finish(job, 'failed', { code: 'INTERNAL', message: 'job ended in an unexpected state' });
+      if (requeue) {
+        job.state = 'queued';
+        job.slotId = null;
+        jobLog.note('worker shutting down: job goes back to the queue');
+      } else {
+        jobLog.note(`job ${job.state}${job.error ? `: ${job.error.message}` : ''}`);
+      }
+      job.outputTail = jobLog.lines();
+      await this.deps.store.save(job);
+      this.logs.delete(job.id);
+      await jobLog.close();
+      this.emit('job', job);
+      if (!requeue) this.durations.push(Date.now() - started);
+      if (this.durations.length > 50) this.durations.shift();
+      log.info({ jobId: job.id, slot: slot.id, state: job.state, code: job.error?.code, ms: Date.now() - started }, 'job ended');
+      if (this.deps.commenter && ['failed', 'timed-out', 'no-changes'].includes(job.state)) {
+        this.deps.commenter(job).catch((e: unknown) => log.warn({ jobId: job.id, err: String(e) }, 'could not comment on the pull request'));
+      }
+      if (crashed) this.restartSlot(slot);
+      else {
+        slot.set('idle');
+        this.emit('slot', slot);
+      }
+    }
+  }
+
+  /** A slot whose agent crashed rests, loses its warm checkouts and comes back idle. */
+  private restartSlot(slot: Slot): void {
+    slot.set('restarting');
+    this.emit('slot', slot);
+    this.deps.log.warn({ slot: slot.id, inMs: this.config.slotRestartMs }, 'slot restarting after an agent crash');
+    slot.warm.clear();
+    void this.deps.workspaces.discardSlot(slot.id).catch(() => undefined);
+    slot.restartTimer = setTimeout(() => {
+      slot.restartTimer = null;
+      slot.set('idle');
+      this.emit('slot', slot);
+      this.dispatch();
+    }, this.config.slotRestartMs);
+  }
+
+  /** The health monitor: logs, enforces timeouts and silence, recycles idle warm checkouts. */
+  async monitor(): Promise<void> {
+    const { config, log } = this.deps;
+    const now = Date.now();
+    log.info({ slots: this.slots.map((s) => `${s.id}:${s.state}${s.jobId ? `:${s.jobId}` : ''}`), queued: this.queue.length }, 'pool health');
+    for (const slot of this.slots) {
+      const job = slot.jobId ? this.jobs.get(slot.jobId) : undefined;
+      if (slot.state === 'busy' && slot.agent && job?.startedAt) {
+        const jobLog = this.logs.get(job.id);
+        if (now - Date.parse(job.startedAt) > config.jobTimeoutMs) void slot.agent.stop('timeout', config.killGraceMs);
+        else if (jobLog && now - jobLog.lastOutputAt > config.agentSilenceMs) void slot.agent.stop('silence', config.killGraceMs);
+      }
+      if (slot.state === 'idle') {
+        for (const [key, w] of slot.warm) {
+          if (now - w.usedAt > config.slotIdleRecycleMs) {
+            slot.warm.delete(key);
+            await this.deps.workspaces.discard(slot.id, w.owner, w.repo).catch(() => undefined);
+            log.info({ slot: slot.id, repo: key }, 'recycled an idle warm checkout');
+          }
+        }
+      }
+    }
+  }
+
+  /** SIGTERM: stop accepting, let running jobs finish within the grace period, keep the rest queued. */
+  async drain(graceMs: number): Promise<void> {
+    this.accepting = false;
+    const all = Promise.allSettled([...this.running]);
+    const timedOut = await Promise.race([all.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), graceMs).unref())]);
+    if (timedOut) {
+      for (const slot of this.slots) if (slot.agent) void slot.agent.stop('shutdown', this.config.killGraceMs);
+      await Promise.allSettled([...this.running]);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.monitorTimer) clearInterval(this.monitorTimer);
+    for (const slot of this.slots) if (slot.restartTimer) clearTimeout(slot.restartTimer);
+    this.accepting = false;
+    for (const slot of this.slots) if (slot.agent) void slot.agent.stop('shutdown', 0);
+    await Promise.allSettled([...this.running]);
+  }
+}

@@ -1,0 +1,29 @@
+// POST /generate-code: validate, check the allow-list, store durably, answer 202.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { ErrorBodySchema, GenerateCodeRequestSchema, JobAcceptedSchema } from '../../shared/protocol.js';
+import { isValidBranchName, isValidOwner, isValidRepo } from '../../shared/names.js';
+import { repoAllowed, type RepoRule } from '../config.js';
+import { WorkerError } from '../pool/errors.js';
+
+const generateCode: FastifyPluginAsyncTypebox<{ allowlist: RepoRule[] | undefined }> = async (app, opts) => {
+  app.post('/generate-code', {
+    schema: {
+      body: GenerateCodeRequestSchema,
+      response: { 200: JobAcceptedSchema, 202: JobAcceptedSchema, '4xx': ErrorBodySchema, '5xx': ErrorBodySchema },
+    },
+  }, async (req, reply) => {
+    const body = req.body;
+    // The schema gives the outline; git's and GitHub's full rules are checked here.
+    if (!isValidOwner(body.owner)) throw new WorkerError('BAD_REQUEST', 'owner is not a valid GitHub account name', 400, 'owner');
+    if (!isValidRepo(body.repo)) throw new WorkerError('BAD_REQUEST', 'repo is not a valid GitHub repository name', 400, 'repo');
+    if (!isValidBranchName(body.branch)) throw new WorkerError('BAD_REQUEST', 'branch is not a valid git branch name', 400, 'branch');
+    if (!isValidBranchName(body.baseBranch)) throw new WorkerError('BAD_REQUEST', 'baseBranch is not a valid git branch name', 400, 'baseBranch');
+    if (body.branch === body.baseBranch) throw new WorkerError('BAD_REQUEST', 'branch must differ from baseBranch: the agent never pushes to the base branch', 400, 'branch');
+    if (!repoAllowed(opts.allowlist, body.owner, body.repo)) throw new WorkerError('REPO_NOT_ALLOWED', `${body.owner}/${body.repo} is not in this worker's allow-list`, 403, 'repo');
+    const { job, created } = await app.pool.submit(body);
+    req.log.info({ jobId: job.id, repo: `${body.owner}/${body.repo}`, branch: body.branch, created }, created ? 'job accepted' : 'job already known (idempotency key)');
+    return reply.code(created ? 202 : 200).send({ jobId: job.id, state: job.state, position: app.pool.position(job) });
+  });
+};
+
+export default generateCode;
