@@ -1,7 +1,7 @@
 // The worker's pool end to end: real HTTP, real node-pty, real git through the
 // GitHub stand-in's git http-backend, and the scripted agent.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GitHubStandIn } from '../../support/github/server.js';
 import { pollUntil, tempDir } from '../../support/helpers.js';
@@ -133,7 +133,8 @@ describe('worker pool', function () {
       const done = await c.waitFor(job.jobId, ['failed', 'succeeded']);
       assert.equal(done.error?.code, 'AGENT_CRASHED');
       const slot = w.app.pool.slots[0];
-      assert.equal(slot?.state, 'restarting');
+      // The job's record is saved a moment before the slot changes state.
+      await pollUntil(() => slot?.state === 'restarting', { timeoutMs: 2_000, what: 'slot restarting' });
       const since = slot?.since ?? 0;
       await pollUntil(() => slot?.state === 'idle', { timeoutMs: 10_000, what: 'slot idle again' });
       const waited = Date.now() - since;
@@ -216,6 +217,24 @@ describe('worker pool', function () {
       assert.doesNotMatch(gitConfig, /extraheader/i);
       const wtConfig = readFileSync(join(seen.cwd, '.git'), 'utf8');
       assert.equal(wtConfig.includes(bot.token), false);
+    });
+  });
+
+  it('health monitor: stops an agent silent for too long and recycles warm checkouts of idle slots', async function () {
+    await withWorker({ KIRO_WORKER_SLOTS: '1', KIRO_HEALTH_INTERVAL_MS: '200', KIRO_AGENT_SILENCE_MS: '1000', KIRO_SLOT_IDLE_RECYCLE_MS: '1500', KIRO_KILL_GRACE_MS: '200' }, async (w, c) => {
+      const b1 = nextBranch('silent');
+      const p1 = await makeTaskPr(gh, 'alice', 'app', b1, 'Silent', '\n[scenario: hang]');
+      const j1 = await c.submit(jobRequest('alice', 'app', b1, p1.number, 'Silent'));
+      const d1 = await c.waitFor(j1.jobId, ['failed', 'timed-out', 'succeeded']);
+      assert.equal(d1.error?.code, 'AGENT_SILENT');
+      const warmDir = join(w.config.stateDir, 'work', 'slot-0', 'alice__app');
+      assert.ok(existsSync(warmDir), 'the slot keeps its checkout warm after a job');
+      await pollUntil(() => !existsSync(warmDir), { timeoutMs: 10_000, what: 'the idle warm checkout to be recycled' });
+      // A recycled slot still works: the next job gets a fresh worktree.
+      const b2 = nextBranch('after-recycle');
+      const p2 = await makeTaskPr(gh, 'alice', 'app', b2, 'After');
+      const j2 = await c.submit(jobRequest('alice', 'app', b2, p2.number, 'After'));
+      assert.equal((await c.waitFor(j2.jobId, ['succeeded', 'failed'])).state, 'succeeded');
     });
   });
 });

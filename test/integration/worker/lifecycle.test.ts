@@ -1,0 +1,102 @@
+// Nothing accepted is lost: the built service as a real process, killed with
+// SIGKILL mid-job and restarted, and drained with SIGTERM.
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { GitHubStandIn } from '../../support/github/server.js';
+import { pollUntil, tempDir } from '../../support/helpers.js';
+import { startWorkerProcess, stopProcess, workerEnv, WorkerClient, makeTaskPr, jobRequest } from '../../support/worker.js';
+import type { Job } from '../../../worker-service/jobs/job.js';
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe('worker lifecycle (separate process)', function () {
+  this.timeout(90_000);
+  let gh: GitHubStandIn;
+  let bot: { token: string };
+
+  before(async function () {
+    gh = await GitHubStandIn.start();
+    gh.addUser('alice');
+    bot = gh.addUser('kiro-bot');
+    await gh.createRepo('alice', 'app');
+    gh.grant('alice', 'app', 'kiro-bot', 'WRITE');
+  });
+  const children: ChildProcess[] = [];
+  // Whatever a failed test left running is stopped, so the suite never hangs on it.
+  afterEach(() => {
+    for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  after(async () => gh.close());
+
+  it('after kill -9 mid-job and a restart, the job runs again once from a clean checkout and lands', async function () {
+    const state = await tempDir();
+    const env = workerEnv(gh, bot.token, state, { KIRO_WORKER_SLOTS: '1', FAKE_KIRO_STEP_MS: '1500' });
+    const first = await startWorkerProcess(env);
+    children.push(first.child);
+    const pr = await makeTaskPr(gh, 'alice', 'app', 'killed-1', 'Survive');
+    const c1 = new WorkerClient(first.url);
+    const job = await c1.submit(jobRequest('alice', 'app', 'killed-1', pr.number, 'Survive'));
+    await c1.waitFor(job.jobId, ['running']);
+    const record = JSON.parse(readFileSync(join(state, 'jobs', `${job.jobId}.json`), 'utf8')) as Job;
+    const orphan = record.agentPid ?? 0;
+    assert.ok(orphan > 0 && alive(orphan), 'the agent is running');
+    await stopProcess(first.child, 'SIGKILL');
+    assert.ok(alive(orphan), 'the agent outlives a SIGKILLed service (own session)');
+
+    const second = await startWorkerProcess(env);
+    children.push(second.child);
+    try {
+      const c2 = new WorkerClient(second.url);
+      await pollUntil(() => !alive(orphan), { what: 'the orphaned agent to be stopped' });
+      const done = await c2.waitFor(job.jobId, ['succeeded', 'failed'], 30_000);
+      assert.equal(done.state, 'succeeded', JSON.stringify(done.error));
+      assert.equal(done.attempts, 2);
+      const log = (await gh.model.repo('alice', 'app')?.bare.log('refs/heads/main..refs/heads/killed-1')) ?? [];
+      assert.deepEqual(log.map((l) => l.subject), ['feat: Survive', 'feat: Survive'], 'one agent commit on top of TASK.md');
+    } finally {
+      await stopProcess(second.child);
+    }
+  });
+
+  it('SIGTERM drains: new jobs get 503, the running job finishes, queued jobs stay on disk and run after a restart', async function () {
+    const state = await tempDir();
+    const env = workerEnv(gh, bot.token, state, { KIRO_WORKER_SLOTS: '1', FAKE_KIRO_STEP_MS: '500', KIRO_SHUTDOWN_GRACE_MS: '20000' });
+    const w = await startWorkerProcess(env);
+    children.push(w.child);
+    const c = new WorkerClient(w.url);
+    const [pa, pb, pc] = await Promise.all(['drain-a', 'drain-b', 'drain-c'].map((b) => makeTaskPr(gh, 'alice', 'app', b, b)));
+    const a = await c.submit(jobRequest('alice', 'app', 'drain-a', pa?.number ?? 0, 'drain-a'));
+    const b = await c.submit(jobRequest('alice', 'app', 'drain-b', pb?.number ?? 0, 'drain-b'));
+    await c.waitFor(a.jobId, ['running']);
+    const exited = new Promise<number | null>((r) => w.child.once('exit', (code) => r(code)));
+    w.child.kill('SIGTERM');
+    await pollUntil(async () => ((await (await c.request('GET', '/health')).json()) as { accepting: boolean }).accepting === false, { what: 'the service to start draining' });
+    const refused = await c.request('POST', '/generate-code', jobRequest('alice', 'app', 'drain-c', pc?.number ?? 0, 'drain-c'));
+    assert.equal(refused.status, 503);
+    assert.ok(refused.headers.get('retry-after'));
+    assert.equal(await Promise.race([exited, new Promise((r) => setTimeout(() => r('still running after 30 s'), 30_000))]), 0);
+    const onDisk = (id: string) => JSON.parse(readFileSync(join(state, 'jobs', `${id}.json`), 'utf8')) as Job;
+    assert.equal(onDisk(a.jobId).state, 'succeeded', 'the running job finished');
+    assert.equal(onDisk(b.jobId).state, 'queued', 'the queued job is kept');
+    assert.equal(readdirSync(join(state, 'jobs')).filter((f) => f.endsWith('.json')).length, 2, 'the refused job was never stored');
+
+    const again = await startWorkerProcess(env);
+    children.push(again.child);
+    try {
+      const done = await new WorkerClient(again.url).waitFor(b.jobId, ['succeeded', 'failed'], 30_000);
+      assert.equal(done.state, 'succeeded');
+      assert.equal(done.attempts, 1);
+    } finally {
+      await stopProcess(again.child);
+    }
+  });
+});
