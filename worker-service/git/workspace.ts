@@ -14,7 +14,8 @@ export interface Credentials {
 }
 
 /** Config for every git call we make in a checkout: hooks the agent may have written never run. */
-export const SAFE_CONFIG: Record<string, string> = { 'core.hooksPath': '/dev/null', 'gc.auto': '0', 'maintenance.auto': 'false' };
+// feature.manyFiles (index v4, untracked cache) trims the scans of big worktrees.
+export const SAFE_CONFIG: Record<string, string> = { 'core.hooksPath': '/dev/null', 'gc.auto': '0', 'maintenance.auto': 'false', 'feature.manyFiles': 'true' };
 
 export function credentialConfig(creds: Credentials): Record<string, string> {
   if (!creds.token) return {};
@@ -136,9 +137,13 @@ export class Workspaces {
     const { dir } = checkout;
     const ident = { GIT_AUTHOR_NAME: opts.author.name, GIT_AUTHOR_EMAIL: opts.author.email, GIT_COMMITTER_NAME: opts.author.name, GIT_COMMITTER_EMAIL: opts.author.email };
     const pathspec = ['--', '.', ...(opts.exclude ?? []).map((p) => `:(exclude)${p}`)];
-    await runGit(['add', '--all', ...pathspec], { cwd: dir, config: SAFE_CONFIG });
-    const staged = (await runGit(['diff', '--cached', '--name-only'], { cwd: dir, config: SAFE_CONFIG })).trim();
-    if (staged) await runGit(['commit', '--quiet', '--no-verify', '-m', opts.message], { cwd: dir, config: SAFE_CONFIG, env: ident });
+    // One scan tells whether anything changed; the common no-change case stops here.
+    const dirty = (await runGit(['status', '--porcelain', '-z', '--untracked-files=all', ...pathspec], { cwd: dir, config: SAFE_CONFIG })).length > 0;
+    if (dirty) {
+      await runGit(['add', '--all', ...pathspec], { cwd: dir, config: SAFE_CONFIG });
+      const staged = (await runGit(['diff', '--cached', '--name-only'], { cwd: dir, config: SAFE_CONFIG })).trim();
+      if (staged) await runGit(['commit', '--quiet', '--no-verify', '-m', opts.message], { cwd: dir, config: SAFE_CONFIG, env: ident });
+    }
     const head = (await runGit(['rev-parse', 'HEAD'], { cwd: dir })).trim();
     if (head === checkout.startSha) return null;
 

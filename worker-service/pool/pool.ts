@@ -33,6 +33,7 @@ export interface PoolDeps {
 export interface PoolEvents {
   job: [Job];
   'agent-started': [Job, number];
+  'agent-exited': [Job, number];
   'slot': [Slot];
 }
 
@@ -275,6 +276,7 @@ export class Pool extends EventEmitter<PoolEvents> {
         const timer = setTimeout(() => void agent.stop('timeout', config.killGraceMs), config.jobTimeoutMs);
         try {
           exit = await agent.exited;
+          this.emit('agent-exited', job, Date.now());
         } finally {
           clearTimeout(timer);
           slot.agent = null;

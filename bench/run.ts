@@ -1,0 +1,25 @@
+// npm run bench: prints figures (ratios against baselines measured in the same
+// run) and writes them to bench/results.json. No figure here is an assertion.
+import { readFile, writeFile } from 'node:fs/promises';
+import { benchWorker } from './worker.js';
+
+const only = process.argv[2];
+const file = new URL('./results.json', import.meta.url);
+let results: Record<string, unknown> = {};
+try {
+  results = JSON.parse(await readFile(file, 'utf8'));
+} catch { /* first run */ }
+
+const suites: Record<string, () => Promise<Record<string, number>>> = { worker: benchWorker };
+const extension = await import('./extension.js').catch(() => null);
+if (extension) suites.extension = extension.benchExtension;
+
+for (const [name, run] of Object.entries(suites)) {
+  if (only && only !== name) continue;
+  Object.assign(results, await run());
+}
+results.measuredAt = new Date().toISOString();
+results.machine = `${(await import('node:os')).cpus().length} cores, node ${process.version}`;
+await writeFile(file, JSON.stringify(results, null, 2) + '\n');
+console.log(JSON.stringify(results, null, 2));
+process.exit(0);

@@ -1,0 +1,124 @@
+// Worker benchmarks on a generated repository of about 20,000 files:
+//  - dispatch latency (202 accepted -> agent process running), warm repository
+//  - checkout by cached mirror + warm worktree versus a fresh git clone, same run
+//  - orchestration overhead per job (wall time minus the agent's own time),
+//    200 no-op jobs through 2 slots
+import { mkdir, writeFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { runGit } from '../worker-service/git/run.js';
+import { Workspaces } from '../worker-service/git/workspace.js';
+import { GitHubStandIn } from '../test/support/github/server.js';
+import { gitWithToken, tempDir } from '../test/support/helpers.js';
+import { startWorker, workerEnv, WorkerClient, jobRequest } from '../test/support/worker.js';
+import { mean, percentile, round } from './stats.js';
+
+const FILES = Number(process.env.BENCH_FILES ?? 20_000);
+const OVERHEAD_JOBS = Number(process.env.BENCH_JOBS ?? 200);
+
+async function generateRepo(gh: GitHubStandIn, owner: string, name: string): Promise<void> {
+  const repo = await gh.createRepo(owner, name);
+  const dir = await tempDir();
+  await runGit(['init', '--quiet', '--initial-branch=main', dir]);
+  for (let d = 0; d < FILES / 100; d++) {
+    const sub = join(dir, 'src', `pkg${d}`);
+    await mkdir(sub, { recursive: true });
+    await Promise.all(Array.from({ length: 100 }, (_, f) => writeFile(join(sub, `file${f}.ts`), `export const v${d}_${f} = ${d * 100 + f};\n`)));
+  }
+  await runGit(['add', '-A'], { cwd: dir });
+  await runGit(['-c', 'user.name=bench', '-c', 'user.email=b@e', 'commit', '--quiet', '-m', 'generated'], { cwd: dir });
+  await runGit(['-c', 'gc.auto=0', 'push', '--quiet', '--force', repo.bare.dir, 'main:main'], { cwd: dir });
+  await rm(dir, { recursive: true, force: true, maxRetries: 5 });
+}
+
+async function addBranches(gh: GitHubStandIn, owner: string, name: string, prefix: string, n: number): Promise<string[]> {
+  const repo = gh.model.repo(owner, name);
+  const main = await repo?.bare.resolve('refs/heads/main');
+  if (!repo || !main) throw new Error('no repo');
+  const names = Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
+  const input = names.map((b) => `create refs/heads/${b} ${main}\n`).join('');
+  await repo.bare.git(['update-ref', '--stdin'], input);
+  return names;
+}
+
+export async function benchWorker(): Promise<Record<string, number>> {
+  const gh = await GitHubStandIn.start();
+  const bot = gh.addUser('kiro-bot');
+  gh.addUser('bench');
+  try {
+    process.stdout.write(`worker: generating a repository of ${FILES} files… `);
+    await generateRepo(gh, 'bench', 'big');
+    gh.grant('bench', 'big', 'kiro-bot', 'WRITE');
+    process.stdout.write('done\n');
+
+    // Checkout: fresh clone vs cached mirror + warm worktree, alternating, same run.
+    const state = await tempDir();
+    const ws = new Workspaces(state, gh.gitBaseUrl, { token: bot.token });
+    const branches = await addBranches(gh, 'bench', 'big', 'co', 12);
+    await ws.prepare(0, 'bench', 'big', branches[0] ?? ''); // warm up the mirror and the slot's worktree
+    const cloneMs: number[] = [];
+    const cachedMs: number[] = [];
+    for (let i = 1; i < branches.length; i++) {
+      const b = branches[i] ?? '';
+      let t = performance.now();
+      const dir = await tempDir();
+      await gitWithToken(['clone', '--quiet', '--single-branch', '--branch', b, `${gh.gitBaseUrl}/bench/big.git`, join(dir, 'c')], bot.token);
+      cloneMs.push(performance.now() - t);
+      await rm(dir, { recursive: true, force: true, maxRetries: 5 });
+      t = performance.now();
+      await ws.prepare(0, 'bench', 'big', b);
+      cachedMs.push(performance.now() - t);
+    }
+    const checkoutSpeedup = percentile(cloneMs, 50) / percentile(cachedMs, 50);
+    console.log(`worker: checkout p50 clone ${round(percentile(cloneMs, 50))} ms, cached ${round(percentile(cachedMs, 50))} ms -> ${round(checkoutSpeedup)}x`);
+
+    // Dispatch latency and overhead through the real service (HTTP on loopback, node-pty, the scripted agent).
+    const w = await startWorker(workerEnv(gh, bot.token, await tempDir(), { KIRO_LOG_LEVEL: 'error', KIRO_WORKER_QUEUE_LIMIT: '1000', KIRO_RATE_LIMIT_PER_MIN: '100000' }), {
+      commenter: async () => undefined,
+      agentEnv: { FAKE_KIRO_SCENARIO: 'no-change', FAKE_KIRO_STEP_MS: '0' },
+    });
+    const c = new WorkerClient(w.url);
+    const agentStart = new Map<string, number>();
+    const agentExit = new Map<string, number>();
+    const runStart = new Map<string, number>();
+    const runEnd = new Map<string, number>();
+    w.app.pool.on('agent-started', (job, at) => agentStart.set(job.id, at));
+    w.app.pool.on('agent-exited', (job, at) => agentExit.set(job.id, at));
+    w.app.pool.on('job', (job) => {
+      if (job.state === 'preparing') runStart.set(job.id, performance.timeOrigin + performance.now());
+      if (job.state === 'no-changes' || job.state === 'failed') runEnd.set(job.id, performance.timeOrigin + performance.now());
+    });
+
+    // Warm both slots on the repository first.
+    const warm = await addBranches(gh, 'bench', 'big', 'warm', 2);
+    const warmJobs = await Promise.all(warm.map((b, i) => c.submit(jobRequest('bench', 'big', b, 1, 'warm', `WARM${i}`))));
+    await Promise.all(warmJobs.map((j) => c.waitFor(j.jobId, ['no-changes', 'failed'], 120_000)));
+
+    const dispatch: number[] = [];
+    const dBranches = await addBranches(gh, 'bench', 'big', 'dispatch', 30);
+    for (const [i, b] of dBranches.entries()) {
+      const acc = await c.submit(jobRequest('bench', 'big', b, 1, 'dispatch', `D${i}`));
+      const accepted = Date.now();
+      await c.waitFor(acc.jobId, ['no-changes', 'failed']);
+      dispatch.push((agentStart.get(acc.jobId) ?? Number.NaN) - accepted);
+    }
+    const dispatchP50Ms = percentile(dispatch, 50);
+    const dispatchP95Ms = percentile(dispatch, 95);
+    console.log(`worker: dispatch (202 -> agent running) p50 ${round(dispatchP50Ms)} ms, p95 ${round(dispatchP95Ms)} ms over ${dispatch.length} jobs`);
+
+    const oBranches = await addBranches(gh, 'bench', 'big', 'overhead', OVERHEAD_JOBS);
+    const wall0 = Date.now();
+    const accepted = await Promise.all(oBranches.map((b, i) => c.submit(jobRequest('bench', 'big', b, 1, 'noop', `O${i}`))));
+    await Promise.all(accepted.map((a) => c.waitFor(a.jobId, ['no-changes', 'failed'], 600_000)));
+    const wallMs = Date.now() - wall0;
+    const perJob = accepted.map((a) => (runEnd.get(a.jobId) ?? NaN) - (runStart.get(a.jobId) ?? NaN) - ((agentExit.get(a.jobId) ?? NaN) - (agentStart.get(a.jobId) ?? NaN)));
+    const agentMs = accepted.map((a) => (agentExit.get(a.jobId) ?? NaN) - (agentStart.get(a.jobId) ?? NaN));
+    const overheadPerJobMs = mean(perJob);
+    console.log(`worker: ${OVERHEAD_JOBS} no-op jobs through 2 slots in ${wallMs} ms; agent ${round(mean(agentMs))} ms/job; overhead ${round(overheadPerJobMs)} ms/job (p95 ${round(percentile(perJob, 95))})`);
+    const failed = [...w.app.pool.jobs.values()].filter((j) => j.state === 'failed');
+    if (failed.length) console.log(`worker: WARNING ${failed.length} jobs failed: ${failed[0]?.error?.message}`);
+    await w.close();
+    return { dispatchP50Ms: round(dispatchP50Ms), dispatchP95Ms: round(dispatchP95Ms), checkoutSpeedup: round(checkoutSpeedup, 2), overheadPerJobMs: round(overheadPerJobMs) };
+  } finally {
+    await gh.close();
+  }
+}
