@@ -11,8 +11,6 @@ try {
 } catch { /* first run */ }
 
 const suites: Record<string, () => Promise<Record<string, number>>> = { worker: benchWorker };
-const extension = await import('./extension.js').catch(() => null);
-if (extension) suites.extension = extension.benchExtension;
 
 for (const [name, run] of Object.entries(suites)) {
   if (only && only !== name) continue;
