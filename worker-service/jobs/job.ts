@@ -8,7 +8,7 @@ export interface JobError {
 
 export interface Job {
   id: string;
-  /** Idempotency scope: owner/repo + key. */
+  /** Idempotency scope: see scopeKeyOf. */
   scopeKey: string;
   request: GenerateCodeRequest;
   state: JobState;
@@ -26,8 +26,12 @@ export interface Job {
   agentPid?: number | null;
 }
 
-export function scopeKeyOf(r: Pick<GenerateCodeRequest, 'owner' | 'repo' | 'idempotencyKey'>): string {
-  return `${r.owner.toLowerCase()}/${r.repo.toLowerCase()}#${r.idempotencyKey}`;
+/**
+ * Idempotency scope: repository, branch and key. The key is the user's confirmation code
+ * (PR<timestamp>), which two users can share within a millisecond; their branches differ.
+ */
+export function scopeKeyOf(r: Pick<GenerateCodeRequest, 'owner' | 'repo' | 'branch' | 'idempotencyKey'>): string {
+  return `${r.owner.toLowerCase()}/${r.repo.toLowerCase()}#${r.branch}#${r.idempotencyKey}`;
 }
 
 export function toStatus(job: Job, position: number): JobStatus {

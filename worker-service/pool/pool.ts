@@ -114,8 +114,8 @@ export class Pool extends EventEmitter<PoolEvents> {
     const existing = existingId ? this.jobs.get(existingId) : undefined;
     if (existing) {
       await this.pendingSaves.get(existing.id);
-      if (existing.request.branch !== request.branch || existing.request.prNumber !== request.prNumber) {
-        throw new WorkerError('IDEMPOTENCY_CONFLICT', `idempotency key ${request.idempotencyKey} was already used for another branch of ${request.owner}/${request.repo}`, 409, 'idempotencyKey');
+      if (existing.request.prNumber !== request.prNumber || existing.request.title !== request.title) {
+        throw new WorkerError('IDEMPOTENCY_CONFLICT', `idempotency key ${request.idempotencyKey} was already used for another pull request on ${request.branch}`, 409, 'idempotencyKey');
       }
       return { job: existing, created: false };
     }

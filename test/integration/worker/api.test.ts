@@ -113,9 +113,10 @@ describe('worker API', function () {
     assert.deepEqual([a.status, b.status].sort(), [200, 202]);
     const later = await c.submit(req);
     assert.equal(later.jobId, ja?.jobId);
-    const conflict = await c.request('POST', '/generate-code', { ...req, branch: 'idem-2' });
+    const conflict = await c.request('POST', '/generate-code', { ...req, prNumber: req.prNumber + 100 });
     assert.equal(conflict.status, 409);
-    // The same key on another repository is another job: keys are scoped by repository.
+    assert.equal(((await conflict.json()) as { field: string }).field, 'idempotencyKey');
+    // The same key on another repository (or branch) is another job: two users may share a millisecond.
     const otherPr = await makeTaskPr(gh, 'alice', 'other', 'idem-1', 'Idem');
     const other = await c.submit({ ...req, repo: 'other', prNumber: otherPr.number });
     assert.notEqual(other.jobId, ja?.jobId);

@@ -38,14 +38,25 @@ export interface GraphqlResult {
 
 function refObject(ctx: GraphqlContext, repo: Repo, qualifiedName: string, oid: string) {
   const prefix = qualifiedName.startsWith('refs/heads/') ? 'refs/heads/' : qualifiedName.replace(/[^/]+$/, '');
+  const name = qualifiedName.slice(prefix.length);
   return {
-    id: nodeId.ref(repo, qualifiedName), name: qualifiedName.slice(prefix.length), prefix,
+    id: nodeId.ref(repo, qualifiedName), name, prefix,
     target: commitObject(ctx, repo, oid), repository: () => repositoryObject(ctx, repo),
+    associatedPullRequests: ({ states }: { states?: string[] }) => {
+      const nodes = repo.pulls
+        .filter((p) => p.head === name && (!states || states.includes(p.merged ? 'MERGED' : p.state === 'open' ? 'OPEN' : 'CLOSED')))
+        .map((p) => pullObject(ctx, repo, p));
+      return { nodes, totalCount: nodes.length };
+    },
   };
 }
 
 function commitObject(ctx: GraphqlContext, repo: Repo, oid: string) {
-  return { __typename: 'Commit', id: nodeId.commit(oid), oid, abbreviatedOid: oid.slice(0, 7), url: `${ctx.webUrl}/${repo.owner}/${repo.name}/commit/${oid}` };
+  return {
+    __typename: 'Commit', id: nodeId.commit(oid), oid, abbreviatedOid: oid.slice(0, 7), url: `${ctx.webUrl}/${repo.owner}/${repo.name}/commit/${oid}`,
+    message: async () => (await repo.bare.git(['log', '-1', '--format=%B', oid])).trimEnd(),
+    messageHeadline: async () => (await repo.bare.git(['log', '-1', '--format=%s', oid])).trim(),
+  };
 }
 
 function pullObject(ctx: GraphqlContext, repo: Repo, pr: PullRequest) {
@@ -148,6 +159,18 @@ function rootValue(ctx: GraphqlContext) {
       });
       if (!(await repo.bare.updateRef(qualified, oid, head))) fail('STALE_DATA', `Expected branch to point to "${input.expectedHeadOid}" but it did not. Pull and try again.`);
       return { commit: commitObject(ctx, repo, oid), ref: refObject(ctx, repo, qualified, oid) };
+    }),
+
+    closePullRequest: mutation('closePullRequest', async (input: { pullRequestId: string }) => {
+      for (const repo of model.repos.values()) {
+        const pr = repo.pulls.find((p) => nodeId.pull(p) === input.pullRequestId);
+        if (!pr) continue;
+        writableRepo(ctx, repo, 'closePullRequest');
+        pr.state = 'closed';
+        pr.closedAt = pr.updatedAt = new Date().toISOString();
+        return { pullRequest: pullObject(ctx, repo, pr) };
+      }
+      fail('NOT_FOUND', `Could not resolve to a node with the global id of '${input.pullRequestId}'`);
     }),
 
     createPullRequest: mutation('createPullRequest', async (input: { repositoryId: string; baseRefName: string; headRefName: string; title: string; body?: string; draft?: boolean }) => {

@@ -1,0 +1,240 @@
+// Creates the delegation's pull request in two round trips to GitHub:
+//   1. one query: repository id, the base branch's head, the user's permission,
+//      and whether the candidate branch name is taken;
+//   2. one mutation document: createRef (the new branch at the base head),
+//      createCommitOnBranch (TASK.md, expectedHeadOid = base head) and
+//      createPullRequest.
+// GraphQL runs every mutation of a document even when an earlier one fails, so
+// the outcome is checked field by field. The branch is ours only if our createRef
+// succeeded; a TASK.md commit that reached a branch we did not create means its
+// creator's own commit failed (expectedHeadOid), and that creator deletes it. A PR
+// we opened on such a branch is closed at once; a branch we created whose commit
+// or PR failed is deleted. Then we try again with a random suffix: nothing of ours
+// is left behind on a branch that is not ours, and no orphan branch remains.
+import { makeBranchName, randomSuffix } from '../../shared/branch.js';
+import { confirmationCode as makeCode } from '../../shared/confirmation.js';
+import { isValidBranchName, isValidOwner, isValidRepo } from '../../shared/names.js';
+import { renderTaskMarkdown, type TaskFields } from '../../shared/taskMarkdown.js';
+import type { GitHubClient } from './client.js';
+import { DelegateError } from './errors.js';
+
+export interface CreatePrInput {
+  owner: string;
+  repo: string;
+  baseBranch: string;
+  prTitle: string;
+  task: TaskFields;
+  branchPrefix?: string;
+  draft?: boolean;
+}
+
+export interface CreatedPr {
+  prUrl: string;
+  number: number;
+  branchName: string;
+  confirmationCode: string;
+  taskCommitOid: string;
+  baseOid: string;
+  /** GitHub round trips this took (2 when nothing collided). */
+  roundTrips: number;
+}
+
+export interface CreatePrDeps {
+  client: GitHubClient;
+  now?: () => number;
+  suffix?: () => string;
+  log?: (message: string) => void;
+}
+
+const WRITE = new Set(['ADMIN', 'MAINTAIN', 'WRITE']);
+const MAX_ATTEMPTS = 5;
+
+const PREPARE = `query KiroPrepare($owner: String!, $name: String!, $base: String!, $candidate: String!) {
+  repository(owner: $owner, name: $name) {
+    id
+    viewerPermission
+    base: ref(qualifiedName: $base) { target { oid } }
+    candidate: ref(qualifiedName: $candidate) { id }
+  }
+}`;
+
+const DELEGATE = `mutation KiroDelegate($repositoryId: ID!, $ref: String!, $oid: GitObjectID!, $branch: CommittableBranch!, $message: CommitMessage!, $changes: FileChanges!, $base: String!, $head: String!, $title: String!, $body: String!, $draft: Boolean!) {
+  createRef(input: { repositoryId: $repositoryId, name: $ref, oid: $oid }) { ref { id } }
+  createCommitOnBranch(input: { branch: $branch, expectedHeadOid: $oid, message: $message, fileChanges: $changes }) { commit { oid } }
+  createPullRequest(input: { repositoryId: $repositoryId, baseRefName: $base, headRefName: $head, title: $title, body: $body, draft: $draft }) { pullRequest { id number url } }
+}`;
+
+const RECOVER = `query KiroRecover($owner: String!, $name: String!, $candidate: String!) {
+  repository(owner: $owner, name: $name) {
+    ref(qualifiedName: $candidate) {
+      id
+      target { ... on Commit { oid message } }
+      associatedPullRequests(first: 5, states: [OPEN]) { nodes { id number url } }
+    }
+  }
+}`;
+
+interface GqlError {
+  type?: string;
+  path?: (string | number)[];
+  message: string;
+}
+
+interface DelegateData {
+  createRef: { ref: { id: string } | null } | null;
+  createCommitOnBranch: { commit: { oid: string } | null } | null;
+  createPullRequest: { pullRequest: { id: string; number: number; url: string } | null } | null;
+}
+
+/** What a GraphqlResponseError (or any Octokit error) carries, read without trusting its shape. */
+function graphqlParts(e: unknown): { data?: unknown; errors?: GqlError[]; status?: number } {
+  const x = e as { data?: unknown; errors?: GqlError[]; status?: number; name?: string };
+  return { data: x?.data, errors: Array.isArray(x?.errors) ? x.errors : undefined, status: typeof x?.status === 'number' ? x.status : undefined };
+}
+
+function errorFor(errors: GqlError[] | undefined, field: string): GqlError | undefined {
+  return errors?.find((er) => er.path?.[0] === field);
+}
+
+export function prBody(task: TaskFields, code: string): string {
+  const lines = [
+    `Delegated with **Kiro Delegate** · confirmation code \`${code}\``,
+    '',
+    task.objective.trim().slice(0, 2000),
+    '',
+    'The task is in [`TASK.md`](./TASK.md). A coding agent is working on it and will push its changes to this branch.',
+  ];
+  return lines.join('\n');
+}
+
+export async function createDelegationPr(input: CreatePrInput, deps: CreatePrDeps): Promise<CreatedPr> {
+  const { client } = deps;
+  const now = deps.now ?? Date.now;
+  const suffix = deps.suffix ?? (() => randomSuffix());
+  if (!isValidOwner(input.owner)) throw new DelegateError('INVALID_INPUT', `"${input.owner}" is not a valid GitHub owner`, 'owner');
+  if (!isValidRepo(input.repo)) throw new DelegateError('INVALID_INPUT', `"${input.repo}" is not a valid repository name`, 'repo');
+  if (!isValidBranchName(input.baseBranch)) throw new DelegateError('INVALID_INPUT', `"${input.baseBranch}" is not a valid branch name`, 'baseBranch');
+
+  const timestamp = now();
+  const code = makeCode(timestamp);
+  const task: TaskFields = { ...input.task, confirmationCode: code };
+  const nameOf = (sfx?: string) => makeBranchName({ name: input.task.title, timestamp, prefix: input.branchPrefix, suffix: sfx });
+  let branch = nameOf();
+  let roundTrips = 0;
+
+  // Round trip 1.
+  let prep: { repository: { id: string; viewerPermission: string | null; base: { target: { oid: string } } | null; candidate: { id: string } | null } | null };
+  try {
+    roundTrips++;
+    prep = await client.graphql(PREPARE, { owner: input.owner, name: input.repo, base: `refs/heads/${input.baseBranch}`, candidate: `refs/heads/${branch}` });
+  } catch (e) {
+    const { errors, status } = graphqlParts(e);
+    if (errors?.some((er) => er.type === 'NOT_FOUND')) throw new DelegateError('REPO_NOT_FOUND', `Repository ${input.owner}/${input.repo} was not found, or your GitHub account cannot see it.`, 'repo');
+    if (status === 401) throw new DelegateError('NOT_SIGNED_IN', 'GitHub refused the sign-in token. Sign in to GitHub again.');
+    throw new DelegateError('GITHUB_ERROR', `GitHub could not be asked about ${input.owner}/${input.repo}: ${(e as Error).message}`);
+  }
+  const repository = prep.repository;
+  if (!repository) throw new DelegateError('REPO_NOT_FOUND', `Repository ${input.owner}/${input.repo} was not found, or your GitHub account cannot see it.`, 'repo');
+  if (!WRITE.has(repository.viewerPermission ?? '')) {
+    throw new DelegateError('NO_WRITE_PERMISSION', `Your GitHub account cannot push to ${input.owner}/${input.repo} (permission: ${repository.viewerPermission ?? 'none'}). Ask for write access, or delegate on a fork.`, 'repo');
+  }
+  if (!repository.base) throw new DelegateError('BASE_BRANCH_MISSING', `Branch "${input.baseBranch}" does not exist in ${input.owner}/${input.repo}.`, 'baseBranch');
+  const baseOid = repository.base.target.oid;
+  if (repository.candidate) branch = nameOf(suffix());
+
+  const markdown = renderTaskMarkdown(task);
+  const variablesFor = (head: string) => ({
+    repositoryId: repository.id, ref: `refs/heads/${head}`, oid: baseOid,
+    branch: { repositoryNameWithOwner: `${input.owner}/${input.repo}`, branchName: head },
+    message: { headline: `feat: ${input.task.title}`.slice(0, 250), body: `Delegated with Kiro Delegate (confirmation code ${code}).` },
+    changes: { additions: [{ path: 'TASK.md', contents: Buffer.from(markdown, 'utf8').toString('base64') }] },
+    base: input.baseBranch, head, title: input.prTitle, body: prBody(task, code), draft: input.draft ?? false,
+  });
+
+  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+    let data: DelegateData | undefined;
+    let errors: GqlError[] | undefined;
+    try {
+      roundTrips++;
+      // Never replayed blindly: a retried mutation could meet its own branch and take it for someone else's.
+      data = await client.graphql<DelegateData>(DELEGATE, { ...variablesFor(branch), request: { retries: 0 } });
+    } catch (e) {
+      const parts = graphqlParts(e);
+      if (parts.data || parts.errors) {
+        data = parts.data as DelegateData | undefined;
+        errors = parts.errors;
+      } else {
+        // Transport failure: the mutation may or may not have run. Look before trying again.
+        deps.log?.(`GitHub did not answer the mutation (${(e as Error).message}); checking what happened`);
+        roundTrips++;
+        const recovered = await recover(client, input, branch, code);
+        if (recovered === 'free') continue;
+        if (recovered === 'taken') {
+          branch = nameOf(suffix());
+          continue;
+        }
+        return { ...recovered, branchName: branch, confirmationCode: code, baseOid, roundTrips: roundTrips + (recovered.extraTrips ?? 0) };
+      }
+    }
+    const refId = data?.createRef?.ref?.id ?? null;
+    const commitOid = data?.createCommitOnBranch?.commit?.oid ?? null;
+    const pr = data?.createPullRequest?.pullRequest ?? null;
+    if (refId && commitOid && pr) {
+      return { prUrl: pr.url, number: pr.number, branchName: branch, confirmationCode: code, taskCommitOid: commitOid, baseOid, roundTrips };
+    }
+    // Something failed: undo whatever of ours acted, then decide whether a new name helps.
+    const undo: string[] = [];
+    const undoVars: Record<string, string> = {};
+    if (pr) {
+      undo.push('closePr: closePullRequest(input: { pullRequestId: $pr }) { clientMutationId }');
+      undoVars.pr = pr.id;
+    }
+    if (refId) {
+      undo.push('deleteBranch: deleteRef(input: { refId: $ref }) { clientMutationId }');
+      undoVars.ref = refId;
+    }
+    if (undo.length > 0) {
+      roundTrips++;
+      const decl = Object.keys(undoVars).map((k) => `$${k}: ID!`).join(', ');
+      await client.graphql(`mutation KiroUndo(${decl}) { ${undo.join('\n')} }`, undoVars).catch((e: unknown) => deps.log?.(`clean-up after a failed attempt did not complete: ${(e as Error).message}`));
+    }
+    const refError = errorFor(errors, 'createRef');
+    const collided = (refError && /already exists/i.test(refError.message))
+      || (!refError && /expected branch to point|already exists/i.test([errorFor(errors, 'createCommitOnBranch')?.message, errorFor(errors, 'createPullRequest')?.message].join(' ')));
+    if (!collided) {
+      const detail = (errors ?? []).map((er) => er.message).join('; ') || 'unknown error';
+      throw new DelegateError('GITHUB_ERROR', `GitHub did not create the pull request: ${detail}`);
+    }
+    deps.log?.(`branch ${branch} collided with another; trying a new name`);
+    branch = nameOf(suffix());
+  }
+  throw new DelegateError('BRANCH_COLLISIONS', `Could not find a free branch name after ${MAX_ATTEMPTS} attempts; try again.`);
+}
+
+type Recovered = 'free' | 'taken' | { prUrl: string; number: number; taskCommitOid: string; extraTrips?: number };
+
+/** After a mutation whose answer was lost: is the branch free, someone else's, or ours (then finish the PR)? */
+async function recover(client: GitHubClient, input: CreatePrInput, branch: string, code: string): Promise<Recovered> {
+  const res = await client.graphql<{ repository: { ref: { id: string; target: { oid: string; message: string }; associatedPullRequests: { nodes: { number: number; url: string }[] } } | null } }>(
+    RECOVER, { owner: input.owner, name: input.repo, candidate: `refs/heads/${branch}` },
+  );
+  const ref = res.repository.ref;
+  if (!ref) return 'free';
+  // Without our commit it is someone else's, or ours stopped half-way (a branch still at
+  // the base); the two cannot be told apart, so it is left alone and a new name is used.
+  if (!ref.target.message.includes(code)) return 'taken';
+  const open = ref.associatedPullRequests.nodes[0];
+  if (open) return { prUrl: open.url, number: open.number, taskCommitOid: ref.target.oid };
+  const created = await client.graphql<{ createPullRequest: { pullRequest: { number: number; url: string } } }>(
+    `mutation KiroFinish($repositoryId: ID!, $base: String!, $head: String!, $title: String!, $body: String!, $draft: Boolean!) {
+      createPullRequest(input: { repositoryId: $repositoryId, baseRefName: $base, headRefName: $head, title: $title, body: $body, draft: $draft }) { pullRequest { number url } }
+    }`,
+    { repositoryId: await repoId(client, input), base: input.baseBranch, head: branch, title: input.prTitle, body: `Delegated with Kiro Delegate · confirmation code \`${code}\``, draft: input.draft ?? false },
+  );
+  return { prUrl: created.createPullRequest.pullRequest.url, number: created.createPullRequest.pullRequest.number, taskCommitOid: ref.target.oid, extraTrips: 2 };
+}
+
+async function repoId(client: GitHubClient, input: CreatePrInput): Promise<string> {
+  const r = await client.graphql<{ repository: { id: string } }>(`query KiroRepoId($o: String!, $n: String!) { repository(owner: $o, name: $n) { id } }`, { o: input.owner, n: input.repo });
+  return r.repository.id;
+}

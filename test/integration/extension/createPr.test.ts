@@ -1,0 +1,148 @@
+// The delegation's PR creation against the GitHub stand-in: two round trips,
+// collisions, clean-up, permissions, concurrency and retries.
+import assert from 'node:assert/strict';
+import { GitHubStandIn } from '../../support/github/server.js';
+import { createGitHubClient } from '../../../extension/github/client.js';
+import { createDelegationPr, type CreatePrInput } from '../../../extension/github/createPr.js';
+import { DelegateError } from '../../../extension/github/errors.js';
+import { parseTaskMarkdown } from '../../../shared/taskMarkdown.js';
+
+describe('creating the delegation PR', function () {
+  this.timeout(60_000);
+  let gh: GitHubStandIn;
+  let alice: { token: string };
+  const client = (token: string) => createGitHubClient({ token, baseUrl: gh.apiUrl, retryAfterBaseValue: 1 });
+  const input = (over: Partial<CreatePrInput> = {}): CreatePrInput => ({
+    owner: 'alice', repo: 'app', baseBranch: 'main', prTitle: 'Add a login form',
+    task: { title: 'Add a login form', objective: 'Users sign in.', constraints: ['No new deps'], acceptanceCriteria: ['Form validates'] },
+    ...over,
+  });
+  const branches = async () => [...((await gh.model.repo('alice', 'app')?.bare.refs()) ?? new Map()).keys()].map((r) => r.replace('refs/heads/', '')).sort();
+
+  before(async function () {
+    gh = await GitHubStandIn.start();
+    alice = gh.addUser('alice');
+    await gh.createRepo('alice', 'app', { files: [{ path: 'README.md', contents: '# app\n' }] });
+  });
+  after(async () => gh.close());
+  beforeEach(() => {
+    gh.clearLog();
+    gh.beforeMutationField = undefined;
+  });
+
+  it('takes exactly 2 requests: a branch, a TASK.md commit matching the form, a PR with the right base, head and title', async function () {
+    const created = await createDelegationPr(input({ branchPrefix: 'kiro/' }), { client: client(alice.token), now: () => 1764000000000 });
+    assert.equal(gh.count((r) => r.kind !== 'git'), 2, JSON.stringify(gh.requests));
+    assert.equal(created.roundTrips, 2);
+    assert.equal(created.branchName, 'kiro/add-a-login-form-1764000000000');
+    assert.equal(created.confirmationCode, 'PR1764000000000');
+    const repo = gh.model.repo('alice', 'app');
+    assert.equal(await repo?.bare.resolve(`refs/heads/${created.branchName}`), created.taskCommitOid);
+    const md = (await repo?.bare.readFile(created.taskCommitOid, 'TASK.md')) ?? '';
+    const task = parseTaskMarkdown(md);
+    assert.deepEqual(task, { title: 'Add a login form', objective: 'Users sign in.', constraints: ['No new deps'], acceptanceCriteria: ['Form validates'], confirmationCode: 'PR1764000000000' });
+    const [commit] = (await repo?.bare.log(`refs/heads/main..${created.taskCommitOid}`)) ?? [];
+    assert.equal(commit?.subject, 'feat: Add a login form');
+    const pr = repo?.pulls.find((p) => p.number === created.number);
+    assert.deepEqual([pr?.base, pr?.head, pr?.title, pr?.state], ['main', created.branchName, 'Add a login form', 'open']);
+    assert.equal(created.prUrl, `${gh.webUrl}/alice/app/pull/${created.number}`);
+  });
+
+  it('adds a random suffix when the branch name already exists, still in 2 requests', async function () {
+    const now = () => 1764000000001;
+    const first = await createDelegationPr(input(), { client: client(alice.token), now });
+    gh.clearLog();
+    const second = await createDelegationPr(input(), { client: client(alice.token), now, suffix: () => 'zz99' });
+    assert.equal(first.branchName, 'add-a-login-form-1764000000001');
+    assert.equal(second.branchName, 'add-a-login-form-1764000000001-zz99');
+    assert.equal(gh.count((r) => r.kind !== 'git'), 2);
+  });
+
+  it('when two clients race for one name, neither leaves its TASK.md or an open PR on the other\'s branch, and no branch is orphaned', async function () {
+    const now = () => 1764000000002;
+    // Hold mutation fields until both documents wait, then release the later one first:
+    // this interleaves the two documents field by field, the worst case for the design.
+    let waiting: (() => void)[] = [];
+    let released = 0;
+    gh.beforeMutationField = () => new Promise<void>((resolve) => {
+      if (released >= 6) return resolve();
+      waiting.push(resolve);
+      if (waiting.length === 2) {
+        const [a, b] = waiting;
+        waiting = [];
+        released += 2;
+        b?.();
+        setTimeout(() => a?.(), 30);
+      }
+    });
+    const before = await branches();
+    let n = 0;
+    const [x, y] = await Promise.all([
+      createDelegationPr(input({ prTitle: 'X' }), { client: client(alice.token), now, suffix: () => `x${n++}` }),
+      createDelegationPr(input({ prTitle: 'Y' }), { client: client(alice.token), now, suffix: () => `y${n++}` }),
+    ]);
+    assert.ok(x && y);
+    assert.notEqual(x.branchName, y.branchName);
+    const repo = gh.model.repo('alice', 'app');
+    for (const mine of [x, y]) {
+      const md = (await repo?.bare.readFile(`refs/heads/${mine.branchName}`, 'TASK.md')) ?? '';
+      assert.equal(parseTaskMarkdown(md).confirmationCode, mine.confirmationCode);
+      const log = (await repo?.bare.log(`refs/heads/main..refs/heads/${mine.branchName}`)) ?? [];
+      assert.equal(log.length, 1, 'exactly one TASK.md commit on each branch');
+    }
+    const open = repo?.pulls.filter((p) => p.state === 'open' && (p.title === 'X' || p.title === 'Y')) ?? [];
+    assert.deepEqual(open.map((p) => p.head).sort(), [x.branchName, y.branchName].sort(), 'only the two final PRs are open');
+    const after = await branches();
+    assert.deepEqual(after.filter((b) => !before.includes(b)).sort(), [x.branchName, y.branchName].sort(), 'no orphan branch');
+  });
+
+  it('deletes the branch when a later step fails, and says why', async function () {
+    const before = await branches();
+    gh.beforeMutationField = (field) => {
+      if (field === 'createPullRequest') throw new Error('Pull request creation is blocked by a repository rule');
+    };
+    await assert.rejects(createDelegationPr(input(), { client: client(alice.token), now: () => 1764000000003 }), (e: unknown) => DelegateError.is(e) && e.code === 'GITHUB_ERROR' && /repository rule/.test(e.message));
+    assert.deepEqual(await branches(), before, 'no orphan branch');
+  });
+
+  it('says plainly when the repository is missing, not writable, or the base branch is missing', async function () {
+    const bob = gh.addUser('bob');
+    const cases: [CreatePrInput, string, string][] = [
+      [input({ repo: 'nope' }), 'REPO_NOT_FOUND', 'repo'],
+      [input({ baseBranch: 'develop' }), 'BASE_BRANCH_MISSING', 'baseBranch'],
+    ];
+    for (const [inp, code, field] of cases) {
+      await assert.rejects(createDelegationPr(inp, { client: client(alice.token) }), (e: unknown) => DelegateError.is(e) && e.code === code && e.field === field);
+    }
+    await assert.rejects(createDelegationPr(input(), { client: client(bob.token) }), (e: unknown) => DelegateError.is(e) && e.code === 'NO_WRITE_PERMISSION' && /cannot push/.test(e.message));
+    await assert.rejects(createDelegationPr(input(), { client: client('ghp_revoked') }), (e: unknown) => DelegateError.is(e) && e.code === 'NOT_SIGNED_IN');
+  });
+
+  it('gives 20 concurrent delegations from 20 users 20 distinct branches and PRs', async function () {
+    const users = Array.from({ length: 20 }, (_, i) => gh.addUser(`dev${i}`));
+    for (const u of users) gh.grant('alice', 'app', u.login, 'WRITE');
+    const before = await branches();
+    const results = await Promise.all(users.map((u) => createDelegationPr(input({ prTitle: `from ${u.login}` }), { client: client(u.token) })));
+    assert.equal(new Set(results.map((r) => r.branchName)).size, 20);
+    assert.equal(new Set(results.map((r) => r.number)).size, 20);
+    const repo = gh.model.repo('alice', 'app');
+    for (const r of results) {
+      const pr = repo?.pulls.find((p) => p.number === r.number);
+      assert.equal(pr?.head, r.branchName);
+      assert.equal(pr?.state, 'open');
+      assert.equal(await repo?.bare.resolve(`refs/heads/${r.branchName}`), r.taskCommitOid);
+    }
+    assert.equal((await branches()).length - before.length, 20, 'no orphan branch');
+  });
+
+  it('retries 5xx and secondary rate limits (Octokit plugins), and checks before replaying a lost mutation', async function () {
+    gh.inject({ method: 'POST', path: /graphql/, status: 502 });
+    gh.inject({ graphqlField: 'createRef', status: 403, headers: { 'retry-after': '1' } });
+    gh.inject({ graphqlField: 'createRef', status: 502 });
+    const created = await createDelegationPr(input(), { client: client(alice.token), now: () => 1764000000004 });
+    const repo = gh.model.repo('alice', 'app');
+    assert.equal(await repo?.bare.resolve(`refs/heads/${created.branchName}`), created.taskCommitOid);
+    const statuses = gh.requests.filter((r) => r.kind === 'graphql').map((r) => r.status);
+    assert.deepEqual(statuses, [502, 200, 403, 502, 200, 200], 'prepare retried; mutation throttled, lost, checked, then run');
+  });
+});
