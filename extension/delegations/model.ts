@@ -1,0 +1,92 @@
+// Delegations: what the user handed to Kiro, persisted (VS Code globalState) so
+// that watching resumes after a window reload.
+import type { GenerateCodeRequest } from '../../shared/protocol.js';
+
+export type DelegationState = 'creating' | 'queued' | 'running' | 'pushed' | 'no-changes' | 'failed' | 'closed';
+
+export interface Delegation {
+  /** The confirmation code. */
+  id: string;
+  owner: string;
+  repo: string;
+  branch: string;
+  baseBranch: string;
+  prNumber: number;
+  prUrl: string;
+  title: string;
+  taskCommitOid: string;
+  state: DelegationState;
+  /** What the worker should run; kept for "Retry sending". */
+  job: GenerateCodeRequest;
+  jobId?: string;
+  /** Why the job failed, or why sending it has not worked yet, in words for the user. */
+  problem?: string;
+  /** Sending to the worker failed (unreachable, bad token): "Retry sending" applies. */
+  sendFailed?: boolean;
+  headOid?: string;
+  refEtag?: string;
+  pullEtag?: string;
+  createdAt: number;
+  updatedAt: number;
+  /** Whether the user was told the outcome (so a reload does not notify twice). */
+  notified?: boolean;
+}
+
+export const ACTIVE: ReadonlySet<DelegationState> = new Set(['creating', 'queued', 'running']);
+
+/** The subset of vscode.Memento the store needs. */
+export interface MementoLike {
+  get<T>(key: string): T | undefined;
+  update(key: string, value: unknown): Thenable<void> | Promise<void>;
+}
+
+const KEY = 'kiroDelegate.delegations.v1';
+const KEEP = 50;
+
+export class DelegationStore {
+  private readonly listeners = new Set<() => void>();
+  constructor(private readonly memento: MementoLike, private readonly clock: () => number = Date.now) {}
+
+  all(): Delegation[] {
+    return [...(this.memento.get<Delegation[]>(KEY) ?? [])].sort((a, b) => b.createdAt - a.createdAt);
+  }
+
+  get(id: string): Delegation | undefined {
+    return this.all().find((d) => d.id === id);
+  }
+
+  active(): Delegation[] {
+    return this.all().filter((d) => ACTIVE.has(d.state));
+  }
+
+  async upsert(d: Delegation): Promise<Delegation> {
+    const next = { ...d, updatedAt: this.clock() };
+    const rest = this.all().filter((x) => x.id !== d.id);
+    // Keep the newest; finished ones beyond the limit are dropped, active ones never.
+    const kept = [next, ...rest].sort((a, b) => b.createdAt - a.createdAt).filter((x, i) => i < KEEP || ACTIVE.has(x.state));
+    await this.memento.update(KEY, kept);
+    for (const l of this.listeners) l();
+    return next;
+  }
+
+  async patch(id: string, changes: Partial<Delegation>): Promise<Delegation | undefined> {
+    const d = this.get(id);
+    return d ? this.upsert({ ...d, ...changes }) : undefined;
+  }
+
+  onDidChange(listener: () => void): { dispose(): void } {
+    this.listeners.add(listener);
+    return { dispose: () => this.listeners.delete(listener) };
+  }
+}
+
+/** An in-memory Memento, for tests and for builds without globalState. */
+export class MemoryMemento implements MementoLike {
+  private readonly data = new Map<string, unknown>();
+  get<T>(key: string): T | undefined {
+    return structuredClone(this.data.get(key)) as T | undefined;
+  }
+  async update(key: string, value: unknown): Promise<void> {
+    this.data.set(key, structuredClone(value));
+  }
+}

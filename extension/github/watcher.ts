@@ -1,0 +1,140 @@
+// Watches delegated PRs until the agent's commit lands or the job ends.
+// Polls the branch head (GET .../git/ref/heads/<branch>) with If-None-Match, so
+// an unchanged poll is a 304 that costs no rate limit (Octokit reports a 304 as
+// an error; it is handled here). Polls slow down while the window is unfocused.
+// State lives in the DelegationStore, so watching resumes after a reload.
+import type { JobStatus } from '../../shared/protocol.js';
+import { ACTIVE, type Delegation, type DelegationStore } from '../delegations/model.js';
+import type { WorkerApi } from '../worker/client.js';
+import type { GitHubClient } from './client.js';
+
+export type WatchEvent =
+  | { type: 'pushed'; delegation: Delegation; headOid: string }
+  | { type: 'job-ended'; delegation: Delegation; job: JobStatus }
+  | { type: 'closed'; delegation: Delegation; merged: boolean };
+
+export interface WatcherDeps {
+  store: DelegationStore;
+  github: () => Promise<GitHubClient | undefined>;
+  worker: () => WorkerApi | undefined;
+  notify: (event: WatchEvent) => void;
+  isFocused: () => boolean;
+  intervalMs: number;
+  unfocusedFactor?: number;
+  /** Every Nth poll also checks whether the PR was closed or merged. */
+  pullCheckEvery?: number;
+  log?: (message: string) => void;
+}
+
+function status(e: unknown): number | undefined {
+  const s = (e as { status?: unknown }).status;
+  return typeof s === 'number' ? s : undefined;
+}
+
+export class PrWatcher {
+  private timer: NodeJS.Timeout | undefined;
+  private disposed = false;
+  private polls = 0;
+  private running: Promise<void> | undefined;
+
+  constructor(private readonly deps: WatcherDeps) {}
+
+  /** Starts (or restarts) the poll chain; cheap to call whenever something changes. */
+  start(delayMs = 0): void {
+    if (this.disposed) return;
+    if (this.timer) clearTimeout(this.timer);
+    if (this.deps.store.active().length === 0) return; // nothing to watch: no timer at all
+    this.timer = setTimeout(() => void this.tick(), delayMs);
+  }
+
+  private async tick(): Promise<void> {
+    this.timer = undefined;
+    await this.pollOnce();
+    const factor = this.deps.isFocused() ? 1 : (this.deps.unfocusedFactor ?? 4);
+    this.start(this.deps.intervalMs * factor);
+  }
+
+  /** One pass over every active delegation (tests call this directly). */
+  pollOnce(): Promise<void> {
+    this.running ??= this.pass().finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  private async pass(): Promise<void> {
+    this.polls++;
+    const github = await this.deps.github();
+    for (const d of this.deps.store.active()) {
+      try {
+        await this.pollJob(d);
+        const fresh = this.deps.store.get(d.id);
+        if (github && fresh && ACTIVE.has(fresh.state)) await this.pollBranch(github, fresh);
+      } catch (e) {
+        this.deps.log?.(`watching PR #${d.prNumber} failed this time: ${(e as Error).message}`);
+      }
+    }
+  }
+
+  private async pollJob(d: Delegation): Promise<void> {
+    const worker = this.deps.worker();
+    if (!worker || !d.jobId) return;
+    const job = await worker.job(d.jobId);
+    if (!job) return;
+    if (job.state === 'running' || job.state === 'preparing' || job.state === 'pushing') {
+      if (d.state !== 'running') await this.deps.store.patch(d.id, { state: 'running' });
+    } else if (job.state === 'failed' || job.state === 'timed-out' || job.state === 'no-changes' || job.state === 'cancelled') {
+      const updated = await this.deps.store.patch(d.id, {
+        state: job.state === 'no-changes' ? 'no-changes' : 'failed',
+        problem: job.error?.message ?? job.state, notified: true,
+      });
+      if (updated && !d.notified) this.deps.notify({ type: 'job-ended', delegation: updated, job });
+    }
+    // 'succeeded' is confirmed by the branch moving, which the next step sees.
+  }
+
+  private async pollBranch(github: GitHubClient, d: Delegation): Promise<void> {
+    let res;
+    try {
+      res = await github.request('GET /repos/{owner}/{repo}/git/ref/{ref}', {
+        owner: d.owner, repo: d.repo, ref: `heads/${d.branch}`,
+        headers: d.refEtag ? { 'if-none-match': d.refEtag } : {},
+      });
+    } catch (e) {
+      if (status(e) === 304) return this.maybeCheckPull(github, d); // unchanged, and free
+      if (status(e) === 404) {
+        await this.deps.store.patch(d.id, { state: 'closed', problem: `branch ${d.branch} was deleted` });
+        return;
+      }
+      throw e;
+    }
+    const head = res.data.object.sha;
+    const etag = typeof res.headers.etag === 'string' ? res.headers.etag : undefined;
+    if (head !== d.taskCommitOid) {
+      const updated = await this.deps.store.patch(d.id, { state: 'pushed', headOid: head, refEtag: etag, notified: true });
+      if (updated && !d.notified) this.deps.notify({ type: 'pushed', delegation: updated, headOid: head });
+      return;
+    }
+    await this.deps.store.patch(d.id, { refEtag: etag, headOid: head });
+    await this.maybeCheckPull(github, d);
+  }
+
+  private async maybeCheckPull(github: GitHubClient, d: Delegation): Promise<void> {
+    if (this.polls % (this.deps.pullCheckEvery ?? 5) !== 0) return;
+    try {
+      const res = await github.request('GET /repos/{owner}/{repo}/pulls/{pull_number}', {
+        owner: d.owner, repo: d.repo, pull_number: d.prNumber, headers: d.pullEtag ? { 'if-none-match': d.pullEtag } : {},
+      });
+      const etag = typeof res.headers.etag === 'string' ? res.headers.etag : undefined;
+      if (res.data.state === 'closed') {
+        const updated = await this.deps.store.patch(d.id, { state: 'closed', pullEtag: etag, notified: true });
+        if (updated) this.deps.notify({ type: 'closed', delegation: updated, merged: res.data.merged });
+      } else await this.deps.store.patch(d.id, { pullEtag: etag });
+    } catch (e) {
+      if (status(e) !== 304) throw e;
+    }
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    if (this.timer) clearTimeout(this.timer);
+  }
+}
