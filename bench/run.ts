@@ -1,6 +1,7 @@
 // npm run bench: prints figures (ratios against baselines measured in the same
 // run) and writes them to bench/results.json. No figure here is an assertion.
 import { readFile, writeFile } from 'node:fs/promises';
+import { benchExtension } from './extension.js';
 import { benchWorker } from './worker.js';
 
 const only = process.argv[2];
@@ -10,7 +11,7 @@ try {
   results = JSON.parse(await readFile(file, 'utf8'));
 } catch { /* first run */ }
 
-const suites: Record<string, () => Promise<Record<string, number>>> = { worker: benchWorker };
+const suites: Record<string, () => Promise<Record<string, number>>> = { extension: benchExtension, worker: benchWorker };
 
 for (const [name, run] of Object.entries(suites)) {
   if (only && only !== name) continue;

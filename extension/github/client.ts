@@ -17,6 +17,8 @@ export interface ClientOptions {
   /** Scales Retry-After waits (tests pass 1 to wait milliseconds instead of seconds). */
   retryAfterBaseValue?: number;
   onRetry?: (what: string, retryAfterSeconds: number) => void;
+  /** Benchmarks compare protocols without the plugin's queues; the product keeps them on. */
+  throttle?: boolean;
 }
 
 // The throttling plugin's default queues space every write (and every GraphQL call,
@@ -33,6 +35,7 @@ export function createGitHubClient(opts: ClientOptions): GitHubClient {
     userAgent: opts.userAgent ?? 'kiro-delegate',
     retry: { retries: 3 },
     throttle: {
+      enabled: opts.throttle ?? true,
       id: createHash('sha256').update(opts.token).digest('hex').slice(0, 16),
       write: writeQueues,
       retryAfterBaseValue: opts.retryAfterBaseValue ?? 1000,

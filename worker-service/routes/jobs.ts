@@ -2,7 +2,7 @@
 import { createReadStream, existsSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { ErrorBodySchema, JobIdParamsSchema, JobStatusSchema } from '../../shared/protocol.js';
+import { ErrorBodySchema, JobIdParamsSchema, JobStatusSchema, isFinalState } from '../../shared/protocol.js';
 import { toStatus } from '../jobs/job.js';
 import { logPath } from '../jobs/log.js';
 import { WorkerError } from '../pool/errors.js';
@@ -28,21 +28,36 @@ const jobs: FastifyPluginAsyncTypebox<{ stateDir: string }> = async (app, opts) 
   app.get('/jobs/:id/log', { schema: { params: JobIdParamsSchema } }, async (req, reply) => {
     const job = find(req.params.id);
     reply.header('content-type', 'text/plain; charset=utf-8').header('cache-control', 'no-store').header('x-content-type-options', 'nosniff');
-    const live = app.pool.logOf(job.id);
-    if (live) {
-      const out = new PassThrough();
-      const stop = live.follow((d) => out.write(d), () => out.end());
-      out.on('close', stop);
-      req.raw.on('close', () => {
-        stop();
-        out.end();
-      });
-      return reply.send(out);
-    }
     const file = logPath(opts.stateDir, job.id);
-    if (existsSync(file)) return reply.send(createReadStream(file));
-    // Queued: nothing yet; the client polls /jobs/:id until the job has a slot.
-    return reply.send('');
+    if (isFinalState(job.state)) return reply.send(existsSync(file) ? createReadStream(file) : '');
+    // Running: replay and follow. Queued: wait for a slot, then the same.
+    const out = new PassThrough();
+    let stop = () => {};
+    const attach = (): boolean => {
+      const live = app.pool.logOf(job.id);
+      if (live) {
+        stop = live.follow((d) => out.write(d), () => out.end());
+        return true;
+      }
+      if (isFinalState(job.state)) {
+        if (existsSync(file)) createReadStream(file).pipe(out);
+        else out.end();
+        return true;
+      }
+      return false;
+    };
+    if (!attach()) {
+      const onJob = (changed: { id: string }) => {
+        if (changed.id === job.id && attach()) app.pool.off('job', onJob);
+      };
+      app.pool.on('job', onJob);
+      stop = () => app.pool.off('job', onJob);
+    }
+    req.raw.on('close', () => {
+      stop();
+      out.end();
+    });
+    return reply.send(out);
   });
 };
 

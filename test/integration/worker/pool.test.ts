@@ -186,7 +186,7 @@ describe('worker pool', function () {
       const b = nextBranch('log');
       const pr = await makeTaskPr(gh, 'alice', 'app', b, 'Log');
       const job = await c.submit(jobRequest('alice', 'app', b, pr.number, 'Log'));
-      await c.waitFor(job.jobId, ['running']);
+      // Connected before the agent starts: the stream waits for it, then replays and follows.
       const res = await c.request('GET', `/jobs/${job.jobId}/log`);
       const text = await res.text(); // ends only when the job does
       assert.match(text, /fake-kiro/);

@@ -1,0 +1,82 @@
+// Commands on delegations and settings: open PR, check out, view changes, retry
+// sending, tokens, pool details, the log.
+import * as vscode from 'vscode';
+import type { Delegation } from '../delegations/model.js';
+import { sendToWorker } from '../delegations/delegate.js';
+import { checkoutBranch } from '../git/vscodeGit.js';
+import { GITHUB_TOKEN_KEY, WORKER_TOKEN_KEY, type Services } from '../services.js';
+import { githubEndpoint, readSettings } from '../settings.js';
+import { notifySendProblem } from '../ui/notifications.js';
+import type { HealthStatusBar } from '../ui/statusBar.js';
+
+function pickDelegation(services: Services, arg: unknown): Delegation | undefined {
+  const id = (arg as { id?: unknown } | undefined)?.id;
+  return typeof id === 'string' ? services.store.get(id) : undefined;
+}
+
+export function registerActionCommands(context: vscode.ExtensionContext, services: Services, statusBar: HealthStatusBar): void {
+  const withDelegation = (fn: (d: Delegation) => unknown) => async (arg: unknown) => {
+    const d = pickDelegation(services, arg);
+    if (!d) {
+      vscode.window.showInformationMessage('Pick a delegation in the Kiro Delegations view.');
+      return;
+    }
+    try {
+      await fn(d);
+    } catch (e) {
+      vscode.window.showErrorMessage(`Kiro: ${(e as Error).message}`);
+    }
+  };
+  context.subscriptions.push(
+    vscode.commands.registerCommand('kiroDelegate.showLog', () => services.log.show()),
+    vscode.commands.registerCommand('kiroDelegate.openPr', withDelegation((d) => vscode.env.openExternal(vscode.Uri.parse(d.prUrl)))),
+    vscode.commands.registerCommand('kiroDelegate.viewChanges', withDelegation((d) => {
+      const web = githubEndpoint(readSettings()).webUrl;
+      const base = d.prUrl.includes('/pull/') ? d.prUrl.replace(/\/pull\/\d+$/, '') : `${web}/${d.owner}/${d.repo}`;
+      return vscode.env.openExternal(vscode.Uri.parse(`${base}/pull/${d.prNumber}/files`));
+    })),
+    vscode.commands.registerCommand('kiroDelegate.checkoutBranch', withDelegation(async (d) => {
+      await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Checking out ${d.branch}…` }, () => checkoutBranch(d.branch));
+      vscode.window.setStatusBarMessage(`$(git-branch) Checked out ${d.branch}`, 5000);
+    })),
+    vscode.commands.registerCommand('kiroDelegate.retrySend', withDelegation(async (d) => {
+      await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: `Kiro: sending PR #${d.prNumber} to the worker` }, () =>
+        sendToWorker(d, { worker: () => services.worker(), store: services.store, log: (m) => services.log.info(m), onSendProblem: (x, o) => notifySendProblem(services, x, o) }));
+      const after = services.store.get(d.id);
+      if (after?.jobId && !after.sendFailed) vscode.window.showInformationMessage(`Kiro: the worker has PR #${d.prNumber} (job ${after.jobId.slice(0, 8)}).`);
+      services.watcher.start();
+      void statusBar.refresh();
+    })),
+    vscode.commands.registerCommand('kiroDelegate.setWorkerToken', async () => {
+      const token = await vscode.window.showInputBox({ title: 'Kiro Worker Token', prompt: 'The bearer token of your Kiro worker (KIRO_WORKER_TOKEN). Kept in VS Code\'s secret storage.', password: true, ignoreFocusOut: true });
+      if (token === undefined) return;
+      if (token.trim() === '') await context.secrets.delete(WORKER_TOKEN_KEY);
+      else await context.secrets.store(WORKER_TOKEN_KEY, token.trim());
+      void statusBar.refresh();
+    }),
+    vscode.commands.registerCommand('kiroDelegate.setGitHubToken', async () => {
+      const token = await vscode.window.showInputBox({ title: 'GitHub Token', prompt: 'A GitHub token with repo access, for editors without GitHub sign-in. Kept in VS Code\'s secret storage. Leave empty to remove it.', password: true, ignoreFocusOut: true });
+      if (token === undefined) return;
+      if (token.trim() === '') await context.secrets.delete(GITHUB_TOKEN_KEY);
+      else await context.secrets.store(GITHUB_TOKEN_KEY, token.trim());
+      services.clearTokenCache();
+    }),
+    vscode.commands.registerCommand('kiroDelegate.showPoolDetails', async () => {
+      await statusBar.refresh();
+      const last = statusBar.last;
+      const items: vscode.QuickPickItem[] = [];
+      if (last.kind === 'ok') {
+        const h = last.health;
+        items.push({ label: `Worker ${h.version}: ${h.running}/${h.capacity} busy, ${h.queued} queued`, kind: vscode.QuickPickItemKind.Separator });
+        for (const s of h.slots) items.push({ label: `$(server) Slot ${s.id}: ${s.state}`, description: s.jobId ?? '', detail: `since ${new Date(s.since).toLocaleTimeString()}` });
+        if (!h.agent.found) items.push({ label: `$(warning) ${h.agent.message}` });
+      } else {
+        items.push({ label: `$(error) ${'message' in last ? last.message : 'No worker configured'}` });
+      }
+      items.push({ label: 'Recent delegations', kind: vscode.QuickPickItemKind.Separator });
+      for (const d of services.store.all().slice(0, 10)) items.push({ label: `#${d.prNumber} ${d.title}`, description: d.sendFailed ? 'not sent' : d.state, detail: d.problem, id: d.id } as vscode.QuickPickItem & { id: string });
+      const pick = (await vscode.window.showQuickPick(items, { title: 'Kiro worker pool' })) as (vscode.QuickPickItem & { id?: string }) | undefined;
+      if (pick?.id) await vscode.commands.executeCommand('kiroDelegate.openPr', { id: pick.id });
+    }),
+  );
+}

@@ -1,0 +1,77 @@
+// "Kiro: Delegate Task" and "Kiro: Delegate Selection": open the form prefilled
+// from the workspace, and submit it through the plain delegate flow.
+import * as vscode from 'vscode';
+import { languageForPath } from '../../shared/taskMarkdown.js';
+import type { SelectionInfo } from '../../shared/webviewProtocol.js';
+import { delegate } from '../delegations/delegate.js';
+import { DelegateError } from '../github/errors.js';
+import { changeWarnings, workspaceRepo } from '../git/vscodeGit.js';
+import type { Services } from '../services.js';
+import { readSettings } from '../settings.js';
+import { DelegateFormPanel, type FormPrefill, type SubmitHandler } from '../ui/formPanel.js';
+import type { HealthStatusBar } from '../ui/statusBar.js';
+import { notifySendProblem } from '../ui/notifications.js';
+
+export function submitHandler(services: Services, statusBar: HealthStatusBar): SubmitHandler {
+  return async (checked, selection, progress) => {
+    const github = await services.github(true);
+    if (!github) throw new DelegateError('NOT_SIGNED_IN', 'Not signed in to GitHub: sign in (or run "Kiro: Set GitHub Token") and submit again.');
+    const settings = readSettings();
+    progress(`Creating ${settings.draft ? 'a draft' : 'the'} pull request on ${checked.value.owner}/${checked.value.repo}…`);
+    const sel = selection ? { path: selection.path, startLine: selection.startLine, endLine: selection.endLine, code: selection.code, language: selection.language } : undefined;
+    const done = await delegate(checked.value, sel, {
+      github, worker: () => services.worker(), store: services.store, branchPrefix: settings.branchPrefix, draft: settings.draft,
+      log: (m) => services.log.info(m),
+      onSendProblem: (d, outcome) => notifySendProblem(services, d, outcome),
+      onQueuedLocally: (d, seconds) => {
+        vscode.window.setStatusBarMessage(`$(clock) Kiro: PR #${d.prNumber} queued locally, the worker is busy; retrying in ${seconds} s`, Math.min(seconds, 30) * 1000);
+      },
+    });
+    void done.sending.finally(() => {
+      services.watcher.start();
+      void statusBar.refresh();
+    });
+    services.watcher.start();
+    vscode.window.showInformationMessage(`Kiro: PR #${done.result.number} created (${done.result.confirmationCode}). The agent is on it.`, 'Open PR').then((pick) => {
+      if (pick) void vscode.env.openExternal(vscode.Uri.parse(done.result.prUrl));
+    });
+    return done.result;
+  };
+}
+
+async function prefill(editor: vscode.TextEditor | undefined, withSelection: boolean): Promise<FormPrefill> {
+  const settings = readSettings();
+  const info = await workspaceRepo(editor?.document.uri);
+  const baseBranch = settings.baseBranch || info.branch || 'main';
+  let selection: SelectionInfo | null = null;
+  if (withSelection && editor && !editor.selection.isEmpty) {
+    const s = editor.selection;
+    // A selection ending at column 0 of a line does not include that line.
+    const endLine = s.end.character === 0 && s.end.line > s.start.line ? s.end.line : s.end.line + 1;
+    const path = vscode.workspace.asRelativePath(editor.document.uri, false).replace(/\\/g, '/');
+    selection = { path, startLine: s.start.line + 1, endLine, code: editor.document.getText(s), language: languageForPath(path) || editor.document.languageId };
+  }
+  const warnings = withSelection ? changeWarnings(info, editor?.document, baseBranch) : [];
+  if (!info.remote) warnings.push('No GitHub remote was found in this workspace: fill in the owner and repository.');
+  return {
+    values: { owner: info.remote?.owner ?? '', repo: info.remote?.repo ?? '', baseBranch, title: '', objective: selection ? `Work on ${selection.path}, lines ${selection.startLine}-${selection.endLine}: ` : '' },
+    selection, warnings,
+  };
+}
+
+export function registerDelegateCommands(context: vscode.ExtensionContext, services: Services, statusBar: HealthStatusBar): void {
+  const onSubmit = submitHandler(services, statusBar);
+  context.subscriptions.push(
+    vscode.commands.registerCommand('kiroDelegate.delegateTask', async () => {
+      DelegateFormPanel.createOrShow(context.extensionUri, await prefill(vscode.window.activeTextEditor, false), onSubmit);
+    }),
+    vscode.commands.registerCommand('kiroDelegate.delegateSelection', async () => {
+      const editor = vscode.window.activeTextEditor;
+      if (!editor || editor.selection.isEmpty) {
+        vscode.window.showInformationMessage('Select some code first, then run "Kiro: Delegate Selection".');
+        return;
+      }
+      DelegateFormPanel.createOrShow(context.extensionUri, await prefill(editor, true), onSubmit);
+    }),
+  );
+}

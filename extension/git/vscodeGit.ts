@@ -1,0 +1,67 @@
+// The parts of the built-in vscode.git extension's API we use: remotes, the
+// current branch, and whether a file has unsaved, uncommitted or unpushed changes.
+import * as vscode from 'vscode';
+import { parseGitHubRemote, pickRemote, type RemoteRepo } from './remote.js';
+
+interface GitChange { uri: vscode.Uri }
+interface GitRepository {
+  rootUri: vscode.Uri;
+  state: {
+    HEAD?: { name?: string; ahead?: number; upstream?: { name: string } };
+    remotes: { name: string; fetchUrl?: string; pushUrl?: string }[];
+    workingTreeChanges: GitChange[];
+    indexChanges: GitChange[];
+  };
+  checkout(ref: string): Promise<void>;
+  fetch(remote?: string, ref?: string): Promise<void>;
+}
+interface GitApi {
+  repositories: GitRepository[];
+  getRepository(uri: vscode.Uri): GitRepository | null;
+}
+
+async function gitApi(): Promise<GitApi | undefined> {
+  const ext = vscode.extensions.getExtension<{ getAPI(v: 1): GitApi }>('vscode.git');
+  if (!ext) return undefined;
+  const exports = ext.isActive ? ext.exports : await ext.activate();
+  return exports.getAPI(1);
+}
+
+export interface WorkspaceRepoInfo {
+  remote?: RemoteRepo;
+  branch?: string;
+  repository?: GitRepository;
+}
+
+export async function workspaceRepo(uri?: vscode.Uri): Promise<WorkspaceRepoInfo> {
+  const api = await gitApi().catch(() => undefined);
+  if (!api) return {};
+  const repository = (uri && api.getRepository(uri)) || api.repositories[0];
+  if (!repository) return {};
+  const remote = pickRemote(repository.state.remotes);
+  const url = remote?.fetchUrl ?? remote?.pushUrl;
+  return { remote: url ? parseGitHubRemote(url) : undefined, branch: repository.state.HEAD?.name, repository };
+}
+
+/** Why the agent will not see what the editor shows: it works from the remote base branch. */
+export function changeWarnings(info: WorkspaceRepoInfo, document: vscode.TextDocument | undefined, baseBranch: string): string[] {
+  const warnings: string[] = [];
+  const name = document ? vscode.workspace.asRelativePath(document.uri, false) : undefined;
+  if (document?.isDirty) warnings.push(`${name} has unsaved changes. The agent works from the remote "${baseBranch}" branch and will not see them.`);
+  const repo = info.repository;
+  if (repo && document) {
+    const same = (c: GitChange) => c.uri.toString() === document.uri.toString();
+    if (repo.state.workingTreeChanges.some(same) || repo.state.indexChanges.some(same)) warnings.push(`${name} has uncommitted changes that the agent will not see.`);
+  }
+  if (repo?.state.HEAD?.ahead) warnings.push(`Your branch has ${repo.state.HEAD.ahead} unpushed commit(s); the agent starts from the remote "${baseBranch}".`);
+  return warnings;
+}
+
+/** Fetches and checks out a branch in the workspace's repository. */
+export async function checkoutBranch(branch: string): Promise<void> {
+  const info = await workspaceRepo();
+  if (!info.repository) throw new Error('No git repository is open in this window.');
+  const remote = pickRemote(info.repository.state.remotes)?.name ?? 'origin';
+  await info.repository.fetch(remote, branch);
+  await info.repository.checkout(branch);
+}

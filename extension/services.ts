@@ -1,0 +1,86 @@
+// What the commands and views share: the log, the store, tokens, the GitHub and
+// worker clients, the watcher. Built once in activate(); nothing here runs at start-up.
+import * as vscode from 'vscode';
+import { resolveGitHubToken } from './auth/githubToken.js';
+import { createGitHubClient, type GitHubClient } from './github/client.js';
+import { DelegationStore } from './delegations/model.js';
+import { PrWatcher, type WatchEvent } from './github/watcher.js';
+import { WorkerApi } from './worker/client.js';
+import { githubEndpoint, readSettings } from './settings.js';
+
+export const WORKER_TOKEN_KEY = 'kiroDelegate.workerToken';
+export const GITHUB_TOKEN_KEY = 'kiroDelegate.githubToken';
+
+export class Services implements vscode.Disposable {
+  readonly store: DelegationStore;
+  readonly watcher: PrWatcher;
+  private readonly disposables: vscode.Disposable[] = [];
+  private cachedToken: string | undefined;
+  private readonly onNotify = new vscode.EventEmitter<WatchEvent>();
+  readonly onWatchEvent = this.onNotify.event;
+
+  constructor(readonly context: vscode.ExtensionContext, readonly log: vscode.LogOutputChannel) {
+    this.store = new DelegationStore(context.globalState);
+    this.watcher = new PrWatcher({
+      store: this.store,
+      github: () => this.github(false),
+      worker: () => this.worker(),
+      notify: (e) => this.onNotify.fire(e),
+      isFocused: () => vscode.window.state.focused,
+      intervalMs: readSettings().pollIntervalMs,
+      log: (m) => log.warn(m),
+    });
+    this.disposables.push(
+      this.onNotify,
+      { dispose: () => this.watcher.dispose() },
+      // A new sign-in or sign-out invalidates the cached token.
+      vscode.authentication.onDidChangeSessions(() => (this.cachedToken = undefined)),
+      vscode.window.onDidChangeWindowState((s) => s.focused && this.watcher.start()),
+    );
+  }
+
+  /** The GitHub client, or undefined when there is no token (interactive: ask the user to sign in). */
+  async github(interactive: boolean): Promise<GitHubClient | undefined> {
+    const token = this.cachedToken ?? (await this.githubToken(interactive));
+    if (!token) return undefined;
+    this.cachedToken = token;
+    return createGitHubClient({ token, baseUrl: githubEndpoint(readSettings()).apiUrl, onRetry: (what, s) => this.log.warn(`GitHub asked to slow down (${what}); retrying in ${s} s`) });
+  }
+
+  private async githubToken(interactive: boolean): Promise<string | undefined> {
+    const { providerId } = githubEndpoint(readSettings());
+    const result = await resolveGitHubToken({
+      getSession: (opts) => Promise.resolve(vscode.authentication.getSession(providerId, ['repo'], opts)),
+      storedToken: () => Promise.resolve(this.context.secrets.get(GITHUB_TOKEN_KEY)),
+    }, interactive);
+    if (result.kind === 'token') {
+      this.log.info(`GitHub token from ${result.source === 'session' ? `the ${providerId} sign-in (${result.account ?? ''})` : 'SecretStorage'}`);
+      return result.token;
+    }
+    if (!interactive) return undefined;
+    if (result.reason === 'no-provider') {
+      const pick = await vscode.window.showWarningMessage(
+        'This editor has no GitHub sign-in (code-server, VSCodium and some other builds). Paste a GitHub token instead? It is kept in VS Code\'s secret storage.',
+        'Paste GitHub Token',
+      );
+      if (pick) await vscode.commands.executeCommand('kiroDelegate.setGitHubToken');
+      return (await this.context.secrets.get(GITHUB_TOKEN_KEY)) ?? undefined;
+    }
+    vscode.window.showErrorMessage('Kiro Delegate needs GitHub access to create the pull request. Sign in to GitHub and try again.');
+    return undefined;
+  }
+
+  clearTokenCache(): void {
+    this.cachedToken = undefined;
+  }
+
+  worker(): WorkerApi | undefined {
+    const { workerUrl } = readSettings();
+    if (!workerUrl) return undefined;
+    return new WorkerApi({ baseUrl: workerUrl, token: () => Promise.resolve(this.context.secrets.get(WORKER_TOKEN_KEY)) });
+  }
+
+  dispose(): void {
+    for (const d of this.disposables.splice(0)) d.dispose();
+  }
+}

@@ -1,0 +1,44 @@
+// Notifications with actions: the agent pushed, the job failed, sending failed.
+import * as vscode from 'vscode';
+import type { Delegation } from '../delegations/model.js';
+import type { WatchEvent } from '../github/watcher.js';
+import type { Services } from '../services.js';
+import type { SubmitOutcome } from '../worker/client.js';
+
+export function notifySendProblem(services: Services, d: Delegation, outcome: Exclude<SubmitOutcome, { kind: 'accepted' }> | { kind: 'no-worker'; message: string }): void {
+  void vscode.window.showWarningMessage(`Kiro: PR #${d.prNumber} was created, but the job did not reach the worker. ${outcome.message}`, 'Retry', 'Set Worker Token', 'Open Settings').then(async (pick) => {
+    if (pick === 'Retry') await vscode.commands.executeCommand('kiroDelegate.retrySend', d);
+    else if (pick === 'Set Worker Token') await vscode.commands.executeCommand('kiroDelegate.setWorkerToken');
+    else if (pick === 'Open Settings') await vscode.commands.executeCommand('workbench.action.openSettings', 'kiroDelegate');
+  });
+  services.log.warn(`job for PR #${d.prNumber} not sent: ${outcome.message}`);
+}
+
+export function notifyWatchEvent(services: Services, e: WatchEvent): void {
+  const d = e.delegation;
+  const prActions = async (pick: string | undefined) => {
+    if (pick === 'Open PR') await vscode.commands.executeCommand('kiroDelegate.openPr', d);
+    else if (pick === 'Check Out Branch') await vscode.commands.executeCommand('kiroDelegate.checkoutBranch', d);
+    else if (pick === 'View Changes') await vscode.commands.executeCommand('kiroDelegate.viewChanges', d);
+  };
+  switch (e.type) {
+    case 'pushed':
+      services.log.info(`agent pushed ${e.headOid.slice(0, 12)} to ${d.branch} (PR #${d.prNumber})`);
+      void vscode.window.showInformationMessage(`Kiro pushed code to PR #${d.prNumber}: ${d.title}`, 'Open PR', 'Check Out Branch', 'View Changes').then(prActions);
+      return;
+    case 'job-ended': {
+      const reason = e.job.error?.message ?? e.job.state;
+      services.log.warn(`job for PR #${d.prNumber} ended ${e.job.state}: ${reason}`);
+      if (e.job.state === 'no-changes') void vscode.window.showInformationMessage(`Kiro finished PR #${d.prNumber} without changing any file: ${d.title}`, 'Open PR').then(prActions);
+      else void vscode.window.showErrorMessage(`Kiro could not finish PR #${d.prNumber} (${e.job.state}): ${reason}`, 'Open PR').then(prActions);
+      return;
+    }
+    case 'closed':
+      void vscode.window.showInformationMessage(`PR #${d.prNumber} was ${e.merged ? 'merged' : 'closed'}; Kiro stopped watching it.`);
+      return;
+    default: {
+      const never: never = e;
+      return never;
+    }
+  }
+}

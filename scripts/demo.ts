@@ -1,0 +1,79 @@
+// The whole flow on loopback with stand-ins: a GitHub stand-in with a sample
+// repository, the real worker service running the scripted agent in a pty, and the
+// extension's own delegation code (the same modules the VS Code commands call).
+// It delegates one task, streams the agent's terminal, shows the commit that lands,
+// then keeps everything running for you to poke at until Ctrl-C.
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GitHubStandIn } from '../test/support/github/server.js';
+import { startWorker, workerEnv, WORKER_TOKEN } from '../test/support/worker.js';
+import { createGitHubClient } from '../extension/github/client.js';
+import { delegate } from '../extension/delegations/delegate.js';
+import { DelegationStore, MemoryMemento } from '../extension/delegations/model.js';
+import { PrWatcher } from '../extension/github/watcher.js';
+import { WorkerApi } from '../extension/worker/client.js';
+
+const bold = (s: string) => `\x1b[1m${s}\x1b[0m`;
+
+const gh = await GitHubStandIn.start();
+const dev = gh.addUser('demo-dev', 'ghp_demo_dev_token');
+const bot = gh.addUser('kiro-bot', 'ghp_demo_bot_token');
+await gh.createRepo('demo', 'sample-app', { files: [{ path: 'README.md', contents: '# sample-app\n' }, { path: 'src/login.ts', contents: 'export function login() {\n  // TODO\n}\n' }] });
+gh.grant('demo', 'sample-app', 'demo-dev', 'WRITE');
+gh.grant('demo', 'sample-app', 'kiro-bot', 'WRITE');
+const state = await mkdtemp(join(tmpdir(), 'kiro-demo-'));
+const worker = await startWorker(workerEnv(gh, bot.token, state, { KIRO_LOG_LEVEL: 'warn' }), { agentEnv: { FAKE_KIRO_STEP_MS: '400' } });
+console.log(`${bold('GitHub stand-in')}  ${gh.apiUrl} (repository demo/sample-app, token ${dev.token})`);
+console.log(`${bold('Kiro worker')}      ${worker.url} (token ${WORKER_TOKEN}, state in ${state})\n`);
+
+const store = new DelegationStore(new MemoryMemento());
+const github = createGitHubClient({ token: dev.token, baseUrl: gh.apiUrl });
+const api = new WorkerApi({ baseUrl: worker.url, token: async () => WORKER_TOKEN });
+const t0 = performance.now();
+const done = await delegate(
+  { owner: 'demo', repo: 'sample-app', baseBranch: 'main', title: 'Implement the login function', objective: 'Make login() check an e-mail and a password.', prTitle: 'Implement the login function', constraints: ['No new dependencies'], acceptanceCriteria: ['Wrong passwords are refused'] },
+  { path: 'src/login.ts', startLine: 1, endLine: 3, code: 'export function login() {\n  // TODO\n}\n' },
+  { github, worker: () => api, store, branchPrefix: 'kiro/', draft: false },
+);
+console.log(`${bold('PR created')} in ${Math.round(performance.now() - t0)} ms: ${done.result.prUrl}`);
+console.log(`  branch ${done.result.branchName} · confirmation code ${done.result.confirmationCode}\n`);
+await done.sending;
+const jobId = store.get(done.result.confirmationCode)?.jobId ?? '';
+console.log(`${bold('Agent terminal')} (job ${jobId}):`);
+const log = await fetch(`${worker.url}/jobs/${jobId}/log`, { headers: { authorization: `Bearer ${WORKER_TOKEN}` } });
+process.stdout.write(`${(await log.text()).replace(/\r/g, '').trimEnd().replace(/^/gm, '  │ ')}\n`);
+
+const watcher = new PrWatcher({
+  store, github: async () => github, worker: () => api, isFocused: () => true, intervalMs: 300,
+  notify: (e) => {
+    if (e.type === 'pushed') console.log(`${bold('Notification')}: Kiro pushed code to PR #${e.delegation.prNumber}: ${e.delegation.title} (${e.headOid.slice(0, 12)})`);
+    else if (e.type === 'job-ended') console.log(`${bold('Notification')}: job ${e.job.state}: ${e.job.error?.message ?? ''}`);
+  },
+});
+watcher.start();
+const repo = gh.model.repo('demo', 'sample-app');
+await new Promise<void>((resolve) => {
+  const check = setInterval(() => {
+    if (store.get(done.result.confirmationCode)?.state !== 'queued' && store.get(done.result.confirmationCode)?.state !== 'running') {
+      clearInterval(check);
+      resolve();
+    }
+  }, 100);
+});
+const commits = (await repo?.bare.log(`refs/heads/main..refs/heads/${done.result.branchName}`)) ?? [];
+console.log(`\n${bold('Branch history')}:\n${commits.map((c) => `  ${c.oid.slice(0, 12)} ${c.subject} (${c.author})`).join('\n')}`);
+console.log(`\nEverything keeps running: try  curl -H 'Authorization: Bearer ${WORKER_TOKEN}' ${worker.url}/health`);
+console.log('Ctrl-C stops it all.');
+if (process.argv.includes('--once')) {
+  watcher.dispose();
+  await worker.close();
+  await gh.close();
+  process.exit(commits.length === 2 ? 0 : 1);
+}
+process.on('SIGINT', async () => {
+  watcher.dispose();
+  await worker.close();
+  await gh.close();
+  process.exit(0);
+});
