@@ -14,7 +14,7 @@ import { DelegationStore, MemoryMemento } from '../extension/delegations/model.j
 import { PrWatcher } from '../extension/github/watcher.js';
 import { WorkerApi } from '../extension/worker/client.js';
 
-const bold = (s: string) => `\x1b[1m${s}\x1b[0m`;
+const bold = (s: string) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
 
 const gh = await GitHubStandIn.start();
 const dev = gh.addUser('demo-dev', 'ghp_demo_dev_token');
