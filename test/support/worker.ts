@@ -38,13 +38,13 @@ export interface TestWorker {
   close(): Promise<void>;
 }
 
-export async function startWorker(env: Record<string, string>, opts: { commenter?: Commenter; agentEnv?: NodeJS.ProcessEnv } = {}): Promise<TestWorker> {
+export async function startWorker(env: Record<string, string>, opts: { commenter?: Commenter; agentEnv?: NodeJS.ProcessEnv; port?: number } = {}): Promise<TestWorker> {
   const config = loadConfig(env);
   // The agent's allow-list draws from an environment that also holds the service's secrets,
   // as a real deployment's would, so tests can prove none of them reach the agent.
   const agentSource = { PATH: process.env.PATH, HOME: process.env.HOME, ...env, ...opts.agentEnv };
   const app = await buildApp(config, { logger: false, commenter: opts.commenter, env: agentSource });
-  await app.listen({ host: '127.0.0.1', port: 0 });
+  await app.listen({ host: '127.0.0.1', port: opts.port ?? 0 });
   const addr = app.server.address();
   if (!addr || typeof addr === 'string') throw new Error('no port');
   return { app, url: `http://127.0.0.1:${addr.port}`, config, close: () => app.close() };

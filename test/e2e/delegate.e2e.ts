@@ -1,0 +1,199 @@
+// The product where it runs: a real VS Code workbench (code-server) with the built
+// VSIX installed, the real worker service, the GitHub stand-in and the scripted
+// agent, all on loopback, clicked through in headless chromium as a person would.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import type { BrowserContext, Page } from 'playwright-core';
+import { GitHubStandIn } from '../support/github/server.js';
+import { gitWithToken, pollUntil, tempDir, authHeader } from '../support/helpers.js';
+import { repoRoot } from '../support/paths.js';
+import { startWorker, workerEnv, WORKER_TOKEN, type TestWorker } from '../support/worker.js';
+import { parseTaskMarkdown } from '../../shared/taskMarkdown.js';
+import { runGit } from '../../worker-service/git/run.js';
+import { startCodeServer, freePort, type CodeServer } from './support/codeServer.js';
+import { openBrowser, screenshot, runCommand, answerInputBox, formFrame, toast } from './support/browser.js';
+
+describe('end to end in a real VS Code (code-server + chromium)', function () {
+  this.timeout(120_000);
+  let gh: GitHubStandIn;
+  let alice: { token: string };
+  let bot: { token: string };
+  let worker: TestWorker | undefined;
+  let workerPort: number;
+  let workerState: string;
+  let cs: CodeServer;
+  let browser: { context: BrowserContext; page: Page };
+  let workspace: string;
+  let page: Page;
+
+  const startTheWorker = async () => {
+    worker = await startWorker(workerEnv(gh, bot.token, workerState), { port: workerPort, agentEnv: { FAKE_KIRO_STEP_MS: '300' } });
+  };
+  const stopTheWorker = async () => {
+    await worker?.close();
+    worker = undefined;
+  };
+  const repo = () => {
+    const r = gh.model.repo('alice', 'app');
+    if (!r) throw new Error('no repo');
+    return r;
+  };
+
+  before(async function () {
+    this.timeout(300_000);
+    gh = await GitHubStandIn.start();
+    alice = gh.addUser('alice');
+    bot = gh.addUser('kiro-bot');
+    await gh.createRepo('alice', 'app', { files: [{ path: 'README.md', contents: '# app\n' }, { path: 'src/login.ts', contents: 'export function login(email: string, password: string) {\n  // TODO: check the password\n  return true;\n}\n' }] });
+    gh.grant('alice', 'app', 'kiro-bot', 'WRITE');
+    workerPort = await freePort();
+    workerState = await tempDir();
+    await startTheWorker();
+
+    const dir = await tempDir();
+    workspace = join(dir, 'app');
+    await gitWithToken(['clone', '--quiet', `${gh.gitBaseUrl}/alice/app.git`, workspace], alice.token);
+    // The test workspace's own git config carries the token so "Check Out Branch" can fetch.
+    await runGit(['config', 'http.extraHeader', authHeader(alice.token)], { cwd: workspace });
+    await runGit(['config', 'user.name', 'alice'], { cwd: workspace });
+    await runGit(['config', 'user.email', 'alice@example.com'], { cwd: workspace });
+
+    const vsix = join(await tempDir(), 'kiro-delegate.vsix');
+    execFileSync('npx', ['vsce', 'package', '--no-dependencies', '--allow-missing-repository', '-o', vsix], { cwd: repoRoot, stdio: 'pipe' });
+    cs = await startCodeServer({
+      workspace, vsix,
+      settings: {
+        'kiroDelegate.workerUrl': `http://127.0.0.1:${workerPort}`,
+        'kiroDelegate.githubEnterpriseUrl': gh.origin,
+        'kiroDelegate.pollIntervalSeconds': 2,
+        'kiroDelegate.healthIntervalSeconds': 2,
+      },
+    });
+    browser = await openBrowser();
+    page = browser.page;
+    await page.goto(`${cs.url}/?folder=${encodeURIComponent(workspace)}`);
+    await page.locator('.monaco-workbench').waitFor({ timeout: 90_000 });
+    await page.locator('.statusbar-item', { hasText: 'Kiro' }).first().waitFor({ timeout: 60_000 });
+    await screenshot(page, 'workbench-ready');
+    // Tokens, as a user of an editor without GitHub sign-in sets them.
+    await runCommand(page, 'Kiro: Set GitHub Token');
+    await answerInputBox(page, alice.token);
+    await runCommand(page, 'Kiro: Set Worker Token');
+    await answerInputBox(page, WORKER_TOKEN);
+  });
+
+  after(async function () {
+    this.timeout(60_000);
+    await browser?.context.close().catch(() => undefined);
+    await cs?.stop().catch(() => undefined);
+    await stopTheWorker().catch(() => undefined);
+    await gh?.close().catch(() => undefined);
+  });
+
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed') await screenshot(page, `FAILED-${this.currentTest.title.slice(0, 40).replace(/\W+/g, '-')}`);
+  });
+
+  it('1-2. palette → form prefilled → submit → PR link and code; the agent\'s commit lands → notification → Check Out Branch', async function () {
+    await runCommand(page, 'Kiro: Delegate Task');
+    const form = formFrame(page);
+    await form.locator('#f-owner').waitFor();
+    await pollUntil(async () => (await form.locator('#f-owner input').inputValue()) === 'alice', { timeoutMs: 20_000, what: 'owner prefilled' });
+    assert.equal(await form.locator('#f-repo input').inputValue(), 'app');
+    assert.equal(await form.locator('#f-baseBranch input').inputValue(), 'main');
+    await screenshot(page, 'form-prefilled');
+
+    // Validation errors show next to their fields.
+    await form.locator('vscode-button', { hasText: 'Delegate to Kiro' }).click();
+    await form.locator('#f-title-error', { hasText: 'Give the task a title' }).waitFor();
+    await form.locator('#f-objective-error', { hasText: 'Describe what the agent' }).waitFor();
+    await screenshot(page, 'form-validation');
+
+    await form.locator('#f-title input').fill('Add a logout button');
+    await form.locator('#f-objective textarea').fill('Users can log out from the header.');
+    await form.locator('#f-constraints textarea').fill('No new dependencies\nKeep it accessible');
+    await form.locator('#f-acceptanceCriteria textarea').fill('The button clears the session');
+    assert.equal(await form.locator('#f-prTitle input').inputValue(), 'Add a logout button', 'PR title follows the task title');
+    await form.locator('vscode-button', { hasText: 'Delegate to Kiro' }).click();
+    const result = form.locator('.result');
+    await result.waitFor({ timeout: 30_000 });
+    const text = await result.innerText();
+    await screenshot(page, 'form-submitted');
+    const number = Number(/Pull request #(\d+)/.exec(text)?.[1]);
+    const branch = /Branch: (\S+)/.exec(text)?.[1] ?? '';
+    assert.match(text, /Confirmation code: PR\d{13}/);
+    assert.match(branch, /^kiro\/add-a-logout-button-\d{13}$/);
+    const pr = repo().pulls.find((p) => p.number === number);
+    assert.deepEqual([pr?.base, pr?.head, pr?.title], ['main', branch, 'Add a logout button']);
+    const task = parseTaskMarkdown((await repo().bare.readFile(`refs/heads/${branch}`, 'TASK.md')) ?? '');
+    assert.equal(task.objective, 'Users can log out from the header.');
+    assert.deepEqual(task.constraints, ['No new dependencies', 'Keep it accessible']);
+
+    const pushed = toast(page, `Kiro pushed code to PR #${number}`);
+    await pushed.waitFor({ timeout: 60_000 });
+    await screenshot(page, 'pushed-notification');
+    await pushed.locator('.monaco-button', { hasText: 'Check Out Branch' }).click();
+    await pollUntil(async () => (await runGit(['rev-parse', '--abbrev-ref', 'HEAD'], { cwd: workspace })).trim() === branch, { timeoutMs: 30_000, what: `the workspace to be on ${branch}` });
+    assert.match((await runGit(['log', '-1', '--format=%s %an'], { cwd: workspace })).trim(), /^feat: Add a logout button Kiro Agent$/);
+    await runGit(['checkout', '--quiet', 'main'], { cwd: workspace });
+  });
+
+  it('3. select lines → right-click → Delegate Selection → form shows file, lines and code → TASK.md has them fenced', async function () {
+    const explorer = page.locator('.explorer-folders-view');
+    await explorer.locator('.monaco-list-row', { hasText: /^src$/ }).click();
+    await explorer.locator('.monaco-list-row', { hasText: 'login.ts' }).click();
+    const editor = page.locator('.monaco-editor .view-lines').first();
+    await editor.waitFor();
+    await page.locator('.tab', { hasText: 'login.ts' }).waitFor();
+    await editor.click();
+    await page.keyboard.press('Control+Home');
+    await page.keyboard.press('Shift+ArrowDown');
+    await page.keyboard.press('Shift+ArrowDown');
+    await page.keyboard.press('Shift+End');
+    await editor.click({ button: 'right', position: { x: 40, y: 10 } });
+    await page.getByRole('menuitem', { name: 'Delegate Selection' }).click();
+    const form = formFrame(page);
+    await form.locator('.selection').waitFor({ timeout: 20_000 });
+    assert.match(await form.locator('body').innerText(), /Selection: src\/login\.ts \(lines 1-3\)/);
+    assert.match(await form.locator('.selection').innerText(), /check the password/);
+    await screenshot(page, 'selection-form');
+    await form.locator('#f-title input').fill('Check the password');
+    await form.locator('#f-objective textarea').fill('Compare against the stored hash. [scenario: no-change]');
+    await form.locator('vscode-button', { hasText: 'Delegate to Kiro' }).click();
+    const result = form.locator('.result');
+    await result.waitFor({ timeout: 30_000 });
+    const branch = /Branch: (\S+)/.exec(await result.innerText())?.[1] ?? '';
+    const md = (await repo().bare.readFile(`refs/heads/${branch}`, 'TASK.md')) ?? '';
+    assert.match(md, /File: `src\/login\.ts` \(lines 1-3\)/);
+    assert.match(md, /```typescript\nexport function login\(email: string, password: string\) \{\n {2}\/\/ TODO: check the password\n {2}return true;\n```/);
+    await toast(page, /without changing any file/).waitFor({ timeout: 60_000 });
+  });
+
+  it('4-5. status bar follows the pool; worker down at submit → PR still created, Retry sends the job once it is back', async function () {
+    const item = page.locator('.statusbar-item', { hasText: /Kiro \d\/2 busy/ }).first();
+    await item.waitFor({ timeout: 20_000 });
+    await stopTheWorker();
+    const offline = page.locator('.statusbar-item', { hasText: 'Kiro offline' }).first();
+    await offline.waitFor({ timeout: 20_000 });
+    await offline.hover();
+    await page.locator('.monaco-hover', { hasText: /unreachable/ }).first().waitFor({ timeout: 10_000 });
+    await screenshot(page, 'status-offline');
+
+    await runCommand(page, 'Kiro: Delegate Task');
+    const form = formFrame(page);
+    await form.locator('vscode-button', { hasText: 'Delegate another task' }).click().catch(() => undefined);
+    await form.locator('#f-title input').fill('Worker was down');
+    await form.locator('#f-objective textarea').fill('Sent later. [scenario: no-change]');
+    await form.locator('vscode-button', { hasText: 'Delegate to Kiro' }).click();
+    await form.locator('.result').waitFor({ timeout: 30_000 });
+    const problem = toast(page, /did not reach the worker/);
+    await problem.waitFor({ timeout: 30_000 });
+    await screenshot(page, 'send-failed');
+    await startTheWorker();
+    await page.locator('.statusbar-item', { hasText: /Kiro \d\/2 busy/ }).first().waitFor({ timeout: 20_000 });
+    await problem.locator('.monaco-button', { hasText: 'Retry' }).click();
+    await pollUntil(() => [...(worker?.app.pool.jobs.values() ?? [])].find((j) => j.request.title === 'Worker was down'), { timeoutMs: 20_000, what: 'the retried job at the worker' });
+    await screenshot(page, 'status-recovered');
+  });
+});
