@@ -8,7 +8,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { GitHubStandIn } from '../support/github/server.js';
 import { gitWithToken, pollUntil, tempDir, authHeader } from '../support/helpers.js';
 import { repoRoot } from '../support/paths.js';
-import { startWorker, workerEnv, WORKER_TOKEN, type TestWorker } from '../support/worker.js';
+import { startWorker, workerEnv, WORKER_TOKEN, WorkerClient, makeTaskPr, jobRequest, type TestWorker } from '../support/worker.js';
 import { parseTaskMarkdown } from '../../shared/taskMarkdown.js';
 import { runGit } from '../../worker-service/git/run.js';
 import { startCodeServer, freePort, type CodeServer } from './support/codeServer.js';
@@ -170,9 +170,18 @@ describe('end to end in a real VS Code (code-server + chromium)', function () {
     await toast(page, /without changing any file/).waitFor({ timeout: 60_000 });
   });
 
-  it('4-5. status bar follows the pool; worker down at submit → PR still created, Retry sends the job once it is back', async function () {
+  it('4-5. status bar follows the pool (both slots busy; worker stopped; back); worker down at submit → PR still created, Retry sends the job', async function () {
     const item = page.locator('.statusbar-item', { hasText: /Kiro \d\/2 busy/ }).first();
     await item.waitFor({ timeout: 20_000 });
+    // Two long jobs straight to the worker: the status bar shows both slots busy.
+    const client = new WorkerClient(`http://127.0.0.1:${workerPort}`);
+    const hanging = await Promise.all(['busy-a', 'busy-b'].map(async (b) => {
+      const pr = await makeTaskPr(gh, 'alice', 'app', b, b, '\n[scenario: hang]');
+      return client.submit(jobRequest('alice', 'app', b, pr.number, b));
+    }));
+    await page.locator('.statusbar-item', { hasText: 'Kiro 2/2 busy' }).first().waitFor({ timeout: 20_000 });
+    await screenshot(page, 'status-two-busy');
+    for (const j of hanging) await client.request('POST', `/jobs/${j.jobId}/cancel`);
     await stopTheWorker();
     const offline = page.locator('.statusbar-item', { hasText: 'Kiro offline' }).first();
     await offline.waitFor({ timeout: 20_000 });
@@ -195,5 +204,59 @@ describe('end to end in a real VS Code (code-server + chromium)', function () {
     await problem.locator('.monaco-button', { hasText: 'Retry' }).click();
     await pollUntil(() => [...(worker?.app.pool.jobs.values() ?? [])].find((j) => j.request.title === 'Worker was down'), { timeoutMs: 20_000, what: 'the retried job at the worker' });
     await screenshot(page, 'status-recovered');
+  });
+
+  it('5. the agent fails → a failure notification names the reason', async function () {
+    await runCommand(page, 'Kiro: Delegate Task');
+    const form = formFrame(page);
+    await form.locator('vscode-button', { hasText: 'Delegate another task' }).click().catch(() => undefined);
+    await form.locator('#f-title input').fill('This one fails');
+    await form.locator('#f-objective textarea').fill('The agent refuses. [scenario: fail]');
+    await form.locator('vscode-button', { hasText: 'Delegate to Kiro' }).click();
+    await form.locator('.result').waitFor({ timeout: 30_000 });
+    const failed = toast(page, /Kiro could not finish PR #\d+ \(failed\): the agent exited with code 3/);
+    await failed.waitFor({ timeout: 60_000 });
+    await screenshot(page, 'agent-failed');
+  });
+
+  it('6. two delegations back to back from two windows → two PRs, two branches, both get their commits', async function () {
+    const second = join(await tempDir(), 'app2');
+    await gitWithToken(['clone', '--quiet', `${gh.gitBaseUrl}/alice/app.git`, second], alice.token);
+    const other = await browser.context.newPage();
+    try {
+      await other.goto(`${cs.url}/?folder=${encodeURIComponent(second)}`);
+      await other.locator('.monaco-workbench').waitFor({ timeout: 90_000 });
+      await other.locator('.statusbar-item', { hasText: 'Kiro' }).first().waitFor({ timeout: 60_000 });
+      const fill = async (p: Page, title: string) => {
+        await runCommand(p, 'Kiro: Delegate Task');
+        const f = formFrame(p);
+        await f.locator('vscode-button', { hasText: 'Delegate another task' }).click({ timeout: 3000 }).catch(() => undefined);
+        await f.locator('#f-title input').fill(title);
+        await f.locator('#f-objective textarea').fill(`${title}, please.`);
+        return f;
+      };
+      const f1 = await fill(page, 'Window one task');
+      const f2 = await fill(other, 'Window two task');
+      await f1.locator('vscode-button', { hasText: 'Delegate to Kiro' }).click();
+      await f2.locator('vscode-button', { hasText: 'Delegate to Kiro' }).click();
+      const texts = await Promise.all([f1, f2].map(async (f) => {
+        await f.locator('.result').waitFor({ timeout: 30_000 });
+        return f.locator('.result').innerText();
+      }));
+      await screenshot(other, 'second-window-submitted');
+      const branches = texts.map((t) => /Branch: (\S+)/.exec(t)?.[1] ?? '');
+      assert.notEqual(branches[0], branches[1]);
+      const numbers = texts.map((t) => Number(/Pull request #(\d+)/.exec(t)?.[1]));
+      assert.notEqual(numbers[0], numbers[1]);
+      for (const [i, b] of branches.entries()) {
+        const log = await pollUntil(async () => {
+          const l = await repo().bare.log(`refs/heads/main..refs/heads/${b}`);
+          return l.length === 2 ? l : undefined;
+        }, { timeoutMs: 60_000, what: `the agent's commit on ${b}` });
+        assert.equal(log[0]?.subject, `feat: Window ${i === 0 ? 'one' : 'two'} task`);
+      }
+    } finally {
+      await other.close();
+    }
   });
 });
