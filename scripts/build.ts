@@ -16,6 +16,8 @@ const targets: BuildOptions[] = [
   { ...common, entryPoints: ['worker-service/server.ts'], outfile: 'dist/worker/server.mjs', platform: 'node', format: 'esm', target: 'node20', packages: 'external' },
   { ...common, entryPoints: ['test/support/agent/fakeKiro.ts'], outfile: 'dist/test/fake-kiro.mjs', platform: 'node', format: 'esm', target: 'node20', banner: { js: '#!/usr/bin/env node' } },
 ];
+// The mocha suite that runs inside VS Code's extension host (CommonJS, like the extension).
+targets.push({ ...common, entryPoints: ['test/e2e/host/suite.ts'], outfile: 'dist/test/host-suite.cjs', platform: 'node', format: 'cjs', target: 'node20', external: ['vscode', 'mocha'] });
 if (existsSync('extension/webview/form.ts')) {
   targets.push({ ...common, entryPoints: ['extension/webview/form.ts'], outfile: 'dist/webview/form.js', platform: 'browser', format: 'esm', target: 'es2022', minify: production });
 }

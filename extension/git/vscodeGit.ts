@@ -11,13 +11,30 @@ interface GitRepository {
     remotes: { name: string; fetchUrl?: string; pushUrl?: string }[];
     workingTreeChanges: GitChange[];
     indexChanges: GitChange[];
+    onDidChange: vscode.Event<void>;
   };
   checkout(ref: string): Promise<void>;
   fetch(remote?: string, ref?: string): Promise<void>;
 }
 interface GitApi {
+  state: 'uninitialized' | 'initialized';
+  onDidChangeState: vscode.Event<'uninitialized' | 'initialized'>;
+  onDidOpenRepository: vscode.Event<GitRepository>;
   repositories: GitRepository[];
   getRepository(uri: vscode.Uri): GitRepository | null;
+}
+
+/** Resolves when `event` fires or after `ms`, whichever comes first. */
+function eventOrTimeout<T>(event: vscode.Event<T>, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const sub = event(() => done());
+    const timer = setTimeout(() => done(), ms);
+    function done() {
+      clearTimeout(timer);
+      sub.dispose();
+      resolve();
+    }
+  });
 }
 
 async function gitApi(): Promise<GitApi | undefined> {
@@ -36,8 +53,13 @@ export interface WorkspaceRepoInfo {
 export async function workspaceRepo(uri?: vscode.Uri): Promise<WorkspaceRepoInfo> {
   const api = await gitApi().catch(() => undefined);
   if (!api) return {};
+  // Right after a window opens, git may still be discovering repositories.
+  if (api.state !== 'initialized') await eventOrTimeout(api.onDidChangeState, 5_000);
+  if (api.repositories.length === 0 && (vscode.workspace.workspaceFolders?.length ?? 0) > 0) await eventOrTimeout(api.onDidOpenRepository, 3_000);
   const repository = (uri && api.getRepository(uri)) || api.repositories[0];
   if (!repository) return {};
+  // A repository just opened has no remotes or HEAD until its first status run.
+  if (repository.state.remotes.length === 0 || !repository.state.HEAD) await eventOrTimeout(repository.state.onDidChange, 3_000);
   const remote = pickRemote(repository.state.remotes);
   const url = remote?.fetchUrl ?? remote?.pushUrl;
   return { remote: url ? parseGitHubRemote(url) : undefined, branch: repository.state.HEAD?.name, repository };

@@ -52,7 +52,7 @@ export interface CodeServer {
   stop(): Promise<void>;
 }
 
-export async function startCodeServer(opts: { workspace: string; settings: Record<string, unknown>; vsix: string; extraArgs?: string[] }): Promise<CodeServer> {
+export async function startCodeServer(opts: { workspace: string; settings: Record<string, unknown>; vsix?: string; extraArgs?: string[] }): Promise<CodeServer> {
   const home = await mkdtemp(join(tmpdir(), 'kiro-cs-home-'));
   const userData = join(home, 'user-data');
   const extensions = join(home, 'extensions');
@@ -63,8 +63,10 @@ export async function startCodeServer(opts: { workspace: string; settings: Recor
     XDG_CACHE_HOME: join(home, '.cache'), GIT_TERMINAL_PROMPT: '0', LANG: 'C.UTF-8',
   };
   const base = ['--auth', 'none', '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--disable-getting-started-override', '--user-data-dir', userData, '--extensions-dir', extensions];
-  const install = spawnSync(NODE24, [CODE_SERVER, ...base, '--install-extension', opts.vsix], { env, encoding: 'utf8', timeout: 120_000 });
-  if (install.status !== 0) throw new Error(`installing the VSIX failed: ${install.stdout}${install.stderr}`);
+  if (opts.vsix) {
+    const install = spawnSync(NODE24, [CODE_SERVER, ...base, '--install-extension', opts.vsix], { env, encoding: 'utf8', timeout: 120_000 });
+    if (install.status !== 0) throw new Error(`installing the VSIX failed: ${install.stdout}${install.stderr}`);
+  }
   const port = await freePort();
   const child: ChildProcess = spawn(NODE24, [CODE_SERVER, ...base, '--bind-addr', `127.0.0.1:${port}`, '--reconnection-grace-time', '5', ...(opts.extraArgs ?? []), opts.workspace], {
     env, detached: true, stdio: ['ignore', 'pipe', 'pipe'],
