@@ -3,4 +3,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh
+# The editor for the demo: code-server (cached under .cache/e2e after the first run).
+if [ "${1:-}" != "--once" ]; then bash scripts/e2e/install.sh --no-browser; fi
 exec npx tsx scripts/demo.ts "$@"

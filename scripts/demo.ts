@@ -3,6 +3,8 @@
 // extension's own delegation code (the same modules the VS Code commands call).
 // It delegates one task, streams the agent's terminal, shows the commit that lands,
 // then keeps everything running for you to poke at until Ctrl-C.
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +14,9 @@ import { createGitHubClient } from '../extension/github/client.js';
 import { delegate } from '../extension/delegations/delegate.js';
 import { DelegationStore, MemoryMemento } from '../extension/delegations/model.js';
 import { PrWatcher } from '../extension/github/watcher.js';
+import { startCodeServer, CODE_SERVER, NODE24 } from '../test/e2e/support/codeServer.js';
+import { authHeader, gitWithToken } from '../test/support/helpers.js';
+import { runGit } from '../worker-service/git/run.js';
 import { WorkerApi } from '../extension/worker/client.js';
 
 const bold = (s: string) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
@@ -63,17 +68,42 @@ await new Promise<void>((resolve) => {
 });
 const commits = (await repo?.bare.log(`refs/heads/main..refs/heads/${done.result.branchName}`)) ?? [];
 console.log(`\n${bold('Branch history')}:\n${commits.map((c) => `  ${c.oid.slice(0, 12)} ${c.subject} (${c.author})`).join('\n')}`);
-console.log(`\nEverything keeps running: try  curl -H 'Authorization: Bearer ${WORKER_TOKEN}' ${worker.url}/health`);
-console.log('Ctrl-C stops it all.');
 if (process.argv.includes('--once')) {
   watcher.dispose();
   await worker.close();
   await gh.close();
   process.exit(commits.length === 2 ? 0 : 1);
 }
-process.on('SIGINT', async () => {
+
+// Now the same in a real VS Code in your browser: code-server with the extension
+// installed and a clone of the sample repository as its workspace.
+let editor: { stop(): Promise<void> } | undefined;
+if (existsSync(CODE_SERVER) && existsSync(NODE24)) {
+  const workspace = join(await mkdtemp(join(tmpdir(), 'kiro-demo-ws-')), 'sample-app');
+  await gitWithToken(['clone', '--quiet', `${gh.gitBaseUrl}/demo/sample-app.git`, workspace], dev.token);
+  await runGit(['config', 'http.extraHeader', authHeader(dev.token)], { cwd: workspace });
+  const vsix = join(await mkdtemp(join(tmpdir(), 'kiro-demo-vsix-')), 'kiro-delegate.vsix');
+  execFileSync('npx', ['vsce', 'package', '--no-dependencies', '--allow-missing-repository', '-o', vsix], { stdio: 'ignore' });
+  const cs = await startCodeServer({
+    workspace, vsix,
+    settings: { 'kiroDelegate.workerUrl': worker.url, 'kiroDelegate.githubEnterpriseUrl': gh.origin, 'kiroDelegate.pollIntervalSeconds': 3, 'kiroDelegate.healthIntervalSeconds': 5 },
+  });
+  editor = cs;
+  console.log(`\n${bold('Open this in your browser')}:  ${cs.url}/?folder=${encodeURIComponent(workspace)}`);
+  console.log(`  1. F1 → "Kiro: Set GitHub Token" → paste ${dev.token}   (code-server has no GitHub sign-in; the stand-in takes this token)`);
+  console.log(`  2. F1 → "Kiro: Set Worker Token" → paste ${WORKER_TOKEN}`);
+  console.log('  3. F1 → "Kiro: Delegate Task", or select code in src/login.ts → right-click → "Kiro: Delegate Selection"');
+} else {
+  console.log('\n(code-server is not installed, so there is no editor to open: run  bash scripts/e2e/install.sh --no-browser  and start the demo again)');
+}
+console.log(`\nEverything keeps running: try  curl -H 'Authorization: Bearer ${WORKER_TOKEN}' ${worker.url}/health`);
+console.log('Ctrl-C stops it all.');
+const shutdown = async () => {
   watcher.dispose();
+  await editor?.stop();
   await worker.close();
   await gh.close();
   process.exit(0);
-});
+};
+process.on('SIGINT', () => void shutdown());
+process.on('SIGTERM', () => void shutdown());

