@@ -14,6 +14,15 @@ function pickDelegation(services: Services, arg: unknown): Delegation | undefine
   return typeof id === 'string' ? services.store.get(id) : undefined;
 }
 
+/** Asks for a token and keeps it in SecretStorage (empty removes it); false when the user cancelled. */
+async function askSecret(context: vscode.ExtensionContext, key: string, title: string, what: string): Promise<boolean> {
+  const token = await vscode.window.showInputBox({ title, prompt: `${what} Kept in VS Code's secret storage. Leave empty to remove it.`, password: true, ignoreFocusOut: true });
+  if (token === undefined) return false;
+  if (token.trim() === '') await context.secrets.delete(key);
+  else await context.secrets.store(key, token.trim());
+  return true;
+}
+
 export function registerActionCommands(context: vscode.ExtensionContext, services: Services, statusBar: HealthStatusBar): void {
   const withDelegation = (fn: (d: Delegation) => unknown) => async (arg: unknown) => {
     const d = pickDelegation(services, arg);
@@ -48,18 +57,10 @@ export function registerActionCommands(context: vscode.ExtensionContext, service
       void statusBar.refresh();
     })),
     vscode.commands.registerCommand('kiroDelegate.setWorkerToken', async () => {
-      const token = await vscode.window.showInputBox({ title: 'Kiro Worker Token', prompt: 'The bearer token of your Kiro worker (KIRO_WORKER_TOKEN). Kept in VS Code\'s secret storage.', password: true, ignoreFocusOut: true });
-      if (token === undefined) return;
-      if (token.trim() === '') await context.secrets.delete(WORKER_TOKEN_KEY);
-      else await context.secrets.store(WORKER_TOKEN_KEY, token.trim());
-      void statusBar.refresh();
+      if (await askSecret(context, WORKER_TOKEN_KEY, 'Kiro Worker Token', 'The bearer token of your Kiro worker (KIRO_WORKER_TOKEN).')) void statusBar.refresh();
     }),
     vscode.commands.registerCommand('kiroDelegate.setGitHubToken', async () => {
-      const token = await vscode.window.showInputBox({ title: 'GitHub Token', prompt: 'A GitHub token with repo access, for editors without GitHub sign-in. Kept in VS Code\'s secret storage. Leave empty to remove it.', password: true, ignoreFocusOut: true });
-      if (token === undefined) return;
-      if (token.trim() === '') await context.secrets.delete(GITHUB_TOKEN_KEY);
-      else await context.secrets.store(GITHUB_TOKEN_KEY, token.trim());
-      services.clearTokenCache();
+      if (await askSecret(context, GITHUB_TOKEN_KEY, 'GitHub Token', 'A GitHub token with repo access, for editors without GitHub sign-in.')) services.clearTokenCache();
     }),
     vscode.commands.registerCommand('kiroDelegate.showPoolDetails', async () => {
       await statusBar.refresh();

@@ -37,7 +37,13 @@ if [ ! -f "$CS_DIR/out/node/entry.js" ] || ! grep -q "\"version\": \"$CODE_SERVE
   NODE24_ABS="$(cd "$NODE24_DIR" && pwd)"
   mkdir -p "$CACHE/code-server"
   [ -f "$CACHE/code-server/package.json" ] || echo '{"name":"e2e-code-server","private":true}' > "$CACHE/code-server/package.json"
-  PATH="$NODE24_ABS/bin:$PATH" npm_config_nodedir="$NODE24_ABS" \
+  # Under `npm test` the outer npm's npm_* variables (npm_node_execpath=/usr/bin/node, …)
+  # would make the nested install's scripts run on Node 20; drop them all.
+  unset_npm=()
+  while IFS='=' read -r name _; do
+    case "$name" in npm_*|NODE|NODE_OPTIONS) unset_npm+=(-u "$name");; esac
+  done < <(env)
+  env "${unset_npm[@]}" PATH="$NODE24_ABS/bin:$PATH" npm_config_nodedir="$NODE24_ABS" \
     npm install --prefix "$CACHE/code-server" --no-audit --no-fund "code-server@$CODE_SERVER_VERSION" >&2
 fi
 echo "e2e: ready (node $("$NODE24_DIR/bin/node" --version), code-server $CODE_SERVER_VERSION${1:+}, $(chromium --version 2>/dev/null | head -1 || echo 'no chromium'))" >&2
