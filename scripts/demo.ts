@@ -9,7 +9,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GitHubStandIn } from '../test/support/github/server.js';
-import { startWorker, workerEnv, WORKER_TOKEN } from '../test/support/worker.js';
+import { startWorker, workerEnv } from '../test/support/worker.js';
 import { createGitHubClient } from '../extension/github/client.js';
 import { delegate } from '../extension/delegations/delegate.js';
 import { DelegationStore, MemoryMemento } from '../extension/delegations/model.js';
@@ -28,13 +28,14 @@ await gh.createRepo('demo', 'sample-app', { files: [{ path: 'README.md', content
 gh.grant('demo', 'sample-app', 'demo-dev', 'WRITE');
 gh.grant('demo', 'sample-app', 'kiro-bot', 'WRITE');
 const state = await mkdtemp(join(tmpdir(), 'kiro-demo-'));
-const worker = await startWorker(workerEnv(gh, bot.token, state, { KIRO_LOG_LEVEL: 'warn' }), { agentEnv: { FAKE_KIRO_STEP_MS: '400' } });
+// On loopback the worker may run without a token (it refuses to on any other interface): one step less for you.
+const worker = await startWorker(workerEnv(gh, bot.token, state, { KIRO_LOG_LEVEL: 'warn', KIRO_WORKER_TOKEN: '' }), { agentEnv: { FAKE_KIRO_STEP_MS: '400' } });
 console.log(`${bold('GitHub stand-in')}  ${gh.apiUrl} (repository demo/sample-app, token ${dev.token})`);
-console.log(`${bold('Kiro worker')}      ${worker.url} (token ${WORKER_TOKEN}, state in ${state})\n`);
+console.log(`${bold('Kiro worker')}      ${worker.url} (loopback, no token; state in ${state})\n`);
 
 const store = new DelegationStore(new MemoryMemento());
 const github = createGitHubClient({ token: dev.token, baseUrl: gh.apiUrl });
-const api = new WorkerApi({ baseUrl: worker.url, token: async () => WORKER_TOKEN });
+const api = new WorkerApi({ baseUrl: worker.url, token: async () => undefined });
 const t0 = performance.now();
 const done = await delegate(
   { owner: 'demo', repo: 'sample-app', baseBranch: 'main', title: 'Implement the login function', objective: 'Make login() check an e-mail and a password.', prTitle: 'Implement the login function', constraints: ['No new dependencies'], acceptanceCriteria: ['Wrong passwords are refused'] },
@@ -46,7 +47,7 @@ console.log(`  branch ${done.result.branchName} · confirmation code ${done.resu
 await done.sending;
 const jobId = store.get(done.result.confirmationCode)?.jobId ?? '';
 console.log(`${bold('Agent terminal')} (job ${jobId}):`);
-const log = await fetch(`${worker.url}/jobs/${jobId}/log`, { headers: { authorization: `Bearer ${WORKER_TOKEN}` } });
+const log = await fetch(`${worker.url}/jobs/${jobId}/log`);
 process.stdout.write(`${(await log.text()).replace(/\r/g, '').trimEnd().replace(/^/gm, '  │ ')}\n`);
 
 const watcher = new PrWatcher({
@@ -91,12 +92,11 @@ if (existsSync(CODE_SERVER) && existsSync(NODE24)) {
   editor = cs;
   console.log(`\n${bold('Open this in your browser')}:  ${cs.url}/?folder=${encodeURIComponent(workspace)}`);
   console.log(`  1. F1 → "Kiro: Set GitHub Token" → paste ${dev.token}   (code-server has no GitHub sign-in; the stand-in takes this token)`);
-  console.log(`  2. F1 → "Kiro: Set Worker Token" → paste ${WORKER_TOKEN}`);
-  console.log('  3. F1 → "Kiro: Delegate Task", or select code in src/login.ts → right-click → "Kiro: Delegate Selection"');
+  console.log('  2. F1 → "Kiro: Delegate Task", or select code in src/login.ts → right-click → "Kiro: Delegate Selection"');
 } else {
   console.log('\n(code-server is not installed, so there is no editor to open: run  bash scripts/e2e/install.sh --no-browser  and start the demo again)');
 }
-console.log(`\nEverything keeps running: try  curl -H 'Authorization: Bearer ${WORKER_TOKEN}' ${worker.url}/health`);
+console.log(`\nEverything keeps running: try  curl ${worker.url}/health`);
 console.log('Ctrl-C stops it all.');
 const shutdown = async () => {
   watcher.dispose();

@@ -152,4 +152,19 @@ describe('worker API', function () {
       await w2.close();
     }
   });
+
+  it('rate-limits each client (429 with a retry hint) and keeps serving others', async function () {
+    const w3 = await startWorker(workerEnv(gh, bot.token, await tempDir(), { KIRO_RATE_LIMIT_PER_MIN: '5' }));
+    try {
+      const c3 = new WorkerClient(w3.url);
+      const statuses: number[] = [];
+      for (let i = 0; i < 7; i++) statuses.push((await c3.request('GET', '/health')).status);
+      assert.deepEqual(statuses, [200, 200, 200, 200, 200, 429, 429]);
+      const limited = await c3.request('GET', '/health');
+      assert.equal(((await limited.json()) as { code: string }).code, 'RATE_LIMITED');
+      assert.ok(limited.headers.get('retry-after'));
+    } finally {
+      await w3.close();
+    }
+  });
 });

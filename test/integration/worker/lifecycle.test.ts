@@ -6,7 +6,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { GitHubStandIn } from '../../support/github/server.js';
 import { pollUntil, tempDir } from '../../support/helpers.js';
-import { startWorkerProcess, stopProcess, workerEnv, WorkerClient, makeTaskPr, jobRequest } from '../../support/worker.js';
+import { startWorkerProcess, stopProcess, workerEnv, WorkerClient, makeTaskPr, jobRequest, WORKER_TOKEN } from '../../support/worker.js';
 import type { Job } from '../../../worker-service/jobs/job.js';
 
 const alive = (pid: number) => {
@@ -62,6 +62,11 @@ describe('worker lifecycle (separate process)', function () {
       assert.equal(done.attempts, 2);
       const log = (await gh.model.repo('alice', 'app')?.bare.log('refs/heads/main..refs/heads/killed-1')) ?? [];
       assert.deepEqual(log.map((l) => l.subject), ['feat: Survive', 'feat: Survive'], 'one agent commit on top of TASK.md');
+      // The service's own log (pino, level info, every request) never holds a token.
+      for (const out of [first.output(), second.output()]) {
+        assert.ok(out.includes('"msg":"job ended"') || out.includes('job'), 'the log has content');
+        for (const secret of [bot.token, WORKER_TOKEN]) assert.equal(out.includes(secret), false, 'a token reached the service log');
+      }
     } finally {
       await stopProcess(second.child);
     }

@@ -217,6 +217,9 @@ describe('worker pool', function () {
       assert.doesNotMatch(gitConfig, /extraheader/i);
       const wtConfig = readFileSync(join(seen.cwd, '.git'), 'utf8');
       assert.equal(wtConfig.includes(bot.token), false);
+      // Nor in the job's log, its status, or its stored record.
+      const stored = readFileSync(join(w.config.stateDir, 'jobs', `${job.jobId}.json`), 'utf8') + readFileSync(join(w.config.stateDir, 'logs', `${job.jobId}.log`), 'utf8');
+      for (const s of secrets) assert.equal(stored.includes(s), false, 'a secret reached a log or a record');
     });
   });
 
