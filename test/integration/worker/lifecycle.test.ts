@@ -46,9 +46,10 @@ describe('worker lifecycle (separate process)', function () {
     const c1 = new WorkerClient(first.url);
     const job = await c1.submit(jobRequest('alice', 'app', 'killed-1', pr.number, 'Survive'));
     await c1.waitFor(job.jobId, ['running']);
-    const record = JSON.parse(readFileSync(join(state, 'jobs', `${job.jobId}.json`), 'utf8')) as Job;
-    const orphan = record.agentPid ?? 0;
-    assert.ok(orphan > 0 && alive(orphan), 'the agent is running');
+    const orphan = await pollUntil(() => {
+      const record = JSON.parse(readFileSync(join(state, 'jobs', `${job.jobId}.json`), 'utf8')) as Job;
+      return record.agentPid && alive(record.agentPid) ? record.agentPid : undefined;
+    }, { timeoutMs: 5_000, what: `a running agent in the job record (worker output: ${first.output().slice(-500)})` });
     await stopProcess(first.child, 'SIGKILL');
     assert.ok(alive(orphan), 'the agent outlives a SIGKILLed service (own session)');
 
