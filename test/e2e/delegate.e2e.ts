@@ -91,6 +91,16 @@ describe('end to end in a real VS Code (code-server + chromium)', function () {
     await gh?.close().catch(() => undefined);
   });
 
+  /** Opens the form (a fresh one if it shows a past result) and fills title and objective. */
+  async function freshForm(p: Page, title: string, objective: string) {
+    await runCommand(p, 'Kiro: Delegate Task');
+    const f = formFrame(p);
+    await f.locator('vscode-button', { hasText: 'Delegate another task' }).click({ timeout: 3000 }).catch(() => undefined);
+    await f.locator('#f-title input').fill(title);
+    await f.locator('#f-objective textarea').fill(objective);
+    return f;
+  }
+
   afterEach(async function () {
     if (this.currentTest?.state !== 'failed') return;
     await screenshot(page, `FAILED-${this.currentTest.title.slice(0, 40).replace(/\W+/g, '-')}`);
@@ -200,11 +210,7 @@ describe('end to end in a real VS Code (code-server + chromium)', function () {
     await page.locator('.monaco-hover', { hasText: /unreachable/ }).first().waitFor({ timeout: 10_000 });
     await screenshot(page, 'status-offline');
 
-    await runCommand(page, 'Kiro: Delegate Task');
-    const form = formFrame(page);
-    await form.locator('vscode-button', { hasText: 'Delegate another task' }).click().catch(() => undefined);
-    await form.locator('#f-title input').fill('Worker was down');
-    await form.locator('#f-objective textarea').fill('Sent later. [scenario: no-change]');
+    const form = await freshForm(page, 'Worker was down', 'Sent later. [scenario: no-change]');
     await form.locator('vscode-button', { hasText: 'Delegate to Kiro' }).click();
     await form.locator('.result').waitFor({ timeout: 30_000 });
     const problem = toast(page, /did not reach the worker/);
@@ -218,11 +224,7 @@ describe('end to end in a real VS Code (code-server + chromium)', function () {
   });
 
   it('5. the agent fails → a failure notification names the reason', async function () {
-    await runCommand(page, 'Kiro: Delegate Task');
-    const form = formFrame(page);
-    await form.locator('vscode-button', { hasText: 'Delegate another task' }).click().catch(() => undefined);
-    await form.locator('#f-title input').fill('This one fails');
-    await form.locator('#f-objective textarea').fill('The agent refuses. [scenario: fail]');
+    const form = await freshForm(page, 'This one fails', 'The agent refuses. [scenario: fail]');
     await form.locator('vscode-button', { hasText: 'Delegate to Kiro' }).click();
     await form.locator('.result').waitFor({ timeout: 30_000 });
     const failed = toast(page, /Kiro could not finish PR #\d+ \(failed\): the agent exited with code 3/);
@@ -238,16 +240,8 @@ describe('end to end in a real VS Code (code-server + chromium)', function () {
       await other.goto(`${cs.url}/?folder=${encodeURIComponent(second)}`);
       await other.locator('.monaco-workbench').waitFor({ timeout: 90_000 });
       await other.locator('.statusbar-item', { hasText: 'Kiro' }).first().waitFor({ timeout: 60_000 });
-      const fill = async (p: Page, title: string) => {
-        await runCommand(p, 'Kiro: Delegate Task');
-        const f = formFrame(p);
-        await f.locator('vscode-button', { hasText: 'Delegate another task' }).click({ timeout: 3000 }).catch(() => undefined);
-        await f.locator('#f-title input').fill(title);
-        await f.locator('#f-objective textarea').fill(`${title}, please.`);
-        return f;
-      };
-      const f1 = await fill(page, 'Window one task');
-      const f2 = await fill(other, 'Window two task');
+      const f1 = await freshForm(page, 'Window one task', 'Window one task, please.');
+      const f2 = await freshForm(other, 'Window two task', 'Window two task, please.');
       await f1.locator('vscode-button', { hasText: 'Delegate to Kiro' }).click();
       await f2.locator('vscode-button', { hasText: 'Delegate to Kiro' }).click();
       const texts = await Promise.all([f1, f2].map(async (f) => {

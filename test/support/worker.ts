@@ -11,7 +11,7 @@ import type { JobStatus, JobAccepted, GenerateCodeRequest } from '../../shared/p
 import { renderTaskMarkdown } from '../../shared/taskMarkdown.js';
 import type { GitHubStandIn } from './github/server.js';
 import { fakeKiroPath, repoRoot } from './paths.js';
-import { pollUntil, tempDir } from './helpers.js';
+import { pollUntil } from './helpers.js';
 
 export const WORKER_TOKEN = 'test-worker-token-0123456789';
 
@@ -122,4 +122,3 @@ export function jobRequest(owner: string, repo: string, branch: string, prNumber
   return { owner, repo, branch, prNumber, baseBranch: 'main', title, taskDescription: `# ${title}\n`, idempotencyKey: key };
 }
 
-export { tempDir };

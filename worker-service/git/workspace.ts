@@ -4,7 +4,7 @@
 // through GIT_CONFIG_* environment variables: never in a URL, argv, a log, the
 // mirror's config or the agent's environment.
 import { existsSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runGit, GitError } from './run.js';
 
@@ -119,7 +119,6 @@ export class Workspaces {
     await rm(join(this.stateDir, 'work', `slot-${slotId}`), { recursive: true, force: true });
     const reposDir = join(this.stateDir, 'repos');
     if (!existsSync(reposDir)) return;
-    const { readdir } = await import('node:fs/promises');
     for (const owner of await readdir(reposDir)) {
       for (const repo of await readdir(join(reposDir, owner))) {
         const mirror = join(reposDir, owner, repo);
