@@ -52,9 +52,9 @@ export async function benchWorker(): Promise<Record<string, number>> {
 
     // Checkout: fresh clone vs cached mirror + warm worktree, alternating, same run.
     const state = await tempDir();
-    const ws = new Workspaces(state, gh.gitBaseUrl, { token: bot.token });
+    const ws = new Workspaces(state, gh.gitBaseUrl);
     const branches = await addBranches(gh, 'bench', 'big', 'co', 12);
-    await ws.prepare(0, 'bench', 'big', branches[0] ?? ''); // warm up the mirror and the slot's worktree
+    await ws.prepare(0, 'bench', 'big', branches[0] ?? '', bot.token); // warm up the mirror and the slot's worktree
     const cloneMs: number[] = [];
     const cachedMs: number[] = [];
     for (let i = 1; i < branches.length; i++) {
@@ -65,7 +65,7 @@ export async function benchWorker(): Promise<Record<string, number>> {
       cloneMs.push(performance.now() - t);
       await rm(dir, { recursive: true, force: true, maxRetries: 5 });
       t = performance.now();
-      await ws.prepare(0, 'bench', 'big', b);
+      await ws.prepare(0, 'bench', 'big', b, bot.token);
       cachedMs.push(performance.now() - t);
     }
     const checkoutSpeedup = percentile(cloneMs, 50) / percentile(cachedMs, 50);

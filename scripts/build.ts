@@ -2,7 +2,9 @@
 //   dist/extension.js          the VS Code extension, one CommonJS file (vscode external)
 //   dist/webview/form.js       the form's browser code (issue 4)
 //   dist/worker/server.mjs     the worker service (npm packages stay external: node-pty is native)
+//   dist/worker/net-bridge.mjs the egress bridge started inside an agent's sandbox under KIRO_AGENT_NETWORK=allow:
 //   dist/test/fake-kiro.mjs    the scripted stand-in agent used by tests, benchmarks and the demo
+//   dist/test/hostile-agent.mjs  the scripted hostile agent of the sandbox tests
 // Type-checking is separate (`tsc --noEmit`). Usage: tsx scripts/build.ts [--watch]
 import { build, type BuildOptions } from 'esbuild';
 import { existsSync } from 'node:fs';
@@ -14,7 +16,9 @@ const common: BuildOptions = { bundle: true, sourcemap: production ? false : 'in
 const targets: BuildOptions[] = [
   { ...common, entryPoints: ['extension/extension.ts'], outfile: 'dist/extension.js', platform: 'node', format: 'cjs', target: 'node20', external: ['vscode'], minify: production },
   { ...common, entryPoints: ['worker-service/server.ts'], outfile: 'dist/worker/server.mjs', platform: 'node', format: 'esm', target: 'node20', packages: 'external' },
+  { ...common, entryPoints: ['worker-service/sandbox/netBridge.ts'], outfile: 'dist/worker/net-bridge.mjs', platform: 'node', format: 'esm', target: 'node20' },
   { ...common, entryPoints: ['test/support/agent/fakeKiro.ts'], outfile: 'dist/test/fake-kiro.mjs', platform: 'node', format: 'esm', target: 'node20', banner: { js: '#!/usr/bin/env node' } },
+  { ...common, entryPoints: ['test/support/agent/hostileAgent.ts'], outfile: 'dist/test/hostile-agent.mjs', platform: 'node', format: 'esm', target: 'node20', banner: { js: '#!/usr/bin/env node' } },
 ];
 // The mocha suite that runs inside VS Code's extension host (CommonJS, like the extension).
 targets.push({ ...common, entryPoints: ['test/e2e/host/suite.ts'], outfile: 'dist/test/host-suite.cjs', platform: 'node', format: 'cjs', target: 'node20', external: ['vscode', 'mocha'] });
@@ -28,3 +32,4 @@ await mkdir('dist', { recursive: true });
 await writeFile('dist/package.json', JSON.stringify({ type: 'commonjs' }) + '\n');
 const { chmod } = await import('node:fs/promises');
 await chmod('dist/test/fake-kiro.mjs', 0o755);
+await chmod('dist/test/hostile-agent.mjs', 0o755);

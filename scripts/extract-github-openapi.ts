@@ -23,6 +23,10 @@ const OPERATIONS = [
   'patch /repos/{owner}/{repo}/pulls/{pull_number}',
   'get /repos/{owner}/{repo}/issues/{issue_number}/comments',
   'post /repos/{owner}/{repo}/issues/{issue_number}/comments',
+  // GitHub App credentials: find the repository's installation, make a token for one job, revoke it.
+  'get /repos/{owner}/{repo}/installation',
+  'post /app/installations/{installation_id}/access_tokens',
+  'delete /installation/token',
 ];
 
 // The OpenAPI document is untyped JSON walked generically; `any` is its honest type here.

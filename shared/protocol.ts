@@ -88,6 +88,13 @@ export const PoolHealthSchema = Type.Object({
   queueLimit: Type.Integer({ minimum: 0 }),
   accepting: Type.Boolean(),
   agent: Type.Object({ command: Type.String(), found: Type.Boolean(), message: Type.String() }),
+  /** How agents are confined; a worker older than the sandbox leaves it out. */
+  sandbox: Type.Optional(Type.Object({
+    enabled: Type.Boolean(),
+    limits: Type.Unsafe<'cgroup-v2' | 'cgroup-v1' | 'rlimit' | 'none'>({ type: 'string', enum: ['cgroup-v2', 'cgroup-v1', 'rlimit', 'none'] }),
+    network: Type.String(),
+    warning: Type.Union([Type.String(), Type.Null()]),
+  })),
   version: Type.String(),
   protocol: Type.Integer(),
   uptimeSeconds: Type.Number({ minimum: 0 }),

@@ -8,6 +8,7 @@ import type { Commenter } from './github/comments.js';
 import authPlugin from './plugins/auth.js';
 import errorsPlugin from './plugins/errors.js';
 import poolPlugin from './plugins/pool.js';
+import sandboxPlugin from './plugins/sandbox.js';
 import generateCodeRoutes from './routes/generateCode.js';
 import healthRoutes from './routes/health.js';
 import jobRoutes from './routes/jobs.js';
@@ -38,6 +39,7 @@ export async function buildApp(config: WorkerConfig, opts: BuildAppOptions = {})
     errorResponseBuilder: (_req, ctx) => ({ statusCode: 429, code: 'RATE_LIMITED', message: `too many requests; retry in ${Math.ceil(ctx.ttl / 1000)} s` }),
   });
   await app.register(authPlugin, { token: config.token });
+  await app.register(sandboxPlugin, { config });
   await app.register(poolPlugin, { config, version: VERSION, commenter: opts.commenter, env: opts.env });
   await app.register(healthRoutes);
   await app.register(generateCodeRoutes, { allowlist: config.repoAllowlist });

@@ -1,9 +1,11 @@
 // Configuration from environment variables (a JSON file named by
 // KIRO_WORKER_CONFIG may add to them; the environment wins). Bad configuration
 // stops the service at start with a message naming the variable.
+import { createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
+import { parseAllowList } from './sandbox/egressProxy.js';
 
 export interface RepoRule {
   owner: string;
@@ -23,6 +25,10 @@ export interface WorkerConfig {
   gitBaseUrl: string;
   githubApiUrl: string;
   githubToken: string | undefined;
+  /** A GitHub App (preferred to githubToken): per-job tokens limited to one repository. */
+  githubAppId: number | undefined;
+  /** Absolute path of the App's private key (PEM); the agent's sandbox must not see this file. */
+  githubAppPrivateKeyFile: string | undefined;
   repoAllowlist: RepoRule[] | undefined;
   slotRestartMs: number;
   healthIntervalMs: number;
@@ -37,7 +43,27 @@ export interface WorkerConfig {
   agentName: string;
   agentEmail: string;
   logLevel: string;
+  sandbox: SandboxConfig;
+  /** The KIRO_WORKER_CONFIG file, if any (hidden from agents: it may hold secrets). */
+  configFile: string | undefined;
 }
+
+/** How agents are confined (see worker-service/sandbox/). */
+export interface SandboxConfig {
+  /** false only when KIRO_SANDBOX=off: agents then run unconfined, with a warning everywhere. */
+  enabled: boolean;
+  network: NetworkPolicy;
+  /** Copied into each job's private HOME before the agent starts. */
+  homeTemplate: string | undefined;
+  /** Extra directories bound read-only at the same path. */
+  readPaths: string[];
+  memoryBytes: number;
+  maxProcesses: number;
+  maxOutputBytes: number;
+  maxDiskBytes: number;
+}
+
+export type NetworkPolicy = { mode: 'open' } | { mode: 'none' } | { mode: 'allow'; hosts: string[] };
 
 export const DEFAULT_AGENT_COMMAND = ['kiro-cli', 'chat', '--no-interactive', '--trust-all-tools', '{prompt}'];
 
@@ -94,6 +120,52 @@ function agentCommand(src: Source): string[] {
   return parsed as string[];
 }
 
+function sandboxEnabled(src: Source): boolean {
+  const raw = (src.KIRO_SANDBOX ?? '').trim().toLowerCase();
+  if (raw === '' || raw === 'on') return true;
+  if (raw === 'off') return false;
+  throw new ConfigError('KIRO_SANDBOX', `expected "on" (the default) or "off", got ${JSON.stringify(src.KIRO_SANDBOX)}`);
+}
+
+function networkPolicy(src: Source): NetworkPolicy {
+  const raw = (src.KIRO_AGENT_NETWORK ?? '').trim();
+  if (raw === '' || raw === 'open') return { mode: 'open' };
+  if (raw === 'none') return { mode: 'none' };
+  if (raw.startsWith('allow:')) {
+    try {
+      // One parser decides, the egress proxy's own: what passes here is what the proxy allows.
+      return { mode: 'allow', hosts: parseAllowList(raw.slice('allow:'.length)) };
+    } catch (e) {
+      throw new ConfigError('KIRO_AGENT_NETWORK', `${(e as Error).message} (e.g. allow:api.anthropic.com,registry.npmjs.org)`);
+    }
+  }
+  throw new ConfigError('KIRO_AGENT_NETWORK', `expected open, none or allow:<host>[,<host>…], got ${JSON.stringify(raw)}`);
+}
+
+function absolutePaths(src: Source, name: string): string[] {
+  const raw = src[name]?.trim();
+  if (!raw) return [];
+  return raw.split(':').filter(Boolean).map((p) => {
+    if (!isAbsolute(p)) throw new ConfigError(name, `paths must be absolute, got ${JSON.stringify(p)}`);
+    return resolve(p);
+  });
+}
+
+function sandboxConfig(src: Source): SandboxConfig {
+  const mib = 1024 * 1024;
+  const [homeTemplate] = absolutePaths(src, 'KIRO_AGENT_HOME_TEMPLATE');
+  return {
+    enabled: sandboxEnabled(src),
+    network: networkPolicy(src),
+    homeTemplate,
+    readPaths: absolutePaths(src, 'KIRO_AGENT_READ_PATHS'),
+    memoryBytes: int(src, 'KIRO_AGENT_MEMORY_MB', 8192, 16, 1024 * 1024) * mib,
+    maxProcesses: int(src, 'KIRO_AGENT_MAX_PROCS', 1024, 8, 1_000_000),
+    maxOutputBytes: int(src, 'KIRO_AGENT_MAX_OUTPUT_MB', 64, 1, 64 * 1024) * mib,
+    maxDiskBytes: int(src, 'KIRO_AGENT_MAX_DISK_MB', 10240, 1, 16 * 1024 * 1024) * mib,
+  };
+}
+
 function allowlist(src: Source): RepoRule[] | undefined {
   const raw = src.KIRO_REPO_ALLOWLIST?.trim();
   if (!raw) return undefined;
@@ -102,6 +174,37 @@ function allowlist(src: Source): RepoRule[] | undefined {
     if (!m?.[1] || !m[2]) throw new ConfigError('KIRO_REPO_ALLOWLIST', `entries are "owner/repo" or "owner/*", got ${JSON.stringify(entry.trim())}`);
     return { owner: m[1].toLowerCase(), repo: m[2].toLowerCase() };
   });
+}
+
+/**
+ * The GitHub App: both variables or neither, a numeric App ID and a readable RSA
+ * private key in PEM. With an App, KIRO_GITHUB_TOKEN is refused rather than
+ * silently ignored: a leftover personal token would still sit in the service's
+ * environment, reaching every repository its owner can.
+ */
+function githubApp(src: Source): { githubAppId: number | undefined; githubAppPrivateKeyFile: string | undefined } {
+  const id = src.KIRO_GITHUB_APP_ID?.trim() || undefined;
+  const file = src.KIRO_GITHUB_APP_PRIVATE_KEY_FILE?.trim() || undefined;
+  if (!id && !file) return { githubAppId: undefined, githubAppPrivateKeyFile: undefined };
+  if (!id) throw new ConfigError('KIRO_GITHUB_APP_ID', 'required with KIRO_GITHUB_APP_PRIVATE_KEY_FILE: the GitHub App\'s numeric App ID');
+  if (!file) throw new ConfigError('KIRO_GITHUB_APP_PRIVATE_KEY_FILE', 'required with KIRO_GITHUB_APP_ID: the path of the private key (.pem) generated for the GitHub App');
+  if (!/^[1-9]\d{0,15}$/.test(id)) throw new ConfigError('KIRO_GITHUB_APP_ID', `expected the App's numeric ID, got ${JSON.stringify(id)}`);
+  const path = isAbsolute(file) ? file : resolve(file);
+  let pem: string;
+  try {
+    pem = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new ConfigError('KIRO_GITHUB_APP_PRIVATE_KEY_FILE', `cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  let rsa = false;
+  try {
+    rsa = pem.includes('-----BEGIN') && createPrivateKey(pem).asymmetricKeyType === 'rsa';
+  } catch { /* reported below */ }
+  if (!rsa) throw new ConfigError('KIRO_GITHUB_APP_PRIVATE_KEY_FILE', `${path} is not an RSA private key in PEM (expected the .pem file GitHub generated for the App)`);
+  if (src.KIRO_GITHUB_TOKEN) {
+    throw new ConfigError('KIRO_GITHUB_TOKEN', 'set either a GitHub App (KIRO_GITHUB_APP_ID and KIRO_GITHUB_APP_PRIVATE_KEY_FILE) or KIRO_GITHUB_TOKEN, not both; remove the personal token when using the App');
+  }
+  return { githubAppId: Number(id), githubAppPrivateKeyFile: path };
 }
 
 export function repoAllowed(rules: RepoRule[] | undefined, owner: string, repo: string): boolean {
@@ -141,6 +244,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
     gitBaseUrl: url(src, 'KIRO_GIT_BASE_URL', 'https://github.com'),
     githubApiUrl: url(src, 'KIRO_GITHUB_API_URL', 'https://api.github.com'),
     githubToken: src.KIRO_GITHUB_TOKEN || undefined,
+    ...githubApp(src),
     repoAllowlist: allowlist(src),
     slotRestartMs: int(src, 'KIRO_SLOT_RESTART_MS', 5_000, 0, 600_000),
     healthIntervalMs: int(src, 'KIRO_HEALTH_INTERVAL_MS', 60_000, 100, 3600_000),
@@ -154,5 +258,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
     agentName: src.KIRO_AGENT_NAME || 'Kiro Agent',
     agentEmail: src.KIRO_AGENT_EMAIL || 'kiro-agent@users.noreply.github.com',
     logLevel: src.KIRO_LOG_LEVEL || 'info',
+    sandbox: sandboxConfig(src),
+    configFile: env.KIRO_WORKER_CONFIG ? resolve(env.KIRO_WORKER_CONFIG) : undefined,
   };
 }

@@ -1,6 +1,7 @@
 // Starts the worker service: load configuration, listen, and drain on SIGTERM.
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
+import { SandboxUnavailableError } from './sandbox/sandbox.js';
 
 async function main(): Promise<void> {
   let config;
@@ -25,7 +26,14 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
-  await app.listen({ host: config.host, port: config.port });
+  try {
+    await app.listen({ host: config.host, port: config.port });
+  } catch (e) {
+    if (!SandboxUnavailableError.is(e)) throw e;
+    // Never a silent fallback to running agents unconfined.
+    process.stderr.write(`kiro-worker: cannot start: ${e.message}\n`);
+    process.exit(69); // EX_UNAVAILABLE
+  }
   app.log.info({ stateDir: config.stateDir, slots: config.slots, agent: config.agentCommand[0] }, 'kiro worker ready');
 }
 

@@ -25,7 +25,7 @@ export function workerEnv(gh: GitHubStandIn, botToken: string, stateDir: string,
     KIRO_GIT_BASE_URL: gh.gitBaseUrl,
     KIRO_GITHUB_API_URL: gh.apiUrl,
     KIRO_GITHUB_TOKEN: botToken,
-    KIRO_AGENT_ENV_ALLOW: 'FAKE_KIRO_SCENARIO,FAKE_KIRO_STEP_MS,FAKE_KIRO_RECORD,FAKE_KIRO_PIDFILE',
+    KIRO_AGENT_ENV_ALLOW: 'FAKE_KIRO_SCENARIO,FAKE_KIRO_STEP_MS,FAKE_KIRO_RECORD',
     KIRO_LOG_LEVEL: 'warn',
     ...extra,
   };

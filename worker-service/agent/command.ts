@@ -47,6 +47,11 @@ export function findAgent(command: string, pathEnv = process.env.PATH ?? ''): Ag
   };
 }
 
+/** The host's PATH without folders inside a node_modules tree (npm puts the service's own tools there: they are not the agent's). */
+export function agentPath(hostPath: string): string {
+  return hostPath.split(delimiter).filter((d) => d && !/[\\/]node_modules([\\/]|$)/.test(d)).join(delimiter);
+}
+
 const BASE_ENV = ['PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR'];
 
 /** The agent's environment: a short allow-list plus the names the operator adds. */
@@ -54,9 +59,10 @@ export function agentEnv(source: NodeJS.ProcessEnv, extraNames: readonly string[
   const env: Record<string, string> = { TERM: 'xterm-256color', COLORTERM: 'truecolor', CI: '1', KIRO_DELEGATE: '1' };
   for (const name of [...BASE_ENV, ...extraNames]) {
     // Defence in depth: the service's own secrets are never passed, even if listed.
-    if (/^(KIRO_WORKER_TOKEN|KIRO_GITHUB_TOKEN|GIT_CONFIG_.*)$/.test(name)) continue;
+    if (/^(KIRO_WORKER_TOKEN|KIRO_GITHUB_TOKEN|KIRO_GITHUB_APP_.*|GIT_CONFIG_.*)$/.test(name)) continue;
     const v = source[name];
     if (v !== undefined) env[name] = v;
   }
+  if (env.PATH !== undefined) env.PATH = agentPath(env.PATH);
   return env;
 }

@@ -2,13 +2,14 @@
 // group when asked: node-pty's kill() signals one pid only, and agents spawn
 // helpers (language servers, test runners) that would outlive it.
 import * as pty from 'node-pty';
+import { signalDescendants } from '../sandbox/processTree.js';
 
 export interface AgentExit {
   exitCode: number;
   /** Signal number (0 when it exited normally). */
   signal: number;
   /** Why we stopped it, when we did. */
-  stoppedBy: 'timeout' | 'cancel' | 'silence' | 'shutdown' | null;
+  stoppedBy: 'timeout' | 'cancel' | 'silence' | 'shutdown' | 'limit' | null;
 }
 
 export interface AgentProcess {
@@ -22,6 +23,12 @@ export interface SpawnAgentOptions {
   cwd: string;
   env: Record<string, string>;
   onData: (chunk: string) => void;
+  /**
+   * The argv starts bubblewrap: SIGTERM goes to the processes inside the sandbox
+   * (bwrap would die at once and take them down unwarned), and bwrap's exit code
+   * 128+N means the agent died of signal N.
+   */
+  sandboxed?: boolean;
 }
 
 function signalGroup(pid: number, signal: NodeJS.Signals): void {
@@ -47,7 +54,8 @@ export function spawnAgent(opts: SpawnAgentOptions): AgentProcess {
       dataSub.dispose();
       // Helpers left in the group go too, so that nothing outlives its job.
       signalGroup(child.pid, 'SIGKILL');
-      resolve({ exitCode, signal: signal ?? 0, stoppedBy });
+      if (opts.sandboxed && !signal && exitCode > 128 && exitCode < 128 + 65) resolve({ exitCode, signal: exitCode - 128, stoppedBy });
+      else resolve({ exitCode, signal: signal ?? 0, stoppedBy });
     });
   });
   return {
@@ -55,7 +63,8 @@ export function spawnAgent(opts: SpawnAgentOptions): AgentProcess {
     exited,
     async stop(reason, graceMs) {
       stoppedBy ??= reason;
-      signalGroup(child.pid, 'SIGTERM');
+      if (opts.sandboxed) signalDescendants(child.pid, 'SIGTERM');
+      else signalGroup(child.pid, 'SIGTERM');
       const timer = setTimeout(() => signalGroup(child.pid, 'SIGKILL'), graceMs);
       try {
         return await exited;

@@ -1,8 +1,8 @@
 // Checkouts for jobs: one bare mirror per repository (fetched, never cloned
 // again), and one warm worktree per slot and repository that is reset to the job's
-// branch for each job. The push credential reaches git only in fetch and push,
-// through GIT_CONFIG_* environment variables: never in a URL, argv, a log, the
-// mirror's config or the agent's environment.
+// branch for each job. The push credential (the job's own, given per call) reaches
+// git only in fetch and push, through GIT_CONFIG_* environment variables: never in
+// a URL, argv, a log, the mirror's config or the agent's environment.
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -50,7 +50,6 @@ export class Workspaces {
   constructor(
     private readonly stateDir: string,
     private readonly gitBaseUrl: string,
-    private readonly creds: Credentials,
   ) {}
 
   remoteUrl(owner: string, repo: string): string {
@@ -76,19 +75,19 @@ export class Workspaces {
   }
 
   /** Fetches one branch into the mirror; returns its head sha. */
-  async fetchBranch(owner: string, repo: string, branch: string): Promise<string> {
+  async fetchBranch(owner: string, repo: string, branch: string, token?: string): Promise<string> {
     return this.lock.run(this.mirrorDir(owner, repo), async () => {
       const dir = await this.ensureMirror(owner, repo);
       await runGit(['fetch', '--quiet', '--no-tags', '--no-write-fetch-head', 'origin', `+refs/heads/${branch}:refs/heads/${branch}`], {
-        cwd: dir, config: { ...SAFE_CONFIG, ...credentialConfig(this.creds) },
+        cwd: dir, config: { ...SAFE_CONFIG, ...credentialConfig({ token }) },
       });
       return (await runGit(['rev-parse', '--verify', `refs/heads/${branch}^{commit}`], { cwd: dir })).trim();
     });
   }
 
   /** A clean checkout of `branch` for `slotId`: the slot's warm worktree reset, or a new one. */
-  async prepare(slotId: number, owner: string, repo: string, branch: string): Promise<Checkout> {
-    const startSha = await this.fetchBranch(owner, repo, branch);
+  async prepare(slotId: number, owner: string, repo: string, branch: string, token?: string): Promise<Checkout> {
+    const startSha = await this.fetchBranch(owner, repo, branch, token);
     const dir = this.slotDir(slotId, owner, repo);
     const mirror = this.mirrorDir(owner, repo);
     if (existsSync(join(dir, '.git'))) {
@@ -132,7 +131,7 @@ export class Workspaces {
    * pushes to the job's branch only. A push rejected because the branch moved is
    * retried once after fetching and rebasing. Returns null when nothing changed.
    */
-  async publish(checkout: Checkout, opts: { owner: string; repo: string; branch: string; message: string; author: { name: string; email: string }; exclude?: string[] }): Promise<string | null> {
+  async publish(checkout: Checkout, opts: { owner: string; repo: string; branch: string; message: string; author: { name: string; email: string }; exclude?: string[]; token?: string }): Promise<string | null> {
     const { dir } = checkout;
     const ident = { GIT_AUTHOR_NAME: opts.author.name, GIT_AUTHOR_EMAIL: opts.author.email, GIT_COMMITTER_NAME: opts.author.name, GIT_COMMITTER_EMAIL: opts.author.email };
     const pathspec = ['--', '.', ...(opts.exclude ?? []).map((p) => `:(exclude)${p}`)];
@@ -148,7 +147,7 @@ export class Workspaces {
 
     const remote = this.remoteUrl(opts.owner, opts.repo);
     const refspec = `HEAD:refs/heads/${opts.branch}`;
-    const netConfig = { ...SAFE_CONFIG, ...credentialConfig(this.creds) };
+    const netConfig = { ...SAFE_CONFIG, ...credentialConfig({ token: opts.token }) };
     try {
       await runGit(['push', '--quiet', '--no-verify', remote, refspec], { cwd: dir, config: netConfig });
       return head;
@@ -156,7 +155,7 @@ export class Workspaces {
       if (!GitError.is(e) || !/rejected|non-fast-forward|fetch first|stale info/i.test(e.stderr)) throw e;
     }
     // The branch moved (someone pushed while the agent worked): rebase onto it and try once more.
-    const moved = await this.fetchBranch(opts.owner, opts.repo, opts.branch);
+    const moved = await this.fetchBranch(opts.owner, opts.repo, opts.branch, opts.token);
     try {
       await runGit(['rebase', '--quiet', moved], { cwd: dir, config: SAFE_CONFIG, env: ident });
     } catch (e) {

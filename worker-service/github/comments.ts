@@ -1,9 +1,10 @@
 // Comments on the job's pull request when the agent could not deliver, so a PR
-// never silently stays with only TASK.md. Optional: needs KIRO_GITHUB_TOKEN.
+// never silently stays with only TASK.md. Optional: needs the job's GitHub
+// credential (a GitHub App token or KIRO_GITHUB_TOKEN), given per call.
 import { Octokit } from '@octokit/core';
 import type { Job } from '../jobs/job.js';
 
-export type Commenter = (job: Job) => Promise<void>;
+export type Commenter = (job: Job, token: string | undefined) => Promise<void>;
 
 const HEADLINE: Partial<Record<Job['state'], string>> = {
   failed: 'Kiro could not complete this task',
@@ -20,12 +21,14 @@ export function commentBody(job: Job): string {
     .join('\n');
 }
 
-export function githubCommenter(apiUrl: string, token: string): Commenter {
-  const octokit = new Octokit({ baseUrl: apiUrl, auth: token, userAgent: 'kiro-delegate-worker' });
-  return async (job) => {
-    if (!HEADLINE[job.state]) return;
+export function githubCommenter(apiUrl: string): Commenter {
+  return async (job, token) => {
+    if (!HEADLINE[job.state] || !token) return;
+    const octokit = new Octokit({ baseUrl: apiUrl, auth: token, userAgent: 'kiro-delegate-worker' });
     await octokit.request('POST /repos/{owner}/{repo}/issues/{issue_number}/comments', {
       owner: job.request.owner, repo: job.request.repo, issue_number: job.request.prNumber, body: commentBody(job),
+      // The job's token is revoked only once this is done, so it may not wait on GitHub indefinitely.
+      request: { signal: AbortSignal.timeout(30_000) },
     });
   };
 }

@@ -20,6 +20,8 @@ export function logPath(stateDir: string, jobId: string): string {
 export class JobLog extends EventEmitter<{ data: [string]; end: [] }> {
   private stream: WriteStream;
   private written = 0;
+  /** Bytes the agent printed, including what the cap kept out of the file. */
+  totalBytes = 0;
   private truncated = false;
   private partial = '';
   /** Everything written so far (up to the cap), so a new subscriber replays exactly. */
@@ -35,8 +37,9 @@ export class JobLog extends EventEmitter<{ data: [string]; end: [] }> {
 
   write(chunk: string): void {
     this.lastOutputAt = Date.now();
+    const bytes = Buffer.byteLength(chunk);
+    this.totalBytes += bytes;
     if (!this.truncated) {
-      const bytes = Buffer.byteLength(chunk);
       if (this.written + bytes > this.maxBytes) {
         this.truncated = true;
         this.stream.write('\n[kiro-worker] log truncated: the agent printed more than the limit\n');

@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import type { WorkerConfig } from '../config.js';
 import { Workspaces } from '../git/workspace.js';
 import { githubCommenter, type Commenter } from '../github/comments.js';
+import { credentialSource } from '../github/credentials.js';
 import { JobStore } from '../jobs/store.js';
 import { Pool } from '../pool/pool.js';
 
@@ -23,10 +24,12 @@ export interface PoolPluginOptions {
 
 export default fp<PoolPluginOptions>(async function poolPlugin(app: FastifyInstance, opts) {
   const { config } = opts;
-  const workspaces = new Workspaces(config.stateDir, config.gitBaseUrl, { token: config.githubToken });
-  const commenter = opts.commenter ?? (config.githubToken ? githubCommenter(config.githubApiUrl, config.githubToken) : undefined);
-  const pool = new Pool({ config, store: new JobStore(config.stateDir), workspaces, log: app.log.child({ part: 'pool' }), commenter, version: opts.version, env: opts.env });
+  const log = app.log.child({ part: 'pool' });
+  const workspaces = new Workspaces(config.stateDir, config.gitBaseUrl);
+  const credentials = credentialSource(config, { log });
+  const commenter = opts.commenter ?? (credentials.kind !== 'none' ? githubCommenter(config.githubApiUrl) : undefined);
+  const pool = new Pool({ config, store: new JobStore(config.stateDir), workspaces, credentials, log, commenter, version: opts.version, env: opts.env, sandbox: app.sandbox });
   app.decorate('pool', pool);
   app.addHook('onReady', async () => pool.init());
   app.addHook('onClose', async () => pool.close());
-}, { name: 'pool' });
+}, { name: 'pool', dependencies: ['sandbox'] });

@@ -9,25 +9,32 @@ import { join } from 'node:path';
 import type { FastifyBaseLogger as Logger } from 'fastify';
 import { isFinalState, PROTOCOL_VERSION, type GenerateCodeRequest, type JobState, type PoolHealth } from '../../shared/protocol.js';
 import { AGENT_PROMPT, agentEnv, expandCommand, findAgent, type AgentLookup } from '../agent/command.js';
-import { spawnAgent, type AgentExit } from '../agent/ptyRunner.js';
+import type { AgentExit } from '../agent/ptyRunner.js';
 import type { WorkerConfig } from '../config.js';
 import { PushConflictError, type Workspaces, type Checkout } from '../git/workspace.js';
 import type { Commenter } from '../github/comments.js';
+import type { CredentialSource, JobCredential } from '../github/credentials.js';
 import { scopeKeyOf, type Job, type JobError } from '../jobs/job.js';
 import { JobLog, logPath } from '../jobs/log.js';
 import type { JobStore } from '../jobs/store.js';
 import { QueueFullError, WorkerError } from './errors.js';
 import { Slot } from './slot.js';
+import type { LimitViolation, SandboxRuntime } from '../sandbox/sandbox.js';
+import { AgentSpawnError, runAgent } from './agentRun.js';
 
 export interface PoolDeps {
   config: WorkerConfig;
   store: JobStore;
   workspaces: Workspaces;
+  /** Each job's GitHub credential (fetch, push, PR comment), released when the job is over. */
+  credentials: CredentialSource;
   log: Logger;
   commenter?: Commenter;
   version: string;
   /** The environment the agent's allow-list draws from (defaults to process.env). */
   env?: NodeJS.ProcessEnv;
+  /** Confines every agent; absent only in unit tests of the pool's bookkeeping. */
+  sandbox?: SandboxRuntime;
 }
 
 export interface PoolEvents {
@@ -38,6 +45,8 @@ export interface PoolEvents {
 }
 
 const MAX_ATTEMPTS = 2;
+/** Installation tokens expire after 60 minutes; older than this, a job gets a new one before it pushes. */
+const APP_TOKEN_REFRESH_MS = 45 * 60_000;
 
 export class Pool extends EventEmitter<PoolEvents> {
   readonly jobs = new Map<string, Job>();
@@ -49,6 +58,8 @@ export class Pool extends EventEmitter<PoolEvents> {
   private readonly logs = new Map<string, JobLog>();
   private readonly cancelRequested = new Set<string>();
   private readonly running = new Set<Promise<void>>();
+  /** PR comments and credential releases still under way after their job ended. */
+  private readonly followUps = new Set<Promise<void>>();
   private rr = 0;
   private monitorTimer: NodeJS.Timeout | null = null;
   private readonly startedAt = Date.now();
@@ -60,6 +71,10 @@ export class Pool extends EventEmitter<PoolEvents> {
     super();
     this.slots = Array.from({ length: deps.config.slots }, (_, i) => new Slot(i));
     this.agent = findAgent(deps.config.agentCommand[0] ?? '');
+  }
+
+  get workspaces(): Workspaces {
+    return this.deps.workspaces;
   }
 
   private get config(): WorkerConfig {
@@ -183,6 +198,7 @@ export class Pool extends EventEmitter<PoolEvents> {
       queueLimit: this.config.queueLimit,
       accepting: this.accepting,
       agent: { command: this.agent.command, found: this.agent.found, message: this.agent.message },
+      ...(this.deps.sandbox ? { sandbox: this.deps.sandbox.status() } : {}),
       version: this.deps.version,
       protocol: PROTOCOL_VERSION,
       uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
@@ -248,13 +264,19 @@ export class Pool extends EventEmitter<PoolEvents> {
     if (job.attempts > 1) jobLog.note(`attempt ${job.attempts}: the previous run was interrupted; starting again from a clean checkout`);
     let crashed = false;
     let requeue = false;
+    let cred: JobCredential | undefined;
     try {
       this.agent = findAgent(config.agentCommand[0] ?? '', this.deps.env?.PATH ?? process.env.PATH);
       if (!this.agent.found) throw new WorkerError('AGENT_NOT_FOUND', this.agent.message, 500);
 
+      try {
+        cred = await this.deps.credentials.forRepository(owner, repo);
+      } catch (e) {
+        throw new WorkerError('CREDENTIALS_FAILED', `could not get a GitHub credential for ${owner}/${repo}: ${(e as Error).message}`, 502);
+      }
       let checkout: Checkout;
       try {
-        checkout = await workspaces.prepare(slot.id, owner, repo, branch);
+        checkout = await workspaces.prepare(slot.id, owner, repo, branch, cred.token);
       } catch (e) {
         throw new WorkerError('CHECKOUT_FAILED', `could not check out ${owner}/${repo} branch ${branch}: ${(e as Error).message}`, 500);
       }
@@ -264,33 +286,35 @@ export class Pool extends EventEmitter<PoolEvents> {
       if (wroteTask) await writeFile(taskFile, job.request.taskDescription);
       if (this.cancelRequested.has(job.id)) throw new WorkerError('CANCELLED', 'cancelled while preparing', 499);
 
-      const argv = expandCommand(config.agentCommand, { prompt: AGENT_PROMPT, taskFile });
-      argv[0] = this.agent.path ?? argv[0] ?? '';
+      const agentArgv = expandCommand(config.agentCommand, { prompt: AGENT_PROMPT, taskFile });
+      agentArgv[0] = this.agent.path ?? agentArgv[0] ?? '';
       let exit: AgentExit;
+      let violation: LimitViolation | null;
       try {
-        const agent = spawnAgent({ argv, cwd: checkout.dir, env: agentEnv(this.deps.env ?? process.env, config.agentEnvAllow), onData: (d) => jobLog.write(d) });
-        slot.agent = agent;
-        job.agentPid = agent.pid;
-        this.emit('agent-started', job, Date.now());
-        await this.setState(job, 'running');
-        const timer = setTimeout(() => void agent.stop('timeout', config.killGraceMs), config.jobTimeoutMs);
-        try {
-          exit = await agent.exited;
-          this.emit('agent-exited', job, Date.now());
-        } finally {
-          clearTimeout(timer);
-          slot.agent = null;
-          job.agentPid = null;
-        }
+        ({ exit, violation } = await runAgent({
+          jobId: job.id, config, sandbox: this.deps.sandbox, argv: agentArgv, env: agentEnv(this.deps.env ?? process.env, config.agentEnvAllow),
+          tree: checkout.dir, gitDirs: [workspaces.mirrorDir(owner, repo)], log: jobLog,
+          onSpawn: async (agent) => {
+            slot.agent = agent;
+            job.agentPid = agent.pid;
+            this.emit('agent-started', job, Date.now());
+            await this.setState(job, 'running');
+          },
+        }));
+        this.emit('agent-exited', job, Date.now());
       } catch (e) {
-        if (WorkerError.is(e)) throw e;
-        crashed = true;
-        throw new WorkerError('AGENT_SPAWN_FAILED', `the agent could not be started: ${(e as Error).message}`, 500);
+        if (AgentSpawnError.is(e)) crashed = true;
+        throw e;
+      } finally {
+        slot.agent = null;
+        job.agentPid = null;
       }
       job.exitCode = exit.exitCode;
       job.signal = exit.signal ? String(exit.signal) : null;
 
-      if (exit.stoppedBy === 'timeout') {
+      if (violation) {
+        this.finish(job, 'failed', { code: violation.code, message: violation.message });
+      } else if (exit.stoppedBy === 'timeout') {
         jobLog.note(`stopped: no result after ${Math.round(config.jobTimeoutMs / 1000)} s`);
         this.finish(job, 'timed-out', { code: 'TIMED_OUT', message: `the agent did not finish within ${Math.round(config.jobTimeoutMs / 1000)} seconds` });
       } else if (exit.stoppedBy === 'cancel') {
@@ -307,8 +331,14 @@ export class Pool extends EventEmitter<PoolEvents> {
       } else {
         await this.setState(job, 'pushing');
         try {
+          if (cred.kind === 'app' && Date.now() - started > APP_TOKEN_REFRESH_MS) {
+            // An installation token lives an hour: a long job pushes with a fresh one.
+            const old = cred;
+            cred = await this.deps.credentials.forRepository(owner, repo);
+            await old.release();
+          }
           const sha = await workspaces.publish(checkout, {
-            owner, repo, branch, message: `feat: ${title}`, author: { name: config.agentName, email: config.agentEmail }, exclude: wroteTask ? ['TASK.md'] : [],
+            owner, repo, branch, message: `feat: ${title}`, author: { name: config.agentName, email: config.agentEmail }, exclude: wroteTask ? ['TASK.md'] : [], token: cred.token,
           });
           job.commitSha = sha;
           if (sha) {
@@ -343,9 +373,14 @@ export class Pool extends EventEmitter<PoolEvents> {
       if (!requeue) this.durations.push(Date.now() - started);
       if (this.durations.length > 50) this.durations.shift();
       log.info({ jobId: job.id, slot: slot.id, state: job.state, code: job.error?.code, ms: Date.now() - started }, 'job ended');
-      if (this.deps.commenter && ['failed', 'timed-out', 'no-changes'].includes(job.state)) {
-        this.deps.commenter(job).catch((e: unknown) => log.warn({ jobId: job.id, err: String(e) }, 'could not comment on the pull request'));
-      }
+      const comment = this.deps.commenter && ['failed', 'timed-out', 'no-changes'].includes(job.state)
+        ? this.deps.commenter(job, cred?.token).catch((e: unknown) => log.warn({ jobId: job.id, err: String(e) }, 'could not comment on the pull request'))
+        : Promise.resolve();
+      // The job's credential outlives the job only until its comment is made (an App token is then revoked).
+      const held = cred;
+      const followUp = comment.then(() => held?.release()).catch(() => undefined);
+      this.followUps.add(followUp);
+      void followUp.then(() => this.followUps.delete(followUp));
       if (crashed) this.restartSlot(slot);
       else {
         slot.set('idle');
@@ -410,5 +445,6 @@ export class Pool extends EventEmitter<PoolEvents> {
     this.accepting = false;
     for (const slot of this.slots) if (slot.agent) void slot.agent.stop('shutdown', 0);
     await Promise.allSettled([...this.running]);
+    await Promise.allSettled([...this.followUps]);
   }
 }

@@ -1,13 +1,16 @@
 // Nothing accepted is lost: the built service as a real process, killed with
 // SIGKILL mid-job and restarted, and drained with SIGTERM.
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync, readdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { GitHubStandIn } from '../../support/github/server.js';
 import { pollUntil, tempDir } from '../../support/helpers.js';
+import { repoRoot } from '../../support/paths.js';
 import { startWorkerProcess, stopProcess, workerEnv, WorkerClient, makeTaskPr, jobRequest, WORKER_TOKEN } from '../../support/worker.js';
 import type { Job } from '../../../worker-service/jobs/job.js';
+import { descendants } from '../../../worker-service/sandbox/processTree.js';
 
 const alive = (pid: number) => {
   try {
@@ -50,14 +53,16 @@ describe('worker lifecycle (separate process)', function () {
       const record = JSON.parse(readFileSync(join(state, 'jobs', `${job.jobId}.json`), 'utf8')) as Job;
       return record.agentPid && alive(record.agentPid) ? record.agentPid : undefined;
     }, { timeoutMs: 5_000, what: `a running agent in the job record (worker output: ${first.output().slice(-500)})` });
+    const sandboxed = [orphan, ...descendants(orphan)];
+    assert.ok(sandboxed.length >= 3, 'bwrap, its init and the agent');
     await stopProcess(first.child, 'SIGKILL');
-    assert.ok(alive(orphan), 'the agent outlives a SIGKILLed service (own session)');
+    // The sandbox dies with the service (bwrap --die-with-parent): nothing of it waits for a restart.
+    await pollUntil(() => sandboxed.every((p) => !alive(p)), { timeoutMs: 5_000, what: 'the sandbox to die with the service' });
 
     const second = await startWorkerProcess(env);
     children.push(second.child);
     try {
       const c2 = new WorkerClient(second.url);
-      await pollUntil(() => !alive(orphan), { what: 'the orphaned agent to be stopped' });
       const done = await c2.waitFor(job.jobId, ['succeeded', 'failed'], 30_000);
       assert.equal(done.state, 'succeeded', JSON.stringify(done.error));
       assert.equal(done.attempts, 2);
@@ -103,6 +108,42 @@ describe('worker lifecycle (separate process)', function () {
       assert.equal(done.attempts, 1);
     } finally {
       await stopProcess(again.child);
+    }
+  });
+
+  it('refuses to start where agents cannot be confined, and says what to install', async function () {
+    const state = await tempDir();
+    // A PATH with git and the other tools but no bwrap.
+    const bin = await tempDir();
+    for (const tool of ['git', 'prlimit', 'du', 'sh']) symlinkSync(execFileSync('which', [tool], { encoding: 'utf8' }).trim(), join(bin, tool));
+    const child = spawn(process.execPath, ['dist/worker/server.mjs'], {
+      cwd: repoRoot, env: { ...workerEnv(gh, bot.token, state), PATH: bin, HOME: process.env.HOME }, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.push(child);
+    let err = '';
+    child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+    const [code] = (await once(child, 'exit')) as [number | null];
+    assert.equal(code, 69);
+    assert.match(err, /bubblewrap \(bwrap\) is not installed/);
+    assert.match(err, /apt-get install bubblewrap/);
+    assert.match(err, /KIRO_SANDBOX=off/);
+  });
+
+  it('KIRO_SANDBOX=off runs agents unconfined, and says so at start, in its log and in /health', async function () {
+    const state = await tempDir();
+    const w = await startWorkerProcess(workerEnv(gh, bot.token, state, { KIRO_SANDBOX: 'off' }));
+    children.push(w.child);
+    try {
+      assert.match(w.output(), /KIRO_SANDBOX=off: agents run unconfined/);
+      const c = new WorkerClient(w.url);
+      const h = (await (await c.request('GET', '/health')).json()) as { sandbox?: { enabled: boolean; warning: string | null } };
+      assert.equal(h.sandbox?.enabled, false);
+      assert.match(h.sandbox?.warning ?? '', /unconfined/);
+      const pr = await makeTaskPr(gh, 'alice', 'app', 'unconfined-1', 'Unconfined');
+      const job = await c.submit(jobRequest('alice', 'app', 'unconfined-1', pr.number, 'Unconfined'));
+      assert.equal((await c.waitFor(job.jobId, ['succeeded', 'failed'])).state, 'succeeded');
+    } finally {
+      await stopProcess(w.child);
     }
   });
 });

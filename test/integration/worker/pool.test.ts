@@ -5,6 +5,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GitHubStandIn } from '../../support/github/server.js';
 import { pollUntil, tempDir } from '../../support/helpers.js';
+import { descendants } from '../../../worker-service/sandbox/processTree.js';
+
+const cmdline = (pid: number): string => { try { return readFileSync(`/proc/${pid}/cmdline`, 'utf8'); } catch { return ''; } };
 import { startWorker, workerEnv, WorkerClient, makeTaskPr, jobRequest, type TestWorker } from '../../support/worker.js';
 import type { Job } from '../../../worker-service/jobs/job.js';
 
@@ -95,14 +98,15 @@ describe('worker pool', function () {
     });
   });
 
-  it('times out a hanging agent, stops its whole process group (TERM, then KILL) and frees the slot', async function () {
-    const pidFile = join(await tempDir(), 'helper.pid');
-    await withWorker({ KIRO_WORKER_SLOTS: '1', KIRO_JOB_TIMEOUT_MS: '1500', KIRO_KILL_GRACE_MS: '300', FAKE_KIRO_PIDFILE: pidFile }, async (w, c, comments) => {
+  it('times out a hanging agent, stops its whole process tree (TERM, then KILL) and frees the slot', async function () {
+    await withWorker({ KIRO_WORKER_SLOTS: '1', KIRO_JOB_TIMEOUT_MS: '1500', KIRO_KILL_GRACE_MS: '300' }, async (w, c, comments) => {
       const b = nextBranch('hang');
       const pr = await makeTaskPr(gh, 'alice', 'app', b, 'Hang', '\n[scenario: grandchild]');
       const t0 = Date.now();
       const job = await c.submit(jobRequest('alice', 'app', b, pr.number, 'Hang'));
-      const helper = Number(await pollUntil(() => { try { return readFileSync(pidFile, 'utf8'); } catch { return undefined; } }, { what: 'helper pid' }));
+      // The helper as the host sees it: a descendant of the agent's sandbox.
+      const agentPid = await pollUntil(() => w.app.pool.jobs.get(job.jobId)?.agentPid ?? undefined, { what: 'the agent pid' });
+      const helper = await pollUntil(() => descendants(agentPid).find((p) => cmdline(p).includes('setInterval')), { what: 'the agent\'s helper process' });
       const done = await c.waitFor(job.jobId, ['timed-out', 'failed', 'succeeded']);
       assert.equal(done.state, 'timed-out');
       assert.ok(Date.now() - t0 >= 1500);
@@ -198,14 +202,19 @@ describe('worker pool', function () {
   });
 
   it('keeps the service\'s secrets away from the agent, its argv and the checkout', async function () {
-    const record = join(await tempDir(), 'record.json');
-    await withWorker({ FAKE_KIRO_RECORD: record }, async (w, c) => {
+    await withWorker({ FAKE_KIRO_RECORD: '-' }, async (w, c) => {
       const b = nextBranch('secrets');
       const pr = await makeTaskPr(gh, 'alice', 'app', b, 'Secrets');
       const req = jobRequest('alice', 'app', b, pr.number, 'Secrets');
       const job = await c.submit(req);
       await c.waitFor(job.jobId, ['succeeded', 'failed']);
-      const seen = JSON.parse(readFileSync(record, 'utf8')) as { argv: string[]; env: Record<string, string>; cwd: string };
+      const log = readFileSync(join(w.config.stateDir, 'logs', `${job.jobId}.log`), 'utf8');
+      const seen = JSON.parse(Buffer.from(/^FAKE_KIRO_RECORD (\S+)\r?$/m.exec(log)?.[1] ?? '', 'base64').toString('utf8')) as { argv: string[]; env: Record<string, string>; cwd: string };
+      // Exactly the environment the README lists (the service's own has no USER, LOGNAME, SHELL, LANG, LC_ALL or TZ here).
+      assert.deepEqual(Object.keys(seen.env).sort(), ['CI', 'COLORTERM', 'FAKE_KIRO_RECORD', 'FAKE_KIRO_STEP_MS', 'HOME', 'KIRO_DELEGATE', 'PATH', 'PWD', 'TERM', 'TMPDIR']);
+      assert.equal(seen.env.HOME, '/home/agent');
+      assert.equal(seen.env.TMPDIR, '/tmp');
+      assert.equal(seen.env.PATH?.split(':').some((d) => d.includes('node_modules')), false, 'the service\'s node_modules/.bin is not on the agent\'s PATH');
       // Tokens the service holds; the agent's environment is built from an env that has them all.
       const secrets = [bot.token, w.config.token ?? ''];
       const blob = JSON.stringify(seen);

@@ -2,11 +2,14 @@
 // --trust-all-tools "<prompt>"`. It insists on a terminal, prints progress over
 // time and edits files in its cwd. The scenario comes from FAKE_KIRO_SCENARIO or
 // from a `[scenario: NAME]` marker in ./TASK.md:
-//   change (default) · no-change · fail · crash · hang · ignore-term · grandchild · huge-output · conflict
+//   change (default) · no-change · fail · crash · hang · ignore-term · grandchild · huge-output · conflict · hold
 // FAKE_KIRO_STEP_MS sets the pause between progress lines (default 10).
-// FAKE_KIRO_RECORD names a file that receives {argv, env, cwd} as JSON.
+// FAKE_KIRO_RECORD names a file that receives {argv, env, cwd} as JSON; "-" prints it
+// as one `FAKE_KIRO_RECORD <base64>` line instead (a sandboxed agent can write nowhere else).
+// `hold` works like `change` but first waits for a file named GO in its cwd (a test
+// writes it from outside, to keep this job running beside another).
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -14,8 +17,11 @@ const step = Number(process.env.FAKE_KIRO_STEP_MS ?? '10');
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
 async function main(): Promise<number> {
-  if (process.env.FAKE_KIRO_RECORD) {
-    writeFileSync(process.env.FAKE_KIRO_RECORD, JSON.stringify({ argv: process.argv.slice(2), env: process.env, cwd: process.cwd() }));
+  const record = process.env.FAKE_KIRO_RECORD;
+  if (record) {
+    const json = JSON.stringify({ argv: process.argv.slice(2), env: process.env, cwd: process.cwd() });
+    if (record === '-') say(`FAKE_KIRO_RECORD ${Buffer.from(json).toString('base64')}`);
+    else writeFileSync(record, json);
   }
   if (!process.stdout.isTTY || !process.stdin.isTTY) {
     process.stderr.write('fake-kiro: this agent needs a terminal (run it in a pty)\n');
@@ -33,7 +39,13 @@ async function main(): Promise<number> {
   say(`> Planning: ${title}`);
   await sleep(step);
 
+  if (scenario === 'hold') {
+    say('holding until GO appears');
+    while (!existsSync('GO')) await sleep(20);
+    rmSync('GO');
+  }
   switch (scenario) {
+    case 'hold':
     case 'change':
     case 'conflict': {
       mkdirSync('kiro', { recursive: true });
@@ -67,7 +79,6 @@ async function main(): Promise<number> {
     case 'grandchild': {
       // A helper process in the same group that would outlive a plain kill of the agent.
       const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
-      if (process.env.FAKE_KIRO_PIDFILE) writeFileSync(process.env.FAKE_KIRO_PIDFILE, String(child.pid));
       say(`spawned helper ${child.pid}`);
       await sleep(24 * 3600 * 1000);
       return 0;

@@ -1,5 +1,7 @@
 // The stand-in's state: users and tokens, repositories (each backed by a real bare
-// repo), pull requests and comments. REST, GraphQL and git HTTP all act on this.
+// repo), pull requests and comments, GitHub Apps with their installations and
+// installation tokens. REST, GraphQL and git HTTP all act on this.
+import { createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
 import { join } from 'node:path';
 import { BareRepo, type FileAddition } from './bareRepo.js';
 
@@ -10,7 +12,48 @@ export interface User {
   id: number;
   login: string;
   token: string;
+  /** Set when the token is a GitHub App's installation token: all it may reach. */
+  scope?: InstallationToken;
 }
+
+export type AppPermissions = Record<string, 'read' | 'write'>;
+
+export interface GitHubApp {
+  id: number;
+  slug: string;
+  clientId: string;
+  /** Verifies the App's JWTs (RS256). */
+  publicKey: KeyObject;
+  /** What the App asked for when it was registered; installations grant exactly this. */
+  permissions: AppPermissions;
+  /** The App's bot account ("<slug>[bot]"), the author of what its tokens do. */
+  bot: User;
+}
+
+export interface Installation {
+  id: number;
+  app: GitHubApp;
+  /** The user or organisation the App is installed on. */
+  account: string;
+  /** Every repository of the account, or the selected ones (lower-case names). */
+  repositories: 'all' | Set<string>;
+  createdAt: string;
+}
+
+export interface InstallationToken {
+  token: string;
+  installation: Installation;
+  /** The repositories the token reaches (GitHub ids). */
+  repositoryIds: Set<number>;
+  /** true when made for named repositories; false when it reaches all of the installation's. */
+  selected: boolean;
+  permissions: AppPermissions;
+  createdAt: number;
+  expiresAt: number;
+  revokedAt: number | null;
+}
+
+const LEVEL = { read: 1, write: 2 } as const;
 
 export interface PullRequest {
   id: number;
@@ -57,6 +100,11 @@ export class Model {
   readonly users = new Map<string, User>(); // by login
   readonly byToken = new Map<string, User>();
   readonly repos = new Map<string, Repo>(); // by lower-case "owner/name"
+  readonly apps = new Map<number, GitHubApp>();
+  readonly installations = new Map<number, Installation>();
+  /** Every installation token ever made (revoked and expired ones stay, marked). */
+  readonly installationTokens: InstallationToken[] = [];
+  private readonly liveTokens = new Map<string, InstallationToken>();
 
   constructor(readonly root: string) {}
 
@@ -72,7 +120,73 @@ export class Model {
   }
 
   userForToken(token: string | undefined): User | undefined {
-    return token ? this.byToken.get(token) : undefined;
+    if (!token) return undefined;
+    const user = this.byToken.get(token);
+    if (user) return user;
+    const scope = this.installationToken(token);
+    return scope && { ...scope.installation.app.bot, token, scope };
+  }
+
+  /** A live (neither revoked nor expired) installation token. */
+  installationToken(token: string): InstallationToken | undefined {
+    const t = this.liveTokens.get(token);
+    return t && t.revokedAt === null && t.expiresAt > Date.now() ? t : undefined;
+  }
+
+  addApp(slug: string, publicKeyPem: string, permissions: AppPermissions = { contents: 'write', pull_requests: 'write', metadata: 'read' }): GitHubApp {
+    const id = this.nextId();
+    const bot = { id: this.nextId(), login: `${slug}[bot]`, token: '' };
+    const app: GitHubApp = { id, slug, clientId: `Iv1.${randomBytes(8).toString('hex')}`, publicKey: createPublicKey(publicKeyPem), permissions, bot };
+    this.apps.set(id, app);
+    this.users.set(bot.login, bot);
+    return app;
+  }
+
+  install(app: GitHubApp, account: string, repositories: 'all' | string[] = 'all'): Installation {
+    const inst: Installation = {
+      id: this.nextId(), app, account, createdAt: new Date().toISOString(),
+      repositories: repositories === 'all' ? 'all' : new Set(repositories.map((r) => r.toLowerCase())),
+    };
+    this.installations.set(inst.id, inst);
+    return inst;
+  }
+
+  /** Whether the installation may reach this repository at all. */
+  covers(inst: Installation, repo: Repo): boolean {
+    return repo.owner.toLowerCase() === inst.account.toLowerCase() && (inst.repositories === 'all' || inst.repositories.has(repo.name.toLowerCase()));
+  }
+
+  /** The App's installation that reaches the repository, as GET /repos/{owner}/{repo}/installation finds it. */
+  installationFor(app: GitHubApp, repo: Repo): Installation | undefined {
+    for (const inst of this.installations.values()) if (inst.app === app && this.covers(inst, repo)) return inst;
+    return undefined;
+  }
+
+  /** Whether every requested permission is within what the installation was granted. */
+  grantsPermissions(inst: Installation, wanted: AppPermissions): boolean {
+    return Object.entries(wanted).every(([name, level]) => {
+      const granted = inst.app.permissions[name];
+      return granted !== undefined && LEVEL[granted] >= LEVEL[level];
+    });
+  }
+
+  issueToken(inst: Installation, repos: Repo[], selected: boolean, permissions: AppPermissions): InstallationToken {
+    const now = Date.now();
+    const t: InstallationToken = {
+      token: `ghs_${randomBytes(18).toString('base64url')}`, installation: inst, repositoryIds: new Set(repos.map((r) => r.id)), selected,
+      permissions, createdAt: now, expiresAt: now + 3600_000, revokedAt: null,
+    };
+    this.installationTokens.push(t);
+    this.liveTokens.set(t.token, t);
+    return t;
+  }
+
+  revokeToken(token: string): boolean {
+    const t = this.installationToken(token);
+    if (!t) return false;
+    t.revokedAt = Date.now();
+    this.liveTokens.delete(token);
+    return true;
   }
 
   repo(owner: string, name: string): Repo | undefined {
@@ -105,6 +219,11 @@ export class Model {
 
   permission(repo: Repo, user: User | undefined): Permission | null {
     if (!user) return repo.private ? null : 'READ';
+    if (user.scope) {
+      // An installation token reaches its own repositories only; elsewhere it is as good as no token.
+      if (!user.scope.repositoryIds.has(repo.id) || !this.covers(user.scope.installation, repo)) return repo.private ? null : 'READ';
+      return user.scope.permissions.contents === 'write' ? 'WRITE' : 'READ';
+    }
     return repo.permissions.get(user.login) ?? (repo.private ? null : 'READ');
   }
 

@@ -16,7 +16,21 @@ interface Subset {
   components: { schemas: Record<string, object> };
 }
 
-const subset: Subset = JSON.parse(readFileSync(new URL('./openapi-subset.json', import.meta.url), 'utf8'));
+/**
+ * OpenAPI 3.0's `nullable` is understood by Ajv only beside a `type`; GitHub's
+ * description also puts it beside `anyOf` (e.g. an installation's `account`).
+ * Such a schema becomes "this, or null".
+ */
+function nullableWithoutType(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(nullableWithoutType);
+  if (!node || typeof node !== 'object') return node;
+  const o: Record<string, unknown> = Object.fromEntries(Object.entries(node).map(([k, v]) => [k, nullableWithoutType(v)]));
+  if (o.nullable !== true || 'type' in o) return o;
+  const { nullable: _, ...rest } = o;
+  return { anyOf: [rest, { enum: [null] }] };
+}
+
+const subset = nullableWithoutType(JSON.parse(readFileSync(new URL('./openapi-subset.json', import.meta.url), 'utf8'))) as Subset;
 const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: true });
 addFormats(ajv);
 const cache = new Map<string, ValidateFunction | null>();

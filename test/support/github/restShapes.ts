@@ -1,6 +1,6 @@
 // REST response bodies in GitHub's shapes. Every field the OpenAPI description
 // requires is present (the stand-in validates each response against it).
-import { nodeId, type Model, type PullRequest, type Repo, type IssueComment, type User } from './model.js';
+import { nodeId, type Model, type PullRequest, type Repo, type IssueComment, type User, type Installation, type InstallationToken } from './model.js';
 
 export interface Urls {
   /** e.g. http://127.0.0.1:1234/api/v3 */
@@ -10,13 +10,15 @@ export interface Urls {
 }
 
 export function simpleUser(urls: Urls, user: Pick<User, 'id' | 'login'>) {
-  const u = `${urls.api}/users/${user.login}`;
+  // An App's bot is "<slug>[bot]": GitHub escapes the brackets in its URLs.
+  const path = encodeURIComponent(user.login);
+  const u = `${urls.api}/users/${path}`;
   return {
-    login: user.login, id: user.id, node_id: nodeId.user(user), avatar_url: `${urls.web}/avatars/${user.login}`, gravatar_id: '',
-    url: u, html_url: `${urls.web}/${user.login}`, followers_url: `${u}/followers`, following_url: `${u}/following{/other_user}`,
+    login: user.login, id: user.id, node_id: nodeId.user(user), avatar_url: `${urls.web}/avatars/${path}`, gravatar_id: '',
+    url: u, html_url: `${urls.web}/${path}`, followers_url: `${u}/followers`, following_url: `${u}/following{/other_user}`,
     gists_url: `${u}/gists{/gist_id}`, starred_url: `${u}/starred{/owner}{/repo}`, subscriptions_url: `${u}/subscriptions`,
     organizations_url: `${u}/orgs`, repos_url: `${u}/repos`, events_url: `${u}/events{/privacy}`,
-    received_events_url: `${u}/received_events`, type: 'User', site_admin: false,
+    received_events_url: `${u}/received_events`, type: user.login.endsWith('[bot]') ? 'Bot' : 'User', site_admin: false,
   };
 }
 
@@ -121,5 +123,25 @@ export function fileCommit(urls: Urls, repo: Repo, path: string, blobSha: string
       author: who, committer: who, message, tree: { url: `${api}/git/trees/${commitSha}`, sha: commitSha }, parents: [],
       verification: { verified: false, reason: 'unsigned', signature: null, payload: null, verified_at: null },
     },
+  };
+}
+
+export function installation(model: Model, urls: Urls, inst: Installation) {
+  const account = model.users.get(inst.account) ?? { id: 1, login: inst.account };
+  return {
+    id: inst.id, account: simpleUser(urls, account), repository_selection: inst.repositories === 'all' ? 'all' : 'selected',
+    access_tokens_url: `${urls.api}/app/installations/${inst.id}/access_tokens`, repositories_url: `${urls.api}/installation/repositories`,
+    html_url: `${urls.web}/settings/installations/${inst.id}`, app_id: inst.app.id, client_id: inst.app.clientId, app_slug: inst.app.slug,
+    target_id: account.id, target_type: 'User', permissions: inst.app.permissions, events: [], created_at: inst.createdAt, updated_at: inst.createdAt,
+    single_file_name: null, has_multiple_single_files: false, single_file_paths: [], suspended_by: null, suspended_at: null,
+  };
+}
+
+export function installationToken(model: Model, urls: Urls, t: InstallationToken) {
+  const repos = [...t.repositoryIds].flatMap((id) => model.repoById(id) ?? []);
+  return {
+    token: t.token, expires_at: new Date(t.expiresAt).toISOString().replace(/\.\d{3}Z$/, 'Z'), permissions: t.permissions,
+    repository_selection: t.selected || t.installation.repositories !== 'all' ? 'selected' : 'all',
+    ...(t.selected ? { repositories: repos.map((r) => repository(model, urls, r)) } : {}),
   };
 }

@@ -1,14 +1,17 @@
 // The GitHub stand-in: REST (under /api/v3), GraphQL (/api/graphql and /graphql)
 // and git smart HTTP (/<owner>/<repo>.git) over one loopback port, backed by real
 // bare repositories. Strict like GitHub: responses are checked against GitHub's
-// OpenAPI description, GraphQL documents against GitHub's schema.
+// OpenAPI description, GraphQL documents against GitHub's schema. GitHub Apps
+// authenticate with RS256 JWTs and get installation tokens limited to the
+// repositories and permissions they ask for.
 import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { Model, type User, type Repo, type Permission } from './model.js';
+import { Model, type User, type Repo, type Permission, type AppPermissions, type GitHubApp, type Installation } from './model.js';
+import { verifyAppJwt } from './apps.js';
 import type { FileAddition } from './bareRepo.js';
 import { ZERO_OID } from './bareRepo.js';
 import { handleGitHttp, tokenFromAuthorization } from './gitHttp.js';
@@ -98,6 +101,16 @@ export class GitHubStandIn {
     const repo = this.model.repo(owner, name);
     if (!repo) throw new Error(`no repository ${owner}/${name}`);
     this.model.grant(repo, login, permission);
+  }
+
+  /** Registers a GitHub App by its public key (see makeAppKey in apps.ts). */
+  addApp(slug: string, publicKeyPem: string, permissions?: AppPermissions): GitHubApp {
+    return this.model.addApp(slug, publicKeyPem, permissions);
+  }
+
+  /** Installs the App on a user or organisation: on all its repositories, or the named ones. */
+  install(app: GitHubApp, account: string, repositories: 'all' | string[] = 'all'): Installation {
+    return this.model.install(app, account, repositories);
   }
 
   /** The next matching request(s) fail as described. */
@@ -331,6 +344,8 @@ export class GitHubStandIn {
       return send(reply, op, 200, await shapes.pullRequest(model, urls(), repo, pr));
     });
 
+    this.appRoutes(app);
+
     const issueOp = (m: string) => `${m} /repos/{owner}/{repo}/issues/{issue_number}/comments`;
     app.get(`${prefix}/issues/:number/comments`, async (req, reply) => {
       const repo = repoFor(req, reply, issueOp('get'));
@@ -343,12 +358,76 @@ export class GitHubStandIn {
       const repo = repoFor(req, reply, op, 'TRIAGE');
       if (!repo || !req.ghUser) return reply;
       const n = Number((req.params as P).number);
+      const scope = req.ghUser.scope;
+      if (scope && scope.permissions.pull_requests !== 'write' && scope.permissions.issues !== 'write') {
+        return send(reply, op, 403, { message: 'Resource not accessible by integration', documentation_url: DOCS, status: '403' });
+      }
       const { body } = (req.body ?? {}) as { body?: string };
       if (typeof body !== 'string' || body.length === 0) return unprocessable(reply, op, 'Validation Failed');
       if (!repo.pulls.some((p) => p.number === n)) return send(reply, op, 404, notFound);
       const comment = { id: model.nextId(), issueNumber: n, body, author: req.ghUser.login, createdAt: new Date().toISOString() };
       repo.comments.push(comment);
       return send(reply, op, 201, shapes.issueComment(model, urls(), repo, comment));
+    });
+  }
+
+  /** GitHub App routes: the repository's installation, installation tokens, and their revocation. */
+  private appRoutes(app: FastifyInstance): void {
+    const model = this.model;
+    const urls = () => this.urls;
+    type P = Record<string, string>;
+    const notFound = { message: 'Not Found', documentation_url: DOCS, status: '404' };
+    const send = (reply: FastifyReply, operation: string, status: number, body: unknown) => {
+      assertResponseMatches(operation, status, body);
+      return reply.code(status).send(body);
+    };
+    // GitHub answers a bad JWT with 401 on every App route (not always in the description).
+    const appFor = (req: FastifyRequest, reply: FastifyReply): GitHubApp | undefined => {
+      const auth = verifyAppJwt(model, tokenFromAuthorization(req.headers.authorization));
+      if ('app' in auth) return auth.app;
+      reply.code(401).send({ message: auth.error, documentation_url: `${DOCS}/apps/apps`, status: '401' });
+      return undefined;
+    };
+
+    app.get('/api/v3/repos/:owner/:repo/installation', async (req, reply) => {
+      const op = 'get /repos/{owner}/{repo}/installation';
+      const ghApp = appFor(req, reply);
+      if (!ghApp) return reply;
+      const { owner = '', repo = '' } = req.params as P;
+      const r = model.repo(owner, repo);
+      const inst = r && model.installationFor(ghApp, r);
+      return inst ? send(reply, op, 200, shapes.installation(model, urls(), inst)) : send(reply, op, 404, notFound);
+    });
+
+    app.post('/api/v3/app/installations/:installation_id/access_tokens', async (req, reply) => {
+      const op = 'post /app/installations/{installation_id}/access_tokens';
+      const ghApp = appFor(req, reply);
+      if (!ghApp) return reply;
+      const inst = model.installations.get(Number((req.params as P).installation_id));
+      if (!inst || inst.app !== ghApp) return send(reply, op, 404, notFound);
+      const { repositories, repository_ids: ids, permissions } = (req.body ?? {}) as { repositories?: unknown; repository_ids?: unknown; permissions?: unknown };
+      const invalid = (message: string) => send(reply, op, 422, { message, documentation_url: `${DOCS}/apps/apps#create-an-installation-access-token-for-an-app`, status: '422' });
+      if (repositories !== undefined && (!Array.isArray(repositories) || !repositories.every((n) => typeof n === 'string'))) return invalid('Invalid request.\n\n"repositories" must be an array of strings.');
+      if (ids !== undefined && (!Array.isArray(ids) || !ids.every((n) => Number.isInteger(n)))) return invalid('Invalid request.\n\n"repository_ids" must be an array of integers.');
+      if (permissions !== undefined && (!permissions || typeof permissions !== 'object' || Array.isArray(permissions)
+        || !Object.values(permissions).every((v) => v === 'read' || v === 'write'))) return invalid('Invalid request.\n\n"permissions" must map permission names to "read" or "write".');
+      const named = (repositories as string[] | undefined) ?? [];
+      const byId = (ids as number[] | undefined) ?? [];
+      const selected = named.length > 0 || byId.length > 0;
+      const wanted = [...named.map((n) => model.repo(inst.account, n)), ...byId.map((id) => model.repoById(id))];
+      if (wanted.some((r) => !r || !model.covers(inst, r))) return invalid('There is at least one repository that does not exist or is not accessible to the parent installation.');
+      const repos = selected ? [...new Set(wanted as Repo[])] : [...model.repos.values()].filter((r) => model.covers(inst, r));
+      const perms = (permissions as AppPermissions | undefined) ?? ghApp.permissions;
+      if (!model.grantsPermissions(inst, perms)) return invalid('The permissions requested are not granted to this installation.');
+      const token = model.issueToken(inst, repos, selected, perms);
+      return send(reply, op, 201, shapes.installationToken(model, urls(), token));
+    });
+
+    app.delete('/api/v3/installation/token', async (req, reply) => {
+      const op = 'delete /installation/token';
+      const token = tokenFromAuthorization(req.headers.authorization);
+      if (!token || !model.revokeToken(token)) return reply.code(401).send({ message: 'Bad credentials', documentation_url: DOCS, status: '401' });
+      return send(reply, op, 204, undefined);
     });
   }
 }

@@ -1,0 +1,86 @@
+// One agent run, from spawn to exit: in its sandbox when the service has one,
+// under the job's time limit, with the limits the kernel does not stop by itself
+// (disk, output) and those it only counts (cgroup events) checked every second.
+// The pool decides what the outcome means for the job; this only runs it.
+import { spawnAgent, type AgentExit, type AgentProcess } from '../agent/ptyRunner.js';
+import type { WorkerConfig } from '../config.js';
+import type { JobLog } from '../jobs/log.js';
+import type { LimitViolation, SandboxRuntime } from '../sandbox/sandbox.js';
+import { WorkerError } from './errors.js';
+
+/** How often a running agent's disk use, output and cgroup events are checked. */
+const LIMIT_CHECK_MS = 1000;
+
+export interface AgentRunOptions {
+  jobId: string;
+  config: WorkerConfig;
+  sandbox: SandboxRuntime | undefined;
+  argv: string[];
+  env: Record<string, string>;
+  /** The job's working tree (the agent's cwd, its only writable host path). */
+  tree: string;
+  /** Git metadata the tree needs, shown read-only. */
+  gitDirs: string[];
+  log: JobLog;
+  /** The agent is running (its pid known); the pool records it. */
+  onSpawn(agent: AgentProcess): Promise<void>;
+}
+
+export interface AgentRunResult {
+  exit: AgentExit;
+  /** A limit the agent broke; it was stopped for it. */
+  violation: LimitViolation | null;
+}
+
+export async function runAgent(o: AgentRunOptions): Promise<AgentRunResult> {
+  const { config, log } = o;
+  const sandbox = o.sandbox?.enabled
+    ? await o.sandbox.prepare({ id: o.jobId, tree: o.tree, gitDirs: o.gitDirs, agentPath: o.argv[0] ?? '', agentArgv: o.argv, env: o.env }).catch((e: unknown) => {
+      throw new WorkerError('SANDBOX_FAILED', `could not prepare the agent's sandbox: ${(e as Error).message}`, 500);
+    })
+    : null;
+  try {
+    const agent = spawnAgent({ argv: sandbox?.argv ?? o.argv, cwd: o.tree, env: sandbox?.env ?? o.env, onData: (d) => log.write(d), sandboxed: sandbox !== null });
+    let violation: LimitViolation | null = null;
+    const checkLimits = async () => {
+      const v = sandbox
+        ? await sandbox.check(log.totalBytes)
+        : log.totalBytes > config.sandbox.maxOutputBytes ? { code: 'OUTPUT_LIMIT' as const, message: 'the agent printed more than KIRO_AGENT_MAX_OUTPUT_MB' } : null;
+      if (v && !violation) {
+        violation = v;
+        log.note(`stopped: ${v.message}`);
+        void agent.stop('limit', config.killGraceMs);
+      }
+    };
+    const timer = setTimeout(() => void agent.stop('timeout', config.killGraceMs), config.jobTimeoutMs);
+    const watch = setInterval(() => void checkLimits(), LIMIT_CHECK_MS);
+    try {
+      await o.onSpawn(agent).catch(async (e: unknown) => {
+        await agent.stop('shutdown', 0);
+        throw e;
+      });
+      const exit = await agent.exited;
+      await checkLimits(); // a tree that grew past the limit in the last second is not pushed
+      return { exit, violation };
+    } finally {
+      clearTimeout(timer);
+      clearInterval(watch);
+    }
+  } catch (e) {
+    if (WorkerError.is(e)) throw e;
+    throw new AgentSpawnError(`the agent could not be started: ${(e as Error).message}`);
+  } finally {
+    // Whatever is left in the sandbox dies here, before the service commits the tree.
+    await sandbox?.release();
+  }
+}
+
+/** The agent never started (the slot rests, as after a crash). */
+export class AgentSpawnError extends WorkerError {
+  constructor(message: string) {
+    super('AGENT_SPAWN_FAILED', message, 500);
+  }
+  static override is(e: unknown): e is AgentSpawnError {
+    return e instanceof AgentSpawnError;
+  }
+}

@@ -1,0 +1,194 @@
+// The sandbox each agent runs in: checks at start that bubblewrap can make one
+// (the service refuses to start otherwise; only KIRO_SANDBOX=off runs agents
+// unconfined), and per job builds the argv, the private HOME, the control group
+// and the watch on the limits the kernel does not enforce (disk, output).
+import { execFile } from 'node:child_process';
+import { existsSync, realpathSync, statSync } from 'node:fs';
+import { cp, mkdir, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+import type { SandboxConfig, WorkerConfig } from '../config.js';
+import { bwrapArgs, isWithin, proxyEnv, sandboxedArgv, SANDBOX_HOME, type HiddenPath, type SandboxLayout } from './bwrapArgs.js';
+import { detectCgroups, type CgroupDriver, type JobCgroup } from './cgroup.js';
+
+const run = promisify(execFile);
+
+export class SandboxUnavailableError extends Error {
+  readonly code = 'SANDBOX_UNAVAILABLE';
+  static is(e: unknown): e is SandboxUnavailableError {
+    return e instanceof SandboxUnavailableError;
+  }
+}
+
+export type LimitViolation = { code: 'MEMORY_LIMIT' | 'PROCESS_LIMIT' | 'DISK_LIMIT' | 'OUTPUT_LIMIT'; message: string };
+
+export interface SandboxStatus {
+  enabled: boolean;
+  /** How memory and processes are limited: cgroup v2, v1, or rlimits only. */
+  limits: 'cgroup-v2' | 'cgroup-v1' | 'rlimit' | 'none';
+  network: string;
+  warning: string | null;
+}
+
+/** Directories and files no agent may see, whatever else it is allowed. */
+const ALWAYS_HIDDEN = ['/home', '/root', '/run', '/mnt', '/media', '/srv', '/var/lib', '/var/log', '/var/mail', '/var/spool', '/var/backups', '/var/tmp', '/etc/shadow', '/etc/gshadow', '/etc/ssh'];
+
+function hiddenPaths(paths: (string | undefined)[]): HiddenPath[] {
+  const out: HiddenPath[] = [];
+  for (const p of paths) {
+    if (!p) continue;
+    try {
+      out.push({ path: p, kind: statSync(p).isDirectory() ? 'dir' : 'file' });
+    } catch { /* nothing there to hide */ }
+  }
+  return out;
+}
+
+export interface JobSandbox {
+  /** The full argv for the pty: cgroup join, rlimits, bwrap, the agent. */
+  argv: string[];
+  env: Record<string, string>;
+  /** Checks the limits the kernel does not enforce, and those it counts (cgroup events). */
+  check(outputBytes: number): Promise<LimitViolation | null>;
+  /** Kills whatever is left, removes the control group and the private HOME. */
+  release(): Promise<void>;
+}
+
+export interface SandboxRuntimeOptions {
+  config: WorkerConfig;
+  /** The built egress bridge (dist/worker/net-bridge.mjs). */
+  bridgePath?: string;
+  /** Where the egress proxy listens, under `allow:`. */
+  egressSocket?: string;
+  /** The service's own secrets files, hidden from agents (config file, App key). */
+  secretFiles?: (string | undefined)[];
+  /** The service's HOME, hidden from agents. */
+  serviceHome?: string;
+  cgroups?: CgroupDriver;
+}
+
+export class SandboxRuntime {
+  private cgroups: CgroupDriver = { kind: 'none', create: async () => null };
+  private readonly sb: SandboxConfig;
+
+  constructor(private readonly opts: SandboxRuntimeOptions) {
+    this.sb = opts.config.sandbox;
+  }
+
+  get enabled(): boolean {
+    return this.sb.enabled;
+  }
+
+  /** Refuses (throws) when agents cannot be confined here; KIRO_SANDBOX=off skips the check. */
+  async init(): Promise<void> {
+    if (!this.sb.enabled) return;
+    try {
+      await run('bwrap', ['--unshare-all', '--unshare-user', '--disable-userns', '--cap-drop', 'ALL', '--die-with-parent', '--ro-bind', '/', '/', '--proc', '/proc', '--dev', '/dev', '--', 'true'], { timeout: 10_000 });
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException & { stderr?: string };
+      if (err.code === 'ENOENT') {
+        throw new SandboxUnavailableError('bubblewrap (bwrap) is not installed, and every agent runs inside it: install it (Debian/Ubuntu: apt-get install bubblewrap; Fedora: dnf install bubblewrap), or set KIRO_SANDBOX=off to run agents unconfined (not for shared hosts)');
+      }
+      throw new SandboxUnavailableError(
+        `bubblewrap could not make a sandbox here (${(err.stderr ?? err.message).trim()}): the service needs user namespaces ` +
+        '(sysctl kernel.unprivileged_userns_clone=1 and user.max_user_namespaces > 0; on Ubuntu 24.04+ also kernel.apparmor_restrict_unprivileged_userns=0 or an AppArmor profile for bwrap), ' +
+        'or set KIRO_SANDBOX=off to run agents unconfined (not for shared hosts)',
+      );
+    }
+    if (this.sb.network.mode === 'allow' && !(this.opts.bridgePath && existsSync(this.opts.bridgePath) && this.opts.egressSocket)) {
+      throw new SandboxUnavailableError('KIRO_AGENT_NETWORK=allow: needs the egress bridge (dist/worker/net-bridge.mjs): run npm run build');
+    }
+    this.cgroups = this.opts.cgroups ?? (await detectCgroups());
+  }
+
+  status(): SandboxStatus {
+    const network = this.sb.network.mode === 'allow' ? `allow:${this.sb.network.hosts.join(',')}` : this.sb.network.mode;
+    if (!this.sb.enabled) {
+      return { enabled: false, limits: 'none', network: 'open', warning: 'KIRO_SANDBOX=off: agents run unconfined, with the service\'s view of this host (its files, processes and network)' };
+    }
+    const limits = this.cgroups.kind === 'none' ? 'rlimit' : (`cgroup-${this.cgroups.kind}` as const);
+    return {
+      enabled: true, limits, network,
+      warning: limits === 'rlimit' ? 'no writable cgroup for agents: memory is limited by RLIMIT_AS and processes by RLIMIT_NPROC (which does not bind root)' : null,
+    };
+  }
+
+  /** The hidden paths and read-only binds for one job, and the agent's HOME and environment. */
+  async prepare(job: { id: string; tree: string; gitDirs: string[]; agentPath: string; agentArgv: string[]; env: Record<string, string> }): Promise<JobSandbox> {
+    const { config } = this.opts;
+    const home = join(config.stateDir, 'sandbox', job.id, 'home');
+    await rm(dirname(home), { recursive: true, force: true });
+    await mkdir(home, { recursive: true, mode: 0o700 });
+    if (this.sb.homeTemplate) await cp(this.sb.homeTemplate, home, { recursive: true, verbatimSymlinks: true, errorOnExist: false, force: true });
+
+    const hidden = hiddenPaths([config.stateDir, ...ALWAYS_HIDDEN, this.opts.serviceHome, ...(this.opts.secretFiles ?? [])]);
+    // An agent installed under a hidden path (kiro-cli in ~/.local/bin) still has to run: bring back its directory, read-only.
+    const readPaths = [...this.sb.readPaths];
+    for (const p of [job.agentPath, safeRealpath(job.agentPath)]) {
+      if (p && hidden.some((h) => isWithin(p, h.path)) && !readPaths.some((r) => isWithin(p, r))) readPaths.push(dirname(p));
+    }
+    const layout: SandboxLayout = {
+      tree: job.tree, gitDirs: job.gitDirs, home, hidden, readPaths,
+      tmpBytes: Math.min(this.sb.maxDiskBytes, 4 * 1024 * 1024 * 1024),
+      network: this.sb.network,
+      egress: this.sb.network.mode === 'allow' && this.opts.egressSocket && this.opts.bridgePath
+        ? { socket: this.opts.egressSocket, bridge: this.opts.bridgePath, node: process.execPath } : undefined,
+    };
+    const cgroup = await this.cgroups.create(`job-${job.id}`, { memoryBytes: this.sb.memoryBytes, maxProcesses: this.sb.maxProcesses }).catch(() => null);
+    const rlimits = [`--fsize=${this.sb.maxDiskBytes}`, '--core=0', ...(cgroup ? [] : [`--as=${this.sb.memoryBytes}`, `--nproc=${this.sb.maxProcesses}`])];
+    const inner = ['prlimit', ...rlimits, '--', 'bwrap', ...bwrapArgs(layout), ...sandboxedArgv(layout, job.agentArgv)];
+    const argv = cgroup ? [...joinCgroupArgv(cgroup), ...inner] : inner;
+    const env = {
+      ...job.env,
+      HOME: SANDBOX_HOME,
+      TMPDIR: '/tmp',
+      // What a shell would set (and the cgroup-joining sh does set): the same on every host.
+      PWD: job.tree,
+      ...proxyEnv(this.sb.network),
+    };
+    const limit = this.sb;
+    return {
+      argv, env,
+      async check(outputBytes) {
+        if (outputBytes > limit.maxOutputBytes) return { code: 'OUTPUT_LIMIT', message: `the agent printed more than ${mib(limit.maxOutputBytes)} MiB (KIRO_AGENT_MAX_OUTPUT_MB)` };
+        const v = cgroup ? await cgroup.violation() : null;
+        if (v === 'memory') return { code: 'MEMORY_LIMIT', message: `the agent used more than ${mib(limit.memoryBytes)} MiB of memory (KIRO_AGENT_MEMORY_MB)` };
+        if (v === 'processes') return { code: 'PROCESS_LIMIT', message: `the agent tried to run more than ${limit.maxProcesses} processes at once (KIRO_AGENT_MAX_PROCS)` };
+        const used = await diskUse([job.tree, home]);
+        if (used > limit.maxDiskBytes) return { code: 'DISK_LIMIT', message: `the working tree and HOME grew past ${mib(limit.maxDiskBytes)} MiB (KIRO_AGENT_MAX_DISK_MB)` };
+        return null;
+      },
+      async release() {
+        await cgroup?.destroy();
+        await rm(dirname(home), { recursive: true, force: true }).catch(() => undefined);
+      },
+    };
+  }
+}
+
+const mib = (bytes: number) => Math.round(bytes / (1024 * 1024));
+
+function safeRealpath(p: string): string | null {
+  try {
+    return realpathSync(p);
+  } catch {
+    return null;
+  }
+}
+
+/** A one-line POSIX sh that writes its own pid into each cgroup.procs, then execs the rest: the agent starts inside its group. */
+function joinCgroupArgv(cgroup: JobCgroup): string[] {
+  const script = 'while [ "$1" != -- ]; do echo $$ > "$1" || { echo "kiro-worker: cannot join $1" >&2; exit 125; }; shift; done; shift; exec "$@"';
+  return ['/bin/sh', '-c', script, 'kiro-sandbox', ...cgroup.procsFiles, '--'];
+}
+
+/** Bytes on disk under the given paths (du: symlinks are not followed, hard links counted once). */
+export async function diskUse(paths: string[]): Promise<number> {
+  try {
+    const { stdout } = await run('du', ['-s', '-B1', '-c', '--', ...paths.filter((p) => existsSync(p))], { timeout: 30_000, maxBuffer: 1024 * 1024 });
+    const total = /^(\d+)\s+total$/m.exec(stdout);
+    return total ? Number(total[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
