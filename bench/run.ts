@@ -2,6 +2,7 @@
 // run) and writes them to bench/results.json. No figure here is an assertion.
 import { readFile, writeFile } from 'node:fs/promises';
 import { benchExtension } from './extension.js';
+import { benchSandbox } from './sandbox.js';
 import { benchWorker } from './worker.js';
 
 const only = process.argv[2];
@@ -11,7 +12,7 @@ try {
   results = JSON.parse(await readFile(file, 'utf8'));
 } catch { /* first run */ }
 
-const suites: Record<string, () => Promise<Record<string, number>>> = { extension: benchExtension, worker: benchWorker };
+const suites: Record<string, () => Promise<Record<string, number>>> = { extension: benchExtension, sandbox: benchSandbox, worker: benchWorker };
 
 for (const [name, run] of Object.entries(suites)) {
   if (only && only !== name) continue;

@@ -1,5 +1,6 @@
 // Worker benchmarks on a generated repository of about 20,000 files:
-//  - dispatch latency (202 accepted -> agent process running), warm repository
+//  - dispatch latency (202 accepted -> agent process running), warm repository, with the
+//    agents' sandbox (the default) and without it (the baseline), same run
 //  - checkout by cached mirror + warm worktree versus a fresh git clone, same run
 //  - orchestration overhead per job (wall time minus the agent's own time),
 //    200 no-op jobs through 2 slots
@@ -40,6 +41,35 @@ async function addBranches(gh: GitHubStandIn, owner: string, name: string, prefi
   return names;
 }
 
+/** A worker on the big repository, both slots warm, and the dispatch latency of 30 jobs one at a time. */
+async function measureDispatch(gh: GitHubStandIn, token: string, extra: Record<string, string>, tag: string) {
+  const worker = await startWorker(workerEnv(gh, token, await tempDir(), { KIRO_LOG_LEVEL: 'error', KIRO_WORKER_QUEUE_LIMIT: '1000', KIRO_RATE_LIMIT_PER_MIN: '100000', ...extra }), {
+    commenter: async () => undefined,
+    agentEnv: { FAKE_KIRO_SCENARIO: 'no-change', FAKE_KIRO_STEP_MS: '0' },
+  });
+  const client = new WorkerClient(worker.url);
+  const events = { agentStart: new Map<string, number>(), agentExit: new Map<string, number>(), runStart: new Map<string, number>(), runEnd: new Map<string, number>() };
+  worker.app.pool.on('agent-started', (job, at) => events.agentStart.set(job.id, at));
+  worker.app.pool.on('agent-exited', (job, at) => events.agentExit.set(job.id, at));
+  worker.app.pool.on('job', (job) => {
+    if (job.state === 'preparing') events.runStart.set(job.id, performance.timeOrigin + performance.now());
+    if (job.state === 'no-changes' || job.state === 'failed') events.runEnd.set(job.id, performance.timeOrigin + performance.now());
+  });
+  // Warm both slots on the repository first.
+  const warm = await addBranches(gh, 'bench', 'big', `warm-${tag}`, 2);
+  const warmJobs = await Promise.all(warm.map((b, i) => client.submit(jobRequest('bench', 'big', b, 1, 'warm', `WARM${tag}${i}`))));
+  await Promise.all(warmJobs.map((j) => client.waitFor(j.jobId, ['no-changes', 'failed'], 120_000)));
+  const dispatch: number[] = [];
+  for (const [i, b] of (await addBranches(gh, 'bench', 'big', `dispatch-${tag}`, 30)).entries()) {
+    const acc = await client.submit(jobRequest('bench', 'big', b, 1, 'dispatch', `D${tag}${i}`));
+    const accepted = Date.now();
+    const done = await client.waitFor(acc.jobId, ['no-changes', 'failed']);
+    if (done.state === 'failed') throw new Error(`dispatch job failed: ${done.error?.message}`);
+    dispatch.push((events.agentStart.get(acc.jobId) ?? Number.NaN) - accepted);
+  }
+  return { worker, client, dispatch, events };
+}
+
 export async function benchWorker(): Promise<Record<string, number>> {
   const gh = await GitHubStandIn.start();
   const bot = gh.addUser('kiro-bot');
@@ -71,39 +101,15 @@ export async function benchWorker(): Promise<Record<string, number>> {
     const checkoutSpeedup = percentile(cloneMs, 50) / percentile(cachedMs, 50);
     console.log(`worker: checkout p50 clone ${round(percentile(cloneMs, 50))} ms, cached ${round(percentile(cachedMs, 50))} ms -> ${round(checkoutSpeedup)}x`);
 
-    // Dispatch latency and overhead through the real service (HTTP on loopback, node-pty, the scripted agent).
-    const w = await startWorker(workerEnv(gh, bot.token, await tempDir(), { KIRO_LOG_LEVEL: 'error', KIRO_WORKER_QUEUE_LIMIT: '1000', KIRO_RATE_LIMIT_PER_MIN: '100000' }), {
-      commenter: async () => undefined,
-      agentEnv: { FAKE_KIRO_SCENARIO: 'no-change', FAKE_KIRO_STEP_MS: '0' },
-    });
-    const c = new WorkerClient(w.url);
-    const agentStart = new Map<string, number>();
-    const agentExit = new Map<string, number>();
-    const runStart = new Map<string, number>();
-    const runEnd = new Map<string, number>();
-    w.app.pool.on('agent-started', (job, at) => agentStart.set(job.id, at));
-    w.app.pool.on('agent-exited', (job, at) => agentExit.set(job.id, at));
-    w.app.pool.on('job', (job) => {
-      if (job.state === 'preparing') runStart.set(job.id, performance.timeOrigin + performance.now());
-      if (job.state === 'no-changes' || job.state === 'failed') runEnd.set(job.id, performance.timeOrigin + performance.now());
-    });
-
-    // Warm both slots on the repository first.
-    const warm = await addBranches(gh, 'bench', 'big', 'warm', 2);
-    const warmJobs = await Promise.all(warm.map((b, i) => c.submit(jobRequest('bench', 'big', b, 1, 'warm', `WARM${i}`))));
-    await Promise.all(warmJobs.map((j) => c.waitFor(j.jobId, ['no-changes', 'failed'], 120_000)));
-
-    const dispatch: number[] = [];
-    const dBranches = await addBranches(gh, 'bench', 'big', 'dispatch', 30);
-    for (const [i, b] of dBranches.entries()) {
-      const acc = await c.submit(jobRequest('bench', 'big', b, 1, 'dispatch', `D${i}`));
-      const accepted = Date.now();
-      await c.waitFor(acc.jobId, ['no-changes', 'failed']);
-      dispatch.push((agentStart.get(acc.jobId) ?? Number.NaN) - accepted);
-    }
+    // Dispatch latency through the real service: without the sandbox first (the baseline), then with it (the default).
+    const noSandbox = await measureDispatch(gh, bot.token, { KIRO_SANDBOX: 'off' }, 'nosb');
+    await noSandbox.worker.close();
+    const { worker: w, client: c, dispatch, events } = await measureDispatch(gh, bot.token, {}, 'sb');
     const dispatchP50Ms = percentile(dispatch, 50);
     const dispatchP95Ms = percentile(dispatch, 95);
-    console.log(`worker: dispatch (202 -> agent running) p50 ${round(dispatchP50Ms)} ms, p95 ${round(dispatchP95Ms)} ms over ${dispatch.length} jobs`);
+    const dispatchNoSandboxP50Ms = percentile(noSandbox.dispatch, 50);
+    console.log(`worker: dispatch (202 -> agent running) p50 ${round(dispatchP50Ms)} ms, p95 ${round(dispatchP95Ms)} ms over ${dispatch.length} jobs with the sandbox; ${round(dispatchNoSandboxP50Ms)} ms without`);
+    const { agentStart, agentExit, runStart, runEnd } = events;
 
     const oBranches = await addBranches(gh, 'bench', 'big', 'overhead', OVERHEAD_JOBS);
     const wall0 = Date.now();
@@ -117,7 +123,7 @@ export async function benchWorker(): Promise<Record<string, number>> {
     const failed = [...w.app.pool.jobs.values()].filter((j) => j.state === 'failed');
     if (failed.length) console.log(`worker: WARNING ${failed.length} jobs failed: ${failed[0]?.error?.message}`);
     await w.close();
-    return { dispatchP50Ms: round(dispatchP50Ms), dispatchP95Ms: round(dispatchP95Ms), checkoutSpeedup: round(checkoutSpeedup, 2), overheadPerJobMs: round(overheadPerJobMs) };
+    return { dispatchP50Ms: round(dispatchP50Ms), dispatchP95Ms: round(dispatchP95Ms), dispatchNoSandboxP50Ms: round(dispatchNoSandboxP50Ms), checkoutSpeedup: round(checkoutSpeedup, 2), overheadPerJobMs: round(overheadPerJobMs) };
   } finally {
     await gh.close();
   }

@@ -7,3 +7,12 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund >&2
 fi
 npx tsx scripts/build.ts >&2
+# Agents run inside bubblewrap; the worker refuses to start without it.
+if ! command -v bwrap >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "kiro: installing bubblewrap (the agents' sandbox)…" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q bubblewrap >&2 || { apt-get update -q >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q bubblewrap >&2; }
+  else
+    echo "kiro: bubblewrap is missing and agents run inside it: install it (sudo apt-get install bubblewrap), or set KIRO_SANDBOX=off on a single-user machine" >&2
+  fi
+fi

@@ -22,10 +22,14 @@ export function describeHealth(outcome: HealthOutcome | { kind: 'not-configured'
       const queued = h.queued > 0 ? ` · ${h.queued} queued` : '';
       const slots = h.slots.map((s) => `- slot ${s.id}: ${s.state}${s.jobId ? ` (job ${s.jobId.slice(0, 8)})` : ''}`).join('\n');
       const agent = h.agent.found ? '' : `\n\n⚠ ${h.agent.message}`;
-      const severity = !h.agent.found || restarting > 0 ? 'warning' : busy >= h.capacity ? 'warning' : 'normal';
+      // Operators and users both see when agents run unconfined (or with weaker limits).
+      const sandbox = !h.sandbox ? '' : h.sandbox.enabled
+        ? `\n\nAgents run sandboxed (network: ${h.sandbox.network}, limits: ${h.sandbox.limits})${h.sandbox.warning ? `\n⚠ ${h.sandbox.warning}` : ''}`
+        : `\n\n⚠ ${h.sandbox.warning ?? 'agents run unconfined'}`;
+      const severity = !h.agent.found || restarting > 0 || h.sandbox?.enabled === false ? 'warning' : busy >= h.capacity ? 'warning' : 'normal';
       return {
         text: `$(${busy > 0 ? 'sync~spin' : 'hubot'}) Kiro ${busy}/${h.capacity} busy${queued}`,
-        tooltip: `Kiro worker ${h.version}${h.accepting ? '' : ' (shutting down)'}\n\n${slots}${agent}`,
+        tooltip: `Kiro worker ${h.version}${h.accepting ? '' : ' (shutting down)'}\n\n${slots}${agent}${sandbox}`,
         severity,
       };
     }

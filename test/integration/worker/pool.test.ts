@@ -91,9 +91,13 @@ describe('worker pool', function () {
       assert.equal(((await res.json()) as { code: string }).code, 'QUEUE_FULL');
       await c.request('POST', `/jobs/${second.jobId}/cancel`);
       assert.equal((await c.job(second.jobId)).state, 'cancelled');
+      const agentPid = w.app.pool.jobs.get(first.jobId)?.agentPid ?? 0;
+      const sandbox = [agentPid, ...descendants(agentPid)];
+      assert.ok(agentPid > 0 && sandbox.length >= 3, 'the running agent\'s sandbox (bwrap, its init, the agent)');
       await c.request('POST', `/jobs/${first.jobId}/cancel`);
       const cancelled = await c.waitFor(first.jobId, ['cancelled']);
       assert.equal(cancelled.error?.code, 'CANCELLED');
+      assert.deepEqual(sandbox.filter((p) => cmdline(p) !== ''), [], 'the whole sandbox is gone with the cancelled job');
       await pollUntil(() => w.app.pool.slots[0]?.state === 'idle', { what: 'slot idle after cancel' });
     });
   });

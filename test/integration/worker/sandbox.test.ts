@@ -5,8 +5,8 @@
 // succeed. What the agent reports is checked against the host's own view.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -252,6 +252,33 @@ describe('sandbox: hostile agents on the real worker', function () {
         const path = line.split('\t')[1] ?? '';
         assert.doesNotMatch((await app?.bare.readFile(branch, path)) ?? '', new RegExp(`${r.neighbour.jobId}|Neighbour`), `${path} leaks the neighbour's record`);
       }
+    });
+  });
+
+  describe('KIRO_AGENT_HOME_TEMPLATE and KIRO_AGENT_READ_PATHS', function () {
+    it('each job gets a fresh writable copy of the template HOME; read paths are visible and read-only', async function () {
+      const template = await mkdtemp('/var/tmp/kiro-template-');
+      const shared = await mkdtemp('/var/tmp/kiro-readpath-');
+      stateDirs.push(template, shared);
+      await mkdir(join(template, '.agentrc'), { recursive: true });
+      writeFileSync(join(template, '.agentrc', 'config.toml'), 'model = "scripted"\n');
+      writeFileSync(join(shared, 'toolchain.txt'), 'shared toolchain\n');
+      await withWorker({ KIRO_AGENT_HOME_TEMPLATE: template, KIRO_AGENT_READ_PATHS: shared }, async (w, c) => {
+        const readPathFile = join(shared, 'toolchain.txt');
+        const first = await attack(w, c, ['home'], { readPathFile });
+        assert.equal(report(first, 'read its configuration from the template HOME').detail, 'model = "scripted"\n');
+        assert.equal(report(first, 'find a file an earlier job left in HOME').ok, false);
+        assert.equal(report(first, 'write in its HOME').ok, true);
+        assert.equal(report(first, 'write in its /tmp').ok, true);
+        assert.equal(report(first, 'read a file under KIRO_AGENT_READ_PATHS').detail, 'shared toolchain\n');
+        assert.equal(report(first, 'write under KIRO_AGENT_READ_PATHS').ok, false);
+        const second = await attack(w, c, ['home'], { readPathFile });
+        assert.equal(report(second, 'find a file an earlier job left in HOME').ok, false, 'HOME is thrown away after each job');
+        // The host's view: the template and the read path are as the operator left them, the job's HOME is gone.
+        assert.deepEqual(readdirSync(template), ['.agentrc']);
+        assert.equal(readFileSync(readPathFile, 'utf8'), 'shared toolchain\n');
+        assert.equal(existsSync(join(w.config.stateDir, 'sandbox', first.hostile.jobId)), false);
+      });
     });
   });
 

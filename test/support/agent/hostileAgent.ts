@@ -25,6 +25,8 @@ export interface HostilePlan {
   allowedUrl?: string;
   deniedUrl?: string;
   marker: string;
+  /** A file the operator put in KIRO_AGENT_READ_PATHS. */
+  readPathFile?: string;
 }
 
 const report = (attempt: string, ok: boolean, detail = '') => process.stdout.write(`HOSTILE ${JSON.stringify({ attempt, ok, detail: detail.slice(0, 300) })}\n`);
@@ -198,6 +200,19 @@ async function attack(name: string, plan: HostilePlan): Promise<void> {
       child.unref();
       report('left a background process', true, String(child.pid));
       writeFileSync('background.txt', 'a helper keeps running after me\n');
+      return;
+    }
+    case 'home': {
+      const home = process.env.HOME ?? '';
+      tryIt('read its configuration from the template HOME', () => readFileSync(join(home, '.agentrc', 'config.toml'), 'utf8'));
+      tryIt('find a file an earlier job left in HOME', () => readFileSync(join(home, 'scratch.txt'), 'utf8'));
+      tryIt('write in its HOME', () => writeFileSync(join(home, 'scratch.txt'), plan.marker));
+      tryIt('write in its /tmp', () => writeFileSync('/tmp/scratch.txt', plan.marker));
+      if (plan.readPathFile) {
+        const file = plan.readPathFile;
+        tryIt('read a file under KIRO_AGENT_READ_PATHS', () => readFileSync(file, 'utf8'));
+        tryIt('write under KIRO_AGENT_READ_PATHS', () => writeFileSync(file, plan.marker));
+      }
       return;
     }
     case 'symlink':

@@ -32,6 +32,12 @@ describe('extension plain modules', function () {
     assert.equal(describeHealth({ kind: 'unreachable', message: 'The Kiro worker at http://x is unreachable (ECONNREFUSED).' }).severity, 'error');
     assert.match(describeHealth({ kind: 'unauthorized', message: 'refused' }).tooltip, /Set Worker Token/);
     assert.match(describeHealth({ kind: 'ok', health: health({ agent: { command: 'kiro-cli', found: false, message: 'kiro-cli was not found' } }) }).tooltip, /not found/);
+    const boxed = describeHealth({ kind: 'ok', health: health({ sandbox: { enabled: true, limits: 'cgroup-v2', network: 'none', warning: null } }) });
+    assert.match(boxed.tooltip, /Agents run sandboxed \(network: none, limits: cgroup-v2\)/);
+    assert.equal(boxed.severity, 'normal');
+    const open = describeHealth({ kind: 'ok', health: health({ sandbox: { enabled: false, limits: 'none', network: 'open', warning: 'KIRO_SANDBOX=off: agents run unconfined' } }) });
+    assert.match(open.tooltip, /⚠ KIRO_SANDBOX=off: agents run unconfined/);
+    assert.equal(open.severity, 'warning', 'an unconfined worker shows in the warning colour');
   });
 
   it('gets the GitHub token from the session, a stored token, or reports a missing provider', async function () {
