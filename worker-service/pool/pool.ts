@@ -383,6 +383,8 @@ export class Pool extends EventEmitter<PoolEvents> {
       void followUp.then(() => this.followUps.delete(followUp));
       if (crashed) this.restartSlot(slot);
       else {
+        // The job is over (its state saved and announced); the tree is made ready for the next one.
+        await workspaces.settle(slot.id, owner, repo).catch((e: unknown) => log.warn({ slot: slot.id, err: String(e) }, 'could not clean the slot\'s checkout; it will be reset at the next job'));
         slot.set('idle');
         this.emit('slot', slot);
       }

@@ -53,8 +53,11 @@ describe('worker lifecycle (separate process)', function () {
       const record = JSON.parse(readFileSync(join(state, 'jobs', `${job.jobId}.json`), 'utf8')) as Job;
       return record.agentPid && alive(record.agentPid) ? record.agentPid : undefined;
     }, { timeoutMs: 5_000, what: `a running agent in the job record (worker output: ${first.output().slice(-500)})` });
-    const sandboxed = [orphan, ...descendants(orphan)];
-    assert.ok(sandboxed.length >= 3, 'bwrap, its init and the agent');
+    // bwrap, its init and the agent, once the agent runs inside.
+    const sandboxed = await pollUntil(() => {
+      const all = [orphan, ...descendants(orphan)];
+      return all.some((p) => { try { return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('fake-kiro'); } catch { return false; } }) ? all : undefined;
+    }, { timeoutMs: 5_000, what: 'the agent running inside its sandbox' });
     await stopProcess(first.child, 'SIGKILL');
     // The sandbox dies with the service (bwrap --die-with-parent): nothing of it waits for a restart.
     await pollUntil(() => sandboxed.every((p) => !alive(p)), { timeoutMs: 5_000, what: 'the sandbox to die with the service' });

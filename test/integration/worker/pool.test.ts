@@ -92,8 +92,11 @@ describe('worker pool', function () {
       await c.request('POST', `/jobs/${second.jobId}/cancel`);
       assert.equal((await c.job(second.jobId)).state, 'cancelled');
       const agentPid = w.app.pool.jobs.get(first.jobId)?.agentPid ?? 0;
-      const sandbox = [agentPid, ...descendants(agentPid)];
-      assert.ok(agentPid > 0 && sandbox.length >= 3, 'the running agent\'s sandbox (bwrap, its init, the agent)');
+      // The running agent's sandbox: bwrap, its init and the agent, once the agent runs inside.
+      const sandbox = await pollUntil(() => {
+        const all = [agentPid, ...descendants(agentPid)];
+        return all.some((p) => cmdline(p).includes('fake-kiro')) ? all : undefined;
+      }, { what: 'the agent running inside its sandbox' });
       await c.request('POST', `/jobs/${first.jobId}/cancel`);
       const cancelled = await c.waitFor(first.jobId, ['cancelled']);
       assert.equal(cancelled.error?.code, 'CANCELLED');
