@@ -119,7 +119,7 @@ describe('worker pool', function () {
       assert.ok(Date.now() - t0 >= 1500);
       assert.equal(done.error?.code, 'TIMED_OUT');
       await pollUntil(() => { try { process.kill(helper, 0); return false; } catch { return true; } }, { what: 'the agent\'s helper process to be gone' });
-      assert.equal(w.app.pool.slots[0]?.state, 'idle');
+      await pollUntil(() => w.app.pool.slots[0]?.state === 'idle', { what: 'the slot to be idle again (its checkout settled)' });
       await pollUntil(() => comments.find((j) => j.id === job.jobId), { what: 'a PR comment about the timeout' });
     });
   }).timeout(30_000);
