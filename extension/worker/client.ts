@@ -71,6 +71,25 @@ export class WorkerApi {
     }
   }
 
+  /** The job's terminal output from byte `offset` (a long-lived response: no time limit, the caller aborts). */
+  async openLog(id: string, offset: number, signal: AbortSignal): Promise<Response> {
+    const token = await this.opts.token();
+    return this.fetchImpl(`${this.baseUrl}/jobs/${encodeURIComponent(id)}/log?offset=${offset}`, { headers: token ? { authorization: `Bearer ${token}` } : {}, signal });
+  }
+
+  /** Cancels a queued or running job; the job as the worker then reports it. */
+  async cancel(id: string): Promise<{ kind: 'ok'; job: JobStatus } | { kind: 'error'; message: string }> {
+    try {
+      const res = await this.call('POST', `/jobs/${encodeURIComponent(id)}/cancel`);
+      const json = (await res.json().catch(() => ({}))) as Partial<JobStatus & ErrorBody>;
+      if (res.ok) return { kind: 'ok', job: json as JobStatus };
+      if (res.status === 401) return { kind: 'error', message: 'The Kiro worker refused the token. Set the worker token (Kiro: Set Worker Token).' };
+      return { kind: 'error', message: json.message ?? `the worker answered HTTP ${res.status}` };
+    } catch (e) {
+      return { kind: 'error', message: this.unreachable(e).message };
+    }
+  }
+
   async job(id: string): Promise<JobStatus | undefined> {
     try {
       const res = await this.call('GET', `/jobs/${encodeURIComponent(id)}`);
