@@ -40,7 +40,7 @@ export async function benchExtension(): Promise<Record<string, number>> {
       const branch = `rest-${i}-${Date.now()}`;
       const base = await client.request('GET /repos/{owner}/{repo}/git/ref/{ref}', { owner: 'alice', repo: 'app', ref: 'heads/main' });
       await client.request('POST /repos/{owner}/{repo}/git/refs', { owner: 'alice', repo: 'app', ref: `refs/heads/${branch}`, sha: base.data.object.sha });
-      await client.request('PUT /repos/{owner}/{repo}/contents/{path}', { owner: 'alice', repo: 'app', path: 'TASK.md', branch, message: 'feat: Bench task', content: Buffer.from(renderTaskMarkdown(task)).toString('base64') });
+      await client.request('PUT /repos/{owner}/{repo}/contents/{path}', { owner: 'alice', repo: 'app', path: 'TASK.md', branch, message: 'task: Bench task', content: Buffer.from(renderTaskMarkdown(task)).toString('base64') });
       await client.request('POST /repos/{owner}/{repo}/pulls', { owner: 'alice', repo: 'app', title: 'Bench', head: branch, base: 'main' });
       rest.push(performance.now() - t);
     }

@@ -23,6 +23,8 @@ const OPERATIONS = [
   'patch /repos/{owner}/{repo}/pulls/{pull_number}',
   'get /repos/{owner}/{repo}/issues/{issue_number}/comments',
   'post /repos/{owner}/{repo}/issues/{issue_number}/comments',
+  // After the agent's push: ask the delegating user for a review.
+  'post /repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers',
   // GitHub App credentials: find the repository's installation, make a token for one job, revoke it.
   'get /repos/{owner}/{repo}/installation',
   'post /app/installations/{installation_id}/access_tokens',

@@ -7,6 +7,8 @@ export const PROTOCOL_VERSION = 1;
 
 /** GitHub owner: alphanumerics and single inner hyphens (checked again in code). */
 export const OwnerSchema = Type.String({ minLength: 1, maxLength: 39, pattern: '^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$' });
+/** A GitHub login: the same rule as an owner (isValidOwner in names.ts). */
+export const LoginSchema = OwnerSchema;
 export const RepoSchema = Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9._-]{1,100}$' });
 /** Branch names get git's full rule set in code (isValidBranchName); this is the cheap outline. */
 export const BranchSchema = Type.String({ minLength: 1, maxLength: 200, pattern: '^[^\\s~^:?*\\[\\\\-][^\\s~^:?*\\[\\\\]*$' });
@@ -25,6 +27,10 @@ export const GenerateCodeRequestSchema = Type.Object(
     title: Type.String({ minLength: 1, maxLength: 256, pattern: '^[^\\u0000-\\u001f\\u007f]+$' }),
     taskDescription: Type.String({ minLength: 1, maxLength: MAX_TASK_DESCRIPTION, pattern: '^[^\\u0000]+$' }),
     idempotencyKey: IdempotencyKeySchema,
+    /** The delegating user's GitHub login: asked to review once the agent has pushed. Absent from older clients. */
+    requestedBy: Type.Optional(LoginSchema),
+    /** Whether the extension opened the PR as a draft (the worker checks it on GitHub before marking it ready for review). */
+    draft: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
 );
@@ -48,6 +54,27 @@ export type JobAccepted = Static<typeof JobAcceptedSchema>;
 
 export const JobErrorSchema = Type.Object({ code: Type.String(), message: Type.String() });
 
+/** One file of the agent's pushed changes, as `git diff --numstat` counts it (a binary file counts no lines). */
+export const FileChangeSchema = Type.Object({
+  path: Type.String(),
+  /** The old path of a renamed file. */
+  from: Type.Optional(Type.String()),
+  added: Type.Integer({ minimum: 0 }),
+  removed: Type.Integer({ minimum: 0 }),
+  binary: Type.Optional(Type.Boolean()),
+});
+export type FileChange = Static<typeof FileChangeSchema>;
+
+/** What a successful job pushed: totals over every file, and the first files (at most MAX_LISTED_CHANGES). */
+export const JobChangesSchema = Type.Object({
+  files: Type.Array(FileChangeSchema),
+  filesChanged: Type.Integer({ minimum: 0 }),
+  added: Type.Integer({ minimum: 0 }),
+  removed: Type.Integer({ minimum: 0 }),
+});
+export type JobChanges = Static<typeof JobChangesSchema>;
+export const MAX_LISTED_CHANGES = 100;
+
 export const JobStatusSchema = Type.Object({
   jobId: Type.String(),
   state: JobStateSchema,
@@ -67,6 +94,8 @@ export const JobStatusSchema = Type.Object({
   commitSha: Type.Union([Type.String(), Type.Null()]),
   error: Type.Union([JobErrorSchema, Type.Null()]),
   outputTail: Type.Array(Type.String()),
+  /** After a push: the files it changed. Older workers leave it out. */
+  changes: Type.Optional(JobChangesSchema),
 });
 export type JobStatus = Static<typeof JobStatusSchema>;
 
@@ -110,3 +139,31 @@ export const ErrorBodySchema = Type.Object({
 export type ErrorBody = Static<typeof ErrorBodySchema>;
 
 export const JobIdParamsSchema = Type.Object({ id: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }) });
+
+/** The part of PoolHealth that a `slots` event carries: what changes as jobs come and go. */
+export const PoolSlotsSchema = Type.Object({
+  slots: Type.Array(SlotHealthSchema),
+  queued: Type.Integer({ minimum: 0 }),
+  running: Type.Integer({ minimum: 0 }),
+  capacity: Type.Integer({ minimum: 0 }),
+});
+export type PoolSlots = Static<typeof PoolSlotsSchema>;
+
+/**
+ * GET /events: one Server-Sent Event's `data`, a JSON object keyed on `type`; the SSE
+ * `event:` name is the same `type`. A `job` event's `job` is exactly what GET /jobs/:id
+ * answers at that moment.
+ */
+export const WORKER_EVENT_TYPES = ['job', 'slots'] as const;
+export type WorkerEventType = (typeof WORKER_EVENT_TYPES)[number];
+export const JobEventSchema = Type.Object({ type: Type.Literal('job'), job: JobStatusSchema });
+export const SlotsEventSchema = Type.Object({ type: Type.Literal('slots'), pool: PoolSlotsSchema });
+export const WorkerEventSchema = Type.Union([JobEventSchema, SlotsEventSchema]);
+export type WorkerEvent = Static<typeof WorkerEventSchema>;
+
+/** GET /events?jobs=<id>,<id>: without `jobs`, every job's events; `jobs=` (empty): slots only. */
+export const EventsQuerySchema = Type.Object(
+  { jobs: Type.Optional(Type.String({ maxLength: 8192, pattern: '^(?:[A-Za-z0-9_-]{1,64}(?:,[A-Za-z0-9_-]{1,64})*)?$' })) },
+  { additionalProperties: false },
+);
+export type EventsQuery = Static<typeof EventsQuerySchema>;

@@ -9,6 +9,7 @@ import authPlugin from './plugins/auth.js';
 import errorsPlugin from './plugins/errors.js';
 import poolPlugin from './plugins/pool.js';
 import sandboxPlugin from './plugins/sandbox.js';
+import eventRoutes, { type EventsOptions } from './routes/events.js';
 import generateCodeRoutes from './routes/generateCode.js';
 import healthRoutes from './routes/health.js';
 import jobRoutes from './routes/jobs.js';
@@ -20,12 +21,16 @@ export interface BuildAppOptions {
   commenter?: Commenter;
   /** Environment the agent's allow-list draws from. */
   env?: NodeJS.ProcessEnv;
+  /** GET /events: heartbeat interval and replay buffer (tests shorten the heartbeat). */
+  events?: EventsOptions;
 }
 
 export async function buildApp(config: WorkerConfig, opts: BuildAppOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
     logger: opts.logger ?? { level: config.logLevel, redact: ['req.headers.authorization', 'headers.authorization'] },
     bodyLimit: config.bodyLimitBytes,
+    // On close, connections a client opened and never used (fetch keeps a spare) must not hold shutdown for a minute.
+    forceCloseConnections: true,
     // Types are not coerced and unknown fields are refused, so "7" is not a PR number.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
@@ -44,5 +49,6 @@ export async function buildApp(config: WorkerConfig, opts: BuildAppOptions = {})
   await app.register(healthRoutes);
   await app.register(generateCodeRoutes, { allowlist: config.repoAllowlist });
   await app.register(jobRoutes, { stateDir: config.stateDir });
+  await app.register(eventRoutes, opts.events ?? {});
   return app;
 }

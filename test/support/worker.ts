@@ -79,9 +79,10 @@ export async function stopProcess(child: ChildProcess, signal: NodeJS.Signals = 
 export class WorkerClient {
   constructor(readonly url: string, readonly token: string | null = WORKER_TOKEN) {}
 
-  request(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Response> {
+  request(method: string, path: string, body?: unknown, headers: Record<string, string> = {}, signal?: AbortSignal): Promise<Response> {
     return fetch(`${this.url}${path}`, {
       method,
+      signal,
       headers: { ...(this.token ? { authorization: `Bearer ${this.token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
       body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
     });
@@ -112,7 +113,7 @@ export async function makeTaskPr(gh: GitHubStandIn, owner: string, repo: string,
   if (!r) throw new Error('no repo');
   const base = await r.bare.resolve(`refs/heads/${r.defaultBranch}`);
   const md = renderTaskMarkdown({ title, objective: `Do ${title}.${taskExtra}`, constraints: [], acceptanceCriteria: ['it works'] });
-  const sha = await r.bare.commit({ parent: base, additions: [{ path: 'TASK.md', contents: md }], message: `feat: ${title}`, author: { name: owner, email: `${owner}@e` } });
+  const sha = await r.bare.commit({ parent: base, additions: [{ path: 'TASK.md', contents: md }], message: `task: ${title}`, author: { name: owner, email: `${owner}@e` } });
   await r.bare.updateRef(`refs/heads/${branch}`, sha, '');
   const pr = gh.model.addPull(r, { title, body: '', head: branch, base: r.defaultBranch, draft: false, author: owner });
   return { number: pr.number, taskSha: sha };

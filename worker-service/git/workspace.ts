@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { MAX_LISTED_CHANGES, type FileChange, type JobChanges } from '../../shared/protocol.js';
 import { runGit, GitError } from './run.js';
 
 export interface Credentials {
@@ -169,8 +170,11 @@ export class Workspaces {
    * Commits whatever the agent changed (and keeps commits it made itself), then
    * pushes to the job's branch only. A push rejected because the branch moved is
    * retried once after fetching and rebasing. Returns null when nothing changed.
+   * `beforePush(onto)` runs right before each `git push` starts, with the commit the
+   * pushed work sits on (the job's start, or the moved branch head after a rebase);
+   * when it throws, nothing is pushed and publish rejects with its error.
    */
-  async publish(checkout: Checkout, opts: { owner: string; repo: string; branch: string; message: string; author: { name: string; email: string }; exclude?: string[]; token?: string }): Promise<string | null> {
+  async publish(checkout: Checkout, opts: { owner: string; repo: string; branch: string; message: string; author: { name: string; email: string }; exclude?: string[]; token?: string; beforePush?: (onto: string) => void }): Promise<string | null> {
     const { dir } = checkout;
     const ident = { GIT_AUTHOR_NAME: opts.author.name, GIT_AUTHOR_EMAIL: opts.author.email, GIT_COMMITTER_NAME: opts.author.name, GIT_COMMITTER_EMAIL: opts.author.email };
     const pathspec = ['--', '.', ...(opts.exclude ?? []).map((p) => `:(exclude)${p}`)];
@@ -192,6 +196,7 @@ export class Workspaces {
     const remote = this.remoteUrl(opts.owner, opts.repo);
     const refspec = `HEAD:refs/heads/${opts.branch}`;
     const netConfig = { ...SAFE_CONFIG, ...credentialConfig({ token: opts.token }) };
+    opts.beforePush?.(checkout.startSha);
     try {
       await runGit(['push', '--quiet', '--no-verify', remote, refspec], { cwd: dir, config: netConfig });
       return head;
@@ -206,9 +211,43 @@ export class Workspaces {
       await runGit(['rebase', '--abort'], { cwd: dir }).catch(() => '');
       throw new PushConflictError(`the branch ${opts.branch} moved while the agent worked and the agent's changes do not rebase cleanly onto it`, e);
     }
+    opts.beforePush?.(moved);
     await runGit(['push', '--quiet', '--no-verify', remote, refspec], { cwd: dir, config: netConfig });
     return (await runGit(['rev-parse', 'HEAD'], { cwd: dir })).trim();
   }
+
+  /**
+   * The files changed between two commits of a checkout, counted by `git diff --numstat`
+   * (renames found): totals over all of them, and the first MAX_LISTED_CHANGES listed.
+   */
+  async diffStat(checkout: Checkout, fromSha: string, toSha: string): Promise<JobChanges> {
+    const out = await runGit(['diff', '--numstat', '-z', '-M', '--no-ext-diff', '--no-textconv', fromSha, toSha, '--'], { cwd: checkout.dir, config: SAFE_CONFIG });
+    return parseNumstat(out);
+  }
+}
+
+/** Parses `git diff --numstat -z`: "added\tremoved\tpath\0", or "added\tremoved\t\0old\0new\0" for a rename; "-" counts of a binary file. */
+export function parseNumstat(out: string): JobChanges {
+  const parts = out.split('\0');
+  const changes: JobChanges = { files: [], filesChanged: 0, added: 0, removed: 0 };
+  for (let i = 0; i < parts.length;) {
+    const m = /^(\d+|-)\t(\d+|-)\t([^]*)$/.exec(parts[i++] ?? '');
+    if (!m) continue;
+    const [, a = '-', r = '-', named = ''] = m;
+    let path = named;
+    let from: string | undefined;
+    if (named === '') {
+      from = parts[i++] ?? '';
+      path = parts[i++] ?? '';
+    }
+    const binary = a === '-' || r === '-';
+    const file: FileChange = { path, ...(from !== undefined ? { from } : {}), added: binary ? 0 : Number(a), removed: binary ? 0 : Number(r), ...(binary ? { binary } : {}) };
+    changes.filesChanged += 1;
+    changes.added += file.added;
+    changes.removed += file.removed;
+    if (changes.files.length < MAX_LISTED_CHANGES) changes.files.push(file);
+  }
+  return changes;
 }
 
 export class PushConflictError extends Error {

@@ -1,24 +1,99 @@
-// Comments on the job's pull request when the agent could not deliver, so a PR
-// never silently stays with only TASK.md. Optional: needs the job's GitHub
-// credential (a GitHub App token or KIRO_GITHUB_TOKEN), given per call.
+// Comments on the job's pull request when a job ends: a summary of what the agent
+// pushed, or why it could not deliver (so a PR never silently stays with only
+// TASK.md), or that it was cancelled. Optional: needs the job's GitHub credential
+// (a GitHub App token or KIRO_GITHUB_TOKEN), given per call.
 import { Octokit } from '@octokit/core';
+import type { FileChange } from '../../shared/protocol.js';
 import type { Job } from '../jobs/job.js';
 
 export type Commenter = (job: Job, token: string | undefined) => Promise<void>;
 
+/** The states a job's PR hears about; every final state but none. */
 const HEADLINE: Partial<Record<Job['state'], string>> = {
+  succeeded: 'Kiro pushed its changes',
   failed: 'Kiro could not complete this task',
   'timed-out': 'Kiro ran out of time on this task',
   'no-changes': 'Kiro finished without changing any file',
+  cancelled: 'Kiro\'s job on this task was cancelled',
 };
 
+/** How many lines of the agent's output a comment quotes. */
+const TAIL_LINES = 20;
+/** How many files the summary lists; the totals count them all. */
+const LISTED_FILES = 50;
+
+/** Text with no run of three backticks (which could close a fence) and no control characters (a path may hold any). */
+function fenceSafe(text: string): string {
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '?').replace(/`{3,}/g, '``');
+}
+
+/** One line of text, fence-safe (a file name may hold a newline). */
+function lineSafe(text: string): string {
+  return fenceSafe(text.replace(/\n/g, '?'));
+}
+
+function outputDetails(job: Job): string {
+  const tail = fenceSafe(job.outputTail.slice(-TAIL_LINES).join('\n'));
+  return tail ? `<details><summary>Last lines of the agent's output</summary>\n\n\`\`\`\n${tail}\n\`\`\`\n</details>` : '';
+}
+
+/** Blank lines never repeat: a missing part leaves no gap. */
+function join(lines: string[]): string {
+  return lines.filter((l, i, a) => !(l === '' && a[i - 1] === '')).join('\n').trim();
+}
+
+/** "42 s", "3 min 5 s", "1 h 2 min". */
+export function formatDuration(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) return `${s} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return s % 60 ? `${m} min ${s % 60} s` : `${m} min`;
+  return m % 60 ? `${Math.floor(m / 60)} h ${m % 60} min` : `${Math.floor(m / 60)} h`;
+}
+
+/** One line of a `git diff --stat`-like listing: path, count, and a bar of + and - no wider than `width`. */
+function statLine(f: FileChange, pathWidth: number, countWidth: number, scale: number): string {
+  const name = f.from !== undefined ? `${f.from} => ${f.path}` : f.path;
+  if (f.binary) return ` ${name.padEnd(pathWidth)} | ${'Bin'.padStart(countWidth)}`;
+  const plus = Math.round(f.added * scale) || (f.added > 0 ? 1 : 0);
+  const minus = Math.round(f.removed * scale) || (f.removed > 0 ? 1 : 0);
+  return ` ${name.padEnd(pathWidth)} | ${String(f.added + f.removed).padStart(countWidth)} ${'+'.repeat(plus)}${'-'.repeat(minus)}`.trimEnd();
+}
+
+/** The diffstat of a job's push, as `git diff --stat` prints it (paths made safe for a fence). */
+export function renderDiffStat(changes: NonNullable<Job['changes']>): string {
+  const files = changes.files.slice(0, LISTED_FILES).map((f) => ({ ...f, path: lineSafe(f.path), ...(f.from !== undefined ? { from: lineSafe(f.from) } : {}) }));
+  const names = files.map((f) => (f.from !== undefined ? `${f.from} => ${f.path}` : f.path));
+  const pathWidth = Math.min(60, Math.max(0, ...names.map((n) => n.length)));
+  const countWidth = Math.max(3, ...files.map((f) => String(f.added + f.removed).length));
+  const biggest = Math.max(0, ...files.map((f) => f.added + f.removed));
+  const scale = biggest > 40 ? 40 / biggest : 1;
+  const lines = files.map((f) => statLine(f, pathWidth, countWidth, scale));
+  const more = changes.filesChanged - files.length;
+  if (more > 0) lines.push(` … and ${more} more file${more === 1 ? '' : 's'}`);
+  const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+  lines.push(` ${plural(changes.filesChanged, 'file')} changed, ${plural(changes.added, 'insertion')}(+), ${plural(changes.removed, 'deletion')}(-)`);
+  return lines.join('\n');
+}
+
+/** The comment after a successful push: the commit, how long it took, the files it changed, the agent's last words. */
+export function summaryBody(job: Job): string {
+  const ms = job.startedAt && job.finishedAt ? Date.parse(job.finishedAt) - Date.parse(job.startedAt) : null;
+  const commit = job.commitSha ? `Pushed \`${job.commitSha.slice(0, 12)}\` to \`${lineSafe(job.request.branch)}\`` : 'Pushed';
+  const took = ms !== null && Number.isFinite(ms) ? ` after ${formatDuration(ms)}` : '';
+  const stat = job.changes && job.changes.filesChanged > 0 ? `\`\`\`\n${renderDiffStat(job.changes)}\n\`\`\`` : '';
+  return join([`### ${HEADLINE.succeeded}`, '', `${commit}${took} (job \`${job.id}\`, attempt ${job.attempts}).`, '', stat, '', outputDetails(job)]);
+}
+
+/** The comment when a job ended without a push: why, and the agent's last lines if it ran. */
 export function commentBody(job: Job): string {
+  if (job.state === 'succeeded') return summaryBody(job);
   const headline = HEADLINE[job.state] ?? `Kiro job ended: ${job.state}`;
-  const reason = job.error ? `**Reason:** ${job.error.message} (\`${job.error.code}\`)` : '';
-  const tail = job.outputTail.slice(-20).join('\n').replace(/`{3,}/g, '``');
-  return [`### ${headline}`, '', reason, '', `Job \`${job.id}\`, attempt ${job.attempts}.`, '', tail ? `<details><summary>Last lines of the agent's output</summary>\n\n\`\`\`\n${tail}\n\`\`\`\n</details>` : '']
-    .filter((l, i, a) => !(l === '' && a[i - 1] === ''))
-    .join('\n');
+  const reason = job.state === 'cancelled'
+    ? `The job was cancelled from VS Code or the worker API${job.error ? ` (${job.error.message})` : ''}. Nothing was pushed.`
+    : job.error ? `**Reason:** ${job.error.message} (\`${job.error.code}\`)` : '';
+  const which = job.attempts > 0 ? `Job \`${job.id}\`, attempt ${job.attempts}.` : `Job \`${job.id}\`; it had not started.`;
+  return join([`### ${headline}`, '', reason, '', which, '', outputDetails(job)]);
 }
 
 export function githubCommenter(apiUrl: string): Commenter {

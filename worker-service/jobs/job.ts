@@ -1,5 +1,5 @@
 // A job as the worker keeps it (on disk and in memory), and its public status.
-import type { GenerateCodeRequest, JobState, JobStatus } from '../../shared/protocol.js';
+import type { GenerateCodeRequest, JobChanges, JobState, JobStatus } from '../../shared/protocol.js';
 
 export interface JobError {
   code: string;
@@ -24,6 +24,8 @@ export interface Job {
   outputTail: string[];
   /** The agent's pid while it runs: after a crash of the service, its orphaned group is stopped. */
   agentPid?: number | null;
+  /** After a push: the files it changed (the agent's work only, from the commit it was pushed onto). */
+  changes?: JobChanges | null;
 }
 
 /**
@@ -39,6 +41,6 @@ export function toStatus(job: Job, position: number): JobStatus {
     jobId: job.id, state: job.state, owner: job.request.owner, repo: job.request.repo, branch: job.request.branch,
     prNumber: job.request.prNumber, title: job.request.title, attempts: job.attempts, position, slotId: job.slotId,
     createdAt: job.createdAt, startedAt: job.startedAt, finishedAt: job.finishedAt, exitCode: job.exitCode, signal: job.signal,
-    commitSha: job.commitSha, error: job.error, outputTail: job.outputTail,
+    commitSha: job.commitSha, error: job.error, outputTail: job.outputTail, ...(job.changes ? { changes: job.changes } : {}),
   };
 }

@@ -13,6 +13,7 @@ import type { AgentExit } from '../agent/ptyRunner.js';
 import type { WorkerConfig } from '../config.js';
 import { PushConflictError, type Workspaces, type Checkout } from '../git/workspace.js';
 import type { Commenter } from '../github/comments.js';
+import type { PrFinisher } from '../github/finish.js';
 import type { CredentialSource, JobCredential } from '../github/credentials.js';
 import { scopeKeyOf, type Job, type JobError } from '../jobs/job.js';
 import { JobLog, logPath } from '../jobs/log.js';
@@ -30,6 +31,8 @@ export interface PoolDeps {
   credentials: CredentialSource;
   log: Logger;
   commenter?: Commenter;
+  /** After a push: a draft PR made ready for review, the delegating user asked to review. */
+  finisher?: PrFinisher;
   version: string;
   /** The environment the agent's allow-list draws from (defaults to process.env). */
   env?: NodeJS.ProcessEnv;
@@ -45,8 +48,12 @@ export interface PoolEvents {
 }
 
 const MAX_ATTEMPTS = 2;
+
+const branchKeyOf = (job: Job) => `${job.request.owner}/${job.request.repo}#${job.request.branch}`.toLowerCase();
 /** Installation tokens expire after 60 minutes; older than this, a job gets a new one before it pushes. */
 const APP_TOKEN_REFRESH_MS = 45 * 60_000;
+/** How long a cancel of a job being pushed waits to answer with the push's outcome. */
+const CANCEL_PUSH_WAIT_MS = 8_000;
 
 export class Pool extends EventEmitter<PoolEvents> {
   readonly jobs = new Map<string, Job>();
@@ -58,6 +65,8 @@ export class Pool extends EventEmitter<PoolEvents> {
   private readonly logs = new Map<string, JobLog>();
   private readonly cancelRequested = new Set<string>();
   private readonly running = new Set<Promise<void>>();
+  /** Branches (owner/repo#branch) with a job on a slot now. */
+  private readonly busyBranches = new Set<string>();
   /** PR comments and credential releases still under way after their job ended. */
   private readonly followUps = new Set<Promise<void>>();
   private rr = 0;
@@ -177,12 +186,66 @@ export class Pool extends EventEmitter<PoolEvents> {
       this.finish(job, 'cancelled', { code: 'CANCELLED', message: 'cancelled before it started' });
       await this.deps.store.save(job);
       this.emit('job', job);
+      const { owner, repo } = job.request;
+      if (this.deps.commenter) this.followUp(job, () => this.deps.credentials.forRepository(owner, repo));
       return job;
     }
+    // Honoured up to the moment a push starts (see beforePush in runJob); a push under way is
+    // not interrupted, since git cannot tell whether a killed push landed. So a job being
+    // pushed ends `succeeded` with its commit, or `cancelled` with nothing pushed: the
+    // answer waits (a while) for which.
     this.cancelRequested.add(id);
     const slot = this.slots.find((s) => s.jobId === id);
     if (slot?.agent) await slot.agent.stop('cancel', this.config.killGraceMs);
+    else if (job.state === 'pushing') await this.ended(job, CANCEL_PUSH_WAIT_MS);
     return job;
+  }
+
+  /** Resolves once the job is in a final state, or after `ms`. */
+  private ended(job: Job, ms: number): Promise<void> {
+    if (isFinalState(job.state)) return Promise.resolve();
+    return new Promise((resolve) => {
+      const onJob = (j: Job) => {
+        if (j.id === job.id && isFinalState(j.state)) done();
+      };
+      const done = () => {
+        clearTimeout(timer);
+        this.off('job', onJob);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.on('job', onJob);
+    });
+  }
+
+  /**
+   * What a job's PR hears once the job has ended: a comment (the summary of a push, or
+   * why nothing was pushed), and after a push the PR made ready for review and the
+   * delegating user asked to review. The job's credential (`credential()`: the one it ran
+   * with, or one made for a job cancelled in the queue) is released only then. Never
+   * fails the job: problems are logged.
+   */
+  private followUp(job: Job, credential: () => Promise<JobCredential | undefined>): void {
+    const { commenter, finisher, log } = this.deps;
+    const commenting = commenter && isFinalState(job.state);
+    const finishing = finisher && job.state === 'succeeded';
+    const run = async () => {
+      const held = await credential();
+      try {
+        if (commenting) await commenter(job, held?.token).catch((e: unknown) => log.warn({ jobId: job.id, err: String(e) }, 'could not comment on the pull request'));
+        if (finishing) {
+          const outcome = await finisher(job, held?.token);
+          const fields = { jobId: job.id, readyForReview: outcome.readyForReview, review: outcome.review };
+          if (outcome.warnings.length) log.warn({ ...fields, warnings: outcome.warnings }, 'the pull request was not fully made ready for review');
+          else log.info(fields, 'pull request followed up');
+        }
+      } finally {
+        await held?.release();
+      }
+    };
+    const followUp = run().catch((e: unknown) => log.warn({ jobId: job.id, err: String(e) }, 'could not follow up on the pull request'));
+    this.followUps.add(followUp);
+    void followUp.then(() => this.followUps.delete(followUp));
   }
 
   logOf(id: string): JobLog | undefined {
@@ -206,20 +269,34 @@ export class Pool extends EventEmitter<PoolEvents> {
   }
 
   /** Gives queued jobs to idle slots, round-robin. */
+  /**
+   * Gives queued jobs to idle slots, round-robin, oldest first — except that two
+   * jobs for one branch never run at once: a follow-up waits for the round before
+   * it, so that it starts from that round's result.
+   */
   dispatch(): void {
     if (!this.accepting) return;
-    while (this.queue.length > 0) {
-      const slot = this.nextIdleSlot();
-      if (!slot) return;
-      const id = this.queue.shift();
+    for (;;) {
+      if (!this.slots.some((s) => s.state === 'idle')) return;
+      const at = this.queue.findIndex((id) => {
+        const job = this.jobs.get(id);
+        return !job || !this.busyBranches.has(branchKeyOf(job));
+      });
+      if (at < 0) return;
+      const [id] = this.queue.splice(at, 1);
       const job = id ? this.jobs.get(id) : undefined;
       if (!job) continue;
+      const slot = this.nextIdleSlot();
+      if (!slot) return;
+      const branch = branchKeyOf(job);
+      this.busyBranches.add(branch);
       slot.set('busy', job.id);
       this.emit('slot', slot);
       const p = this.runJob(slot, job)
         .catch((e: unknown) => this.deps.log.error({ jobId: job.id, err: String(e) }, 'job runner failed unexpectedly'))
         .finally(() => {
           this.running.delete(p);
+          this.busyBranches.delete(branch);
           this.dispatch();
         });
       this.running.add(p);
@@ -259,7 +336,7 @@ export class Pool extends EventEmitter<PoolEvents> {
     // Assigned together so that TypeScript does not narrow job.error to null for the rest of the run.
     Object.assign(job, { finishedAt: null, error: null, exitCode: null, signal: null, commitSha: null });
     await this.setState(job, 'preparing');
-    const jobLog = new JobLog(logPath(config.stateDir, job.id));
+    const jobLog = new JobLog(logPath(config.stateDir, job.id), config.sandbox.maxOutputBytes);
     this.logs.set(job.id, jobLog);
     if (job.attempts > 1) jobLog.note(`attempt ${job.attempts}: the previous run was interrupted; starting again from a clean checkout`);
     let crashed = false;
@@ -337,15 +414,27 @@ export class Pool extends EventEmitter<PoolEvents> {
             cred = await this.deps.credentials.forRepository(owner, repo);
             await old.release();
           }
+          let onto = checkout.startSha;
           const sha = await workspaces.publish(checkout, {
             owner, repo, branch, message: `feat: ${title}`, author: { name: config.agentName, email: config.agentEmail }, exclude: wroteTask ? ['TASK.md'] : [], token: cred.token,
+            // The last moment a cancel wins: once git push has started, the push does.
+            beforePush: (base) => {
+              if (this.cancelRequested.has(job.id)) throw new WorkerError('CANCELLED', 'cancelled before its changes were pushed', 499);
+              onto = base;
+            },
           });
           job.commitSha = sha;
           if (sha) {
             jobLog.note(`pushed ${sha.slice(0, 12)} to ${branch}`);
+            // The agent's work only: from the commit it was pushed onto (a human's commits before it are not its).
+            job.changes = await workspaces.diffStat(checkout, onto, sha).catch((e: unknown) => {
+              log.warn({ jobId: job.id, err: String(e) }, 'could not count the pushed changes');
+              return null;
+            });
             this.finish(job, 'succeeded');
           } else this.finish(job, 'no-changes', { code: 'NO_CHANGES', message: 'the agent finished without changing any file' });
         } catch (e) {
+          if (WorkerError.is(e) && e.code === 'CANCELLED') throw e;
           const conflict = e instanceof PushConflictError;
           this.finish(job, 'failed', { code: conflict ? 'PUSH_CONFLICT' : 'PUSH_FAILED', message: conflict ? e.message : `could not push to ${branch}: ${(e as Error).message}` });
         }
@@ -373,14 +462,9 @@ export class Pool extends EventEmitter<PoolEvents> {
       if (!requeue) this.durations.push(Date.now() - started);
       if (this.durations.length > 50) this.durations.shift();
       log.info({ jobId: job.id, slot: slot.id, state: job.state, code: job.error?.code, ms: Date.now() - started }, 'job ended');
-      const comment = this.deps.commenter && ['failed', 'timed-out', 'no-changes'].includes(job.state)
-        ? this.deps.commenter(job, cred?.token).catch((e: unknown) => log.warn({ jobId: job.id, err: String(e) }, 'could not comment on the pull request'))
-        : Promise.resolve();
-      // The job's credential outlives the job only until its comment is made (an App token is then revoked).
+      // The job's credential outlives the job only until its PR is followed up (an App token is then revoked).
       const held = cred;
-      const followUp = comment.then(() => held?.release()).catch(() => undefined);
-      this.followUps.add(followUp);
-      void followUp.then(() => this.followUps.delete(followUp));
+      this.followUp(job, async () => held);
       if (crashed) this.restartSlot(slot);
       else {
         // The job is over (its state saved and announced); the tree is made ready for the next one.

@@ -18,6 +18,7 @@ const generateCode: FastifyPluginAsyncTypebox<{ allowlist: RepoRule[] | undefine
     if (!isValidRepo(body.repo)) throw new WorkerError('BAD_REQUEST', 'repo is not a valid GitHub repository name', 400, 'repo');
     if (!isValidBranchName(body.branch)) throw new WorkerError('BAD_REQUEST', 'branch is not a valid git branch name', 400, 'branch');
     if (!isValidBranchName(body.baseBranch)) throw new WorkerError('BAD_REQUEST', 'baseBranch is not a valid git branch name', 400, 'baseBranch');
+    if (body.requestedBy !== undefined && !isValidOwner(body.requestedBy)) throw new WorkerError('BAD_REQUEST', 'requestedBy is not a valid GitHub login', 400, 'requestedBy');
     if (body.branch === body.baseBranch) throw new WorkerError('BAD_REQUEST', 'branch must differ from baseBranch: the agent never pushes to the base branch', 400, 'branch');
     if (!repoAllowed(opts.allowlist, body.owner, body.repo)) throw new WorkerError('REPO_NOT_ALLOWED', `${body.owner}/${body.repo} is not in this worker's allow-list`, 403, 'repo');
     const { job, created } = await app.pool.submit(body);

@@ -42,7 +42,7 @@ describe('creating the delegation PR', function () {
     const task = parseTaskMarkdown(md);
     assert.deepEqual(task, { title: 'Add a login form', objective: 'Users sign in.', constraints: ['No new deps'], acceptanceCriteria: ['Form validates'], confirmationCode: 'PR1764000000000' });
     const [commit] = (await repo?.bare.log(`refs/heads/main..${created.taskCommitOid}`)) ?? [];
-    assert.equal(commit?.subject, 'feat: Add a login form');
+    assert.equal(commit?.subject, 'task: Add a login form');
     const pr = repo?.pulls.find((p) => p.number === created.number);
     assert.deepEqual([pr?.base, pr?.head, pr?.title, pr?.state], ['main', created.branchName, 'Add a login form', 'open']);
     assert.equal(created.prUrl, `${gh.webUrl}/alice/app/pull/${created.number}`);

@@ -85,6 +85,8 @@ describe('worker API', function () {
     bodies.push(['outside allow-list', { ...good, owner: 'mallory', repo: 'evil' }, 403, 'repo']);
     for (const f of fields) bodies.push([`${f} with NUL`, { ...good, [f]: 'a\u0000b' }, 400, f]);
     bodies.push(['title with newline', { ...good, title: 'a\nb' }, 400, 'title']);
+    for (const evil of ['-alice', 'al--ice', 'alice[bot]', '$(id)', 'a\nb', 'x'.repeat(40)]) bodies.push([`requestedBy=${JSON.stringify(evil)}`, { ...good, requestedBy: evil }, 400, 'requestedBy']);
+    bodies.push(['draft string', { ...good, draft: 'true' }, 400, 'draft']);
     assert.ok(bodies.length >= 30, `${bodies.length} cases`);
 
     const jobsBefore = w.app.pool.jobs.size;

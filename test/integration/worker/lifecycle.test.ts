@@ -70,7 +70,7 @@ describe('worker lifecycle (separate process)', function () {
       assert.equal(done.state, 'succeeded', JSON.stringify(done.error));
       assert.equal(done.attempts, 2);
       const log = (await gh.model.repo('alice', 'app')?.bare.log('refs/heads/main..refs/heads/killed-1')) ?? [];
-      assert.deepEqual(log.map((l) => l.subject), ['feat: Survive', 'feat: Survive'], 'one agent commit on top of TASK.md');
+      assert.deepEqual(log.map((l) => l.subject), ['feat: Survive', 'task: Survive'], 'one agent commit on top of TASK.md');
       // The service's own log (pino, level info, every request) never holds a token.
       for (const out of [first.output(), second.output()]) {
         assert.ok(out.includes('"msg":"job ended"') || out.includes('job'), 'the log has content');

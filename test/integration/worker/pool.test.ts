@@ -77,6 +77,30 @@ describe('worker pool', function () {
     });
   });
 
+  it('never runs two jobs for one branch at once: a follow-up waits for the round before it and starts from its result, while other branches go ahead', async function () {
+    await withWorker({ FAKE_KIRO_STEP_MS: '250' }, async (w, c) => {
+      const b = nextBranch('rounds');
+      const other = nextBranch('other');
+      const pr = await makeTaskPr(gh, 'alice', 'app', b, 'Rounds');
+      const pr2 = await makeTaskPr(gh, 'alice', 'app', other, 'Other');
+      const spans = new Map<string, { start: number; end: number }>();
+      w.app.pool.on('agent-started', (job, at) => spans.set(job.id, { start: at, end: Number.NaN }));
+      w.app.pool.on('agent-exited', (job, at) => { const s2 = spans.get(job.id); if (s2) s2.end = at; });
+      const round1 = await c.submit(jobRequest('alice', 'app', b, pr.number, 'Rounds', `R1-${b}`));
+      const round2 = await c.submit(jobRequest('alice', 'app', b, pr.number, 'Rounds', `R2-${b}`));
+      const elsewhere = await c.submit(jobRequest('alice', 'app', other, pr2.number, 'Other'));
+      const done = await Promise.all([round1, round2, elsewhere].map((j) => c.waitFor(j.jobId, ['succeeded', 'failed', 'no-changes'], 30_000)));
+      assert.deepEqual(done.map((d) => d.state), ['succeeded', 'succeeded', 'succeeded'], JSON.stringify(done.map((d) => d.error)));
+      const [s1, s2, s3] = [round1, round2, elsewhere].map((j) => spans.get(j.jobId) ?? { start: NaN, end: NaN });
+      assert.ok((s2?.start ?? 0) >= (s1?.end ?? Infinity), 'round 2 started only after round 1 ended');
+      assert.ok((s3?.start ?? Infinity) < (s1?.end ?? 0), 'the other branch did not wait behind them');
+      // Round 2 worked on round 1's result: its commit sits right on top of round 1's.
+      const log = (await gh.model.repo('alice', 'app')?.bare.log(`refs/heads/main..refs/heads/${b}`)) ?? [];
+      assert.deepEqual(log.map((l) => l.oid).slice(0, 2), [done[1]?.commitSha, done[0]?.commitSha]);
+      assert.equal(log.length, 3, 'TASK.md and one commit per round, no rebase');
+    });
+  });
+
   it('answers 503 with Retry-After only when the bounded queue is full', async function () {
     await withWorker({ KIRO_WORKER_SLOTS: '1', KIRO_WORKER_QUEUE_LIMIT: '1', FAKE_KIRO_SCENARIO: 'hang' }, async (w, c) => {
       const bs = [nextBranch('q1'), nextBranch('q2'), nextBranch('q3')];
@@ -187,7 +211,7 @@ describe('worker pool', function () {
       const done = await c.waitFor(job.jobId, ['succeeded', 'failed']);
       assert.equal(done.state, 'succeeded', JSON.stringify(done.error));
       const log = (await repo?.bare.log(`refs/heads/main..refs/heads/${b}`)) ?? [];
-      assert.deepEqual(log.map((l) => l.subject), ['feat: Moved', 'human edit', 'feat: Moved']);
+      assert.deepEqual(log.map((l) => l.subject), ['feat: Moved', 'human edit', 'task: Moved']);
       assert.equal(await repo?.bare.readFile(`refs/heads/${b}`, 'HUMAN.md'), 'a human pushed\n');
     });
   });
@@ -205,6 +229,40 @@ describe('worker pool', function () {
       assert.equal((await c.job(job.jobId)).state, 'succeeded');
       const again = await (await c.request('GET', `/jobs/${job.jobId}/log`)).text();
       assert.ok(again.startsWith(text.slice(0, 40)), 'a finished job replays the same log');
+    });
+  });
+
+  it('resumes the log at a byte offset: a reader that drops mid-job and comes back loses nothing and repeats nothing', async function () {
+    await withWorker({ FAKE_KIRO_STEP_MS: '150' }, async (_w, c) => {
+      const b = nextBranch('resume');
+      const pr = await makeTaskPr(gh, 'alice', 'app', b, 'Resume');
+      const job = await c.submit(jobRequest('alice', 'app', b, pr.number, 'Resume'));
+      // Read the live stream until the agent has said something, then drop the connection.
+      const ctl = new AbortController();
+      const res = await c.request('GET', `/jobs/${job.jobId}/log`, undefined, {}, ctl.signal);
+      const reader = res.body?.getReader();
+      assert.ok(reader);
+      const got: Uint8Array[] = [];
+      let text = '';
+      while (!/Reading TASK\.md/.test(text)) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        got.push(value);
+        text = Buffer.concat(got).toString('utf8');
+      }
+      ctl.abort();
+      const first = Buffer.concat(got);
+      assert.equal((await c.job(job.jobId)).state === 'succeeded', false, 'dropped while the job still ran');
+      const rest = await c.request('GET', `/jobs/${job.jobId}/log?offset=${first.length}`);
+      assert.equal(rest.headers.get('x-log-offset'), String(first.length));
+      const second = Buffer.from(await rest.arrayBuffer()); // ends when the job does
+      const whole = Buffer.from(await (await c.request('GET', `/jobs/${job.jobId}/log`)).arrayBuffer());
+      assert.ok(whole.length > first.length);
+      assert.deepEqual(Buffer.concat([first, second]), whole, 'the two halves are exactly the whole log');
+      const tail = Buffer.from(await (await c.request('GET', `/jobs/${job.jobId}/log?offset=${whole.length - 10}`)).arrayBuffer());
+      assert.deepEqual(tail, whole.subarray(whole.length - 10), 'a finished job resumes too');
+      assert.equal((await c.request('GET', `/jobs/${job.jobId}/log?offset=${whole.length + 5}`)).status, 200);
+      assert.equal((await c.request('GET', `/jobs/${job.jobId}/log?offset=-1`)).status, 400);
     });
   });
 

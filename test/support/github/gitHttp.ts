@@ -18,6 +18,22 @@ export function tokenFromAuthorization(header: string | undefined): string | und
 
 const GIT_PATH = /^\/([^/]+)\/([^/]+)\.git(\/(?:info\/refs|git-upload-pack|git-receive-pack|HEAD))$/;
 
+export interface GitRequest {
+  owner: string;
+  repo: string;
+  /** upload-pack: a fetch or clone; receive-pack: a push (its ref advertisement included). */
+  service: 'upload-pack' | 'receive-pack';
+}
+
+/** What a git smart HTTP request is for, or undefined when the URL is no git request. */
+export function gitRequestOf(rawUrl: string | undefined): GitRequest | undefined {
+  const url = new URL(rawUrl ?? '/', 'http://stand-in');
+  const m = GIT_PATH.exec(url.pathname);
+  if (!m) return undefined;
+  const push = m[3] === '/git-receive-pack' || url.searchParams.get('service') === 'git-receive-pack';
+  return { owner: m[1] ?? '', repo: m[2] ?? '', service: push ? 'receive-pack' : 'upload-pack' };
+}
+
 /** Handles the request when it is a git smart HTTP request; returns false otherwise. */
 export function handleGitHttp(model: Model, req: IncomingMessage, res: ServerResponse, onRequest: (user: User | undefined, push: boolean) => void): boolean {
   const url = new URL(req.url ?? '/', 'http://stand-in');

@@ -64,6 +64,7 @@ function pullObject(ctx: GraphqlContext, repo: Repo, pr: PullRequest) {
     id: nodeId.pull(pr), number: pr.number, title: pr.title, body: pr.body, url: `${ctx.webUrl}/${repo.owner}/${repo.name}/pull/${pr.number}`,
     baseRefName: pr.base, headRefName: pr.head, isDraft: pr.draft, state: pr.merged ? 'MERGED' : pr.state === 'open' ? 'OPEN' : 'CLOSED',
     merged: pr.merged, closed: pr.state === 'closed', createdAt: pr.createdAt,
+    author: { __typename: pr.author.endsWith('[bot]') ? 'Bot' : 'User', login: pr.author },
     headRefOid: async () => (await repo.bare.resolve(`refs/heads/${pr.head}`)) ?? ZERO_OID,
     baseRefOid: async () => (await repo.bare.resolve(`refs/heads/${pr.base}`)) ?? ZERO_OID,
     repository: () => repositoryObject(ctx, repo),
@@ -159,6 +160,19 @@ function rootValue(ctx: GraphqlContext) {
       });
       if (!(await repo.bare.updateRef(qualified, oid, head))) fail('STALE_DATA', `Expected branch to point to "${input.expectedHeadOid}" but it did not. Pull and try again.`);
       return { commit: commitObject(ctx, repo, oid), ref: refObject(ctx, repo, qualified, oid) };
+    }),
+
+    markPullRequestReadyForReview: mutation('markPullRequestReadyForReview', async (input: { pullRequestId: string }) => {
+      for (const repo of model.repos.values()) {
+        const pr = repo.pulls.find((p) => nodeId.pull(p) === input.pullRequestId);
+        if (!pr) continue;
+        writableRepo(ctx, repo, 'markPullRequestReadyForReview');
+        if (pr.state !== 'open') fail('UNPROCESSABLE', 'Pull request is closed and cannot be marked ready for review.');
+        pr.draft = false;
+        pr.updatedAt = new Date().toISOString();
+        return { pullRequest: pullObject(ctx, repo, pr) };
+      }
+      fail('NOT_FOUND', `Could not resolve to a node with the global id of '${input.pullRequestId}'`);
     }),
 
     closePullRequest: mutation('closePullRequest', async (input: { pullRequestId: string }) => {

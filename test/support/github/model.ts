@@ -66,6 +66,8 @@ export interface PullRequest {
   state: 'open' | 'closed';
   merged: boolean;
   author: string;
+  /** Logins asked to review (POST .../requested_reviewers), in the order asked. */
+  requestedReviewers: string[];
   createdAt: string;
   updatedAt: string;
   closedAt: string | null;
@@ -242,9 +244,9 @@ export class Model {
     return repo.pulls.find((p) => p.state === 'open' && p.head === head && p.base === base);
   }
 
-  addPull(repo: Repo, pr: Omit<PullRequest, 'id' | 'number' | 'state' | 'merged' | 'createdAt' | 'updatedAt' | 'closedAt'>): PullRequest {
+  addPull(repo: Repo, pr: Omit<PullRequest, 'id' | 'number' | 'state' | 'merged' | 'requestedReviewers' | 'createdAt' | 'updatedAt' | 'closedAt'>): PullRequest {
     const now = new Date().toISOString();
-    const pull: PullRequest = { ...pr, id: this.nextId(), number: repo.nextNumber++, state: 'open', merged: false, createdAt: now, updatedAt: now, closedAt: null };
+    const pull: PullRequest = { ...pr, id: this.nextId(), number: repo.nextNumber++, state: 'open', merged: false, requestedReviewers: [], createdAt: now, updatedAt: now, closedAt: null };
     repo.pulls.push(pull);
     return pull;
   }

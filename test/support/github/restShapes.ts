@@ -85,7 +85,7 @@ export async function pullRequest(model: Model, urls: Urls, repo: Repo, pr: Pull
     number: pr.number, state: pr.state, locked: false, title: pr.title, user: simpleUser(urls, author), body: pr.body || null,
     labels: [], milestone: null, active_lock_reason: null, created_at: pr.createdAt, updated_at: pr.updatedAt,
     closed_at: pr.closedAt, merged_at: pr.merged ? pr.closedAt : null, merge_commit_sha: null, assignee: null, assignees: [],
-    requested_reviewers: [], requested_teams: [], head: side(pr.head, headSha), base: side(pr.base, baseSha),
+    requested_reviewers: pr.requestedReviewers.map((login) => simpleUser(urls, model.users.get(login) ?? { id: 1, login })), requested_teams: [], head: side(pr.head, headSha), base: side(pr.base, baseSha),
     _links: {
       self: link(`${api}/pulls/${pr.number}`), html: link(html), issue: link(`${api}/issues/${pr.number}`),
       comments: link(`${api}/issues/${pr.number}/comments`), review_comments: link(`${api}/pulls/${pr.number}/comments`),

@@ -14,7 +14,7 @@ import { Model, type User, type Repo, type Permission, type AppPermissions, type
 import { verifyAppJwt } from './apps.js';
 import type { FileAddition } from './bareRepo.js';
 import { ZERO_OID } from './bareRepo.js';
-import { handleGitHttp, tokenFromAuthorization } from './gitHttp.js';
+import { gitRequestOf, handleGitHttp, tokenFromAuthorization, type GitRequest } from './gitHttp.js';
 import { runGraphql, operationOf, type GraphqlContext } from './graphql.js';
 import { assertResponseMatches } from './openapi.js';
 import { RateLimits, type Resource } from './rateLimit.js';
@@ -66,6 +66,8 @@ export class GitHubStandIn {
   readonly requests: LoggedRequest[] = [];
   readonly rateLimits: RateLimits;
   beforeMutationField?: GraphqlContext['beforeMutationField'];
+  /** Test hook awaited before a git smart HTTP request is served (to hold a fetch or a push). */
+  beforeGit?: (request: GitRequest) => Promise<void> | void;
   private readonly rules: FailureRule[] = [];
   private app!: FastifyInstance;
   private server!: Server;
@@ -148,10 +150,15 @@ export class GitHubStandIn {
       bodyLimit: 50 * 1024 * 1024,
       serverFactory: (handler) => {
         this.server = createServer((req, res) => {
-          const handled = handleGitHttp(model, req, res, (user, push) => {
-            res.on('finish', () => this.requests.push({ method: req.method ?? 'GET', path: (req.url ?? '').split('?')[0] ?? '', status: res.statusCode, user: user?.login, kind: 'git', at: Date.now(), ...(push ? { graphqlFields: ['push'] } : {}) }));
-          });
-          if (!handled) handler(req, res);
+          const serve = () => {
+            const handled = handleGitHttp(model, req, res, (user, push) => {
+              res.on('finish', () => this.requests.push({ method: req.method ?? 'GET', path: (req.url ?? '').split('?')[0] ?? '', status: res.statusCode, user: user?.login, kind: 'git', at: Date.now(), ...(push ? { graphqlFields: ['push'] } : {}) }));
+            });
+            if (!handled) handler(req, res);
+          };
+          const git = this.beforeGit && gitRequestOf(req.url);
+          if (git && this.beforeGit) void Promise.resolve(this.beforeGit(git)).then(serve, serve);
+          else serve();
         });
         return this.server;
       },
@@ -342,6 +349,28 @@ export class GitHubStandIn {
       if (title) pr.title = title;
       pr.updatedAt = new Date().toISOString();
       return send(reply, op, 200, await shapes.pullRequest(model, urls(), repo, pr));
+    });
+
+    app.post(`${prefix}/pulls/:number/requested_reviewers`, async (req, reply) => {
+      const op = 'post /repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers';
+      const repo = repoFor(req, reply, op, 'TRIAGE');
+      if (!repo || !req.ghUser) return reply;
+      const scope = req.ghUser.scope;
+      if (scope && scope.permissions.pull_requests !== 'write') return send(reply, op, 403, { message: 'Resource not accessible by integration', documentation_url: DOCS, status: '403' });
+      const pr = pullFor(req, repo);
+      if (!pr) return reply.code(404).send(notFound); // GitHub's description lists no 404 here
+      const { reviewers = [], team_reviewers: teams = [] } = (req.body ?? {}) as { reviewers?: unknown; team_reviewers?: unknown };
+      if (!Array.isArray(reviewers) || !reviewers.every((r) => typeof r === 'string') || !Array.isArray(teams)) return unprocessable(reply, op, 'Invalid request.\n\n"reviewers" must be an array of logins.');
+      if (teams.length > 0) return unprocessable(reply, op, 'Validation Failed: this stand-in has no teams');
+      if (reviewers.some((r) => r.toLowerCase() === pr.author.toLowerCase())) return unprocessable(reply, op, 'Review cannot be requested from pull request author.');
+      // Only collaborators (an explicit permission, the owner included) can be asked.
+      const known = reviewers.map((r) => [...repo.permissions.keys()].find((login) => login.toLowerCase() === r.toLowerCase()));
+      if (known.some((login) => !login || !model.users.has(login))) {
+        return unprocessable(reply, op, `Reviews may only be requested from collaborators. One or more of the users or teams you specified is not a collaborator of the ${repo.owner}/${repo.name} repository.`);
+      }
+      for (const login of known as string[]) if (!pr.requestedReviewers.includes(login)) pr.requestedReviewers.push(login);
+      pr.updatedAt = new Date().toISOString();
+      return send(reply, op, 201, await shapes.pullRequest(model, urls(), repo, pr));
     });
 
     this.appRoutes(app);

@@ -1,0 +1,219 @@
+// GET /events[?jobs=<id>,<id>]: job state changes and slot changes, live, as
+// Server-Sent Events (text/event-stream).
+//
+// A connection first gets what it needs to be consistent at once, then every change:
+// - fresh (no or unusable Last-Event-ID): the current status of each requested job
+//   (without `jobs`, of every job not yet final) and the current slots;
+// - resumed (Last-Event-ID still in the ring buffer): exactly the events it missed.
+// Every event has an `id:` from one sequence per process and an `event:` name (its
+// `type`, see WorkerEventSchema in shared/protocol.ts); `: ping` comments keep idle
+// connections (and proxies) alive. The sequence starts at the process's start time
+// in ms, so an id from an earlier process of this worker is always below the buffer
+// and gets a fresh snapshot rather than a wrong replay.
+//
+// Written on the raw reply (reply.hijack() + reply.raw.writeHead) rather than with a
+// plugin: the official @fastify/sse (0.6.0, Fastify 5) exists, but it is 0.x with its
+// route API changed between minors, adding it means a new dependency, and what it would
+// do here (framing, a heartbeat timer) is a few lines; the part that matters — one id
+// sequence shared by every client, the buffer to replay from, the snapshot on connect —
+// it leaves to the application anyway. fastify-sse-v2 targets Fastify >=4 through
+// it-pushable streams and adds nothing we need.
+import type { ServerResponse } from 'node:http';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import fp from 'fastify-plugin';
+import { EventsQuerySchema, ErrorBodySchema, isFinalState, type PoolSlots, type WorkerEvent } from '../../shared/protocol.js';
+import type { Job } from '../jobs/job.js';
+import { jobStatusOf } from '../jobs/status.js';
+import type { Pool } from '../pool/pool.js';
+
+export interface EventsOptions {
+  /** Interval of the `: ping` comment; 15 s by default. */
+  heartbeatMs?: number;
+  /** Events kept for Last-Event-ID replay; 500 by default. */
+  bufferSize?: number;
+}
+
+/** A client that reads slower than events come is cut off past this much unsent output; it reconnects and resumes. */
+const MAX_UNSENT_BYTES = 4 * 1024 * 1024;
+
+interface FeedEvent {
+  id: number;
+  /** null for slot events, which every connection gets. */
+  jobId: string | null;
+  type: WorkerEvent['type'];
+  /** The event as JSON: never a raw CR or LF in it, so always one `data:` line. */
+  data: string;
+}
+
+function frame(e: FeedEvent): string {
+  return `id: ${e.id}\nevent: ${e.type}\ndata: ${e.data}\n\n`;
+}
+
+/** The process's event sequence, the last `size` events of it, and who listens. */
+export class EventFeed {
+  private seq: number;
+  /** Id of the newest event dropped from the buffer: a resume from below it would miss events. */
+  private evictedUpTo: number;
+  private readonly ring: FeedEvent[] = [];
+  private readonly subscribers = new Set<(e: FeedEvent) => void>();
+
+  constructor(private readonly size: number, start = Date.now()) {
+    this.seq = start;
+    this.evictedUpTo = start;
+  }
+
+  nextId(): number {
+    return ++this.seq;
+  }
+
+  publish(jobId: string | null, event: WorkerEvent): void {
+    const e = { id: this.nextId(), jobId, type: event.type, data: JSON.stringify(event) };
+    this.ring.push(e);
+    if (this.ring.length > this.size) this.evictedUpTo = this.ring.shift()?.id ?? this.evictedUpTo;
+    for (const fn of this.subscribers) fn(e);
+  }
+
+  /** The events after `lastId`, or null when some are no longer kept or the id is not from this process. */
+  since(lastId: number): FeedEvent[] | null {
+    if (lastId < this.evictedUpTo || lastId > this.seq) return null;
+    return this.ring.filter((e) => e.id > lastId);
+  }
+
+  subscribe(fn: (e: FeedEvent) => void): () => void {
+    this.subscribers.add(fn);
+    return () => this.subscribers.delete(fn);
+  }
+
+  get subscriberCount(): number {
+    return this.subscribers.size;
+  }
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The live event feed behind GET /events (exposed for tests and diagnostics). */
+    eventFeed: EventFeed;
+  }
+}
+
+function poolSlots(pool: Pool): PoolSlots {
+  const { slots, queued, running, capacity } = pool.health();
+  return { slots, queued, running, capacity };
+}
+
+function parseLastEventId(header: string | string[] | undefined): number | null {
+  const v = (Array.isArray(header) ? header[0] : header)?.trim() ?? '';
+  return /^\d{1,15}$/.test(v) ? Number(v) : null;
+}
+
+const events: FastifyPluginAsyncTypebox<EventsOptions> = async (app, opts) => {
+  const heartbeatMs = opts.heartbeatMs ?? 15_000;
+  const pool = app.pool;
+  const feed = new EventFeed(opts.bufferSize ?? 500);
+  app.decorate('eventFeed', feed);
+
+  // One pair of pool listeners for the whole process; connections subscribe to the feed.
+  let lastQueued = poolSlots(pool).queued;
+  const publishSlots = () => {
+    const s = poolSlots(pool);
+    lastQueued = s.queued;
+    feed.publish(null, { type: 'slots', pool: s });
+  };
+  let queueCheck = false;
+  const onJob = (job: Job) => {
+    feed.publish(job.id, { type: 'job', job: jobStatusOf(pool, job) });
+    // A job that joins or leaves the queue without a slot change still changes `queued`;
+    // checked once the pool's synchronous work is done (a submit dispatches at once).
+    if (!queueCheck) {
+      queueCheck = true;
+      queueMicrotask(() => {
+        queueCheck = false;
+        if (poolSlots(pool).queued !== lastQueued) publishSlots();
+      });
+    }
+  };
+  pool.on('job', onJob);
+  pool.on('slot', publishSlots);
+
+  const open = new Set<ServerResponse>();
+  // Streams never end by themselves: end them, and their connections, so that app.close() does not wait for clients.
+  app.addHook('preClose', async () => {
+    for (const res of open) res.end(() => res.socket?.end());
+  });
+  app.addHook('onClose', async () => {
+    pool.off('job', onJob);
+    pool.off('slot', publishSlots);
+  });
+
+  app.get('/events', { schema: { querystring: EventsQuerySchema, response: { '4xx': ErrorBodySchema } } }, async (req, reply) => {
+    const wanted = req.query.jobs === undefined ? null : new Set(req.query.jobs.split(',').filter(Boolean));
+    const matches = (e: FeedEvent) => e.jobId === null || wanted === null || wanted.has(e.jobId);
+
+    reply.hijack();
+    const res = reply.raw;
+    const inherited = Object.fromEntries(Object.entries(reply.getHeaders()).filter(([, v]) => v !== undefined)) as Record<string, string | number | string[]>;
+    res.writeHead(200, {
+      ...inherited,
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store, no-transform',
+      'x-content-type-options': 'nosniff',
+      // nginx and similar proxies would otherwise hold events back in their buffers.
+      'x-accel-buffering': 'no',
+    });
+    res.flushHeaders();
+    req.raw.socket.setNoDelay(true);
+    const write = (chunk: string) => {
+      if (res.destroyed || res.writableEnded) return;
+      res.write(chunk);
+      if (res.writableLength > MAX_UNSENT_BYTES) {
+        req.log.warn({ unsent: res.writableLength }, 'event stream client too slow; closing its connection');
+        res.destroy();
+      }
+    };
+
+    // Everything up to the subscription runs synchronously: no event can fall between the two.
+    const lastId = parseLastEventId(req.headers['last-event-id']);
+    const missed = lastId === null ? null : feed.since(lastId);
+    /**
+     * Snapshot payloads, until the job's next event. The pool sets a state before it saves
+     * the job and announces it, so a snapshot taken in between already shows the state
+     * that the next event brings again: that event is then no change and is not sent.
+     */
+    const sentInSnapshot = new Map<string, string>();
+    if (missed) {
+      for (const e of missed) if (matches(e)) write(frame(e));
+    } else {
+      const jobs = wanted === null
+        ? [...pool.jobs.values()].filter((j) => !isFinalState(j.state)).sort((a, b) => a.createdAt.localeCompare(b.createdAt))
+        : [...wanted].map((id) => pool.jobs.get(id)).filter((j): j is Job => j !== undefined);
+      for (const job of jobs) {
+        const data = JSON.stringify({ type: 'job', job: jobStatusOf(pool, job) } satisfies WorkerEvent);
+        sentInSnapshot.set(job.id, data);
+        write(frame({ id: feed.nextId(), jobId: job.id, type: 'job', data }));
+      }
+      write(frame({ id: feed.nextId(), jobId: null, type: 'slots', data: JSON.stringify({ type: 'slots', pool: poolSlots(pool) } satisfies WorkerEvent) }));
+    }
+    const unsubscribe = feed.subscribe((e) => {
+      if (!matches(e)) return;
+      if (e.jobId !== null && sentInSnapshot.has(e.jobId)) {
+        const same = sentInSnapshot.get(e.jobId) === e.data;
+        sentInSnapshot.delete(e.jobId);
+        if (same) return;
+      }
+      write(frame(e));
+    });
+    const heartbeat = setInterval(() => write(': ping\n\n'), heartbeatMs);
+    open.add(res);
+    const stop = () => {
+      clearInterval(heartbeat);
+      unsubscribe();
+      open.delete(res);
+    };
+    res.on('close', stop);
+    // Gone before we got here (its 'close' already emitted): nothing would call stop.
+    if (res.closed || req.raw.socket.destroyed) stop();
+  });
+};
+
+// Wrapped so that `eventFeed` decorates the app itself (the route and hooks are the same either way).
+export default fp(events, { name: 'events', dependencies: ['pool'] });
