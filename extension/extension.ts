@@ -16,6 +16,7 @@ export function activate(context: vscode.ExtensionContext): void {
     log, services, statusBar, view,
     vscode.window.registerTreeDataProvider('kiroDelegate.delegations', view),
     services.onWatchEvent((e) => notifyWatchEvent(services, e)),
+    services.onSlots((pool) => statusBar.applySlots(pool)),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration('kiroDelegate')) {
         services.clearTokenCache();
@@ -29,6 +30,7 @@ export function activate(context: vscode.ExtensionContext): void {
   setTimeout(() => {
     statusBar.start();
     services.watcher.start();
+    services.events.refresh();
   }, 0);
 }
 

@@ -6,6 +6,8 @@ import { createGitHubClient, type GitHubClient } from './github/client.js';
 import { DelegationStore } from './delegations/model.js';
 import { PrWatcher, type WatchEvent } from './github/watcher.js';
 import { WorkerApi } from './worker/client.js';
+import { WorkerEventStream } from './worker/eventStream.js';
+import type { PoolSlots } from '../shared/protocol.js';
 import { githubEndpoint, readSettings } from './settings.js';
 
 export const WORKER_TOKEN_KEY = 'kiroDelegate.workerToken';
@@ -18,6 +20,11 @@ export class Services implements vscode.Disposable {
   private cachedToken: string | undefined;
   private readonly onNotify = new vscode.EventEmitter<WatchEvent>();
   readonly onWatchEvent = this.onNotify.event;
+  private readonly slotsEmitter = new vscode.EventEmitter<PoolSlots>();
+  /** Slot changes from the worker's live stream. */
+  readonly onSlots = this.slotsEmitter.event;
+  /** The worker's live events while delegations are in flight (polling stands in when it is down). */
+  readonly events: WorkerEventStream;
 
   constructor(readonly context: vscode.ExtensionContext, readonly log: vscode.LogOutputChannel) {
     this.store = new DelegationStore(context.globalState);
@@ -30,8 +37,21 @@ export class Services implements vscode.Disposable {
       intervalMs: readSettings().pollIntervalMs,
       log: (m) => log.warn(m),
     });
+    this.events = new WorkerEventStream({
+      source: () => this.worker(),
+      jobIds: () => this.store.active().flatMap((d) => (d.jobId ? [d.jobId] : [])),
+      onEvent: (e) => {
+        if (e.type === 'job') void this.watcher.applyJob(e.job).catch((err: unknown) => log.warn(`live event for job ${e.job.jobId}: ${String(err)}`));
+        else this.slotsEmitter.fire(e.pool);
+      },
+      onConnected: (up) => log.info(up ? 'live events from the worker: connected' : 'live events from the worker: disconnected; polling meanwhile'),
+    });
     this.disposables.push(
       this.onNotify,
+      this.slotsEmitter,
+      { dispose: () => this.events.dispose() },
+      // The stream follows the jobs in flight: connects for the first, reconnects when the set changes, stops after the last.
+      this.store.onDidChange(() => this.events.refresh()),
       { dispose: () => this.watcher.dispose() },
       // A new sign-in or sign-out invalidates the cached token.
       vscode.authentication.onDidChangeSessions(() => (this.cachedToken = undefined)),

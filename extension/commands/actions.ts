@@ -1,7 +1,10 @@
 // Commands on delegations and settings: open PR, check out, view changes, retry
 // sending, tokens, pool details, the log.
 import * as vscode from 'vscode';
-import type { Delegation } from '../delegations/model.js';
+import { ACTIVE, type Delegation } from '../delegations/model.js';
+import { cancelDelegation } from '../delegations/cancel.js';
+import { showAgentOutput } from '../ui/agentTerminal.js';
+import type { WorkerApi } from '../worker/client.js';
 import { sendToWorker } from '../delegations/delegate.js';
 import { checkoutBranch } from '../git/vscodeGit.js';
 import { GITHUB_TOKEN_KEY, WORKER_TOKEN_KEY, type Services } from '../services.js';
@@ -12,6 +15,17 @@ import type { HealthStatusBar } from '../ui/statusBar.js';
 function pickDelegation(services: Services, arg: unknown): Delegation | undefined {
   const id = (arg as { id?: unknown } | undefined)?.id;
   return typeof id === 'string' ? services.store.get(id) : undefined;
+}
+
+/** From the palette there is no item: ask which delegation (those the command applies to). */
+async function chooseDelegation(services: Services, title: string, filter: (d: Delegation) => boolean): Promise<Delegation | undefined> {
+  const items = services.store.all().filter(filter).map((d) => ({ label: `#${d.prNumber} ${d.title}`, description: `${d.state} · ${d.owner}/${d.repo}`, id: d.id }));
+  if (items.length === 0) {
+    vscode.window.showInformationMessage(`Kiro: no delegation to ${title.toLowerCase()}.`);
+    return undefined;
+  }
+  const pick = await vscode.window.showQuickPick(items, { title: `Kiro: ${title}` });
+  return pick ? services.store.get(pick.id) : undefined;
 }
 
 /** Asks for a token and keeps it in SecretStorage (empty removes it); false when the user cancelled. */
@@ -36,7 +50,32 @@ export function registerActionCommands(context: vscode.ExtensionContext, service
       vscode.window.showErrorMessage(`Kiro: ${(e as Error).message}`);
     }
   };
+  const worker = (): WorkerApi | undefined => {
+    const api = services.worker();
+    if (!api) vscode.window.showWarningMessage('Kiro: no worker configured. Set "kiroDelegate.workerUrl".');
+    return api;
+  };
   context.subscriptions.push(
+    vscode.commands.registerCommand('kiroDelegate.showAgentOutput', async (arg: unknown) => {
+      const d = pickDelegation(services, arg) ?? (await chooseDelegation(services, 'Show Agent Output', (x) => Boolean(x.jobId)));
+      const api = d && worker();
+      if (d && api) showAgentOutput(d, api);
+    }),
+    vscode.commands.registerCommand('kiroDelegate.cancelJob', async (arg: unknown) => {
+      const d = pickDelegation(services, arg) ?? (await chooseDelegation(services, 'Cancel Job', (x) => ACTIVE.has(x.state) && Boolean(x.jobId)));
+      if (!d) return;
+      if (!d.jobId || !ACTIVE.has(d.state)) {
+        vscode.window.showInformationMessage(`Kiro: PR #${d.prNumber} has no job to cancel (${d.state}).`);
+        return;
+      }
+      const ok = await vscode.window.showWarningMessage(`Cancel Kiro's job for PR #${d.prNumber}?`, { modal: true, detail: `"${d.title}": the agent is stopped and nothing more is pushed. The pull request stays open.` }, 'Cancel Job');
+      const api = ok && worker();
+      if (!api) return;
+      await cancelDelegation(d, { worker: api, store: services.store, log: (m) => services.log.info(m) }).then((outcome) => {
+        if (outcome.kind === 'error') vscode.window.showErrorMessage(`Kiro could not cancel PR #${d.prNumber}: ${outcome.message}`);
+      });
+      void statusBar.refresh();
+    }),
     vscode.commands.registerCommand('kiroDelegate.showLog', () => services.log.show()),
     vscode.commands.registerCommand('kiroDelegate.openPr', withDelegation((d) => vscode.env.openExternal(vscode.Uri.parse(d.prUrl)))),
     vscode.commands.registerCommand('kiroDelegate.viewChanges', withDelegation((d) => {
@@ -69,15 +108,24 @@ export function registerActionCommands(context: vscode.ExtensionContext, service
       if (last.kind === 'ok') {
         const h = last.health;
         items.push({ label: `Worker ${h.version}: ${h.running}/${h.capacity} busy, ${h.queued} queued`, kind: vscode.QuickPickItemKind.Separator });
-        for (const s of h.slots) items.push({ label: `$(server) Slot ${s.id}: ${s.state}`, description: s.jobId ?? '', detail: `since ${new Date(s.since).toLocaleTimeString()}` });
+        for (const s of h.slots) {
+          items.push({ label: `$(server) Slot ${s.id}: ${s.state}`, description: s.jobId ?? '', detail: s.jobId ? `since ${new Date(s.since).toLocaleTimeString()} · pick to show the agent's output` : `since ${new Date(s.since).toLocaleTimeString()}`, jobId: s.jobId ?? undefined } as vscode.QuickPickItem & { jobId?: string });
+        }
         if (!h.agent.found) items.push({ label: `$(warning) ${h.agent.message}` });
       } else {
         items.push({ label: `$(error) ${'message' in last ? last.message : 'No worker configured'}` });
       }
       items.push({ label: 'Recent delegations', kind: vscode.QuickPickItemKind.Separator });
       for (const d of services.store.all().slice(0, 10)) items.push({ label: `#${d.prNumber} ${d.title}`, description: d.sendFailed ? 'not sent' : d.state, detail: d.problem, id: d.id } as vscode.QuickPickItem & { id: string });
-      const pick = (await vscode.window.showQuickPick(items, { title: 'Kiro worker pool' })) as (vscode.QuickPickItem & { id?: string }) | undefined;
+      const pick = (await vscode.window.showQuickPick(items, { title: 'Kiro worker pool' })) as (vscode.QuickPickItem & { id?: string; jobId?: string }) | undefined;
       if (pick?.id) await vscode.commands.executeCommand('kiroDelegate.openPr', { id: pick.id });
+      else if (pick?.jobId) {
+        // A busy slot: its agent's terminal, whoever delegated the job.
+        const api = worker();
+        const mine = services.store.all().find((d) => d.jobId === pick.jobId);
+        const job = mine ? undefined : await api?.job(pick.jobId);
+        if (api && (mine || job)) showAgentOutput(mine ?? { id: `job:${pick.jobId}`, jobId: pick.jobId, prNumber: job?.prNumber ?? 0, owner: job?.owner ?? '', repo: job?.repo ?? '', branch: job?.branch ?? '' }, api);
+      }
     }),
   );
 }

@@ -32,8 +32,17 @@ export function submitHandler(services: Services, statusBar: HealthStatusBar): S
       void statusBar.refresh();
     });
     services.watcher.start();
-    vscode.window.showInformationMessage(`Kiro: PR #${done.result.number} created (${done.result.confirmationCode}). The agent is on it.`, 'Open PR').then((pick) => {
-      if (pick) void vscode.env.openExternal(vscode.Uri.parse(done.result.prUrl));
+    const delegation = { id: done.result.confirmationCode };
+    vscode.window.showInformationMessage(`Kiro: PR #${done.result.number} created (${done.result.confirmationCode}). The agent is on it.`, 'Show Agent Output', 'Open PR', 'Cancel').then(async (pick) => {
+      // The job id may arrive after the notification: the commands read the delegation when clicked.
+      if (pick === 'Open PR') void vscode.env.openExternal(vscode.Uri.parse(done.result.prUrl));
+      else if (pick === 'Show Agent Output') {
+        await done.sending;
+        await vscode.commands.executeCommand('kiroDelegate.showAgentOutput', delegation);
+      } else if (pick === 'Cancel') {
+        await done.sending;
+        await vscode.commands.executeCommand('kiroDelegate.cancelJob', delegation);
+      }
     });
     return done.result;
   };

@@ -1,8 +1,8 @@
 // Delegations: what the user handed to Kiro, persisted (VS Code globalState) so
 // that watching resumes after a window reload.
-import type { GenerateCodeRequest } from '../../shared/protocol.js';
+import type { GenerateCodeRequest, JobState } from '../../shared/protocol.js';
 
-export type DelegationState = 'creating' | 'queued' | 'running' | 'pushed' | 'no-changes' | 'failed' | 'closed';
+export type DelegationState = 'creating' | 'queued' | 'running' | 'pushed' | 'no-changes' | 'failed' | 'cancelled' | 'closed';
 
 export interface Delegation {
   /** The confirmation code. */
@@ -24,6 +24,14 @@ export interface Delegation {
   /** Sending to the worker failed (unreachable, bad token): "Retry sending" applies. */
   sendFailed?: boolean;
   headOid?: string;
+  /** The worker's own state of the job, as last seen (finer than `state`: preparing, pushing…). */
+  jobState?: JobState;
+  /** Jobs ahead of this one while queued. */
+  position?: number;
+  /** When the agent started (ISO), for "running m:ss". */
+  startedAt?: string;
+  /** A closed PR was merged. */
+  merged?: boolean;
   refEtag?: string;
   pullEtag?: string;
   createdAt: number;

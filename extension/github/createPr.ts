@@ -146,7 +146,8 @@ export async function createDelegationPr(input: CreatePrInput, deps: CreatePrDep
   const variablesFor = (head: string) => ({
     repositoryId: repository.id, ref: `refs/heads/${head}`, oid: baseOid,
     branch: { repositoryNameWithOwner: `${input.owner}/${input.repo}`, branchName: head },
-    message: { headline: `feat: ${input.task.title}`.slice(0, 250), body: `Delegated with Kiro Delegate (confirmation code ${code}).` },
+    // `task:`, not `feat:`: the agent's commit that follows is the feature.
+    message: { headline: `task: ${input.task.title}`.slice(0, 250), body: `Delegated with Kiro Delegate (confirmation code ${code}).` },
     changes: { additions: [{ path: 'TASK.md', contents: Buffer.from(markdown, 'utf8').toString('base64') }] },
     base: input.baseBranch, head, title: input.prTitle, body: prBody(task, code), draft: input.draft ?? false,
   });

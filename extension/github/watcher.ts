@@ -78,17 +78,49 @@ export class PrWatcher {
     const worker = this.deps.worker();
     if (!worker || !d.jobId) return;
     const job = await worker.job(d.jobId);
-    if (!job) return;
-    if (job.state === 'running' || job.state === 'preparing' || job.state === 'pushing') {
-      if (d.state !== 'running') await this.deps.store.patch(d.id, { state: 'running' });
-    } else if (job.state === 'failed' || job.state === 'timed-out' || job.state === 'no-changes' || job.state === 'cancelled') {
-      const updated = await this.deps.store.patch(d.id, {
-        state: job.state === 'no-changes' ? 'no-changes' : 'failed',
-        problem: job.error?.message ?? job.state, notified: true,
-      });
-      if (updated && !d.notified) this.deps.notify({ type: 'job-ended', delegation: updated, job });
+    if (job) await this.applyJob(job);
+  }
+
+  /**
+   * A job's state, from a poll or from the worker's event stream: the delegation
+   * follows it, and its end is told once. A push the worker reports is told at
+   * once; the branch poll confirms it (and catches pushes by others).
+   */
+  async applyJob(job: JobStatus): Promise<void> {
+    const d = this.deps.store.all().find((x) => x.jobId === job.jobId);
+    if (!d || !ACTIVE.has(d.state)) return;
+    const live = { jobState: job.state, position: job.position, startedAt: job.startedAt ?? undefined };
+    switch (job.state) {
+      case 'queued':
+        await this.deps.store.patch(d.id, { ...live, state: 'queued' });
+        return;
+      case 'preparing':
+      case 'running':
+      case 'pushing':
+        await this.deps.store.patch(d.id, { ...live, state: 'running' });
+        return;
+      case 'succeeded': {
+        if (!job.commitSha) return;
+        const updated = await this.deps.store.patch(d.id, { ...live, state: 'pushed', headOid: job.commitSha, notified: true });
+        if (updated && !d.notified) this.deps.notify({ type: 'pushed', delegation: updated, headOid: job.commitSha });
+        return;
+      }
+      case 'failed':
+      case 'timed-out':
+      case 'no-changes':
+      case 'cancelled': {
+        const updated = await this.deps.store.patch(d.id, {
+          ...live, state: job.state === 'no-changes' ? 'no-changes' : job.state === 'cancelled' ? 'cancelled' : 'failed',
+          problem: job.error?.message ?? job.state, notified: true,
+        });
+        if (updated && !d.notified) this.deps.notify({ type: 'job-ended', delegation: updated, job });
+        return;
+      }
+      default: {
+        const never: never = job.state;
+        return never;
+      }
     }
-    // 'succeeded' is confirmed by the branch moving, which the next step sees.
   }
 
   private async pollBranch(github: GitHubClient, d: Delegation): Promise<void> {
@@ -125,7 +157,7 @@ export class PrWatcher {
       });
       const etag = typeof res.headers.etag === 'string' ? res.headers.etag : undefined;
       if (res.data.state === 'closed') {
-        const updated = await this.deps.store.patch(d.id, { state: 'closed', pullEtag: etag, notified: true });
+        const updated = await this.deps.store.patch(d.id, { state: 'closed', merged: res.data.merged, pullEtag: etag, notified: true });
         if (updated) this.deps.notify({ type: 'closed', delegation: updated, merged: res.data.merged });
       } else await this.deps.store.patch(d.id, { pullEtag: etag });
     } catch (e) {

@@ -1,12 +1,10 @@
 // The "Kiro Delegations" view: what this user delegated, newest first.
 import * as vscode from 'vscode';
+import { describeState } from '../delegations/describe.js';
 import type { Delegation, DelegationState, DelegationStore } from '../delegations/model.js';
 
 const ICON: Record<DelegationState, string> = {
-  creating: 'loading~spin', queued: 'clock', running: 'sync~spin', pushed: 'git-pull-request', 'no-changes': 'circle-slash', failed: 'error', closed: 'git-pull-request-closed',
-};
-const LABEL: Record<DelegationState, string> = {
-  creating: 'creating', queued: 'queued', running: 'running', pushed: 'pushed', 'no-changes': 'no changes', failed: 'failed', closed: 'closed',
+  creating: 'loading~spin', queued: 'clock', running: 'sync~spin', pushed: 'git-pull-request', 'no-changes': 'circle-slash', failed: 'error', cancelled: 'debug-stop', closed: 'git-pull-request-closed',
 };
 
 export class DelegationsView implements vscode.TreeDataProvider<Delegation>, vscode.Disposable {
@@ -14,8 +12,14 @@ export class DelegationsView implements vscode.TreeDataProvider<Delegation>, vsc
   readonly onDidChangeTreeData = this.changed.event;
   private readonly sub: { dispose(): void };
 
+  /** Ticks while an agent runs, so "running m:ss" counts. */
+  private readonly clock: NodeJS.Timeout;
+
   constructor(private readonly store: DelegationStore) {
     this.sub = store.onDidChange(() => this.changed.fire());
+    this.clock = setInterval(() => {
+      if (store.all().some((d) => d.state === 'running' && d.jobState === 'running')) this.changed.fire();
+    }, 1000);
   }
 
   getChildren(element?: Delegation): Delegation[] {
@@ -24,16 +28,20 @@ export class DelegationsView implements vscode.TreeDataProvider<Delegation>, vsc
 
   getTreeItem(d: Delegation): vscode.TreeItem {
     const item = new vscode.TreeItem(`#${d.prNumber} ${d.title}`);
-    const state = d.sendFailed ? 'not sent' : LABEL[d.state];
-    item.description = `${state} · ${d.branch}`;
+    const state = describeState(d);
+    item.description = state;
     item.iconPath = new vscode.ThemeIcon(d.sendFailed ? 'warning' : ICON[d.state]);
     item.tooltip = new vscode.MarkdownString(`**${d.title}**  \n${d.owner}/${d.repo} · PR #${d.prNumber}  \nBranch \`${d.branch}\`  \nState: ${state}${d.problem ? `  \n${d.problem}` : ''}  \nConfirmation code \`${d.id}\``);
-    item.contextValue = `delegation.${d.state}${d.sendFailed ? '.sendFailed' : ''}`;
-    item.command = { command: 'kiroDelegate.openPr', title: 'Open Pull Request', arguments: [d] };
+    item.contextValue = `delegation.${d.state}${d.sendFailed ? '.sendFailed' : ''}${d.jobId ? '.hasJob' : ''}`;
+    // A click shows what the agent is doing (or did); without a job yet, the PR.
+    item.command = d.jobId
+      ? { command: 'kiroDelegate.showAgentOutput', title: 'Show Agent Output', arguments: [d] }
+      : { command: 'kiroDelegate.openPr', title: 'Open Pull Request', arguments: [d] };
     return item;
   }
 
   dispose(): void {
+    clearInterval(this.clock);
     this.sub.dispose();
     this.changed.dispose();
   }

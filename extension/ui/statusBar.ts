@@ -5,6 +5,7 @@ import { describeHealth } from './healthView.js';
 import type { Services } from '../services.js';
 import { readSettings } from '../settings.js';
 import type { HealthOutcome } from '../worker/client.js';
+import type { PoolSlots } from '../../shared/protocol.js';
 
 export class HealthStatusBar implements vscode.Disposable {
   private readonly item = vscode.window.createStatusBarItem('kiroDelegate.health', vscode.StatusBarAlignment.Left, 50);
@@ -27,13 +28,24 @@ export class HealthStatusBar implements vscode.Disposable {
     if (this.timer) clearTimeout(this.timer);
     const worker = this.services.worker();
     this.last = worker ? await worker.health() : { kind: 'not-configured' };
+    this.render();
+    if (this.disposed) return;
+    const { healthIntervalMs } = readSettings();
+    this.timer = setTimeout(() => void this.refresh(), vscode.window.state.focused ? healthIntervalMs : healthIntervalMs * 4);
+  }
+
+  /** A slots event from the worker's live stream: the bar follows at once, without a request. */
+  applySlots(pool: PoolSlots): void {
+    if (this.last.kind !== 'ok') return;
+    this.last = { kind: 'ok', health: { ...this.last.health, ...pool } };
+    this.render();
+  }
+
+  private render(): void {
     const view = describeHealth(this.last);
     this.item.text = view.text;
     this.item.tooltip = new vscode.MarkdownString(view.tooltip.replace(/\n/g, '  \n'));
     this.item.backgroundColor = view.severity === 'error' ? new vscode.ThemeColor('statusBarItem.errorBackground') : view.severity === 'warning' ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
-    if (this.disposed) return;
-    const { healthIntervalMs } = readSettings();
-    this.timer = setTimeout(() => void this.refresh(), vscode.window.state.focused ? healthIntervalMs : healthIntervalMs * 4);
   }
 
   dispose(): void {

@@ -77,6 +77,13 @@ export class WorkerApi {
     return this.fetchImpl(`${this.baseUrl}/jobs/${encodeURIComponent(id)}/log?offset=${offset}`, { headers: token ? { authorization: `Bearer ${token}` } : {}, signal });
   }
 
+  /** The worker's live events for these jobs (Server-Sent Events; long-lived, the caller aborts). */
+  async openEvents(jobIds: readonly string[], lastEventId: string | undefined, signal: AbortSignal): Promise<Response> {
+    const token = await this.opts.token();
+    const headers: Record<string, string> = { accept: 'text/event-stream', ...(token ? { authorization: `Bearer ${token}` } : {}), ...(lastEventId ? { 'last-event-id': lastEventId } : {}) };
+    return this.fetchImpl(`${this.baseUrl}/events?jobs=${jobIds.map(encodeURIComponent).join(',')}`, { headers, signal });
+  }
+
   /** Cancels a queued or running job; the job as the worker then reports it. */
   async cancel(id: string): Promise<{ kind: 'ok'; job: JobStatus } | { kind: 'error'; message: string }> {
     try {

@@ -7,7 +7,8 @@ import { pollUntil, tempDir } from '../../support/helpers.js';
 import { startWorker, workerEnv, WORKER_TOKEN, type TestWorker } from '../../support/worker.js';
 import { createGitHubClient } from '../../../extension/github/client.js';
 import { delegate, sendToWorker, type DelegateDeps } from '../../../extension/delegations/delegate.js';
-import { DelegationStore, MemoryMemento } from '../../../extension/delegations/model.js';
+import { DelegationStore, MemoryMemento, type Delegation } from '../../../extension/delegations/model.js';
+import { cancelDelegation } from '../../../extension/delegations/cancel.js';
 import { PrWatcher, type WatchEvent } from '../../../extension/github/watcher.js';
 import { WorkerApi } from '../../../extension/worker/client.js';
 import type { ValidForm } from '../../../extension/form/validation.js';
@@ -154,6 +155,34 @@ describe('delegating: PR, worker, watcher', function () {
       const ended = await pollUntil(() => events.find((e) => e.type === 'job-ended' && e.delegation.id === done.result.confirmationCode), { what: 'the failure notification' });
       assert.equal(ended.type === 'job-ended' && ended.job.error?.code, 'AGENT_FAILED');
       assert.equal(reloaded.get(done.result.confirmationCode)?.state, 'failed');
+    } finally {
+      watcher.dispose();
+    }
+  });
+
+  it('cancels a running job: the agent stops, nothing is pushed, the delegation says cancelled (not failed) and one notification says so', async function () {
+    const store = new DelegationStore(new MemoryMemento());
+    const done = await delegate(form('Cancel me', '\n[scenario: hang]'), undefined, deps(store));
+    await done.sending;
+    const id = done.result.confirmationCode;
+    const jobId = store.get(id)?.jobId ?? '';
+    const api = new WorkerApi({ baseUrl: w.url, token: async () => WORKER_TOKEN });
+    await pollUntil(async () => (await api.job(jobId))?.state === 'running', { what: 'the agent to run' });
+    const events: WatchEvent[] = [];
+    const watcher = new PrWatcher({ store, github: async () => github(), worker: () => api, notify: (e) => events.push(e), isFocused: () => true, intervalMs: 20 });
+    try {
+      const outcome = await cancelDelegation(store.get(id) as Delegation, { worker: api, store });
+      assert.ok(outcome.kind === 'cancelled' || outcome.kind === 'stopping', JSON.stringify(outcome));
+      watcher.start();
+      await pollUntil(() => store.get(id)?.state === 'cancelled', { what: 'the delegation to say cancelled' });
+      const job = await api.job(jobId);
+      assert.equal(job?.state, 'cancelled');
+      assert.equal(job?.commitSha, null);
+      const head = await gh.model.repo('alice', 'app')?.bare.resolve(`refs/heads/${done.result.branchName}`);
+      assert.equal(head, store.get(id)?.taskCommitOid, 'nothing pushed after the TASK.md commit');
+      assert.ok(events.filter((e) => e.type === 'job-ended').length <= 1);
+      // Cancelling again: the worker answers with the job as it is.
+      assert.equal((await cancelDelegation(store.get(id) as Delegation, { worker: api, store })).kind, 'cancelled');
     } finally {
       watcher.dispose();
     }
