@@ -126,3 +126,22 @@ function parseByHeadings(markdown: string): TaskFields {
     (sections.get(name) ?? []).filter((l) => /^[-*] /.test(l)).map((l) => l.replace(/^[-*] (\[[ xX]\] )?/, '').trim());
   return { title: titleLine.slice(2).trim(), objective: text('objective'), constraints: items('constraints'), acceptanceCriteria: items('acceptance criteria') };
 }
+
+const FOLLOW_UP = /^## Follow-up (\d+)\s*$/gm;
+
+/** How many follow-up sections TASK.md has (0 for the first round). */
+export function followUpCount(markdown: string): number {
+  return Math.max(0, ...[...markdown.matchAll(FOLLOW_UP)].map((m) => Number(m[1])));
+}
+
+/**
+ * TASK.md with one more `## Follow-up N` section at the end (date, instructions):
+ * the agent reads the whole file and acts on the latest section. Instructions are
+ * the user's words; a heading in them is demoted so it cannot pose as a section.
+ */
+export function appendFollowUp(markdown: string, instructions: string, at: Date): { markdown: string; round: number } {
+  const n = followUpCount(markdown) + 1;
+  const body = instructions.trim().replace(/\r\n?/g, '\n').replace(/^(#{1,2}) /gm, '### ');
+  const text = `${markdown.replace(/\s*$/, '')}\n\n## Follow-up ${n}\n\n_${at.toISOString().slice(0, 16).replace('T', ' ')} UTC_\n\n${body}\n`;
+  return { markdown: text, round: n };
+}

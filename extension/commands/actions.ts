@@ -3,6 +3,7 @@
 import * as vscode from 'vscode';
 import { ACTIVE, type Delegation } from '../delegations/model.js';
 import { cancelDelegation } from '../delegations/cancel.js';
+import { sendFollowUp } from '../delegations/followUp.js';
 import { showAgentOutput } from '../ui/agentTerminal.js';
 import type { WorkerApi } from '../worker/client.js';
 import { sendToWorker } from '../delegations/delegate.js';
@@ -75,6 +76,33 @@ export function registerActionCommands(context: vscode.ExtensionContext, service
         if (outcome.kind === 'error') vscode.window.showErrorMessage(`Kiro could not cancel PR #${d.prNumber}: ${outcome.message}`);
       });
       void statusBar.refresh();
+    }),
+    vscode.commands.registerCommand('kiroDelegate.sendFollowUp', async (arg: unknown) => {
+      const d = pickDelegation(services, arg) ?? (await chooseDelegation(services, 'Send Follow-up', (x) => x.state !== 'closed' && x.state !== 'creating'));
+      if (!d) return;
+      const instructions = await vscode.window.showInputBox({
+        title: `Kiro: follow-up for PR #${d.prNumber} — ${d.title}`,
+        prompt: 'What should the agent do next on this branch? It is added to TASK.md as a new "Follow-up" section; the agent works from the branch as it is now.',
+        placeHolder: 'e.g. Also handle an empty password, and add a test for it',
+        ignoreFocusOut: true,
+        validateInput: (v) => (v.trim() ? undefined : 'Write what the agent should do'),
+      });
+      if (!instructions?.trim()) return;
+      const github = await services.github(true);
+      if (!github) return;
+      try {
+        const sent = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Kiro: sending the follow-up to PR #${d.prNumber}…` }, () =>
+          sendFollowUp(d, instructions, { github, worker: () => services.worker(), store: services.store, log: (m) => services.log.info(m), onSendProblem: (x, o) => notifySendProblem(services, x, o) }));
+        services.watcher.start();
+        void sent.sending.finally(() => services.watcher.start());
+        vscode.window.showInformationMessage(`Kiro: follow-up ${sent.round - 1} added to PR #${d.prNumber}; the agent is on it.`, 'Show Agent Output').then(async (pick) => {
+          if (!pick) return;
+          await sent.sending;
+          await vscode.commands.executeCommand('kiroDelegate.showAgentOutput', { id: d.id });
+        });
+      } catch (e) {
+        vscode.window.showErrorMessage(`Kiro could not send the follow-up: ${(e as Error).message}`);
+      }
     }),
     vscode.commands.registerCommand('kiroDelegate.showLog', () => services.log.show()),
     vscode.commands.registerCommand('kiroDelegate.openPr', withDelegation((d) => vscode.env.openExternal(vscode.Uri.parse(d.prUrl)))),

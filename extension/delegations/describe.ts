@@ -9,6 +9,21 @@ export function elapsed(fromIso: string, now: number): string {
 }
 
 export function describeState(d: Delegation, now = Date.now()): string {
+  const state = describeRoundState(d, now);
+  return d.round && d.round > 1 ? `round ${d.round} · ${state}` : state;
+}
+
+/** Every round, oldest first, for the item's tooltip. */
+export function describeRounds(d: Delegation, now = Date.now()): string[] {
+  const rounds = d.rounds ?? [];
+  return rounds.map((r, i) => {
+    const last = i === rounds.length - 1;
+    const what = last ? describeRoundState(d, now) : r.state === 'pushed' ? `pushed ${r.headOid?.slice(0, 7) ?? ''}`.trim() : r.state;
+    return `${r.round === 1 ? 'Task' : `Follow-up ${r.round - 1}`}: ${what}`;
+  });
+}
+
+function describeRoundState(d: Delegation, now: number): string {
   if (d.sendFailed) return 'not sent';
   switch (d.state) {
     case 'creating':

@@ -32,12 +32,24 @@ export interface Delegation {
   startedAt?: string;
   /** A closed PR was merged. */
   merged?: boolean;
+  /** The round in progress (1 = the first task; each follow-up adds one). */
+  round?: number;
+  /** Every round so far, oldest first (absent until the first follow-up). */
+  rounds?: DelegationRound[];
   refEtag?: string;
   pullEtag?: string;
   createdAt: number;
   updatedAt: number;
   /** Whether the user was told the outcome (so a reload does not notify twice). */
   notified?: boolean;
+}
+
+export interface DelegationRound {
+  round: number;
+  jobId?: string;
+  taskCommitOid: string;
+  state: DelegationState;
+  headOid?: string;
 }
 
 export const ACTIVE: ReadonlySet<DelegationState> = new Set(['creating', 'queued', 'running']);

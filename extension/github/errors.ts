@@ -4,6 +4,7 @@ export type DelegateErrorCode =
   | 'REPO_NOT_FOUND'
   | 'NO_WRITE_PERMISSION'
   | 'BASE_BRANCH_MISSING'
+  | 'BRANCH_MISSING'
   | 'BRANCH_COLLISIONS'
   | 'GITHUB_ERROR'
   | 'INVALID_INPUT';

@@ -19,18 +19,19 @@ export function notifyWatchEvent(services: Services, e: WatchEvent): void {
   const prActions = async (pick: string | undefined) => {
     if (pick === 'Show Agent Output') await vscode.commands.executeCommand('kiroDelegate.showAgentOutput', d);
     else if (pick === 'Open PR') await vscode.commands.executeCommand('kiroDelegate.openPr', d);
+    else if (pick === 'Send Follow-up…') await vscode.commands.executeCommand('kiroDelegate.sendFollowUp', d);
     else if (pick === 'Check Out Branch') await vscode.commands.executeCommand('kiroDelegate.checkoutBranch', d);
     else if (pick === 'View Changes') await vscode.commands.executeCommand('kiroDelegate.viewChanges', d);
   };
   switch (e.type) {
     case 'pushed':
       services.log.info(`agent pushed ${e.headOid.slice(0, 12)} to ${d.branch} (PR #${d.prNumber})`);
-      void vscode.window.showInformationMessage(`Kiro pushed code to PR #${d.prNumber}: ${d.title}`, 'Open PR', 'Check Out Branch', 'View Changes', 'Show Agent Output').then(prActions);
+      void vscode.window.showInformationMessage(`Kiro pushed code to PR #${d.prNumber}: ${d.title}`, 'Open PR', 'Check Out Branch', 'View Changes', 'Send Follow-up…').then(prActions);
       return;
     case 'job-ended': {
       const reason = e.job.error?.message ?? e.job.state;
       services.log.warn(`job for PR #${d.prNumber} ended ${e.job.state}: ${reason}`);
-      if (e.job.state === 'no-changes') void vscode.window.showInformationMessage(`Kiro finished PR #${d.prNumber} without changing any file: ${d.title}`, 'Open PR', 'Show Agent Output').then(prActions);
+      if (e.job.state === 'no-changes') void vscode.window.showInformationMessage(`Kiro finished PR #${d.prNumber} without changing any file: ${d.title}`, 'Open PR', 'Show Agent Output', 'Send Follow-up…').then(prActions);
       else if (e.job.state === 'cancelled') void vscode.window.showInformationMessage(`Kiro's job for PR #${d.prNumber} was cancelled: ${d.title}`, 'Open PR', 'Show Agent Output').then(prActions);
       else void vscode.window.showErrorMessage(`Kiro could not finish PR #${d.prNumber} (${e.job.state}): ${reason}`, 'Open PR', 'Show Agent Output').then(prActions);
       return;

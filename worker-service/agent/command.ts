@@ -8,7 +8,8 @@ import { delimiter, isAbsolute, join } from 'node:path';
 export const AGENT_PROMPT =
   'Implement the task described in TASK.md at the root of this repository. Read TASK.md first and follow its ' +
   'objective, constraints and acceptance criteria. Edit the files in this working tree only; do not commit, push ' +
-  'or create branches: the service commits and pushes your changes when you finish.';
+  'or create branches: the service commits and pushes your changes when you finish. If TASK.md ends with ' +
+  '"## Follow-up N" sections, the earlier work is already on this branch: do what the latest follow-up asks.';
 
 export function expandCommand(template: readonly string[], values: { prompt: string; taskFile: string }): string[] {
   return template.map((arg) => (arg === '{prompt}' ? values.prompt : arg === '{taskFile}' ? values.taskFile : arg));
