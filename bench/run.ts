@@ -3,6 +3,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { benchExtension } from './extension.js';
 import { benchSandbox } from './sandbox.js';
+import { benchSteer } from './steer.js';
 import { benchWorker } from './worker.js';
 
 const only = process.argv[2];
@@ -12,7 +13,7 @@ try {
   results = JSON.parse(await readFile(file, 'utf8'));
 } catch { /* first run */ }
 
-const suites: Record<string, () => Promise<Record<string, number>>> = { extension: benchExtension, sandbox: benchSandbox, worker: benchWorker };
+const suites: Record<string, () => Promise<Record<string, number>>> = { extension: benchExtension, sandbox: benchSandbox, steer: benchSteer, worker: benchWorker };
 
 for (const [name, run] of Object.entries(suites)) {
   if (only && only !== name) continue;

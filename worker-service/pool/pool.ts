@@ -197,7 +197,8 @@ export class Pool extends EventEmitter<PoolEvents> {
     this.cancelRequested.add(id);
     const slot = this.slots.find((s) => s.jobId === id);
     if (slot?.agent) await slot.agent.stop('cancel', this.config.killGraceMs);
-    else if (job.state === 'pushing') await this.ended(job, CANCEL_PUSH_WAIT_MS);
+    // The answer says how the job ended (cancelled, or pushed after all), not the moment in between.
+    await this.ended(job, CANCEL_PUSH_WAIT_MS);
     return job;
   }
 
