@@ -1,7 +1,7 @@
 // What the commands and views share: the log, the store, tokens, the GitHub and
 // worker clients, the watcher. Built once in activate(); nothing here runs at start-up.
 import * as vscode from 'vscode';
-import { resolveGitHubToken } from './auth/githubToken.js';
+import { hasGitHubSignIn, resolveGitHubToken } from './auth/githubToken.js';
 import { createGitHubClient, type GitHubClient } from './github/client.js';
 import { DelegationStore } from './delegations/model.js';
 import { PrWatcher, type WatchEvent } from './github/watcher.js';
@@ -72,6 +72,7 @@ export class Services implements vscode.Disposable {
     const result = await resolveGitHubToken({
       getSession: (opts) => Promise.resolve(vscode.authentication.getSession(providerId, ['repo'], opts)),
       storedToken: () => Promise.resolve(this.context.secrets.get(GITHUB_TOKEN_KEY)),
+      signInAvailable: hasGitHubSignIn({ appName: vscode.env.appName, githubAuthExtension: Boolean(vscode.extensions.getExtension('vscode.github-authentication')) }),
     }, interactive);
     if (result.kind === 'token') {
       this.log.info(`GitHub token from ${result.source === 'session' ? `the ${providerId} sign-in (${result.account ?? ''})` : 'SecretStorage'}`);
@@ -79,11 +80,8 @@ export class Services implements vscode.Disposable {
     }
     if (!interactive) return undefined;
     if (result.reason === 'no-provider') {
-      const pick = await vscode.window.showWarningMessage(
-        'This editor has no GitHub sign-in (code-server, VSCodium and some other builds). Paste a GitHub token instead? It is kept in VS Code\'s secret storage.',
-        'Paste GitHub Token',
-      );
-      if (pick) await vscode.commands.executeCommand('kiroDelegate.setGitHubToken');
+      // No GitHub sign-in here (code-server, VSCodium): straight to the token input, no detour through a sign-in that cannot work.
+      await vscode.commands.executeCommand('kiroDelegate.setGitHubToken');
       return (await this.context.secrets.get(GITHUB_TOKEN_KEY)) ?? undefined;
     }
     vscode.window.showErrorMessage('Kiro Delegate needs GitHub access to create the pull request. Sign in to GitHub and try again.');

@@ -20,10 +20,21 @@ export interface SubmitResult {
   confirmationCode: string;
 }
 
+/** What the form offers and warns about for the base branch (see shared/baseBranch.ts). */
+export interface BaseBranchHints {
+  /** The repository's default branch, once looked up. */
+  defaultBranch: string | null;
+  /** Branches offered with one click (the default branch, the workspace's branch when it is on GitHub). */
+  suggestions: string[];
+  /** Kiro's branch prefix: a base starting with it gets a warning. */
+  kiroPrefix: string;
+}
+
 /** A whole snapshot of the form's state: the webview renders it as is. */
 export interface FormSnapshot {
   values: FormValues;
   selection: SelectionInfo | null;
+  base: BaseBranchHints;
   /** Things to know before submitting (unsaved or unpushed changes). */
   warnings: string[];
   errors: Partial<Record<FieldName, string>>;
@@ -38,6 +49,10 @@ export type FromWebview =
   | { type: 'submit'; requestId: number; values: FormValues }
   | { type: 'openExternal'; url: string }
   | { type: 'newTask' };
+
+export function emptyBaseHints(): BaseBranchHints {
+  return { defaultBranch: null, suggestions: [], kiroPrefix: '' };
+}
 
 export function emptyValues(): FormValues {
   return { owner: '', repo: '', baseBranch: '', title: '', objective: '', prTitle: '', constraints: '', acceptanceCriteria: '' };

@@ -42,7 +42,7 @@ export function registerActionCommands(context: vscode.ExtensionContext, service
   const withDelegation = (fn: (d: Delegation) => unknown) => async (arg: unknown) => {
     const d = pickDelegation(services, arg);
     if (!d) {
-      vscode.window.showInformationMessage('Pick a delegation in the Kiro Delegations view.');
+      vscode.window.showInformationMessage('Pick a delegation in the Delegations view (Kiro, in the activity bar).');
       return;
     }
     try {
@@ -127,7 +127,9 @@ export function registerActionCommands(context: vscode.ExtensionContext, service
       if (await askSecret(context, WORKER_TOKEN_KEY, 'Kiro Worker Token', 'The bearer token of your Kiro worker (KIRO_WORKER_TOKEN).')) void statusBar.refresh();
     }),
     vscode.commands.registerCommand('kiroDelegate.setGitHubToken', async () => {
-      if (await askSecret(context, GITHUB_TOKEN_KEY, 'GitHub Token', 'A GitHub token with repo access, for editors without GitHub sign-in.')) services.clearTokenCache();
+      const web = githubEndpoint(readSettings()).webUrl;
+      const what = `This editor has no GitHub sign-in: paste a GitHub token that can push to the repository (classic: "repo" scope; fine-grained: Contents and Pull requests, read and write; create one at ${web}/settings/tokens).`;
+      if (await askSecret(context, GITHUB_TOKEN_KEY, 'Kiro: GitHub Token', what)) services.clearTokenCache();
     }),
     vscode.commands.registerCommand('kiroDelegate.showPoolDetails', async () => {
       await statusBar.refresh();

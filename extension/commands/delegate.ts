@@ -1,13 +1,15 @@
 // "Kiro: Delegate Task" and "Kiro: Delegate Selection": open the form prefilled
 // from the workspace, and submit it through the plain delegate flow.
 import * as vscode from 'vscode';
+import { chooseBaseBranch, type BaseBranchFacts } from '../../shared/baseBranch.js';
 import { languageForPath } from '../../shared/taskMarkdown.js';
 import type { SelectionInfo } from '../../shared/webviewProtocol.js';
 import { delegate } from '../delegations/delegate.js';
+import { lookupBaseBranches } from '../github/baseBranches.js';
 import { DelegateError } from '../github/errors.js';
 import { changeWarnings, workspaceRepo } from '../git/vscodeGit.js';
 import type { Services } from '../services.js';
-import { readSettings } from '../settings.js';
+import { githubEndpoint, readSettings } from '../settings.js';
 import { DelegateFormPanel, type FormPrefill, type SubmitHandler } from '../ui/formPanel.js';
 import type { HealthStatusBar } from '../ui/statusBar.js';
 import { notifySendProblem } from '../ui/notifications.js';
@@ -20,7 +22,7 @@ export function submitHandler(services: Services, statusBar: HealthStatusBar): S
     progress(`Creating ${settings.draft ? 'a draft' : 'the'} pull request on ${checked.value.owner}/${checked.value.repo}…`);
     const sel = selection ? { path: selection.path, startLine: selection.startLine, endLine: selection.endLine, code: selection.code, language: selection.language } : undefined;
     const done = await delegate(checked.value, sel, {
-      github, worker: () => services.worker(), store: services.store, branchPrefix: settings.branchPrefix, draft: settings.draft,
+      github, worker: () => services.worker(), store: services.store, branchPrefix: settings.branchPrefix, draft: settings.draft, webUrl: githubEndpoint(settings).webUrl,
       log: (m) => services.log.info(m),
       onSendProblem: (d, outcome) => notifySendProblem(services, d, outcome),
       onQueuedLocally: (d, seconds) => {
@@ -48,10 +50,14 @@ export function submitHandler(services: Services, statusBar: HealthStatusBar): S
   };
 }
 
-async function prefill(editor: vscode.TextEditor | undefined, withSelection: boolean): Promise<FormPrefill> {
+/**
+ * Opens the form prefilled from the workspace; the base branch is the setting, else
+ * the repository's default branch, which one query to GitHub tells (applied when it
+ * answers, unless the user already changed the field).
+ */
+async function openForm(context: vscode.ExtensionContext, services: Services, onSubmit: SubmitHandler, editor: vscode.TextEditor | undefined, withSelection: boolean): Promise<void> {
   const settings = readSettings();
   const info = await workspaceRepo(editor?.document.uri);
-  const baseBranch = settings.baseBranch || info.branch || 'main';
   let selection: SelectionInfo | null = null;
   if (withSelection && editor && !editor.selection.isEmpty) {
     const s = editor.selection;
@@ -60,27 +66,42 @@ async function prefill(editor: vscode.TextEditor | undefined, withSelection: boo
     const path = vscode.workspace.asRelativePath(editor.document.uri, false).replace(/\\/g, '/');
     selection = { path, startLine: s.start.line + 1, endLine, code: editor.document.getText(s), language: languageForPath(path) || editor.document.languageId };
   }
-  const warnings = withSelection ? changeWarnings(info, editor?.document, baseBranch) : [];
-  if (!info.remote) warnings.push('No GitHub remote was found in this workspace: fill in the owner and repository.');
-  return {
-    values: { owner: info.remote?.owner ?? '', repo: info.remote?.repo ?? '', baseBranch, title: '', objective: selection ? `Work on ${selection.path}, lines ${selection.startLine}-${selection.endLine}: ` : '' },
-    selection, warnings,
+  const facts: BaseBranchFacts = { setting: settings.baseBranch, currentBranch: info.branch, kiroPrefix: settings.branchPrefix };
+  const base = (f: BaseBranchFacts) => {
+    const choice = chooseBaseBranch(f);
+    const warnings = withSelection ? changeWarnings(info, editor?.document, choice.value) : [];
+    if (!info.remote) warnings.push('No GitHub remote was found in this workspace: fill in the owner and repository.');
+    return { baseBranch: choice.value, base: { defaultBranch: f.defaultBranch ?? null, suggestions: choice.suggestions, kiroPrefix: f.kiroPrefix }, warnings };
   };
+  const first = base(facts);
+  const prefill: FormPrefill = {
+    values: { owner: info.remote?.owner ?? '', repo: info.remote?.repo ?? '', baseBranch: first.baseBranch, title: '', objective: selection ? `Work on ${selection.path}, lines ${selection.startLine}-${selection.endLine}: ` : '' },
+    selection, warnings: first.warnings, base: first.base,
+  };
+  const { panel, generation } = DelegateFormPanel.createOrShow(context.extensionUri, prefill, onSubmit);
+  const remote = info.remote;
+  const github = remote && (await services.github(false)); // silently: no sign-in prompt for a prefill
+  if (!remote || !github) return;
+  try {
+    panel.update(generation, base({ ...facts, ...(await lookupBaseBranches(github, remote.owner, remote.repo, info.branch)) }));
+  } catch (e) {
+    services.log.info(`could not look up the default branch of ${remote.owner}/${remote.repo}: ${(e as Error).message}`);
+  }
 }
 
 export function registerDelegateCommands(context: vscode.ExtensionContext, services: Services, statusBar: HealthStatusBar): void {
   const onSubmit = submitHandler(services, statusBar);
   context.subscriptions.push(
-    vscode.commands.registerCommand('kiroDelegate.delegateTask', async () => {
-      DelegateFormPanel.createOrShow(context.extensionUri, await prefill(vscode.window.activeTextEditor, false), onSubmit);
-    }),
-    vscode.commands.registerCommand('kiroDelegate.delegateSelection', async () => {
+    vscode.commands.registerCommand('kiroDelegate.delegateTask', () => openForm(context, services, onSubmit, vscode.window.activeTextEditor, false)),
+    // The palette's "Kiro: Delegate Selection", and the same under the editor's context menu, which shows
+    // no category, as "Delegate Selection to Kiro" (kiroDelegate.delegateSelectionMenu, hidden from the palette).
+    ...['kiroDelegate.delegateSelection', 'kiroDelegate.delegateSelectionMenu'].map((id) => vscode.commands.registerCommand(id, async () => {
       const editor = vscode.window.activeTextEditor;
       if (!editor || editor.selection.isEmpty) {
         vscode.window.showInformationMessage('Select some code first, then run "Kiro: Delegate Selection".');
         return;
       }
-      DelegateFormPanel.createOrShow(context.extensionUri, await prefill(editor, true), onSubmit);
-    }),
+      await openForm(context, services, onSubmit, editor, true);
+    })),
   );
 }

@@ -17,6 +17,8 @@ export interface DelegateDeps {
   store: DelegationStore;
   branchPrefix: string;
   draft: boolean;
+  /** GitHub's web address (settings: github.com or the Enterprise URL), for the PR body's link to TASK.md. */
+  webUrl?: string;
   now?: () => number;
   log?: (message: string) => void;
   /** The send ended without the worker accepting the job (offer Retry / Set Worker Token / Open Settings). */
@@ -37,7 +39,7 @@ export async function delegate(form: ValidForm, selection: TaskSelection | undef
   const timestamp = (deps.now ?? Date.now)();
   const task: TaskFields = { title: form.title, objective: form.objective, constraints: form.constraints, acceptanceCriteria: form.acceptanceCriteria, ...(selection ? { selection } : {}) };
   const created = await createDelegationPr(
-    { owner: form.owner, repo: form.repo, baseBranch: form.baseBranch, prTitle: form.prTitle, task, branchPrefix: deps.branchPrefix, draft: deps.draft },
+    { owner: form.owner, repo: form.repo, baseBranch: form.baseBranch, prTitle: form.prTitle, task, branchPrefix: deps.branchPrefix, draft: deps.draft, webUrl: deps.webUrl },
     { client: deps.github, now: () => timestamp, log: deps.log },
   );
   const code = confirmationCode(timestamp);

@@ -16,6 +16,14 @@ export interface ValidForm {
   acceptanceCriteria: string[];
 }
 
+/**
+ * What makes two submissions "the same task" for the form's second-PR check: the
+ * repository (GitHub names are case-insensitive), the base branch, title and objective.
+ */
+export function submissionKey(v: Pick<ValidForm, 'owner' | 'repo' | 'baseBranch' | 'title' | 'objective'>): string {
+  return JSON.stringify([v.owner.toLowerCase(), v.repo.toLowerCase(), v.baseBranch, v.title, v.objective]);
+}
+
 /** One item per line; "- ", "* " and "- [ ] " bullets are dropped, blank lines ignored. */
 export function listItems(text: string): string[] {
   return text.split(/\r?\n/).map((l) => l.replace(/^\s*(?:[-*]\s+(?:\[[ xX]\]\s+)?|\d+[.)]\s+)/, '').trim()).filter((l) => l.length > 0);

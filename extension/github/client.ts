@@ -1,6 +1,7 @@
-// The Octokit the extension uses: the user's token, GitHub.com or Enterprise, with
-// retries for 5xx and backoff for rate limits (Octokit's own plugins).
-import { Octokit } from '@octokit/core';
+// The Octokit the extension uses: the user's token, GitHub.com or Enterprise, typed
+// REST methods (`octokit.rest.*`, @octokit/rest), retries for 5xx and backoff for
+// rate limits (Octokit's own plugins).
+import { Octokit } from '@octokit/rest';
 import { retry } from '@octokit/plugin-retry';
 import { throttling } from '@octokit/plugin-throttling';
 import Bottleneck from 'bottleneck';
@@ -27,12 +28,16 @@ export interface ClientOptions {
 // mutation for one user, so the spacing would only add a second to every PR. Writes
 // stay one at a time per token; rate-limit answers are still honoured below.
 const writeQueues = new Bottleneck.Group({ id: 'kiro-write', maxConcurrent: 1, minTime: 0 });
+const noop = () => undefined;
 
 export function createGitHubClient(opts: ClientOptions): GitHubClient {
   return new GitHubClient({
     auth: opts.token,
     baseUrl: opts.baseUrl ?? 'https://api.github.com',
     userAgent: opts.userAgent ?? 'kiro-delegate',
+    // @octokit/rest logs every failed request as an error, 304s included (an unchanged
+    // poll); callers handle their errors, so only Octokit's own warnings are shown.
+    log: { debug: noop, info: noop, warn: console.warn.bind(console), error: noop },
     retry: { retries: 3 },
     throttle: {
       enabled: opts.throttle ?? true,
@@ -49,6 +54,13 @@ export function createGitHubClient(opts: ClientOptions): GitHubClient {
       },
     },
   });
+}
+
+/** GitHub's web address for a REST base: github.com for api.github.com, the server for an Enterprise …/api/v3. */
+export function webUrlOf(baseUrl: string): string {
+  const trimmed = baseUrl.replace(/\/+$/, '');
+  if (trimmed.endsWith('/api/v3')) return trimmed.slice(0, -'/api/v3'.length);
+  return trimmed.replace(/^(https?:\/\/)api\./, '$1');
 }
 
 /** GraphQL endpoint for a REST base: /graphql on GitHub.com, /api/graphql on Enterprise (…/api/v3). */

@@ -15,7 +15,7 @@ import { makeBranchName, randomSuffix } from '../../shared/branch.js';
 import { confirmationCode as makeCode } from '../../shared/confirmation.js';
 import { isValidBranchName, isValidOwner, isValidRepo } from '../../shared/names.js';
 import { renderTaskMarkdown, type TaskFields } from '../../shared/taskMarkdown.js';
-import type { GitHubClient } from './client.js';
+import { webUrlOf, type GitHubClient } from './client.js';
 import { DelegateError } from './errors.js';
 
 export interface CreatePrInput {
@@ -26,6 +26,8 @@ export interface CreatePrInput {
   task: TaskFields;
   branchPrefix?: string;
   draft?: boolean;
+  /** GitHub's web address for links in the PR body (https://github.com, or the Enterprise URL); default: derived from the client's API URL. */
+  webUrl?: string;
 }
 
 export interface CreatedPr {
@@ -96,13 +98,20 @@ function errorFor(errors: GqlError[] | undefined, field: string): GqlError | und
   return errors?.find((er) => er.path?.[0] === field);
 }
 
-export function prBody(task: TaskFields, code: string): string {
+/** The file on the branch on GitHub's web UI; each part of the branch name is escaped, its slashes kept. */
+export function blobUrl(webUrl: string, owner: string, repo: string, branch: string, path: string): string {
+  const enc = (s: string) => s.split('/').map(encodeURIComponent).join('/');
+  return `${webUrl.replace(/\/+$/, '')}/${enc(owner)}/${enc(repo)}/blob/${enc(branch)}/${enc(path)}`;
+}
+
+/** A relative link in a PR body resolves against the PR page (…/pull/N/TASK.md), so TASK.md is linked absolutely. */
+export function prBody(task: TaskFields, code: string, taskUrl: string): string {
   const lines = [
     `Delegated with **Kiro Delegate** · confirmation code \`${code}\``,
     '',
     task.objective.trim().slice(0, 2000),
     '',
-    'The task is in [`TASK.md`](./TASK.md). A coding agent is working on it and will push its changes to this branch.',
+    `The task is in [\`TASK.md\`](${taskUrl}). A coding agent is working on it and will push its changes to this branch.`,
   ];
   return lines.join('\n');
 }
@@ -143,13 +152,15 @@ export async function createDelegationPr(input: CreatePrInput, deps: CreatePrDep
   if (repository.candidate) branch = nameOf(suffix());
 
   const markdown = renderTaskMarkdown(task);
+  const webUrl = input.webUrl ?? webUrlOf(client.request.endpoint.DEFAULTS.baseUrl);
+  const bodyFor = (head: string) => prBody(task, code, blobUrl(webUrl, input.owner, input.repo, head, 'TASK.md'));
   const variablesFor = (head: string) => ({
     repositoryId: repository.id, ref: `refs/heads/${head}`, oid: baseOid,
     branch: { repositoryNameWithOwner: `${input.owner}/${input.repo}`, branchName: head },
     // `task:`, not `feat:`: the agent's commit that follows is the feature.
     message: { headline: `task: ${input.task.title}`.slice(0, 250), body: `Delegated with Kiro Delegate (confirmation code ${code}).` },
     changes: { additions: [{ path: 'TASK.md', contents: Buffer.from(markdown, 'utf8').toString('base64') }] },
-    base: input.baseBranch, head, title: input.prTitle, body: prBody(task, code), draft: input.draft ?? false,
+    base: input.baseBranch, head, title: input.prTitle, body: bodyFor(head), draft: input.draft ?? false,
   });
 
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
@@ -168,7 +179,7 @@ export async function createDelegationPr(input: CreatePrInput, deps: CreatePrDep
         // Transport failure: the mutation may or may not have run. Look before trying again.
         deps.log?.(`GitHub did not answer the mutation (${(e as Error).message}); checking what happened`);
         roundTrips++;
-        const recovered = await recover(client, input, branch, code);
+        const recovered = await recover(client, input, branch, code, bodyFor(branch));
         if (recovered === 'free') continue;
         if (recovered === 'taken') {
           branch = nameOf(suffix());
@@ -215,7 +226,7 @@ export async function createDelegationPr(input: CreatePrInput, deps: CreatePrDep
 type Recovered = 'free' | 'taken' | { prUrl: string; number: number; taskCommitOid: string; extraTrips?: number };
 
 /** After a mutation whose answer was lost: is the branch free, someone else's, or ours (then finish the PR)? */
-async function recover(client: GitHubClient, input: CreatePrInput, branch: string, code: string): Promise<Recovered> {
+async function recover(client: GitHubClient, input: CreatePrInput, branch: string, code: string, body: string): Promise<Recovered> {
   const res = await client.graphql<{ repository: { ref: { id: string; target: { oid: string; message: string }; associatedPullRequests: { nodes: { number: number; url: string }[] } } | null } }>(
     RECOVER, { owner: input.owner, name: input.repo, candidate: `refs/heads/${branch}` },
   );
@@ -230,7 +241,7 @@ async function recover(client: GitHubClient, input: CreatePrInput, branch: strin
     `mutation KiroFinish($repositoryId: ID!, $base: String!, $head: String!, $title: String!, $body: String!, $draft: Boolean!) {
       createPullRequest(input: { repositoryId: $repositoryId, baseRefName: $base, headRefName: $head, title: $title, body: $body, draft: $draft }) { pullRequest { number url } }
     }`,
-    { repositoryId: await repoId(client, input), base: input.baseBranch, head: branch, title: input.prTitle, body: `Delegated with Kiro Delegate · confirmation code \`${code}\``, draft: input.draft ?? false },
+    { repositoryId: await repoId(client, input), base: input.baseBranch, head: branch, title: input.prTitle, body, draft: input.draft ?? false },
   );
   return { prUrl: created.createPullRequest.pullRequest.url, number: created.createPullRequest.pullRequest.number, taskCommitOid: ref.target.oid, extraTrips: 2 };
 }

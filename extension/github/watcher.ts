@@ -1,5 +1,5 @@
 // Watches delegated PRs until the agent's commit lands or the job ends.
-// Polls the branch head (GET .../git/ref/heads/<branch>) with If-None-Match, so
+// Polls the branch head (rest.git.getRef: GET .../git/ref/heads/<branch>) with If-None-Match, so
 // an unchanged poll is a 304 that costs no rate limit (Octokit reports a 304 as
 // an error; it is handled here). Polls slow down while the window is unfocused.
 // State lives in the DelegationStore, so watching resumes after a reload.
@@ -126,7 +126,7 @@ export class PrWatcher {
   private async pollBranch(github: GitHubClient, d: Delegation): Promise<void> {
     let res;
     try {
-      res = await github.request('GET /repos/{owner}/{repo}/git/ref/{ref}', {
+      res = await github.rest.git.getRef({
         owner: d.owner, repo: d.repo, ref: `heads/${d.branch}`,
         headers: d.refEtag ? { 'if-none-match': d.refEtag } : {},
       });
@@ -152,7 +152,7 @@ export class PrWatcher {
   private async maybeCheckPull(github: GitHubClient, d: Delegation): Promise<void> {
     if (this.polls % (this.deps.pullCheckEvery ?? 5) !== 0) return;
     try {
-      const res = await github.request('GET /repos/{owner}/{repo}/pulls/{pull_number}', {
+      const res = await github.rest.pulls.get({
         owner: d.owner, repo: d.repo, pull_number: d.prNumber, headers: d.pullEtag ? { 'if-none-match': d.pullEtag } : {},
       });
       const etag = typeof res.headers.etag === 'string' ? res.headers.etag : undefined;

@@ -1,4 +1,4 @@
-// The "Kiro Delegations" view: what this user delegated, newest first.
+// The Delegations view (in the Kiro activity bar container): what this user delegated, newest first.
 import * as vscode from 'vscode';
 import { describeRounds, describeState } from '../delegations/describe.js';
 import type { Delegation, DelegationState, DelegationStore } from '../delegations/model.js';

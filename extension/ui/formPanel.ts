@@ -2,14 +2,22 @@
 // as whole snapshots over the typed protocol in shared/webviewProtocol.ts.
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
-import { emptyValues, parseFromWebview, type FormSnapshot, type FormValues, type FromWebview, type SelectionInfo, type ToWebview } from '../../shared/webviewProtocol.js';
-import { validateForm } from '../form/validation.js';
+import { emptyBaseHints, emptyValues, parseFromWebview, type BaseBranchHints, type FormSnapshot, type FormValues, type FromWebview, type SelectionInfo, type ToWebview } from '../../shared/webviewProtocol.js';
+import { submissionKey, validateForm } from '../form/validation.js';
 import { DelegateError } from '../github/errors.js';
 import type { SubmitResult } from '../../shared/webviewProtocol.js';
 
 export interface FormPrefill {
   values: Partial<FormValues>;
   selection: SelectionInfo | null;
+  warnings: string[];
+  base?: BaseBranchHints;
+}
+
+/** What arrives after the form opened (the repository's default branch): applied unless the user moved on. */
+export interface PrefillUpdate {
+  baseBranch: string;
+  base: BaseBranchHints;
   warnings: string[];
 }
 
@@ -21,25 +29,45 @@ export class DelegateFormPanel implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
   private snapshot: FormSnapshot;
   private ready = false;
+  /** Bumped at every prefill, so a late update for an older one is dropped. */
+  private generation = 0;
+  private prefilledBase = '';
+  /** Every PR this form created, by submissionKey: the same task again is confirmed first. */
+  private readonly submitted = new Map<string, SubmitResult>();
 
-  static createOrShow(extensionUri: vscode.Uri, prefill: FormPrefill, onSubmit: SubmitHandler): DelegateFormPanel {
+  /** The panel and the generation of the prefill it shows (for update()). */
+  static createOrShow(extensionUri: vscode.Uri, prefill: FormPrefill, onSubmit: SubmitHandler): { panel: DelegateFormPanel; generation: number } {
     const existing = DelegateFormPanel.current;
     if (existing) {
-      // A new prefill (a new selection) replaces the form unless a submission is under way.
-      if (existing.snapshot.status.kind !== 'busy') existing.reset(prefill);
+      // A new prefill (a new selection) replaces the form unless a submission is under way (then updates for it are dropped).
+      const replaced = existing.snapshot.status.kind !== 'busy';
+      if (replaced) existing.reset(prefill);
       existing.panel.reveal(vscode.ViewColumn.Beside);
-      return existing;
+      return { panel: existing, generation: replaced ? existing.generation : -1 };
     }
     const panel = vscode.window.createWebviewPanel(DelegateFormPanel.viewType, 'Kiro: Delegate Task', vscode.ViewColumn.Beside, {
       enableScripts: true,
       localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist', 'webview'), vscode.Uri.joinPath(extensionUri, 'media')],
     });
     DelegateFormPanel.current = new DelegateFormPanel(panel, extensionUri, prefill, onSubmit);
-    return DelegateFormPanel.current;
+    return { panel: DelegateFormPanel.current, generation: DelegateFormPanel.current.generation };
+  }
+
+  /**
+   * Applies what was looked up after the form opened, if it still shows that prefill
+   * and nothing is being submitted; the base branch only if the user left it as prefilled.
+   */
+  update(generation: number, u: PrefillUpdate): void {
+    if (generation !== this.generation || this.snapshot.status.kind === 'busy') return;
+    const untouched = this.snapshot.values.baseBranch === this.prefilledBase;
+    if (untouched) this.prefilledBase = u.baseBranch;
+    this.snapshot = { ...this.snapshot, values: untouched ? { ...this.snapshot.values, baseBranch: u.baseBranch } : this.snapshot.values, base: u.base, warnings: u.warnings };
+    this.post();
   }
 
   private constructor(private readonly panel: vscode.WebviewPanel, private readonly extensionUri: vscode.Uri, prefill: FormPrefill, private readonly onSubmit: SubmitHandler) {
     this.snapshot = DelegateFormPanel.fromPrefill(prefill);
+    this.prefilledBase = this.snapshot.values.baseBranch;
     panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'icon.png');
     panel.webview.html = this.html();
     this.disposables.push(
@@ -52,11 +80,13 @@ export class DelegateFormPanel implements vscode.Disposable {
   }
 
   private static fromPrefill(prefill: FormPrefill): FormSnapshot {
-    return { values: { ...emptyValues(), ...prefill.values }, selection: prefill.selection, warnings: prefill.warnings, errors: {}, status: { kind: 'idle' } };
+    return { values: { ...emptyValues(), ...prefill.values }, selection: prefill.selection, base: prefill.base ?? emptyBaseHints(), warnings: prefill.warnings, errors: {}, status: { kind: 'idle' } };
   }
 
   private reset(prefill: FormPrefill): void {
+    this.generation++;
     this.snapshot = DelegateFormPanel.fromPrefill(prefill);
+    this.prefilledBase = this.snapshot.values.baseBranch;
     this.post();
   }
 
@@ -78,9 +108,11 @@ export class DelegateFormPanel implements vscode.Disposable {
       case 'openExternal':
         await vscode.env.openExternal(vscode.Uri.parse(msg.url));
         return;
-      case 'newTask':
-        this.reset({ values: { owner: this.snapshot.values.owner, repo: this.snapshot.values.repo, baseBranch: this.snapshot.values.baseBranch }, selection: null, warnings: [] });
+      case 'newTask': {
+        const { owner, repo, baseBranch } = this.snapshot.values;
+        this.reset({ values: { owner, repo, baseBranch }, selection: null, warnings: [], base: this.snapshot.base });
         return;
+      }
       case 'submit':
         return this.submit(msg.requestId, msg.values);
       default: {
@@ -97,6 +129,22 @@ export class DelegateFormPanel implements vscode.Disposable {
       this.snapshot = { ...this.snapshot, values, errors: checked.errors, status: { kind: 'idle' } };
       return this.post(requestId);
     }
+    const key = submissionKey(checked.value);
+    const earlier = this.submitted.get(key);
+    if (earlier) {
+      const before = this.snapshot.status;
+      this.snapshot = { ...this.snapshot, values, errors: {}, status: { kind: 'busy', message: 'Waiting for your answer…' } };
+      this.post(requestId);
+      const again = await vscode.window.showWarningMessage(
+        `You already delegated this task from this form: pull request #${earlier.number}.`,
+        { modal: true, detail: `Same repository (${checked.value.owner}/${checked.value.repo}), base branch "${checked.value.baseBranch}", title and objective. Create a second pull request for it?` },
+        'Create Another PR',
+      );
+      if (again !== 'Create Another PR') {
+        this.snapshot = { ...this.snapshot, status: before };
+        return this.post(requestId);
+      }
+    }
     this.snapshot = { ...this.snapshot, values, errors: {}, status: { kind: 'busy', message: 'Creating the branch, TASK.md and the pull request…' } };
     this.post(requestId);
     try {
@@ -104,6 +152,7 @@ export class DelegateFormPanel implements vscode.Disposable {
         this.snapshot = { ...this.snapshot, status: { kind: 'busy', message } };
         this.post(requestId);
       });
+      this.submitted.set(key, result);
       this.snapshot = { ...this.snapshot, status: { kind: 'done', result } };
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
@@ -135,7 +184,10 @@ export class DelegateFormPanel implements vscode.Disposable {
   .error { color: var(--vscode-errorForeground); font-size: 0.92em; min-height: 1.1em; display: block; margin-top: 2px; }
   .warning { border-left: 3px solid var(--vscode-editorWarning-foreground); padding: 6px 10px; margin: 8px 0; background: var(--vscode-inputValidation-warningBackground); }
   .status { margin-top: 12px; display: flex; align-items: center; gap: 8px; }
-  .result { border: 1px solid var(--vscode-panel-border); padding: 12px; margin-top: 12px; border-radius: 4px; }
+  .result { border: 1px solid var(--vscode-panel-border); border-left: 4px solid var(--vscode-testing-iconPassed, var(--vscode-focusBorder)); padding: 12px; margin-top: 16px; border-radius: 4px; }
+  .result .headline { font-size: 1.15em; font-weight: 600; margin-bottom: 4px; }
+  .base-note { margin: -4px 0 12px; }
+  .suggestions .hint { color: var(--vscode-descriptionForeground); }
   .failed { color: var(--vscode-errorForeground); }
   code, pre { font-family: var(--vscode-editor-font-family); }
   pre { max-height: 180px; overflow: auto; background: var(--vscode-textCodeBlock-background); padding: 8px; }

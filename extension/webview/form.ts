@@ -5,7 +5,8 @@ import '@vscode-elements/elements/dist/vscode-textarea/index.js';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-label/index.js';
 import '@vscode-elements/elements/dist/vscode-progress-ring/index.js';
-import { FIELD_NAMES, emptyValues, type FieldName, type FormSnapshot, type FormValues, type FromWebview, type ToWebview } from '../../shared/webviewProtocol.js';
+import { FIELD_NAMES, emptyBaseHints, emptyValues, type BaseBranchHints, type FieldName, type FormSnapshot, type FormValues, type FromWebview, type ToWebview } from '../../shared/webviewProtocol.js';
+import { baseBranchWarning } from '../../shared/baseBranch.js';
 
 interface VsCodeApi {
   postMessage(message: FromWebview): void;
@@ -33,6 +34,7 @@ const inputs = new Map<FieldName, InputEl>();
 const errors = new Map<FieldName, HTMLElement>();
 let requestSeq = 0;
 let prTitleTouched = false;
+let baseHints: BaseBranchHints = emptyBaseHints();
 
 function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, text?: string): HTMLElementTagNameMap[K] {
   const e = document.createElement(tag);
@@ -67,9 +69,7 @@ function field(name: FieldName): HTMLElement {
       if (pr) pr.value = input.value;
     }
     errors.get(name)?.replaceChildren();
-    const v = values();
-    vscode.setState(v);
-    vscode.postMessage({ type: 'changed', values: v });
+    changed();
   });
   const error = el('span', { class: 'error', id: `${id}-error`, role: 'alert' });
   inputs.set(name, input);
@@ -78,11 +78,47 @@ function field(name: FieldName): HTMLElement {
   return wrap;
 }
 
+function changed(): void {
+  const v = values();
+  vscode.setState(v);
+  vscode.postMessage({ type: 'changed', values: v });
+  renderBaseNote();
+}
+
 function submit(): void {
   vscode.postMessage({ type: 'submit', requestId: ++requestSeq, values: values() });
 }
 
-// Built once; snapshots only update values and the status area.
+/** Under the base branch: one-click alternatives, and a warning when it is one of Kiro's own branches (live, as typed). */
+function renderBaseNote(): void {
+  const current = inputs.get('baseBranch')?.value ?? '';
+  const offers = baseHints.suggestions.filter((b) => b !== current.trim());
+  const parts: HTMLElement[] = [];
+  if (offers.length > 0) {
+    const line = el('div', { class: 'suggestions' }, 'Base on: ');
+    for (const b of offers) {
+      const a = el('a', { href: '#', class: 'suggestion', role: 'button' }, b);
+      a.title = b === baseHints.defaultBranch ? 'the repository\'s default branch' : 'your current branch (it is on GitHub)';
+      a.addEventListener('click', (e) => {
+        e.preventDefault();
+        const input = inputs.get('baseBranch');
+        if (!input) return;
+        input.value = b;
+        errors.get('baseBranch')?.replaceChildren();
+        changed();
+      });
+      line.append(a, el('span', { class: 'hint' }, b === baseHints.defaultBranch ? ' (default branch) ' : ' (your branch) '));
+    }
+    parts.push(line);
+  }
+  const warning = baseBranchWarning(current, baseHints);
+  if (warning) parts.push(el('div', { class: 'warning', role: 'note', id: 'base-warning' }, warning));
+  baseNote.replaceChildren(...parts);
+}
+
+// Built once; snapshots only update values and the status areas.
+const doneBox = el('div');
+const baseNote = el('div', { class: 'base-note' });
 const warningsBox = el('div');
 const selectionBox = el('div');
 const statusBox = el('div', { class: 'status' });
@@ -92,9 +128,10 @@ submitButton.addEventListener('click', submit);
 const row = el('div', { class: 'row' });
 row.append(field('owner'), field('repo'), field('baseBranch'));
 app.append(
+  doneBox,
   el('h1', {}, 'Delegate a task to Kiro'),
   el('p', { class: 'lead' }, 'Kiro opens a pull request with TASK.md at once; an agent then fills it with code on the worker while you keep working.'),
-  warningsBox, row, field('title'), field('objective'), selectionBox, field('prTitle'), field('constraints'), field('acceptanceCriteria'),
+  warningsBox, row, baseNote, field('title'), field('objective'), selectionBox, field('prTitle'), field('constraints'), field('acceptanceCriteria'),
   submitButton, statusBox,
 );
 document.addEventListener('keydown', (e) => {
@@ -107,12 +144,15 @@ document.addEventListener('keydown', (e) => {
 function render(s: FormSnapshot): void {
   for (const f of FIELD_NAMES) {
     const input = inputs.get(f);
-    if (input && input.value !== s.values[f]) input.value = s.values[f];
+    // The field being typed in keeps what is typed: a snapshot may echo values from a few keystrokes ago.
+    if (input && input.value !== s.values[f] && document.activeElement !== input) input.value = s.values[f];
     const err = errors.get(f);
     if (err) err.textContent = s.errors[f] ?? '';
   }
   prTitleTouched = s.values.prTitle !== '' && s.values.prTitle !== s.values.title;
   warningsBox.replaceChildren(...s.warnings.map((w) => el('div', { class: 'warning', role: 'note' }, w)));
+  baseHints = s.base;
+  renderBaseNote();
   selectionBox.replaceChildren();
   if (s.selection) {
     const lines = s.selection.startLine === s.selection.endLine ? `line ${s.selection.startLine}` : `lines ${s.selection.startLine}-${s.selection.endLine}`;
@@ -121,6 +161,8 @@ function render(s: FormSnapshot): void {
   const busy = s.status.kind === 'busy';
   submitButton.toggleAttribute('disabled', busy);
   statusBox.replaceChildren();
+  const wasDone = doneBox.childElementCount > 0;
+  doneBox.replaceChildren();
   switch (s.status.kind) {
     case 'busy': {
       const ring = document.createElement('vscode-progress-ring');
@@ -128,6 +170,7 @@ function render(s: FormSnapshot): void {
       break;
     }
     case 'done': {
+      // At the top, where it is seen without scrolling: the PR, its code, and the way to the next task.
       const r = s.status.result;
       const box = el('div', { class: 'result', role: 'status' });
       const link = el('a', { href: r.prUrl }, `Pull request #${r.number}`);
@@ -135,14 +178,23 @@ function render(s: FormSnapshot): void {
         e.preventDefault();
         vscode.postMessage({ type: 'openExternal', url: r.prUrl });
       });
+      const open = document.createElement('vscode-button');
+      open.textContent = 'Open Pull Request';
+      open.addEventListener('click', () => vscode.postMessage({ type: 'openExternal', url: r.prUrl }));
       const again = document.createElement('vscode-button');
       again.setAttribute('secondary', '');
       again.textContent = 'Delegate another task';
       again.addEventListener('click', () => vscode.postMessage({ type: 'newTask' }));
       const actions = el('div', { class: 'actions' });
-      actions.append(again);
-      box.append(el('div', {}, 'Delegated. '), link, el('div', {}, `Branch: ${r.branchName}`), el('div', { class: 'code' }, `Confirmation code: ${r.confirmationCode}`), actions);
-      statusBox.append(box);
+      actions.append(open, again);
+      const headline = el('div', { class: 'headline' }, 'Delegated: ');
+      headline.append(link, document.createTextNode(' is open and the agent is on it.'));
+      box.append(headline, el('div', { class: 'code' }, `Confirmation code: ${r.confirmationCode}`), el('div', {}, `Branch: ${r.branchName}`), actions);
+      doneBox.append(box);
+      if (!wasDone) {
+        window.scrollTo({ top: 0 });
+        link.focus();
+      }
       break;
     }
     case 'failed':
@@ -159,5 +211,5 @@ window.addEventListener('message', (event: MessageEvent<ToWebview>) => {
 });
 // Values typed before a reload come back from the webview's own state.
 const saved = vscode.getState();
-if (saved) render({ values: saved, selection: null, warnings: [], errors: {}, status: { kind: 'idle' } });
+if (saved) render({ values: saved, selection: null, base: emptyBaseHints(), warnings: [], errors: {}, status: { kind: 'idle' } });
 vscode.postMessage({ type: 'ready' });

@@ -2,9 +2,10 @@
 // collisions, clean-up, permissions, concurrency and retries.
 import assert from 'node:assert/strict';
 import { GitHubStandIn } from '../../support/github/server.js';
-import { createGitHubClient } from '../../../extension/github/client.js';
-import { createDelegationPr, type CreatePrInput } from '../../../extension/github/createPr.js';
+import { createGitHubClient, webUrlOf } from '../../../extension/github/client.js';
+import { blobUrl, createDelegationPr, type CreatePrInput } from '../../../extension/github/createPr.js';
 import { DelegateError } from '../../../extension/github/errors.js';
+import { lookupBaseBranches } from '../../../extension/github/baseBranches.js';
 import { parseTaskMarkdown } from '../../../shared/taskMarkdown.js';
 
 describe('creating the delegation PR', function () {
@@ -46,6 +47,32 @@ describe('creating the delegation PR', function () {
     const pr = repo?.pulls.find((p) => p.number === created.number);
     assert.deepEqual([pr?.base, pr?.head, pr?.title, pr?.state], ['main', created.branchName, 'Add a login form', 'open']);
     assert.equal(created.prUrl, `${gh.webUrl}/alice/app/pull/${created.number}`);
+  });
+
+  it('links TASK.md in the PR body absolutely, on the PR\'s branch (GitHub\'s web URL, or the one configured for Enterprise)', async function () {
+    const created = await createDelegationPr(input({ branchPrefix: 'kiro/' }), { client: client(alice.token), now: () => 1764000000010 });
+    const pr = gh.model.repo('alice', 'app')?.pulls.find((p) => p.number === created.number);
+    const link = `${gh.webUrl}/alice/app/blob/${created.branchName}/TASK.md`;
+    assert.ok(pr?.body.includes(`[\`TASK.md\`](${link})`), pr?.body);
+    assert.doesNotMatch(pr?.body ?? '', /\]\(\.\//, 'no relative link');
+    // The link leads to the file: the stand-in serves TASK.md on that branch.
+    const page = await fetch(link);
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /Add a login form/);
+    const ghe = await createDelegationPr(input({ webUrl: 'https://ghe.example.com/' }), { client: client(alice.token), now: () => 1764000000011 });
+    const body = gh.model.repo('alice', 'app')?.pulls.find((p) => p.number === ghe.number)?.body ?? '';
+    assert.ok(body.includes(`(https://ghe.example.com/alice/app/blob/${ghe.branchName}/TASK.md)`), body);
+    assert.equal(blobUrl('https://github.com', 'o', 'r', 'kiro/a b#1', 'TASK.md'), 'https://github.com/o/r/blob/kiro/a%20b%231/TASK.md');
+    assert.equal(webUrlOf('https://api.github.com'), 'https://github.com');
+    assert.equal(webUrlOf('https://ghe.corp/api/v3/'), 'https://ghe.corp');
+  });
+
+  it('looks up the default branch and whether the workspace\'s branch is on GitHub, for the form', async function () {
+    await gh.createRepo('alice', 'trunky', { defaultBranch: 'trunk' });
+    assert.deepEqual(await lookupBaseBranches(client(alice.token), 'alice', 'trunky', 'trunk'), { defaultBranch: 'trunk', currentOnRemote: true });
+    assert.deepEqual(await lookupBaseBranches(client(alice.token), 'alice', 'trunky', 'local-only'), { defaultBranch: 'trunk', currentOnRemote: false });
+    assert.deepEqual(await lookupBaseBranches(client(alice.token), 'alice', 'trunky'), { defaultBranch: 'trunk', currentOnRemote: undefined });
+    await assert.rejects(lookupBaseBranches(client(alice.token), 'alice', 'nope', 'main'));
   });
 
   it('adds a random suffix when the branch name already exists, still in 2 requests', async function () {

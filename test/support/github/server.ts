@@ -3,7 +3,8 @@
 // bare repositories. Strict like GitHub: responses are checked against GitHub's
 // OpenAPI description, GraphQL documents against GitHub's schema. GitHub Apps
 // authenticate with RS256 JWTs and get installation tokens limited to the
-// repositories and permissions they ask for.
+// repositories and permissions they ask for. Pull requests and files also have
+// minimal web pages (web.ts), where html_url points.
 import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -19,6 +20,7 @@ import { runGraphql, operationOf, type GraphqlContext } from './graphql.js';
 import { assertResponseMatches } from './openapi.js';
 import { RateLimits, type Resource } from './rateLimit.js';
 import * as shapes from './restShapes.js';
+import { registerWebPages } from './web.js';
 import { parse } from 'graphql';
 
 export interface FailureRule {
@@ -41,7 +43,7 @@ export interface LoggedRequest {
   /** For GraphQL: the root fields of the document. */
   graphqlFields?: string[];
   user?: string;
-  kind: 'rest' | 'graphql' | 'git';
+  kind: 'rest' | 'graphql' | 'git' | 'web';
   at: number;
 }
 
@@ -51,6 +53,8 @@ export interface GitHubStandInOptions {
 }
 
 const DOCS = 'https://docs.github.com/rest';
+/** The web pages (a PR, its diff, a file): what is neither the API nor git. */
+const isWebPage = (url: string) => !/^\/(?:api\/|graphql)/.test(url);
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -201,6 +205,7 @@ export class GitHubStandIn {
           return '';
         }
       }
+      if (isWebPage(req.url)) return payload; // pages in a browser cost no API rate limit
       this.rateLimits.spend(req.ghWho, req.ghResource);
       reply.headers(this.rateLimits.headers(req.ghWho, req.ghResource));
       return payload;
@@ -208,12 +213,13 @@ export class GitHubStandIn {
     app.addHook('onResponse', async (req, reply) => {
       this.requests.push({
         method: req.method, path: req.url.split('?')[0] ?? '', status: reply.statusCode, user: req.ghUser?.login,
-        kind: req.ghResource === 'graphql' ? 'graphql' : 'rest', at: Date.now(), ...(req.ghFields ? { graphqlFields: req.ghFields } : {}),
+        kind: req.ghResource === 'graphql' ? 'graphql' : isWebPage(req.url) ? 'web' : 'rest', at: Date.now(), ...(req.ghFields ? { graphqlFields: req.ghFields } : {}),
       });
     });
 
     this.graphqlRoutes(app);
     this.restRoutes(app);
+    registerWebPages(app, model);
     await app.listen({ host: '127.0.0.1', port: 0 });
     const addr = this.server.address();
     if (!addr || typeof addr === 'string') throw new Error('stand-in did not get a TCP port');

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { parseGitHubRemote, pickRemote } from '../../../extension/git/remote.js';
 import { describeHealth } from '../../../extension/ui/healthView.js';
-import { resolveGitHubToken } from '../../../extension/auth/githubToken.js';
-import { validateForm, listItems } from '../../../extension/form/validation.js';
+import { hasGitHubSignIn, resolveGitHubToken } from '../../../extension/auth/githubToken.js';
+import { validateForm, listItems, submissionKey } from '../../../extension/form/validation.js';
 import { parseFromWebview, emptyValues, type FormValues } from '../../../shared/webviewProtocol.js';
 import type { PoolHealth } from '../../../shared/protocol.js';
 
@@ -49,6 +49,23 @@ describe('extension plain modules', function () {
     assert.deepEqual(await resolveGitHubToken({ getSession: async () => { throw new Error('User did not consent / Cancelled'); }, storedToken: async () => undefined }, true), { kind: 'none', reason: 'cancelled' });
   });
 
+  it('goes straight to the token path where GitHub sign-in cannot work (code-server, VSCodium): no sign-in is even asked', async function () {
+    assert.equal(hasGitHubSignIn({ appName: 'Visual Studio Code', githubAuthExtension: true }), true);
+    assert.equal(hasGitHubSignIn({ appName: 'Visual Studio Code - Insiders', githubAuthExtension: true }), true);
+    assert.equal(hasGitHubSignIn({ appName: 'code-server', githubAuthExtension: true }), false);
+    assert.equal(hasGitHubSignIn({ appName: 'VSCodium', githubAuthExtension: true }), false);
+    assert.equal(hasGitHubSignIn({ appName: 'OpenVSCode Server', githubAuthExtension: true }), false);
+    assert.equal(hasGitHubSignIn({ appName: 'Visual Studio Code', githubAuthExtension: false }), false);
+    let asked = 0;
+    const getSession = async () => {
+      asked++;
+      return { accessToken: 'gho_s', account: { label: 'alice' } };
+    };
+    assert.deepEqual(await resolveGitHubToken({ getSession, storedToken: async () => undefined, signInAvailable: false }, true), { kind: 'none', reason: 'no-provider' });
+    assert.equal(asked, 0, 'no sign-in prompt (VS Code\'s modal) where it cannot succeed');
+    assert.deepEqual(await resolveGitHubToken({ getSession, storedToken: async () => 'ghp_pasted', signInAvailable: false }, true), { kind: 'token', token: 'ghp_pasted', source: 'stored' });
+  });
+
   it('validates the form and names each bad field', function () {
     const values: FormValues = { ...emptyValues(), owner: 'octo', repo: 'app', baseBranch: 'main', title: 'Add login', objective: 'Sign in', constraints: '- no deps\n\n* small', acceptanceCriteria: '- [ ] works\n1. tested' };
     const ok = validateForm(values);
@@ -62,6 +79,19 @@ describe('extension plain modules', function () {
     assert.equal(bad.ok, false);
     if (!bad.ok) assert.deepEqual(Object.keys(bad.errors).sort(), ['baseBranch', 'objective', 'owner', 'repo', 'title']);
     assert.deepEqual(listItems(''), []);
+  });
+
+  it('treats a submission as the same task when repository, base, title and objective match (the form then asks before a second PR)', function () {
+    const values: FormValues = { ...emptyValues(), owner: 'octo', repo: 'app', baseBranch: 'main', title: 'Add login', objective: 'Sign in' };
+    const key = (v: FormValues) => {
+      const r = validateForm(v);
+      assert.ok(r.ok);
+      return r.ok ? submissionKey(r.value) : '';
+    };
+    assert.equal(key(values), key({ ...values, owner: 'Octo', repo: 'APP', title: ' Add login ', prTitle: 'Other PR title', constraints: 'x' }), 'case of names, spaces, PR title and lists do not matter');
+    for (const change of [{ baseBranch: 'dev' }, { title: 'Add logout' }, { objective: 'Sign out' }, { repo: 'web' }, { owner: 'other' }]) {
+      assert.notEqual(key(values), key({ ...values, ...change }), JSON.stringify(change));
+    }
   });
 
   it('accepts only well-formed messages from the webview', function () {
