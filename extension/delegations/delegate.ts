@@ -46,6 +46,8 @@ export async function delegate(form: ValidForm, selection: TaskSelection | undef
   const job: GenerateCodeRequest = {
     owner: form.owner, repo: form.repo, branch: created.branchName, prNumber: created.number, baseBranch: form.baseBranch,
     title: form.title, taskDescription: renderTaskMarkdown({ ...task, confirmationCode: code }), idempotencyKey: code,
+    // For the worker's finish: mark a draft ready for review, and ask this user to review.
+    draft: deps.draft, ...(created.viewerLogin ? { requestedBy: created.viewerLogin } : {}),
   };
   const delegation = await deps.store.upsert({
     id: code, owner: form.owner, repo: form.repo, branch: created.branchName, baseBranch: form.baseBranch, prNumber: created.number,

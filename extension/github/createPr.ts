@@ -37,6 +37,8 @@ export interface CreatedPr {
   confirmationCode: string;
   taskCommitOid: string;
   baseOid: string;
+  /** Who created it (the token's user): the worker asks them to review when the agent is done. */
+  viewerLogin?: string;
   /** GitHub round trips this took (2 when nothing collided). */
   roundTrips: number;
 }
@@ -52,6 +54,7 @@ const WRITE = new Set(['ADMIN', 'MAINTAIN', 'WRITE']);
 const MAX_ATTEMPTS = 5;
 
 const PREPARE = `query KiroPrepare($owner: String!, $name: String!, $base: String!, $candidate: String!) {
+  viewer { login }
   repository(owner: $owner, name: $name) {
     id
     viewerPermission
@@ -132,7 +135,7 @@ export async function createDelegationPr(input: CreatePrInput, deps: CreatePrDep
   let roundTrips = 0;
 
   // Round trip 1.
-  let prep: { repository: { id: string; viewerPermission: string | null; base: { target: { oid: string } } | null; candidate: { id: string } | null } | null };
+  let prep: { viewer?: { login: string }; repository: { id: string; viewerPermission: string | null; base: { target: { oid: string } } | null; candidate: { id: string } | null } | null };
   try {
     roundTrips++;
     prep = await client.graphql(PREPARE, { owner: input.owner, name: input.repo, base: `refs/heads/${input.baseBranch}`, candidate: `refs/heads/${branch}` });
@@ -185,14 +188,14 @@ export async function createDelegationPr(input: CreatePrInput, deps: CreatePrDep
           branch = nameOf(suffix());
           continue;
         }
-        return { ...recovered, branchName: branch, confirmationCode: code, baseOid, roundTrips: roundTrips + (recovered.extraTrips ?? 0) };
+        return { ...recovered, branchName: branch, confirmationCode: code, baseOid, viewerLogin: prep.viewer?.login, roundTrips: roundTrips + (recovered.extraTrips ?? 0) };
       }
     }
     const refId = data?.createRef?.ref?.id ?? null;
     const commitOid = data?.createCommitOnBranch?.commit?.oid ?? null;
     const pr = data?.createPullRequest?.pullRequest ?? null;
     if (refId && commitOid && pr) {
-      return { prUrl: pr.url, number: pr.number, branchName: branch, confirmationCode: code, taskCommitOid: commitOid, baseOid, roundTrips };
+      return { prUrl: pr.url, number: pr.number, branchName: branch, confirmationCode: code, taskCommitOid: commitOid, baseOid, viewerLogin: prep.viewer?.login, roundTrips };
     }
     // Something failed: undo whatever of ours acted, then decide whether a new name helps.
     const undo: string[] = [];

@@ -35,6 +35,7 @@ describe('creating the delegation PR', function () {
     const created = await createDelegationPr(input({ branchPrefix: 'kiro/' }), { client: client(alice.token), now: () => 1764000000000 });
     assert.equal(gh.count((r) => r.kind !== 'git'), 2, JSON.stringify(gh.requests));
     assert.equal(created.roundTrips, 2);
+    assert.equal(created.viewerLogin, 'alice', 'the viewer comes with the same query: the worker asks them to review');
     assert.equal(created.branchName, 'kiro/add-a-login-form-1764000000000');
     assert.equal(created.confirmationCode, 'PR1764000000000');
     const repo = gh.model.repo('alice', 'app');
