@@ -30,7 +30,7 @@ export function showAgentOutput(d: AgentOutputTarget, worker: WorkerApi): void {
         writeEmitter.fire(dim(`PR #${d.prNumber} has not reached the worker yet; use "Retry Sending".\r\n`));
         return;
       }
-      writeEmitter.fire(dim(`Kiro agent for PR #${d.prNumber} · ${d.owner}/${d.repo} · ${d.branch} · job ${jobId.slice(0, 8)}\r\n`));
+      writeEmitter.fire(dim(`Kiro agent for PR #${d.prNumber} · ${d.owner}/${d.repo} · ${d.branch} · job ${jobId.slice(0, 8)} · Ctrl+C cancels the job (asks first)\r\n`));
       follower = new LogFollower({
         source: worker,
         jobId,
@@ -41,6 +41,10 @@ export function showAgentOutput(d: AgentOutputTarget, worker: WorkerApi): void {
         },
       });
       void follower.start();
+    },
+    // The agent takes no input from here; Ctrl+C offers to cancel the job (the command asks first).
+    handleInput: (data) => {
+      if (data === '\x03' && !d.id.startsWith('job:')) void vscode.commands.executeCommand('kiroDelegate.cancelJob', { id: d.id });
     },
     // Closing the terminal stops reading, never the job.
     close: () => {

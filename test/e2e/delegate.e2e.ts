@@ -3,6 +3,7 @@
 // agent, all on loopback, clicked through in headless chromium as a person would.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { GitHubStandIn } from '../support/github/server.js';
@@ -68,6 +69,8 @@ describe('end to end in a real VS Code (code-server + chromium)', function () {
         'kiroDelegate.githubEnterpriseUrl': gh.origin,
         'kiroDelegate.pollIntervalSeconds': 2,
         'kiroDelegate.healthIntervalSeconds': 2,
+        // The DOM renderer: the agent terminal's text is in the page, where a test can read it.
+        'terminal.integrated.gpuAcceleration': 'off',
       },
     });
     browser = await openBrowser();
@@ -133,6 +136,10 @@ describe('end to end in a real VS Code (code-server + chromium)', function () {
     await result.waitFor({ timeout: 30_000 });
     const text = await result.innerText();
     await screenshot(page, 'form-submitted');
+    // The done state is at the top of the form, seen without scrolling (the page is 900 px high).
+    const box = await result.boundingBox();
+    assert.ok(box && box.y + box.height < 900, `the result is on screen: ${JSON.stringify(box)}`);
+    await form.locator('vscode-button', { hasText: 'Delegate another task' }).waitFor();
     const number = Number(/Pull request #(\d+)/.exec(text)?.[1]);
     const branch = /Branch: (\S+)/.exec(text)?.[1] ?? '';
     assert.match(text, /Confirmation code: PR\d{13}/);
@@ -152,7 +159,7 @@ describe('end to end in a real VS Code (code-server + chromium)', function () {
     await runGit(['checkout', '--quiet', 'main'], { cwd: workspace });
   });
 
-  it('3. select lines → right-click → Delegate Selection → form shows file, lines and code → TASK.md has them fenced', async function () {
+  it('3. select lines → right-click → Delegate Selection to Kiro → form shows file, lines and code → TASK.md has them fenced', async function () {
     const explorer = page.locator('.explorer-folders-view');
     await explorer.locator('.monaco-list-row', { hasText: /^src$/ }).click();
     await explorer.locator('.monaco-list-row', { hasText: 'login.ts' }).click();
@@ -165,7 +172,8 @@ describe('end to end in a real VS Code (code-server + chromium)', function () {
     await page.keyboard.press('Shift+ArrowDown');
     await page.keyboard.press('Shift+End');
     await editor.click({ button: 'right', position: { x: 40, y: 10 } });
-    const item = page.getByRole('menuitem', { name: 'Delegate Selection' });
+    // VS Code shows no category in context menus: the menu-only command carries "to Kiro" in its title.
+    const item = page.getByRole('menuitem', { name: 'Delegate Selection to Kiro' });
     await item.waitFor();
     const form = formFrame(page);
     // A click that lands while the menu is still opening is dropped (seen under load): click until the form shows the selection.
@@ -263,5 +271,117 @@ describe('end to end in a real VS Code (code-server + chromium)', function () {
     } finally {
       await other.close();
     }
+  });
+
+  /** Submits a fresh form and returns the PR number and branch from its result. */
+  async function delegateFromForm(title: string, objective: string): Promise<{ number: number; branch: string; text: string }> {
+    const form = await freshForm(page, title, objective);
+    await form.locator('vscode-button', { hasText: 'Delegate to Kiro' }).click();
+    const result = form.locator('.result');
+    await result.waitFor({ timeout: 30_000 });
+    const text = await result.innerText();
+    return { number: Number(/Pull request #(\d+)/.exec(text)?.[1]), branch: /Branch: (\S+)/.exec(text)?.[1] ?? '', text };
+  }
+
+  /** The worker's job for a branch (the test's own view of the service). */
+  const jobFor = (branch: string) => [...(worker?.app.pool.jobs.values() ?? [])].filter((j) => j.request.branch === branch).at(-1);
+
+  /** The Kiro view's row for a PR. */
+  async function viewRow(number: number) {
+    const row = page.locator('[id="workbench.parts.sidebar"] .monaco-list-row', { hasText: new RegExp(`#${number} `) }).first();
+    if (!(await row.isVisible())) await runCommand(page, 'Focus on Delegations View');
+    await row.waitFor({ timeout: 20_000 });
+    return row;
+  }
+
+  it('7. Show Agent Output: the terminal shows the agent\'s lines while it runs, then how the job ended', async function () {
+    const { number, branch } = await delegateFromForm('Watch the agent', 'Hold until told. [scenario: hold]');
+    // From the "PR created" notification.
+    const created = toast(page, `PR #${number} created`);
+    await created.waitFor({ timeout: 20_000 });
+    await created.locator('.monaco-button', { hasText: 'Show Agent Output' }).click();
+    const rows = page.locator('.xterm-rows');
+    await rows.filter({ hasText: 'holding until GO appears' }).first().waitFor({ timeout: 30_000 });
+    assert.equal(jobFor(branch)?.state, 'running', 'the output shows while the agent runs');
+    await page.locator('.tab, .terminal-tab, .single-terminal-tab', { hasText: `Kiro: PR #${number}` }).first().waitFor({ timeout: 10_000 }).catch(() => undefined);
+    await screenshot(page, 'agent-terminal-running');
+    // Let the agent finish: it waits for a file in its own working tree.
+    const job = jobFor(branch);
+    writeFileSync(join(worker?.app.pool.workspaces.slotDir(job?.slotId ?? 0, 'alice', 'app') ?? '', 'GO'), '');
+    await rows.filter({ hasText: /\[kiro\] job succeeded · exit code 0 · \d+ s · pushed [0-9a-f]{12}/ }).first().waitFor({ timeout: 60_000 });
+    await rows.filter({ hasText: 'Done.' }).first().waitFor();
+    await screenshot(page, 'agent-terminal-ended');
+    await toast(page, `Kiro pushed code to PR #${number}`).waitFor({ timeout: 60_000 });
+  });
+
+  it('8. Cancel from the Kiro view: a hanging agent stops, the view says cancelled, nothing is pushed', async function () {
+    const { number, branch } = await delegateFromForm('Cancel this one', 'Never ends. [scenario: hang]');
+    await pollUntil(() => jobFor(branch)?.state === 'running', { timeoutMs: 30_000, what: 'the agent to run' });
+    const row = await viewRow(number);
+    await row.locator('.monaco-tl-contents', { hasText: /running/ }).waitFor({ timeout: 20_000 });
+    await row.hover();
+    await row.locator('.action-label[aria-label="Cancel Job"]').click();
+    const dialog = page.locator('.monaco-dialog-box');
+    await dialog.waitFor({ timeout: 10_000 });
+    await screenshot(page, 'cancel-confirm');
+    await dialog.locator('.monaco-button', { hasText: 'Cancel Job' }).click();
+    await row.locator('.monaco-tl-contents', { hasText: 'cancelled' }).waitFor({ timeout: 20_000 });
+    await screenshot(page, 'view-cancelled');
+    assert.equal(jobFor(branch)?.state, 'cancelled');
+    assert.equal((await repo().bare.log(`refs/heads/main..refs/heads/${branch}`)).length, 1, 'only the TASK.md commit');
+  });
+
+  it('9. Send Follow-up…: a second round on the same PR gives a second agent commit and a second notification', async function () {
+    const { number, branch } = await delegateFromForm('Two rounds', 'The first round.');
+    const first = toast(page, `Kiro pushed code to PR #${number}`);
+    await first.waitFor({ timeout: 60_000 });
+    await first.locator('.monaco-button', { hasText: 'Send Follow-up…' }).click();
+    await answerInputBox(page, 'Now the second round, please.');
+    await toast(page, `follow-up 1 added to PR #${number}`).waitFor({ timeout: 30_000 });
+    await pollUntil(async () => (await repo().bare.log(`refs/heads/main..refs/heads/${branch}`)).length === 4, { timeoutMs: 60_000, what: 'the second agent commit' });
+    const log = await repo().bare.log(`refs/heads/main..refs/heads/${branch}`);
+    assert.deepEqual(log.map((l) => l.subject), ['feat: Two rounds', 'task: follow-up 1: Two rounds', 'feat: Two rounds', 'task: Two rounds']);
+    assert.match((await repo().bare.readFile(`refs/heads/${branch}`, 'TASK.md')) ?? '', /## Follow-up 1[\s\S]*Now the second round, please\./);
+    await pollUntil(async () => (await toast(page, `Kiro pushed code to PR #${number}`).count()) >= 1 && (await viewRow(number)).locator('.monaco-tl-contents', { hasText: 'round 2 · pushed' }).isVisible(), { timeoutMs: 60_000, what: 'round 2 pushed in the view' });
+    await screenshot(page, 'follow-up-pushed');
+  });
+
+  it('10. the demo\'s Open PR and changes pages render from the stand-in', async function () {
+    const { number, branch } = await delegateFromForm('Page check', 'For the PR page.');
+    await toast(page, `Kiro pushed code to PR #${number}`).waitFor({ timeout: 60_000 });
+    const other = await browser.context.newPage();
+    try {
+      await other.goto(`${gh.origin}/alice/app/pull/${number}`);
+      await other.locator('body', { hasText: 'Page check' }).waitFor({ timeout: 10_000 });
+      assert.match(await other.locator('body').innerText(), new RegExp(branch.replace(/[/.]/g, '\\$&')));
+      assert.match(await other.locator('body').innerText(), /feat: Page check/);
+      await screenshot(other, 'stand-in-pr-page');
+      await other.goto(`${gh.origin}/alice/app/pull/${number}/files`);
+      await other.locator('body', { hasText: 'IMPLEMENTATION.md' }).waitFor({ timeout: 10_000 });
+      await screenshot(other, 'stand-in-files-page');
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('11. with the poll interval at ten minutes, the view\'s states and the "pushed" notification still arrive (the event stream drives them)', async function () {
+    const settingsFile = join(cs.home, 'user-data', 'User', 'settings.json');
+    const settings = JSON.parse(readFileSync(settingsFile, 'utf8')) as Record<string, unknown>;
+    writeFileSync(settingsFile, JSON.stringify({ ...settings, 'kiroDelegate.pollIntervalSeconds': 600 }, null, 2));
+    // The watcher reads its interval when the extension starts: a reload makes the new one count.
+    await runCommand(page, 'Developer: Reload Window');
+    await page.locator('.monaco-workbench').waitFor({ timeout: 90_000 });
+    await page.locator('.statusbar-item', { hasText: /Kiro \d\/2 busy/ }).first().waitFor({ timeout: 60_000 });
+    const t0 = Date.now();
+    const { number, branch } = await delegateFromForm('Live only', 'No polling here. [scenario: hold]');
+    const row = await viewRow(number);
+    await row.locator('.monaco-tl-contents', { hasText: /running \d+:\d\d/ }).waitFor({ timeout: 30_000 });
+    await screenshot(page, 'view-running-live');
+    const job = jobFor(branch);
+    writeFileSync(join(worker?.app.pool.workspaces.slotDir(job?.slotId ?? 0, 'alice', 'app') ?? '', 'GO'), '');
+    await toast(page, `Kiro pushed code to PR #${number}`).waitFor({ timeout: 60_000 });
+    await row.locator('.monaco-tl-contents', { hasText: 'pushed' }).waitFor({ timeout: 10_000 });
+    assert.ok(Date.now() - t0 < 120_000, 'well before a ten-minute poll');
+    await screenshot(page, 'pushed-live');
   });
 });
