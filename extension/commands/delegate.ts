@@ -1,5 +1,7 @@
 // "Kiro: Delegate Task" and "Kiro: Delegate Selection": open the form prefilled
-// from the workspace, and submit it through the plain delegate flow.
+// from the workspace, and submit it through the plain delegate flow. While the form
+// is open, the PR's preparing query is asked ahead (github/prefetch.ts), so that a
+// submit usually takes one round trip to GitHub.
 import * as vscode from 'vscode';
 import { chooseBaseBranch, type BaseBranchFacts } from '../../shared/baseBranch.js';
 import { languageForPath } from '../../shared/taskMarkdown.js';
@@ -7,27 +9,33 @@ import type { SelectionInfo } from '../../shared/webviewProtocol.js';
 import { delegate } from '../delegations/delegate.js';
 import { lookupBaseBranches } from '../github/baseBranches.js';
 import { DelegateError } from '../github/errors.js';
+import { PrepareCache } from '../github/prefetch.js';
 import { changeWarnings, workspaceRepo } from '../git/vscodeGit.js';
 import type { Services } from '../services.js';
 import { githubEndpoint, readSettings } from '../settings.js';
-import { DelegateFormPanel, type FormPrefill, type SubmitHandler } from '../ui/formPanel.js';
+import { DelegateFormPanel, type FormPrefill, type SubmitHandler, type ValuesListener } from '../ui/formPanel.js';
 import type { HealthStatusBar } from '../ui/statusBar.js';
 import { notifySendProblem } from '../ui/notifications.js';
 
-export function submitHandler(services: Services, statusBar: HealthStatusBar): SubmitHandler {
+export function submitHandler(services: Services, statusBar: HealthStatusBar, prefetch: PrepareCache): SubmitHandler {
   return async (checked, selection, progress) => {
     const github = await services.github(true);
     if (!github) throw new DelegateError('NOT_SIGNED_IN', 'Not signed in to GitHub: sign in (or run "Kiro: Set GitHub Token") and submit again.');
+    const prepared = await prefetch.lookup(github, checked.value);
     const settings = readSettings();
     progress(`Creating ${settings.draft ? 'a draft' : 'the'} pull request on ${checked.value.owner}/${checked.value.repo}…`);
     const sel = selection ? { path: selection.path, startLine: selection.startLine, endLine: selection.endLine, code: selection.code, language: selection.language } : undefined;
     const done = await delegate(checked.value, sel, {
       github, worker: () => services.worker(), store: services.store, branchPrefix: settings.branchPrefix, draft: settings.draft, webUrl: githubEndpoint(settings).webUrl,
-      log: (m) => services.log.info(m),
+      log: (m) => services.log.info(m), prepared,
       onSendProblem: (d, outcome) => notifySendProblem(services, d, outcome),
       onQueuedLocally: (d, seconds) => {
         vscode.window.setStatusBarMessage(`$(clock) Kiro: PR #${d.prNumber} queued locally, the worker is busy; retrying in ${seconds} s`, Math.min(seconds, 30) * 1000);
       },
+    }).catch((e: unknown) => {
+      // The prepared answer may be what went wrong (a repository re-created since): the next submit asks afresh.
+      prefetch.forget(checked.value);
+      throw e;
     });
     void done.sending.finally(() => {
       services.watcher.start();
@@ -55,7 +63,7 @@ export function submitHandler(services: Services, statusBar: HealthStatusBar): S
  * the repository's default branch, which one query to GitHub tells (applied when it
  * answers, unless the user already changed the field).
  */
-async function openForm(context: vscode.ExtensionContext, services: Services, onSubmit: SubmitHandler, editor: vscode.TextEditor | undefined, withSelection: boolean): Promise<void> {
+async function openForm(context: vscode.ExtensionContext, services: Services, onSubmit: SubmitHandler, onValues: ValuesListener, editor: vscode.TextEditor | undefined, withSelection: boolean): Promise<void> {
   const settings = readSettings();
   const info = await workspaceRepo(editor?.document.uri);
   let selection: SelectionInfo | null = null;
@@ -78,7 +86,7 @@ async function openForm(context: vscode.ExtensionContext, services: Services, on
     values: { owner: info.remote?.owner ?? '', repo: info.remote?.repo ?? '', baseBranch: first.baseBranch, title: '', objective: selection ? `Work on ${selection.path}, lines ${selection.startLine}-${selection.endLine}: ` : '' },
     selection, warnings: first.warnings, base: first.base,
   };
-  const { panel, generation } = DelegateFormPanel.createOrShow(context.extensionUri, prefill, onSubmit);
+  const { panel, generation } = DelegateFormPanel.createOrShow(context.extensionUri, prefill, onSubmit, onValues);
   const remote = info.remote;
   const github = remote && (await services.github(false)); // silently: no sign-in prompt for a prefill
   if (!remote || !github) return;
@@ -90,9 +98,13 @@ async function openForm(context: vscode.ExtensionContext, services: Services, on
 }
 
 export function registerDelegateCommands(context: vscode.ExtensionContext, services: Services, statusBar: HealthStatusBar): void {
-  const onSubmit = submitHandler(services, statusBar);
+  // Asked silently (a token already there, no sign-in prompt), like the default-branch lookup.
+  const prefetch = new PrepareCache({ github: () => services.github(false), log: (m) => services.log.info(m) });
+  context.subscriptions.push({ dispose: () => prefetch.dispose() });
+  const onSubmit = submitHandler(services, statusBar, prefetch);
+  const onValues: ValuesListener = (v) => prefetch.schedule({ owner: v.owner, repo: v.repo, baseBranch: v.baseBranch });
   context.subscriptions.push(
-    vscode.commands.registerCommand('kiroDelegate.delegateTask', () => openForm(context, services, onSubmit, vscode.window.activeTextEditor, false)),
+    vscode.commands.registerCommand('kiroDelegate.delegateTask', () => openForm(context, services, onSubmit, onValues, vscode.window.activeTextEditor, false)),
     // The palette's "Kiro: Delegate Selection", and the same under the editor's context menu, which shows
     // no category, as "Delegate Selection to Kiro" (kiroDelegate.delegateSelectionMenu, hidden from the palette).
     ...['kiroDelegate.delegateSelection', 'kiroDelegate.delegateSelectionMenu'].map((id) => vscode.commands.registerCommand(id, async () => {
@@ -101,7 +113,7 @@ export function registerDelegateCommands(context: vscode.ExtensionContext, servi
         vscode.window.showInformationMessage('Select some code first, then run "Kiro: Delegate Selection".');
         return;
       }
-      await openForm(context, services, onSubmit, editor, true);
+      await openForm(context, services, onSubmit, onValues, editor, true);
     })),
   );
 }

@@ -1,12 +1,13 @@
-// The delegation flow, as plain TypeScript: create the PR (two round trips),
-// record the delegation, return at once, and send the job to the worker in the
-// background (waiting out 503s). The VS Code glue only shows what this reports.
+// The delegation flow, as plain TypeScript: create the PR (one round trip with the
+// form's fresh prefetched answer, else two), record the delegation, return at once,
+// and send the job to the worker in the background (waiting out 503s). The VS Code
+// glue only shows what this reports.
 import { confirmationCode } from '../../shared/confirmation.js';
 import type { GenerateCodeRequest } from '../../shared/protocol.js';
 import { renderTaskMarkdown, type TaskFields, type TaskSelection } from '../../shared/taskMarkdown.js';
 import type { SubmitResult } from '../../shared/webviewProtocol.js';
 import type { GitHubClient } from '../github/client.js';
-import { createDelegationPr } from '../github/createPr.js';
+import { createDelegationPr, type PreparedRepo } from '../github/createPr.js';
 import type { ValidForm } from '../form/validation.js';
 import { sendJob, type SubmitOutcome, type WorkerApi } from '../worker/client.js';
 import type { Delegation, DelegationStore } from './model.js';
@@ -21,6 +22,8 @@ export interface DelegateDeps {
   webUrl?: string;
   now?: () => number;
   log?: (message: string) => void;
+  /** The preparing query's answer asked while the form was open (github/prefetch.ts); used only when fresh. */
+  prepared?: PreparedRepo;
   /** The send ended without the worker accepting the job (offer Retry / Set Worker Token / Open Settings). */
   onSendProblem?: (d: Delegation, outcome: Exclude<SubmitOutcome, { kind: 'accepted' }> | { kind: 'no-worker'; message: string }) => void;
   /** The worker is busy: the job waits locally and is retried. */
@@ -40,7 +43,7 @@ export async function delegate(form: ValidForm, selection: TaskSelection | undef
   const task: TaskFields = { title: form.title, objective: form.objective, constraints: form.constraints, acceptanceCriteria: form.acceptanceCriteria, ...(selection ? { selection } : {}) };
   const created = await createDelegationPr(
     { owner: form.owner, repo: form.repo, baseBranch: form.baseBranch, prTitle: form.prTitle, task, branchPrefix: deps.branchPrefix, draft: deps.draft, webUrl: deps.webUrl },
-    { client: deps.github, now: () => timestamp, log: deps.log },
+    { client: deps.github, now: () => timestamp, log: deps.log, prepared: deps.prepared },
   );
   const code = confirmationCode(timestamp);
   const job: GenerateCodeRequest = {

@@ -4,6 +4,10 @@
 //   2. one mutation document: createRef (the new branch at the base head),
 //      createCommitOnBranch (TASK.md, expectedHeadOid = base head) and
 //      createPullRequest.
+// With a fresh answer to the query asked while the form was open (`prepared`, see
+// prefetch.ts), only the mutation runs: one round trip. That answer cannot say
+// whether the candidate name (made now, with a timestamp) is taken; a taken name
+// makes our createRef fail and is handled below like any collision.
 // GraphQL runs every mutation of a document even when an earlier one fails, so
 // the outcome is checked field by field. The branch is ours only if our createRef
 // succeeded; a TASK.md commit that reached a branch we did not create means its
@@ -48,18 +52,43 @@ export interface CreatePrDeps {
   now?: () => number;
   suffix?: () => string;
   log?: (message: string) => void;
+  /** The preparing query's answer, asked ahead (prefetch.ts): used when fresh and for this repository and base; else the query runs. */
+  prepared?: PreparedRepo;
+  /** How old `prepared` may be; default PREPARED_MAX_AGE_MS. */
+  maxPreparedAgeMs?: number;
 }
+
+/** Which repository and base branch a preparing answer is about. */
+export interface RepoKey {
+  owner: string;
+  repo: string;
+  baseBranch: string;
+}
+
+/** The preparing query's answer, minus the candidate branch (its name is only made at submit). */
+export interface PreparedRepo extends RepoKey {
+  repositoryId: string;
+  viewerLogin?: string;
+  viewerPermission: string | null;
+  /** The base branch's head when asked: the new branch starts there. */
+  baseOid: string;
+  /** When the query was sent (ms, the clock of CreatePrDeps.now). */
+  fetchedAt: number;
+}
+
+/** A prepared answer older than this is asked again at submit. */
+export const PREPARED_MAX_AGE_MS = 60_000;
 
 const WRITE = new Set(['ADMIN', 'MAINTAIN', 'WRITE']);
 const MAX_ATTEMPTS = 5;
 
-const PREPARE = `query KiroPrepare($owner: String!, $name: String!, $base: String!, $candidate: String!) {
+const PREPARE = `query KiroPrepare($owner: String!, $name: String!, $base: String!, $candidate: String!, $withCandidate: Boolean!) {
   viewer { login }
   repository(owner: $owner, name: $name) {
     id
     viewerPermission
     base: ref(qualifiedName: $base) { target { oid } }
-    candidate: ref(qualifiedName: $candidate) { id }
+    candidate: ref(qualifiedName: $candidate) @include(if: $withCandidate) { id }
   }
 }`;
 
@@ -119,13 +148,54 @@ export function prBody(task: TaskFields, code: string, taskUrl: string): string 
   return lines.join('\n');
 }
 
+function checkKey(key: RepoKey): void {
+  if (!isValidOwner(key.owner)) throw new DelegateError('INVALID_INPUT', `"${key.owner}" is not a valid GitHub owner`, 'owner');
+  if (!isValidRepo(key.repo)) throw new DelegateError('INVALID_INPUT', `"${key.repo}" is not a valid repository name`, 'repo');
+  if (!isValidBranchName(key.baseBranch)) throw new DelegateError('INVALID_INPUT', `"${key.baseBranch}" is not a valid branch name`, 'baseBranch');
+}
+
+/** Whether `prepared` may stand in for the query at `now`: same repository (names are case-insensitive) and base, at most `maxAgeMs` old. */
+export function isPreparedFresh(prepared: PreparedRepo | undefined, key: RepoKey, now: number, maxAgeMs = PREPARED_MAX_AGE_MS): prepared is PreparedRepo {
+  if (!prepared) return false;
+  const age = now - prepared.fetchedAt;
+  return prepared.owner.toLowerCase() === key.owner.toLowerCase() && prepared.repo.toLowerCase() === key.repo.toLowerCase()
+    && prepared.baseBranch === key.baseBranch && age >= 0 && age <= maxAgeMs;
+}
+
+/**
+ * The preparing query (one round trip). With `candidate`, it also says whether that
+ * branch name is taken. Throws a DelegateError when the repository or the base is missing.
+ */
+async function ask(client: GitHubClient, key: RepoKey, fetchedAt: number, candidate?: string): Promise<{ prepared: PreparedRepo; candidateTaken: boolean }> {
+  let prep: { viewer?: { login: string }; repository: { id: string; viewerPermission: string | null; base: { target: { oid: string } } | null; candidate?: { id: string } | null } | null };
+  try {
+    prep = await client.graphql(PREPARE, { owner: key.owner, name: key.repo, base: `refs/heads/${key.baseBranch}`, candidate: `refs/heads/${candidate ?? ''}`, withCandidate: candidate !== undefined });
+  } catch (e) {
+    const { errors, status } = graphqlParts(e);
+    if (errors?.some((er) => er.type === 'NOT_FOUND')) throw new DelegateError('REPO_NOT_FOUND', `Repository ${key.owner}/${key.repo} was not found, or your GitHub account cannot see it.`, 'repo');
+    if (status === 401) throw new DelegateError('NOT_SIGNED_IN', 'GitHub refused the sign-in token. Sign in to GitHub again.');
+    throw new DelegateError('GITHUB_ERROR', `GitHub could not be asked about ${key.owner}/${key.repo}: ${(e as Error).message}`);
+  }
+  const repository = prep.repository;
+  if (!repository) throw new DelegateError('REPO_NOT_FOUND', `Repository ${key.owner}/${key.repo} was not found, or your GitHub account cannot see it.`, 'repo');
+  if (!repository.base) throw new DelegateError('BASE_BRANCH_MISSING', `Branch "${key.baseBranch}" does not exist in ${key.owner}/${key.repo}.`, 'baseBranch');
+  return {
+    prepared: { owner: key.owner, repo: key.repo, baseBranch: key.baseBranch, repositoryId: repository.id, viewerLogin: prep.viewer?.login, viewerPermission: repository.viewerPermission, baseOid: repository.base.target.oid, fetchedAt },
+    candidateTaken: Boolean(repository.candidate),
+  };
+}
+
+/** The preparing query asked ahead of a submit (the form's prefetch): one round trip, answer stamped with `now()` at sending. */
+export async function prepareRepo(client: GitHubClient, key: RepoKey, now: () => number = Date.now): Promise<PreparedRepo> {
+  checkKey(key);
+  return (await ask(client, key, now())).prepared;
+}
+
 export async function createDelegationPr(input: CreatePrInput, deps: CreatePrDeps): Promise<CreatedPr> {
   const { client } = deps;
   const now = deps.now ?? Date.now;
   const suffix = deps.suffix ?? (() => randomSuffix());
-  if (!isValidOwner(input.owner)) throw new DelegateError('INVALID_INPUT', `"${input.owner}" is not a valid GitHub owner`, 'owner');
-  if (!isValidRepo(input.repo)) throw new DelegateError('INVALID_INPUT', `"${input.repo}" is not a valid repository name`, 'repo');
-  if (!isValidBranchName(input.baseBranch)) throw new DelegateError('INVALID_INPUT', `"${input.baseBranch}" is not a valid branch name`, 'baseBranch');
+  checkKey(input);
 
   const timestamp = now();
   const code = makeCode(timestamp);
@@ -134,31 +204,31 @@ export async function createDelegationPr(input: CreatePrInput, deps: CreatePrDep
   let branch = nameOf();
   let roundTrips = 0;
 
-  // Round trip 1.
-  let prep: { viewer?: { login: string }; repository: { id: string; viewerPermission: string | null; base: { target: { oid: string } } | null; candidate: { id: string } | null } | null };
-  try {
+  // Round trip 1, unless the form asked it already. A prepared answer that denies
+  // writing is not trusted to refuse (access may have been granted since): it is asked again.
+  // The base branch may have moved since the prepared answer (at most a minute ago): the
+  // new branch still starts at the head seen then, and is not re-read, which would cost
+  // the round trip saved. The agent works from that commit; the PR, based on the branch,
+  // shows the base's newer commits as GitHub does for any PR whose base moves on.
+  let prepared: PreparedRepo;
+  if (isPreparedFresh(deps.prepared, input, timestamp, deps.maxPreparedAgeMs) && WRITE.has(deps.prepared.viewerPermission ?? '')) {
+    prepared = deps.prepared;
+  } else {
     roundTrips++;
-    prep = await client.graphql(PREPARE, { owner: input.owner, name: input.repo, base: `refs/heads/${input.baseBranch}`, candidate: `refs/heads/${branch}` });
-  } catch (e) {
-    const { errors, status } = graphqlParts(e);
-    if (errors?.some((er) => er.type === 'NOT_FOUND')) throw new DelegateError('REPO_NOT_FOUND', `Repository ${input.owner}/${input.repo} was not found, or your GitHub account cannot see it.`, 'repo');
-    if (status === 401) throw new DelegateError('NOT_SIGNED_IN', 'GitHub refused the sign-in token. Sign in to GitHub again.');
-    throw new DelegateError('GITHUB_ERROR', `GitHub could not be asked about ${input.owner}/${input.repo}: ${(e as Error).message}`);
+    const asked = await ask(client, input, timestamp, branch);
+    prepared = asked.prepared;
+    if (asked.candidateTaken) branch = nameOf(suffix());
   }
-  const repository = prep.repository;
-  if (!repository) throw new DelegateError('REPO_NOT_FOUND', `Repository ${input.owner}/${input.repo} was not found, or your GitHub account cannot see it.`, 'repo');
-  if (!WRITE.has(repository.viewerPermission ?? '')) {
-    throw new DelegateError('NO_WRITE_PERMISSION', `Your GitHub account cannot push to ${input.owner}/${input.repo} (permission: ${repository.viewerPermission ?? 'none'}). Ask for write access, or delegate on a fork.`, 'repo');
+  if (!WRITE.has(prepared.viewerPermission ?? '')) {
+    throw new DelegateError('NO_WRITE_PERMISSION', `Your GitHub account cannot push to ${input.owner}/${input.repo} (permission: ${prepared.viewerPermission ?? 'none'}). Ask for write access, or delegate on a fork.`, 'repo');
   }
-  if (!repository.base) throw new DelegateError('BASE_BRANCH_MISSING', `Branch "${input.baseBranch}" does not exist in ${input.owner}/${input.repo}.`, 'baseBranch');
-  const baseOid = repository.base.target.oid;
-  if (repository.candidate) branch = nameOf(suffix());
+  const { baseOid, repositoryId, viewerLogin } = prepared;
 
   const markdown = renderTaskMarkdown(task);
   const webUrl = input.webUrl ?? webUrlOf(client.request.endpoint.DEFAULTS.baseUrl);
   const bodyFor = (head: string) => prBody(task, code, blobUrl(webUrl, input.owner, input.repo, head, 'TASK.md'));
   const variablesFor = (head: string) => ({
-    repositoryId: repository.id, ref: `refs/heads/${head}`, oid: baseOid,
+    repositoryId, ref: `refs/heads/${head}`, oid: baseOid,
     branch: { repositoryNameWithOwner: `${input.owner}/${input.repo}`, branchName: head },
     // `task:`, not `feat:`: the agent's commit that follows is the feature.
     message: { headline: `task: ${input.task.title}`.slice(0, 250), body: `Delegated with Kiro Delegate (confirmation code ${code}).` },
@@ -188,14 +258,14 @@ export async function createDelegationPr(input: CreatePrInput, deps: CreatePrDep
           branch = nameOf(suffix());
           continue;
         }
-        return { ...recovered, branchName: branch, confirmationCode: code, baseOid, viewerLogin: prep.viewer?.login, roundTrips: roundTrips + (recovered.extraTrips ?? 0) };
+        return { ...recovered, branchName: branch, confirmationCode: code, baseOid, viewerLogin, roundTrips: roundTrips + (recovered.extraTrips ?? 0) };
       }
     }
     const refId = data?.createRef?.ref?.id ?? null;
     const commitOid = data?.createCommitOnBranch?.commit?.oid ?? null;
     const pr = data?.createPullRequest?.pullRequest ?? null;
     if (refId && commitOid && pr) {
-      return { prUrl: pr.url, number: pr.number, branchName: branch, confirmationCode: code, taskCommitOid: commitOid, baseOid, viewerLogin: prep.viewer?.login, roundTrips };
+      return { prUrl: pr.url, number: pr.number, branchName: branch, confirmationCode: code, taskCommitOid: commitOid, baseOid, viewerLogin, roundTrips };
     }
     // Something failed: undo whatever of ours acted, then decide whether a new name helps.
     const undo: string[] = [];
@@ -216,6 +286,10 @@ export async function createDelegationPr(input: CreatePrInput, deps: CreatePrDep
     const refError = errorFor(errors, 'createRef');
     const collided = (refError && /already exists/i.test(refError.message))
       || (!refError && /expected branch to point|already exists/i.test([errorFor(errors, 'createCommitOnBranch')?.message, errorFor(errors, 'createPullRequest')?.message].join(' ')));
+    if (!collided && refError?.type === 'FORBIDDEN') {
+      // Write access was lost since the preparing answer (or while the document ran).
+      throw new DelegateError('NO_WRITE_PERMISSION', `Your GitHub account cannot push to ${input.owner}/${input.repo}: ${refError.message}. Ask for write access, or delegate on a fork.`, 'repo');
+    }
     if (!collided) {
       const detail = (errors ?? []).map((er) => er.message).join('; ') || 'unknown error';
       throw new DelegateError('GITHUB_ERROR', `GitHub did not create the pull request: ${detail}`);

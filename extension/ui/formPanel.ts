@@ -23,6 +23,9 @@ export interface PrefillUpdate {
 
 export type SubmitHandler = (values: ReturnType<typeof validateForm> & { ok: true }, selection: SelectionInfo | null, progress: (message: string) => void) => Promise<SubmitResult>;
 
+/** Told the form's values when it opens, is reset, or a field changes (the PR's preparing query is asked ahead from them). */
+export type ValuesListener = (values: FormValues) => void;
+
 export class DelegateFormPanel implements vscode.Disposable {
   static readonly viewType = 'kiroDelegate.form';
   private static current: DelegateFormPanel | undefined;
@@ -36,7 +39,7 @@ export class DelegateFormPanel implements vscode.Disposable {
   private readonly submitted = new Map<string, SubmitResult>();
 
   /** The panel and the generation of the prefill it shows (for update()). */
-  static createOrShow(extensionUri: vscode.Uri, prefill: FormPrefill, onSubmit: SubmitHandler): { panel: DelegateFormPanel; generation: number } {
+  static createOrShow(extensionUri: vscode.Uri, prefill: FormPrefill, onSubmit: SubmitHandler, onValues?: ValuesListener): { panel: DelegateFormPanel; generation: number } {
     const existing = DelegateFormPanel.current;
     if (existing) {
       // A new prefill (a new selection) replaces the form unless a submission is under way (then updates for it are dropped).
@@ -49,7 +52,7 @@ export class DelegateFormPanel implements vscode.Disposable {
       enableScripts: true,
       localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist', 'webview'), vscode.Uri.joinPath(extensionUri, 'media')],
     });
-    DelegateFormPanel.current = new DelegateFormPanel(panel, extensionUri, prefill, onSubmit);
+    DelegateFormPanel.current = new DelegateFormPanel(panel, extensionUri, prefill, onSubmit, onValues);
     return { panel: DelegateFormPanel.current, generation: DelegateFormPanel.current.generation };
   }
 
@@ -63,9 +66,10 @@ export class DelegateFormPanel implements vscode.Disposable {
     if (untouched) this.prefilledBase = u.baseBranch;
     this.snapshot = { ...this.snapshot, values: untouched ? { ...this.snapshot.values, baseBranch: u.baseBranch } : this.snapshot.values, base: u.base, warnings: u.warnings };
     this.post();
+    if (untouched) this.onValues?.(this.snapshot.values);
   }
 
-  private constructor(private readonly panel: vscode.WebviewPanel, private readonly extensionUri: vscode.Uri, prefill: FormPrefill, private readonly onSubmit: SubmitHandler) {
+  private constructor(private readonly panel: vscode.WebviewPanel, private readonly extensionUri: vscode.Uri, prefill: FormPrefill, private readonly onSubmit: SubmitHandler, private readonly onValues?: ValuesListener) {
     this.snapshot = DelegateFormPanel.fromPrefill(prefill);
     this.prefilledBase = this.snapshot.values.baseBranch;
     panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'icon.png');
@@ -77,6 +81,7 @@ export class DelegateFormPanel implements vscode.Disposable {
         if (msg) void this.handle(msg);
       }),
     );
+    this.onValues?.(this.snapshot.values);
   }
 
   private static fromPrefill(prefill: FormPrefill): FormSnapshot {
@@ -88,6 +93,7 @@ export class DelegateFormPanel implements vscode.Disposable {
     this.snapshot = DelegateFormPanel.fromPrefill(prefill);
     this.prefilledBase = this.snapshot.values.baseBranch;
     this.post();
+    this.onValues?.(this.snapshot.values);
   }
 
   private post(requestId?: number): void {
@@ -104,6 +110,7 @@ export class DelegateFormPanel implements vscode.Disposable {
         return;
       case 'changed':
         this.snapshot = { ...this.snapshot, values: msg.values };
+        this.onValues?.(msg.values);
         return;
       case 'openExternal':
         await vscode.env.openExternal(vscode.Uri.parse(msg.url));

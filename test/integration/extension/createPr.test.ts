@@ -1,12 +1,14 @@
-// The delegation's PR creation against the GitHub stand-in: two round trips,
-// collisions, clean-up, permissions, concurrency and retries.
+// The delegation's PR creation against the GitHub stand-in: two round trips (one
+// with the form's prefetched answer), collisions, clean-up, permissions,
+// concurrency and retries.
 import assert from 'node:assert/strict';
 import { GitHubStandIn } from '../../support/github/server.js';
 import { createGitHubClient, webUrlOf } from '../../../extension/github/client.js';
-import { blobUrl, createDelegationPr, type CreatePrInput } from '../../../extension/github/createPr.js';
+import { blobUrl, createDelegationPr, prepareRepo, type CreatePrInput } from '../../../extension/github/createPr.js';
 import { DelegateError } from '../../../extension/github/errors.js';
 import { lookupBaseBranches } from '../../../extension/github/baseBranches.js';
 import { parseTaskMarkdown } from '../../../shared/taskMarkdown.js';
+import { ZERO_OID } from '../../support/github/bareRepo.js';
 
 describe('creating the delegation PR', function () {
   this.timeout(60_000);
@@ -172,5 +174,119 @@ describe('creating the delegation PR', function () {
     assert.equal(await repo?.bare.resolve(`refs/heads/${created.branchName}`), created.taskCommitOid);
     const statuses = gh.requests.filter((r) => r.kind === 'graphql').map((r) => r.status);
     assert.deepEqual(statuses, [502, 200, 403, 502, 200, 200], 'prepare retried; mutation throttled, lost, checked, then run');
+  });
+
+  describe('with the preparing answer asked ahead (the form\'s prefetch)', function () {
+    const key = { owner: 'alice', repo: 'app', baseBranch: 'main' };
+    const graphqlFields = () => gh.requests.filter((r) => r.kind === 'graphql').flatMap((r) => r.graphqlFields ?? []);
+
+    it('submits in exactly 1 request: the same branch, TASK.md commit and PR as in 2', async function () {
+      const t = 1764000200000;
+      const prepared = await prepareRepo(client(alice.token), key, () => t - 30_000);
+      assert.equal(prepared.viewerLogin, 'alice');
+      assert.equal(prepared.baseOid, await gh.model.repo('alice', 'app')?.bare.resolve('refs/heads/main'));
+      gh.clearLog();
+      const created = await createDelegationPr(input({ branchPrefix: 'kiro/' }), { client: client(alice.token), now: () => t, prepared });
+      assert.equal(gh.count((r) => r.kind !== 'git'), 1, JSON.stringify(gh.requests));
+      assert.deepEqual(graphqlFields().filter((f) => !['createRef', 'createCommitOnBranch', 'createPullRequest'].includes(f)), [], 'no query at submit');
+      assert.equal(created.roundTrips, 1);
+      assert.equal(created.viewerLogin, 'alice');
+      assert.equal(created.branchName, `kiro/add-a-login-form-${t}`);
+      const repo = gh.model.repo('alice', 'app');
+      assert.equal(await repo?.bare.resolve(`refs/heads/${created.branchName}`), created.taskCommitOid);
+      assert.deepEqual(parseTaskMarkdown((await repo?.bare.readFile(created.taskCommitOid, 'TASK.md')) ?? ''), {
+        title: 'Add a login form', objective: 'Users sign in.', constraints: ['No new deps'], acceptanceCriteria: ['Form validates'], confirmationCode: `PR${t}`,
+      });
+      const [commit] = (await repo?.bare.log(`refs/heads/main..${created.taskCommitOid}`)) ?? [];
+      assert.equal(commit?.subject, 'task: Add a login form');
+      const pr = repo?.pulls.find((p) => p.number === created.number);
+      assert.deepEqual([pr?.base, pr?.head, pr?.title, pr?.state], ['main', created.branchName, 'Add a login form', 'open']);
+    });
+
+    it('asks again (2 requests) when the answer is over a minute old, or for another base or repository', async function () {
+      const t = 1764000300000;
+      const prepared = await prepareRepo(client(alice.token), key, () => t);
+      const repo = gh.model.repo('alice', 'app');
+      const mainOid = (await repo?.bare.resolve('refs/heads/main')) ?? '';
+      await repo?.bare.updateRef('refs/heads/develop', mainOid, ZERO_OID);
+      const cases: [string, CreatePrInput, number][] = [
+        ['60 s old: still fresh', input({ prTitle: 'fresh' }), t + 60_000],
+        ['stale', input({ prTitle: 'stale' }), t + 60_001],
+        ['another base', input({ prTitle: 'develop', baseBranch: 'develop' }), t + 1],
+        ['asked before the clock says now', input({ prTitle: 'future' }), t - 1],
+      ];
+      for (const [what, inp, now] of cases) {
+        gh.clearLog();
+        const created = await createDelegationPr(inp, { client: client(alice.token), now: () => now, prepared });
+        assert.equal(gh.count((r) => r.kind !== 'git'), what.includes('fresh') ? 1 : 2, what);
+        const pr = repo?.pulls.find((p) => p.number === created.number);
+        assert.deepEqual([pr?.base, pr?.state], [inp.baseBranch, 'open'], what);
+      }
+      gh.clearLog();
+      await assert.rejects(createDelegationPr(input({ repo: 'nope' }), { client: client(alice.token), now: () => t + 1, prepared }), (e: unknown) => DelegateError.is(e) && e.code === 'REPO_NOT_FOUND');
+      assert.equal(gh.count((r) => r.kind !== 'git'), 1, 'another repository: the query runs (and finds nothing), no mutation');
+      await repo?.bare.deleteRef('refs/heads/develop');
+    });
+
+    it('a name taken since the prefetch: our createRef fails, the retry takes a suffixed name, nothing is left on theirs', async function () {
+      const t = 1764000400000;
+      const bob = gh.addUser('bob-taker');
+      gh.grant('alice', 'app', 'bob-taker', 'WRITE');
+      const prepared = await prepareRepo(client(alice.token), key, () => t - 10_000);
+      const before = await branches();
+      const pullsBefore = gh.model.repo('alice', 'app')?.pulls.length ?? 0;
+      // Between prefetch and submit, another delegation takes the very name (same title, same millisecond).
+      const theirs = await createDelegationPr(input({ prTitle: 'Theirs' }), { client: client(bob.token), now: () => t });
+      assert.equal(theirs.branchName, `add-a-login-form-${t}`);
+      gh.clearLog();
+      const ours = await createDelegationPr(input({ prTitle: 'Ours' }), { client: client(alice.token), now: () => t, prepared, suffix: () => 'q1w2' });
+      assert.equal(ours.branchName, `add-a-login-form-${t}-q1w2`);
+      assert.equal(gh.count((r) => r.kind !== 'git'), 2, 'the failed document, then the one with the new name');
+      assert.equal(ours.roundTrips, 2);
+      assert.ok(!graphqlFields().some((f) => f === 'deleteRef' || f === 'closePullRequest'), 'nothing of ours acted on their branch: nothing to undo');
+      const repo = gh.model.repo('alice', 'app');
+      assert.equal(await repo?.bare.resolve(`refs/heads/${theirs.branchName}`), theirs.taskCommitOid, 'their branch untouched');
+      assert.equal(((await repo?.bare.log(`refs/heads/main..refs/heads/${theirs.branchName}`)) ?? []).length, 1);
+      assert.equal(parseTaskMarkdown((await repo?.bare.readFile(`refs/heads/${ours.branchName}`, 'TASK.md')) ?? '').confirmationCode, ours.confirmationCode);
+      const added = (repo?.pulls ?? []).slice(pullsBefore);
+      assert.deepEqual(added.map((p) => [p.title, p.head, p.state]), [['Theirs', theirs.branchName, 'open'], ['Ours', ours.branchName, 'open']], 'one PR each, none closed');
+      assert.deepEqual((await branches()).filter((b) => !before.includes(b)).sort(), [theirs.branchName, ours.branchName].sort(), 'no orphan branch');
+    });
+
+    it('keeps the base head seen at prefetch when the base moved since (the PR shows the base moved on)', async function () {
+      const t = 1764000500000;
+      const prepared = await prepareRepo(client(alice.token), key, () => t - 5_000);
+      const repo = gh.model.repo('alice', 'app');
+      const seen = (await repo?.bare.resolve('refs/heads/main')) ?? '';
+      const moved = (await repo?.bare.commit({ parent: seen, additions: [{ path: 'NEWS.md', contents: 'moved\n' }], message: 'docs: news', author: { name: 'a', email: 'a@example.com' } })) ?? '';
+      assert.ok(await repo?.bare.updateRef('refs/heads/main', moved, seen));
+      gh.clearLog();
+      const created = await createDelegationPr(input({ prTitle: 'Moved base' }), { client: client(alice.token), now: () => t, prepared });
+      assert.equal(gh.count((r) => r.kind !== 'git'), 1);
+      assert.equal(created.baseOid, seen);
+      assert.equal((await repo?.bare.git(['rev-parse', `${created.taskCommitOid}^`]))?.trim(), seen, 'TASK.md on top of the head seen at prefetch');
+      assert.equal(repo?.pulls.find((p) => p.number === created.number)?.base, 'main');
+    });
+
+    it('checks permission: lost since the prefetch is refused with nothing created; a refusal prefetched is asked again', async function () {
+      const t = 1764000600000;
+      const carol = gh.addUser('carol-perm');
+      gh.grant('alice', 'app', 'carol-perm', 'WRITE');
+      const prepared = await prepareRepo(client(carol.token), key, () => t - 5_000);
+      gh.grant('alice', 'app', 'carol-perm', 'READ');
+      const before = await branches();
+      gh.clearLog();
+      await assert.rejects(createDelegationPr(input(), { client: client(carol.token), now: () => t, prepared }), (e: unknown) => DelegateError.is(e) && e.code === 'NO_WRITE_PERMISSION' && e.field === 'repo');
+      assert.equal(gh.count((r) => r.kind !== 'git'), 1);
+      assert.deepEqual(await branches(), before, 'nothing created');
+      // Prefetched while read-only, write access granted since: not refused from the old answer.
+      const refused = await prepareRepo(client(carol.token), key, () => t);
+      assert.equal(refused.viewerPermission, 'READ');
+      gh.grant('alice', 'app', 'carol-perm', 'WRITE');
+      gh.clearLog();
+      const created = await createDelegationPr(input(), { client: client(carol.token), now: () => t + 1, prepared: refused });
+      assert.equal(gh.count((r) => r.kind !== 'git'), 2);
+      assert.equal(created.viewerLogin, 'carol-perm');
+    });
   });
 });
