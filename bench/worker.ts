@@ -118,12 +118,18 @@ export async function benchWorker(): Promise<Record<string, number>> {
     const wallMs = Date.now() - wall0;
     const perJob = accepted.map((a) => (runEnd.get(a.jobId) ?? NaN) - (runStart.get(a.jobId) ?? NaN) - ((agentExit.get(a.jobId) ?? NaN) - (agentStart.get(a.jobId) ?? NaN)));
     const agentMs = accepted.map((a) => (agentExit.get(a.jobId) ?? NaN) - (agentStart.get(a.jobId) ?? NaN));
-    const overheadPerJobMs = mean(perJob);
-    console.log(`worker: ${OVERHEAD_JOBS} no-op jobs through 2 slots in ${wallMs} ms; agent ${round(mean(agentMs))} ms/job; overhead ${round(overheadPerJobMs)} ms/job (p95 ${round(percentile(perJob, 95))})`);
+    // The service's own time per job, phase by phase (everything but the agent), settling the slot's checkout included.
+    const phases = accepted.map((a) => w.app.pool.phaseTimes.get(a.jobId) ?? {});
+    const names = [...new Set(phases.flatMap((p) => Object.keys(p)))].filter((n) => n !== 'agent');
+    const breakdown = Object.fromEntries(names.map((n) => [n, mean(phases.map((p) => p[n] ?? 0))])) as Record<string, number>;
+    const servicePerJob = phases.map((p) => names.reduce((sum, n) => sum + (p[n] ?? 0), 0));
+    const overheadPerJobMs = mean(servicePerJob);
+    console.log(`worker: ${OVERHEAD_JOBS} no-op jobs through 2 slots in ${wallMs} ms; agent ${round(mean(agentMs))} ms/job; overhead ${round(overheadPerJobMs)} ms/job (p95 ${round(percentile(servicePerJob, 95))}), of which until the job's final event ${round(mean(perJob))} ms`);
+    console.log(`worker: overhead by phase (mean ms/job): ${Object.entries(breakdown).sort((a, b) => b[1] - a[1]).map(([n, ms]) => `${n} ${round(ms)}`).join(', ')}`);
     const failed = [...w.app.pool.jobs.values()].filter((j) => j.state === 'failed');
     if (failed.length) console.log(`worker: WARNING ${failed.length} jobs failed: ${failed[0]?.error?.message}`);
     await w.close();
-    return { dispatchP50Ms: round(dispatchP50Ms), dispatchP95Ms: round(dispatchP95Ms), dispatchNoSandboxP50Ms: round(dispatchNoSandboxP50Ms), checkoutSpeedup: round(checkoutSpeedup, 2), overheadPerJobMs: round(overheadPerJobMs) };
+    return { ...Object.fromEntries(Object.entries(breakdown).map(([n, ms]) => [`overheadPhase_${n}_Ms`, round(ms)])), dispatchP50Ms: round(dispatchP50Ms), dispatchP95Ms: round(dispatchP95Ms), dispatchNoSandboxP50Ms: round(dispatchNoSandboxP50Ms), checkoutSpeedup: round(checkoutSpeedup, 2), overheadPerJobMs: round(overheadPerJobMs) };
   } finally {
     await gh.close();
   }

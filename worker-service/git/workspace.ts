@@ -28,6 +28,8 @@ export interface Checkout {
   dir: string;
   /** The branch head the job starts from. */
   startSha: string;
+  /** How long the fetch took, of the whole preparation. */
+  fetchMs?: number;
 }
 
 /** Serialises work per key (fetches into one mirror must not race on its locks). */
@@ -95,7 +97,9 @@ export class Workspaces {
 
   /** A clean checkout of `branch` for `slotId`: the slot's warm worktree reset, or a new one. */
   async prepare(slotId: number, owner: string, repo: string, branch: string, token?: string): Promise<Checkout> {
+    const t0 = performance.now();
     const startSha = await this.fetchBranch(owner, repo, branch, token);
+    const fetchMs = performance.now() - t0;
     const dir = this.slotDir(slotId, owner, repo);
     const mirror = this.mirrorDir(owner, repo);
     const clean = this.cleanAt.get(dir);
@@ -104,7 +108,7 @@ export class Workspaces {
       try {
         // A two-way checkout touches only the files that differ between the two commits.
         await runGit(['checkout', '--quiet', '--detach', startSha], { cwd: dir, config: SAFE_CONFIG });
-        return { dir, startSha };
+        return { dir, startSha, fetchMs };
       } catch (e) {
         if (!GitError.is(e)) throw e; // otherwise the full reset below
       }
@@ -113,7 +117,7 @@ export class Workspaces {
       try {
         await runGit(['reset', '--quiet', '--hard', startSha], { cwd: dir, config: SAFE_CONFIG });
         await runGit(['clean', '-ffdxq'], { cwd: dir, config: SAFE_CONFIG });
-        return { dir, startSha };
+        return { dir, startSha, fetchMs };
       } catch (e) {
         if (!GitError.is(e)) throw e;
         await this.discard(slotId, owner, repo); // damaged by the last agent: start over
@@ -121,7 +125,7 @@ export class Workspaces {
     }
     await mkdir(join(dir, '..'), { recursive: true });
     await this.lock.run(mirror, () => runGit(['worktree', 'add', '--quiet', '--force', '--detach', dir, startSha], { cwd: mirror, config: SAFE_CONFIG }));
-    return { dir, startSha };
+    return { dir, startSha, fetchMs };
   }
 
   /**

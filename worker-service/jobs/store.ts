@@ -16,8 +16,14 @@ export class JobStore {
     await mkdir(this.dir, { recursive: true });
   }
 
-  async save(job: Job): Promise<void> {
-    await writeFileAtomic(join(this.dir, `${job.id}.json`), JSON.stringify(job), { fsync: true });
+  /**
+   * Atomic always (a reader never sees half a record); flushed to the disk only
+   * when `durable` (acceptance and the final state). The states in between
+   * survive a crash of the service (the kernel has them); only a power loss can
+   * lose one, and then the job simply runs again as interrupted.
+   */
+  async save(job: Job, durable = true): Promise<void> {
+    await writeFileAtomic(join(this.dir, `${job.id}.json`), JSON.stringify(job), { fsync: durable });
   }
 
   async remove(id: string): Promise<void> {

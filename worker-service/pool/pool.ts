@@ -22,6 +22,7 @@ import { QueueFullError, WorkerError } from './errors.js';
 import { Slot } from './slot.js';
 import type { LimitViolation, SandboxRuntime } from '../sandbox/sandbox.js';
 import { AgentSpawnError, runAgent } from './agentRun.js';
+import { PhaseTimes } from './phases.js';
 
 export interface PoolDeps {
   config: WorkerConfig;
@@ -65,6 +66,8 @@ export class Pool extends EventEmitter<PoolEvents> {
   private readonly logs = new Map<string, JobLog>();
   private readonly cancelRequested = new Set<string>();
   private readonly running = new Set<Promise<void>>();
+  /** Each recent job's time by phase (for the benchmark's breakdown). */
+  readonly phaseTimes = new Map<string, Record<string, number>>();
   /** Branches (owner/repo#branch) with a job on a slot now. */
   private readonly busyBranches = new Set<string>();
   /** PR comments and credential releases still under way after their job ended. */
@@ -323,7 +326,8 @@ export class Pool extends EventEmitter<PoolEvents> {
 
   private async setState(job: Job, state: JobState): Promise<void> {
     job.state = state;
-    await this.deps.store.save(job);
+    // Only the attempt count must reach the disk before the agent runs (it bounds re-runs after crashes).
+    await this.deps.store.save(job, state === 'preparing');
     this.emit('job', job);
   }
 
@@ -336,7 +340,11 @@ export class Pool extends EventEmitter<PoolEvents> {
     job.startedAt = new Date().toISOString();
     // Assigned together so that TypeScript does not narrow job.error to null for the rest of the run.
     Object.assign(job, { finishedAt: null, error: null, exitCode: null, signal: null, commitSha: null });
+    const phases = new PhaseTimes();
+    this.phaseTimes.set(job.id, phases.ms);
+    if (this.phaseTimes.size > 1000) this.phaseTimes.delete(this.phaseTimes.keys().next().value ?? '');
     await this.setState(job, 'preparing');
+    phases.lap('record');
     const jobLog = new JobLog(logPath(config.stateDir, job.id), config.sandbox.maxOutputBytes);
     this.logs.set(job.id, jobLog);
     if (job.attempts > 1) jobLog.note(`attempt ${job.attempts}: the previous run was interrupted; starting again from a clean checkout`);
@@ -354,7 +362,10 @@ export class Pool extends EventEmitter<PoolEvents> {
       }
       let checkout: Checkout;
       try {
+        phases.lap('credentials');
         checkout = await workspaces.prepare(slot.id, owner, repo, branch, cred.token);
+        phases.lap('checkout');
+        phases.split('checkout', 'fetch', checkout.fetchMs ?? 0);
       } catch (e) {
         throw new WorkerError('CHECKOUT_FAILED', `could not check out ${owner}/${repo} branch ${branch}: ${(e as Error).message}`, 500);
       }
@@ -373,12 +384,15 @@ export class Pool extends EventEmitter<PoolEvents> {
           jobId: job.id, config, sandbox: this.deps.sandbox, argv: agentArgv, env: agentEnv(this.deps.env ?? process.env, config.agentEnvAllow),
           tree: checkout.dir, gitDirs: [workspaces.mirrorDir(owner, repo)], log: jobLog,
           onSpawn: async (agent) => {
+            phases.lap('spawn'); // the sandbox's preparation included
             slot.agent = agent;
             job.agentPid = agent.pid;
             this.emit('agent-started', job, Date.now());
             await this.setState(job, 'running');
+            phases.lap('record');
           },
         }));
+        phases.lap('agent');
         this.emit('agent-exited', job, Date.now());
       } catch (e) {
         if (AgentSpawnError.is(e)) crashed = true;
@@ -408,6 +422,7 @@ export class Pool extends EventEmitter<PoolEvents> {
         this.finish(job, 'failed', { code: 'AGENT_FAILED', message: `the agent exited with code ${exit.exitCode}` });
       } else {
         await this.setState(job, 'pushing');
+        phases.lap('record');
         try {
           if (cred.kind === 'app' && Date.now() - started > APP_TOKEN_REFRESH_MS) {
             // An installation token lives an hour: a long job pushes with a fresh one.
@@ -424,6 +439,7 @@ export class Pool extends EventEmitter<PoolEvents> {
               onto = base;
             },
           });
+          phases.lap('publish');
           job.commitSha = sha;
           if (sha) {
             jobLog.note(`pushed ${sha.slice(0, 12)} to ${branch}`);
@@ -455,10 +471,13 @@ export class Pool extends EventEmitter<PoolEvents> {
       } else {
         jobLog.note(`job ${job.state}${job.error ? `: ${job.error.message}` : ''}`);
       }
+      phases.lap('finish');
       job.outputTail = jobLog.lines();
       await this.deps.store.save(job);
+      phases.lap('record');
       this.logs.delete(job.id);
       await jobLog.close();
+      phases.lap('log');
       this.emit('job', job);
       if (!requeue) this.durations.push(Date.now() - started);
       if (this.durations.length > 50) this.durations.shift();
@@ -470,6 +489,7 @@ export class Pool extends EventEmitter<PoolEvents> {
       else {
         // The job is over (its state saved and announced); the tree is made ready for the next one.
         await workspaces.settle(slot.id, owner, repo).catch((e: unknown) => log.warn({ slot: slot.id, err: String(e) }, 'could not clean the slot\'s checkout; it will be reset at the next job'));
+        phases.lap('settle');
         slot.set('idle');
         this.emit('slot', slot);
       }
