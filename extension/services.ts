@@ -2,13 +2,22 @@
 // worker clients, the watcher. Built once in activate(); nothing here runs at start-up.
 import * as vscode from 'vscode';
 import { hasGitHubSignIn, resolveGitHubToken } from './auth/githubToken.js';
-import { createGitHubClient, type GitHubClient } from './github/client.js';
+import type { GitHubClient } from './github/client.js';
 import { DelegationStore } from './delegations/model.js';
 import { PrWatcher, type WatchEvent } from './github/watcher.js';
 import { WorkerApi } from './worker/client.js';
 import { WorkerEventStream } from './worker/eventStream.js';
 import type { PoolSlots } from '../shared/protocol.js';
 import { githubEndpoint, readSettings } from './settings.js';
+
+// Octokit is most of the extension's code: it lives in its own file (dist/github-client.js,
+// built from github/client.ts) and loads when GitHub is first needed, not at activation.
+let clientModule: typeof import('./github/client.js') | undefined;
+function loadClient(): typeof import('./github/client.js') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a deliberate lazy load of a separate bundle
+  clientModule ??= require('./github-client.js') as typeof import('./github/client.js');
+  return clientModule;
+}
 
 export const WORKER_TOKEN_KEY = 'kiroDelegate.workerToken';
 export const GITHUB_TOKEN_KEY = 'kiroDelegate.githubToken';
@@ -64,7 +73,7 @@ export class Services implements vscode.Disposable {
     const token = this.cachedToken ?? (await this.githubToken(interactive));
     if (!token) return undefined;
     this.cachedToken = token;
-    return createGitHubClient({ token, baseUrl: githubEndpoint(readSettings()).apiUrl, onRetry: (what, s) => this.log.warn(`GitHub asked to slow down (${what}); retrying in ${s} s`) });
+    return loadClient().createGitHubClient({ token, baseUrl: githubEndpoint(readSettings()).apiUrl, onRetry: (what, s) => this.log.warn(`GitHub asked to slow down (${what}); retrying in ${s} s`) });
   }
 
   private async githubToken(interactive: boolean): Promise<string | undefined> {

@@ -1,5 +1,6 @@
 // Builds every artefact with esbuild:
 //   dist/extension.js          the VS Code extension, one CommonJS file (vscode external)
+//   dist/github-client.js      its GitHub client (Octokit), required lazily on first use
 //   dist/webview/form.js       the form's browser code (issue 4)
 //   dist/worker/server.mjs     the worker service (npm packages stay external: node-pty is native)
 //   dist/worker/net-bridge.mjs the egress bridge started inside an agent's sandbox under KIRO_AGENT_NETWORK=allow:
@@ -14,7 +15,9 @@ const production = process.env.NODE_ENV !== 'development';
 const common: BuildOptions = { bundle: true, sourcemap: production ? false : 'inline', logLevel: 'warning', legalComments: 'none' };
 
 const targets: BuildOptions[] = [
-  { ...common, entryPoints: ['extension/extension.ts'], outfile: 'dist/extension.js', platform: 'node', format: 'cjs', target: 'node20', external: ['vscode'], minify: production },
+  { ...common, entryPoints: ['extension/extension.ts'], outfile: 'dist/extension.js', platform: 'node', format: 'cjs', target: 'node20', external: ['vscode', './github-client.js'], minify: production },
+  // The GitHub client (Octokit and its plugins), loaded by the extension on first use, not at activation.
+  { ...common, entryPoints: ['extension/github/client.ts'], outfile: 'dist/github-client.js', platform: 'node', format: 'cjs', target: 'node20', external: ['vscode'], minify: production },
   { ...common, entryPoints: ['worker-service/server.ts'], outfile: 'dist/worker/server.mjs', platform: 'node', format: 'esm', target: 'node20', packages: 'external' },
   { ...common, entryPoints: ['worker-service/sandbox/netBridge.ts'], outfile: 'dist/worker/net-bridge.mjs', platform: 'node', format: 'esm', target: 'node20' },
   { ...common, entryPoints: ['test/support/agent/fakeKiro.ts'], outfile: 'dist/test/fake-kiro.mjs', platform: 'node', format: 'esm', target: 'node20', banner: { js: '#!/usr/bin/env node' } },

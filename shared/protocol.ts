@@ -2,6 +2,7 @@
 // validated by Fastify) and their static types, used by the worker and the
 // extension's client alike.
 import Type, { type Static } from 'typebox';
+import { JOB_STATES, type JobState } from './jobStates.js';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -36,13 +37,8 @@ export const GenerateCodeRequestSchema = Type.Object(
 );
 export type GenerateCodeRequest = Static<typeof GenerateCodeRequestSchema>;
 
-export const JOB_STATES = ['queued', 'preparing', 'running', 'pushing', 'succeeded', 'no-changes', 'failed', 'timed-out', 'cancelled'] as const;
-export type JobState = (typeof JOB_STATES)[number];
+export { JOB_STATES, FINAL_STATES, isFinalState, type JobState } from './jobStates.js';
 export const JobStateSchema = Type.Unsafe<JobState>({ type: 'string', enum: [...JOB_STATES] });
-export const FINAL_STATES: ReadonlySet<JobState> = new Set(['succeeded', 'no-changes', 'failed', 'timed-out', 'cancelled']);
-export function isFinalState(state: JobState): boolean {
-  return FINAL_STATES.has(state);
-}
 
 export const JobAcceptedSchema = Type.Object({
   jobId: Type.String(),

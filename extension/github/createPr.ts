@@ -19,7 +19,8 @@ import { makeBranchName, randomSuffix } from '../../shared/branch.js';
 import { confirmationCode as makeCode } from '../../shared/confirmation.js';
 import { isValidBranchName, isValidOwner, isValidRepo } from '../../shared/names.js';
 import { renderTaskMarkdown, type TaskFields } from '../../shared/taskMarkdown.js';
-import { webUrlOf, type GitHubClient } from './client.js';
+import type { GitHubClient } from './client.js';
+import { webUrlOf } from './urls.js';
 import { DelegateError } from './errors.js';
 
 export interface CreatePrInput {

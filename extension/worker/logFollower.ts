@@ -2,7 +2,8 @@
 // then live, and when the connection drops (network, worker restart) reconnects
 // and resumes at the byte it had reached (GET /jobs/:id/log?offset=N), so nothing
 // is lost or shown twice. Plain TypeScript: the VS Code terminal is thin glue.
-import { isFinalState, type JobStatus } from '../../shared/protocol.js';
+import { isFinalState } from '../../shared/jobStates.js';
+import type { JobStatus } from '../../shared/protocol.js';
 
 export interface LogSource {
   /** The log from byte `offset`; the body ends when the job does (or the connection drops). */

@@ -13,7 +13,8 @@ import { startWorker, workerEnv, WORKER_TOKEN, WorkerClient, makeTaskPr, jobRequ
 import { parseTaskMarkdown } from '../../shared/taskMarkdown.js';
 import { runGit } from '../../worker-service/git/run.js';
 import { startCodeServer, freePort, type CodeServer } from './support/codeServer.js';
-import { openBrowser, screenshot, runCommand, answerInputBox, formFrame, toast } from './support/browser.js';
+import { openBrowser, screenshot, runCommand, answerInputBox, formFrame, toast, SHOTS } from './support/browser.js';
+import { mkdir } from 'node:fs/promises';
 
 describe('end to end in a real VS Code (code-server + chromium)', function () {
   this.timeout(120_000);
@@ -383,5 +384,17 @@ describe('end to end in a real VS Code (code-server + chromium)', function () {
     await row.locator('.monaco-tl-contents', { hasText: 'pushed' }).waitFor({ timeout: 10_000 });
     assert.ok(Date.now() - t0 < 120_000, 'well before a ten-minute poll');
     await screenshot(page, 'pushed-live');
+  });
+
+  it('12. VS Code reports the extension\'s activation time (Developer: Show Running Extensions)', async function () {
+    await runCommand(page, 'Developer: Show Running Extensions');
+    const row = page.locator('.runtime-extensions-editor .monaco-list-row', { hasText: 'Kiro Delegate' }).first();
+    await row.waitFor({ timeout: 30_000 });
+    await screenshot(page, 'running-extensions');
+    const text = await row.innerText();
+    const ms = Number(/(\d+(?:\.\d+)?)\s*ms/.exec(text)?.[1]);
+    assert.ok(Number.isFinite(ms), `an activation time in: ${JSON.stringify(text)}`);
+    await mkdir(SHOTS, { recursive: true });
+    writeFileSync(join(SHOTS, 'activation.json'), JSON.stringify({ activationHostMs: ms, text, measuredAt: new Date().toISOString() }));
   });
 });

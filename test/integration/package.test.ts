@@ -13,9 +13,9 @@ describe('VSIX package', function () {
       execFileSync('npx', ['vsce', 'package', '--no-dependencies', '--allow-missing-repository', '-o', vsix], { cwd: repoRoot, stdio: 'pipe' });
       const files = execFileSync('unzip', ['-Z1', vsix], { encoding: 'utf8' }).trim().split('\n').filter((f) => !f.endsWith('/'));
       const payload = files.filter((f) => f.startsWith('extension/')).map((f) => f.slice('extension/'.length));
-      const allowed = /^(dist\/extension\.js|dist\/package\.json|dist\/webview\/.+|media\/.+|readme\.md|README\.md|LICENSE(\.txt)?|changelog\.md|package\.json)$/;
+      const allowed = /^(dist\/extension\.js|dist\/github-client\.js|dist\/package\.json|dist\/webview\/.+|media\/.+|readme\.md|README\.md|LICENSE(\.txt)?|changelog\.md|package\.json)$/;
       assert.deepEqual(payload.filter((f) => !allowed.test(f)), [], 'unexpected files in the VSIX');
-      for (const needed of ['dist/extension.js', 'package.json', 'media/icon.png']) assert.ok(payload.includes(needed), `${needed} missing from ${payload.join(', ')}`);
+      for (const needed of ['dist/extension.js', 'dist/github-client.js', 'package.json', 'media/icon.png']) assert.ok(payload.includes(needed), `${needed} missing from ${payload.join(', ')}`);
       assert.ok(payload.some((f) => /^readme\.md$/i.test(f)) && payload.some((f) => /^LICENSE/.test(f)));
       for (const forbidden of [/^worker-service\//, /^test\//, /node_modules/, /^shared\//, /\.ts$/]) {
         assert.equal(payload.some((f) => forbidden.test(f)), false, `${forbidden} must not ship`);
