@@ -37,7 +37,18 @@ export class PrWatcher {
   private polls = 0;
   private running: Promise<void> | undefined;
 
+  /** Outcomes already told, claimed synchronously: an event and a poll racing for one round tell it once. */
+  private readonly told = new Set<string>();
+
   constructor(private readonly deps: WatcherDeps) {}
+
+  /** True the first time a round's outcome is claimed (a delegation told before a reload stays told). */
+  private claim(d: Delegation): boolean {
+    const key = `${d.id}#${d.round ?? 1}`;
+    if (d.notified || this.told.has(key)) return false;
+    this.told.add(key);
+    return true;
+  }
 
   /** Starts (or restarts) the poll chain; cheap to call whenever something changes. */
   start(delayMs = 0): void {
@@ -65,20 +76,22 @@ export class PrWatcher {
     const github = await this.deps.github();
     for (const d of this.deps.store.active()) {
       try {
-        await this.pollJob(d);
+        const jobKnown = await this.pollJob(d);
         const fresh = this.deps.store.get(d.id);
-        if (github && fresh && ACTIVE.has(fresh.state)) await this.pollBranch(github, fresh);
+        if (github && fresh && ACTIVE.has(fresh.state)) await this.pollBranch(github, fresh, jobKnown);
       } catch (e) {
         this.deps.log?.(`watching PR #${d.prNumber} failed this time: ${(e as Error).message}`);
       }
     }
   }
 
-  private async pollJob(d: Delegation): Promise<void> {
+  /** Whether the worker answered for the job (then its state, not the branch, ends the round). */
+  private async pollJob(d: Delegation): Promise<boolean> {
     const worker = this.deps.worker();
-    if (!worker || !d.jobId) return;
+    if (!worker || !d.jobId) return false;
     const job = await worker.job(d.jobId);
     if (job) await this.applyJob(job);
+    return job !== undefined;
   }
 
   /**
@@ -101,19 +114,21 @@ export class PrWatcher {
         return;
       case 'succeeded': {
         if (!job.commitSha) return;
+        const first = this.claim(d);
         const updated = await this.deps.store.patch(d.id, { ...live, state: 'pushed', headOid: job.commitSha, notified: true });
-        if (updated && !d.notified) this.deps.notify({ type: 'pushed', delegation: updated, headOid: job.commitSha });
+        if (updated && first) this.deps.notify({ type: 'pushed', delegation: updated, headOid: job.commitSha });
         return;
       }
       case 'failed':
       case 'timed-out':
       case 'no-changes':
       case 'cancelled': {
+        const first = this.claim(d);
         const updated = await this.deps.store.patch(d.id, {
           ...live, state: job.state === 'no-changes' ? 'no-changes' : job.state === 'cancelled' ? 'cancelled' : 'failed',
           problem: job.error?.message ?? job.state, notified: true,
         });
-        if (updated && !d.notified) this.deps.notify({ type: 'job-ended', delegation: updated, job });
+        if (updated && first) this.deps.notify({ type: 'job-ended', delegation: updated, job });
         return;
       }
       default: {
@@ -123,7 +138,7 @@ export class PrWatcher {
     }
   }
 
-  private async pollBranch(github: GitHubClient, d: Delegation): Promise<void> {
+  private async pollBranch(github: GitHubClient, d: Delegation, jobKnown = false): Promise<void> {
     let res;
     try {
       res = await github.rest.git.getRef({
@@ -140,9 +155,12 @@ export class PrWatcher {
     }
     const head = res.data.object.sha;
     const etag = typeof res.headers.etag === 'string' ? res.headers.etag : undefined;
-    if (head !== d.taskCommitOid) {
+    // The branch moved. While the worker can tell, its job decides when the round ended (the move may be the
+    // previous round's push landing after a follow-up was sent); without it, the move is the sign.
+    if (head !== d.taskCommitOid && !jobKnown) {
+      if (!this.claim(d)) return;
       const updated = await this.deps.store.patch(d.id, { state: 'pushed', headOid: head, refEtag: etag, notified: true });
-      if (updated && !d.notified) this.deps.notify({ type: 'pushed', delegation: updated, headOid: head });
+      if (updated) this.deps.notify({ type: 'pushed', delegation: updated, headOid: head });
       return;
     }
     await this.deps.store.patch(d.id, { refEtag: etag, headOid: head });

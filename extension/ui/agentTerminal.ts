@@ -15,7 +15,9 @@ const bold = (s: string) => `\x1b[1m${s}\x1b[0m`;
 export type AgentOutputTarget = Pick<Delegation, 'id' | 'jobId' | 'prNumber' | 'owner' | 'repo' | 'branch'>;
 
 export function showAgentOutput(d: AgentOutputTarget, worker: WorkerApi): void {
-  const existing = open.get(d.id);
+  // One terminal per job: after a follow-up, the new round gets its own.
+  const key = d.jobId ?? d.id;
+  const existing = open.get(key);
   if (existing && existing.exitStatus === undefined) {
     existing.show();
     return;
@@ -50,10 +52,10 @@ export function showAgentOutput(d: AgentOutputTarget, worker: WorkerApi): void {
     close: () => {
       follower?.dispose();
       writeEmitter.dispose();
-      open.delete(d.id);
+      open.delete(key);
     },
   };
   const terminal = vscode.window.createTerminal({ name: `Kiro: PR #${d.prNumber}`, pty, iconPath: new vscode.ThemeIcon('hubot'), isTransient: true });
-  open.set(d.id, terminal);
+  open.set(key, terminal);
   terminal.show();
 }

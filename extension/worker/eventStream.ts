@@ -60,6 +60,8 @@ export class WorkerEventStream {
     }
     this.stop();
     this.following = key;
+    // A new connection (other jobs, maybe another worker) starts from a snapshot, not from an old id.
+    this.lastEventId = undefined;
     const loop = new AbortController();
     this.loop = loop;
     void this.run(ids, loop.signal);

@@ -16,7 +16,13 @@ export interface Credentials {
 
 /** Config for every git call we make in a checkout: hooks the agent may have written never run. */
 // feature.manyFiles (index v4, untracked cache) trims the scans of big worktrees.
-export const SAFE_CONFIG: Record<string, string> = { 'core.hooksPath': '/dev/null', 'gc.auto': '0', 'maintenance.auto': 'false', 'feature.manyFiles': 'true' };
+// Nothing an agent writes into its tree may make the service's own git run a program: no hooks,
+// no file-system monitor, and never a look inside a nested repository (whose config the agent
+// controls): submodules are ignored and recursion is off.
+export const SAFE_CONFIG: Record<string, string> = {
+  'core.hooksPath': '/dev/null', 'core.fsmonitor': 'false', 'diff.ignoreSubmodules': 'all', 'submodule.recurse': 'false', 'status.submoduleSummary': 'false',
+  'gc.auto': '0', 'maintenance.auto': 'false', 'feature.manyFiles': 'true',
+};
 
 export function credentialConfig(creds: Credentials): Record<string, string> {
   if (!creds.token) return {};
@@ -50,12 +56,12 @@ class KeyedLock {
 export class Workspaces {
   private readonly lock = new KeyedLock();
   /**
-   * Worktrees known to match a commit exactly (no change, nothing untracked or
+   * Worktrees known to match their HEAD exactly (no change, nothing untracked or
    * ignored), made so after the last job ended. Nothing writes a tree between
    * jobs (the sandbox dies with its job), so the next job only has to move it to
    * its own commit, not scan and reset 20,000 files on the dispatch path.
    */
-  private readonly cleanAt = new Map<string, string>();
+  private readonly clean = new Set<string>();
 
   constructor(
     private readonly stateDir: string,
@@ -101,14 +107,20 @@ export class Workspaces {
     const startSha = await this.fetchBranch(owner, repo, branch, token);
     const fetchMs = performance.now() - t0;
     const dir = this.slotDir(slotId, owner, repo);
+    // The tree is one slot's, but the health monitor may be recycling it: one thing at a time per tree.
+    return this.lock.run(dir, async () => ({ ...(await this.moveTree(slotId, owner, repo, startSha)), fetchMs }));
+  }
+
+  private async moveTree(slotId: number, owner: string, repo: string, startSha: string): Promise<Checkout> {
+    const dir = this.slotDir(slotId, owner, repo);
     const mirror = this.mirrorDir(owner, repo);
-    const clean = this.cleanAt.get(dir);
-    this.cleanAt.delete(dir); // from here on the tree is the job's
-    if (clean && existsSync(join(dir, '.git'))) {
+    const wasClean = this.clean.has(dir);
+    this.clean.delete(dir); // from here on the tree is the job's
+    if (wasClean && existsSync(join(dir, '.git'))) {
       try {
         // A two-way checkout touches only the files that differ between the two commits.
         await runGit(['checkout', '--quiet', '--detach', startSha], { cwd: dir, config: SAFE_CONFIG });
-        return { dir, startSha, fetchMs };
+        return { dir, startSha };
       } catch (e) {
         if (!GitError.is(e)) throw e; // otherwise the full reset below
       }
@@ -117,16 +129,17 @@ export class Workspaces {
       try {
         await runGit(['reset', '--quiet', '--hard', startSha], { cwd: dir, config: SAFE_CONFIG });
         await runGit(['clean', '-ffdxq'], { cwd: dir, config: SAFE_CONFIG });
-        return { dir, startSha, fetchMs };
+        return { dir, startSha };
       } catch (e) {
         if (!GitError.is(e)) throw e;
-        await this.discard(slotId, owner, repo); // damaged by the last agent: start over
+        await this.removeTree(dir, mirror); // damaged by the last agent: start over
       }
     }
     await mkdir(join(dir, '..'), { recursive: true });
     await this.lock.run(mirror, () => runGit(['worktree', 'add', '--quiet', '--force', '--detach', dir, startSha], { cwd: mirror, config: SAFE_CONFIG }));
-    return { dir, startSha, fetchMs };
+    return { dir, startSha };
   }
+
 
   /**
    * After a job: leaves the tree exactly at its HEAD (reset, then every untracked
@@ -135,30 +148,37 @@ export class Workspaces {
    */
   async settle(slotId: number, owner: string, repo: string): Promise<void> {
     const dir = this.slotDir(slotId, owner, repo);
-    if (this.cleanAt.has(dir) || !existsSync(join(dir, '.git'))) return;
-    try {
-      await runGit(['reset', '--quiet', '--hard', 'HEAD'], { cwd: dir, config: SAFE_CONFIG });
-      await runGit(['clean', '-ffdxq'], { cwd: dir, config: SAFE_CONFIG });
-      this.cleanAt.set(dir, (await runGit(['rev-parse', 'HEAD'], { cwd: dir })).trim());
-    } catch (e) {
-      if (!GitError.is(e)) throw e;
-      await this.discard(slotId, owner, repo);
-    }
+    await this.lock.run(dir, async () => {
+      if (this.clean.has(dir) || !existsSync(join(dir, '.git'))) return;
+      try {
+        await runGit(['reset', '--quiet', '--hard', 'HEAD'], { cwd: dir, config: SAFE_CONFIG });
+        await runGit(['clean', '-ffdxq'], { cwd: dir, config: SAFE_CONFIG });
+        this.clean.add(dir);
+      } catch (e) {
+        if (!GitError.is(e)) throw e;
+        await this.removeTree(dir, this.mirrorDir(owner, repo));
+      }
+    });
   }
+
 
   /** Removes a slot's worktree for a repository (recycling, or after damage). */
   async discard(slotId: number, owner: string, repo: string): Promise<void> {
     const dir = this.slotDir(slotId, owner, repo);
-    const mirror = this.mirrorDir(owner, repo);
-    this.cleanAt.delete(dir);
+    await this.lock.run(dir, () => this.removeTree(dir, this.mirrorDir(owner, repo)));
+  }
+
+  private async removeTree(dir: string, mirror: string): Promise<void> {
+    this.clean.delete(dir);
     await rm(dir, { recursive: true, force: true });
     if (existsSync(mirror)) await this.lock.run(mirror, () => runGit(['worktree', 'prune'], { cwd: mirror }).catch(() => ''));
   }
 
+
   /** Removes every warm worktree a slot holds. */
   async discardSlot(slotId: number): Promise<void> {
     const slotRoot = join(this.stateDir, 'work', `slot-${slotId}`);
-    for (const dir of [...this.cleanAt.keys()]) if (dir.startsWith(`${slotRoot}/`)) this.cleanAt.delete(dir);
+    for (const dir of [...this.clean]) if (dir.startsWith(`${slotRoot}/`)) this.clean.delete(dir);
     await rm(join(this.stateDir, 'work', `slot-${slotId}`), { recursive: true, force: true });
     const reposDir = join(this.stateDir, 'repos');
     if (!existsSync(reposDir)) return;
@@ -168,6 +188,18 @@ export class Workspaces {
         await this.lock.run(mirror, () => runGit(['worktree', 'prune'], { cwd: mirror }).catch(() => ''));
       }
     }
+  }
+
+  /**
+   * A repository the agent made inside its tree would be committed as a gitlink;
+   * it is never pushed (the next job's git would look into it, and its config is the
+   * agent's). Gitlinks the branch already had (real submodules) stay.
+   */
+  private async unstageNewGitlinks(dir: string, startSha: string): Promise<void> {
+    const had = new Set((await runGit(['ls-tree', '-r', '-z', startSha], { cwd: dir, config: SAFE_CONFIG })).split('\0').filter((l) => l.startsWith('160000 ')).map((l) => l.split('\t')[1]));
+    const now = (await runGit(['ls-files', '-s', '-z'], { cwd: dir, config: SAFE_CONFIG })).split('\0').filter((l) => l.startsWith('160000 ')).map((l) => l.split('\t')[1] ?? '');
+    const fresh = now.filter((p) => p && !had.has(p));
+    if (fresh.length > 0) await runGit(['rm', '--cached', '-f', '--quiet', '-r', '--', ...fresh], { cwd: dir, config: SAFE_CONFIG });
   }
 
   /**
@@ -183,14 +215,15 @@ export class Workspaces {
     const ident = { GIT_AUTHOR_NAME: opts.author.name, GIT_AUTHOR_EMAIL: opts.author.email, GIT_COMMITTER_NAME: opts.author.name, GIT_COMMITTER_EMAIL: opts.author.email };
     const pathspec = ['--', '.', ...(opts.exclude ?? []).map((p) => `:(exclude)${p}`)];
     // One scan tells whether anything changed (ignored files included); the common no-change case stops here.
-    const dirty = (await runGit(['status', '--porcelain', '-z', '--untracked-files=all', '--ignored', ...pathspec], { cwd: dir, config: SAFE_CONFIG })).length > 0;
+    const dirty = (await runGit(['status', '--porcelain', '-z', '--untracked-files=all', '--ignored', '--ignore-submodules=all', ...pathspec], { cwd: dir, config: SAFE_CONFIG })).length > 0;
     if (!dirty) {
       // Untouched: apart from the files the service wrote, the tree is exactly its commit, and stays so.
       for (const p of opts.exclude ?? []) await rm(join(dir, p), { force: true });
-      this.cleanAt.set(dir, checkout.startSha);
+      this.clean.add(dir);
     }
     if (dirty) {
       await runGit(['add', '--all', ...pathspec], { cwd: dir, config: SAFE_CONFIG });
+      await this.unstageNewGitlinks(dir, checkout.startSha);
       const staged = (await runGit(['diff', '--cached', '--name-only'], { cwd: dir, config: SAFE_CONFIG })).trim();
       if (staged) await runGit(['commit', '--quiet', '--no-verify', '-m', opts.message], { cwd: dir, config: SAFE_CONFIG, env: ident });
     }

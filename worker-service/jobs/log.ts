@@ -36,6 +36,7 @@ export class JobLog extends EventEmitter<{ data: [Buffer]; end: [] }> {
   private readonly chunks: Buffer[] = [];
   readonly tail: string[] = [];
   lastOutputAt = Date.now();
+  private ended = false;
 
   constructor(readonly path: string, private readonly maxBytes = 20 * 1024 * 1024) {
     super();
@@ -100,6 +101,11 @@ export class JobLog extends EventEmitter<{ data: [Buffer]; end: [] }> {
       onData(skip > 0 ? c.subarray(skip) : c);
       skip = 0;
     }
+    if (this.ended) {
+      // Closed already (its file is being flushed): the replay was everything.
+      onEnd();
+      return () => undefined;
+    }
     this.on('data', onData);
     this.once('end', onEnd);
     return () => {
@@ -113,6 +119,7 @@ export class JobLog extends EventEmitter<{ data: [Buffer]; end: [] }> {
   }
 
   async close(): Promise<void> {
+    this.ended = true;
     this.emit('end');
     await new Promise<void>((r) => this.stream.end(r));
   }

@@ -42,7 +42,10 @@ export async function runAgent(o: AgentRunOptions): Promise<AgentRunResult> {
   try {
     const agent = spawnAgent({ argv: sandbox?.argv ?? o.argv, cwd: o.tree, env: sandbox?.env ?? o.env, onData: (d) => log.write(d), sandboxed: sandbox !== null });
     let violation: LimitViolation | null = null;
-    const checkLimits = async () => {
+    let checking: Promise<void> | null = null;
+    // One check at a time: `du` over a big tree may take longer than the interval.
+    const checkLimits = () => (checking ??= check().finally(() => (checking = null)));
+    const check = async () => {
       const v = sandbox
         ? await sandbox.check(log.totalBytes)
         : log.totalBytes > config.sandbox.maxOutputBytes ? { code: 'OUTPUT_LIMIT' as const, message: 'the agent printed more than KIRO_AGENT_MAX_OUTPUT_MB' } : null;

@@ -3,7 +3,6 @@
 // disk before it is acknowledged, and jobs interrupted by a crash run again once.
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyBaseLogger as Logger } from 'fastify';
@@ -371,8 +370,8 @@ export class Pool extends EventEmitter<PoolEvents> {
       }
       slot.warm.set(`${owner}/${repo}`.toLowerCase(), { owner, repo, usedAt: Date.now() });
       const taskFile = join(checkout.dir, 'TASK.md');
-      const wroteTask = !existsSync(taskFile);
-      if (wroteTask) await writeFile(taskFile, job.request.taskDescription);
+      // O_EXCL: never through a link the branch may hold in its place (a dangling one reads as missing).
+      const wroteTask = await writeFile(taskFile, job.request.taskDescription, { flag: 'wx' }).then(() => true, () => false);
       if (this.cancelRequested.has(job.id)) throw new WorkerError('CANCELLED', 'cancelled while preparing', 499);
 
       const agentArgv = expandCommand(config.agentCommand, { prompt: AGENT_PROMPT, taskFile });
@@ -386,6 +385,8 @@ export class Pool extends EventEmitter<PoolEvents> {
           onSpawn: async (agent) => {
             phases.lap('spawn'); // the sandbox's preparation included
             slot.agent = agent;
+            // A cancel that came while the sandbox was being made: the agent stops at once.
+            if (this.cancelRequested.has(job.id)) void agent.stop('cancel', config.killGraceMs);
             job.agentPid = agent.pid;
             this.emit('agent-started', job, Date.now());
             await this.setState(job, 'running');
@@ -475,8 +476,8 @@ export class Pool extends EventEmitter<PoolEvents> {
       job.outputTail = jobLog.lines();
       await this.deps.store.save(job);
       phases.lap('record');
+      await jobLog.close(); // readers following it get the end, and the file is complete
       this.logs.delete(job.id);
-      await jobLog.close();
       phases.lap('log');
       this.emit('job', job);
       if (!requeue) this.durations.push(Date.now() - started);

@@ -33,7 +33,8 @@ const jobs: FastifyPluginAsyncTypebox<{ stateDir: string }> = async (app, opts) 
     reply.header('content-type', 'text/plain; charset=utf-8').header('cache-control', 'no-store').header('x-content-type-options', 'nosniff').header('x-log-offset', String(offset));
     const file = logPath(opts.stateDir, job.id);
     const fromFile = () => (existsSync(file) && statSync(file).size > offset ? createReadStream(file, { start: offset }) : null);
-    if (isFinalState(job.state)) return reply.send(fromFile() ?? '');
+    // A job that just ended may still be writing its last lines: the live log knows them, the file may not yet.
+    if (isFinalState(job.state) && !app.pool.logOf(job.id)) return reply.send(fromFile() ?? '');
     // Running: replay and follow. Queued: wait for a slot, then the same.
     const out = new PassThrough();
     let stop = () => {};

@@ -282,8 +282,8 @@ export async function startEgressProxy(opts: { socketPath: string; allow: readon
     });
   });
   server.on('error', (e) => log?.warn({ code: errorCode(e) }, 'egress proxy server error'));
-  // The sandboxed agent runs as another uid (user namespace): it must be able to connect.
-  await chmod(socketPath, 0o666);
+  // The sandbox's user namespace maps the agent to the service's own uid on the host: owner-only is enough, and no other local user can use the proxy.
+  await chmod(socketPath, 0o600);
 
   let closing: Promise<void> | undefined;
   return {

@@ -31,7 +31,7 @@ export interface SandboxStatus {
 }
 
 /** Directories and files no agent may see, whatever else it is allowed. */
-const ALWAYS_HIDDEN = ['/home', '/root', '/run', '/mnt', '/media', '/srv', '/var/lib', '/var/log', '/var/mail', '/var/spool', '/var/backups', '/var/tmp', '/etc/shadow', '/etc/gshadow', '/etc/ssh'];
+const ALWAYS_HIDDEN = ['/home', '/root', '/run', '/mnt', '/media', '/srv', '/var/lib', '/var/log', '/var/mail', '/var/spool', '/var/backups', '/var/tmp', '/etc/shadow', '/etc/gshadow', '/etc/ssh', '/etc/kiro-worker'];
 
 function hiddenPaths(paths: (string | undefined)[]): HiddenPath[] {
   const out: HiddenPath[] = [];
@@ -107,10 +107,12 @@ export class SandboxRuntime {
       return { enabled: false, limits: 'none', network: 'open', warning: 'KIRO_SANDBOX=off: agents run unconfined, with the service\'s view of this host (its files, processes and network)' };
     }
     const limits = this.cgroups.kind === 'none' ? 'rlimit' : (`cgroup-${this.cgroups.kind}` as const);
-    return {
-      enabled: true, limits, network,
-      warning: limits === 'rlimit' ? 'no writable cgroup for agents: memory is limited by RLIMIT_AS and processes by RLIMIT_NPROC (which does not bind root)' : null,
-    };
+    const warnings = [
+      ...(limits === 'rlimit' ? ['no writable cgroup for agents: memory is limited by RLIMIT_AS and processes by RLIMIT_NPROC (per user, and not for root)'] : []),
+      // With the host's network, an agent reaches this service on loopback like any local program.
+      ...(this.sb.network.mode === 'open' && !this.opts.config.token ? ['KIRO_AGENT_NETWORK=open without KIRO_WORKER_TOKEN: agents can call this worker\'s API on loopback; set a token (or KIRO_AGENT_NETWORK=none or allow:)'] : []),
+    ];
+    return { enabled: true, limits, network, warning: warnings.length ? warnings.join('; ') : null };
   }
 
   /** The hidden paths and read-only binds for one job, and the agent's HOME and environment. */
@@ -124,8 +126,9 @@ export class SandboxRuntime {
     const hidden = hiddenPaths([config.stateDir, ...ALWAYS_HIDDEN, this.opts.serviceHome, ...(this.opts.secretFiles ?? [])]);
     // An agent installed under a hidden path (kiro-cli in ~/.local/bin) still has to run: bring back its directory, read-only.
     const readPaths = [...this.sb.readPaths];
+    // Only the file itself: its folder may be a whole HOME (an agent that needs more lists it in KIRO_AGENT_READ_PATHS).
     for (const p of [job.agentPath, safeRealpath(job.agentPath)]) {
-      if (p && hidden.some((h) => isWithin(p, h.path)) && !readPaths.some((r) => isWithin(p, r))) readPaths.push(dirname(p));
+      if (p && hidden.some((h) => isWithin(p, h.path)) && !readPaths.some((r) => isWithin(p, r))) readPaths.push(p);
     }
     const layout: SandboxLayout = {
       tree: job.tree, gitDirs: job.gitDirs, home, hidden, readPaths,
@@ -155,7 +158,7 @@ export class SandboxRuntime {
         if (v === 'memory') return { code: 'MEMORY_LIMIT', message: `the agent used more than ${mib(limit.memoryBytes)} MiB of memory (KIRO_AGENT_MEMORY_MB)` };
         if (v === 'processes') return { code: 'PROCESS_LIMIT', message: `the agent tried to run more than ${limit.maxProcesses} processes at once (KIRO_AGENT_MAX_PROCS)` };
         const used = await diskUse([job.tree, home]);
-        if (used > limit.maxDiskBytes) return { code: 'DISK_LIMIT', message: `the working tree and HOME grew past ${mib(limit.maxDiskBytes)} MiB (KIRO_AGENT_MAX_DISK_MB)` };
+        if (used !== null && used > limit.maxDiskBytes) return { code: 'DISK_LIMIT', message: `the working tree and HOME grew past ${mib(limit.maxDiskBytes)} MiB (KIRO_AGENT_MAX_DISK_MB)` };
         return null;
       },
       async release() {
@@ -183,12 +186,12 @@ function joinCgroupArgv(cgroup: JobCgroup): string[] {
 }
 
 /** Bytes on disk under the given paths (du: symlinks are not followed, hard links counted once). */
-export async function diskUse(paths: string[]): Promise<number> {
+export async function diskUse(paths: string[]): Promise<number | null> {
   try {
     const { stdout } = await run('du', ['-s', '-B1', '-c', '--', ...paths.filter((p) => existsSync(p))], { timeout: 30_000, maxBuffer: 1024 * 1024 });
     const total = /^(\d+)\s+total$/m.exec(stdout);
-    return total ? Number(total[1]) : 0;
+    return total ? Number(total[1]) : null;
   } catch {
-    return 0;
+    return null; // unknown this time (not "empty"): the next check tries again
   }
 }

@@ -130,10 +130,10 @@ describe('egress proxy and net-bridge', function () {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it('listens on a socket any uid can connect to', function () {
+  it('listens on a socket only the service\'s own uid can use (a sandboxed agent is mapped to it)', function () {
     const st = statSync(socketPath);
     assert.ok(st.isSocket());
-    assert.equal(st.mode & 0o777, 0o666);
+    assert.equal(st.mode & 0o777, 0o600);
   });
 
   it('tunnels CONNECT to an allowed host:port, both ways, through a half-close', async function () {

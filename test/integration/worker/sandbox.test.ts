@@ -237,6 +237,18 @@ describe('sandbox: hostile agents on the real worker', function () {
       assert.deepEqual(hostProcessesWith(r.plan.marker), [], 'no process of the sandbox is left on the host');
     });
 
+    it('a nested repository with a hostile config: the service\'s git never looks into it and never pushes it', async function () {
+      const hostProbe = `/tmp/kiro-nested-probe-${Date.now()}`;
+      const r = await attack(w, c, ['nested'], { hostProbe });
+      assert.equal(report(r, 'make a nested repository').ok, true, report(r, 'make a nested repository').detail);
+      assert.equal(r.hostile.state, 'succeeded', JSON.stringify(r.hostile.error));
+      assert.equal(existsSync(hostProbe), false, 'the nested repository\'s fsmonitor never ran on the host');
+      const app = gh.model.repo('alice', 'app');
+      const entries = execFileSync('git', ['ls-tree', '-r', `refs/heads/${r.hostile.branch}`], { cwd: app?.bare.dir, encoding: 'utf8' });
+      assert.doesNotMatch(entries, /^160000 /m, 'no gitlink was pushed');
+      assert.match(entries, /\thostile\.txt$/m, 'the rest of the work was');
+    });
+
     it('a planted symlink is pushed as a link: the service never follows it out of the tree', async function () {
       const r = await attack(w, c, ['symlink']);
       assert.equal(r.hostile.state, 'succeeded');

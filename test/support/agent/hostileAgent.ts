@@ -27,6 +27,8 @@ export interface HostilePlan {
   marker: string;
   /** A file the operator put in KIRO_AGENT_READ_PATHS. */
   readPathFile?: string;
+  /** A host path that a command run outside the sandbox would create. */
+  hostProbe?: string;
 }
 
 const report = (attempt: string, ok: boolean, detail = '') => process.stdout.write(`HOSTILE ${JSON.stringify({ attempt, ok, detail: detail.slice(0, 300) })}\n`);
@@ -213,6 +215,18 @@ async function attack(name: string, plan: HostilePlan): Promise<void> {
         tryIt('read a file under KIRO_AGENT_READ_PATHS', () => readFileSync(file, 'utf8'));
         tryIt('write under KIRO_AGENT_READ_PATHS', () => writeFileSync(file, plan.marker));
       }
+      return;
+    }
+    case 'nested': {
+      // A repository of its own inside the tree, whose config would run a program in any git that looks into it.
+      const git = (args: string[], cwd = '.') => execFileSync('git', ['-c', 'user.name=a', '-c', 'user.email=a@e', ...args], { cwd, stdio: 'pipe' });
+      tryIt('make a nested repository', () => {
+        git(['init', '-q', 'sub']);
+        writeFileSync(join('sub', 'inner.txt'), 'inner\n');
+        git(['add', '.'], 'sub');
+        git(['commit', '-q', '-m', 'inner'], 'sub');
+        appendFileSync(join('sub', '.git', 'config'), `[core]\n\tfsmonitor = "touch ${plan.hostProbe ?? '/tmp/kiro-nested'}"\n`);
+      });
       return;
     }
     case 'symlink':
