@@ -5,6 +5,7 @@
 // whether it is connected, so polling can stand in while it is not.
 import { createSseParser } from '../../shared/sse.js';
 import type { WorkerEvent } from '../../shared/protocol.js';
+import { abortableSleep } from './backoff.js';
 
 export interface EventSource {
   openEvents(jobIds: readonly string[], lastEventId: string | undefined, signal: AbortSignal): Promise<Response>;
@@ -25,15 +26,6 @@ export interface WorkerEventStreamOptions {
    */
   lingerMs?: number;
 }
-
-const abortableSleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
-      clearTimeout(t);
-      resolve();
-    }, { once: true });
-  });
 
 export class WorkerEventStream {
   private loop: AbortController | undefined;

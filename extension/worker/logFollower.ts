@@ -4,6 +4,7 @@
 // is lost or shown twice. Plain TypeScript: the VS Code terminal is thin glue.
 import { isFinalState } from '../../shared/jobStates.js';
 import type { JobStatus } from '../../shared/protocol.js';
+import { abortableSleep } from './backoff.js';
 
 export interface LogSource {
   /** The log from byte `offset`; the body ends when the job does (or the connection drops). */
@@ -22,15 +23,6 @@ export interface LogFollowerOptions {
   sleep?(ms: number, signal: AbortSignal): Promise<void>;
   maxDelayMs?: number;
 }
-
-const abortableSleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
-      clearTimeout(t);
-      resolve();
-    }, { once: true });
-  });
 
 export class LogFollower {
   /** Bytes received so far: where a reconnect resumes. */
