@@ -26,6 +26,9 @@ export function workerEnv(gh: GitHubStandIn, botToken: string, stateDir: string,
     KIRO_GITHUB_API_URL: gh.apiUrl,
     KIRO_GITHUB_TOKEN: botToken,
     KIRO_AGENT_ENV_ALLOW: 'FAKE_KIRO_SCENARIO,FAKE_KIRO_STEP_MS,FAKE_KIRO_RECORD',
+    // The scripted agents (and the real CLIs under .cache/agents) live in this checkout, which may itself be
+    // under a path the sandbox hides (a CI clone in /tmp): it is shown to agents, read-only.
+    KIRO_AGENT_READ_PATHS: repoRoot,
     KIRO_LOG_LEVEL: 'warn',
     ...extra,
   };

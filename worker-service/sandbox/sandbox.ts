@@ -128,7 +128,8 @@ export class SandboxRuntime {
     const readPaths = [...this.sb.readPaths];
     // Only the file itself: its folder may be a whole HOME (an agent that needs more lists it in KIRO_AGENT_READ_PATHS).
     for (const p of [job.agentPath, safeRealpath(job.agentPath)]) {
-      if (p && hidden.some((h) => isWithin(p, h.path)) && !readPaths.some((r) => isWithin(p, r))) readPaths.push(p);
+      const covered = hidden.some((h) => isWithin(p ?? '', h.path)) || isWithin(p ?? '', '/tmp');
+      if (p && covered && !readPaths.some((r) => isWithin(p, r))) readPaths.push(p);
     }
     const layout: SandboxLayout = {
       tree: job.tree, gitDirs: job.gitDirs, home, hidden, readPaths,

@@ -275,7 +275,7 @@ describe('sandbox: hostile agents on the real worker', function () {
       await mkdir(join(template, '.agentrc'), { recursive: true });
       writeFileSync(join(template, '.agentrc', 'config.toml'), 'model = "scripted"\n');
       writeFileSync(join(shared, 'toolchain.txt'), 'shared toolchain\n');
-      await withWorker({ KIRO_AGENT_HOME_TEMPLATE: template, KIRO_AGENT_READ_PATHS: shared }, async (w, c) => {
+      await withWorker({ KIRO_AGENT_HOME_TEMPLATE: template, KIRO_AGENT_READ_PATHS: `${repoRoot}:${shared}` }, async (w, c) => {
         const readPathFile = join(shared, 'toolchain.txt');
         const first = await attack(w, c, ['home'], { readPathFile });
         assert.equal(report(first, 'read its configuration from the template HOME').detail, 'model = "scripted"\n');
