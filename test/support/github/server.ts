@@ -65,6 +65,14 @@ declare module 'fastify' {
   }
 }
 
+const NOT_FOUND = { message: 'Not Found', documentation_url: DOCS, status: '404' };
+
+/** Every REST answer is checked against GitHub's OpenAPI description before it goes out. */
+function sendChecked(reply: FastifyReply, operation: string, status: number, body: unknown): FastifyReply {
+  assertResponseMatches(operation, status, body);
+  return reply.code(status).send(body);
+}
+
 export class GitHubStandIn {
   latencyMs: number;
   readonly requests: LoggedRequest[] = [];
@@ -242,11 +250,8 @@ export class GitHubStandIn {
     const model = this.model;
     const urls = () => this.urls;
     type P = Record<string, string>;
-    const notFound = { message: 'Not Found', documentation_url: DOCS, status: '404' };
-    const send = (reply: FastifyReply, operation: string, status: number, body: unknown) => {
-      assertResponseMatches(operation, status, body);
-      return reply.code(status).send(body);
-    };
+    const notFound = NOT_FOUND;
+    const send = sendChecked;
     const repoFor = (req: FastifyRequest, reply: FastifyReply, operation: string, needed: Permission = 'READ'): Repo | undefined => {
       const { owner = '', repo = '' } = req.params as P;
       const r = model.visibleRepo(owner, repo, req.ghUser);
@@ -411,11 +416,8 @@ export class GitHubStandIn {
     const model = this.model;
     const urls = () => this.urls;
     type P = Record<string, string>;
-    const notFound = { message: 'Not Found', documentation_url: DOCS, status: '404' };
-    const send = (reply: FastifyReply, operation: string, status: number, body: unknown) => {
-      assertResponseMatches(operation, status, body);
-      return reply.code(status).send(body);
-    };
+    const notFound = NOT_FOUND;
+    const send = sendChecked;
     // GitHub answers a bad JWT with 401 on every App route (not always in the description).
     const appFor = (req: FastifyRequest, reply: FastifyReply): GitHubApp | undefined => {
       const auth = verifyAppJwt(model, tokenFromAuthorization(req.headers.authorization));
