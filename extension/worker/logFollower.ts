@@ -2,6 +2,7 @@
 // then live, and when the connection drops (network, worker restart) reconnects
 // and resumes at the byte it had reached (GET /jobs/:id/log?offset=N), so nothing
 // is lost or shown twice. Plain TypeScript: the VS Code terminal is thin glue.
+import { formatDuration } from '../../shared/duration.js';
 import { isFinalState } from '../../shared/jobStates.js';
 import type { JobStatus } from '../../shared/protocol.js';
 import { abortableSleep } from './backoff.js';
@@ -88,9 +89,4 @@ export function describeJobEnd(job: JobStatus): string {
   if (job.commitSha) parts.push(`pushed ${job.commitSha.slice(0, 12)}`);
   if (job.error && job.state !== 'succeeded') parts.push(job.error.message);
   return parts.join(' · ');
-}
-
-export function formatDuration(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000));
-  return s < 60 ? `${s} s` : `${Math.floor(s / 60)} min ${s % 60} s`;
 }

@@ -5,6 +5,7 @@
 import { Octokit } from '@octokit/core';
 import type { FileChange } from '../../shared/protocol.js';
 import type { Job } from '../jobs/job.js';
+import { formatDuration } from '../../shared/duration.js';
 
 export type Commenter = (job: Job, token: string | undefined) => Promise<void>;
 
@@ -43,13 +44,7 @@ function join(lines: string[]): string {
 }
 
 /** "42 s", "3 min 5 s", "1 h 2 min". */
-export function formatDuration(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000));
-  if (s < 60) return `${s} s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return s % 60 ? `${m} min ${s % 60} s` : `${m} min`;
-  return m % 60 ? `${Math.floor(m / 60)} h ${m % 60} min` : `${Math.floor(m / 60)} h`;
-}
+export { formatDuration } from '../../shared/duration.js';
 
 /** One line of a `git diff --stat`-like listing: path, count, and a bar of + and - no wider than `width`. */
 function statLine(f: FileChange, pathWidth: number, countWidth: number, scale: number): string {
