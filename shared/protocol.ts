@@ -102,8 +102,21 @@ export const SlotHealthSchema = Type.Object({
   state: Type.Unsafe<SlotState>({ type: 'string', enum: [...SLOT_STATES] }),
   jobId: Type.Union([Type.String(), Type.Null()]),
   since: Type.String({ format: 'date-time' }),
+  /** The id of the worker host the slot belongs to (a fleet on Redis); absent from a single worker. */
+  host: Type.Optional(Type.String()),
 });
 export type SlotHealth = Static<typeof SlotHealthSchema>;
+
+/** One live worker host of a fleet sharing a queue on Redis. */
+export const HostHealthSchema = Type.Object({
+  id: Type.String(),
+  slots: Type.Integer({ minimum: 0 }),
+  busy: Type.Integer({ minimum: 0 }),
+  version: Type.String(),
+  accepting: Type.Boolean(),
+  lastSeen: Type.String({ format: 'date-time' }),
+});
+export type HostHealth = Static<typeof HostHealthSchema>;
 
 export const PoolHealthSchema = Type.Object({
   slots: Type.Array(SlotHealthSchema),
@@ -123,6 +136,13 @@ export const PoolHealthSchema = Type.Object({
   version: Type.String(),
   protocol: Type.Integer(),
   uptimeSeconds: Type.Number({ minimum: 0 }),
+  /**
+   * A fleet (KIRO_REDIS_URL): every live host, one entry each; `slots` and `capacity`
+   * then cover all of them. A single worker with its embedded queue leaves it out.
+   */
+  hosts: Type.Optional(Type.Array(HostHealthSchema)),
+  /** `embedded` (one host, its file queue) or `redis` (a fleet); older workers leave it out. */
+  queue: Type.Optional(Type.Unsafe<'embedded' | 'redis'>({ type: 'string', enum: ['embedded', 'redis'] })),
 });
 export type PoolHealth = Static<typeof PoolHealthSchema>;
 
@@ -142,6 +162,7 @@ export const PoolSlotsSchema = Type.Object({
   queued: Type.Integer({ minimum: 0 }),
   running: Type.Integer({ minimum: 0 }),
   capacity: Type.Integer({ minimum: 0 }),
+  hosts: Type.Optional(Type.Array(HostHealthSchema)),
 });
 export type PoolSlots = Static<typeof PoolSlotsSchema>;
 

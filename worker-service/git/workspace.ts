@@ -210,7 +210,7 @@ export class Workspaces {
    * pushed work sits on (the job's start, or the moved branch head after a rebase);
    * when it throws, nothing is pushed and publish rejects with its error.
    */
-  async publish(checkout: Checkout, opts: { owner: string; repo: string; branch: string; message: string; author: { name: string; email: string }; exclude?: string[]; token?: string; beforePush?: (onto: string) => void }): Promise<string | null> {
+  async publish(checkout: Checkout, opts: { owner: string; repo: string; branch: string; message: string; author: { name: string; email: string }; exclude?: string[]; token?: string; beforePush?: (onto: string) => void | Promise<void> }): Promise<string | null> {
     const { dir } = checkout;
     const ident = { GIT_AUTHOR_NAME: opts.author.name, GIT_AUTHOR_EMAIL: opts.author.email, GIT_COMMITTER_NAME: opts.author.name, GIT_COMMITTER_EMAIL: opts.author.email };
     const pathspec = ['--', '.', ...(opts.exclude ?? []).map((p) => `:(exclude)${p}`)];
@@ -233,7 +233,7 @@ export class Workspaces {
     const remote = this.remoteUrl(opts.owner, opts.repo);
     const refspec = `HEAD:refs/heads/${opts.branch}`;
     const netConfig = { ...SAFE_CONFIG, ...credentialConfig({ token: opts.token }) };
-    opts.beforePush?.(checkout.startSha);
+    await opts.beforePush?.(checkout.startSha);
     try {
       await runGit(['push', '--quiet', '--no-verify', remote, refspec], { cwd: dir, config: netConfig });
       return head;
@@ -248,9 +248,23 @@ export class Workspaces {
       await runGit(['rebase', '--abort'], { cwd: dir }).catch(() => '');
       throw new PushConflictError(`the branch ${opts.branch} moved while the agent worked and the agent's changes do not rebase cleanly onto it`, e);
     }
-    opts.beforePush?.(moved);
+    await opts.beforePush?.(moved);
     await runGit(['push', '--quiet', '--no-verify', remote, refspec], { cwd: dir, config: netConfig });
     return (await runGit(['rev-parse', 'HEAD'], { cwd: dir })).trim();
+  }
+
+  /**
+   * The commit among the last `depth` of `ref` whose message carries the trailer
+   * `Kiro-Job: <jobId>`, or null: how a job run again after its host died finds
+   * out that the first run had pushed already.
+   */
+  async jobCommit(checkout: Checkout, ref: string, jobId: string, depth = 200): Promise<string | null> {
+    const out = await runGit(['log', `--max-count=${depth}`, '--format=%H %(trailers:key=Kiro-Job,valueonly,separator=%x2C)', ref], { cwd: checkout.dir, config: SAFE_CONFIG });
+    for (const line of out.split('\n')) {
+      const [sha, ids] = [line.slice(0, line.indexOf(' ')), line.slice(line.indexOf(' ') + 1)];
+      if (ids.split(',').some((id) => id.trim() === jobId)) return sha;
+    }
+    return null;
   }
 
   /**

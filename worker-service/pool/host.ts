@@ -1,0 +1,275 @@
+// This host's slots and what happens on them: a job handed to an idle slot runs
+// (jobRunner), its PR is followed up, its tree settled; a crashed agent's slot rests;
+// the monitor enforces timeouts and silence and recycles idle warm checkouts; drain
+// and close stop the agents. Where jobs come from is the queue's business (the
+// embedded one in pool.ts, the fleet's in fleet/), not this file's.
+import { EventEmitter } from 'node:events';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { FastifyBaseLogger as Logger } from 'fastify';
+import { isFinalState, type SlotHealth } from '../../shared/protocol.js';
+import { findAgent, type AgentLookup } from '../agent/command.js';
+import type { WorkerConfig } from '../config.js';
+import type { Workspaces } from '../git/workspace.js';
+import type { Commenter } from '../github/comments.js';
+import type { CredentialSource, JobCredential } from '../github/credentials.js';
+import type { PrFinisher } from '../github/finish.js';
+import type { Job } from '../jobs/job.js';
+import { JobLog, logPath } from '../jobs/log.js';
+import type { SandboxRuntime } from '../sandbox/sandbox.js';
+import { runJob, type RunResult } from './jobRunner.js';
+import { Slot } from './slot.js';
+
+export interface HostDeps {
+  config: WorkerConfig;
+  workspaces: Workspaces;
+  /** Each job's GitHub credential (fetch, push, PR comment), released when the job is over. */
+  credentials: CredentialSource;
+  log: Logger;
+  commenter?: Commenter;
+  /** After a push: a draft PR made ready for review, the delegating user asked to review. */
+  finisher?: PrFinisher;
+  version: string;
+  /** The environment the agent's allow-list draws from (defaults to process.env). */
+  env?: NodeJS.ProcessEnv;
+  /** Confines every agent; absent only in unit tests of the pool's bookkeeping. */
+  sandbox?: SandboxRuntime;
+}
+
+export interface HostEvents {
+  'slot': [Slot];
+  'agent-started': [Job, number];
+  'agent-exited': [Job, number];
+}
+
+/** What the queue does for a job run on this host. */
+export interface RunHooks {
+  /** Stores the job (durably when asked) and announces it. */
+  save(job: Job, durable: boolean): Promise<void>;
+  /** The job's log for this attempt (a fleet also copies it where every host can read it). */
+  openLog?(job: Job): JobLog;
+}
+
+export class SlotHost extends EventEmitter<HostEvents> {
+  readonly slots: Slot[];
+  private readonly logs = new Map<string, JobLog>();
+  private readonly cancelRequested = new Set<string>();
+  private readonly running = new Set<Promise<void>>();
+  /** PR comments and credential releases still under way after their job ended. */
+  private readonly followUps = new Set<Promise<void>>();
+  /** Each recent job's time by phase (for the benchmark's breakdown). */
+  readonly phaseTimes = new Map<string, Record<string, number>>();
+  private readonly durations: number[] = [];
+  private readonly jobsOnSlots = new Map<number, Job>();
+  private rr = 0;
+  private monitorTimer: NodeJS.Timeout | null = null;
+  agent: AgentLookup;
+
+  constructor(readonly deps: HostDeps) {
+    super();
+    this.slots = Array.from({ length: deps.config.slots }, (_, i) => new Slot(i));
+    this.agent = findAgent(deps.config.agentCommand[0] ?? '');
+  }
+
+  async init(): Promise<void> {
+    await mkdir(join(this.deps.config.stateDir, 'logs'), { recursive: true });
+    this.deps.log.info({ agent: this.agent.message, found: this.agent.found, slots: this.slots.length }, this.agent.found ? 'agent ready' : 'AGENT MISSING: jobs will fail until it is installed');
+    this.monitorTimer = setInterval(() => void this.monitor(), this.deps.config.healthIntervalMs);
+    this.monitorTimer.unref();
+  }
+
+  /** The next idle slot, round-robin. */
+  idleSlot(): Slot | undefined {
+    for (let i = 0; i < this.slots.length; i++) {
+      const slot = this.slots[(this.rr + i) % this.slots.length];
+      if (slot?.state === 'idle') {
+        this.rr = (slot.id + 1) % this.slots.length;
+        return slot;
+      }
+    }
+    return undefined;
+  }
+
+  get busy(): number {
+    return this.slots.filter((s) => s.state === 'busy').length;
+  }
+
+  slotHealth(host?: string): SlotHealth[] {
+    return this.slots.map((s) => ({ ...s.health(), ...(host ? { host } : {}) }));
+  }
+
+  logOf(id: string): JobLog | undefined {
+    return this.logs.get(id);
+  }
+
+  runs(id: string): boolean {
+    return this.slots.some((s) => s.jobId === id);
+  }
+
+  cancelled(id: string): boolean {
+    return this.cancelRequested.has(id);
+  }
+
+  /** Seconds a client should wait before trying again, from how long jobs take here and what waits. */
+  retryAfterSeconds(queued: number): number {
+    const avgMs = this.durations.length ? this.durations.reduce((a, b) => a + b, 0) / this.durations.length : 30_000;
+    return Math.min(600, Math.max(5, Math.ceil(((queued / this.slots.length) * avgMs) / 1000)));
+  }
+
+  /**
+   * Runs `job` on `slot` (which must be idle). Resolves once the job has ended and its
+   * slot is free again (or resting after a crash); `after` runs when the job ended.
+   */
+  start(slot: Slot, job: Job, hooks: RunHooks): Promise<RunResult> {
+    slot.set('busy', job.id);
+    this.jobsOnSlots.set(slot.id, job);
+    this.emit('slot', slot);
+    const p = this.run(slot, job, hooks);
+    const tracked = p.then(() => undefined, () => undefined);
+    this.running.add(tracked);
+    void tracked.finally(() => this.running.delete(tracked));
+    return p;
+  }
+
+  /**
+   * Asks a job running here to stop: the agent gets SIGTERM (SIGKILL after the grace),
+   * a job still preparing stops before its agent starts, a push under way finishes.
+   */
+  async cancel(id: string): Promise<boolean> {
+    if (!this.runs(id)) return false;
+    this.cancelRequested.add(id);
+    const slot = this.slots.find((s) => s.jobId === id);
+    if (slot?.agent) await slot.agent.stop('cancel', this.deps.config.killGraceMs);
+    return true;
+  }
+
+  private async run(slot: Slot, job: Job, hooks: RunHooks): Promise<RunResult> {
+    const { config, log } = this.deps;
+    const result = await runJob({
+      ...this.deps,
+      findAgent: () => (this.agent = findAgent(config.agentCommand[0] ?? '', this.deps.env?.PATH ?? process.env.PATH)),
+      save: hooks.save,
+      cancelled: (id) => this.cancelRequested.has(id),
+      openLog: (j) => {
+        const jobLog = hooks.openLog?.(j) ?? new JobLog(logPath(config.stateDir, j.id), config.sandbox.maxOutputBytes);
+        this.logs.set(j.id, jobLog);
+        return jobLog;
+      },
+      agentStarted: (j) => this.emit('agent-started', j, Date.now()),
+      agentExited: (j) => this.emit('agent-exited', j, Date.now()),
+    }, slot, job).finally(() => {
+      this.logs.delete(job.id);
+      this.cancelRequested.delete(job.id);
+    });
+    this.phaseTimes.set(job.id, result.phases.ms);
+    if (this.phaseTimes.size > 1000) this.phaseTimes.delete(this.phaseTimes.keys().next().value ?? '');
+    if (!result.requeue) this.durations.push(result.ms);
+    if (this.durations.length > 50) this.durations.shift();
+    log.info({ jobId: job.id, slot: slot.id, state: job.state, code: job.error?.code, ms: result.ms }, 'job ended');
+    // The job's credential outlives the job only until its PR is followed up (an App token is then revoked).
+    const held = result.credential;
+    this.followUp(job, async () => held);
+    this.jobsOnSlots.delete(slot.id);
+    if (result.crashed) this.restartSlot(slot);
+    else {
+      // The job is over (its state saved and announced); the tree is made ready for the next one.
+      const { owner, repo } = job.request;
+      await this.deps.workspaces.settle(slot.id, owner, repo).catch((e: unknown) => log.warn({ slot: slot.id, err: String(e) }, 'could not clean the slot\'s checkout; it will be reset at the next job'));
+      result.phases.lap('settle');
+      slot.set('idle');
+      this.emit('slot', slot);
+    }
+    return result;
+  }
+
+  /**
+   * What a job's PR hears once the job has ended: a comment (the summary of a push, or
+   * why nothing was pushed), and after a push the PR made ready for review and the
+   * delegating user asked to review. The job's credential (`credential()`: the one it ran
+   * with, or one made for a job cancelled in the queue) is released only then. Never
+   * fails the job: problems are logged.
+   */
+  followUp(job: Job, credential: () => Promise<JobCredential | undefined>): void {
+    const { commenter, finisher, log } = this.deps;
+    const commenting = commenter && isFinalState(job.state);
+    const finishing = finisher && job.state === 'succeeded';
+    if (!commenting && !finishing) {
+      void credential().then((c) => c?.release()).catch(() => undefined);
+      return;
+    }
+    const run = async () => {
+      const held = await credential();
+      try {
+        if (commenting) await commenter(job, held?.token).catch((e: unknown) => log.warn({ jobId: job.id, err: String(e) }, 'could not comment on the pull request'));
+        if (finishing) {
+          const outcome = await finisher(job, held?.token);
+          const fields = { jobId: job.id, readyForReview: outcome.readyForReview, review: outcome.review };
+          if (outcome.warnings.length) log.warn({ ...fields, warnings: outcome.warnings }, 'the pull request was not fully made ready for review');
+          else log.info(fields, 'pull request followed up');
+        }
+      } finally {
+        await held?.release();
+      }
+    };
+    const followUp = run().catch((e: unknown) => log.warn({ jobId: job.id, err: String(e) }, 'could not follow up on the pull request'));
+    this.followUps.add(followUp);
+    void followUp.then(() => this.followUps.delete(followUp));
+  }
+
+  /** A slot whose agent crashed rests, loses its warm checkouts and comes back idle. */
+  private restartSlot(slot: Slot): void {
+    slot.set('restarting');
+    this.emit('slot', slot);
+    this.deps.log.warn({ slot: slot.id, inMs: this.deps.config.slotRestartMs }, 'slot restarting after an agent crash');
+    slot.warm.clear();
+    void this.deps.workspaces.discardSlot(slot.id).catch(() => undefined);
+    slot.restartTimer = setTimeout(() => {
+      slot.restartTimer = null;
+      slot.set('idle');
+      this.emit('slot', slot);
+    }, this.deps.config.slotRestartMs);
+  }
+
+  /** The health monitor: logs, enforces timeouts and silence, recycles idle warm checkouts. */
+  async monitor(): Promise<void> {
+    const { config, log } = this.deps;
+    const now = Date.now();
+    log.info({ slots: this.slots.map((s) => `${s.id}:${s.state}${s.jobId ? `:${s.jobId}` : ''}`) }, 'pool health');
+    for (const slot of this.slots) {
+      const job = this.jobsOnSlots.get(slot.id);
+      if (slot.state === 'busy' && slot.agent && job?.startedAt) {
+        const jobLog = this.logs.get(job.id);
+        if (now - Date.parse(job.startedAt) > config.jobTimeoutMs) void slot.agent.stop('timeout', config.killGraceMs);
+        else if (jobLog && now - jobLog.lastOutputAt > config.agentSilenceMs) void slot.agent.stop('silence', config.killGraceMs);
+      }
+      if (slot.state === 'idle') {
+        for (const [key, w] of slot.warm) {
+          if (now - w.usedAt > config.slotIdleRecycleMs) {
+            slot.warm.delete(key);
+            await this.deps.workspaces.discard(slot.id, w.owner, w.repo).catch(() => undefined);
+            log.info({ slot: slot.id, repo: key }, 'recycled an idle warm checkout');
+          }
+        }
+      }
+    }
+  }
+
+  /** Lets running jobs finish within `graceMs`; after it, their agents stop and the jobs go back to the queue. */
+  async drain(graceMs: number): Promise<void> {
+    const all = Promise.allSettled([...this.running]);
+    const timedOut = await Promise.race([all.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), graceMs).unref())]);
+    if (timedOut) {
+      for (const slot of this.slots) if (slot.agent) void slot.agent.stop('shutdown', this.deps.config.killGraceMs);
+      await Promise.allSettled([...this.running]);
+    }
+  }
+
+  /** Stops every agent at once (their jobs go back to the queue) and waits for follow-ups. */
+  async close(): Promise<void> {
+    if (this.monitorTimer) clearInterval(this.monitorTimer);
+    for (const slot of this.slots) if (slot.restartTimer) clearTimeout(slot.restartTimer);
+    for (const slot of this.slots) if (slot.agent) void slot.agent.stop('shutdown', 0);
+    await Promise.allSettled([...this.running]);
+    await Promise.allSettled([...this.followUps]);
+  }
+}
