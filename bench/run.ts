@@ -2,6 +2,7 @@
 // run) and writes them to bench/results.json. No figure here is an assertion.
 import { readFile, writeFile } from 'node:fs/promises';
 import { benchExtension } from './extension.js';
+import { benchFleet } from './fleet.js';
 import { benchActivationHost } from './activationHost.js';
 import { benchSandbox } from './sandbox.js';
 import { benchSteer } from './steer.js';
@@ -14,7 +15,7 @@ try {
   results = JSON.parse(await readFile(file, 'utf8'));
 } catch { /* first run */ }
 
-const suites: Record<string, () => Promise<Record<string, number>>> = { extension: benchExtension, activationHost: benchActivationHost, sandbox: benchSandbox, steer: benchSteer, worker: benchWorker };
+const suites: Record<string, () => Promise<Record<string, number>>> = { extension: benchExtension, activationHost: benchActivationHost, sandbox: benchSandbox, steer: benchSteer, worker: benchWorker, fleet: benchFleet };
 
 for (const [name, run] of Object.entries(suites)) {
   if (only && only !== name) continue;

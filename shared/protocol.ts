@@ -92,6 +92,10 @@ export const JobStatusSchema = Type.Object({
   outputTail: Type.Array(Type.String()),
   /** After a push: the files it changed. Older workers leave it out. */
   changes: Type.Optional(JobChangesSchema),
+  /** Once the agent has exited: its final message (for a plain-text agent, its last lines). Older workers leave it out. */
+  summary: Type.Optional(Type.String()),
+  /** A fleet on Redis: the id of the host running the job (or that last ran it). */
+  host: Type.Optional(Type.String()),
 });
 export type JobStatus = Static<typeof JobStatusSchema>;
 
@@ -125,7 +129,13 @@ export const PoolHealthSchema = Type.Object({
   capacity: Type.Integer({ minimum: 0 }),
   queueLimit: Type.Integer({ minimum: 0 }),
   accepting: Type.Boolean(),
-  agent: Type.Object({ command: Type.String(), found: Type.Boolean(), message: Type.String() }),
+  agent: Type.Object({
+    command: Type.String(), found: Type.Boolean(), message: Type.String(),
+    /** KIRO_AGENT: kiro, claude, codex, gemini, opencode or custom. Older workers leave it out. */
+    preset: Type.Optional(Type.String()),
+    /** What the agent's `--version` printed (its first line); null when it is missing, did not say, or is a custom command (never asked). */
+    version: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+  }),
   /** How agents are confined; a worker older than the sandbox leaves it out. */
   sandbox: Type.Optional(Type.Object({
     enabled: Type.Boolean(),

@@ -3,7 +3,8 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { WorkerConfig } from './config.js';
+import { missingKey } from './agent/presets.js';
+import { ConfigError, type WorkerConfig } from './config.js';
 import type { Commenter } from './github/comments.js';
 import authPlugin from './plugins/auth.js';
 import errorsPlugin from './plugins/errors.js';
@@ -26,6 +27,9 @@ export interface BuildAppOptions {
 }
 
 export async function buildApp(config: WorkerConfig, opts: BuildAppOptions = {}): Promise<FastifyInstance> {
+  // A preset whose key the agent would not get: refused here, before any job fails for it.
+  const noKey = missingKey(config.agentPreset, config.agentKeyVar, opts.env ?? process.env);
+  if (noKey) throw new ConfigError(noKey.variable, noKey.message);
   const app = Fastify({
     logger: opts.logger ?? { level: config.logLevel, redact: ['req.headers.authorization', 'headers.authorization'] },
     bodyLimit: config.bodyLimitBytes,
@@ -46,9 +50,9 @@ export async function buildApp(config: WorkerConfig, opts: BuildAppOptions = {})
   await app.register(authPlugin, { token: config.token });
   await app.register(sandboxPlugin, { config });
   await app.register(poolPlugin, { config, version: VERSION, commenter: opts.commenter, env: opts.env });
-  await app.register(healthRoutes);
+  await app.register(healthRoutes, { config, env: opts.env });
   await app.register(generateCodeRoutes, { allowlist: config.repoAllowlist });
-  await app.register(jobRoutes, { stateDir: config.stateDir });
+  await app.register(jobRoutes);
   await app.register(eventRoutes, opts.events ?? {});
   return app;
 }

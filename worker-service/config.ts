@@ -3,8 +3,10 @@
 // stops the service at start with a message naming the variable.
 import { createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { homedir, hostname } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
+import { isServiceSecret } from './agent/command.js';
+import { AGENT_PRESETS, isPresetName, passedVars, PRESETS, type AgentPresetName } from './agent/presets.js';
 import { parseAllowList } from './sandbox/egressProxy.js';
 
 export interface RepoRule {
@@ -21,6 +23,11 @@ export interface WorkerConfig {
   queueLimit: number;
   stateDir: string;
   jobTimeoutMs: number;
+  /** KIRO_AGENT: which agent CLI, and so its argv, variables, output reading and exit codes (agent/presets.ts). */
+  agentPreset: AgentPresetName;
+  /** KIRO_AGENT_KEY_VAR: the variable holding the agent's key when not the preset's; "none": no key checked. */
+  agentKeyVar: string | undefined;
+  /** The agent's argv template: KIRO_AGENT_COMMAND, else the preset's. */
   agentCommand: string[];
   gitBaseUrl: string;
   githubApiUrl: string;
@@ -38,7 +45,7 @@ export interface WorkerConfig {
   shutdownGraceMs: number;
   rateLimitPerMinute: number;
   bodyLimitBytes: number;
-  /** Extra variable names passed from the service's environment to the agent. */
+  /** Variable names passed from the service's environment to the agent: KIRO_AGENT_ENV_ALLOW's, then the preset's (key, configuration home, endpoint). */
   agentEnvAllow: string[];
   agentName: string;
   agentEmail: string;
@@ -46,6 +53,24 @@ export interface WorkerConfig {
   sandbox: SandboxConfig;
   /** The KIRO_WORKER_CONFIG file, if any (hidden from agents: it may hold secrets). */
   configFile: string | undefined;
+  /** A fleet of hosts sharing a queue on Redis (KIRO_REDIS_URL); undefined: the embedded queue. */
+  fleet: FleetConfig | undefined;
+}
+
+/** How the hosts of a fleet share their queue (see worker-service/fleet/). */
+export interface FleetConfig {
+  /** redis://[user:password@]host:port/db or rediss:// (TLS); never logged. */
+  redisUrl: string;
+  /** This host's name in /health and in the logs. */
+  workerId: string;
+  /** A running job's lock: a host silent this long loses it and another host takes the job up. */
+  lockMs: number;
+  /** How often each host looks for jobs whose lock has lapsed. */
+  stalledCheckMs: number;
+  /** How often a host says it is alive; unseen for three of these, it is gone from /health. */
+  heartbeatMs: number;
+  /** The per-branch lock's lifetime (renewed while the job runs). */
+  branchLockMs: number;
 }
 
 /** How agents are confined (see worker-service/sandbox/). */
@@ -65,7 +90,7 @@ export interface SandboxConfig {
 
 export type NetworkPolicy = { mode: 'open' } | { mode: 'none' } | { mode: 'allow'; hosts: string[] };
 
-export const DEFAULT_AGENT_COMMAND = ['kiro-cli', 'chat', '--no-interactive', '--trust-all-tools', '{prompt}'];
+export const DEFAULT_AGENT_COMMAND = [...PRESETS.kiro.command];
 
 export class ConfigError extends Error {
   readonly code = 'CONFIG_INVALID';
@@ -105,9 +130,27 @@ function url(src: Source, name: string, dflt: string): string {
   }
 }
 
-function agentCommand(src: Source): string[] {
+/** KIRO_AGENT; unset, it is `custom` when KIRO_AGENT_COMMAND is set (as before presets existed), else `kiro`. */
+function agentPreset(src: Source): AgentPresetName {
+  const raw = (src.KIRO_AGENT ?? '').trim().toLowerCase();
+  if (raw === '') return src.KIRO_AGENT_COMMAND ? 'custom' : 'kiro';
+  if (!isPresetName(raw)) throw new ConfigError('KIRO_AGENT', `expected one of ${AGENT_PRESETS.join(', ')}, got ${JSON.stringify(src.KIRO_AGENT)}`);
+  if (raw === 'custom' && !src.KIRO_AGENT_COMMAND) throw new ConfigError('KIRO_AGENT_COMMAND', 'required with KIRO_AGENT=custom: the agent\'s argv as a JSON array of strings');
+  return raw;
+}
+
+function agentKeyVar(src: Source): string | undefined {
+  const raw = src.KIRO_AGENT_KEY_VAR?.trim();
+  if (!raw) return undefined;
+  if (raw !== 'none' && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(raw)) throw new ConfigError('KIRO_AGENT_KEY_VAR', `expected a variable name or "none", got ${JSON.stringify(raw)}`);
+  if (isServiceSecret(raw)) throw new ConfigError('KIRO_AGENT_KEY_VAR', `${raw} is one of the service's own secrets, which never reach the agent`);
+  return raw;
+}
+
+/** KIRO_AGENT_COMMAND when set (with a preset: its argv replaced, the rest kept), else the preset's. */
+function agentCommand(src: Source, preset: AgentPresetName): string[] {
   const raw = src.KIRO_AGENT_COMMAND;
-  if (!raw) return DEFAULT_AGENT_COMMAND;
+  if (!raw) return [...PRESETS[preset].command];
   let parsed: unknown;
   try {
     parsed = JSON.parse(raw);
@@ -207,6 +250,30 @@ function githubApp(src: Source): { githubAppId: number | undefined; githubAppPri
   return { githubAppId: Number(id), githubAppPrivateKeyFile: path };
 }
 
+function fleetConfig(src: Source, port: number): FleetConfig | undefined {
+  const raw = src.KIRO_REDIS_URL?.trim();
+  if (!raw) return undefined;
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw new ConfigError('KIRO_REDIS_URL', 'expected redis://host:port/db or rediss://host:port/db');
+  }
+  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw new ConfigError('KIRO_REDIS_URL', `expected a redis:// or rediss:// URL, got the scheme ${JSON.stringify(u.protocol)}`);
+  if (u.pathname.length > 1 && !/^\/\d{1,2}$/.test(u.pathname)) throw new ConfigError('KIRO_REDIS_URL', 'the path, if any, is the database number (e.g. /0)');
+  const workerId = src.KIRO_WORKER_ID?.trim() || `${hostname()}:${port}`;
+  if (!/^[A-Za-z0-9._:-]{1,64}$/.test(workerId)) throw new ConfigError('KIRO_WORKER_ID', 'letters, digits, ".", "_", ":" and "-" only, at most 64');
+  const lockMs = int(src, 'KIRO_FLEET_LOCK_MS', 8_000, 1_000, 600_000);
+  return {
+    redisUrl: raw,
+    workerId,
+    lockMs,
+    stalledCheckMs: int(src, 'KIRO_FLEET_STALLED_CHECK_MS', 3_000, 500, 600_000),
+    heartbeatMs: int(src, 'KIRO_FLEET_HEARTBEAT_MS', 5_000, 200, 60_000),
+    branchLockMs: int(src, 'KIRO_FLEET_BRANCH_LOCK_MS', 10_000, 1_000, 600_000),
+  };
+}
+
 export function repoAllowed(rules: RepoRule[] | undefined, owner: string, repo: string): boolean {
   if (!rules) return true;
   const o = owner.toLowerCase();
@@ -232,15 +299,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
   if (!isLoopback(host) && !token) throw new ConfigError('KIRO_WORKER_TOKEN', `required when listening on ${host} (not loopback); refusing to start without one`);
   if (token !== undefined && token.length < 16) throw new ConfigError('KIRO_WORKER_TOKEN', 'must be at least 16 characters');
   const stateDir = src.KIRO_WORKER_STATE_DIR || join(homedir(), '.local', 'state', 'kiro-delegate-worker');
+  const port = int(src, 'KIRO_WORKER_PORT', 8080, 0, 65535);
+  const preset = agentPreset(src);
+  const keyVar = agentKeyVar(src);
   return {
     host,
-    port: int(src, 'KIRO_WORKER_PORT', 8080, 0, 65535),
+    port,
     token,
     slots: int(src, 'KIRO_WORKER_SLOTS', 2, 1, 64),
     queueLimit: int(src, 'KIRO_WORKER_QUEUE_LIMIT', 100, 0, 100_000),
     stateDir: isAbsolute(stateDir) ? stateDir : resolve(stateDir),
     jobTimeoutMs: int(src, 'KIRO_JOB_TIMEOUT_MS', 600_000, 1_000, 24 * 3600_000),
-    agentCommand: agentCommand(src),
+    agentPreset: preset,
+    agentKeyVar: keyVar,
+    agentCommand: agentCommand(src, preset),
     gitBaseUrl: url(src, 'KIRO_GIT_BASE_URL', 'https://github.com'),
     githubApiUrl: url(src, 'KIRO_GITHUB_API_URL', 'https://api.github.com'),
     githubToken: src.KIRO_GITHUB_TOKEN || undefined,
@@ -254,11 +326,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
     shutdownGraceMs: int(src, 'KIRO_SHUTDOWN_GRACE_MS', 30_000, 0, 3600_000),
     rateLimitPerMinute: int(src, 'KIRO_RATE_LIMIT_PER_MIN', 600, 1, 1_000_000),
     bodyLimitBytes: int(src, 'KIRO_BODY_LIMIT_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
-    agentEnvAllow: (src.KIRO_AGENT_ENV_ALLOW ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    agentEnvAllow: [...new Set([...(src.KIRO_AGENT_ENV_ALLOW ?? '').split(',').map((s) => s.trim()).filter(Boolean), ...passedVars(preset, keyVar)])],
     agentName: src.KIRO_AGENT_NAME || 'Kiro Agent',
     agentEmail: src.KIRO_AGENT_EMAIL || 'kiro-agent@users.noreply.github.com',
     logLevel: src.KIRO_LOG_LEVEL || 'info',
     sandbox: sandboxConfig(src),
     configFile: env.KIRO_WORKER_CONFIG ? resolve(env.KIRO_WORKER_CONFIG) : undefined,
+    fleet: fleetConfig(src, port),
   };
 }

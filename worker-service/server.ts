@@ -14,13 +14,18 @@ async function main(): Promise<void> {
     }
     throw e;
   }
-  const app = await buildApp(config);
+  const app = await buildApp(config).catch((e: unknown) => {
+    if (!ConfigError.is(e)) throw e;
+    // A preset whose key is not set (found only where the agent's environment is known).
+    process.stderr.write(`kiro-worker: bad configuration: ${e.message}\n`);
+    return process.exit(78); // EX_CONFIG
+  });
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     app.log.info({ signal, graceMs: config.shutdownGraceMs }, 'draining: new jobs get 503, running jobs may finish');
-    await app.pool.drain(config.shutdownGraceMs);
+    await app.jobs.drain(config.shutdownGraceMs);
     await app.close();
     process.exit(0);
   };

@@ -12,6 +12,7 @@ import { GITHUB_TOKEN_KEY, WORKER_TOKEN_KEY, type Services } from '../services.j
 import { githubEndpoint, readSettings } from '../settings.js';
 import { notifySendProblem } from '../ui/notifications.js';
 import type { HealthStatusBar } from '../ui/statusBar.js';
+import { poolPickItems } from '../ui/healthView.js';
 
 function pickDelegation(services: Services, arg: unknown): Delegation | undefined {
   const id = (arg as { id?: unknown } | undefined)?.id;
@@ -137,10 +138,7 @@ export function registerActionCommands(context: vscode.ExtensionContext, service
       const items: vscode.QuickPickItem[] = [];
       if (last.kind === 'ok') {
         const h = last.health;
-        items.push({ label: `Worker ${h.version}: ${h.running}/${h.capacity} busy, ${h.queued} queued`, kind: vscode.QuickPickItemKind.Separator });
-        for (const s of h.slots) {
-          items.push({ label: `$(server) Slot ${s.id}: ${s.state}`, description: s.jobId ?? '', detail: s.jobId ? `since ${new Date(s.since).toLocaleTimeString()} · pick to show the agent's output` : `since ${new Date(s.since).toLocaleTimeString()}`, jobId: s.jobId ?? undefined } as vscode.QuickPickItem & { jobId?: string });
-        }
+        for (const { kind, ...item } of poolPickItems(h)) items.push(kind === 'separator' ? { label: item.label, kind: vscode.QuickPickItemKind.Separator } : item);
         if (!h.agent.found) items.push({ label: `$(warning) ${h.agent.message}` });
       } else {
         items.push({ label: `$(error) ${'message' in last ? last.message : 'No worker configured'}` });

@@ -9,7 +9,8 @@ import type { WorkerApi } from '../worker/client.js';
 import type { GitHubClient } from './client.js';
 
 export type WatchEvent =
-  | { type: 'pushed'; delegation: Delegation; headOid: string }
+  /** `summary`: the agent's final message, when the worker told it (a push seen only on the branch has none). */
+  | { type: 'pushed'; delegation: Delegation; headOid: string; summary?: string }
   | { type: 'job-ended'; delegation: Delegation; job: JobStatus }
   | { type: 'closed'; delegation: Delegation; merged: boolean };
 
@@ -116,7 +117,7 @@ export class PrWatcher {
         if (!job.commitSha) return;
         const first = this.claim(d);
         const updated = await this.deps.store.patch(d.id, { ...live, state: 'pushed', headOid: job.commitSha, notified: true });
-        if (updated && first) this.deps.notify({ type: 'pushed', delegation: updated, headOid: job.commitSha });
+        if (updated && first) this.deps.notify({ type: 'pushed', delegation: updated, headOid: job.commitSha, ...(job.summary ? { summary: job.summary } : {}) });
         return;
       }
       case 'failed':

@@ -1,5 +1,6 @@
 // Notifications with actions: the agent pushed, the job failed, sending failed.
 import * as vscode from 'vscode';
+import { pushedMessage } from '../delegations/describe.js';
 import type { Delegation } from '../delegations/model.js';
 import type { WatchEvent } from '../github/watcher.js';
 import type { Services } from '../services.js';
@@ -25,8 +26,9 @@ export function notifyWatchEvent(services: Services, e: WatchEvent): void {
   };
   switch (e.type) {
     case 'pushed':
-      services.log.info(`agent pushed ${e.headOid.slice(0, 12)} to ${d.branch} (PR #${d.prNumber})`);
-      void vscode.window.showInformationMessage(`Kiro pushed code to PR #${d.prNumber}: ${d.title}`, 'Open PR', 'Check Out Branch', 'View Changes', 'Send Follow-up…').then(prActions);
+      services.log.info(`agent pushed ${e.headOid.slice(0, 12)} to ${d.branch} (PR #${d.prNumber})${e.summary ? `; it says:\n${e.summary}` : ''}`);
+      // A non-modal notification shows no `detail`: the summary goes into the message itself.
+      void vscode.window.showInformationMessage(pushedMessage(d, e.summary), 'Open PR', 'Check Out Branch', 'View Changes', 'Send Follow-up…').then(prActions);
       return;
     case 'job-ended': {
       const reason = e.job.error?.message ?? e.job.state;

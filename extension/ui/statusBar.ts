@@ -1,7 +1,7 @@
 // The status-bar item: the worker pool's health, refreshed on a setTimeout chain
 // (slower while the window is unfocused). A click shows details.
 import * as vscode from 'vscode';
-import { describeHealth } from './healthView.js';
+import { applySlots, describeHealth } from './healthView.js';
 import type { Services } from '../services.js';
 import { readSettings } from '../settings.js';
 import type { HealthOutcome } from '../worker/client.js';
@@ -34,10 +34,10 @@ export class HealthStatusBar implements vscode.Disposable {
     this.timer = setTimeout(() => void this.refresh(), vscode.window.state.focused ? healthIntervalMs : healthIntervalMs * 4);
   }
 
-  /** A slots event from the worker's live stream: the bar follows at once, without a request. */
+  /** A slots event from the worker's live stream (with a fleet's hosts): the bar follows at once, without a request. */
   applySlots(pool: PoolSlots): void {
     if (this.last.kind !== 'ok') return;
-    this.last = { kind: 'ok', health: { ...this.last.health, ...pool } };
+    this.last = { kind: 'ok', health: applySlots(this.last.health, pool) };
     this.render();
   }
 

@@ -59,14 +59,24 @@ export interface ChildWorker {
   output: () => string;
 }
 
-/** The built service (dist/worker/server.mjs) as a separate process. */
-export async function startWorkerProcess(env: Record<string, string>): Promise<ChildWorker> {
+/**
+ * The built service (dist/worker/server.mjs) as a separate process. `detached`: in its
+ * own process group (a terminal's Ctrl-C then reaches only the parent, which stops it in
+ * order); `onOutput` sees its output as it comes; `keepChars` bounds what `output()` keeps.
+ */
+export async function startWorkerProcess(env: Record<string, string>, opts: { detached?: boolean; onOutput?: (text: string) => void; keepChars?: number } = {}): Promise<ChildWorker> {
   const child = spawn(process.execPath, ['dist/worker/server.mjs'], {
-    cwd: repoRoot, env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env, KIRO_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: repoRoot, env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env, KIRO_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'], detached: opts.detached ?? false,
   });
   let out = '';
-  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  const take = (d: Buffer) => {
+    const text = d.toString();
+    opts.onOutput?.(text);
+    out += text;
+    if (opts.keepChars !== undefined && out.length > opts.keepChars) out = out.slice(-opts.keepChars);
+  };
+  child.stdout?.on('data', take);
+  child.stderr?.on('data', take);
   const url = await pollUntil(() => /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1], { timeoutMs: 15_000, what: `worker to listen; output: ${out}` });
   return { child, url, output: () => out };
 }

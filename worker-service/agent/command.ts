@@ -35,7 +35,7 @@ function isExecutable(path: string): boolean {
 export function findAgent(command: string, pathEnv = process.env.PATH ?? ''): AgentLookup {
   if (command.includes('/')) {
     const found = isExecutable(command);
-    return { command, found, path: found ? command : null, message: found ? `agent ${command} is ready` : `agent ${command} does not exist or is not executable; set KIRO_AGENT_COMMAND` };
+    return { command, found, path: found ? command : null, message: found ? `agent ${command} is ready` : `agent ${command} does not exist or is not executable; set KIRO_AGENT (a preset) or KIRO_AGENT_COMMAND` };
   }
   for (const dir of pathEnv.split(delimiter)) {
     if (!dir || !isAbsolute(dir)) continue;
@@ -44,7 +44,7 @@ export function findAgent(command: string, pathEnv = process.env.PATH ?? ''): Ag
   }
   return {
     command, found: false, path: null,
-    message: `agent ${command} was not found on PATH; install it on this host or set KIRO_AGENT_COMMAND to the agent's argv (JSON array)`,
+    message: `agent ${command} was not found on PATH; install it on this host, or set KIRO_AGENT (kiro, claude, codex, gemini, opencode) or KIRO_AGENT_COMMAND to the agent's argv (JSON array)`,
   };
 }
 
@@ -55,12 +55,17 @@ export function agentPath(hostPath: string): string {
 
 const BASE_ENV = ['PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR'];
 
+/** The service's own secrets: never passed to an agent, even if listed. */
+export function isServiceSecret(name: string): boolean {
+  return /^(KIRO_WORKER_TOKEN|KIRO_GITHUB_TOKEN|KIRO_GITHUB_APP_.*|KIRO_REDIS_URL|GIT_CONFIG_.*)$/.test(name);
+}
+
 /** The agent's environment: a short allow-list plus the names the operator adds. */
 export function agentEnv(source: NodeJS.ProcessEnv, extraNames: readonly string[]): Record<string, string> {
   const env: Record<string, string> = { TERM: 'xterm-256color', COLORTERM: 'truecolor', CI: '1', KIRO_DELEGATE: '1' };
   for (const name of [...BASE_ENV, ...extraNames]) {
     // Defence in depth: the service's own secrets are never passed, even if listed.
-    if (/^(KIRO_WORKER_TOKEN|KIRO_GITHUB_TOKEN|KIRO_GITHUB_APP_.*|GIT_CONFIG_.*)$/.test(name)) continue;
+    if (isServiceSecret(name)) continue;
     const v = source[name];
     if (v !== undefined) env[name] = v;
   }

@@ -71,13 +71,27 @@ export function renderDiffStat(changes: NonNullable<Job['changes']>): string {
   return lines.join('\n');
 }
 
-/** The comment after a successful push: the commit, how long it took, the files it changed, the agent's last words. */
+/** The longest agent summary a comment quotes. */
+const SUMMARY_CHARS = 4000;
+
+/**
+ * The agent's final message as a quote: its Markdown kept, but no @mention that would
+ * notify someone, and no HTML that could open a block the rest of the comment falls into.
+ */
+export function quoteSummary(summary: string): string {
+  const text = summary.length > SUMMARY_CHARS ? `${summary.slice(0, SUMMARY_CHARS - 1)}…` : summary;
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '').replace(/</g, '&lt;').replace(/@(?=[A-Za-z0-9])/g, '@\u200b')
+    .trim().split('\n').map((l) => `> ${l}`.trimEnd()).join('\n');
+}
+
+/** The comment after a successful push: the commit, how long it took, what the agent said it did, the files it changed, its last lines. */
 export function summaryBody(job: Job): string {
   const ms = job.startedAt && job.finishedAt ? Date.parse(job.finishedAt) - Date.parse(job.startedAt) : null;
   const commit = job.commitSha ? `Pushed \`${job.commitSha.slice(0, 12)}\` to \`${lineSafe(job.request.branch)}\`` : 'Pushed';
   const took = ms !== null && Number.isFinite(ms) ? ` after ${formatDuration(ms)}` : '';
   const stat = job.changes && job.changes.filesChanged > 0 ? `\`\`\`\n${renderDiffStat(job.changes)}\n\`\`\`` : '';
-  return join([`### ${HEADLINE.succeeded}`, '', `${commit}${took} (job \`${job.id}\`, attempt ${job.attempts}).`, '', stat, '', outputDetails(job)]);
+  const said = job.summary?.trim() ? quoteSummary(job.summary) : '';
+  return join([`### ${HEADLINE.succeeded}`, '', `${commit}${took} (job \`${job.id}\`, attempt ${job.attempts}).`, '', said, '', stat, '', outputDetails(job)]);
 }
 
 /** The comment when a job ended without a push: why, and the agent's last lines if it ran. */

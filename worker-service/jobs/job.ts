@@ -26,6 +26,10 @@ export interface Job {
   agentPid?: number | null;
   /** After a push: the files it changed (the agent's work only, from the commit it was pushed onto). */
   changes?: JobChanges | null;
+  /** The agent's final message (a plain-text agent's last lines), once it has exited. */
+  summary?: string | null;
+  /** A fleet: the host running (or that last ran) the job. */
+  host?: string | null;
 }
 
 /**
@@ -42,5 +46,7 @@ export function toStatus(job: Job, position: number): JobStatus {
     prNumber: job.request.prNumber, title: job.request.title, attempts: job.attempts, position, slotId: job.slotId,
     createdAt: job.createdAt, startedAt: job.startedAt, finishedAt: job.finishedAt, exitCode: job.exitCode, signal: job.signal,
     commitSha: job.commitSha, error: job.error, outputTail: job.outputTail, ...(job.changes ? { changes: job.changes } : {}),
+    ...(job.summary ? { summary: job.summary } : {}),
+    ...(job.host ? { host: job.host } : {}),
   };
 }

@@ -1,9 +1,14 @@
 // One agent run, from spawn to exit: in its sandbox when the service has one,
 // under the job's time limit, with the limits the kernel does not stop by itself
 // (disk, output) and those it only counts (cgroup events) checked every second.
-// The pool decides what the outcome means for the job; this only runs it.
+// Its output goes into the job's log through the preset's reader (agent/output.ts),
+// which also finds the agent's final message. The pool decides what the outcome
+// means for the job; this only runs it and says what the agent's exit code means.
+import { AgentOutput } from '../agent/output.js';
+import { exitError, PRESETS } from '../agent/presets.js';
 import { spawnAgent, type AgentExit, type AgentProcess } from '../agent/ptyRunner.js';
 import type { WorkerConfig } from '../config.js';
+import type { JobError } from '../jobs/job.js';
 import type { JobLog } from '../jobs/log.js';
 import type { LimitViolation, SandboxRuntime } from '../sandbox/sandbox.js';
 import { WorkerError } from './errors.js';
@@ -30,25 +35,43 @@ export interface AgentRunResult {
   exit: AgentExit;
   /** A limit the agent broke; it was stopped for it. */
   violation: LimitViolation | null;
+  /** The agent's final message (for a plain-text agent, its last lines); null if it printed nothing. */
+  summary: string | null;
+  /**
+   * What a non-zero exit code means, as the preset reads it (Kiro's 3: an MCP server did
+   * not start), with what the agent said went wrong; null after exit 0, a signal or a stop.
+   */
+  failure: JobError | null;
 }
 
 export async function runAgent(o: AgentRunOptions): Promise<AgentRunResult> {
   const { config, log } = o;
+  const preset = PRESETS[config.agentPreset];
+  // The preset's fixed variables (telemetry and update checks off) unless the operator passes their own.
+  const env = { ...preset.env, ...o.env };
+  const output = new AgentOutput(preset.output, (text) => log.write(text));
   const sandbox = o.sandbox?.enabled
-    ? await o.sandbox.prepare({ id: o.jobId, tree: o.tree, gitDirs: o.gitDirs, agentPath: o.argv[0] ?? '', agentArgv: o.argv, env: o.env }).catch((e: unknown) => {
+    ? await o.sandbox.prepare({ id: o.jobId, tree: o.tree, gitDirs: o.gitDirs, agentPath: o.argv[0] ?? '', agentArgv: o.argv, env }).catch((e: unknown) => {
       throw new WorkerError('SANDBOX_FAILED', `could not prepare the agent's sandbox: ${(e as Error).message}`, 500);
     })
     : null;
   try {
-    const agent = spawnAgent({ argv: sandbox?.argv ?? o.argv, cwd: o.tree, env: sandbox?.env ?? o.env, onData: (d) => log.write(d), sandboxed: sandbox !== null });
+    const onData = (d: string) => {
+      // Output the reader holds back (half an event) or drops (bookkeeping events) is still not silence.
+      log.lastOutputAt = Date.now();
+      output.push(d);
+    };
+    const agent = spawnAgent({ argv: sandbox?.argv ?? o.argv, cwd: o.tree, env: sandbox?.env ?? env, onData, sandboxed: sandbox !== null });
     let violation: LimitViolation | null = null;
     let checking: Promise<void> | null = null;
     // One check at a time: `du` over a big tree may take longer than the interval.
     const checkLimits = () => (checking ??= check().finally(() => (checking = null)));
     const check = async () => {
+      // What the agent printed, not the (shorter) readable lines made of its events.
+      const printed = Math.max(log.totalBytes, output.rawBytes);
       const v = sandbox
-        ? await sandbox.check(log.totalBytes)
-        : log.totalBytes > config.sandbox.maxOutputBytes ? { code: 'OUTPUT_LIMIT' as const, message: 'the agent printed more than KIRO_AGENT_MAX_OUTPUT_MB' } : null;
+        ? await sandbox.check(printed)
+        : printed > config.sandbox.maxOutputBytes ? { code: 'OUTPUT_LIMIT' as const, message: 'the agent printed more than KIRO_AGENT_MAX_OUTPUT_MB' } : null;
       if (v && !violation) {
         violation = v;
         log.note(`stopped: ${v.message}`);
@@ -63,8 +86,10 @@ export async function runAgent(o: AgentRunOptions): Promise<AgentRunResult> {
         throw e;
       });
       const exit = await agent.exited;
+      output.end();
       await checkLimits(); // a tree that grew past the limit in the last second is not pushed
-      return { exit, violation };
+      const failed = exit.exitCode !== 0 && !exit.signal && !exit.stoppedBy;
+      return { exit, violation, summary: output.summary(log.lines()), failure: failed ? exitError(config.agentPreset, exit.exitCode, output.error()) : null };
     } finally {
       clearTimeout(timer);
       clearInterval(watch);

@@ -9,7 +9,7 @@ export class WorkerError extends Error {
 }
 
 export class QueueFullError extends WorkerError {
-  constructor(readonly retryAfterSeconds: number, message = 'every slot is busy and the queue is full; try again later') {
-    super('QUEUE_FULL', message, 503);
+  constructor(readonly retryAfterSeconds: number, message = 'every slot is busy and the queue is full; try again later', code = 'QUEUE_FULL') {
+    super(code, message, 503);
   }
 }

@@ -136,11 +136,16 @@ export class SlotHost extends EventEmitter<HostEvents> {
    * a job still preparing stops before its agent starts, a push under way finishes.
    */
   async cancel(id: string): Promise<boolean> {
-    if (!this.runs(id)) return false;
+    // Noted even when the job is not on a slot yet: one about to start here then stops before its agent runs.
     this.cancelRequested.add(id);
     const slot = this.slots.find((s) => s.jobId === id);
     if (slot?.agent) await slot.agent.stop('cancel', this.deps.config.killGraceMs);
-    return true;
+    return slot !== undefined;
+  }
+
+  /** Drops a cancel noted for a job that ended elsewhere. */
+  forget(id: string): void {
+    if (!this.runs(id)) this.cancelRequested.delete(id);
   }
 
   private async run(slot: Slot, job: Job, hooks: RunHooks): Promise<RunResult> {

@@ -84,7 +84,7 @@ export async function runJob(ctx: RunContext, slot: Slot, job: Job): Promise<Run
   job.slotId = slot.id;
   job.startedAt = new Date().toISOString();
   // Assigned together so that TypeScript does not narrow job.error to null for the rest of the run.
-  Object.assign(job, { finishedAt: null, error: null, exitCode: null, signal: null, commitSha: null });
+  Object.assign(job, { finishedAt: null, error: null, exitCode: null, signal: null, commitSha: null, summary: null });
   const phases = new PhaseTimes();
   await setState('preparing');
   phases.lap('record');
@@ -124,8 +124,9 @@ export async function runJob(ctx: RunContext, slot: Slot, job: Job): Promise<Run
     agentArgv[0] = agent.path ?? agentArgv[0] ?? '';
     let exit: AgentExit;
     let violation: LimitViolation | null;
+    let failure: JobError | null;
     try {
-      ({ exit, violation } = await runAgent({
+      ({ exit, violation, failure, summary: job.summary } = await runAgent({
         jobId: job.id, config, sandbox: ctx.sandbox, argv: agentArgv, env: agentEnv(ctx.env ?? process.env, config.agentEnvAllow),
         tree: checkout.dir, gitDirs: [workspaces.mirrorDir(owner, repo)], log: jobLog,
         onSpawn: async (proc) => {
@@ -166,7 +167,8 @@ export async function runJob(ctx: RunContext, slot: Slot, job: Job): Promise<Run
       crashed = true;
       finishJob(job, 'failed', { code: 'AGENT_CRASHED', message: `the agent was killed by signal ${exit.signal}` });
     } else if (exit.exitCode !== 0) {
-      finishJob(job, 'failed', { code: 'AGENT_FAILED', message: `the agent exited with code ${exit.exitCode}` });
+      // The preset says what the code means (Kiro's 3: an MCP server did not start), with what the agent reported.
+      finishJob(job, 'failed', failure ?? { code: 'AGENT_FAILED', message: `the agent exited with code ${exit.exitCode}` });
     } else {
       await setState('pushing');
       phases.lap('record');
@@ -183,7 +185,9 @@ export async function runJob(ctx: RunContext, slot: Slot, job: Job): Promise<Run
           // The last moment a cancel wins: once git push has started, the push does.
           beforePush: async (base) => {
             if (ctx.cancelled(job.id)) throw new WorkerError('CANCELLED', 'cancelled before its changes were pushed', 499);
-            const pushed = base === checkout.startSha ? null : await pushedBefore(base);
+            // The branch moved while the agent worked: perhaps an earlier run of this very job pushed (its host was
+            // thought dead but was not); then that push is the job's, and nothing is pushed twice.
+            const pushed = base === checkout.startSha ? null : await workspaces.jobCommit(checkout, base, job.id);
             if (pushed) throw new AlreadyPushed(pushed);
             onto = base;
           },

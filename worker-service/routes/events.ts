@@ -21,10 +21,7 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import fp from 'fastify-plugin';
-import { EventsQuerySchema, ErrorBodySchema, isFinalState, type PoolSlots, type WorkerEvent } from '../../shared/protocol.js';
-import type { Job } from '../jobs/job.js';
-import { jobStatusOf } from '../jobs/status.js';
-import type { Pool } from '../pool/pool.js';
+import { EventsQuerySchema, ErrorBodySchema, type JobStatus, type PoolSlots, type WorkerEvent } from '../../shared/protocol.js';
 
 export interface EventsOptions {
   /** Interval of the `: ping` comment; 15 s by default. */
@@ -96,11 +93,6 @@ declare module 'fastify' {
   }
 }
 
-function poolSlots(pool: Pool): PoolSlots {
-  const { slots, queued, running, capacity } = pool.health();
-  return { slots, queued, running, capacity };
-}
-
 function parseLastEventId(header: string | string[] | undefined): number | null {
   const v = (Array.isArray(header) ? header[0] : header)?.trim() ?? '';
   return /^\d{1,15}$/.test(v) ? Number(v) : null;
@@ -108,32 +100,15 @@ function parseLastEventId(header: string | string[] | undefined): number | null 
 
 const events: FastifyPluginAsyncTypebox<EventsOptions> = async (app, opts) => {
   const heartbeatMs = opts.heartbeatMs ?? 15_000;
-  const pool = app.pool;
+  const jobs = app.jobs;
   const feed = new EventFeed(opts.bufferSize ?? 500);
   app.decorate('eventFeed', feed);
 
-  // One pair of pool listeners for the whole process; connections subscribe to the feed.
-  let lastQueued = poolSlots(pool).queued;
-  const publishSlots = () => {
-    const s = poolSlots(pool);
-    lastQueued = s.queued;
-    feed.publish(null, { type: 'slots', pool: s });
-  };
-  let queueCheck = false;
-  const onJob = (job: Job) => {
-    feed.publish(job.id, { type: 'job', job: jobStatusOf(pool, job) });
-    // A job that joins or leaves the queue without a slot change still changes `queued`;
-    // checked once the pool's synchronous work is done (a submit dispatches at once).
-    if (!queueCheck) {
-      queueCheck = true;
-      queueMicrotask(() => {
-        queueCheck = false;
-        if (poolSlots(pool).queued !== lastQueued) publishSlots();
-      });
-    }
-  };
-  pool.on('job', onJob);
-  pool.on('slot', publishSlots);
+  // One pair of listeners for the whole process; connections subscribe to the feed.
+  const onJob = (job: JobStatus) => feed.publish(job.jobId, { type: 'job', job });
+  const onSlots = (pool: PoolSlots) => feed.publish(null, { type: 'slots', pool });
+  jobs.on('job', onJob);
+  jobs.on('slots', onSlots);
 
   const open = new Set<ServerResponse>();
   // Streams never end by themselves: end them, and their connections, so that app.close() does not wait for clients.
@@ -141,8 +116,8 @@ const events: FastifyPluginAsyncTypebox<EventsOptions> = async (app, opts) => {
     for (const res of open) res.end(() => res.socket?.end());
   });
   app.addHook('onClose', async () => {
-    pool.off('job', onJob);
-    pool.off('slot', publishSlots);
+    jobs.off('job', onJob);
+    jobs.off('slots', onSlots);
   });
 
   app.get('/events', { schema: { querystring: EventsQuerySchema, response: { '4xx': ErrorBodySchema } } }, async (req, reply) => {
@@ -171,29 +146,15 @@ const events: FastifyPluginAsyncTypebox<EventsOptions> = async (app, opts) => {
       }
     };
 
-    // Everything up to the subscription runs synchronously: no event can fall between the two.
     const lastId = parseLastEventId(req.headers['last-event-id']);
     const missed = lastId === null ? null : feed.since(lastId);
     /**
-     * Snapshot payloads, until the job's next event. The pool sets a state before it saves
-     * the job and announces it, so a snapshot taken in between already shows the state
-     * that the next event brings again: that event is then no change and is not sent.
+     * Snapshot payloads, until the job's next event. A job's state is set before it is
+     * stored and announced, so a snapshot taken in between already shows the state that
+     * the next event brings again: that event is then no change and is not sent.
      */
     const sentInSnapshot = new Map<string, string>();
-    if (missed) {
-      for (const e of missed) if (matches(e)) write(frame(e));
-    } else {
-      const jobs = wanted === null
-        ? [...pool.jobs.values()].filter((j) => !isFinalState(j.state)).sort((a, b) => a.createdAt.localeCompare(b.createdAt))
-        : [...wanted].map((id) => pool.jobs.get(id)).filter((j): j is Job => j !== undefined);
-      for (const job of jobs) {
-        const data = JSON.stringify({ type: 'job', job: jobStatusOf(pool, job) } satisfies WorkerEvent);
-        sentInSnapshot.set(job.id, data);
-        write(frame({ id: feed.nextId(), jobId: job.id, type: 'job', data }));
-      }
-      write(frame({ id: feed.nextId(), jobId: null, type: 'slots', data: JSON.stringify({ type: 'slots', pool: poolSlots(pool) } satisfies WorkerEvent) }));
-    }
-    const unsubscribe = feed.subscribe((e) => {
+    const deliver = (e: FeedEvent) => {
       if (!matches(e)) return;
       if (e.jobId !== null && sentInSnapshot.has(e.jobId)) {
         const same = sentInSnapshot.get(e.jobId) === e.data;
@@ -201,7 +162,36 @@ const events: FastifyPluginAsyncTypebox<EventsOptions> = async (app, opts) => {
         if (same) return;
       }
       write(frame(e));
-    });
+    };
+    // Subscribed before the snapshot is read (which may take a round trip to Redis):
+    // what happens meanwhile is held and sent after it, so nothing falls in between.
+    let held: FeedEvent[] | null = [];
+    const unsubscribe = feed.subscribe((e) => (held ? held.push(e) : deliver(e)));
+    if (missed) {
+      for (const e of missed) if (matches(e)) write(frame(e));
+    } else {
+      try {
+        const [statuses, slots] = await Promise.all([
+          wanted === null ? jobs.unfinished() : Promise.all([...wanted].map((id) => jobs.status(id))),
+          jobs.slots(),
+        ]);
+        for (const job of statuses) {
+          if (!job) continue;
+          const data = JSON.stringify({ type: 'job', job } satisfies WorkerEvent);
+          sentInSnapshot.set(job.jobId, data);
+          write(frame({ id: feed.nextId(), jobId: job.jobId, type: 'job', data }));
+        }
+        write(frame({ id: feed.nextId(), jobId: null, type: 'slots', data: JSON.stringify({ type: 'slots', pool: slots } satisfies WorkerEvent) }));
+      } catch (e) {
+        // The queue is out of reach (Redis down): the client reconnects and gets a snapshot then.
+        req.log.warn({ err: String(e) }, 'event stream snapshot failed; closing');
+        unsubscribe();
+        res.end();
+        return;
+      }
+    }
+    for (const e of held) deliver(e);
+    held = null;
     const heartbeat = setInterval(() => write(': ping\n\n'), heartbeatMs);
     open.add(res);
     const stop = () => {

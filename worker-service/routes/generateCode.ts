@@ -21,9 +21,9 @@ const generateCode: FastifyPluginAsyncTypebox<{ allowlist: RepoRule[] | undefine
     if (body.requestedBy !== undefined && !isValidOwner(body.requestedBy)) throw new WorkerError('BAD_REQUEST', 'requestedBy is not a valid GitHub login', 400, 'requestedBy');
     if (body.branch === body.baseBranch) throw new WorkerError('BAD_REQUEST', 'branch must differ from baseBranch: the agent never pushes to the base branch', 400, 'branch');
     if (!repoAllowed(opts.allowlist, body.owner, body.repo)) throw new WorkerError('REPO_NOT_ALLOWED', `${body.owner}/${body.repo} is not in this worker's allow-list`, 403, 'repo');
-    const { job, created } = await app.pool.submit(body);
-    req.log.info({ jobId: job.id, repo: `${body.owner}/${body.repo}`, branch: body.branch, created }, created ? 'job accepted' : 'job already known (idempotency key)');
-    return reply.code(created ? 202 : 200).send({ jobId: job.id, state: job.state, position: app.pool.position(job) });
+    const { status, created } = await app.jobs.submit(body);
+    req.log.info({ jobId: status.jobId, repo: `${body.owner}/${body.repo}`, branch: body.branch, created }, created ? 'job accepted' : 'job already known (idempotency key)');
+    return reply.code(created ? 202 : 200).send({ jobId: status.jobId, state: status.state, position: status.position });
   });
 };
 

@@ -312,13 +312,13 @@ describe('worker events (GET /events)', function () {
   it('closing the worker ends open streams instead of waiting for them', async function () {
     const s = await open();
     await s.until(() => s.events.length > 0, 'the snapshot');
-    const listeners = w.app.pool.listenerCount('job');
+    const listeners = w.app.jobs.listenerCount('job');
     closed = true;
     const closing = w.close();
     await s.until(() => s.ended, 'the stream to end', 5_000);
     assert.equal(s.error, null, 'a clean end, not an error');
     await Promise.race([closing, new Promise((_, reject) => setTimeout(() => reject(new Error('app.close() waited for an open event stream')), 10_000).unref())]);
-    assert.equal(w.app.pool.listenerCount('job'), listeners - 1, 'the feed let go of the pool');
+    assert.equal(w.app.jobs.listenerCount('job'), listeners - 1, 'the feed let go of the jobs');
   });
 });
 

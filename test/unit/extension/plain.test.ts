@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { parseGitHubRemote, pickRemote } from '../../../extension/git/remote.js';
-import { describeHealth } from '../../../extension/ui/healthView.js';
+import { ago, applySlots, describeHealth, poolPickItems } from '../../../extension/ui/healthView.js';
 import { hasGitHubSignIn, resolveGitHubToken } from '../../../extension/auth/githubToken.js';
 import { validateForm, listItems, submissionKey } from '../../../extension/form/validation.js';
 import { parseFromWebview, emptyValues, type FormValues } from '../../../shared/webviewProtocol.js';
@@ -38,6 +38,85 @@ describe('extension plain modules', function () {
     const open = describeHealth({ kind: 'ok', health: health({ sandbox: { enabled: false, limits: 'none', network: 'open', warning: 'KIRO_SANDBOX=off: agents run unconfined' } }) });
     assert.match(open.tooltip, /⚠ KIRO_SANDBOX=off: agents run unconfined/);
     assert.equal(open.severity, 'warning', 'an unconfined worker shows in the warning colour');
+  });
+
+  describe('a fleet of worker hosts on Redis', function () {
+    const now = Date.parse('2025-06-01T12:00:00Z');
+    const seen = (msAgo: number) => new Date(now - msAgo).toISOString();
+    const slot = (host: string, id: number, jobId: string | null): PoolHealth['slots'][number] => ({ id, host, state: jobId ? 'busy' : 'idle', jobId, since: seen(60_000) });
+    const fleet = (over: Partial<PoolHealth> = {}): PoolHealth => health({
+      queue: 'redis',
+      slots: [slot('host-a', 0, 'job-a0-1234567'), slot('host-a', 1, null), slot('host-b', 0, 'job-b0-1234567'), slot('host-b', 1, 'job-b1-1234567'), slot('host-c', 0, null), slot('host-c', 1, null)],
+      queued: 0, running: 3, capacity: 6,
+      // Listed out of order: the tooltip and the picker sort them.
+      hosts: [
+        { id: 'host-c', slots: 2, busy: 0, version: '0.2.0', accepting: false, lastSeen: seen(12_000) },
+        { id: 'host-a', slots: 2, busy: 1, version: '0.1.0', accepting: true, lastSeen: seen(2_000) },
+        { id: 'host-b', slots: 2, busy: 2, version: '0.1.0', accepting: true, lastSeen: seen(400) },
+      ],
+      ...over,
+    });
+
+    it('counts the hosts in the status bar and lists each in the tooltip: busy/slots, version, last seen, draining', function () {
+      const v = describeHealth({ kind: 'ok', health: fleet() }, now);
+      assert.equal(v.text, '$(sync~spin) Kiro 3/6 busy · 3 hosts');
+      assert.equal(v.severity, 'normal', 'a draining host is a rolling deploy, not a problem');
+      assert.match(v.tooltip, /Fleet on Redis: 3 hosts, 6 slots\n- host-a: 1\/2 busy · 0\.1\.0 · seen 2 s ago\n- host-b: 2\/2 busy · 0\.1\.0 · seen just now\n- host-c: 0\/2 busy · 0\.2\.0 · seen 12 s ago · draining\n/);
+      assert.match(v.tooltip, /- host-a slot 0: busy \(job job-a0-1\)\n- host-a slot 1: idle\n- host-b slot 0: busy/, 'slot ids repeat across hosts: each slot names its host');
+      assert.doesNotMatch(v.tooltip, /host-[ab]: [^\n]*draining/);
+      assert.equal(describeHealth({ kind: 'ok', health: fleet({ queued: 4, hosts: [fleet().hosts![1]!] }) }, now).text, '$(sync~spin) Kiro 3/6 busy · 4 queued · 1 host');
+      assert.equal(describeHealth({ kind: 'ok', health: fleet({ slots: fleet().slots.map((s) => ({ ...s, state: 'busy' as const })) }) }, now).severity, 'warning', 'every slot of the fleet busy');
+      // A single worker (no hosts) keeps today's wording and tooltip.
+      const single = describeHealth({ kind: 'ok', health: health({ queue: 'embedded' }) }, now);
+      assert.equal(single.text, '$(sync~spin) Kiro 1/2 busy · 3 queued');
+      assert.doesNotMatch(single.tooltip, /host|Fleet/);
+    });
+
+    it('says how long ago a host was seen, whatever the clocks', function () {
+      assert.equal(ago(seen(0), now), 'just now');
+      assert.equal(ago(seen(-5_000), now), 'just now', 'a host whose clock runs ahead');
+      assert.equal(ago(seen(59_999), now), '59 s ago');
+      assert.equal(ago(seen(3 * 60_000 + 5_000), now), '3 min ago');
+      assert.equal(ago(seen(2 * 3_600_000), now), '2 h ago');
+      assert.equal(ago('not a date', now), 'at an unknown time');
+    });
+
+    it('a slots event from the live stream carries the hosts into the status bar; one without hosts keeps those known', function () {
+      const before = fleet();
+      const hosts = [{ id: 'host-a', slots: 2, busy: 2, version: '0.1.0', accepting: true, lastSeen: seen(100) }, { id: 'host-d', slots: 4, busy: 0, version: '0.1.0', accepting: true, lastSeen: seen(100) }];
+      const slots = [slot('host-a', 0, 'j1'), slot('host-a', 1, 'j2'), ...[0, 1, 2, 3].map((i) => slot('host-d', i, null))];
+      const after = applySlots(before, { slots, queued: 1, running: 2, capacity: 6, hosts });
+      assert.deepEqual(after.hosts, hosts, 'host-b and host-c left, host-d joined');
+      assert.equal(after.version, before.version, 'what the event does not carry stays');
+      assert.equal(describeHealth({ kind: 'ok', health: after }, now).text, '$(sync~spin) Kiro 2/6 busy · 1 queued · 2 hosts');
+      const kept = applySlots(after, { slots, queued: 0, running: 2, capacity: 6 });
+      assert.deepEqual(kept.hosts, hosts);
+      assert.equal(kept.queued, 0);
+      // A single worker's events never bring hosts in.
+      assert.equal(applySlots(health(), { slots: health().slots, queued: 0, running: 1, capacity: 2 }).hosts, undefined);
+    });
+
+    it('the "Show Worker Pool" picker groups the slots under their hosts and keeps a single worker\'s list as it was', function () {
+      const items = poolPickItems(fleet(), now, () => '12:00');
+      assert.deepEqual(items.map((i) => `${i.kind === 'separator' ? '# ' : ''}${i.label}`), [
+        '# Worker 0.1.0: 3/6 busy, 0 queued, 3 hosts',
+        '# host-a: 1/2 busy · 0.1.0 · seen 2 s ago',
+        '$(server) host-a · Slot 0: busy',
+        '$(server) host-a · Slot 1: idle',
+        '# host-b: 2/2 busy · 0.1.0 · seen just now',
+        '$(server) host-b · Slot 0: busy',
+        '$(server) host-b · Slot 1: busy',
+        '# host-c: 0/2 busy · 0.2.0 · seen 12 s ago · draining',
+        '$(server) host-c · Slot 0: idle',
+        '$(server) host-c · Slot 1: idle',
+      ]);
+      assert.deepEqual(items[2], { kind: 'item', label: '$(server) host-a · Slot 0: busy', description: 'job-a0-1234567', detail: 'since 12:00 · pick to show the agent\'s output', jobId: 'job-a0-1234567' });
+      assert.equal(items[3]?.jobId, undefined, 'an idle slot opens nothing');
+      // A slot whose host has gone from the list still shows.
+      const orphan = poolPickItems(fleet({ hosts: fleet().hosts!.filter((x) => x.id !== 'host-c') }), now, () => '12:00');
+      assert.deepEqual(orphan.slice(-3).map((i) => i.label), ['other slots', '$(server) host-c · Slot 0: idle', '$(server) host-c · Slot 1: idle']);
+      assert.deepEqual(poolPickItems(health(), now, () => '12:00').map((i) => i.label), ['Worker 0.1.0: 1/2 busy, 3 queued', '$(server) Slot 0: busy', '$(server) Slot 1: idle']);
+    });
   });
 
   it('gets the GitHub token from the session, a stored token, or reports a missing provider', async function () {

@@ -2,7 +2,7 @@
 // agent's last lines), the cancel notice, and the numstat parsing behind the summary.
 // Pure functions, no GitHub.
 import assert from 'node:assert/strict';
-import { commentBody, formatDuration, renderDiffStat, summaryBody } from '../../../worker-service/github/comments.js';
+import { commentBody, formatDuration, quoteSummary, renderDiffStat, summaryBody } from '../../../worker-service/github/comments.js';
 import { parseNumstat } from '../../../worker-service/git/workspace.js';
 import type { Job } from '../../../worker-service/jobs/job.js';
 
@@ -86,6 +86,25 @@ describe('PR comments', function () {
       assert.equal(fences(body).blocks.length, 0);
       assert.doesNotMatch(body, /<details>/);
       assert.doesNotMatch(body, /\n\n\n/);
+    });
+
+    it('quotes the agent\'s final message after the commit line, before the diffstat; nothing when it said none', function () {
+      const body = summaryBody(job({ summary: 'Added the login form.\n\n- `src/login.ts`: the form\n- tests pass' }));
+      const lines = body.split('\n');
+      const at = lines.indexOf('> Added the login form.');
+      assert.ok(at > lines.findIndex((l) => l.startsWith('Pushed `0123456789ab`')), body);
+      assert.deepEqual(lines.slice(at, at + 4), ['> Added the login form.', '>', '> - `src/login.ts`: the form', '> - tests pass']);
+      assert.ok(at < lines.indexOf('```'), 'before the diffstat');
+      assert.equal(summaryBody(job({ summary: null, outputTail: [] })).includes('\n>'), false);
+      assert.equal(summaryBody(job({ summary: '  ', outputTail: [] })).includes('\n>'), false);
+    });
+
+    it('an agent\'s summary mentions nobody and cannot open HTML the rest of the comment would fall into', function () {
+      const body = summaryBody(job({ summary: 'Thanks @octocat and @org/team!\n<details><summary>x</summary>\u0007' }));
+      assert.ok(body.includes('> Thanks @\u200boctocat and @\u200borg/team!'));
+      assert.ok(body.includes('> &lt;details>&lt;summary>x&lt;/summary>'));
+      assert.equal(/\u0007/.test(body), false);
+      assert.equal(quoteSummary('y'.repeat(5000)).length, 2 + 4000);
     });
 
     it('formats durations', function () {

@@ -37,6 +37,20 @@ describe('worker configuration', function () {
     assert.equal(loadConfig({ KIRO_WORKER_HOST: '0.0.0.0', KIRO_WORKER_TOKEN: 'a-long-enough-token' }).host, '0.0.0.0');
   });
 
+  it('a fleet: KIRO_REDIS_URL switches to the shared queue, with this host\'s id and the lock settings', function () {
+    assert.equal(loadConfig({}).fleet, undefined, 'no Redis: the embedded queue');
+    const f = loadConfig({ KIRO_REDIS_URL: 'rediss://kiro:secret@cache.internal:6379/2', KIRO_WORKER_ID: 'worker-1', KIRO_FLEET_LOCK_MS: '12000' }).fleet;
+    assert.deepEqual(f, { redisUrl: 'rediss://kiro:secret@cache.internal:6379/2', workerId: 'worker-1', lockMs: 12_000, stalledCheckMs: 3_000, heartbeatMs: 5_000, branchLockMs: 10_000 });
+    assert.match(loadConfig({ KIRO_REDIS_URL: 'redis://127.0.0.1:6379', KIRO_WORKER_PORT: '8081' }).fleet?.workerId ?? '', /:8081$/, 'default id: host name and port');
+    fails({ KIRO_REDIS_URL: 'http://127.0.0.1:6379' }, 'KIRO_REDIS_URL');
+    fails({ KIRO_REDIS_URL: 'redis://127.0.0.1:6379/queue' }, 'KIRO_REDIS_URL');
+    fails({ KIRO_REDIS_URL: 'redis://127.0.0.1:6379', KIRO_WORKER_ID: 'a b' }, 'KIRO_WORKER_ID');
+    fails({ KIRO_REDIS_URL: 'redis://127.0.0.1:6379', KIRO_FLEET_LOCK_MS: '10' }, 'KIRO_FLEET_LOCK_MS');
+    fails({ KIRO_REDIS_URL: 'redis://127.0.0.1:6379', KIRO_FLEET_HEARTBEAT_MS: 'often' }, 'KIRO_FLEET_HEARTBEAT_MS');
+    // The URL may hold Redis's password: never passed to an agent, even when listed.
+    assert.equal(agentEnv({ KIRO_REDIS_URL: 'redis://:pw@h:6379' }, ['KIRO_REDIS_URL']).KIRO_REDIS_URL, undefined);
+  });
+
   it('reads a config file, with the environment winning', function () {
     const file = join(tmpdir(), `kiro-config-${process.pid}.json`);
     writeFileSync(file, JSON.stringify({ KIRO_WORKER_SLOTS: 4, KIRO_WORKER_PORT: '9000', KIRO_AGENT_COMMAND: ['my-agent', '{taskFile}'] }));

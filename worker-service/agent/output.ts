@@ -1,0 +1,148 @@
+// Reads an agent's terminal output on its way into the job's log. A plain-text
+// agent (Kiro) is written as it came. An agent that prints one JSON event per line
+// (Claude Code's stream-json, Codex's JSONL, Gemini CLI's stream-json) has each
+// event turned into lines a person can follow in the terminal: what it ran and how
+// that ended, which files it wrote, what it said. Anything else (a warning, a
+// banner, a line cut short, an event of a kind not known here) passes through
+// unchanged, and a parser that throws only costs that line its translation: reading
+// the output never fails a job.
+import { stripAnsi } from '../jobs/log.js';
+import { claudeParser } from './parsers/claude.js';
+import { codexParser } from './parsers/codex.js';
+import { oneLine, type EventParser } from './parsers/format.js';
+import { geminiParser } from './parsers/gemini.js';
+import type { OutputFormat } from './presets.js';
+
+export type { EventParser } from './parsers/format.js';
+
+/** The longest summary kept (a PR comment and a notification quote it). */
+export const SUMMARY_CHARS = 4000;
+/** A line longer than this is not held back waiting for its end: it passes through as it comes. */
+const MAX_LINE_BYTES = 4 * 1024 * 1024;
+/** How many of the last lines of a plain-text agent stand in for its summary. */
+const PLAIN_SUMMARY_LINES = 8;
+
+const TERMINAL = '\r\n';
+
+export function makeParser(format: OutputFormat): EventParser | null {
+  switch (format) {
+    case 'plain':
+      return null;
+    case 'claude-stream-json':
+      return claudeParser();
+    case 'codex-jsonl':
+      return codexParser();
+    case 'gemini-stream-json':
+      return geminiParser();
+    default: {
+      const never: never = format;
+      return never;
+    }
+  }
+}
+
+export class AgentOutput {
+  /** Bytes the agent printed (the output limit counts these, not the shorter translation). */
+  rawBytes = 0;
+  private readonly parser: EventParser | null;
+  private partial = '';
+  /** The current line began as something other than an event: the rest of it passes through as it comes. */
+  private passing = false;
+
+  constructor(format: OutputFormat, private readonly write: (text: string) => void) {
+    this.parser = makeParser(format);
+  }
+
+  push(chunk: string): void {
+    this.rawBytes += Buffer.byteLength(chunk);
+    if (!this.parser) return this.write(chunk);
+    let rest = chunk;
+    for (;;) {
+      const nl = rest.indexOf('\n');
+      if (nl < 0) break;
+      const piece = rest.slice(0, nl + 1);
+      rest = rest.slice(nl + 1);
+      if (this.passing) {
+        this.passing = false;
+        this.write(piece);
+      } else {
+        const line = this.partial + piece;
+        this.partial = '';
+        this.line(line);
+      }
+    }
+    if (!rest) return;
+    if (this.passing) return this.write(rest);
+    this.partial += rest;
+    const head = stripAnsi(this.partial).trimStart();
+    // Only an event is worth waiting for: other text (a prompt, a progress line) shows at once.
+    if ((head !== '' && !head.startsWith('{')) || this.partial.length > MAX_LINE_BYTES) {
+      this.write(this.partial);
+      this.partial = '';
+      this.passing = true;
+    }
+  }
+
+  /** The agent has exited: a last line without its newline, and what the parser held back. */
+  end(): void {
+    const last = this.partial;
+    this.partial = '';
+    const held = () => {
+      const lines = this.safe(() => this.parser?.end?.() ?? []);
+      if (lines?.length) this.write(lines.join(TERMINAL) + TERMINAL);
+    };
+    // A whole event without its newline is read like any other; a line cut short comes after what was held before it.
+    if (last && parseEvent(last)) {
+      this.line(last);
+      held();
+    } else {
+      held();
+      if (last) this.write(last);
+    }
+  }
+
+  /**
+   * The agent's final message: what it said last, for an agent whose events say so;
+   * for a plain-text one (or one that said nothing), its last lines of output.
+   */
+  summary(tail: readonly string[]): string | null {
+    const said = this.parser ? this.safe(() => this.parser?.summary() ?? null) : null;
+    const text = said?.trim() ? said.trim() : tail.filter((l) => !l.startsWith('[kiro-worker]')).slice(-PLAIN_SUMMARY_LINES).join('\n').trim();
+    if (!text) return null;
+    return text.length > SUMMARY_CHARS ? `${text.slice(0, SUMMARY_CHARS - 1)}…` : text;
+  }
+
+  /** What the agent reported going wrong, if its events said. */
+  error(): string | null {
+    const e = this.parser ? this.safe(() => this.parser?.error() ?? null) : null;
+    return e ? oneLine(e, 300) : null;
+  }
+
+  private line(raw: string): void {
+    const event = parseEvent(raw);
+    const lines = event ? this.safe(() => this.parser?.event(event) ?? null) : null;
+    if (!lines) return this.write(raw);
+    if (lines.length) this.write(lines.join(TERMINAL) + TERMINAL);
+  }
+
+  /** A parser's answer, or null when it threw: reading the output must never fail the job. */
+  private safe<T>(f: () => T): T | null {
+    try {
+      return f();
+    } catch {
+      return null;
+    }
+  }
+}
+
+/** A line holding one JSON object (escape sequences and blanks around it ignored), or null. */
+function parseEvent(raw: string): Record<string, unknown> | null {
+  const text = stripAnsi(raw).trim();
+  if (!text.startsWith('{')) return null;
+  try {
+    const v: unknown = JSON.parse(text);
+    return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
+  } catch {
+    return null; // not a whole event: passes through
+  }
+}

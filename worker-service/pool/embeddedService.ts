@@ -1,0 +1,127 @@
+// The routes' view (JobService) of a single host with its embedded durable queue.
+import { createReadStream, existsSync, statSync } from 'node:fs';
+import { EventEmitter } from 'node:events';
+import { isFinalState, type GenerateCodeRequest, type JobStatus, type PoolHealth, type PoolSlots } from '../../shared/protocol.js';
+import type { Job } from '../jobs/job.js';
+import { logPath } from '../jobs/log.js';
+import { jobStatusOf } from '../jobs/status.js';
+import { WorkerError } from './errors.js';
+import type { Pool } from './pool.js';
+import type { JobService, JobServiceEvents, LogSink } from './service.js';
+
+export class EmbeddedJobService extends EventEmitter<JobServiceEvents> implements JobService {
+  readonly kind = 'embedded';
+  private lastQueued = 0;
+  private queueCheck = false;
+
+  constructor(readonly pool: Pool, private readonly stateDir: string) {
+    super();
+    pool.on('job', (job) => {
+      this.emit('job', jobStatusOf(pool, job));
+      // A job that joins or leaves the queue without a slot change still changes `queued`;
+      // checked once the pool's synchronous work is done (a submit dispatches at once).
+      if (!this.queueCheck) {
+        this.queueCheck = true;
+        queueMicrotask(() => {
+          this.queueCheck = false;
+          if (this.slotsNow().queued !== this.lastQueued) this.emitSlots();
+        });
+      }
+    });
+    pool.on('slot', () => this.emitSlots());
+  }
+
+  private emitSlots(): void {
+    const s = this.slotsNow();
+    this.lastQueued = s.queued;
+    this.emit('slots', s);
+  }
+
+  private slotsNow(): PoolSlots {
+    const { slots, queued, running, capacity } = this.pool.health();
+    return { slots, queued, running, capacity };
+  }
+
+  private find(id: string): Job {
+    const job = this.pool.jobs.get(id);
+    if (!job) throw new WorkerError('NOT_FOUND', `no job ${id}`, 404);
+    return job;
+  }
+
+  async init(): Promise<void> {
+    await this.pool.init();
+    this.lastQueued = this.slotsNow().queued;
+  }
+
+  async submit(request: GenerateCodeRequest): Promise<{ status: JobStatus; created: boolean }> {
+    const { job, created } = await this.pool.submit(request);
+    return { status: jobStatusOf(this.pool, job), created };
+  }
+
+  async status(id: string): Promise<JobStatus | undefined> {
+    const job = this.pool.jobs.get(id);
+    return job ? jobStatusOf(this.pool, job) : undefined;
+  }
+
+  async cancel(id: string): Promise<JobStatus> {
+    return jobStatusOf(this.pool, await this.pool.cancel(this.find(id).id));
+  }
+
+  async health(): Promise<PoolHealth> {
+    return this.pool.health();
+  }
+
+  async slots(): Promise<PoolSlots> {
+    return this.slotsNow();
+  }
+
+  async unfinished(): Promise<JobStatus[]> {
+    return [...this.pool.jobs.values()]
+      .filter((j) => !isFinalState(j.state))
+      .sort((a, b) => a.createdAt.localeCompare(b.createdAt))
+      .map((j) => jobStatusOf(this.pool, j));
+  }
+
+  async followLog(id: string, offset: number, sink: LogSink): Promise<() => void> {
+    const job = this.find(id);
+    const pool = this.pool;
+    const file = logPath(this.stateDir, job.id);
+    const fromFile = (): (() => void) => {
+      if (!existsSync(file) || statSync(file).size <= offset) {
+        sink.end();
+        return () => {};
+      }
+      const stream = createReadStream(file, { start: offset });
+      stream.on('data', (d) => sink.write(d)).on('end', () => sink.end()).on('error', () => sink.end());
+      return () => stream.destroy();
+    };
+    // A job that just ended may still be writing its last lines: the live log knows them, the file may not yet.
+    const attach = (): (() => void) | null => {
+      const live = pool.logOf(job.id);
+      if (live) return live.follow((d) => sink.write(d), () => sink.end(), offset);
+      return isFinalState(job.state) ? fromFile() : null;
+    };
+    const attached = attach();
+    if (attached) return attached;
+    // Queued: wait for a slot, then the same.
+    let stop = () => {};
+    const onJob = (changed: Job) => {
+      if (changed.id !== job.id) return;
+      const a = attach();
+      if (!a) return;
+      pool.off('job', onJob);
+      stop = a;
+    };
+    pool.on('job', onJob);
+    stop = () => pool.off('job', onJob);
+    return () => stop();
+  }
+
+  async drain(graceMs: number): Promise<void> {
+    await this.pool.drain(graceMs);
+  }
+
+  async close(): Promise<void> {
+    await this.pool.close();
+  }
+}
