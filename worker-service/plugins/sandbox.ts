@@ -31,6 +31,7 @@ export default fp<SandboxPluginOptions>(async function sandboxPlugin(app: Fastif
   const egressSocket = join(config.stateDir, 'sandbox', 'egress.sock');
   const sandbox = new SandboxRuntime({
     config,
+    onWarning: (message) => app.log.warn({ part: 'sandbox' }, message),
     bridgePath: bridgePath(),
     egressSocket,
     secretFiles: [config.configFile, config.githubAppPrivateKeyFile],

@@ -65,11 +65,15 @@ export interface SandboxRuntimeOptions {
   /** The service's HOME, hidden from agents. */
   serviceHome?: string;
   cgroups?: CgroupDriver;
+  /** Told when a job's cgroup cannot be made (the job then runs under rlimits). */
+  onWarning?: (message: string) => void;
 }
 
 export class SandboxRuntime {
   private cgroups: CgroupDriver = { kind: 'none', create: async () => null };
   private readonly sb: SandboxConfig;
+  /** The last job whose cgroup could not be made, and why: shown in /health until a cgroup is made again. */
+  private cgroupFailure: string | null = null;
 
   constructor(private readonly opts: SandboxRuntimeOptions) {
     this.sb = opts.config.sandbox;
@@ -109,6 +113,7 @@ export class SandboxRuntime {
     const limits = this.cgroups.kind === 'none' ? 'rlimit' : (`cgroup-${this.cgroups.kind}` as const);
     const warnings = [
       ...(limits === 'rlimit' ? ['no writable cgroup for agents: memory is limited by RLIMIT_AS and processes by RLIMIT_NPROC (per user, and not for root)'] : []),
+      ...(this.cgroupFailure ? [this.cgroupFailure] : []),
       // With the host's network, an agent reaches this service on loopback like any local program.
       ...(this.sb.network.mode === 'open' && !this.opts.config.token ? ['KIRO_AGENT_NETWORK=open without KIRO_WORKER_TOKEN: agents can call this worker\'s API on loopback; set a token (or KIRO_AGENT_NETWORK=none or allow:)'] : []),
     ];
@@ -138,7 +143,15 @@ export class SandboxRuntime {
       egress: this.sb.network.mode === 'allow' && this.opts.egressSocket && this.opts.bridgePath
         ? { socket: this.opts.egressSocket, bridge: this.opts.bridgePath, node: process.execPath } : undefined,
     };
-    const cgroup = await this.cgroups.create(`job-${job.id}`, { memoryBytes: this.sb.memoryBytes, maxProcesses: this.sb.maxProcesses }).catch(() => null);
+    const cgroup = await this.cgroups.create(`job-${job.id}`, { memoryBytes: this.sb.memoryBytes, maxProcesses: this.sb.maxProcesses }).then((made) => {
+      if (made) this.cgroupFailure = null;
+      return made;
+    }, (e: unknown) => {
+      // Never silent: the job still runs, under rlimits, and the operator hears why.
+      this.cgroupFailure = `the cgroup of job ${job.id} could not be made (${(e as Error).message}): it ran with RLIMIT_AS and RLIMIT_NPROC instead`;
+      this.opts.onWarning?.(this.cgroupFailure);
+      return null;
+    });
     const rlimits = [`--fsize=${this.sb.maxDiskBytes}`, '--core=0', ...(cgroup ? [] : [`--as=${this.sb.memoryBytes}`, `--nproc=${this.sb.maxProcesses}`])];
     const inner = ['prlimit', ...rlimits, '--', 'bwrap', ...bwrapArgs(layout), ...sandboxedArgv(layout, job.agentArgv)];
     const argv = cgroup ? [...joinCgroupArgv(cgroup), ...inner] : inner;

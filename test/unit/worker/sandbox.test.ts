@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { cgroupV1, cgroupV2, delegateV2, detectCgroups, ownGroups } from '../../../worker-service/sandbox/cgroup.js';
 import { agentPath } from '../../../worker-service/agent/command.js';
 import { loadConfig } from '../../../worker-service/config.js';
+import { SandboxRuntime } from '../../../worker-service/sandbox/sandbox.js';
 import { tempDir } from '../../support/helpers.js';
 
 const layout = (over: Partial<SandboxLayout> = {}): SandboxLayout => ({
@@ -194,5 +195,35 @@ describe('cgroup drivers (on a stand-in cgroup tree)', () => {
     } finally {
       await g.destroy();
     }
+  });
+});
+
+describe('a job whose cgroup cannot be made', () => {
+  it('still runs, under rlimits, and the operator hears why (log and /health) until a cgroup is made again', async () => {
+    const state = await tempDir();
+    let failing = true;
+    const warnings: string[] = [];
+    const sandbox = new SandboxRuntime({
+      config: loadConfig({ KIRO_WORKER_STATE_DIR: state, KIRO_AGENT_NETWORK: 'none' }),
+      onWarning: (m) => warnings.push(m),
+      cgroups: {
+        kind: 'v1',
+        create: async () => {
+          if (failing) throw new Error('EACCES: permission denied, mkdir /sys/fs/cgroup/memory/kiro/job-a');
+          return { procsFiles: [], violation: async () => null, destroy: async () => undefined };
+        },
+      },
+    });
+    await sandbox.init(); // probes bwrap, takes the cgroup driver
+    const job = (id: string) => ({ id, tree: state, gitDirs: [], agentPath: '/bin/true', agentArgv: ['/bin/true'], env: {} });
+    const a = await sandbox.prepare(job('a'));
+    assert.ok(a.argv.some((x) => x.startsWith('--as=')) && a.argv.some((x) => x.startsWith('--nproc=')), 'rlimits stand in');
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0] ?? '', /job a could not be made \(EACCES/);
+    assert.match(sandbox.status().warning ?? '', /job a could not be made/);
+    failing = false;
+    const b = await sandbox.prepare(job('b'));
+    assert.ok(!b.argv.some((x) => x.startsWith('--as=')), 'a cgroup again: no address-space limit');
+    assert.equal(sandbox.status().warning, null);
   });
 });
