@@ -7,9 +7,10 @@
 // - resumed (Last-Event-ID still in the ring buffer): exactly the events it missed.
 // Every event has an `id:` from one sequence per process and an `event:` name (its
 // `type`, see WorkerEventSchema in shared/protocol.ts); `: ping` comments keep idle
-// connections (and proxies) alive. The sequence starts at the process's start time
-// in ms, so an id from an earlier process of this worker is always below the buffer
-// and gets a fresh snapshot rather than a wrong replay.
+// connections (and proxies) alive. The sequence starts at a random point of a 2^52
+// range, so an id from another process — an earlier one of this worker, or another
+// host of a fleet, which a load balancer may reconnect a client to — is as good as
+// never inside this process's buffer: it gets a fresh snapshot rather than a wrong replay.
 //
 // Written on the raw reply (reply.hijack() + reply.raw.writeHead) rather than with a
 // plugin: the official @fastify/sse (0.6.0, Fastify 5) exists, but it is 0.x with its
@@ -18,6 +19,7 @@
 // sequence shared by every client, the buffer to replay from, the snapshot on connect —
 // it leaves to the application anyway. fastify-sse-v2 targets Fastify >=4 through
 // it-pushable streams and adds nothing we need.
+import { randomInt } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import fp from 'fastify-plugin';
@@ -42,6 +44,9 @@ interface FeedEvent {
   data: string;
 }
 
+/** Ids run from here up (16 digits, below 2^53: exact as JavaScript numbers). */
+const FIRST_ID = 1e15;
+
 function frame(e: FeedEvent): string {
   return `id: ${e.id}\nevent: ${e.type}\ndata: ${e.data}\n\n`;
 }
@@ -54,7 +59,7 @@ export class EventFeed {
   private readonly ring: FeedEvent[] = [];
   private readonly subscribers = new Set<(e: FeedEvent) => void>();
 
-  constructor(private readonly size: number, start = Date.now()) {
+  constructor(private readonly size: number, start = FIRST_ID + randomInt(0, 2 ** 48 - 1) * 16) {
     this.seq = start;
     this.evictedUpTo = start;
   }
@@ -95,7 +100,7 @@ declare module 'fastify' {
 
 function parseLastEventId(header: string | string[] | undefined): number | null {
   const v = (Array.isArray(header) ? header[0] : header)?.trim() ?? '';
-  return /^\d{1,15}$/.test(v) ? Number(v) : null;
+  return /^\d{1,16}$/.test(v) ? Number(v) : null;
 }
 
 const events: FastifyPluginAsyncTypebox<EventsOptions> = async (app, opts) => {

@@ -3,7 +3,8 @@
 // Every wait is bounded; nothing sleeps a fixed time.
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import type { JobStatus, PoolHealth } from '../../../shared/protocol.js';
+import type { JobStatus, PoolHealth, WorkerEvent } from '../../../shared/protocol.js';
+import { readSse } from '../../../shared/sse.js';
 import { startRedis, type RedisServer } from '../../../scripts/support/redis.js';
 import { stopChild } from '../../../scripts/support/lifecycle.js';
 import { GitHubStandIn } from '../../support/github/server.js';
@@ -167,6 +168,39 @@ describe('a fleet of worker hosts on Redis (BullMQ)', function () {
     assert.match(text, /job cancelled/);
     assert.equal((await agentCommits(j.branch)).length, 0);
     // A queued job cancelled through any host ends at once.
+  });
+
+  it('the live event stream works from any host: a job run elsewhere is followed to its end; an id from another host gets a snapshot', async function () {
+    const j = await newJob('Watched from afar');
+    const accepted = await host('host-a').client.submit(j.req);
+    const watch = async (h: Host, lastEventId?: string) => {
+      const ctl = new AbortController();
+      const res = await h.client.request('GET', `/events?jobs=${accepted.jobId}`, undefined, lastEventId ? { 'last-event-id': lastEventId } : {}, ctl.signal);
+      assert.equal(res.status, 200);
+      const seen: Array<{ id: string; data: WorkerEvent }> = [];
+      const reading = (async () => {
+        try {
+          for await (const e of readSse(res.body as AsyncIterable<Uint8Array>)) seen.push({ id: e.id, data: JSON.parse(e.data) as WorkerEvent });
+        } catch { /* aborted */ }
+      })();
+      return { seen, stop: async () => { ctl.abort(); await reading; } };
+    };
+    const onC = await watch(host('host-c'));
+    const states = () => onC.seen.flatMap((e) => (e.data.type === 'job' ? [e.data.job.state] : []));
+    await pollUntil(() => states().includes('succeeded'), { timeoutMs: 30_000, what: `the job's end through host-c (states: ${states().join(',')})` });
+    assert.ok(states().includes('running') || states().includes('pushing'), `live states, not only the end: ${states().join(',')}`);
+    const ran = (await host('host-c').client.job(accepted.jobId)).host;
+    assert.ok(onC.seen.some((e) => e.data.type === 'slots' && e.data.pool.hosts?.length === 3), 'slot events describe the fleet');
+    const lastId = onC.seen.at(-1)?.id ?? '';
+    await onC.stop();
+    // A load balancer may send the reconnect to another host: its ids are not this one's, so it starts from a snapshot.
+    const other = hosts.find((h) => h.id !== 'host-c') ?? host('host-a');
+    const onOther = await watch(other, lastId);
+    await pollUntil(() => onOther.seen.length >= 2, { timeoutMs: 10_000, what: 'a snapshot' });
+    await onOther.stop();
+    const first = onOther.seen[0]?.data;
+    assert.ok(first?.type === 'job' && first.job.state === 'succeeded' && first.job.host === ran, JSON.stringify(first));
+    assert.equal(onOther.seen[1]?.data.type, 'slots');
   });
 
   it('kill -9 of a host mid-job: another host takes its jobs up, every job lands exactly once, and /health drops it', async function () {
