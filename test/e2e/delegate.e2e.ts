@@ -10,6 +10,8 @@ import { GitHubStandIn } from '../support/github/server.js';
 import { gitWithToken, pollUntil, tempDir, authHeader } from '../support/helpers.js';
 import { repoRoot } from '../support/paths.js';
 import { startWorker, workerEnv, WORKER_TOKEN, WorkerClient, makeTaskPr, jobRequest, type TestWorker } from '../support/worker.js';
+import { startRedis } from '../../scripts/support/redis.js';
+import { stopChild } from '../../scripts/support/lifecycle.js';
 import { parseTaskMarkdown } from '../../shared/taskMarkdown.js';
 import { runGit } from '../../worker-service/git/run.js';
 import { startCodeServer, freePort, type CodeServer } from './support/codeServer.js';
@@ -396,5 +398,49 @@ describe('end to end in a real VS Code (code-server + chromium)', function () {
     assert.ok(Number.isFinite(ms), `an activation time in: ${JSON.stringify(text)}`);
     await mkdir(SHOTS, { recursive: true });
     writeFileSync(join(SHOTS, 'activation.json'), JSON.stringify({ activationHostMs: ms, text, measuredAt: new Date().toISOString() }));
+  });
+
+  it('13. a fleet on Redis: the status bar counts every host\'s slots ("Kiro 2/6 busy · 3 hosts"), the tooltip lists the hosts, a stopped host drops out', async function () {
+    this.timeout(180_000);
+    // The single worker makes way for three hosts sharing a private Redis; the one on the
+    // extension's configured port is just one of them (any host answers for the fleet).
+    await stopTheWorker();
+    const redis = await startRedis(await tempDir());
+    const fleet: TestWorker[] = [];
+    const startHost = async (id: string, port?: number) => {
+      const w = await startWorker(workerEnv(gh, bot.token, await tempDir(), { KIRO_REDIS_URL: redis.url, KIRO_WORKER_ID: id, KIRO_FLEET_HEARTBEAT_MS: '500' }), { port, agentEnv: { FAKE_KIRO_STEP_MS: '300' } });
+      fleet.push(w);
+      return w;
+    };
+    try {
+      await startHost('host-a', workerPort);
+      const hostB = await startHost('host-b');
+      const hostC = await startHost('host-c');
+      const bar = page.locator('.statusbar-item', { hasText: /Kiro 0\/6 busy · 3 hosts/ }).first();
+      await bar.waitFor({ timeout: 30_000 });
+      // Two hanging jobs sent to two other hosts: the bar counts them wherever they run.
+      const hanging = await Promise.all(['fleet-a', 'fleet-b'].map(async (b, i) => {
+        const pr = await makeTaskPr(gh, 'alice', 'app', b, b, '\n[scenario: hang]');
+        return new WorkerClient((i ? hostC : hostB).url).submit(jobRequest('alice', 'app', b, pr.number, b));
+      }));
+      const busy = page.locator('.statusbar-item', { hasText: 'Kiro 2/6 busy · 3 hosts' }).first();
+      await busy.waitFor({ timeout: 30_000 });
+      await busy.hover();
+      const tip = page.locator('.monaco-hover', { hasText: /host-a: \d\/2 busy/ }).first();
+      await tip.waitFor({ timeout: 10_000 });
+      const text = await tip.innerText();
+      for (const id of ['host-a', 'host-b', 'host-c']) assert.match(text, new RegExp(`${id}: \\d/2 busy`), text);
+      await screenshot(page, 'fleet-status');
+      await page.keyboard.press('Escape');
+      for (const j of hanging) await new WorkerClient(hostB.url).request('POST', `/jobs/${j.jobId}/cancel`);
+      // A host that stops leaves the fleet: the bar says so without a reload.
+      await hostC.close();
+      await page.locator('.statusbar-item', { hasText: /Kiro 0\/4 busy · 2 hosts/ }).first().waitFor({ timeout: 30_000 });
+      await screenshot(page, 'fleet-host-gone');
+    } finally {
+      for (const w of fleet) await w.close().catch(() => undefined);
+      await stopChild(redis.child, 3000);
+      await startTheWorker();
+    }
   });
 });
