@@ -45,7 +45,9 @@ export function describeHealth(outcome: HealthOutcome | { kind: 'not-configured'
       const hostCount = h.hosts ? ` · ${plural(h.hosts.length, 'host')}` : '';
       const fleet = !h.hosts ? '' : `Fleet on Redis: ${plural(h.hosts.length, 'host')}, ${plural(h.capacity, 'slot')}\n${[...h.hosts].sort((a, b) => a.id.localeCompare(b.id)).map((x) => `- ${describeHost(x, now)}`).join('\n')}\n\n`;
       const slots = h.slots.map((s) => `- ${slotName(s)}: ${s.state}${s.jobId ? ` (job ${s.jobId.slice(0, 8)})` : ''}`).join('\n');
-      const agent = h.agent.found ? '' : `\n\n⚠ ${h.agent.message}`;
+      // Which agent CLI the worker runs (its preset and version), or why it cannot.
+      const agentName = h.agent.preset && h.agent.preset !== 'custom' ? h.agent.preset : h.agent.command;
+      const agent = h.agent.found ? `\n\nAgent: ${agentName}${h.agent.version ? ` (${h.agent.version})` : ''}` : `\n\n⚠ ${h.agent.message}`;
       // Operators and users both see when agents run unconfined (or with weaker limits).
       const sandbox = !h.sandbox ? '' : h.sandbox.enabled
         ? `\n\nAgents run sandboxed (network: ${h.sandbox.network}, limits: ${h.sandbox.limits})${h.sandbox.warning ? `\n⚠ ${h.sandbox.warning}` : ''}`

@@ -23,6 +23,7 @@ describe('extension plain modules', function () {
 
   it('describes pool health for the status bar: busy count, queue, colours, reasons', function () {
     const v = describeHealth({ kind: 'ok', health: health() });
+    assert.match(describeHealth({ kind: 'ok', health: health({ agent: { command: 'codex', found: true, message: 'ok', preset: 'codex', version: 'codex-cli 0.169.0' } }) }).tooltip, /Agent: codex \(codex-cli 0\.169\.0\)/, 'the preset and its version');
     assert.equal(v.text, '$(sync~spin) Kiro 1/2 busy · 3 queued');
     assert.equal(v.severity, 'normal');
     assert.match(v.tooltip, /slot 0: busy \(job abcdef12\)\n- slot 1: idle/);
