@@ -18,6 +18,7 @@ import { startWorker, workerEnv } from '../test/support/worker.js';
 import { createGitHubClient } from '../extension/github/client.js';
 import { delegate } from '../extension/delegations/delegate.js';
 import { DelegationStore, MemoryMemento } from '../extension/delegations/model.js';
+import { pushedMessage } from '../extension/delegations/describe.js';
 import { PrWatcher } from '../extension/github/watcher.js';
 import { startCodeServer, CODE_SERVER, NODE24 } from '../test/e2e/support/codeServer.js';
 import { authHeader, gitWithToken } from '../test/support/helpers.js';
@@ -124,7 +125,8 @@ async function main(): Promise<void> {
   const watcher = new PrWatcher({
     store, github: async () => github, worker: () => api, isFocused: () => true, intervalMs: 300,
     notify: (e) => {
-      if (e.type === 'pushed') console.log(`${bold('Notification')}: Kiro pushed code to PR #${e.delegation.prNumber}: ${e.delegation.title} (${e.headOid.slice(0, 12)})`);
+      // The extension's own words, the agent's summary included.
+      if (e.type === 'pushed') console.log(`${bold('Notification')}: ${pushedMessage(e.delegation, e.summary)} (${e.headOid.slice(0, 12)})`);
       else if (e.type === 'job-ended') console.log(`${bold('Notification')}: job ${e.job.state}: ${e.job.error?.message ?? ''}`);
     },
   });
