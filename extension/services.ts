@@ -3,7 +3,7 @@
 import * as vscode from 'vscode';
 import { hasGitHubSignIn, resolveGitHubToken } from './auth/githubToken.js';
 import type { GitHubClient } from './github/client.js';
-import { DelegationStore } from './delegations/model.js';
+import { DelegationStore, watchedJobIds } from './delegations/model.js';
 import { PrWatcher, type WatchEvent } from './github/watcher.js';
 import { WorkerApi } from './worker/client.js';
 import { WorkerEventStream } from './worker/eventStream.js';
@@ -48,7 +48,7 @@ export class Services implements vscode.Disposable {
     });
     this.events = new WorkerEventStream({
       source: () => this.worker(),
-      jobIds: () => this.store.active().flatMap((d) => (d.jobId ? [d.jobId] : [])),
+      jobIds: () => this.store.active().flatMap((d) => watchedJobIds(d)),
       onEvent: (e) => {
         if (e.type === 'job') void this.watcher.applyJob(e.job).catch((err: unknown) => log.warn(`live event for job ${e.job.jobId}: ${String(err)}`));
         else this.slotsEmitter.fire(e.pool);

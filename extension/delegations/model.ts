@@ -54,6 +54,19 @@ export interface DelegationRound {
 
 export const ACTIVE: ReadonlySet<DelegationState> = new Set(['creating', 'queued', 'running']);
 
+/**
+ * Jobs of earlier rounds still under way: a follow-up sent while a round runs starts a new
+ * round at once, and the earlier one's outcome is still to be told.
+ */
+export function earlierActiveJobIds(d: Delegation): string[] {
+  return (d.rounds ?? []).flatMap((r) => (r.round !== (d.round ?? 1) && r.jobId && ACTIVE.has(r.state) ? [r.jobId] : []));
+}
+
+/** Every job of a delegation whose state is still worth hearing: the current round's and earlier ones under way. */
+export function watchedJobIds(d: Delegation): string[] {
+  return [...(d.jobId ? [d.jobId] : []), ...earlierActiveJobIds(d)];
+}
+
 /** The subset of vscode.Memento the store needs. */
 export interface MementoLike {
   get<T>(key: string): T | undefined;

@@ -4,7 +4,8 @@
 // an error; it is handled here). Polls slow down while the window is unfocused.
 // State lives in the DelegationStore, so watching resumes after a reload.
 import type { JobStatus } from '../../shared/protocol.js';
-import { ACTIVE, type Delegation, type DelegationStore } from '../delegations/model.js';
+import { isFinalState } from '../../shared/jobStates.js';
+import { ACTIVE, earlierActiveJobIds, type Delegation, type DelegationRound, type DelegationStore } from '../delegations/model.js';
 import type { WorkerApi } from '../worker/client.js';
 import type { GitHubClient } from './client.js';
 
@@ -45,8 +46,12 @@ export class PrWatcher {
 
   /** True the first time a round's outcome is claimed (a delegation told before a reload stays told). */
   private claim(d: Delegation): boolean {
-    const key = `${d.id}#${d.round ?? 1}`;
-    if (d.notified || this.told.has(key)) return false;
+    return !d.notified && this.claimRound(d.id, d.round ?? 1);
+  }
+
+  private claimRound(id: string, round: number): boolean {
+    const key = `${id}#${round}`;
+    if (this.told.has(key)) return false;
     this.told.add(key);
     return true;
   }
@@ -90,6 +95,11 @@ export class PrWatcher {
   private async pollJob(d: Delegation): Promise<boolean> {
     const worker = this.deps.worker();
     if (!worker || !d.jobId) return false;
+    // Earlier rounds still under way first: their end comes before this round's start.
+    for (const id of earlierActiveJobIds(d)) {
+      const earlier = await worker.job(id);
+      if (earlier) await this.applyJob(earlier);
+    }
     const job = await worker.job(d.jobId);
     if (job) await this.applyJob(job);
     return job !== undefined;
@@ -101,8 +111,14 @@ export class PrWatcher {
    * once; the branch poll confirms it (and catches pushes by others).
    */
   async applyJob(job: JobStatus): Promise<void> {
-    const d = this.deps.store.all().find((x) => x.jobId === job.jobId);
-    if (!d || !ACTIVE.has(d.state)) return;
+    const all = this.deps.store.all();
+    const d = all.find((x) => x.jobId === job.jobId);
+    if (!d) {
+      const earlier = all.find((x) => earlierActiveJobIds(x).includes(job.jobId));
+      if (earlier) await this.applyEarlierRound(earlier, job);
+      return;
+    }
+    if (!ACTIVE.has(d.state)) return;
     const live = { jobState: job.state, position: job.position, startedAt: job.startedAt ?? undefined };
     switch (job.state) {
       case 'queued':
@@ -137,6 +153,26 @@ export class PrWatcher {
         return never;
       }
     }
+  }
+
+  /**
+   * A job of an earlier round (a follow-up was sent while it ran) has ended: its round
+   * records the outcome and the user hears it once, as round N, while the delegation
+   * goes on with the new round.
+   */
+  private async applyEarlierRound(d: Delegation, job: JobStatus): Promise<void> {
+    if (!isFinalState(job.state)) return;
+    const r = d.rounds?.find((x) => x.jobId === job.jobId);
+    if (!r) return;
+    const state = job.state === 'succeeded' ? 'pushed' : job.state === 'no-changes' ? 'no-changes' : job.state === 'cancelled' ? 'cancelled' : 'failed';
+    const rounds = (d.rounds ?? []).map((x) => (x === r ? { ...x, state, ...(job.commitSha ? { headOid: job.commitSha } : {}) } : x)) as DelegationRound[];
+    const first = this.claimRound(d.id, r.round);
+    const updated = await this.deps.store.patch(d.id, { rounds });
+    if (!updated || !first) return;
+    // Told as the round it was, not the one now running.
+    const asRound = { ...updated, round: r.round };
+    if (job.state === 'succeeded' && job.commitSha) this.deps.notify({ type: 'pushed', delegation: asRound, headOid: job.commitSha, ...(job.summary ? { summary: job.summary } : {}) });
+    else this.deps.notify({ type: 'job-ended', delegation: asRound, job });
   }
 
   private async pollBranch(github: GitHubClient, d: Delegation, jobKnown = false): Promise<void> {

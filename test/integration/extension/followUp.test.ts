@@ -98,6 +98,45 @@ describe('follow-ups on a delegated PR', function () {
     }
   });
 
+  it('a follow-up sent while the first round still runs: each round\'s push is told once, as its own round', async function () {
+    const store = new DelegationStore(new MemoryMemento());
+    const github = createGitHubClient({ token: alice.token, baseUrl: gh.apiUrl });
+    const api = new WorkerApi({ baseUrl: w.url, token: async () => WORKER_TOKEN });
+    const events: WatchEvent[] = [];
+    const watcher = new PrWatcher({ store, github: async () => github, worker: () => api, notify: (e) => events.push(e), isFocused: () => true, intervalMs: 50 });
+    try {
+      const done = await delegate(
+        { owner: 'alice', repo: 'app', baseBranch: 'main', title: 'Overlapping rounds', objective: 'First round.', prTitle: 'Overlapping rounds', constraints: [], acceptanceCriteria: ['ok'] },
+        undefined, { github, worker: () => api, store, branchPrefix: 'kiro/', draft: false },
+      );
+      await done.sending;
+      watcher.start();
+      const id = done.result.confirmationCode;
+      await pollUntil(() => store.get(id)?.state === 'running', { what: 'the first round to run' });
+      const sent = await sendFollowUp(store.get(id) as Delegation, 'And the docs.', { github, worker: () => api, store });
+      await sent.sending;
+      watcher.start();
+      const pushes = await pollUntil(() => {
+        const p = events.filter((e) => e.type === 'pushed');
+        return p.length >= 2 ? p : undefined;
+      }, { timeoutMs: 30_000, what: `both rounds' pushes (events: ${events.map((e) => e.type).join(',')})` });
+      assert.deepEqual(pushes.map((e) => e.delegation.round), [1, 2], 'round 1 told as round 1, then round 2');
+      assert.notEqual(pushes[0]?.type === 'pushed' && pushes[0].headOid, pushes[1]?.type === 'pushed' && pushes[1].headOid);
+      const d = store.get(id) as Delegation;
+      assert.equal(d.state, 'pushed');
+      // The earlier round records how it ended; the current round's state is the delegation's own.
+      assert.equal(d.rounds?.[0]?.state, 'pushed');
+      assert.deepEqual(describeRounds(d).map((r) => r.replace(/ [0-9a-f]{7}$/, '')), ['Task: pushed', 'Follow-up 1: pushed']);
+      const log = (await gh.model.repo('alice', 'app')?.bare.log(`refs/heads/main..refs/heads/${done.result.branchName}`)) ?? [];
+      const subjects = log.map((l) => l.subject);
+      assert.equal(subjects.filter((x) => x === 'feat: Overlapping rounds').length, 2, `one agent commit per round: ${subjects.join(' | ')}`);
+      assert.ok(subjects.includes('task: follow-up 1: Overlapping rounds'), subjects.join(' | '));
+      assert.equal(events.filter((e) => e.type === 'pushed').length, 2, 'no third notification');
+    } finally {
+      watcher.dispose();
+    }
+  });
+
   it('refuses a follow-up on a closed PR, saying why', async function () {
     const store = new DelegationStore(new MemoryMemento());
     const d = { id: 'x', owner: 'alice', repo: 'app', branch: 'b', baseBranch: 'main', prNumber: 1, prUrl: '', title: 't', taskCommitOid: '', state: 'closed', merged: true, job: {} as Delegation['job'], createdAt: 0, updatedAt: 0 } as Delegation;
