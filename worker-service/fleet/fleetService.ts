@@ -60,6 +60,7 @@ export class FleetJobService extends EventEmitter<JobServiceEvents> implements J
   private readonly sub: Redis;
   private readonly queue: Queue<QueuedData>;
   private worker: Worker<QueuedData> | null = null;
+  private workerConn: Redis | null = null;
   private readonly writes: WriteBehind;
   private readonly locks: BranchLocks;
   private readonly registry: HostRegistry;
@@ -97,7 +98,8 @@ export class FleetJobService extends EventEmitter<JobServiceEvents> implements J
     this.queue = new Queue<QueuedData>(QUEUE_NAME, { connection: this.cmd });
     this.queue.on('error', () => undefined); // reported by the connection's own handler
     this.writes = new WriteBehind(this.writer, () => undefined, RECORD_TTL_S);
-    this.locks = new BranchLocks(this.cmd, fleet.branchLockMs, fleet.workerId);
+    // The processor's locks wait for Redis rather than fail the job at a blip.
+    this.locks = new BranchLocks(this.writer, fleet.branchLockMs, fleet.workerId);
     this.registry = new HostRegistry(this.cmd, fleet.heartbeatMs);
     this.host.on('slot', () => {
       void this.beat().then(() => this.cmd.publish(channels.events, JSON.stringify({ type: 'slots' }))).catch(() => undefined);
@@ -109,8 +111,10 @@ export class FleetJobService extends EventEmitter<JobServiceEvents> implements J
     this.sub.on('message', (channel: string, message: string) => this.onMessage(channel, message));
     // Not awaited: a host starts (and answers 503) while Redis is away, and subscribes once it is back.
     void this.sub.subscribe(channels.events, channels.cancel).catch(() => undefined);
+    // BullMQ leaves a connection it was given open at close: this one is closed with the rest.
+    this.workerConn = new Redis(this.fleet.redisUrl, { maxRetriesPerRequest: null, connectionName: `kiro-worker-${this.fleet.workerId}` }).on('error', () => undefined);
     this.worker = new Worker<QueuedData>(QUEUE_NAME, (job, token) => this.process(job, token), {
-      connection: new Redis(this.fleet.redisUrl, { maxRetriesPerRequest: null, connectionName: `kiro-worker-${this.fleet.workerId}` }).on('error', () => undefined),
+      connection: this.workerConn,
       concurrency: this.host.slots.length,
       lockDuration: this.fleet.lockMs,
       stalledInterval: this.fleet.stalledCheckMs,
@@ -201,8 +205,9 @@ export class FleetJobService extends EventEmitter<JobServiceEvents> implements J
     if (durable) await this.writes.idle(2_000);
   }
 
-  private async record(id: string): Promise<Job | undefined> {
-    const raw = await this.cmd.get(keys.job(id));
+  /** A job's record; `wait`: through the connection that waits for Redis (the processor), not the one that fails fast (requests). */
+  private async record(id: string, wait = false): Promise<Job | undefined> {
+    const raw = await (wait ? this.writer : this.cmd).get(keys.job(id));
     return raw ? (JSON.parse(raw) as Job) : undefined;
   }
 
@@ -216,7 +221,7 @@ export class FleetJobService extends EventEmitter<JobServiceEvents> implements J
   /** BullMQ's processor: one job, on one of this host's slots, when its branch is free. */
   private async process(bullJob: BullJob<QueuedData>, token: string | undefined): Promise<string> {
     const id = bullJob.id ?? '';
-    const job = (await this.record(id)) ?? this.newJob(id, scopeKeyOf(bullJob.data.request), bullJob.data.request, bullJob.data.createdAt);
+    const job = (await this.record(id, true)) ?? this.newJob(id, scopeKeyOf(bullJob.data.request), bullJob.data.request, bullJob.data.createdAt);
     if (isFinalState(job.state)) return job.state; // ended, but its completion never reached BullMQ (Redis was away)
     const endHere = async (state: 'cancelled' | 'failed', code: string, message: string) => {
       finishJob(job, state, { code, message });
@@ -225,7 +230,7 @@ export class FleetJobService extends EventEmitter<JobServiceEvents> implements J
       this.host.followUp(job, () => this.deps.credentials.forRepository(owner, repo));
       return job.state;
     };
-    if ((await this.cmd.exists(keys.cancel(id))) === 1) return endHere('cancelled', 'CANCELLED', 'cancelled before it started');
+    if ((await this.writer.exists(keys.cancel(id))) === 1) return endHere('cancelled', 'CANCELLED', 'cancelled before it started');
     if (job.state !== 'queued' && job.attempts >= MAX_ATTEMPTS) {
       return endHere('failed', 'INTERRUPTED', `the worker running this job stopped ${job.attempts} times; not trying again`);
     }
@@ -258,7 +263,8 @@ export class FleetJobService extends EventEmitter<JobServiceEvents> implements J
       return job.state;
     } finally {
       this.local.delete(id);
-      await lock.release();
+      // Not awaited: with Redis away it would hold the slot's processor; the lock lapses by itself then.
+      void lock.release();
     }
   }
 
@@ -282,7 +288,10 @@ export class FleetJobService extends EventEmitter<JobServiceEvents> implements J
       // Adding a job id BullMQ already has is a no-op: a duplicate that finds its job still
       // queued adds it again, in case the host that made the record died before this line.
       if (job.state === 'queued') {
-        await this.queue.add('job', { request, createdAt: job.createdAt }, { jobId: id, removeOnComplete: { age: 24 * 3600, count: 10_000 }, removeOnFail: { age: 7 * 24 * 3600 } });
+        // attempts: a processor that fails before its job runs (Redis dropped for a moment) is tried again, not lost.
+        await this.queue.add('job', { request, createdAt: job.createdAt }, {
+          jobId: id, attempts: 5, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: { age: 24 * 3600, count: 10_000 }, removeOnFail: { age: 7 * 24 * 3600 },
+        });
       }
       const status = this.statusOf(job, job.state === 'queued' ? await this.position(id) : 0);
       if (created) await this.cmd.publish(channels.events, JSON.stringify({ type: 'job', job: status }));
@@ -466,6 +475,6 @@ export class FleetJobService extends EventEmitter<JobServiceEvents> implements J
     this.writes.close();
     await this.registry.leave(this.fleet.workerId).catch(() => undefined);
     await this.queue.close().catch(() => undefined);
-    for (const r of [this.cmd, this.writer, this.sub]) r.disconnect();
+    for (const r of [this.cmd, this.writer, this.sub, this.workerConn]) r?.disconnect();
   }
 }
