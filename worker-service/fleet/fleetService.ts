@@ -25,7 +25,7 @@ import { branchKeyOf, CANCEL_PUSH_WAIT_MS, MAX_ATTEMPTS } from '../pool/pool.js'
 import type { JobService, JobServiceEvents, LogSink } from '../pool/service.js';
 import { BranchLocks } from './branchLock.js';
 import { HostRegistry, type HostBeat } from './hosts.js';
-import { channels, jobIdFor, keys, QUEUE_NAME, RECORD_TTL_S } from './keys.js';
+import { channels, jobIdFor, keys, LOG_TTL_S, QUEUE_NAME, RECORD_TTL_S } from './keys.js';
 import { WriteBehind } from './writeBehind.js';
 
 /** What a BullMQ job carries: enough to rebuild the job's record if it was never written. */
@@ -36,18 +36,34 @@ interface QueuedData {
 
 /** How long a job waits before it looks again at a branch another job holds. */
 const BRANCH_BUSY_RETRY_MS = 500;
-/** A log reader looks for new bytes this often while its job runs elsewhere. */
+/** A log reader looks for new bytes this often while its job runs, and at its state at most this often. */
 const LOG_POLL_MS = 100;
+const LOG_STATE_POLL_MS = 1_000;
+/** How often a host checks its running jobs' locks and cancel flags. */
+const WATCH_MS = 1_000;
 /** What a client is told to wait when Redis is out of reach. */
 const UNAVAILABLE_RETRY_S = 5;
 const WAITING_STATES = new Set(['waiting', 'delayed', 'prioritized', 'paused', 'waiting-children']);
 
+// Stores a record unless Redis holds one from a later attempt (a run that lost its lock
+// must not overwrite the run that took the job over), lists it as open or not, and tells
+// every host. KEYS: record, open set, cancel flag; ARGV: record, attempts, ttl, final,
+// created ms, id, channel, event.
+const SAVE_RECORD = `local cur = redis.call('get', KEYS[1])
+if cur then local ok, c = pcall(cjson.decode, cur) if ok and type(c) == 'table' and tonumber(c.attempts or 0) > tonumber(ARGV[2]) then return 0 end end
+redis.call('set', KEYS[1], ARGV[1], 'EX', ARGV[3])
+if ARGV[4] == '1' then redis.call('zrem', KEYS[2], ARGV[6]) redis.call('del', KEYS[3]) else redis.call('zadd', KEYS[2], ARGV[5], ARGV[6]) end
+redis.call('publish', ARGV[7], ARGV[8])
+return 1`;
+
 // Creates the record only if the job is new, and lists it as open, in one step.
 const CREATE_RECORD = `if redis.call('set', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[3]) then redis.call('zadd', KEYS[2], ARGV[2], ARGV[4]) return 1 end return 0`;
 
-function unavailable(e: unknown): never {
+/** Redis failed a request: the client hears 503 with Retry-After (never where Redis lives); the log gets the detail. */
+function unavailable(e: unknown, log?: Logger): never {
   if (WorkerError.is(e)) throw e;
-  throw new QueueFullError(UNAVAILABLE_RETRY_S, `the job queue (Redis) is out of reach: ${(e as Error).message}; try again shortly`, 'QUEUE_UNAVAILABLE');
+  log?.warn({ err: (e as Error).message }, 'request failed: Redis unreachable');
+  throw new QueueFullError(UNAVAILABLE_RETRY_S, 'the job queue (Redis) is out of reach; try again shortly', 'QUEUE_UNAVAILABLE');
 }
 
 export class FleetJobService extends EventEmitter<JobServiceEvents> implements JobService {
@@ -61,6 +77,13 @@ export class FleetJobService extends EventEmitter<JobServiceEvents> implements J
   private readonly queue: Queue<QueuedData>;
   private worker: Worker<QueuedData> | null = null;
   private workerConn: Redis | null = null;
+  /** The branch locks' own connection: their renewals never wait behind a backlog of log bytes. */
+  private readonly lockConn: Redis;
+  /** When each job running here last had its BullMQ lock renewed. */
+  private readonly renewedAt = new Map<string, number>();
+  /** Jobs this host gave up because their lock lapsed: another host may run them now; this one stays silent. */
+  private readonly abandoned = new Set<string>();
+  private watchTimer: NodeJS.Timeout | null = null;
   private readonly writes: WriteBehind;
   private readonly locks: BranchLocks;
   private readonly registry: HostRegistry;
@@ -97,9 +120,12 @@ export class FleetJobService extends EventEmitter<JobServiceEvents> implements J
     this.sub = connect('sub', { maxRetriesPerRequest: null });
     this.queue = new Queue<QueuedData>(QUEUE_NAME, { connection: this.cmd });
     this.queue.on('error', () => undefined); // reported by the connection's own handler
-    this.writes = new WriteBehind(this.writer, () => undefined, RECORD_TTL_S);
+    this.lockConn = connect('locks', { maxRetriesPerRequest: null });
+    this.writes = new WriteBehind(this.writer, (e, op) => {
+      if (/\bOOM\b|EXECABORT/.test((e as Error).message)) this.log.error({ op }, 'Redis is full (maxmemory with noeviction): log bytes are dropped from the fleet\'s copy; give Redis more memory');
+    }, LOG_TTL_S);
     // The processor's locks wait for Redis rather than fail the job at a blip.
-    this.locks = new BranchLocks(this.writer, fleet.branchLockMs, fleet.workerId);
+    this.locks = new BranchLocks(this.lockConn, fleet.branchLockMs, fleet.workerId);
     this.registry = new HostRegistry(this.cmd, fleet.heartbeatMs);
     this.host.on('slot', () => {
       void this.beat().then(() => this.cmd.publish(channels.events, JSON.stringify({ type: 'slots' }))).catch(() => undefined);
@@ -121,7 +147,19 @@ export class FleetJobService extends EventEmitter<JobServiceEvents> implements J
       // A job's re-runs are bounded by its record's attempt count (MAX_ATTEMPTS), as on a single host.
       maxStalledCount: 1000,
     });
-    this.worker.on('error', () => undefined);
+    let lastError = '';
+    this.worker.on('error', (e) => {
+      // Once per kind of failure, not at every retry while Redis is away.
+      if (e.message !== lastError) this.log.warn({ err: e.message }, 'BullMQ worker error');
+      lastError = e.message;
+    });
+    this.worker.on('locksRenewed', ({ jobIds }) => {
+      const now = Date.now();
+      for (const id of jobIds) if (this.renewedAt.has(id)) this.renewedAt.set(id, now);
+    });
+    this.worker.on('failed', (bullJob, err) => void this.onFailed(bullJob, err));
+    this.watchTimer = setInterval(() => void this.watchRunning(), WATCH_MS);
+    this.watchTimer.unref();
     this.heartbeatTimer = setInterval(() => void this.tick(), this.fleet.heartbeatMs);
     this.heartbeatTimer.unref();
     void this.beat().catch(() => undefined);
@@ -169,8 +207,9 @@ export class FleetJobService extends EventEmitter<JobServiceEvents> implements J
     } catch {
       return;
     }
-    if (event.type === 'slots') this.scheduleSlots();
-    else {
+    if (event?.type === 'slots') this.scheduleSlots();
+    // Anything else on the channel (another version, another program) is ignored rather than trusted.
+    else if (event?.type === 'job' && typeof event.job?.jobId === 'string' && typeof event.job.state === 'string') {
       if (isFinalState(event.job.state)) this.host.forget(event.job.jobId);
       this.emit('job', event.job);
     }
@@ -193,16 +232,48 @@ export class FleetJobService extends EventEmitter<JobServiceEvents> implements J
 
   /** Stores the record (after every log byte before it) and tells every host; durable saves wait for Redis a little. */
   private async save(job: Job, durable: boolean): Promise<void> {
+    if (this.abandoned.has(job.id)) return; // another host may have it now: its record is that host's to write
     const data = JSON.stringify(job);
     const event = JSON.stringify({ type: 'job', job: this.statusOf(job) });
-    const final = isFinalState(job.state);
-    this.writes.write(async (r) => {
-      const m = r.multi().set(keys.job(job.id), data, 'EX', RECORD_TTL_S);
-      if (final) m.zrem(keys.open, job.id).del(keys.cancel(job.id));
-      else m.zadd(keys.open, Date.parse(job.createdAt), job.id);
-      await m.publish(channels.events, event).exec();
-    });
-    if (durable) await this.writes.idle(2_000);
+    const final = isFinalState(job.state) ? '1' : '0';
+    this.writes.write((r) => r.eval(SAVE_RECORD, 3, keys.job(job.id), keys.open, keys.cancel(job.id),
+      data, String(job.attempts), String(RECORD_TTL_S), final, String(Date.parse(job.createdAt)), job.id, channels.events, event));
+    if (durable) await this.writes.flushed(2_000);
+  }
+
+  /**
+   * Every second: a job running here whose BullMQ lock has not been renewed for a lock's
+   * lifetime (Redis out of reach, or this host stalled) may already be another host's:
+   * its agent stops, nothing is pushed, and this host writes nothing more for it. A cancel
+   * asked for while this host missed the broadcast (its subscription was reconnecting) is
+   * found here too.
+   */
+  private async watchRunning(): Promise<void> {
+    const now = Date.now();
+    for (const [id, at] of this.renewedAt) {
+      if (now - at <= this.fleet.lockMs || this.abandoned.has(id)) continue;
+      this.abandoned.add(id);
+      this.log.error({ jobId: id, sinceRenewalMs: now - at }, 'lost the lock of a running job: stopping it here (another host may run it)');
+      void this.host.cancel(id);
+    }
+    const ids = [...this.local.keys()].filter((id) => !this.abandoned.has(id));
+    if (ids.length === 0) return;
+    try {
+      const flags = await this.cmd.mget(ids.map((id) => keys.cancel(id)));
+      ids.forEach((id, i) => {
+        if (flags[i] !== null && !this.host.cancelled(id)) void this.host.cancel(id);
+      });
+    } catch { /* Redis away: next time */ }
+  }
+
+  /** BullMQ gave a job up (its processor failed on every attempt): its record says so, rather than queued forever. */
+  private async onFailed(bullJob: BullJob<QueuedData> | undefined, err: Error): Promise<void> {
+    this.log.error({ jobId: bullJob?.id, err: err.message, attempts: bullJob?.attemptsMade }, 'BullMQ job failed');
+    if (!bullJob?.id || bullJob.attemptsMade < (bullJob.opts.attempts ?? 1)) return;
+    const job = await this.record(bullJob.id, true).catch(() => undefined);
+    if (!job || isFinalState(job.state)) return;
+    finishJob(job, 'failed', { code: 'INTERNAL', message: 'the worker could not run this job; see the worker\'s log' });
+    await this.save(job, true);
   }
 
   /** A job's record; `wait`: through the connection that waits for Redis (the processor), not the one that fails fast (requests). */
@@ -245,36 +316,58 @@ export class FleetJobService extends EventEmitter<JobServiceEvents> implements J
     }
     job.host = this.fleet.workerId;
     this.local.set(id, job);
+    this.renewedAt.set(id, Date.now());
     try {
       const result = await this.host.start(slot, job, {
         save: (j, durable) => this.save(j, durable),
+        abandoned: (j) => this.abandoned.has(j.id),
+        // The one check that cannot race a timer: BullMQ's lock, extended now, still carries this host's token.
+        beforePush: async (j) => {
+          const held = this.abandoned.has(j.id) ? 0 : await bullJob.extendLock(token ?? '', this.fleet.lockMs).catch(() => 0);
+          if (held) return;
+          this.abandoned.add(j.id);
+          this.log.error({ jobId: j.id }, 'not pushing: the job\'s lock is no longer this host\'s (another host may run it)');
+          throw new WorkerError('LOCK_LOST', 'the job was taken over by another worker host', 409);
+        },
         openLog: (j) => {
           const jobLog = new JobLog(logPath(this.deps.config.stateDir, j.id), this.deps.config.sandbox.maxOutputBytes);
-          jobLog.on('data', (bytes) => this.writes.append(keys.log(j.id), bytes));
+          jobLog.on('data', (bytes) => {
+            if (!this.abandoned.has(j.id)) this.writes.append(keys.log(j.id), bytes);
+          });
           return jobLog;
         },
       });
+      if (this.abandoned.has(id)) return 'abandoned'; // BullMQ no longer counts it as ours either
       if (result.requeue) {
         // This host is shutting down: back to the queue for another host, without counting as stalled.
-        await this.writes.idle(2_000);
+        await this.writes.flushed(2_000);
         await bullJob.moveToWait(token);
         throw new WaitingError();
       }
       return job.state;
     } finally {
       this.local.delete(id);
+      this.renewedAt.delete(id);
+      this.abandoned.delete(id);
       // Not awaited: with Redis away it would hold the slot's processor; the lock lapses by itself then.
       void lock.release();
     }
   }
 
   async submit(request: GenerateCodeRequest): Promise<{ status: JobStatus; created: boolean }> {
-    if (!this.accepting) throw new QueueFullError(30, 'this worker host is shutting down; try again shortly (another host may take it)');
     const scopeKey = scopeKeyOf(request);
     const id = jobIdFor(scopeKey);
+    if (!this.accepting) {
+      // A duplicate still gets its job; only new work waits for a host that is not stopping.
+      const known = await this.record(id).catch(() => undefined);
+      if (known && known.request.prNumber === request.prNumber && known.request.title === request.title) return { status: this.statusOf(known), created: false };
+      throw new QueueFullError(30, 'this worker host is shutting down; try again shortly (another host may take it)');
+    }
+    let made = false;
     try {
       let job = this.newJob(id, scopeKey, request);
       const created = (await this.cmd.eval(CREATE_RECORD, 2, keys.job(id), keys.open, JSON.stringify(job), String(Date.parse(job.createdAt)), String(RECORD_TTL_S), id)) === 1;
+      made = created;
       if (!created) {
         job = (await this.record(id)) ?? job;
         if (job.request.prNumber !== request.prNumber || job.request.title !== request.title) {
@@ -285,6 +378,8 @@ export class FleetJobService extends EventEmitter<JobServiceEvents> implements J
         await this.cmd.multi().del(keys.job(id)).zrem(keys.open, id).exec();
         throw new QueueFullError(this.host.retryAfterSeconds(this.deps.config.queueLimit));
       }
+      // Told before BullMQ has it, so that no host can announce `preparing` before this `queued`.
+      if (created) await this.cmd.publish(channels.events, JSON.stringify({ type: 'job', job: this.statusOf(job) }));
       // Adding a job id BullMQ already has is a no-op: a duplicate that finds its job still
       // queued adds it again, in case the host that made the record died before this line.
       if (job.state === 'queued') {
@@ -293,11 +388,12 @@ export class FleetJobService extends EventEmitter<JobServiceEvents> implements J
           jobId: id, attempts: 5, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: { age: 24 * 3600, count: 10_000 }, removeOnFail: { age: 7 * 24 * 3600 },
         });
       }
-      const status = this.statusOf(job, job.state === 'queued' ? await this.position(id) : 0);
-      if (created) await this.cmd.publish(channels.events, JSON.stringify({ type: 'job', job: status }));
-      return { status, created };
+      made = false;
+      return { status: this.statusOf(job, job.state === 'queued' ? await this.position(id).catch(() => 0) : 0), created };
     } catch (e) {
-      return unavailable(e);
+      // A record BullMQ never got would show as queued forever: it goes (the client retries with the same key).
+      if (made) await this.cmd.multi().del(keys.job(id)).zrem(keys.open, id).exec().catch(() => undefined);
+      return unavailable(e, this.log);
     }
   }
 
@@ -318,16 +414,20 @@ export class FleetJobService extends EventEmitter<JobServiceEvents> implements J
       const job = await this.record(id);
       return job ? this.statusOf(job, job.state === 'queued' ? await this.position(id) : 0) : undefined;
     } catch (e) {
-      return unavailable(e);
+      return unavailable(e, this.log);
     }
   }
 
   async cancel(id: string): Promise<JobStatus> {
+    // Listening before anything is asked, so that an end in between is not missed.
+    const ended = this.waitFinal(id, CANCEL_PUSH_WAIT_MS + this.deps.config.killGraceMs);
     try {
       const job = this.local.get(id) ?? (await this.record(id));
       if (!job) throw new WorkerError('NOT_FOUND', `no job ${id}`, 404);
       if (isFinalState(job.state)) return this.statusOf(job);
-      // Asked for everywhere at once: the holder stops it, a host about to start it does not.
+      // Asked for everywhere at once: the holder stops it (this host directly), a host about to start it does not;
+      // a holder that missed the broadcast finds the flag within a second (watchRunning).
+      if (this.local.has(id)) void this.host.cancel(id);
       await this.cmd.multi().set(keys.cancel(id), '1', 'EX', 24 * 3600).publish(channels.cancel, id).exec();
       const bullJob = await this.queue.getJob(id);
       let removed = false;
@@ -340,19 +440,22 @@ export class FleetJobService extends EventEmitter<JobServiceEvents> implements J
         return this.statusOf(job);
       }
       // Running somewhere: the answer says how it ended (cancelled, or pushed after all).
-      const ended = await this.waitFinal(id, CANCEL_PUSH_WAIT_MS + this.deps.config.killGraceMs);
-      return ended ?? (await this.status(id)) ?? this.statusOf(job);
+      return (await ended.promise) ?? (await this.status(id)) ?? this.statusOf(job);
     } catch (e) {
-      return unavailable(e);
+      return unavailable(e, this.log);
+    } finally {
+      ended.cancel();
     }
   }
 
-  private waitFinal(id: string, ms: number): Promise<JobStatus | null> {
-    return new Promise((resolve) => {
+  /** The job's final status as the next event tells it (null after `ms`); `cancel` stops listening. */
+  private waitFinal(id: string, ms: number): { promise: Promise<JobStatus | null>; cancel: () => void } {
+    let done: (s: JobStatus | null) => void = () => {};
+    const promise = new Promise<JobStatus | null>((resolve) => {
       const onJob = (s: JobStatus) => {
         if (s.jobId === id && isFinalState(s.state)) done(s);
       };
-      const done = (s: JobStatus | null) => {
+      done = (s) => {
         clearTimeout(timer);
         this.off('job', onJob);
         resolve(s);
@@ -360,6 +463,7 @@ export class FleetJobService extends EventEmitter<JobServiceEvents> implements J
       const timer = setTimeout(() => done(null), ms);
       this.on('job', onJob);
     });
+    return { promise, cancel: () => done(null) };
   }
 
   private localHealth(): PoolHealth {
@@ -406,7 +510,7 @@ export class FleetJobService extends EventEmitter<JobServiceEvents> implements J
       const raws = await this.cmd.mget(ids.map((id) => keys.job(id)));
       return raws.filter((r): r is string => r !== null).map((r) => JSON.parse(r) as Job).filter((j) => !isFinalState(j.state)).map((j) => this.statusOf(this.local.get(j.id) ?? j));
     } catch (e) {
-      return unavailable(e);
+      return unavailable(e, this.log);
     }
   }
 
@@ -421,6 +525,7 @@ export class FleetJobService extends EventEmitter<JobServiceEvents> implements J
     let stopped = false;
     let wake: (() => void) | null = null;
     let pos = offset;
+    let stateCheckedAt = 0;
     const pause = (ms: number) => new Promise<void>((r) => {
       const t = setTimeout(r, ms);
       wake = () => {
@@ -437,6 +542,12 @@ export class FleetJobService extends EventEmitter<JobServiceEvents> implements J
             pos += chunk.length;
             continue;
           }
+          // The record (large: the task, the output tail) is read at most once a second.
+          if (Date.now() - stateCheckedAt < LOG_STATE_POLL_MS) {
+            await pause(LOG_POLL_MS);
+            continue;
+          }
+          stateCheckedAt = Date.now();
           const job = await this.record(id);
           if (!job || isFinalState(job.state)) {
             const rest = await this.cmd.getrangeBuffer(keys.log(id), pos, -1);
@@ -468,13 +579,14 @@ export class FleetJobService extends EventEmitter<JobServiceEvents> implements J
   async close(): Promise<void> {
     this.accepting = false;
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    if (this.watchTimer) clearInterval(this.watchTimer);
     if (this.slotsTimer) clearTimeout(this.slotsTimer);
     await Promise.all([this.host.close(), this.worker?.close()]);
-    await this.writes.idle(2_000);
+    await this.writes.flushed(2_000);
     this.closed = true;
     this.writes.close();
     await this.registry.leave(this.fleet.workerId).catch(() => undefined);
     await this.queue.close().catch(() => undefined);
-    for (const r of [this.cmd, this.writer, this.sub, this.workerConn]) r?.disconnect();
+    for (const r of [this.cmd, this.writer, this.sub, this.lockConn, this.workerConn]) r?.disconnect();
   }
 }

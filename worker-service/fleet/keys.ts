@@ -23,8 +23,10 @@ export const keys = {
 /** Pub/sub channels: job and slot changes for every host's event stream, and cancels for the holder. */
 export const channels = { events: 'kiro:events', cancel: 'kiro:cancel' } as const;
 
-/** Records and logs outlive their jobs this long. */
+/** Records outlive their jobs this long. */
 export const RECORD_TTL_S = 30 * 24 * 3600;
+/** Logs (up to KIRO_AGENT_MAX_OUTPUT_MB each, in a Redis that never evicts) are kept a week; the host's file stays. */
+export const LOG_TTL_S = 7 * 24 * 3600;
 
 /**
  * One job per idempotency scope, whichever host is asked and however many at once: the

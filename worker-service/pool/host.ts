@@ -48,6 +48,10 @@ export interface RunHooks {
   save(job: Job, durable: boolean): Promise<void>;
   /** The job's log for this attempt (a fleet also copies it where every host can read it). */
   openLog?(job: Job): JobLog;
+  /** A fleet: this host gave the job up (its lock lapsed; another host may run it), so its PR hears nothing from here. */
+  abandoned?(job: Job): boolean;
+  /** See RunContext.beforePush. */
+  beforePush?(job: Job): Promise<void>;
 }
 
 export class SlotHost extends EventEmitter<HostEvents> {
@@ -154,6 +158,7 @@ export class SlotHost extends EventEmitter<HostEvents> {
       ...this.deps,
       findAgent: () => (this.agent = findAgent(config.agentCommand[0] ?? '', this.deps.env?.PATH ?? process.env.PATH)),
       save: hooks.save,
+      beforePush: hooks.beforePush,
       cancelled: (id) => this.cancelRequested.has(id),
       openLog: (j) => {
         const jobLog = hooks.openLog?.(j) ?? new JobLog(logPath(config.stateDir, j.id), config.sandbox.maxOutputBytes);
@@ -173,7 +178,8 @@ export class SlotHost extends EventEmitter<HostEvents> {
     log.info({ jobId: job.id, slot: slot.id, state: job.state, code: job.error?.code, ms: result.ms }, 'job ended');
     // The job's credential outlives the job only until its PR is followed up (an App token is then revoked).
     const held = result.credential;
-    this.followUp(job, async () => held);
+    if (hooks.abandoned?.(job)) void held?.release().catch(() => undefined);
+    else this.followUp(job, async () => held);
     this.jobsOnSlots.delete(slot.id);
     if (result.crashed) this.restartSlot(slot);
     else {

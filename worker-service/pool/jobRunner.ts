@@ -38,6 +38,11 @@ export interface RunContext {
   cancelled(jobId: string): boolean;
   /** The job's log for this attempt (the caller keeps it for readers until the run ends). */
   openLog(job: Job): JobLog;
+  /**
+   * Right before each push: a fleet makes sure the job is still this host's (its lock held
+   * in Redis); it throws when not, and nothing is pushed.
+   */
+  beforePush?(job: Job): Promise<void>;
   agentStarted?(job: Job, agent: AgentProcess): void;
   agentExited?(job: Job): void;
 }
@@ -185,6 +190,7 @@ export async function runJob(ctx: RunContext, slot: Slot, job: Job): Promise<Run
           // The last moment a cancel wins: once git push has started, the push does.
           beforePush: async (base) => {
             if (ctx.cancelled(job.id)) throw new WorkerError('CANCELLED', 'cancelled before its changes were pushed', 499);
+            await ctx.beforePush?.(job);
             // The branch moved while the agent worked: perhaps an earlier run of this very job pushed (its host was
             // thought dead but was not); then that push is the job's, and nothing is pushed twice.
             const pushed = base === checkout.startSha ? null : await workspaces.jobCommit(checkout, base, job.id);
@@ -224,6 +230,8 @@ export async function runJob(ctx: RunContext, slot: Slot, job: Job): Promise<Run
   if (requeue) {
     job.state = 'queued';
     job.slotId = null;
+    // Stopped in good order (the host is shutting down), not interrupted: it does not count against the job.
+    job.attempts -= 1;
     jobLog.note('worker shutting down: job goes back to the queue');
   } else {
     jobLog.note(`job ${job.state}${job.error ? `: ${job.error.message}` : ''}`);

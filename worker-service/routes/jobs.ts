@@ -25,10 +25,13 @@ const jobs: FastifyPluginAsyncTypebox = async (app) => {
     const offset = Number(req.query.offset ?? 0);
     const out = new PassThrough();
     const stop = await app.jobs.followLog(req.params.id, offset, { write: (d) => out.write(d), end: () => out.end() });
-    req.raw.on('close', () => {
+    const close = () => {
       stop();
       out.end();
-    });
+    };
+    req.raw.on('close', close);
+    // Gone while the log was being opened (a round trip to Redis in a fleet): nothing would call close.
+    if (req.raw.destroyed || req.raw.socket.destroyed) close();
     reply.header('content-type', 'text/plain; charset=utf-8').header('cache-control', 'no-store').header('x-content-type-options', 'nosniff').header('x-log-offset', String(offset));
     return reply.send(out);
   });

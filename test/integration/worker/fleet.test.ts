@@ -228,6 +228,35 @@ describe('a fleet of worker hosts on Redis (BullMQ)', function () {
     await pollUntil(async () => (await liveHosts(host('host-a'))).length === 3, { timeoutMs: 15_000, what: 'host-c back' });
   });
 
+  it('a host frozen past its lock (SIGSTOP) and then resumed: another host runs the job, the frozen one pushes nothing and writes nothing over it', async function () {
+    const j = await newJob('Frozen host');
+    const accepted = await host('host-a').client.submit(j.req);
+    const running = await pollUntil(async () => {
+      const s = await host('host-a').client.job(accepted.jobId);
+      return s.state === 'running' ? s : undefined;
+    }, { timeoutMs: 20_000, intervalMs: 20, what: 'the job to run' });
+    const frozen = host(running.host ?? '');
+    const observer = hosts.find((h) => h !== frozen) ?? host('host-a');
+    frozen.worker.child.kill('SIGSTOP');
+    try {
+      await pollUntil(async () => {
+        const s = await observer.client.job(accepted.jobId);
+        return s.host !== frozen.id && s.attempts >= 2 && s.state !== 'queued' ? s : undefined;
+      }, { timeoutMs: 30_000, intervalMs: 100, what: 'another host to take the job up' });
+    } finally {
+      frozen.worker.child.kill('SIGCONT');
+    }
+    const done = await observer.client.waitFor(accepted.jobId, ['succeeded', 'failed', 'no-changes'], 30_000);
+    assert.equal(done.state, 'succeeded', JSON.stringify(done.error));
+    assert.notEqual(done.host, frozen.id, 'the record is the run that took over');
+    // The resumed host stops its run, and it says why.
+    await pollUntil(() => /lost the lock of a running job|not pushing: the job's lock/.test(frozen.worker.output()), { timeoutMs: 15_000, what: `${frozen.id} to give the job up` });
+    assert.equal((await agentCommits(j.branch)).length, 1, 'one agent commit');
+    const after = await observer.client.job(accepted.jobId);
+    assert.equal(after.state, 'succeeded');
+    assert.equal(after.host, done.host, 'nothing written over it by the resumed host');
+  });
+
   it('SIGTERM drains one host (its running job finishes) while the others keep serving', async function () {
     const drained = host('host-b');
     const j = await newJob('Drain', '\n[scenario: change]');
