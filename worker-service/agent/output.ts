@@ -46,6 +46,8 @@ export class AgentOutput {
   rawBytes = 0;
   private readonly parser: EventParser | null;
   private partial = '';
+  /** The line held in `partial` starts with `{`: an event being received, kept until its newline. */
+  private holding = false;
   /** The current line began as something other than an event: the rest of it passes through as it comes. */
   private passing = false;
 
@@ -68,17 +70,24 @@ export class AgentOutput {
       } else {
         const line = this.partial + piece;
         this.partial = '';
+        this.holding = false;
         this.line(line);
       }
     }
     if (!rest) return;
     if (this.passing) return this.write(rest);
     this.partial += rest;
-    const head = stripAnsi(this.partial).trimStart();
-    // Only an event is worth waiting for: other text (a prompt, a progress line) shows at once.
-    if ((head !== '' && !head.startsWith('{')) || this.partial.length > MAX_LINE_BYTES) {
+    // Decided once per line, at its first visible character (not re-scanned at every chunk of a long event):
+    // only an event is worth waiting for; other text (a prompt, a progress line) shows at once.
+    if (!this.holding) {
+      const head = stripAnsi(this.partial).trimStart();
+      if (head === '') return;
+      if (head.startsWith('{')) this.holding = true;
+    }
+    if (!this.holding || this.partial.length > MAX_LINE_BYTES) {
       this.write(this.partial);
       this.partial = '';
+      this.holding = false;
       this.passing = true;
     }
   }
@@ -87,6 +96,7 @@ export class AgentOutput {
   end(): void {
     const last = this.partial;
     this.partial = '';
+    this.holding = false;
     const held = () => {
       const lines = this.safe(() => this.parser?.end?.() ?? []);
       if (lines?.length) this.write(lines.join(TERMINAL) + TERMINAL);
