@@ -2,6 +2,7 @@
 // (the service refuses to start otherwise; only KIRO_SANDBOX=off runs agents
 // unconfined), and per job builds the argv, the private HOME, the control group
 // and the watch on the limits the kernel does not enforce (disk, output).
+import { randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { existsSync, realpathSync, statSync } from 'node:fs';
 import { cp, mkdir, rm } from 'node:fs/promises';
@@ -143,7 +144,9 @@ export class SandboxRuntime {
       egress: this.sb.network.mode === 'allow' && this.opts.egressSocket && this.opts.bridgePath
         ? { socket: this.opts.egressSocket, bridge: this.opts.bridgePath, node: process.execPath } : undefined,
     };
-    const cgroup = await this.cgroups.create(`job-${job.id}`, { memoryBytes: this.sb.memoryBytes, maxProcesses: this.sb.maxProcesses }).then((made) => {
+    // Never another run's group: hosts of a fleet on one machine (npm run cluster) may run one job id at once
+    // (a host thought dead and the one that took its job over), and a group's end kills everything in it.
+    const cgroup = await this.cgroups.create(`job-${job.id}-${randomBytes(4).toString('hex')}`, { memoryBytes: this.sb.memoryBytes, maxProcesses: this.sb.maxProcesses }).then((made) => {
       if (made) this.cgroupFailure = null;
       return made;
     }, (e: unknown) => {
