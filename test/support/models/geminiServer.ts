@@ -7,8 +7,8 @@
 // responses already in its contents; one without (the CLI's side questions:
 // routing, next speaker, loop checks) gets a small JSON text and leaves the script
 // where it is. Every request is recorded; unknown paths get 404.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { LoopbackServer } from './loopbackServer.js';
 
 /** One model turn: a call of one of Gemini CLI's tools, or a final message. */
 export type GeminiStep =
@@ -58,42 +58,29 @@ const SIDE_ANSWER = JSON.stringify({ reasoning: 'scripted', next_speaker: 'user'
 export class GeminiServer {
   readonly requests: RecordedGeminiRequest[] = [];
 
-  private constructor(private readonly server: Server, private readonly opts: GeminiServerOptions, readonly port: number) {}
+  private constructor(private readonly http: LoopbackServer, private readonly opts: GeminiServerOptions) {}
 
   static async start(opts: GeminiServerOptions): Promise<GeminiServer> {
     let self: GeminiServer | undefined;
-    const server = createServer((req, res) => {
-      self?.handle(req, res).catch((e: unknown) => {
-        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ error: { code: 500, message: String(e), status: 'INTERNAL' } }));
-      });
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
-    });
-    self = new GeminiServer(server, opts, (server.address() as AddressInfo).port);
+    const http = await LoopbackServer.start(opts.port, (req, res, body) => self?.handle(req, res, body) ?? Promise.resolve(), (message) => ({ error: { code: 500, message, status: 'INTERNAL' } }));
+    self = new GeminiServer(http, opts);
     return self;
+  }
+
+  get port(): number {
+    return this.http.port;
   }
 
   /** What goes into GOOGLE_GEMINI_BASE_URL. */
   get baseUrl(): string {
-    return `http://127.0.0.1:${this.port}`;
+    return this.http.origin;
   }
 
   close(): Promise<void> {
-    this.server.closeAllConnections();
-    return new Promise((resolve) => this.server.close(() => resolve()));
+    return this.http.close();
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    const text = Buffer.concat(chunks).toString('utf8');
-    let body: unknown = text;
-    try {
-      body = text ? JSON.parse(text) : null;
-    } catch { /* kept as text */ }
+  private async handle(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const { 'x-goog-api-key': apiKey, ...headers } = req.headers;
     const rec: RecordedGeminiRequest = {

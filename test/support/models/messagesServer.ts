@@ -9,8 +9,8 @@
 // prefix) gets a short text and leaves the script where it is. Every request is
 // recorded (the key only as "was it the expected one"); unknown paths get 404.
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { LoopbackServer } from './loopbackServer.js';
 
 /** One model turn: a call of one of Claude's tools, or a final assistant message. */
 export type MessagesStep =
@@ -63,42 +63,29 @@ export class MessagesServer {
   readonly requests: RecordedMessagesRequest[] = [];
   private seq = 0;
 
-  private constructor(private readonly server: Server, private readonly opts: MessagesServerOptions, readonly port: number) {}
+  private constructor(private readonly http: LoopbackServer, private readonly opts: MessagesServerOptions) {}
 
   static async start(opts: MessagesServerOptions): Promise<MessagesServer> {
     let self: MessagesServer | undefined;
-    const server = createServer((req, res) => {
-      self?.handle(req, res).catch((e: unknown) => {
-        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ type: 'error', error: { type: 'api_error', message: String(e) } }));
-      });
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
-    });
-    self = new MessagesServer(server, opts, (server.address() as AddressInfo).port);
+    const http = await LoopbackServer.start(opts.port, (req, res, body) => self?.handle(req, res, body) ?? Promise.resolve(), (message) => ({ type: 'error', error: { type: 'api_error', message } }));
+    self = new MessagesServer(http, opts);
     return self;
+  }
+
+  get port(): number {
+    return this.http.port;
   }
 
   /** What goes into ANTHROPIC_BASE_URL (Claude Code appends /v1/messages). */
   get baseUrl(): string {
-    return `http://127.0.0.1:${this.port}`;
+    return this.http.origin;
   }
 
   close(): Promise<void> {
-    this.server.closeAllConnections();
-    return new Promise((resolve) => this.server.close(() => resolve()));
+    return this.http.close();
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    const text = Buffer.concat(chunks).toString('utf8');
-    let body: unknown = text;
-    try {
-      body = text ? JSON.parse(text) : null;
-    } catch { /* kept as text */ }
+  private async handle(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
     const { 'x-api-key': apiKey, authorization, ...headers } = req.headers;
     const path = (req.url ?? '').split('?')[0] ?? '';
     const rec: RecordedMessagesRequest = {

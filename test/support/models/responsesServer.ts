@@ -8,8 +8,8 @@
 // header only as "was it the expected key"); unknown paths get 404 and are
 // recorded too.
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { LoopbackServer } from './loopbackServer.js';
 
 /** One model turn: a call of Codex's `exec_command` tool, or a final assistant message. */
 export type ScriptedStep =
@@ -56,42 +56,29 @@ export class ResponsesServer {
   readonly requests: RecordedRequest[] = [];
   private seq = 0;
 
-  private constructor(private readonly server: Server, private readonly opts: ResponsesServerOptions, readonly port: number) {}
+  private constructor(private readonly http: LoopbackServer, private readonly opts: ResponsesServerOptions) {}
 
   static async start(opts: ResponsesServerOptions): Promise<ResponsesServer> {
     let self: ResponsesServer | undefined;
-    const server = createServer((req, res) => {
-      self?.handle(req, res).catch((e: unknown) => {
-        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ error: { message: String(e) } }));
-      });
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
-    });
-    self = new ResponsesServer(server, opts, (server.address() as AddressInfo).port);
+    const http = await LoopbackServer.start(opts.port, (req, res, body) => self?.handle(req, res, body) ?? Promise.resolve(), (message) => ({ error: { message } }));
+    self = new ResponsesServer(http, opts);
     return self;
+  }
+
+  get port(): number {
+    return this.http.port;
   }
 
   /** What goes into a provider's `base_url`. */
   get baseUrl(): string {
-    return `http://127.0.0.1:${this.port}/v1`;
+    return `${this.http.origin}/v1`;
   }
 
   close(): Promise<void> {
-    this.server.closeAllConnections();
-    return new Promise((resolve) => this.server.close(() => resolve()));
+    return this.http.close();
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    const text = Buffer.concat(chunks).toString('utf8');
-    let body: unknown = text;
-    try {
-      body = text ? JSON.parse(text) : null;
-    } catch { /* kept as text */ }
+  private async handle(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
     const { authorization, ...headers } = req.headers;
     const path = (req.url ?? '').split('?')[0] ?? '';
     const rec: RecordedRequest = {
