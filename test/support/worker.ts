@@ -30,6 +30,9 @@ export function workerEnv(gh: GitHubStandIn, botToken: string, stateDir: string,
     // under a path the sandbox hides (a CI clone in /tmp): it is shown to agents, read-only.
     KIRO_AGENT_READ_PATHS: repoRoot,
     KIRO_LOG_LEVEL: 'warn',
+    // Tests poll job states many times a second, as no person's client does: the per-IP limit
+    // (600 a minute by default) would refuse them mid-test. Its own test sets a low one.
+    KIRO_RATE_LIMIT_PER_MIN: '1000000',
     ...extra,
   };
 }
@@ -108,8 +111,11 @@ export class WorkerClient {
     return { ...json, status: res.status };
   }
 
+  /** The job's status; throws on any other answer (a 429 or 503 is not a state). */
   async job(id: string): Promise<JobStatus> {
-    return (await (await this.request('GET', `/jobs/${id}`)).json()) as JobStatus;
+    const res = await this.request('GET', `/jobs/${id}`);
+    if (!res.ok) throw new Error(`GET /jobs/${id}: ${res.status} ${await res.text()}`);
+    return (await res.json()) as JobStatus;
   }
 
   waitFor(id: string, states: string[], timeoutMs = 20_000): Promise<JobStatus> {
