@@ -228,6 +228,31 @@ describe('a fleet of worker hosts on Redis (BullMQ)', function () {
     await pollUntil(async () => (await liveHosts(host('host-a'))).length === 3, { timeoutMs: 15_000, what: 'host-c back' });
   });
 
+  it('a job whose host is killed twice (two hosts in turn) fails with INTERRUPTED, as on one host: no third run, nothing pushed', async function () {
+    const j = await newJob('Killed twice', '\n[scenario: hang]');
+    const before = await gh.model.repo('alice', 'app')?.bare.resolve(`refs/heads/${j.branch}`);
+    const accepted = await host('host-a').client.submit(j.req);
+    const killed: Host[] = [];
+    for (const attempt of [1, 2]) {
+      const observer = () => hosts.find((h) => !killed.includes(h)) ?? host('host-a');
+      const running = await pollUntil(async () => {
+        const s = await observer().client.job(accepted.jobId);
+        return s.state === 'running' && s.attempts === attempt ? s : undefined;
+      }, { timeoutMs: 30_000, intervalMs: 100, what: `attempt ${attempt} of the job running` });
+      const holder = host(running.host ?? '');
+      killed.push(holder);
+      await stopProcess(holder.worker.child, 'SIGKILL');
+    }
+    const survivor = hosts.find((h) => !killed.includes(h)) ?? host('host-a');
+    const done = await survivor.client.waitFor(accepted.jobId, ['failed', 'succeeded', 'cancelled'], 30_000);
+    assert.equal(done.state, 'failed');
+    assert.equal(done.error?.code, 'INTERRUPTED', JSON.stringify(done.error));
+    assert.equal(done.attempts, 2, 'no third run');
+    assert.equal(await gh.model.repo('alice', 'app')?.bare.resolve(`refs/heads/${j.branch}`), before, 'nothing pushed');
+    for (const h of killed) await startHost(h.id, h.state);
+    await pollUntil(async () => (await liveHosts(survivor)).length === 3, { timeoutMs: 15_000, what: 'the killed hosts back' });
+  });
+
   it('a host frozen past its lock (SIGSTOP) and then resumed: another host runs the job, the frozen one pushes nothing and writes nothing over it', async function () {
     const j = await newJob('Frozen host');
     const accepted = await host('host-a').client.submit(j.req);

@@ -81,6 +81,34 @@ describe('worker lifecycle (separate process)', function () {
     }
   });
 
+  it('a job interrupted twice (kill -9 mid-run, twice) fails with INTERRUPTED after the next restart, and pushes nothing', async function () {
+    const state = await tempDir();
+    const env = workerEnv(gh, bot.token, state, { KIRO_WORKER_SLOTS: '1', FAKE_KIRO_SCENARIO: 'hang' });
+    const pr = await makeTaskPr(gh, 'alice', 'app', 'killed-twice', 'Twice');
+    const before = await gh.model.repo('alice', 'app')?.bare.resolve('refs/heads/killed-twice');
+    let jobId = '';
+    for (const round of [1, 2]) {
+      const w = await startWorkerProcess(env);
+      children.push(w.child);
+      const c = new WorkerClient(w.url);
+      if (round === 1) jobId = (await c.submit(jobRequest('alice', 'app', 'killed-twice', pr.number, 'Twice'))).jobId;
+      await pollUntil(async () => {
+        const j = await c.job(jobId);
+        return j.state === 'running' && j.attempts === round;
+      }, { timeoutMs: 20_000, what: `attempt ${round} running` });
+      await stopProcess(w.child, 'SIGKILL');
+    }
+    const third = await startWorkerProcess(env);
+    children.push(third.child);
+    const done = await new WorkerClient(third.url).waitFor(jobId, ['failed', 'succeeded', 'cancelled'], 20_000);
+    assert.equal(done.state, 'failed');
+    assert.equal(done.error?.code, 'INTERRUPTED');
+    assert.match(done.error?.message ?? '', /2 times/);
+    assert.equal(done.attempts, 2, 'no third run');
+    assert.equal(await gh.model.repo('alice', 'app')?.bare.resolve('refs/heads/killed-twice'), before, 'nothing pushed');
+    await stopProcess(third.child);
+  });
+
   it('SIGTERM drains: new jobs get 503, the running job finishes, queued jobs stay on disk and run after a restart', async function () {
     const state = await tempDir();
     const env = workerEnv(gh, bot.token, state, { KIRO_WORKER_SLOTS: '1', FAKE_KIRO_STEP_MS: '500', KIRO_SHUTDOWN_GRACE_MS: '20000' });
