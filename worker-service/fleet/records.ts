@@ -1,0 +1,67 @@
+// A fleet's job records in Redis: one JSON record per job (the fleet's answer to
+// GET /jobs/:id) and the set of jobs not yet final. Creating a record is one SET NX,
+// so concurrent submits of one idempotency key on several hosts make one job; saving
+// one is a script that refuses to write over a later attempt's record (a host that
+// lost its lock must not overwrite the run that took the job over).
+import type { Redis } from 'ioredis';
+import { isFinalState, type GenerateCodeRequest } from '../../shared/protocol.js';
+import type { Job } from '../jobs/job.js';
+import { channels, keys, RECORD_TTL_S } from './keys.js';
+import type { WriteBehind } from './writeBehind.js';
+
+// KEYS: record, open set, cancel flag; ARGV: record, attempts, ttl, final, created ms, id, channel, event.
+const SAVE_RECORD = `local cur = redis.call('get', KEYS[1])
+if cur then local ok, c = pcall(cjson.decode, cur) if ok and type(c) == 'table' and tonumber(c.attempts or 0) > tonumber(ARGV[2]) then return 0 end end
+redis.call('set', KEYS[1], ARGV[1], 'EX', ARGV[3])
+if ARGV[4] == '1' then redis.call('zrem', KEYS[2], ARGV[6]) redis.call('del', KEYS[3]) else redis.call('zadd', KEYS[2], ARGV[5], ARGV[6]) end
+redis.call('publish', ARGV[7], ARGV[8])
+return 1`;
+
+// Creates the record only if the job is new, and lists it as open, in one step.
+const CREATE_RECORD = `if redis.call('set', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[3]) then redis.call('zadd', KEYS[2], ARGV[2], ARGV[4]) return 1 end return 0`;
+
+export function newJob(id: string, scopeKey: string, request: GenerateCodeRequest, createdAt = new Date().toISOString()): Job {
+  return {
+    id, scopeKey, request, state: 'queued', attempts: 0, slotId: null, createdAt,
+    startedAt: null, finishedAt: null, exitCode: null, signal: null, commitSha: null, error: null, outputTail: [],
+  };
+}
+
+export class JobRecords {
+  /**
+   * `cmd` fails at once while Redis is away (requests answer 503); `writer` waits for it
+   * (the processor); `writes` keeps saves in order behind the log bytes written before them.
+   */
+  constructor(private readonly cmd: Redis, private readonly writer: Redis, private readonly writes: WriteBehind) {}
+
+  /** Stores a new job's record and lists it as open; false when the id already has one. */
+  async create(job: Job): Promise<boolean> {
+    return (await this.cmd.eval(CREATE_RECORD, 2, keys.job(job.id), keys.open, JSON.stringify(job), String(Date.parse(job.createdAt)), String(RECORD_TTL_S), job.id)) === 1;
+  }
+
+  /** Removes a record BullMQ never got (so a retry of the same key is a new submit). */
+  async remove(id: string): Promise<void> {
+    await this.cmd.multi().del(keys.job(id)).zrem(keys.open, id).exec();
+  }
+
+  /** A job's record; `wait`: through the connection that waits for Redis (the processor), not the one that fails fast. */
+  async get(id: string, wait = false): Promise<Job | undefined> {
+    const raw = await (wait ? this.writer : this.cmd).get(keys.job(id));
+    return raw ? (JSON.parse(raw) as Job) : undefined;
+  }
+
+  /** Queues the save (after every log byte queued before it), and `event` to every host with it. */
+  save(job: Job, event: string): void {
+    const final = isFinalState(job.state) ? '1' : '0';
+    this.writes.write((r) => r.eval(SAVE_RECORD, 3, keys.job(job.id), keys.open, keys.cancel(job.id),
+      JSON.stringify(job), String(job.attempts), String(RECORD_TTL_S), final, String(Date.parse(job.createdAt)), job.id, channels.events, event));
+  }
+
+  /** Every job not yet final, oldest first. */
+  async open(): Promise<Job[]> {
+    const ids = await this.cmd.zrange(keys.open, 0, -1);
+    if (ids.length === 0) return [];
+    const raws = await this.cmd.mget(ids.map((id) => keys.job(id)));
+    return raws.filter((r): r is string => r !== null).map((r) => JSON.parse(r) as Job).filter((j) => !isFinalState(j.state));
+  }
+}
