@@ -8,22 +8,16 @@
 // routing, next speaker, loop checks) gets a small JSON text and leaves the script
 // where it is. Every request is recorded; unknown paths get 404.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { LoopbackServer } from './loopbackServer.js';
+import { ScriptedModelServer, type RecordedModelRequest } from './modelServer.js';
 
 /** One model turn: a call of one of Gemini CLI's tools, or a final message. */
 export type GeminiStep =
   | { kind: 'tool'; name: string; args: Record<string, unknown> }
   | { kind: 'message'; text: string };
 
-export interface RecordedGeminiRequest {
-  method: string;
-  path: string;
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  /** Whether `x-goog-api-key` (or `?key=`) was the expected key. */
-  authorized: boolean;
-  body: unknown;
-  step?: number;
+/** `authorized`: whether `x-goog-api-key` (or `?key=`) was the expected key. */
+export interface RecordedGeminiRequest extends RecordedModelRequest {
+  /** Answered with the side-question JSON, outside the script. */
   side?: boolean;
 }
 
@@ -55,32 +49,17 @@ function offersFunctions(tools: unknown): boolean {
 /** The answer to a side question: JSON that the CLI's routing, next-speaker and loop checks all accept. */
 const SIDE_ANSWER = JSON.stringify({ reasoning: 'scripted', next_speaker: 'user', model_choice: 'flash', complexity_reasoning: 'scripted', complexity_score: 10, unproductive_state_confidence: 0, unproductive_state_analysis: 'none' });
 
-export class GeminiServer {
-  readonly requests: RecordedGeminiRequest[] = [];
-
-  private constructor(private readonly http: LoopbackServer, private readonly opts: GeminiServerOptions) {}
-
-  static async start(opts: GeminiServerOptions): Promise<GeminiServer> {
-    let self: GeminiServer | undefined;
-    const http = await LoopbackServer.start(opts.port, (req, res, body) => self?.handle(req, res, body) ?? Promise.resolve(), (message) => ({ error: { code: 500, message, status: 'INTERNAL' } }));
-    self = new GeminiServer(http, opts);
-    return self;
-  }
-
-  get port(): number {
-    return this.http.port;
+export class GeminiServer extends ScriptedModelServer<RecordedGeminiRequest, GeminiServerOptions> {
+  static start(opts: GeminiServerOptions): Promise<GeminiServer> {
+    return new GeminiServer(opts).listen((message) => ({ error: { code: 500, message, status: 'INTERNAL' } }));
   }
 
   /** What goes into GOOGLE_GEMINI_BASE_URL. */
   get baseUrl(): string {
-    return this.http.origin;
+    return this.origin;
   }
 
-  close(): Promise<void> {
-    return this.http.close();
-  }
-
-  private async handle(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
+  protected async handle(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const { 'x-goog-api-key': apiKey, ...headers } = req.headers;
     const rec: RecordedGeminiRequest = {

@@ -10,24 +10,15 @@
 // recorded (the key only as "was it the expected one"); unknown paths get 404.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { LoopbackServer } from './loopbackServer.js';
+import { ScriptedModelServer, type RecordedModelRequest } from './modelServer.js';
 
 /** One model turn: a call of one of Claude's tools, or a final assistant message. */
 export type MessagesStep =
   | { kind: 'tool'; name: string; input: Record<string, unknown> }
   | { kind: 'message'; text: string };
 
-export interface RecordedMessagesRequest {
-  method: string;
-  path: string;
-  status: number;
-  /** The request headers without `x-api-key` and `authorization`. */
-  headers: Record<string, string | string[] | undefined>;
-  /** Whether `x-api-key` (or `Authorization: Bearer`) was the expected key. */
-  authorized: boolean;
-  body: unknown;
-  /** Which script step answered; absent for a side question or a refusal. */
-  step?: number;
+/** `authorized`: whether `x-api-key` (or `Authorization: Bearer`) was the expected key; `step` is absent for a side question or a refusal. */
+export interface RecordedMessagesRequest extends RecordedModelRequest {
   /** Answered with the side-question text, outside the script. */
   side?: boolean;
   events: string[];
@@ -59,33 +50,19 @@ function toolResults(messages: unknown): number {
   return n;
 }
 
-export class MessagesServer {
-  readonly requests: RecordedMessagesRequest[] = [];
+export class MessagesServer extends ScriptedModelServer<RecordedMessagesRequest, MessagesServerOptions> {
   private seq = 0;
 
-  private constructor(private readonly http: LoopbackServer, private readonly opts: MessagesServerOptions) {}
-
-  static async start(opts: MessagesServerOptions): Promise<MessagesServer> {
-    let self: MessagesServer | undefined;
-    const http = await LoopbackServer.start(opts.port, (req, res, body) => self?.handle(req, res, body) ?? Promise.resolve(), (message) => ({ type: 'error', error: { type: 'api_error', message } }));
-    self = new MessagesServer(http, opts);
-    return self;
-  }
-
-  get port(): number {
-    return this.http.port;
+  static start(opts: MessagesServerOptions): Promise<MessagesServer> {
+    return new MessagesServer(opts).listen((message) => ({ type: 'error', error: { type: 'api_error', message } }));
   }
 
   /** What goes into ANTHROPIC_BASE_URL (Claude Code appends /v1/messages). */
   get baseUrl(): string {
-    return this.http.origin;
+    return this.origin;
   }
 
-  close(): Promise<void> {
-    return this.http.close();
-  }
-
-  private async handle(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
+  protected async handle(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
     const { 'x-api-key': apiKey, authorization, ...headers } = req.headers;
     const path = (req.url ?? '').split('?')[0] ?? '';
     const rec: RecordedMessagesRequest = {

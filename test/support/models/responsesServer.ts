@@ -9,26 +9,15 @@
 // recorded too.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { LoopbackServer } from './loopbackServer.js';
+import { ScriptedModelServer, type RecordedModelRequest } from './modelServer.js';
 
 /** One model turn: a call of Codex's `exec_command` tool, or a final assistant message. */
 export type ScriptedStep =
   | { kind: 'exec'; cmd: string }
   | { kind: 'message'; text: string };
 
-export interface RecordedRequest {
-  method: string;
-  path: string;
-  /** The answer's status: 200 for a streamed turn. */
-  status: number;
-  /** The request headers without `authorization`. */
-  headers: Record<string, string | string[] | undefined>;
-  /** Whether `authorization` was `Bearer <the expected key>`. */
-  authorized: boolean;
-  /** The parsed JSON body (or the raw text when it was not JSON). */
-  body: unknown;
-  /** Which script step answered, when one did. */
-  step?: number;
+/** `authorized`: whether `authorization` was `Bearer <the expected key>`. */
+export interface RecordedRequest extends RecordedModelRequest {
   /** The SSE event types sent back. */
   events: string[];
 }
@@ -52,33 +41,19 @@ export function shellQuote(s: string): string {
   return `'${s.replaceAll("'", "'\\''")}'`;
 }
 
-export class ResponsesServer {
-  readonly requests: RecordedRequest[] = [];
+export class ResponsesServer extends ScriptedModelServer<RecordedRequest, ResponsesServerOptions> {
   private seq = 0;
 
-  private constructor(private readonly http: LoopbackServer, private readonly opts: ResponsesServerOptions) {}
-
-  static async start(opts: ResponsesServerOptions): Promise<ResponsesServer> {
-    let self: ResponsesServer | undefined;
-    const http = await LoopbackServer.start(opts.port, (req, res, body) => self?.handle(req, res, body) ?? Promise.resolve(), (message) => ({ error: { message } }));
-    self = new ResponsesServer(http, opts);
-    return self;
-  }
-
-  get port(): number {
-    return this.http.port;
+  static start(opts: ResponsesServerOptions): Promise<ResponsesServer> {
+    return new ResponsesServer(opts).listen((message) => ({ error: { message } }));
   }
 
   /** What goes into a provider's `base_url`. */
   get baseUrl(): string {
-    return `${this.http.origin}/v1`;
+    return `${this.origin}/v1`;
   }
 
-  close(): Promise<void> {
-    return this.http.close();
-  }
-
-  private async handle(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
+  protected async handle(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
     const { authorization, ...headers } = req.headers;
     const path = (req.url ?? '').split('?')[0] ?? '';
     const rec: RecordedRequest = {
