@@ -26,6 +26,14 @@ export function describeHost(h: HostHealth, now: number): string {
   return `${h.id}: ${h.busy}/${h.slots} busy · ${h.version} · seen ${ago(h.lastSeen, now)}${h.accepting ? '' : ' · draining'}`;
 }
 
+/** What a host's slots are doing, for its tooltip line: ` — jobs c061bf1a, d096eedd; slot 1 restarting` (nothing when all are idle). */
+function hostActivity(slots: readonly SlotHealth[]): string {
+  const jobs = slots.filter((s) => s.jobId).map((s) => (s.jobId ?? '').slice(0, 8));
+  const other = slots.filter((s) => !s.jobId && s.state !== 'idle').map((s) => `slot ${s.id} ${s.state}`);
+  const parts = [...(jobs.length ? [`${jobs.length === 1 ? 'job' : 'jobs'} ${jobs.join(', ')}`] : []), ...other];
+  return parts.length ? ` — ${parts.join('; ')}` : '';
+}
+
 /** A slot's name: `slot 0` on a single worker, `host-a slot 0` in a fleet (slot ids repeat across hosts). */
 export const slotName = (s: SlotHealth): string => (s.host ? `${s.host} slot ${s.id}` : `slot ${s.id}`);
 
@@ -43,8 +51,12 @@ export function describeHealth(outcome: HealthOutcome | { kind: 'not-configured'
       const restarting = h.slots.filter((s) => s.state === 'restarting').length;
       const queued = h.queued > 0 ? ` · ${h.queued} queued` : '';
       const hostCount = h.hosts ? ` · ${plural(h.hosts.length, 'host')}` : '';
-      const fleet = !h.hosts ? '' : `Fleet on Redis: ${plural(h.hosts.length, 'host')}, ${plural(h.capacity, 'slot')}\n${[...h.hosts].sort((a, b) => a.id.localeCompare(b.id)).map((x) => `- ${describeHost(x, now)}`).join('\n')}\n\n`;
-      const slots = h.slots.map((s) => `- ${slotName(s)}: ${s.state}${s.jobId ? ` (job ${s.jobId.slice(0, 8)})` : ''}`).join('\n');
+      const slotLine = (s: SlotHealth) => `- ${slotName(s)}: ${s.state}${s.jobId ? ` (job ${s.jobId.slice(0, 8)})` : ''}`;
+      // A fleet lists a line per host, its running jobs on it (a tooltip of every slot of
+      // twenty hosts would not fit); the pool picker has every slot.
+      const hostIds = new Set(h.hosts?.map((x) => x.id));
+      const fleet = !h.hosts ? '' : `Fleet on Redis: ${plural(h.hosts.length, 'host')}, ${plural(h.capacity, 'slot')}\n${[...h.hosts].sort((a, b) => a.id.localeCompare(b.id)).map((x) => `- ${describeHost(x, now)}${hostActivity(h.slots.filter((s) => s.host === x.id))}`).join('\n')}`;
+      const slots = !h.hosts ? h.slots.map(slotLine).join('\n') : h.slots.filter((s) => !s.host || !hostIds.has(s.host)).map((s) => `\n${slotLine(s)}`).join('');
       // Which agent CLI the worker runs (its preset and version), or why it cannot.
       const agentName = h.agent.preset && h.agent.preset !== 'custom' ? h.agent.preset : h.agent.command;
       const agent = h.agent.found ? `\n\nAgent: ${agentName}${h.agent.version ? ` (${h.agent.version})` : ''}` : `\n\n⚠ ${h.agent.message}`;

@@ -164,11 +164,19 @@ describe('end to end in a real VS Code (code-server + chromium)', function () {
 
   it('3. select lines → right-click → Delegate Selection to Kiro → form shows file, lines and code → TASK.md has them fenced', async function () {
     const explorer = page.locator('.explorer-folders-view');
-    await explorer.locator('.monaco-list-row', { hasText: /^src$/ }).click();
-    await explorer.locator('.monaco-list-row', { hasText: 'login.ts' }).click();
+    // The previous scenario's checkouts make the explorer refresh, which can fold `src` again or
+    // swallow a click that lands mid-refresh (seen in CI): click through it until the file is open.
+    const srcRow = explorer.locator('.monaco-list-row', { hasText: /^src$/ });
+    const fileRow = explorer.locator('.monaco-list-row', { hasText: 'login.ts' });
+    const tab = page.locator('.tab', { hasText: 'login.ts' });
+    await pollUntil(async () => {
+      if (await tab.isVisible()) return true;
+      if (!(await fileRow.isVisible())) await srcRow.click({ timeout: 2_000 }).catch(() => undefined);
+      else await fileRow.click({ timeout: 2_000 }).catch(() => undefined);
+      return false;
+    }, { timeoutMs: 30_000, intervalMs: 500, what: 'src/login.ts open in an editor' });
     const editor = page.locator('.monaco-editor .view-lines').first();
     await editor.waitFor();
-    await page.locator('.tab', { hasText: 'login.ts' }).waitFor();
     await editor.click();
     await page.keyboard.press('Control+Home');
     await page.keyboard.press('Shift+ArrowDown');

@@ -62,8 +62,11 @@ describe('extension plain modules', function () {
       const v = describeHealth({ kind: 'ok', health: fleet() }, now);
       assert.equal(v.text, '$(sync~spin) Kiro 3/6 busy · 3 hosts');
       assert.equal(v.severity, 'normal', 'a draining host is a rolling deploy, not a problem');
-      assert.match(v.tooltip, /Fleet on Redis: 3 hosts, 6 slots\n- host-a: 1\/2 busy · 0\.1\.0 · seen 2 s ago\n- host-b: 2\/2 busy · 0\.1\.0 · seen just now\n- host-c: 0\/2 busy · 0\.2\.0 · seen 12 s ago · draining\n/);
-      assert.match(v.tooltip, /- host-a slot 0: busy \(job job-a0-1\)\n- host-a slot 1: idle\n- host-b slot 0: busy/, 'slot ids repeat across hosts: each slot names its host');
+      assert.match(v.tooltip, /Fleet on Redis: 3 hosts, 6 slots\n- host-a: 1\/2 busy · 0\.1\.0 · seen 2 s ago — job job-a0-1\n- host-b: 2\/2 busy · 0\.1\.0 · seen just now — jobs job-b0-1, job-b1-1\n- host-c: 0\/2 busy · 0\.2\.0 · seen 12 s ago · draining\n\nAgent/);
+      assert.doesNotMatch(v.tooltip, /slot \d: idle/, 'a line per host, not per slot (the picker has every slot)');
+      const odd = describeHealth({ kind: 'ok', health: fleet({ slots: [...fleet().slots.slice(0, 4), { id: 0, state: 'restarting', jobId: null, since: seen(1000), host: 'host-c' }, slot('host-x', 0, 'job-x0-1234567')] }) }, now);
+      assert.match(odd.tooltip, /- host-c: 0\/2 busy · 0\.2\.0 · seen 12 s ago · draining — slot 0 restarting\n/);
+      assert.match(odd.tooltip, /\n- host-x slot 0: busy \(job job-x0-1\)\n\nAgent/, 'a slot of a host not (or no longer) listed still shows, named with its host');
       assert.doesNotMatch(v.tooltip, /host-[ab]: [^\n]*draining/);
       assert.equal(describeHealth({ kind: 'ok', health: fleet({ queued: 4, hosts: [fleet().hosts![1]!] }) }, now).text, '$(sync~spin) Kiro 3/6 busy · 4 queued · 1 host');
       assert.equal(describeHealth({ kind: 'ok', health: fleet({ slots: fleet().slots.map((s) => ({ ...s, state: 'busy' as const })) }) }, now).severity, 'warning', 'every slot of the fleet busy');
