@@ -98,7 +98,7 @@ export class FleetJobService extends EventEmitter<JobServiceEvents> implements J
     this.locks = new BranchLocks(this.lockConn, fleet.branchLockMs, fleet.workerId);
     this.registry = new HostRegistry(this.cmd, fleet.heartbeatMs);
     this.processor = new FleetProcessor({
-      host: deps, fleet, slots: this.host, records: this.records, locks: this.locks, writes: this.writes,
+      hostDeps: deps, fleet, slotHost: this.host, records: this.records, locks: this.locks, writes: this.writes,
       cmd: this.cmd, writer: this.writer, log: this.log, accepting: () => this.accepting,
     });
     this.host.on('slot', () => {

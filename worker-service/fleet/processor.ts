@@ -32,9 +32,10 @@ const BRANCH_BUSY_RETRY_MS = 500;
 const WATCH_MS = 1_000;
 
 export interface ProcessorDeps {
-  host: HostDeps;
+  hostDeps: HostDeps;
   fleet: FleetConfig;
-  slots: SlotHost;
+  /** This host's slots, which run the jobs. */
+  slotHost: SlotHost;
   records: JobRecords;
   locks: BranchLocks;
   writes: WriteBehind;
@@ -67,7 +68,7 @@ export class FleetProcessor {
     this.connection = new Redis(fleet.redisUrl, { maxRetriesPerRequest: null, connectionName: `kiro-worker-${fleet.workerId}` }).on('error', () => undefined);
     this.worker = new Worker<QueuedData>(QUEUE_NAME, (job, token) => this.process(job, token), {
       connection: this.connection,
-      concurrency: this.deps.slots.slots.length,
+      concurrency: this.deps.slotHost.slots.length,
       lockDuration: fleet.lockMs,
       stalledInterval: fleet.stalledCheckMs,
       // A job's re-runs are bounded by its record's attempt count (MAX_ATTEMPTS), as on a single host.
@@ -90,7 +91,7 @@ export class FleetProcessor {
 
   /** The job's status, with the live tail of its output when it runs here. */
   statusOf(job: Job, position = 0): JobStatus {
-    const live = this.deps.slots.logOf(job.id);
+    const live = this.deps.slotHost.logOf(job.id);
     return toStatus(live ? { ...job, outputTail: live.lines() } : job, position);
   }
 
@@ -125,14 +126,14 @@ export class FleetProcessor {
       if (now - at <= this.deps.fleet.lockMs || this.abandoned.has(id)) continue;
       this.abandoned.add(id);
       this.deps.log.error({ jobId: id, sinceRenewalMs: now - at }, 'lost the lock of a running job: stopping it here (another host may run it)');
-      void this.deps.slots.cancel(id);
+      void this.deps.slotHost.cancel(id);
     }
     const ids = [...this.local.keys()].filter((id) => !this.abandoned.has(id));
     if (ids.length === 0) return;
     try {
       const flags = await this.deps.cmd.mget(ids.map((id) => keys.cancel(id)));
       ids.forEach((id, i) => {
-        if (flags[i] !== null && !this.deps.slots.cancelled(id)) void this.deps.slots.cancel(id);
+        if (flags[i] !== null && !this.deps.slotHost.cancelled(id)) void this.deps.slotHost.cancel(id);
       });
     } catch { /* Redis away: next time */ }
   }
@@ -156,7 +157,7 @@ export class FleetProcessor {
       finishJob(job, state, { code, message });
       await this.save(job, true);
       const { owner, repo } = job.request;
-      this.deps.slots.followUp(job, () => this.deps.host.credentials.forRepository(owner, repo));
+      this.deps.slotHost.followUp(job, () => this.deps.hostDeps.credentials.forRepository(owner, repo));
       return job.state;
     };
     if ((await this.deps.writer.exists(keys.cancel(id))) === 1) return endHere('cancelled', 'CANCELLED', 'cancelled before it started');
@@ -165,7 +166,7 @@ export class FleetProcessor {
     }
     if (job.state !== 'queued') this.deps.log.warn({ jobId: id, state: job.state, attempts: job.attempts }, 'job was interrupted on another host; running it again');
     const lock = await this.deps.locks.acquire(branchKeyOf(job), id, () => this.deps.log.error({ jobId: id }, 'lost the branch lock of a running job (Redis unreachable too long)'));
-    const slot = lock ? this.deps.slots.idleSlot() : undefined;
+    const slot = lock ? this.deps.slotHost.idleSlot() : undefined;
     if (!lock || !slot || !this.deps.accepting()) {
       await lock?.release();
       // Another job of this branch runs (or this host has no free slot): look again shortly.
@@ -176,7 +177,7 @@ export class FleetProcessor {
     this.local.set(id, job);
     this.renewedAt.set(id, Date.now());
     try {
-      const result = await this.deps.slots.start(slot, job, {
+      const result = await this.deps.slotHost.start(slot, job, {
         save: (j, durable) => this.save(j, durable),
         abandoned: (j) => this.abandoned.has(j.id),
         // The one check that cannot race a timer: BullMQ's lock, extended now, still carries this host's token.
@@ -188,7 +189,7 @@ export class FleetProcessor {
           throw new WorkerError('LOCK_LOST', 'the job was taken over by another worker host', 409);
         },
         openLog: (j) => {
-          const jobLog = new JobLog(logPath(this.deps.host.config.stateDir, j.id), this.deps.host.config.sandbox.maxOutputBytes);
+          const jobLog = new JobLog(logPath(this.deps.hostDeps.config.stateDir, j.id), this.deps.hostDeps.config.sandbox.maxOutputBytes);
           jobLog.on('data', (bytes) => {
             if (!this.abandoned.has(j.id)) this.deps.writes.append(keys.log(j.id), bytes);
           });
