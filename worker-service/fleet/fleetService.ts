@@ -177,10 +177,6 @@ export class FleetJobService extends EventEmitter<JobServiceEvents> implements J
     this.slotsTimer.unref();
   }
 
-  private record(id: string): Promise<Job | undefined> {
-    return this.records.get(id);
-  }
-
   private statusOf(job: Job, position = 0): JobStatus {
     return this.processor.statusOf(job, position);
   }
@@ -190,7 +186,7 @@ export class FleetJobService extends EventEmitter<JobServiceEvents> implements J
     const id = jobIdFor(scopeKey);
     if (!this.accepting) {
       // A duplicate still gets its job; only new work waits for a host that is not stopping.
-      const known = await this.record(id).catch(() => undefined);
+      const known = await this.records.get(id).catch(() => undefined);
       if (known && known.request.prNumber === request.prNumber && known.request.title === request.title) return { status: this.statusOf(known), created: false };
       throw new QueueFullError(30, 'this worker host is shutting down; try again shortly (another host may take it)');
     }
@@ -200,7 +196,7 @@ export class FleetJobService extends EventEmitter<JobServiceEvents> implements J
       const created = await this.records.create(job);
       made = created;
       if (!created) {
-        job = (await this.record(id)) ?? job;
+        job = (await this.records.get(id)) ?? job;
         if (job.request.prNumber !== request.prNumber || job.request.title !== request.title) {
           throw new WorkerError('IDEMPOTENCY_CONFLICT', `idempotency key ${request.idempotencyKey} was already used for another pull request on ${request.branch}`, 409, 'idempotencyKey');
         }
@@ -239,10 +235,10 @@ export class FleetJobService extends EventEmitter<JobServiceEvents> implements J
   }
 
   async status(id: string): Promise<JobStatus | undefined> {
-    const here = this.processor.local.get(id);
+    const here = this.processor.runningHere(id);
     if (here) return this.statusOf(here);
     try {
-      const job = await this.record(id);
+      const job = await this.records.get(id);
       return job ? this.statusOf(job, job.state === 'queued' ? await this.position(id) : 0) : undefined;
     } catch (e) {
       return unavailable(e, this.log);
@@ -253,12 +249,12 @@ export class FleetJobService extends EventEmitter<JobServiceEvents> implements J
     // Listening before anything is asked, so that an end in between is not missed.
     const ended = this.waitFinal(id, CANCEL_PUSH_WAIT_MS + this.deps.config.killGraceMs);
     try {
-      const job = this.processor.local.get(id) ?? (await this.record(id));
+      const job = this.processor.runningHere(id) ?? (await this.records.get(id));
       if (!job) throw new WorkerError('NOT_FOUND', `no job ${id}`, 404);
       if (isFinalState(job.state)) return this.statusOf(job);
       // Asked for everywhere at once: the holder stops it (this host directly), a host about to start it does not;
       // a holder that missed the broadcast finds the flag within a second (watchRunning).
-      if (this.processor.local.has(id)) void this.host.cancel(id);
+      if (this.processor.runningHere(id)) void this.host.cancel(id);
       await this.cmd.multi().set(keys.cancel(id), '1', 'EX', 24 * 3600).publish(channels.cancel, id).exec();
       const bullJob = await this.queue.getJob(id);
       let removed = false;
@@ -336,7 +332,7 @@ export class FleetJobService extends EventEmitter<JobServiceEvents> implements J
 
   async unfinished(): Promise<JobStatus[]> {
     try {
-      return (await this.records.open()).map((j) => this.statusOf(this.processor.local.get(j.id) ?? j));
+      return (await this.records.open()).map((j) => this.statusOf(this.processor.runningHere(j.id) ?? j));
     } catch (e) {
       return unavailable(e, this.log);
     }
@@ -344,9 +340,9 @@ export class FleetJobService extends EventEmitter<JobServiceEvents> implements J
 
   /** The log, from Redis (logReader.ts), whichever host runs or ran the job. */
   async followLog(id: string, offset: number, sink: LogSink): Promise<() => void> {
-    if (!this.processor.local.has(id) && !(await this.record(id).catch(unavailable))) throw new WorkerError('NOT_FOUND', `no job ${id}`, 404);
+    if (!this.processor.runningHere(id) && !(await this.records.get(id).catch(unavailable))) throw new WorkerError('NOT_FOUND', `no job ${id}`, 404);
     return followRedisLog(this.cmd, id, offset, sink, async () => {
-      const job = await this.record(id);
+      const job = await this.records.get(id);
       return !job || isFinalState(job.state);
     });
   }

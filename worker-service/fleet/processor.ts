@@ -50,7 +50,7 @@ export interface ProcessorDeps {
 
 export class FleetProcessor {
   /** Jobs on this host's slots now (their freshest state is here, not yet in Redis). */
-  readonly local = new Map<string, Job>();
+  private readonly local = new Map<string, Job>();
   /** When each job running here last had its BullMQ lock renewed. */
   private readonly renewedAt = new Map<string, number>();
   /** Jobs this host gave up because their lock lapsed: another host may run them now; this one stays silent. */
@@ -87,6 +87,11 @@ export class FleetProcessor {
     this.worker.on('failed', (bullJob, err) => void this.onFailed(bullJob, err));
     this.watchTimer = setInterval(() => void this.watchRunning(), WATCH_MS);
     this.watchTimer.unref();
+  }
+
+  /** The job as this host runs it now (fresher than its record in Redis), if it runs here. */
+  runningHere(id: string): Job | undefined {
+    return this.local.get(id);
   }
 
   /** The job's status, with the live tail of its output when it runs here. */
