@@ -5,13 +5,16 @@
 // that ended, which files it wrote, what it said. Anything else (a warning, a
 // banner, a line cut short, an event of a kind not known here) passes through
 // unchanged, and a parser that throws only costs that line its translation: reading
-// the output never fails a job.
+// the output never fails a job. The tokens the events report spending are kept as
+// `usage` (null for a plain-text agent, and until its events say any), and each
+// change is announced through `onUsage`, as it happens, so a budget can stop the agent.
 import { stripAnsi } from '../jobs/log.js';
 import { claudeParser } from './parsers/claude.js';
 import { codexParser } from './parsers/codex.js';
 import { oneLine, type EventParser } from './parsers/format.js';
 import { geminiParser } from './parsers/gemini.js';
 import type { OutputFormat } from './presets.js';
+import { costUsd, sameUsage, tokenCount, type JobUsage } from './usage.js';
 
 export type { EventParser } from './parsers/format.js';
 
@@ -50,9 +53,15 @@ export class AgentOutput {
   private holding = false;
   /** The current line began as something other than an event: the rest of it passes through as it comes. */
   private passing = false;
+  private reported: JobUsage | null = null;
 
-  constructor(format: OutputFormat, private readonly write: (text: string) => void) {
+  constructor(format: OutputFormat, private readonly write: (text: string) => void, private readonly onUsage?: (usage: JobUsage) => void) {
     this.parser = makeParser(format);
+  }
+
+  /** What the agent's events reported spending so far; null when they reported nothing (a plain-text agent never does). */
+  get usage(): JobUsage | null {
+    return this.reported;
   }
 
   push(chunk: string): void {
@@ -100,6 +109,7 @@ export class AgentOutput {
     const held = () => {
       const lines = this.safe(() => this.parser?.end?.() ?? []);
       if (lines?.length) this.write(lines.join(TERMINAL) + TERMINAL);
+      this.checkUsage();
     };
     // A whole event without its newline is read like any other; a line cut short comes after what was held before it.
     if (last && parseEvent(last)) {
@@ -131,8 +141,24 @@ export class AgentOutput {
   private line(raw: string): void {
     const event = parseEvent(raw);
     const lines = event ? this.safe(() => this.parser?.event(event) ?? null) : null;
-    if (!lines) return this.write(raw);
-    if (lines.length) this.write(lines.join(TERMINAL) + TERMINAL);
+    if (!lines) this.write(raw);
+    else if (lines.length) this.write(lines.join(TERMINAL) + TERMINAL);
+    // After the event's lines: a budget's "stopped" note follows the event that passed it.
+    if (event) this.checkUsage();
+  }
+
+  /** The parser's figure after an event: kept, and announced when it changed (a figure that is not whole counts is dropped). */
+  private checkUsage(): void {
+    const u = this.safe(() => this.parser?.usage?.() ?? null);
+    if (!u || sameUsage(u, this.reported)) return;
+    const inputTokens = tokenCount(u.inputTokens);
+    const outputTokens = tokenCount(u.outputTokens);
+    if (inputTokens === null || outputTokens === null) return;
+    const cost = costUsd(u.costUsd);
+    const usage: JobUsage = { inputTokens, outputTokens, ...(cost !== null ? { costUsd: cost } : {}) };
+    this.reported = usage;
+    // The listener's own failure must not reach the terminal's data handler either.
+    this.safe(() => this.onUsage?.({ ...usage }));
   }
 
   /** A parser's answer, or null when it threw: reading the output must never fail the job. */

@@ -3,8 +3,26 @@
 // carries the model's content blocks (text, tool_use), `user` the tool results that
 // went back (is_error set when a command failed, its text then starting "Exit code
 // N"), and `result` ends it with the final message in `result` (or `is_error` and
-// a subtype such as error_max_turns).
+// a subtype such as error_max_turns). Usage: each `assistant` event carries its
+// message's `usage` (repeated on every content block of one message, and counted
+// when the message starts, so its output tokens are low), summed over messages as a
+// running figure; the `result`'s `usage` and `total_cost_usd` are the session's
+// totals and replace it.
+import { addUsage, costUsd, tokenCount, type JobUsage } from '../usage.js';
 import { arr, fmt, messageLines, obj, oneLine, relativePath, str, type EventParser } from './format.js';
+
+/**
+ * Anthropic's `usage`: `input_tokens` leaves out the prompt tokens read from or written
+ * to the cache, which are counted here as input all the same.
+ */
+export function claudeUsage(u: Record<string, unknown> | null, cost?: unknown): JobUsage | null {
+  const input = tokenCount(u?.input_tokens);
+  const output = tokenCount(u?.output_tokens);
+  if (input === null || output === null) return null;
+  const cached = (tokenCount(u?.cache_creation_input_tokens) ?? 0) + (tokenCount(u?.cache_read_input_tokens) ?? 0);
+  const usd = costUsd(cost);
+  return { inputTokens: input + cached, outputTokens: output, ...(usd !== null ? { costUsd: usd } : {}) };
+}
 
 /** What a tool call did, in words: "$ npm test", "wrote src/a.ts". */
 function describe(name: string, input: Record<string, unknown>, cwd: string | null): string {
@@ -51,6 +69,11 @@ export function claudeParser(): EventParser {
   let error: string | null = null;
   /** tool_use id → the tool's name, to read its result. */
   const tools = new Map<string, string>();
+  /** Message id → its usage as last reported, since the last result. */
+  const messages = new Map<string, JobUsage>();
+  let anonymous = 0;
+  /** The last result's totals. */
+  let totals: JobUsage | null = null;
 
   return {
     event(e) {
@@ -61,8 +84,11 @@ export function claudeParser(): EventParser {
         return [fmt.note(`Claude Code · model ${str(e.model) ?? '?'} · permission mode ${str(e.permissionMode) ?? '?'}`)];
       }
       if (type === 'assistant') {
+        const message = obj(e.message);
+        const used = claudeUsage(obj(message?.usage));
+        if (used) messages.set(str(message?.id) ?? `#${anonymous++}`, used);
         const lines: string[] = [];
-        for (const block of arr(obj(e.message)?.content)) {
+        for (const block of arr(message?.content)) {
           const b = obj(block);
           if (b?.type === 'text' && str(b.text)?.trim()) {
             const text = str(b.text) ?? '';
@@ -94,6 +120,11 @@ export function claudeParser(): EventParser {
         return lines;
       }
       if (type === 'result') {
+        const used = claudeUsage(obj(e.usage), e.total_cost_usd);
+        if (used) {
+          totals = used;
+          messages.clear();
+        }
         const result = str(e.result);
         const turns = typeof e.num_turns === 'number' ? `${e.num_turns} turns` : '';
         const seconds = typeof e.duration_ms === 'number' ? `${(e.duration_ms / 1000).toFixed(1)} s` : '';
@@ -109,5 +140,10 @@ export function claudeParser(): EventParser {
     },
     summary: () => (final?.trim() ? final : lastText),
     error: () => error,
+    usage() {
+      const running = [...messages.values()];
+      const first = totals ?? running.shift() ?? null;
+      return first ? running.reduce(addUsage, first) : null;
+    },
   };
 }

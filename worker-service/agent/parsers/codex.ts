@@ -4,8 +4,19 @@
 // `item.completed` whose `item` is a command_execution (command, exit_code,
 // aggregated_output), an agent_message (text), a file_change (changes: path and
 // kind), a reasoning, a todo_list, an mcp_tool_call, a web_search or an error (a
-// warning of Codex's own).
+// warning of Codex's own). Usage: `turn.completed` carries the thread's token totals
+// so far (Codex fills it from its cumulative `total_token_usage`, not the turn's
+// share), so the last one is the run's; there is no cost, and no figure before a turn
+// ends (`codex exec` runs one turn).
+import { tokenCount, type JobUsage } from '../usage.js';
 import { arr, fmt, messageLines, obj, str, type EventParser } from './format.js';
+
+/** OpenAI's `usage`: `input_tokens` already includes `cached_input_tokens`, and `output_tokens` the reasoning. */
+export function codexUsage(u: Record<string, unknown> | null): JobUsage | null {
+  const input = tokenCount(u?.input_tokens);
+  const output = tokenCount(u?.output_tokens);
+  return input === null || output === null ? null : { inputTokens: input, outputTokens: output };
+}
 
 /** `/bin/bash -c 'npm test'` → `npm test`: the wrapper Codex adds is noise to a reader. */
 function command(raw: string): string {
@@ -20,6 +31,7 @@ const CHANGE: Record<string, string> = { add: 'added', update: 'edited', delete:
 export function codexParser(): EventParser {
   let final: string | null = null;
   let error: string | null = null;
+  let usage: JobUsage | null = null;
 
   const item = (phase: 'started' | 'completed', it: Record<string, unknown>): string[] => {
     const type = str(it.type);
@@ -56,8 +68,10 @@ export function codexParser(): EventParser {
       switch (str(e.type)) {
         case 'thread.started':
           return [fmt.note(`Codex · thread ${str(e.thread_id) ?? '?'}`)];
-        case 'turn.started':
         case 'turn.completed':
+          usage = codexUsage(obj(e.usage)) ?? usage;
+          return [];
+        case 'turn.started':
         case 'item.updated':
           return [];
         case 'turn.failed':
@@ -77,5 +91,6 @@ export function codexParser(): EventParser {
     },
     summary: () => final,
     error: () => error,
+    usage: () => usage,
   };
 }

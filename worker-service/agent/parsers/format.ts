@@ -1,6 +1,7 @@
 // What the output parsers share: the interface each implements, and the few ways
 // they write a readable line (an action, its outcome, a problem, a dimmed note).
 import { stripAnsi } from '../../jobs/log.js';
+import type { JobUsage } from '../usage.js';
 
 /** What one CLI's event stream means. */
 export interface EventParser {
@@ -12,6 +13,13 @@ export interface EventParser {
   summary(): string | null;
   /** What went wrong, in the agent's own words, if it said. */
   error(): string | null;
+  /**
+   * The tokens (and cost, where the CLI says) its events reported so far, summed over the
+   * run; null until they report any. Absent for a stream that never reports usage.
+   * Input counts every prompt token the model read, cached ones included (a budget counts
+   * what went through the model; a reported cost already reflects the cache's discount).
+   */
+  usage?(): JobUsage | null;
 }
 
 const ESC = '\x1b[';

@@ -5,7 +5,27 @@
 // success or error, output, error.message), `error` (a warning or a system error,
 // with severity) and `result` (status, error, stats). The assistant's pieces are
 // held until something else happens, so that the terminal shows whole lines.
+// Usage: only the `result`'s `stats`, for the whole run (its other events carry none).
+import { addUsage, tokenCount, type JobUsage } from '../usage.js';
 import { fmt, messageLines, obj, oneLine, str, type EventParser } from './format.js';
+
+/**
+ * Gemini CLI's `stats` (its totals, else the sum of `models`): `input_tokens` is the whole
+ * prompt, cached part included (`input` is the uncached part); `output_tokens` the
+ * candidates'. No cost.
+ */
+export function geminiUsage(stats: Record<string, unknown> | null): JobUsage | null {
+  const of = (s: Record<string, unknown> | null): JobUsage | null => {
+    const input = tokenCount(s?.input_tokens);
+    const output = tokenCount(s?.output_tokens);
+    return input === null || output === null ? null : { inputTokens: input, outputTokens: output };
+  };
+  const total = of(stats);
+  if (total) return total;
+  const models = Object.values(obj(stats?.models) ?? {}).map((m) => of(obj(m)));
+  if (!models.length || models.some((m) => m === null)) return null; // a partial sum would read as the whole
+  return (models as JobUsage[]).reduce(addUsage);
+}
 
 function describe(name: string, p: Record<string, unknown>): string {
   const path = (...keys: string[]) => keys.map((k) => str(p[k])).find(Boolean) ?? '?';
@@ -41,6 +61,7 @@ export function geminiParser(): EventParser {
   let pending = '';
   let last: string | null = null;
   let error: string | null = null;
+  let usage: JobUsage | null = null;
   const tools = new Map<string, string>();
 
   /** The assistant's message so far, as lines; it becomes the last thing it said. */
@@ -90,6 +111,7 @@ export function geminiParser(): EventParser {
         }
         case 'result': {
           const stats = obj(e.stats);
+          usage = geminiUsage(stats) ?? usage;
           if (e.status !== 'success') {
             error = str(obj(e.error)?.message) ?? error ?? 'the run failed';
             return [...held, fmt.problem(`Gemini CLI stopped: ${error}`)];
@@ -105,5 +127,6 @@ export function geminiParser(): EventParser {
     end: flush,
     summary: () => (pending.trim() ? pending : last),
     error: () => error,
+    usage: () => usage,
   };
 }
