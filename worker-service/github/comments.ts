@@ -1,9 +1,11 @@
 // Comments on the job's pull request when a job ends: a summary of what the agent
 // pushed, or why it could not deliver (so a PR never silently stays with only
 // TASK.md), or that it was cancelled. Optional: needs the job's GitHub credential
-// (a GitHub App token or KIRO_GITHUB_TOKEN), given per call.
+// (a GitHub App token or KIRO_GITHUB_TOKEN), given per call. Each says what the agent
+// reported spending, or that it reports nothing.
 import { Octokit } from '@octokit/core';
 import type { FileChange } from '../../shared/protocol.js';
+import { formatUsage } from '../agent/usage.js';
 import type { Job } from '../jobs/job.js';
 import { formatDuration } from '../../shared/duration.js';
 
@@ -71,6 +73,16 @@ export function renderDiffStat(changes: NonNullable<Job['changes']>): string {
   return lines.join('\n');
 }
 
+/**
+ * "Usage: 12,345 input / 2,345 output tokens · $0.04", or that the agent reported none;
+ * nothing for a job whose agent never ran (it had nothing to report).
+ */
+export function usageLine(job: Job): string {
+  if (job.usage) return `Usage: ${formatUsage(job.usage)}`;
+  const ran = job.exitCode !== null || job.signal !== null;
+  return ran ? 'Usage: not reported by this agent' : '';
+}
+
 /** The longest agent summary a comment quotes. */
 const SUMMARY_CHARS = 4000;
 
@@ -91,18 +103,20 @@ export function summaryBody(job: Job): string {
   const took = ms !== null && Number.isFinite(ms) ? ` after ${formatDuration(ms)}` : '';
   const stat = job.changes && job.changes.filesChanged > 0 ? `\`\`\`\n${renderDiffStat(job.changes)}\n\`\`\`` : '';
   const said = job.summary?.trim() ? quoteSummary(job.summary) : '';
-  return join([`### ${HEADLINE.succeeded}`, '', `${commit}${took} (job \`${job.id}\`, attempt ${job.attempts}).`, '', said, '', stat, '', outputDetails(job)]);
+  return join([`### ${HEADLINE.succeeded}`, '', `${commit}${took} (job \`${job.id}\`, attempt ${job.attempts}).`, '', said, '', stat, '', usageLine(job), '', outputDetails(job)]);
 }
 
 /** The comment when a job ended without a push: why, and the agent's last lines if it ran. */
 export function commentBody(job: Job): string {
   if (job.state === 'succeeded') return summaryBody(job);
-  const headline = HEADLINE[job.state] ?? `Kiro job ended: ${job.state}`;
+  const budget = job.state === 'failed' && job.error?.code === 'BUDGET_EXCEEDED';
+  const headline = budget ? 'Kiro\'s token budget stopped this task' : HEADLINE[job.state] ?? `Kiro job ended: ${job.state}`;
   const reason = job.state === 'cancelled'
     ? `The job was cancelled from VS Code or the worker API${job.error ? ` (${job.error.message})` : ''}. Nothing was pushed.`
+    : budget ? `The job's token budget stopped it: ${job.error?.message ?? ''} (\`BUDGET_EXCEEDED\`). Nothing was pushed.`
     : job.error ? `**Reason:** ${job.error.message} (\`${job.error.code}\`)` : '';
   const which = job.attempts > 0 ? `Job \`${job.id}\`, attempt ${job.attempts}.` : `Job \`${job.id}\`; it had not started.`;
-  return join([`### ${headline}`, '', reason, '', which, '', outputDetails(job)]);
+  return join([`### ${headline}`, '', reason, '', which, '', usageLine(job), '', outputDetails(job)]);
 }
 
 export function githubCommenter(apiUrl: string): Commenter {

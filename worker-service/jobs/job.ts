@@ -1,5 +1,5 @@
 // A job as the worker keeps it (on disk and in memory), and its public status.
-import type { GenerateCodeRequest, JobChanges, JobState, JobStatus } from '../../shared/protocol.js';
+import type { GenerateCodeRequest, JobChanges, JobState, JobStatus, JobUsage } from '../../shared/protocol.js';
 
 export interface JobError {
   code: string;
@@ -30,6 +30,8 @@ export interface Job {
   summary?: string | null;
   /** A fleet: the host running (or that last ran) the job. */
   host?: string | null;
+  /** The tokens (and cost) the agent's events reported in this attempt; absent or null when it reported none. */
+  usage?: JobUsage | null;
 }
 
 /**
@@ -48,5 +50,6 @@ export function toStatus(job: Job, position: number): JobStatus {
     commitSha: job.commitSha, error: job.error, outputTail: job.outputTail, ...(job.changes ? { changes: job.changes } : {}),
     ...(job.summary ? { summary: job.summary } : {}),
     ...(job.host ? { host: job.host } : {}),
+    ...(job.usage ? { usage: job.usage } : {}),
   };
 }
