@@ -2,11 +2,14 @@
 // under the job's time limit, with the limits the kernel does not stop by itself
 // (disk, output) and those it only counts (cgroup events) checked every second.
 // Its output goes into the job's log through the preset's reader (agent/output.ts),
-// which also finds the agent's final message. The pool decides what the outcome
-// means for the job; this only runs it and says what the agent's exit code means.
+// which also finds the agent's final message and the tokens its events report; the
+// moment those pass the job's budget (KIRO_JOB_MAX_TOKENS), the agent is stopped.
+// The pool decides what the outcome means for the job; this only runs it and says
+// what the agent's exit code means.
 import { AgentOutput } from '../agent/output.js';
 import { exitError, PRESETS } from '../agent/presets.js';
 import { spawnAgent, type AgentExit, type AgentProcess } from '../agent/ptyRunner.js';
+import { budgetExceeded, type BudgetViolation, type JobUsage } from '../agent/usage.js';
 import type { WorkerConfig } from '../config.js';
 import type { JobError } from '../jobs/job.js';
 import type { JobLog } from '../jobs/log.js';
@@ -15,6 +18,9 @@ import { WorkerError } from './errors.js';
 
 /** How often a running agent's disk use, output and cgroup events are checked. */
 const LIMIT_CHECK_MS = 1000;
+
+/** A limit the agent broke: one of its sandbox's, or the job's token budget. */
+export type AgentViolation = LimitViolation | BudgetViolation;
 
 export interface AgentRunOptions {
   jobId: string;
@@ -29,12 +35,16 @@ export interface AgentRunOptions {
   log: JobLog;
   /** The agent is running (its pid known); the pool records it. */
   onSpawn(agent: AgentProcess): Promise<void>;
+  /** The agent's events reported a new usage figure (the run's total so far). */
+  onUsage?(usage: JobUsage): void;
 }
 
 export interface AgentRunResult {
   exit: AgentExit;
-  /** A limit the agent broke; it was stopped for it. */
-  violation: LimitViolation | null;
+  /** A limit the agent broke; it was stopped for it (or, past its exit, nothing of its work may be pushed). */
+  violation: AgentViolation | null;
+  /** What the agent's events reported spending; null when they reported nothing (a plain-text agent). */
+  usage: JobUsage | null;
   /** The agent's final message (for a plain-text agent, its last lines); null if it printed nothing. */
   summary: string | null;
   /**
@@ -49,7 +59,21 @@ export async function runAgent(o: AgentRunOptions): Promise<AgentRunResult> {
   const preset = PRESETS[config.agentPreset];
   // The preset's fixed variables (telemetry and update checks off) unless the operator passes their own.
   const env = { ...preset.env, ...o.env };
-  const output = new AgentOutput(preset.output, (text) => log.write(text));
+  let agent: AgentProcess | null = null;
+  let exited = false;
+  let violation: AgentViolation | null = null;
+  /** The first limit broken wins; the agent is stopped unless it has already exited. */
+  const stopFor = (v: AgentViolation) => {
+    if (violation) return;
+    violation = v;
+    log.note(`stopped: ${v.message}`);
+    if (agent && !exited) void agent.stop('limit', config.killGraceMs);
+  };
+  const output = new AgentOutput(preset.output, (text) => log.write(text), (usage) => {
+    o.onUsage?.(usage);
+    const over = budgetExceeded(usage, config.jobMaxTokens);
+    if (over) stopFor(over);
+  });
   const sandbox = o.sandbox?.enabled
     ? await o.sandbox.prepare({ id: o.jobId, tree: o.tree, gitDirs: o.gitDirs, agentPath: o.argv[0] ?? '', agentArgv: o.argv, env }).catch((e: unknown) => {
       throw new WorkerError('SANDBOX_FAILED', `could not prepare the agent's sandbox: ${(e as Error).message}`, 500);
@@ -61,8 +85,8 @@ export async function runAgent(o: AgentRunOptions): Promise<AgentRunResult> {
       log.lastOutputAt = Date.now();
       output.push(d);
     };
-    const agent = spawnAgent({ argv: sandbox?.argv ?? o.argv, cwd: o.tree, env: sandbox?.env ?? env, onData, sandboxed: sandbox !== null });
-    let violation: LimitViolation | null = null;
+    const proc = spawnAgent({ argv: sandbox?.argv ?? o.argv, cwd: o.tree, env: sandbox?.env ?? env, onData, sandboxed: sandbox !== null });
+    agent = proc;
     let checking: Promise<void> | null = null;
     // One check at a time: `du` over a big tree may take longer than the interval.
     const checkLimits = () => (checking ??= check().finally(() => (checking = null)));
@@ -72,24 +96,22 @@ export async function runAgent(o: AgentRunOptions): Promise<AgentRunResult> {
       const v = sandbox
         ? await sandbox.check(printed)
         : printed > config.sandbox.maxOutputBytes ? { code: 'OUTPUT_LIMIT' as const, message: 'the agent printed more than KIRO_AGENT_MAX_OUTPUT_MB' } : null;
-      if (v && !violation) {
-        violation = v;
-        log.note(`stopped: ${v.message}`);
-        void agent.stop('limit', config.killGraceMs);
-      }
+      if (v) stopFor(v);
     };
-    const timer = setTimeout(() => void agent.stop('timeout', config.killGraceMs), config.jobTimeoutMs);
+    const timer = setTimeout(() => void proc.stop('timeout', config.killGraceMs), config.jobTimeoutMs);
     const watch = setInterval(() => void checkLimits(), LIMIT_CHECK_MS);
     try {
-      await o.onSpawn(agent).catch(async (e: unknown) => {
-        await agent.stop('shutdown', 0);
+      await o.onSpawn(proc).catch(async (e: unknown) => {
+        await proc.stop('shutdown', 0);
         throw e;
       });
-      const exit = await agent.exited;
+      const exit = await proc.exited;
+      exited = true;
+      // Its last event (a usage reported only at the end) may still pass the budget: then nothing is pushed.
       output.end();
       await checkLimits(); // a tree that grew past the limit in the last second is not pushed
       const failed = exit.exitCode !== 0 && !exit.signal && !exit.stoppedBy;
-      return { exit, violation, summary: output.summary(log.lines()), failure: failed ? exitError(config.agentPreset, exit.exitCode, output.error()) : null };
+      return { exit, violation, usage: output.usage, summary: output.summary(log.lines()), failure: failed ? exitError(config.agentPreset, exit.exitCode, output.error()) : null };
     } finally {
       clearTimeout(timer);
       clearInterval(watch);

@@ -14,8 +14,8 @@ import { PushConflictError, type Checkout, type Workspaces } from '../git/worksp
 import type { CredentialSource, JobCredential } from '../github/credentials.js';
 import type { Job, JobError } from '../jobs/job.js';
 import type { JobLog } from '../jobs/log.js';
-import type { LimitViolation, SandboxRuntime } from '../sandbox/sandbox.js';
-import { AgentSpawnError, runAgent } from './agentRun.js';
+import type { SandboxRuntime } from '../sandbox/sandbox.js';
+import { AgentSpawnError, runAgent, type AgentViolation } from './agentRun.js';
 import { WorkerError } from './errors.js';
 import { PhaseTimes } from './phases.js';
 import type { Slot } from './slot.js';
@@ -89,7 +89,7 @@ export async function runJob(ctx: RunContext, slot: Slot, job: Job): Promise<Run
   job.slotId = slot.id;
   job.startedAt = new Date().toISOString();
   // Assigned together so that TypeScript does not narrow job.error to null for the rest of the run.
-  Object.assign(job, { finishedAt: null, error: null, exitCode: null, signal: null, commitSha: null, summary: null });
+  Object.assign(job, { finishedAt: null, error: null, exitCode: null, signal: null, commitSha: null, summary: null, usage: null });
   const phases = new PhaseTimes();
   await setState('preparing');
   phases.lap('record');
@@ -128,10 +128,10 @@ export async function runJob(ctx: RunContext, slot: Slot, job: Job): Promise<Run
     const agentArgv = expandCommand(config.agentCommand, { prompt: AGENT_PROMPT, taskFile });
     agentArgv[0] = agent.path ?? agentArgv[0] ?? '';
     let exit: AgentExit;
-    let violation: LimitViolation | null;
+    let violation: AgentViolation | null;
     let failure: JobError | null;
     try {
-      ({ exit, violation, failure, summary: job.summary } = await runAgent({
+      ({ exit, violation, failure, summary: job.summary, usage: job.usage } = await runAgent({
         jobId: job.id, config, sandbox: ctx.sandbox, argv: agentArgv, env: agentEnv(ctx.env ?? process.env, config.agentEnvAllow),
         tree: checkout.dir, gitDirs: [workspaces.mirrorDir(owner, repo)], log: jobLog,
         onSpawn: async (proc) => {
