@@ -29,6 +29,9 @@ const OPERATIONS = [
   'get /repos/{owner}/{repo}/installation',
   'post /app/installations/{installation_id}/access_tokens',
   'delete /installation/token',
+  // Identity (KIRO_AUTH=github): who a token belongs to, and what they may do in a repository.
+  'get /user',
+  'get /repos/{owner}/{repo}/collaborators/{username}/permission',
 ];
 
 // The OpenAPI document is untyped JSON walked generically; `any` is its honest type here.

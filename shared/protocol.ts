@@ -96,8 +96,73 @@ export const JobStatusSchema = Type.Object({
   summary: Type.Optional(Type.String()),
   /** A fleet on Redis: the id of the host running the job (or that last ran it). */
   host: Type.Optional(Type.String()),
+  /**
+   * Who asked for the job: the verified GitHub login in `KIRO_AUTH=github` mode, else the
+   * login the client named (requestedBy). Older workers leave it out.
+   */
+  requestedBy: Type.Optional(LoginSchema),
+  /**
+   * Tokens (and, where the CLI says, the cost) the agent reported in its JSON events, summed
+   * over the job. Absent when the agent reports none (plain-text agents): never a zero that
+   * looks measured.
+   */
+  usage: Type.Optional(Type.Object({
+    inputTokens: Type.Integer({ minimum: 0 }),
+    outputTokens: Type.Integer({ minimum: 0 }),
+    costUsd: Type.Optional(Type.Number({ minimum: 0 })),
+  })),
 });
 export type JobStatus = Static<typeof JobStatusSchema>;
+export type JobUsage = NonNullable<JobStatus['usage']>;
+
+/** POST /auth/github (KIRO_AUTH=github): a GitHub token exchanged, once, for a worker session. */
+export const AuthGithubRequestSchema = Type.Object({ token: Type.String({ minLength: 1, maxLength: 1024, pattern: '^[\\x21-\\x7e]+$' }) }, { additionalProperties: false });
+export type AuthGithubRequest = Static<typeof AuthGithubRequestSchema>;
+/** The session: a signed token to send as `Authorization: Bearer …`, whose it is, and when it lapses. */
+export const AuthSessionSchema = Type.Object({
+  token: Type.String(),
+  login: LoginSchema,
+  expiresAt: Type.String({ format: 'date-time' }),
+});
+export type AuthSession = Static<typeof AuthSessionSchema>;
+
+/** GET /jobs?mine=1[&cursor=…][&limit=…]: the caller's jobs, newest first, across every host of a fleet. */
+export const JobListQuerySchema = Type.Object({
+  mine: Type.Literal('1'),
+  cursor: Type.Optional(Type.String({ maxLength: 200, pattern: '^[A-Za-z0-9_.:-]+$' })),
+  limit: Type.Optional(Type.String({ pattern: '^(?:[1-9]|[1-4][0-9]|50)$' })),
+}, { additionalProperties: false });
+export type JobListQuery = Static<typeof JobListQuerySchema>;
+export const JobListSchema = Type.Object({
+  jobs: Type.Array(JobStatusSchema),
+  /** Pass as `cursor` for the next (older) page; null on the last page. */
+  nextCursor: Type.Union([Type.String(), Type.Null()]),
+});
+export type JobList = Static<typeof JobListSchema>;
+export const MAX_JOBS_PAGE = 50;
+
+/** One audit record (GET /audit, `audit.jsonl`, the fleet's audit stream). */
+export const AUDIT_ACTIONS = ['session', 'submit', 'cancel', 'read'] as const;
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+export const AuditRecordSchema = Type.Object({
+  time: Type.String({ format: 'date-time' }),
+  /** A GitHub login, `admin` (the worker token), or `anonymous`. */
+  caller: Type.String(),
+  action: Type.Unsafe<AuditAction>({ type: 'string', enum: [...AUDIT_ACTIONS] }),
+  outcome: Type.Unsafe<'ok' | 'refused'>({ type: 'string', enum: ['ok', 'refused'] }),
+  /** The refusal's error code. */
+  code: Type.Optional(Type.String()),
+  owner: Type.Optional(Type.String()),
+  repo: Type.Optional(Type.String()),
+  branch: Type.Optional(Type.String()),
+  prNumber: Type.Optional(Type.Integer()),
+  jobId: Type.Optional(Type.String()),
+  requestId: Type.String(),
+  ip: Type.String(),
+});
+export type AuditRecord = Static<typeof AuditRecordSchema>;
+export const AuditListSchema = Type.Object({ records: Type.Array(AuditRecordSchema) });
+export const AuditQuerySchema = Type.Object({ since: Type.Optional(Type.String({ format: 'date-time' })) }, { additionalProperties: false });
 
 export const SLOT_STATES = ['idle', 'busy', 'restarting'] as const;
 export type SlotState = (typeof SLOT_STATES)[number];
@@ -151,10 +216,23 @@ export const PoolHealthSchema = Type.Object({
    * then cover all of them. A single worker with its embedded queue leaves it out.
    */
   hosts: Type.Optional(Type.Array(HostHealthSchema)),
+  /** How callers authenticate (KIRO_AUTH): `token` (one shared token) or `github` (sessions from POST /auth/github). Older workers leave it out. */
+  auth: Type.Optional(Type.Unsafe<'token' | 'github'>({ type: 'string', enum: ['token', 'github'] })),
   /** `embedded` (one host, its file queue) or `redis` (a fleet); older workers leave it out. */
   queue: Type.Optional(Type.Unsafe<'embedded' | 'redis'>({ type: 'string', enum: ['embedded', 'redis'] })),
 });
 export type PoolHealth = Static<typeof PoolHealthSchema>;
+
+/**
+ * Error codes of identity and authorization (others are free strings for now):
+ * UNAUTHORIZED (401: no or bad credential, or an expired session), GITHUB_TOKEN_REFUSED
+ * (401: GitHub refused the token offered to POST /auth/github), FORBIDDEN (403: may read,
+ * may not write), FORBIDDEN_BRANCH (403: not a branch the worker may push to), PR_MISMATCH
+ * (409: the PR is not open or its head/base are not the request's), QUOTA_EXCEEDED (429:
+ * a per-user limit; the message says which and when it clears), PR_CHANGED (a job's PR closed
+ * or retargeted before its push), BUDGET_EXCEEDED (a job's reported tokens passed its budget).
+ */
+export const AUTH_ERROR_CODES = ['UNAUTHORIZED', 'GITHUB_TOKEN_REFUSED', 'FORBIDDEN', 'FORBIDDEN_BRANCH', 'PR_MISMATCH', 'QUOTA_EXCEEDED', 'PR_CHANGED', 'BUDGET_EXCEEDED'] as const;
 
 /** Every error the worker answers with: a machine-readable code, words for a person, the field at fault. */
 export const ErrorBodySchema = Type.Object({
@@ -194,3 +272,7 @@ export const EventsQuerySchema = Type.Object(
   { additionalProperties: false },
 );
 export type EventsQuery = Static<typeof EventsQuerySchema>;
+
+/** GET /healthz, the one route without a credential: alive, and how to authenticate (so a client knows whether to exchange a session first). */
+export const HealthzSchema = Type.Object({ ok: Type.Boolean(), auth: Type.Optional(Type.Unsafe<'token' | 'github'>({ type: 'string', enum: ['token', 'github'] })) });
+export type Healthz = Static<typeof HealthzSchema>;

@@ -7,6 +7,9 @@ import { missingKey } from './agent/presets.js';
 import { ConfigError, type WorkerConfig } from './config.js';
 import type { Commenter } from './github/comments.js';
 import authPlugin from './plugins/auth.js';
+import guardPlugin from './plugins/guard.js';
+import auditRoutes from './routes/audit.js';
+import authRoutes from './routes/auth.js';
 import errorsPlugin from './plugins/errors.js';
 import poolPlugin from './plugins/pool.js';
 import sandboxPlugin from './plugins/sandbox.js';
@@ -31,28 +34,39 @@ export async function buildApp(config: WorkerConfig, opts: BuildAppOptions = {})
   const noKey = missingKey(config.agentPreset, config.agentKeyVar, opts.env ?? process.env);
   if (noKey) throw new ConfigError(noKey.variable, noKey.message);
   const app = Fastify({
-    logger: opts.logger ?? { level: config.logLevel, redact: ['req.headers.authorization', 'headers.authorization'] },
+    // Whatever the logger, the Authorization header is never written (tests pass their own stream).
+    logger: opts.logger === false ? false : { level: config.logLevel, ...(typeof opts.logger === 'object' ? opts.logger : {}), redact: ['req.headers.authorization', 'headers.authorization'] },
     bodyLimit: config.bodyLimitBytes,
     // On close, connections a client opened and never used (fetch keeps a spare) must not hold shutdown for a minute.
     forceCloseConnections: true,
     // Types are not coerced and unknown fields are refused, so "7" is not a PR number.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
+    // Behind a load balancer (KIRO_TRUST_PROXY=1): the client address from X-Forwarded-For.
+    trustProxy: config.identity.trustProxy,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   // JSON only: a text body is refused as 415 rather than parsed into a string.
   app.removeContentTypeParser('text/plain');
   await app.register(errorsPlugin);
+  // Who is asking is known first (an app hook); the limit, a route hook, runs after it and
+  // counts per signed-in login, or per client address for everyone else, so a flood of
+  // unauthenticated requests never empties a user's bucket. github mode's admin is exempt.
+  await app.register(authPlugin, { config });
   await app.register(rateLimit, {
     max: config.rateLimitPerMinute,
     timeWindow: 60_000,
+    keyGenerator: (req) => (req.caller?.kind === 'user' ? `user:${req.caller.login.toLowerCase()}` : `ip:${req.ip}`),
+    allowList: (req) => req.caller?.kind === 'admin' && req.caller.mode === 'github',
     errorResponseBuilder: (_req, ctx) => ({ statusCode: 429, code: 'RATE_LIMITED', message: `too many requests; retry in ${Math.ceil(ctx.ttl / 1000)} s` }),
   });
-  await app.register(authPlugin, { token: config.token });
   await app.register(sandboxPlugin, { config });
   await app.register(poolPlugin, { config, version: VERSION, commenter: opts.commenter, env: opts.env });
+  await app.register(guardPlugin, { config });
   await app.register(healthRoutes, { config, env: opts.env });
   await app.register(generateCodeRoutes, { allowlist: config.repoAllowlist });
   await app.register(jobRoutes);
+  await app.register(authRoutes);
+  await app.register(auditRoutes);
   await app.register(eventRoutes, opts.events ?? {});
   return app;
 }

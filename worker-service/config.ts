@@ -55,6 +55,27 @@ export interface WorkerConfig {
   configFile: string | undefined;
   /** A fleet of hosts sharing a queue on Redis (KIRO_REDIS_URL); undefined: the embedded queue. */
   fleet: FleetConfig | undefined;
+  /** Who is asking, and what they may: see worker-service/identity/. */
+  identity: IdentityConfig;
+  /** KIRO_JOB_MAX_TOKENS: a job whose reported input + output tokens pass this is stopped (BUDGET_EXCEEDED). */
+  jobMaxTokens: number | undefined;
+}
+
+/** KIRO_AUTH and its companions. */
+export interface IdentityConfig {
+  /** `token`: KIRO_WORKER_TOKEN is the one credential. `github`: users exchange a GitHub token for a session; the worker token is the admin's. */
+  mode: 'token' | 'github';
+  /** KIRO_SESSION_SECRET (github mode): HS256 key of session tokens, the same on every host of a fleet. */
+  sessionSecret: string | undefined;
+  sessionTtlS: number;
+  /** The only branches the worker pushes to start with this (KIRO_BRANCH_PREFIX, default `kiro/`). */
+  branchPrefix: string;
+  /** KIRO_TRUST_PROXY: take the client address from a load balancer's X-Forwarded-For. */
+  trustProxy: boolean;
+  userMaxActive: number;
+  userMaxJobsPerDay: number;
+  /** KIRO_USER_DAILY_TOKENS: a user whose jobs reported this many tokens today gets no new job until midnight UTC. */
+  userDailyTokens: number | undefined;
 }
 
 /** How the hosts of a fleet share their queue (see worker-service/fleet/). */
@@ -281,6 +302,38 @@ export function repoAllowed(rules: RepoRule[] | undefined, owner: string, repo: 
   return rules.some((rule) => rule.owner === o && (rule.repo === '*' || rule.repo === r));
 }
 
+function optionalInt(src: Source, name: string, min: number, max: number): number | undefined {
+  return src[name] === undefined || src[name] === '' ? undefined : int(src, name, 0, min, max);
+}
+
+function identityConfig(src: Source, token: string | undefined): IdentityConfig {
+  const mode = (src.KIRO_AUTH ?? '').trim().toLowerCase() || 'token';
+  if (mode !== 'token' && mode !== 'github') throw new ConfigError('KIRO_AUTH', `expected "token" (the default: one shared KIRO_WORKER_TOKEN) or "github" (each user signs in with GitHub), got ${JSON.stringify(src.KIRO_AUTH)}`);
+  const secret = src.KIRO_SESSION_SECRET || undefined;
+  if (mode === 'github') {
+    if (!secret) throw new ConfigError('KIRO_SESSION_SECRET', 'required with KIRO_AUTH=github: at least 32 random bytes (e.g. `openssl rand -base64 48`), the same on every host of a fleet');
+    if (Buffer.byteLength(secret) < 32) throw new ConfigError('KIRO_SESSION_SECRET', 'must be at least 32 bytes long');
+    if (!token) throw new ConfigError('KIRO_WORKER_TOKEN', 'required with KIRO_AUTH=github: it is the admin credential (operators, automation)');
+    if (!src.KIRO_GITHUB_TOKEN && !src.KIRO_GITHUB_APP_ID) throw new ConfigError('KIRO_AUTH', 'KIRO_AUTH=github checks each user\'s permission with the worker\'s own GitHub credential: set a GitHub App (KIRO_GITHUB_APP_ID) or KIRO_GITHUB_TOKEN');
+  }
+  const prefix = src.KIRO_BRANCH_PREFIX ?? 'kiro/';
+  if (prefix !== '' && (!/^[A-Za-z0-9._/-]{1,100}$/.test(prefix) || prefix.startsWith('-') || prefix.startsWith('/') || prefix.includes('..'))) {
+    throw new ConfigError('KIRO_BRANCH_PREFIX', `expected a branch-name prefix such as "kiro/", got ${JSON.stringify(prefix)}`);
+  }
+  const trust = (src.KIRO_TRUST_PROXY ?? '').trim().toLowerCase();
+  if (!['', '0', '1', 'false', 'true', 'off', 'on'].includes(trust)) throw new ConfigError('KIRO_TRUST_PROXY', `expected 1 or 0, got ${JSON.stringify(src.KIRO_TRUST_PROXY)}`);
+  return {
+    mode,
+    sessionSecret: secret,
+    sessionTtlS: int(src, 'KIRO_SESSION_TTL_S', 43_200, 60, 30 * 86_400),
+    branchPrefix: prefix,
+    trustProxy: ['1', 'true', 'on'].includes(trust),
+    userMaxActive: int(src, 'KIRO_USER_MAX_ACTIVE', 5, 1, 10_000),
+    userMaxJobsPerDay: int(src, 'KIRO_USER_MAX_JOBS_PER_DAY', 100, 1, 1_000_000),
+    userDailyTokens: optionalInt(src, 'KIRO_USER_DAILY_TOKENS', 1, 1e12),
+  };
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
   let src: Source = { ...env };
   if (env.KIRO_WORKER_CONFIG) {
@@ -333,5 +386,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
     sandbox: sandboxConfig(src),
     configFile: env.KIRO_WORKER_CONFIG ? resolve(env.KIRO_WORKER_CONFIG) : undefined,
     fleet: fleetConfig(src, port),
+    identity: identityConfig(src, token),
+    jobMaxTokens: optionalInt(src, 'KIRO_JOB_MAX_TOKENS', 1, 1e12),
   };
 }

@@ -30,6 +30,9 @@ export function workerEnv(gh: GitHubStandIn, botToken: string, stateDir: string,
     // under a path the sandbox hides (a CI clone in /tmp): it is shown to agents, read-only.
     KIRO_AGENT_READ_PATHS: repoRoot,
     KIRO_LOG_LEVEL: 'warn',
+    // Most suites name their branches freely (busy-a, comment-1): no prefix rule for them. The
+    // identity tests, the demo and real deployments have the default, kiro/.
+    KIRO_BRANCH_PREFIX: '',
     // Tests poll job states many times a second, as no person's client does: the per-IP limit
     // (600 a minute by default) would refuse them mid-test. Its own test sets a low one.
     KIRO_RATE_LIMIT_PER_MIN: '1000000',
@@ -44,12 +47,12 @@ export interface TestWorker {
   close(): Promise<void>;
 }
 
-export async function startWorker(env: Record<string, string>, opts: { commenter?: Commenter; agentEnv?: NodeJS.ProcessEnv; port?: number } = {}): Promise<TestWorker> {
+export async function startWorker(env: Record<string, string>, opts: { commenter?: Commenter; agentEnv?: NodeJS.ProcessEnv; port?: number; logStream?: { write(line: string): void } } = {}): Promise<TestWorker> {
   const config = loadConfig(env);
   // The agent's allow-list draws from an environment that also holds the service's secrets,
   // as a real deployment's would, so tests can prove none of them reach the agent.
   const agentSource = { PATH: process.env.PATH, HOME: process.env.HOME, ...env, ...opts.agentEnv };
-  const app = await buildApp(config, { logger: false, commenter: opts.commenter, env: agentSource });
+  const app = await buildApp(config, { logger: opts.logStream ? { level: 'info', stream: opts.logStream } : false, commenter: opts.commenter, env: agentSource });
   await app.listen({ host: '127.0.0.1', port: opts.port ?? 0 });
   const addr = app.server.address();
   if (!addr || typeof addr === 'string') throw new Error('no port');

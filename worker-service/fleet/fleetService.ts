@@ -22,7 +22,8 @@ import { QueueFullError, WorkerError } from '../pool/errors.js';
 import { SlotHost, type HostDeps } from '../pool/host.js';
 import { finishJob } from '../pool/jobRunner.js';
 import { CANCEL_PUSH_WAIT_MS } from '../pool/pool.js';
-import type { JobService, JobServiceEvents, LogSink } from '../pool/service.js';
+import { RedisAuditStore, type AuditStore } from '../identity/audit.js';
+import { afterCursor, cursorOf, newestFirst, parseCursor, type JobService, type JobServiceEvents, type LogSink, type RequesterQuery } from '../pool/service.js';
 import { BranchLocks } from './branchLock.js';
 import { HostRegistry, type HostBeat } from './hosts.js';
 import { channels, jobIdFor, keys, LOG_TTL_S, QUEUE_NAME } from './keys.js';
@@ -44,6 +45,7 @@ function unavailable(e: unknown, log?: Logger): never {
 
 export class FleetJobService extends EventEmitter<JobServiceEvents> implements JobService {
   readonly kind = 'redis';
+  readonly audit: AuditStore;
   readonly host: SlotHost;
   /** Requests: fails at once while Redis is away (no offline queue), so a client gets 503, never a hang. */
   private readonly cmd: Redis;
@@ -94,6 +96,8 @@ export class FleetJobService extends EventEmitter<JobServiceEvents> implements J
       if (/\bOOM\b|EXECABORT/.test((e as Error).message)) this.log.error({ op }, 'Redis is full (maxmemory with noeviction): log bytes are dropped from the fleet\'s copy; give Redis more memory');
     }, LOG_TTL_S);
     this.records = new JobRecords(this.cmd, this.writer, this.writes);
+    // Through the connection that waits for Redis: a record of a refusal is not lost to a blip.
+    this.audit = new RedisAuditStore(this.writer);
     // The processor's locks wait for Redis rather than fail the job at a blip.
     this.locks = new BranchLocks(this.lockConn, fleet.branchLockMs, fleet.workerId);
     this.registry = new HostRegistry(this.cmd, fleet.heartbeatMs);
@@ -333,6 +337,22 @@ export class FleetJobService extends EventEmitter<JobServiceEvents> implements J
   async unfinished(): Promise<JobStatus[]> {
     try {
       return (await this.records.open()).map((j) => this.statusOf(this.processor.runningHere(j.id) ?? j));
+    } catch (e) {
+      return unavailable(e, this.log);
+    }
+  }
+
+  async byRequester(login: string, opts: RequesterQuery): Promise<{ jobs: JobStatus[]; nextCursor: string | null }> {
+    const cursor = parseCursor(opts.cursor);
+    try {
+      // Jobs of the cursor's own millisecond may come back again: a margin, then the exact cut.
+      const jobs = (await this.records.byRequester(login, cursor?.ms ?? Date.now() + 60_000, opts.sinceMs ?? 0, opts.limit + 21))
+        .map((j) => this.statusOf(this.processor.runningHere(j.id) ?? j))
+        .sort(newestFirst)
+        .filter((j) => afterCursor(j, cursor));
+      const page = jobs.slice(0, opts.limit);
+      const last = page.at(-1);
+      return { jobs: page, nextCursor: jobs.length > opts.limit && last ? cursorOf(last) : null };
     } catch (e) {
       return unavailable(e, this.log);
     }

@@ -16,6 +16,8 @@ export const keys = {
   branch: (branchKey: string) => `kiro:branch:${branchKey}`,
   /** A live host's last heartbeat (expires when it stops beating). */
   host: (id: string) => `kiro:host:${id}`,
+  /** The jobs one login asked for, scored by creation time (GET /jobs?mine=1, per-user quotas). */
+  byUser: (login: string) => `kiro:user:${login.toLowerCase()}:jobs`,
   /** Every host that has beaten, scored by last beat (pruned of the dead on read). */
   hosts: 'kiro:hosts',
 } as const;

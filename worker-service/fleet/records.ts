@@ -17,8 +17,11 @@ if ARGV[4] == '1' then redis.call('zrem', KEYS[2], ARGV[6]) redis.call('del', KE
 redis.call('publish', ARGV[7], ARGV[8])
 return 1`;
 
-// Creates the record only if the job is new, and lists it as open, in one step.
-const CREATE_RECORD = `if redis.call('set', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[3]) then redis.call('zadd', KEYS[2], ARGV[2], ARGV[4]) return 1 end return 0`;
+// Creates the record only if the job is new, and lists it as open and under its requester, in one step.
+const CREATE_RECORD = `if redis.call('set', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[3]) then
+redis.call('zadd', KEYS[2], ARGV[2], ARGV[4])
+if ARGV[5] == '1' then redis.call('zadd', KEYS[3], ARGV[2], ARGV[4]) redis.call('expire', KEYS[3], ARGV[3]) end
+return 1 end return 0`;
 
 export function newJob(id: string, scopeKey: string, request: GenerateCodeRequest, createdAt = new Date().toISOString()): Job {
   return {
@@ -36,12 +39,24 @@ export class JobRecords {
 
   /** Stores a new job's record and lists it as open; false when the id already has one. */
   async create(job: Job): Promise<boolean> {
-    return (await this.cmd.eval(CREATE_RECORD, 2, keys.job(job.id), keys.open, JSON.stringify(job), String(Date.parse(job.createdAt)), String(RECORD_TTL_S), job.id)) === 1;
+    const login = job.request.requestedBy;
+    return (await this.cmd.eval(CREATE_RECORD, 3, keys.job(job.id), keys.open, keys.byUser(login ?? ''), JSON.stringify(job), String(Date.parse(job.createdAt)), String(RECORD_TTL_S), job.id, login ? '1' : '0')) === 1;
+  }
+
+  /** The jobs `login` asked for, newest first: up to `count` made at or before `maxMs` and since `minMs`. */
+  async byRequester(login: string, maxMs: number, minMs: number, count: number): Promise<Job[]> {
+    const ids = await this.cmd.zrevrangebyscore(keys.byUser(login), maxMs, minMs, 'LIMIT', 0, count);
+    if (ids.length === 0) return [];
+    const raws = await this.cmd.mget(ids.map((id) => keys.job(id)));
+    return raws.filter((r): r is string => r !== null).map((r) => JSON.parse(r) as Job);
   }
 
   /** Removes a record BullMQ never got (so a retry of the same key is a new submit). */
   async remove(id: string): Promise<void> {
-    await this.cmd.multi().del(keys.job(id)).zrem(keys.open, id).exec();
+    const login = (await this.get(id))?.request.requestedBy;
+    const tx = this.cmd.multi().del(keys.job(id)).zrem(keys.open, id);
+    if (login) tx.zrem(keys.byUser(login), id);
+    await tx.exec();
   }
 
   /** A job's record; `wait`: through the connection that waits for Redis (the processor), not the one that fails fast. */

@@ -21,7 +21,16 @@ export interface JobCredential {
 export interface CredentialSource {
   readonly kind: 'app' | 'token' | 'none';
   forRepository(owner: string, repo: string): Promise<JobCredential>;
+  /**
+   * A token to read pull requests and collaborators' permissions with (identity checks), never
+   * a job's: with an App, one per installation with only `metadata` and `pull_requests: read`,
+   * kept until shortly before it expires; undefined without credentials.
+   */
+  readToken(owner: string, repo: string): Promise<string | undefined>;
 }
+
+/** What the identity checks' installation token may do: read pull requests and who may write. */
+export const CHECK_PERMISSIONS = { metadata: 'read', pull_requests: 'read' } as const;
 
 /** What a job's installation token may do: push to the branch and comment on the PR. Nothing else. */
 export const JOB_PERMISSIONS = { contents: 'write', pull_requests: 'write' } as const;
@@ -108,6 +117,36 @@ class AppCredentials implements CredentialSource {
     }
   }
 
+  /** installation id -> its read token and when to stop using it. */
+  private readonly readTokens = new Map<number, Promise<{ token: string; until: number }>>();
+
+  async readToken(owner: string, repo: string): Promise<string> {
+    const key = `${owner}/${repo}`.toLowerCase();
+    let id = this.installations.get(key);
+    if (id === undefined) {
+      id = await this.installationOf(owner, repo);
+      this.installations.set(key, id);
+    }
+    const cached = this.readTokens.get(id);
+    const held = cached && (await cached.catch(() => undefined));
+    if (held && held.until > Date.now()) return held.token;
+    const installationId = id;
+    const made = (async () => {
+      const { data } = await this.app.request('POST /app/installations/{installation_id}/access_tokens', {
+        installation_id: installationId, permissions: { ...CHECK_PERMISSIONS }, request: { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) },
+      });
+      // Ten minutes of margin on its hour: a check never runs with a token about to lapse.
+      return { token: data.token, until: Date.parse(data.expires_at) - 600_000 };
+    })();
+    this.readTokens.set(installationId, made);
+    try {
+      return (await made).token;
+    } catch (e) {
+      this.readTokens.delete(installationId);
+      throw this.failure(e, owner, repo);
+    }
+  }
+
   private async installationOf(owner: string, repo: string): Promise<number> {
     try {
       const { data } = await this.app.request('GET /repos/{owner}/{repo}/installation', { owner, repo, request: { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) } });
@@ -155,7 +194,7 @@ export function credentialSource(config: WorkerConfig, opts: { log?: CredentialL
   }
   if (config.githubToken) {
     const shared = new Credential('token', config.githubToken);
-    return { kind: 'token', forRepository: async () => shared };
+    return { kind: 'token', forRepository: async () => shared, readToken: async () => config.githubToken };
   }
-  return { kind: 'none', forRepository: async () => NONE };
+  return { kind: 'none', forRepository: async () => NONE, readToken: async () => undefined };
 }

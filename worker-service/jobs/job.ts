@@ -51,5 +51,6 @@ export function toStatus(job: Job, position: number): JobStatus {
     ...(job.summary ? { summary: job.summary } : {}),
     ...(job.host ? { host: job.host } : {}),
     ...(job.usage ? { usage: job.usage } : {}),
+    ...(job.request.requestedBy ? { requestedBy: job.request.requestedBy } : {}),
   };
 }

@@ -22,6 +22,7 @@ export default fp(async function errors(app: FastifyInstance) {
     if (err instanceof QueueFullError) {
       return reply.code(503).header('retry-after', String(err.retryAfterSeconds)).send({ code: err.code, message: err.message });
     }
+    if (WorkerError.is(err) && 'retryAfterSeconds' in err && typeof err.retryAfterSeconds === 'number') reply.header('retry-after', String(err.retryAfterSeconds));
     if (WorkerError.is(err)) return reply.code(err.status).send({ code: err.code, message: err.message, ...(err.field ? { field: err.field } : {}) });
     if (err.validation) {
       const field = fieldOf(err);

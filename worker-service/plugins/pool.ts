@@ -8,6 +8,7 @@ import type { WorkerConfig } from '../config.js';
 import { Workspaces } from '../git/workspace.js';
 import { githubCommenter, type Commenter } from '../github/comments.js';
 import { credentialSource } from '../github/credentials.js';
+import { GitHubFacts } from '../identity/githubFacts.js';
 import { githubFinisher, type PrFinisher } from '../github/finish.js';
 import { JobStore } from '../jobs/store.js';
 import { FleetJobService } from '../fleet/fleetService.js';
@@ -18,6 +19,7 @@ import type { JobService } from '../pool/service.js';
 declare module 'fastify' {
   interface FastifyInstance {
     jobs: JobService;
+    githubFacts: GitHubFacts;
     /** The embedded queue (undefined in a fleet: use `jobs`). */
     pool: Pool;
   }
@@ -38,7 +40,10 @@ export default fp<PoolPluginOptions>(async function poolPlugin(app: FastifyInsta
   const credentials = credentialSource(config, { log });
   const commenter = opts.commenter ?? (credentials.kind !== 'none' ? githubCommenter(config.githubApiUrl) : undefined);
   const finisher = opts.finisher ?? (credentials.kind !== 'none' ? githubFinisher(config.githubApiUrl) : undefined);
-  const hostDeps = { config, workspaces, credentials, log, commenter, finisher, version: opts.version, env: opts.env, sandbox: app.sandbox };
+  // One source of GitHub facts for the pre-push check and the routes' authorization (plugins/guard.ts).
+  const facts = new GitHubFacts(config.githubApiUrl, credentials);
+  app.decorate('githubFacts', facts);
+  const hostDeps = { config, workspaces, credentials, log, commenter, finisher, version: opts.version, env: opts.env, sandbox: app.sandbox, facts };
   let jobs: JobService;
   if (config.fleet) {
     jobs = new FleetJobService(hostDeps, config.fleet);

@@ -7,15 +7,18 @@ import { logPath } from '../jobs/log.js';
 import { jobStatusOf } from '../jobs/status.js';
 import { WorkerError } from './errors.js';
 import type { Pool } from './pool.js';
-import type { JobService, JobServiceEvents, LogSink } from './service.js';
+import { FileAuditStore, type AuditStore } from '../identity/audit.js';
+import { afterCursor, cursorOf, newestFirst, parseCursor, sameLogin, type JobService, type JobServiceEvents, type LogSink, type RequesterQuery } from './service.js';
 
 export class EmbeddedJobService extends EventEmitter<JobServiceEvents> implements JobService {
   readonly kind = 'embedded';
+  readonly audit: AuditStore;
   private lastQueued = 0;
   private queueCheck = false;
 
   constructor(readonly pool: Pool, private readonly stateDir: string) {
     super();
+    this.audit = new FileAuditStore(stateDir);
     pool.on('job', (job) => {
       this.emit('job', jobStatusOf(pool, job));
       // A job that joins or leaves the queue without a slot change still changes `queued`;
@@ -80,6 +83,18 @@ export class EmbeddedJobService extends EventEmitter<JobServiceEvents> implement
       .filter((j) => !isFinalState(j.state))
       .sort((a, b) => a.createdAt.localeCompare(b.createdAt))
       .map((j) => jobStatusOf(this.pool, j));
+  }
+
+  async byRequester(login: string, opts: RequesterQuery): Promise<{ jobs: JobStatus[]; nextCursor: string | null }> {
+    const cursor = parseCursor(opts.cursor);
+    const mine = [...this.pool.jobs.values()]
+      .filter((j) => sameLogin(j.request.requestedBy, login) && (opts.sinceMs === undefined || Date.parse(j.createdAt) >= opts.sinceMs))
+      .map((j) => jobStatusOf(this.pool, j))
+      .sort(newestFirst)
+      .filter((j) => afterCursor(j, cursor));
+    const page = mine.slice(0, opts.limit);
+    const last = page.at(-1);
+    return { jobs: page, nextCursor: mine.length > opts.limit && last ? cursorOf(last) : null };
   }
 
   async followLog(id: string, offset: number, sink: LogSink): Promise<() => void> {

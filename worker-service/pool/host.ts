@@ -3,6 +3,7 @@
 // the monitor enforces timeouts and silence and recycles idle warm checkouts; drain
 // and close stop the agents. Where jobs come from is the queue's business (the
 // embedded one in pool.ts, the fleet's in fleet/), not this file's.
+import type { GitHubFacts } from '../identity/githubFacts.js';
 import { EventEmitter } from 'node:events';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -34,6 +35,8 @@ export interface HostDeps {
   env?: NodeJS.ProcessEnv;
   /** Confines every agent; absent only in unit tests of the pool's bookkeeping. */
   sandbox?: SandboxRuntime;
+  /** What GitHub says of a job's pull request, asked again right before its push. */
+  facts?: GitHubFacts;
 }
 
 export interface HostEvents {

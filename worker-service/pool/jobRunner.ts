@@ -3,6 +3,7 @@
 // Redis; where a job comes from, how its record is stored and who hears about it are
 // the caller's (see RunContext). A run always ends with the job in a final state, or
 // `queued` again when the host shuts down under it.
+import type { GitHubFacts } from '../identity/githubFacts.js';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyBaseLogger as Logger } from 'fastify';
@@ -43,6 +44,8 @@ export interface RunContext {
    * in Redis); it throws when not, and nothing is pushed.
    */
   beforePush?(job: Job): Promise<void>;
+  /** What GitHub says of the job's pull request: it must still be open with the job's branch as its head when the push starts. */
+  facts?: GitHubFacts;
   agentStarted?(job: Job, agent: AgentProcess): void;
   agentExited?(job: Job): void;
 }
@@ -75,6 +78,20 @@ class AlreadyPushed extends Error {
   constructor(readonly sha: string) {
     super('already pushed');
   }
+}
+
+/** Closed, or its head moved to another branch or repository, while the agent worked: nothing is pushed. */
+async function prStillOpen(ctx: RunContext, job: Job): Promise<void> {
+  if (!ctx.facts?.available) return;
+  const { owner, repo, branch, prNumber } = job.request;
+  let pr;
+  try {
+    pr = await ctx.facts.pull(owner, repo, prNumber, true);
+  } catch (e) {
+    throw new WorkerError('PUSH_FAILED', `could not check pull request #${prNumber} before pushing: ${(e as Error).message}`, 502);
+  }
+  const why = !pr ? 'no longer exists' : pr.state !== 'open' ? 'was closed' : pr.headRepo !== `${owner}/${repo}`.toLowerCase() || pr.head !== branch ? `now has the head ${pr.head}` : null;
+  if (why) throw new WorkerError('PR_CHANGED', `pull request #${prNumber} ${why} while the agent worked: nothing was pushed`, 409);
 }
 
 export async function runJob(ctx: RunContext, slot: Slot, job: Job): Promise<RunResult> {
@@ -191,6 +208,7 @@ export async function runJob(ctx: RunContext, slot: Slot, job: Job): Promise<Run
           beforePush: async (base) => {
             if (ctx.cancelled(job.id)) throw new WorkerError('CANCELLED', 'cancelled before its changes were pushed', 499);
             await ctx.beforePush?.(job);
+            await prStillOpen(ctx, job);
             // The branch moved while the agent worked: perhaps an earlier run of this very job pushed (its host was
             // thought dead but was not); then that push is the job's, and nothing is pushed twice.
             const pushed = base === checkout.startSha ? null : await workspaces.jobCommit(checkout, base, job.id);
@@ -210,7 +228,7 @@ export async function runJob(ctx: RunContext, slot: Slot, job: Job): Promise<Run
           finishJob(job, 'succeeded');
         } else finishJob(job, 'no-changes', { code: 'NO_CHANGES', message: 'the agent finished without changing any file' });
       } catch (e) {
-        if ((WorkerError.is(e) && e.code === 'CANCELLED') || e instanceof AlreadyPushed) throw e;
+        if ((WorkerError.is(e) && (e.code === 'CANCELLED' || e.code === 'PR_CHANGED')) || e instanceof AlreadyPushed) throw e;
         const conflict = e instanceof PushConflictError;
         finishJob(job, 'failed', { code: conflict ? 'PUSH_CONFLICT' : 'PUSH_FAILED', message: conflict ? e.message : `could not push to ${branch}: ${(e as Error).message}` });
       }

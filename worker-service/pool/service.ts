@@ -3,6 +3,7 @@
 // (fleet/fleetService.ts). Everything here speaks the wire types of shared/protocol.ts.
 import type { EventEmitter } from 'node:events';
 import type { GenerateCodeRequest, JobStatus, PoolHealth, PoolSlots } from '../../shared/protocol.js';
+import type { AuditStore } from '../identity/audit.js';
 
 export interface JobServiceEvents {
   /** A job changed (any host's job, for a fleet): its status as GET /jobs/:id answers it now. */
@@ -17,8 +18,42 @@ export interface LogSink {
   end(): void;
 }
 
+export interface RequesterQuery {
+  limit: number;
+  cursor?: string;
+  sinceMs?: number;
+}
+
+/** A page cursor: the creation time (ms) and id of the last job of the page before. */
+export function cursorOf(job: Pick<JobStatus, 'createdAt' | 'jobId'>): string {
+  return `${Date.parse(job.createdAt)}_${job.jobId}`;
+}
+
+export function parseCursor(cursor: string | undefined): { ms: number; id: string } | undefined {
+  const m = /^(\d{1,15})_([A-Za-z0-9_-]{1,64})$/.exec(cursor ?? '');
+  return m?.[1] && m[2] ? { ms: Number(m[1]), id: m[2] } : undefined;
+}
+
+/** Newest first; the same millisecond ordered by id, so a page boundary is exact. */
+export function newestFirst(a: Pick<JobStatus, 'createdAt' | 'jobId'>, b: Pick<JobStatus, 'createdAt' | 'jobId'>): number {
+  return Date.parse(b.createdAt) - Date.parse(a.createdAt) || (a.jobId < b.jobId ? 1 : a.jobId > b.jobId ? -1 : 0);
+}
+
+/** Whether `job` comes after the cursor in newest-first order. */
+export function afterCursor(job: Pick<JobStatus, 'createdAt' | 'jobId'>, cursor: { ms: number; id: string } | undefined): boolean {
+  if (!cursor) return true;
+  const ms = Date.parse(job.createdAt);
+  return ms < cursor.ms || (ms === cursor.ms && job.jobId < cursor.id);
+}
+
+export function sameLogin(a: string | undefined, b: string): boolean {
+  return a !== undefined && a.toLowerCase() === b.toLowerCase();
+}
+
 export interface JobService extends EventEmitter<JobServiceEvents> {
   readonly kind: 'embedded' | 'redis';
+  /** Where audit records are kept: beside the embedded queue's state, or in the fleet's Redis. */
+  readonly audit: AuditStore;
   init(): Promise<void>;
   /** Accepts a job, or returns the one already made for this idempotency key (created: false). */
   submit(request: GenerateCodeRequest): Promise<{ status: JobStatus; created: boolean }>;
@@ -29,6 +64,12 @@ export interface JobService extends EventEmitter<JobServiceEvents> {
   slots(): Promise<PoolSlots>;
   /** Every job not yet in a final state, oldest first. */
   unfinished(): Promise<JobStatus[]>;
+  /**
+   * The jobs `login` asked for (their `requestedBy`), newest first, every host's: at most
+   * `limit` after `cursor` (from an earlier page), made since `sinceMs` if given, and the
+   * cursor of the next page (null on the last).
+   */
+  byRequester(login: string, opts: RequesterQuery): Promise<{ jobs: JobStatus[]; nextCursor: string | null }>;
   /**
    * Replays the job's log from byte `offset`, then follows it until the job ends (a
    * queued job: once it starts). Returns a function that stops following.

@@ -39,6 +39,8 @@ interface FeedEvent {
   id: number;
   /** null for slot events, which every connection gets. */
   jobId: string | null;
+  /** A job event's job: whose it is, for a reader's filter. */
+  job?: Pick<JobStatus, 'owner' | 'repo' | 'requestedBy'>;
   type: WorkerEvent['type'];
   /** The event as JSON: never a raw CR or LF in it, so always one `data:` line. */
   data: string;
@@ -69,7 +71,7 @@ export class EventFeed {
   }
 
   publish(jobId: string | null, event: WorkerEvent): void {
-    const e = { id: this.nextId(), jobId, type: event.type, data: JSON.stringify(event) };
+    const e: FeedEvent = { id: this.nextId(), jobId, type: event.type, data: JSON.stringify(event), ...(event.type === 'job' ? { job: event.job } : {}) };
     this.ring.push(e);
     if (this.ring.length > this.size) this.evictedUpTo = this.ring.shift()?.id ?? this.evictedUpTo;
     for (const fn of this.subscribers) fn(e);
@@ -128,6 +130,22 @@ const events: FastifyPluginAsyncTypebox<EventsOptions> = async (app, opts) => {
   app.get('/events', { schema: { querystring: EventsQuerySchema, response: { '4xx': ErrorBodySchema } } }, async (req, reply) => {
     const wanted = req.query.jobs === undefined ? null : new Set(req.query.jobs.split(',').filter(Boolean));
     const matches = (e: FeedEvent) => e.jobId === null || wanted === null || wanted.has(e.jobId);
+    // Only the jobs this caller may read (identity/guard.ts); slot events name only those jobs.
+    const mayRead = app.guard.readFilter(req.caller);
+    const everything = req.caller?.kind === 'admin';
+    const shown = new Set<string>();
+    const visible = async (e: FeedEvent): Promise<string | null> => {
+      if (everything) return e.data;
+      if (e.jobId !== null) {
+        if (!e.job || !(await mayRead(e.job))) return null;
+        shown.add(e.jobId);
+        return e.data;
+      }
+      const event = JSON.parse(e.data) as WorkerEvent;
+      if (event.type !== 'slots') return e.data;
+      const slots = event.pool.slots.map((slot) => (slot.jobId && !shown.has(slot.jobId) ? { ...slot, jobId: null } : slot));
+      return JSON.stringify({ ...event, pool: { ...event.pool, slots } } satisfies WorkerEvent);
+    };
 
     reply.hijack();
     const res = reply.raw;
@@ -159,21 +177,28 @@ const events: FastifyPluginAsyncTypebox<EventsOptions> = async (app, opts) => {
      * the next event brings again: that event is then no change and is not sent.
      */
     const sentInSnapshot = new Map<string, string>();
-    const deliver = (e: FeedEvent) => {
+    const deliverNow = async (e: FeedEvent) => {
       if (!matches(e)) return;
+      const data = await visible(e);
+      if (data === null) return;
       if (e.jobId !== null && sentInSnapshot.has(e.jobId)) {
-        const same = sentInSnapshot.get(e.jobId) === e.data;
+        const same = sentInSnapshot.get(e.jobId) === data;
         sentInSnapshot.delete(e.jobId);
         if (same) return;
       }
-      write(frame(e));
+      write(frame({ ...e, data }));
+    };
+    // A permission question may take a round trip: events still go out in their order.
+    let order: Promise<void> = Promise.resolve();
+    const deliver = (e: FeedEvent) => {
+      order = order.then(() => deliverNow(e)).catch((err: unknown) => req.log.warn({ err: String(err) }, 'event not delivered'));
     };
     // Subscribed before the snapshot is read (which may take a round trip to Redis):
     // what happens meanwhile is held and sent after it, so nothing falls in between.
     let held: FeedEvent[] | null = [];
     const unsubscribe = feed.subscribe((e) => (held ? held.push(e) : deliver(e)));
     if (missed) {
-      for (const e of missed) if (matches(e)) write(frame(e));
+      for (const e of missed) deliver(e);
     } else {
       try {
         const [statuses, slots] = await Promise.all([
@@ -181,12 +206,14 @@ const events: FastifyPluginAsyncTypebox<EventsOptions> = async (app, opts) => {
           jobs.slots(),
         ]);
         for (const job of statuses) {
-          if (!job) continue;
+          if (!job || !(everything || (await mayRead(job)))) continue;
+          shown.add(job.jobId);
           const data = JSON.stringify({ type: 'job', job } satisfies WorkerEvent);
           sentInSnapshot.set(job.jobId, data);
           write(frame({ id: feed.nextId(), jobId: job.jobId, type: 'job', data }));
         }
-        write(frame({ id: feed.nextId(), jobId: null, type: 'slots', data: JSON.stringify({ type: 'slots', pool: slots } satisfies WorkerEvent) }));
+        const slotsEvent: FeedEvent = { id: feed.nextId(), jobId: null, type: 'slots', data: JSON.stringify({ type: 'slots', pool: slots } satisfies WorkerEvent) };
+        write(frame({ ...slotsEvent, data: (await visible(slotsEvent)) ?? slotsEvent.data }));
       } catch (e) {
         // The queue is out of reach (Redis down): the client reconnects and gets a snapshot then.
         req.log.warn({ err: String(e) }, 'event stream snapshot failed; closing');
@@ -211,4 +238,4 @@ const events: FastifyPluginAsyncTypebox<EventsOptions> = async (app, opts) => {
 };
 
 // Wrapped so that `eventFeed` decorates the app itself (the route and hooks are the same either way).
-export default fp(events, { name: 'events', dependencies: ['pool'] });
+export default fp(events, { name: 'events', dependencies: ['pool', 'guard'] });

@@ -1,4 +1,4 @@
-// POST /generate-code: validate, check the allow-list, store durably, answer 202.
+// POST /generate-code: validate, check the allow-list and who may push where, store durably, answer 202.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { ErrorBodySchema, GenerateCodeRequestSchema, JobAcceptedSchema } from '../../shared/protocol.js';
 import { isValidBranchName, isValidOwner, isValidRepo } from '../../shared/names.js';
@@ -21,7 +21,19 @@ const generateCode: FastifyPluginAsyncTypebox<{ allowlist: RepoRule[] | undefine
     if (body.requestedBy !== undefined && !isValidOwner(body.requestedBy)) throw new WorkerError('BAD_REQUEST', 'requestedBy is not a valid GitHub login', 400, 'requestedBy');
     if (body.branch === body.baseBranch) throw new WorkerError('BAD_REQUEST', 'branch must differ from baseBranch: the agent never pushes to the base branch', 400, 'branch');
     if (!repoAllowed(opts.allowlist, body.owner, body.repo)) throw new WorkerError('REPO_NOT_ALLOWED', `${body.owner}/${body.repo} is not in this worker's allow-list`, 403, 'repo');
-    const { status, created } = await app.jobs.submit(body);
+    // Who may push where (identity/guard.ts): refused requests are audited there.
+    const { request, release } = await app.guard.admit(req, body);
+    const where = { owner: body.owner, repo: body.repo, branch: body.branch, prNumber: body.prNumber };
+    let status, created;
+    try {
+      ({ status, created } = await app.jobs.submit(request));
+    } catch (e) {
+      if (WorkerError.is(e)) await app.guard.record(req, 'submit', { outcome: 'refused', code: e.code, ...where });
+      throw e;
+    } finally {
+      release();
+    }
+    await app.guard.record(req, 'submit', { outcome: 'ok', ...where, jobId: status.jobId });
     req.log.info({ jobId: status.jobId, repo: `${body.owner}/${body.repo}`, branch: body.branch, created }, created ? 'job accepted' : 'job already known (idempotency key)');
     return reply.code(created ? 202 : 200).send({ jobId: status.jobId, state: status.state, position: status.position });
   });

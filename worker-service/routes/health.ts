@@ -1,8 +1,7 @@
 // GET /healthz (liveness, no token, says nothing else) and GET /health (the pool,
 // and this host's agent: its preset, whether it is installed, its version).
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import Type from 'typebox';
-import { PoolHealthSchema } from '../../shared/protocol.js';
+import { HealthzSchema, PoolHealthSchema } from '../../shared/protocol.js';
 import { AgentHealth } from '../agent/health.js';
 import type { WorkerConfig } from '../config.js';
 
@@ -14,8 +13,17 @@ export interface HealthOptions {
 
 const health: FastifyPluginAsyncTypebox<HealthOptions> = async (app, opts) => {
   const agent = new AgentHealth(opts.config, opts.env ?? process.env);
-  app.get('/healthz', { config: { rateLimit: false }, schema: { response: { 200: Type.Object({ ok: Type.Boolean() }) } } }, async () => ({ ok: true }));
-  app.get('/health', { schema: { response: { 200: PoolHealthSchema } } }, async () => ({ ...(await app.jobs.health()), agent: await agent.report() }));
+  const auth = opts.config.identity.mode;
+  app.get('/healthz', { config: { rateLimit: false }, schema: { response: { 200: HealthzSchema } } }, async () => ({ ok: true, auth }));
+  app.get('/health', { schema: { response: { 200: PoolHealthSchema } } }, async (req) => {
+    const health = await app.jobs.health();
+    // A busy slot names its job only to those who may read that job.
+    const slots = req.caller?.kind === 'admin' ? health.slots : await Promise.all(health.slots.map(async (slot) => {
+      const job = slot.jobId ? await app.jobs.status(slot.jobId).catch(() => undefined) : undefined;
+      return slot.jobId && !(job && (await app.guard.mayRead(req.caller, job))) ? { ...slot, jobId: null } : slot;
+    }));
+    return { ...health, slots, auth, agent: await agent.report() };
+  });
 };
 
 export default health;

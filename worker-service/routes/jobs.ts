@@ -1,27 +1,44 @@
-// GET /jobs/:id, GET /jobs/:id/log (replayed, then live until the job ends), POST /jobs/:id/cancel.
+// GET /jobs?mine=1, GET /jobs/:id, GET /jobs/:id/log (replayed, then live until the job ends), POST /jobs/:id/cancel;
+// each job only for those who may see it (identity/guard.ts).
 // Whichever queue is behind them (one host's or a fleet's): see pool/service.ts.
 import Type from 'typebox';
 import { PassThrough } from 'node:stream';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { ErrorBodySchema, JobIdParamsSchema, JobStatusSchema } from '../../shared/protocol.js';
+import type { FastifyRequest } from 'fastify';
+import { ErrorBodySchema, JobIdParamsSchema, JobListQuerySchema, JobListSchema, JobStatusSchema, MAX_JOBS_PAGE } from '../../shared/protocol.js';
 import { WorkerError } from '../pool/errors.js';
 
 // A query string is text, and this service's validator never coerces types: the digits are checked here, converted below.
 const LogQuerySchema = Type.Object({ offset: Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$', description: 'byte offset to resume from' })) }, { additionalProperties: false });
 
 const jobs: FastifyPluginAsyncTypebox = async (app) => {
-  app.get('/jobs/:id', { schema: { params: JobIdParamsSchema, response: { 200: JobStatusSchema, '4xx': ErrorBodySchema } } }, async (req) => {
-    const status = await app.jobs.status(req.params.id);
-    if (!status) throw new WorkerError('NOT_FOUND', `no job ${req.params.id}`, 404);
+  /** The job, if the caller may see it; to anyone else it does not exist. */
+  const readable = async (caller: FastifyRequest['caller'], id: string) => {
+    const status = await app.jobs.status(id);
+    if (!status || !(await app.guard.mayRead(caller, status))) throw new WorkerError('NOT_FOUND', `no job ${id}`, 404);
     return status;
+  };
+
+  app.get('/jobs', { schema: { querystring: JobListQuerySchema, response: { 200: JobListSchema, '4xx': ErrorBodySchema } } }, async (req) => {
+    const caller = req.caller;
+    if (caller?.kind !== 'user') throw new WorkerError('BAD_REQUEST', 'mine=1 lists a signed-in user\'s jobs (KIRO_AUTH=github); the worker token names nobody', 400, 'mine');
+    return app.jobs.byRequester(caller.login, { limit: Number(req.query.limit ?? MAX_JOBS_PAGE), cursor: req.query.cursor });
   });
 
+  app.get('/jobs/:id', { schema: { params: JobIdParamsSchema, response: { 200: JobStatusSchema, '4xx': ErrorBodySchema } } }, async (req) => readable(req.caller, req.params.id));
+
   app.post('/jobs/:id/cancel', { schema: { params: JobIdParamsSchema, response: { 200: JobStatusSchema, '4xx': ErrorBodySchema } } }, async (req) => {
-    return app.jobs.cancel(req.params.id);
+    const status = await app.jobs.status(req.params.id);
+    if (!status) throw new WorkerError('NOT_FOUND', `no job ${req.params.id}`, 404);
+    await app.guard.mayCancel(req, status);
+    const ended = await app.jobs.cancel(req.params.id);
+    await app.guard.record(req, 'cancel', { outcome: 'ok', owner: status.owner, repo: status.repo, branch: status.branch, prNumber: status.prNumber, jobId: status.jobId });
+    return ended;
   });
 
   // ?offset=N resumes at byte N of the log (what a reader had received before its connection dropped).
   app.get('/jobs/:id/log', { schema: { params: JobIdParamsSchema, querystring: LogQuerySchema } }, async (req, reply) => {
+    await readable(req.caller, req.params.id);
     const offset = Number(req.query.offset ?? 0);
     const out = new PassThrough();
     const stop = await app.jobs.followLog(req.params.id, offset, { write: (d) => out.write(d), end: () => out.end() });

@@ -35,7 +35,7 @@ describe('worker API', function () {
     const anon = new WorkerClient(w.url, null);
     const hz = await anon.request('GET', '/healthz');
     assert.equal(hz.status, 200);
-    assert.deepEqual(await hz.json(), { ok: true });
+    assert.deepEqual(await hz.json(), { ok: true, auth: 'token' });
     for (const [method, path] of [['GET', '/health'], ['POST', '/generate-code'], ['GET', '/jobs/abc'], ['POST', '/jobs/abc/cancel'], ['GET', '/jobs/abc/log']] as const) {
       const res = await anon.request(method, path, method === 'POST' ? {} : undefined);
       assert.equal(res.status, 401, `${method} ${path}`);
@@ -112,12 +112,13 @@ describe('worker API', function () {
     const [a, b] = await Promise.all([c.request('POST', '/generate-code', req), c.request('POST', '/generate-code', req)]);
     const [ja, jb] = (await Promise.all([a.json(), b.json()])) as { jobId: string }[];
     assert.equal(ja?.jobId, jb?.jobId);
-    assert.deepEqual([a.status, b.status].sort(), [200, 202]);
+    assert.deepEqual([a.status, b.status].sort(), [200, 202], JSON.stringify([ja, jb]));
     const later = await c.submit(req);
     assert.equal(later.jobId, ja?.jobId);
+    // The key for a pull request that does not exist (or is not this branch's) is refused before the key is looked at.
     const conflict = await c.request('POST', '/generate-code', { ...req, prNumber: req.prNumber + 100 });
     assert.equal(conflict.status, 409);
-    assert.equal(((await conflict.json()) as { field: string }).field, 'idempotencyKey');
+    assert.deepEqual(((await conflict.json()) as { code: string; field: string }), { code: 'PR_MISMATCH', field: 'prNumber', message: `alice/app has no pull request #${req.prNumber + 100}` });
     // The same key on another repository (or branch) is another job: two users may share a millisecond.
     const otherPr = await makeTaskPr(gh, 'alice', 'other', 'idem-1', 'Idem');
     const other = await c.submit({ ...req, repo: 'other', prNumber: otherPr.number });
@@ -149,6 +150,8 @@ describe('worker API', function () {
       const done = await c2.waitFor(job.jobId, ['failed']);
       assert.equal(done.error?.code, 'AGENT_NOT_FOUND');
       assert.match(done.error?.message ?? '', /KIRO_AGENT_COMMAND/);
+      // The slot is given back just after the job's end is recorded: once it is, none rests as after a crash.
+      await pollUntil(() => w2.app.pool.slots.every((s) => s.state !== 'busy'), { what: 'the slot to be given back' });
       assert.equal(w2.app.pool.slots.every((s) => s.state === 'idle'), true, 'a missing agent is not a crash');
     } finally {
       await w2.close();

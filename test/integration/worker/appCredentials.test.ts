@@ -11,7 +11,7 @@ import { RequestError } from '@octokit/request-error';
 import { loadConfig } from '../../../worker-service/config.js';
 import { Workspaces, type Checkout } from '../../../worker-service/git/workspace.js';
 import { githubCommenter } from '../../../worker-service/github/comments.js';
-import { credentialSource, CredentialError, JOB_PERMISSIONS, type CredentialSource, type JobCredential } from '../../../worker-service/github/credentials.js';
+import { credentialSource, CredentialError, JOB_PERMISSIONS, CHECK_PERMISSIONS, type CredentialSource, type JobCredential } from '../../../worker-service/github/credentials.js';
 import { GitError } from '../../../worker-service/git/run.js';
 import type { Job } from '../../../worker-service/jobs/job.js';
 import { makeAppKey, type AppKey } from '../../support/github/apps.js';
@@ -236,8 +236,12 @@ describe('GitHub App credentials', function () {
         const [head] = await repoA.bare.log(`refs/heads/main..refs/heads/${branch}`);
         assert.equal(head?.oid, done.commitSha, 'the push landed');
         assert.equal(head?.subject, 'feat: App job');
-        const issued = issuedSince(mark);
+        // One token for the job; and one, kept for the installation, with which the worker reads the PR before it queues and pushes.
+        const issued = issuedSince(mark).filter((t) => JSON.stringify(t.permissions) === JSON.stringify(JOB_PERMISSIONS));
         assert.equal(issued.length, 1, 'one token for the job');
+        const checks = issuedSince(mark).filter((t) => JSON.stringify(t.permissions) === JSON.stringify(CHECK_PERMISSIONS));
+        assert.equal(checks.length, 1, 'one read-only token for the checks');
+        assert.equal(checks[0]?.selected, false);
         const [token] = issued;
         assert.ok(token);
         assert.deepEqual([...token.repositoryIds], [repoA.id]);
@@ -257,21 +261,23 @@ describe('GitHub App credentials', function () {
         const comment = repoA.comments.find((x) => x.issueNumber === failPr.number);
         assert.ok(comment);
         assert.equal(comment.author, BOT);
+        assert.equal(issuedSince(mark2).filter((t) => JSON.stringify(t.permissions) === JSON.stringify(CHECK_PERMISSIONS)).length, 0, 'the checks\' token is kept, not made again');
         const [failToken] = issuedSince(mark2);
         assert.ok(failToken);
         await pollUntil(() => failToken.revokedAt !== null, { what: 'the failed job\'s token to be revoked' });
         assert.ok((failToken.revokedAt ?? 0) >= Date.parse(comment.createdAt), 'revoked after the comment was made');
 
-        // Where the App is not installed, the job fails with a clear reason and no token is made.
+        // Where the App is not installed, the request is refused with a clear reason (the worker cannot even read the PR) and no token is made.
         const mark3 = gh.model.installationTokens.length;
         const elsewhere = gh.model.repo('elsewhere', 'app');
         assert.ok(elsewhere);
         const eBranch = nextBranch('not-installed');
         const ePr = await makeTaskPr(gh, 'elsewhere', 'app', eBranch, 'Elsewhere');
-        const refused = await c.submit(jobRequest('elsewhere', 'app', eBranch, ePr.number, 'Elsewhere'));
-        const refusedDone = await c.waitFor(refused.jobId, ['succeeded', 'failed', 'no-changes']);
-        assert.equal(refusedDone.error?.code, 'CREDENTIALS_FAILED');
-        assert.match(refusedDone.error?.message ?? '', /GitHub App is not installed on elsewhere\/app/);
+        const refused = await c.request('POST', '/generate-code', jobRequest('elsewhere', 'app', eBranch, ePr.number, 'Elsewhere'));
+        assert.equal(refused.status, 403);
+        const refusal = (await refused.json()) as { code: string; message: string };
+        assert.equal(refusal.code, 'CREDENTIALS_FAILED');
+        assert.match(refusal.message, /GitHub App is not installed on elsewhere\/app/);
         assert.equal(issuedSince(mark3).length, 0);
       } finally {
         await w.close();

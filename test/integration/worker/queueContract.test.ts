@@ -87,8 +87,9 @@ for (const backend of backends) {
       assert.equal(again.status, 200);
       assert.equal(again.jobId, first.jobId);
       const other = await c.request('POST', '/generate-code', { ...j.req, prNumber: j.pr.number + 1000 });
+      // Refused with 409 before the key is looked at: the worker asks GitHub for the PR first.
       assert.equal(other.status, 409);
-      assert.equal(((await other.json()) as { code: string }).code, 'IDEMPOTENCY_CONFLICT');
+      assert.equal(((await other.json()) as { code: string }).code, 'PR_MISMATCH');
       assert.equal((await ended(first.jobId)).state, 'succeeded');
       assert.equal((await agentCommits(j.branch)).length, 1, 'one job, one commit');
     });

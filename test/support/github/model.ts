@@ -66,6 +66,8 @@ export interface PullRequest {
   state: 'open' | 'closed';
   merged: boolean;
   author: string;
+  /** A fork's PR: the repository (`owner/name`) its head branch lives in; absent: this one. */
+  headRepo?: string;
   /** Logins asked to review (POST .../requested_reviewers), in the order asked. */
   requestedReviewers: string[];
   createdAt: string;

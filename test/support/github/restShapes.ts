@@ -22,6 +22,23 @@ export function simpleUser(urls: Urls, user: Pick<User, 'id' | 'login'>) {
   };
 }
 
+/** GET /user: the token's own account, as GitHub shows it to a token of someone else's (public view). */
+export function publicUser(urls: Urls, user: Pick<User, 'id' | 'login'>) {
+  return {
+    ...simpleUser(urls, user), user_view_type: 'public', name: null, company: null, blog: '', location: null, email: null, hireable: null, bio: null,
+    public_repos: 0, public_gists: 0, followers: 0, following: 0, created_at: '2020-01-01T00:00:00Z', updated_at: '2020-01-01T00:00:00Z',
+  };
+}
+
+/** GET /repos/{owner}/{repo}/collaborators/{username}/permission: `permission` in GitHub's four legacy levels, the role by its name. */
+export function collaboratorPermission(urls: Urls, user: Pick<User, 'id' | 'login'>, permission: 'ADMIN' | 'MAINTAIN' | 'WRITE' | 'TRIAGE' | 'READ' | null) {
+  const legacy = permission === 'ADMIN' ? 'admin' : permission === 'MAINTAIN' || permission === 'WRITE' ? 'write' : permission === 'TRIAGE' || permission === 'READ' ? 'read' : 'none';
+  const role = permission ? permission.toLowerCase() : 'none';
+  const at = (p: string) => ['read', 'triage', 'write', 'maintain', 'admin'].indexOf(role) >= ['read', 'triage', 'write', 'maintain', 'admin'].indexOf(p);
+  const permissions = { pull: at('read'), triage: at('triage'), push: at('write'), maintain: at('maintain'), admin: at('admin') };
+  return { permission: legacy, role_name: role, user: { ...simpleUser(urls, user), user_view_type: 'public', role_name: role, permissions } };
+}
+
 function ownerOf(model: Model, repo: Repo) {
   return model.users.get(repo.owner) ?? { id: 1, login: repo.owner };
 }
@@ -76,6 +93,8 @@ export async function pullRequest(model: Model, urls: Urls, repo: Repo, pr: Pull
   const baseSha = (await repo.bare.resolve(`refs/heads/${pr.base}`)) ?? '';
   const repoBody = repository(model, urls, repo);
   const side = (ref: string, sha: string) => ({ label: `${repo.owner}:${ref}`, ref, sha, user: simpleUser(urls, ownerOf(model, repo)), repo: repoBody });
+  const fork = pr.headRepo ? model.repo(...(pr.headRepo.split('/') as [string, string])) : undefined;
+  const headSide = (ref: string, sha: string) => (fork ? { label: `${fork.owner}:${ref}`, ref, sha, user: simpleUser(urls, ownerOf(model, fork)), repo: repository(model, urls, fork) } : side(ref, sha));
   const link = (href: string) => ({ href });
   return {
     url: `${api}/pulls/${pr.number}`, id: pr.id, node_id: nodeId.pull(pr), html_url: html, diff_url: `${html}.diff`, patch_url: `${html}.patch`,
@@ -85,7 +104,7 @@ export async function pullRequest(model: Model, urls: Urls, repo: Repo, pr: Pull
     number: pr.number, state: pr.state, locked: false, title: pr.title, user: simpleUser(urls, author), body: pr.body || null,
     labels: [], milestone: null, active_lock_reason: null, created_at: pr.createdAt, updated_at: pr.updatedAt,
     closed_at: pr.closedAt, merged_at: pr.merged ? pr.closedAt : null, merge_commit_sha: null, assignee: null, assignees: [],
-    requested_reviewers: pr.requestedReviewers.map((login) => simpleUser(urls, model.users.get(login) ?? { id: 1, login })), requested_teams: [], head: side(pr.head, headSha), base: side(pr.base, baseSha),
+    requested_reviewers: pr.requestedReviewers.map((login) => simpleUser(urls, model.users.get(login) ?? { id: 1, login })), requested_teams: [], head: headSide(pr.head, headSha), base: side(pr.base, baseSha),
     _links: {
       self: link(`${api}/pulls/${pr.number}`), html: link(html), issue: link(`${api}/issues/${pr.number}`),
       comments: link(`${api}/issues/${pr.number}/comments`), review_comments: link(`${api}/pulls/${pr.number}/comments`),

@@ -346,6 +346,15 @@ export class GitHubStandIn {
       return pr ? send(reply, op, 200, await shapes.pullRequest(model, urls(), repo, pr)) : send(reply, op, 404, notFound);
     });
 
+    app.get(`${prefix}/collaborators/:username/permission`, async (req, reply) => {
+      const op = 'get /repos/{owner}/{repo}/collaborators/{username}/permission';
+      const repo = repoFor(req, reply, op);
+      if (!repo) return reply;
+      const user = model.users.get((req.params as P).username ?? '');
+      if (!user) return send(reply, op, 404, notFound);
+      return send(reply, op, 200, shapes.collaboratorPermission(urls(), user, model.permission(repo, user)));
+    });
+
     app.patch(`${prefix}/pulls/:number`, async (req, reply) => {
       const op = 'patch /repos/{owner}/{repo}/pulls/{pull_number}';
       const repo = repoFor(req, reply, op, 'WRITE');
@@ -425,6 +434,13 @@ export class GitHubStandIn {
       reply.code(401).send({ message: auth.error, documentation_url: `${DOCS}/apps/apps`, status: '401' });
       return undefined;
     };
+
+    // Identity: whose token this is (a session exchange), and a collaborator's permission (asked with the worker's credential).
+    app.get('/api/v3/user', async (req, reply) => {
+      const op = 'get /user';
+      if (!req.ghUser || req.ghUser.scope) return send(reply, op, 401, { message: 'Bad credentials', documentation_url: DOCS, status: '401' });
+      return send(reply, op, 200, shapes.publicUser(urls(), req.ghUser));
+    });
 
     app.get('/api/v3/repos/:owner/:repo/installation', async (req, reply) => {
       const op = 'get /repos/{owner}/{repo}/installation';

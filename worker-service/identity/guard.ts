@@ -1,0 +1,167 @@
+// Every route's one place to ask "may this caller do this?": the rules of pullRules.ts
+// (every mode) and access.ts (github mode) over the facts of githubFacts.ts, the per-user
+// quotas, and the audit record of what was decided.
+import type { FastifyRequest } from 'fastify';
+import type { AuditRecord, GenerateCodeRequest, JobStatus } from '../../shared/protocol.js';
+import type { IdentityConfig } from '../config.js';
+import { CredentialError } from '../github/credentials.js';
+import { WorkerError } from '../pool/errors.js';
+import { sameLogin, type JobService } from '../pool/service.js';
+import { decide, type Action } from './access.js';
+import type { AuditStore } from './audit.js';
+import { callerName, type Caller } from './caller.js';
+import { GitHubFactsError, type GitHubFacts } from './githubFacts.js';
+import { branchRefusal, pullRefusal } from './pullRules.js';
+
+export class QuotaError extends WorkerError {
+  constructor(message: string, readonly retryAfterSeconds: number) {
+    super('QUOTA_EXCEEDED', message, 429);
+  }
+}
+
+interface GuardLog {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+const startOfUtcDay = (ms: number) => ms - (ms % 86_400_000);
+
+export class Guard {
+  /** Submits accepted by this process whose jobs are not yet counted by the queue (two at once must not both pass a quota). */
+  private readonly pending = new Map<string, number>();
+
+  constructor(
+    private readonly identity: IdentityConfig,
+    private readonly facts: GitHubFacts,
+    private readonly jobs: JobService,
+    private readonly audit: AuditStore,
+    private readonly log: GuardLog,
+    private readonly now = Date.now,
+  ) {}
+
+  /**
+   * Checks a submit (or a new round) and returns the request to queue: its requestedBy
+   * the verified login in github mode. Throws a WorkerError, audited, when refused.
+   * `release` must be called once the request is queued or failed.
+   */
+  async admit(req: FastifyRequest, body: GenerateCodeRequest): Promise<{ request: GenerateCodeRequest; release: () => void }> {
+    const caller = this.callerOf(req);
+    try {
+      const refusal = branchRefusal(body.branch, this.identity.branchPrefix);
+      if (refusal) throw refusal;
+      let request = body;
+      if (caller.kind === 'user') {
+        if (body.requestedBy !== undefined && !sameLogin(body.requestedBy, caller.login)) {
+          throw new WorkerError('BAD_REQUEST', `requestedBy names ${body.requestedBy}, but you are signed in as ${caller.login}; leave it out`, 400, 'requestedBy');
+        }
+        request = { ...body, requestedBy: caller.login };
+        if (decide(caller, 'submit', { permission: await this.ask(() => this.facts.permission(body.owner, body.repo, caller.login)), isRequester: false }) !== 'allow') {
+          throw new WorkerError('FORBIDDEN', `${caller.login} may not write to ${body.owner}/${body.repo}: delegating needs write permission on the repository`, 403, 'repo');
+        }
+      }
+      if (this.facts.available) {
+        const pr = await this.ask(() => this.facts.pull(body.owner, body.repo, body.prNumber));
+        const bad = pullRefusal(body, pr);
+        if (bad) throw bad;
+      }
+      const release = caller.kind === 'user' ? await this.reserve(caller.login) : () => undefined;
+      return { request, release };
+    } catch (e) {
+      if (WorkerError.is(e)) await this.record(req, 'submit', { outcome: 'refused', code: e.code, ...where(body) });
+      throw e;
+    }
+  }
+
+  /** Whether the caller may see the job (GET, log, events, health): not-found otherwise, as if it did not exist. */
+  async mayRead(caller: Caller | undefined, job: Pick<JobStatus, 'owner' | 'repo' | 'requestedBy'>): Promise<boolean> {
+    return (await this.decideOn(caller, 'read', job)) === 'allow';
+  }
+
+  /** A reader's filter for many jobs (the event stream): one permission question per repository, cached. */
+  readFilter(caller: Caller | undefined): (job: Pick<JobStatus, 'owner' | 'repo' | 'requestedBy'>) => Promise<boolean> {
+    if (caller?.kind === 'admin') return async () => true;
+    return (job) => this.mayRead(caller, job);
+  }
+
+  /** Throws 404 or 403 (audited) unless the caller may cancel the job. */
+  async mayCancel(req: FastifyRequest, job: JobStatus): Promise<void> {
+    const d = await this.decideOn(req.caller, 'cancel', job);
+    if (d === 'allow') return;
+    const e = d === 'not-found' ? new WorkerError('NOT_FOUND', `no job ${job.jobId}`, 404) : new WorkerError('FORBIDDEN', `only the job's requester or a user with write permission on ${job.owner}/${job.repo} may cancel it`, 403);
+    await this.record(req, 'cancel', { outcome: 'refused', code: e.code, ...where(job), jobId: job.jobId });
+    throw e;
+  }
+
+  /** One audit record: a log line and a durable entry. Never throws (a full disk must not fail a cancel). */
+  async record(req: FastifyRequest, action: AuditRecord['action'], rest: Partial<AuditRecord> & Pick<AuditRecord, 'outcome'>): Promise<void> {
+    const record: AuditRecord = { time: new Date(this.now()).toISOString(), caller: callerName(req.caller), action, requestId: String(req.id), ip: req.ip, ...rest };
+    this.log.info({ audit: true, ...record }, `audit: ${action} ${record.outcome}`);
+    await this.audit.append(record).catch((e: unknown) => this.log.warn({ err: String(e) }, 'could not keep an audit record'));
+  }
+
+  private callerOf(req: FastifyRequest): Caller {
+    if (!req.caller) throw new WorkerError('UNAUTHORIZED', 'a valid bearer token is required', 401);
+    return req.caller;
+  }
+
+  private async decideOn(caller: Caller | undefined, action: Action, job: Pick<JobStatus, 'owner' | 'repo' | 'requestedBy'>) {
+    if (!caller) return 'not-found' as const;
+    if (caller.kind === 'admin') return 'allow' as const;
+    const isRequester = sameLogin(job.requestedBy, caller.login);
+    // The requester reads and cancels their own job without a question to GitHub.
+    if (isRequester) return decide(caller, action, { permission: 'none', isRequester });
+    return decide(caller, action, { permission: await this.ask(() => this.facts.permission(job.owner, job.repo, caller.login)), isRequester });
+  }
+
+  /** Per user: at most userMaxActive queued or running, userMaxJobsPerDay a day, userDailyTokens a day. */
+  private async reserve(login: string): Promise<() => void> {
+    const key = login.toLowerCase();
+    const pending = this.pending.get(key) ?? 0;
+    this.pending.set(key, pending + 1);
+    const release = () => {
+      const n = (this.pending.get(key) ?? 1) - 1;
+      if (n > 0) this.pending.set(key, n);
+      else this.pending.delete(key);
+    };
+    try {
+      const now = this.now();
+      const dayStart = startOfUtcDay(now);
+      const untilMidnight = Math.ceil((dayStart + 86_400_000 - now) / 1000);
+      const { maxActive, maxPerDay, dailyTokens } = { maxActive: this.identity.userMaxActive, maxPerDay: this.identity.userMaxJobsPerDay, dailyTokens: this.identity.userDailyTokens };
+      const today = await this.jobs.byRequester(login, { limit: maxPerDay + 1, sinceMs: dayStart });
+      const active = (await this.jobs.unfinished()).filter((j) => sameLogin(j.requestedBy, login)).length + pending;
+      if (active >= maxActive) throw new QuotaError(`${active} delegations of yours are in flight (at most ${maxActive}, KIRO_USER_MAX_ACTIVE); the next can start when one ends`, 30);
+      if (today.jobs.length + pending >= maxPerDay) throw new QuotaError(`you have delegated ${maxPerDay} jobs today (KIRO_USER_MAX_JOBS_PER_DAY); the count starts again at midnight UTC, in ${formatSeconds(untilMidnight)}`, untilMidnight);
+      if (dailyTokens !== undefined) {
+        const spent = today.jobs.reduce((n, j) => n + (j.usage ? j.usage.inputTokens + j.usage.outputTokens : 0), 0);
+        if (spent >= dailyTokens) throw new QuotaError(`your jobs used ${spent.toLocaleString('en-US')} tokens today, the daily budget (KIRO_USER_DAILY_TOKENS) is ${dailyTokens.toLocaleString('en-US')}; it resets at midnight UTC, in ${formatSeconds(untilMidnight)}`, untilMidnight);
+      }
+      return release;
+    } catch (e) {
+      release();
+      throw e;
+    }
+  }
+
+  /** A question to GitHub that failed is the worker's problem (502), not a refusal of the caller. */
+  private async ask<T>(q: () => Promise<T>): Promise<T> {
+    try {
+      return await q();
+    } catch (e) {
+      // Not installed where asked: a refusal that names the fix, not a "try again".
+      if (CredentialError.is(e)) throw new WorkerError('CREDENTIALS_FAILED', e.message, e.code === 'APP_NOT_INSTALLED' ? 403 : 502, 'repo');
+      if (e instanceof GitHubFactsError) throw new WorkerError('GITHUB_UNAVAILABLE', `${e.message}; try again shortly`, 502);
+      throw e;
+    }
+  }
+}
+
+function where(j: Pick<GenerateCodeRequest, 'owner' | 'repo' | 'branch' | 'prNumber'> | Pick<JobStatus, 'owner' | 'repo' | 'branch' | 'prNumber'>) {
+  return { owner: j.owner, repo: j.repo, branch: j.branch, prNumber: j.prNumber };
+}
+
+function formatSeconds(s: number): string {
+  const h = Math.floor(s / 3600);
+  const m = Math.ceil((s % 3600) / 60);
+  return h > 0 ? `${h} h ${m} min` : `${m} min`;
+}
