@@ -6,12 +6,28 @@ import { Services } from './services.js';
 import { DelegationsView } from './ui/delegationsView.js';
 import { notifyWatchEvent } from './ui/notifications.js';
 import { HealthStatusBar } from './ui/statusBar.js';
+import { ignoredWorkspaceSettings } from './settings.js';
+
+/** Workspace values of the settings that say where tokens go are never used: said once per value. */
+function warnIgnoredSettings(warned: Set<string>, log: vscode.LogOutputChannel): void {
+  for (const [key, value] of ignoredWorkspaceSettings()) {
+    const id = `${key}=${value}`;
+    if (warned.has(id)) continue;
+    warned.add(id);
+    log.warn(`ignored the workspace's ${key} (${value}): only your user settings may say where Kiro sends tokens`);
+    void vscode.window.showWarningMessage(
+      `Kiro ignored "${key}" from this workspace's settings (${value}). A repository's settings could send your tokens elsewhere, so Kiro reads this setting from your user settings only.`,
+      'Open User Settings',
+    ).then((pick) => pick && vscode.commands.executeCommand('workbench.action.openSettings', key));
+  }
+}
 
 export function activate(context: vscode.ExtensionContext): void {
   const log = vscode.window.createOutputChannel('Kiro Delegate', { log: true });
   const services = new Services(context, log);
   const statusBar = new HealthStatusBar(services);
   const view = new DelegationsView(services.store);
+  const warned = new Set<string>();
   context.subscriptions.push(
     log, services, statusBar, view,
     vscode.window.registerTreeDataProvider('kiroDelegate.delegations', view),
@@ -20,6 +36,7 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration('kiroDelegate')) {
         services.clearTokenCache();
+        warnIgnoredSettings(warned, log);
         void statusBar.refresh();
       }
     }),
@@ -28,9 +45,12 @@ export function activate(context: vscode.ExtensionContext): void {
   registerActionCommands(context, services, statusBar);
   // Work after start-up is deferred: the first health check and resuming watches.
   setTimeout(() => {
+    warnIgnoredSettings(warned, log);
     statusBar.start();
     services.watcher.start();
     services.events.refresh();
+    // Delegations started from another machine or profile, as the worker lists them.
+    void services.syncFromWorker();
   }, 0);
 }
 

@@ -106,6 +106,9 @@ export function registerActionCommands(context: vscode.ExtensionContext, service
       }
     }),
     vscode.commands.registerCommand('kiroDelegate.showLog', () => services.log.show()),
+    // The view's refresh: this user's jobs on the worker, from whichever machine they were started.
+    vscode.commands.registerCommand('kiroDelegate.refreshDelegations', () =>
+      vscode.window.withProgress({ location: { viewId: 'kiroDelegate.delegations' } }, () => services.syncFromWorker())),
     vscode.commands.registerCommand('kiroDelegate.openPr', withDelegation((d) => vscode.env.openExternal(vscode.Uri.parse(d.prUrl)))),
     vscode.commands.registerCommand('kiroDelegate.viewChanges', withDelegation((d) => {
       const web = githubEndpoint(readSettings()).webUrl;
@@ -130,7 +133,7 @@ export function registerActionCommands(context: vscode.ExtensionContext, service
     vscode.commands.registerCommand('kiroDelegate.setGitHubToken', async () => {
       const web = githubEndpoint(readSettings()).webUrl;
       const what = `This editor has no GitHub sign-in: paste a GitHub token that can push to the repository (classic: "repo" scope; fine-grained: Contents and Pull requests, read and write; create one at ${web}/settings/tokens).`;
-      if (await askSecret(context, GITHUB_TOKEN_KEY, 'Kiro: GitHub Token', what)) services.clearTokenCache();
+      if (await askSecret(context, GITHUB_TOKEN_KEY, 'Kiro: GitHub Token', what)) services.githubIdentityChanged();
     }),
     vscode.commands.registerCommand('kiroDelegate.showPoolDetails', async () => {
       await statusBar.refresh();

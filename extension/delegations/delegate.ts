@@ -9,7 +9,8 @@ import type { SubmitResult } from '../../shared/webviewProtocol.js';
 import type { GitHubClient } from '../github/client.js';
 import { createDelegationPr, type PreparedRepo } from '../github/createPr.js';
 import type { ValidForm } from '../form/validation.js';
-import { sendJob, type SubmitOutcome, type WorkerApi } from '../worker/client.js';
+import { sendJob, type WorkerApi } from '../worker/client.js';
+import { problemText, type SendProblem } from './sendProblem.js';
 import type { Delegation, DelegationStore } from './model.js';
 
 export interface DelegateDeps {
@@ -25,7 +26,7 @@ export interface DelegateDeps {
   /** The preparing query's answer asked while the form was open (github/prefetch.ts); used only when fresh. */
   prepared?: PreparedRepo;
   /** The send ended without the worker accepting the job (offer Retry / Set Worker Token / Open Settings). */
-  onSendProblem?: (d: Delegation, outcome: Exclude<SubmitOutcome, { kind: 'accepted' }> | { kind: 'no-worker'; message: string }) => void;
+  onSendProblem?: (d: Delegation, outcome: SendProblem) => void;
   /** The worker is busy: the job waits locally and is retried. */
   onQueuedLocally?: (d: Delegation, retryAfterSeconds: number) => void;
   sleep?: (ms: number) => Promise<void>;
@@ -82,7 +83,8 @@ export async function sendToWorker(d: Delegation, deps: Pick<DelegateDeps, 'work
     deps.log?.(`worker accepted the job for PR #${d.prNumber} (job ${outcome.jobId}, ${outcome.position} ahead)`);
     return;
   }
-  const updated = await deps.store.patch(d.id, { sendFailed: true, problem: outcome.message });
-  deps.log?.(`sending PR #${d.prNumber} to the worker failed: ${outcome.message}`);
+  const problem = problemText(outcome);
+  const updated = await deps.store.patch(d.id, { sendFailed: true, problem });
+  deps.log?.(`sending PR #${d.prNumber} to the worker failed: ${problem}`);
   deps.onSendProblem?.(updated ?? d, outcome);
 }

@@ -1,6 +1,8 @@
 // What the Kiro view says about a delegation, as plain text (tested without VS Code):
 // queued — N ahead · preparing · running m:ss · pushing · pushed · no changes ·
 // failed — reason · cancelled · PR merged / closed.
+import { isFinalState } from '../../shared/jobStates.js';
+import type { JobState, JobUsage } from '../../shared/protocol.js';
 import type { Delegation } from './model.js';
 
 export function elapsed(fromIso: string, now: number): string {
@@ -63,4 +65,34 @@ export function summaryLine(summary: string, max = 300): string {
 export function pushedMessage(d: Pick<Delegation, 'prNumber' | 'title'>, summary?: string): string {
   const said = summary ? summaryLine(summary) : '';
   return `Kiro pushed code to PR #${d.prNumber}: ${d.title}${said ? ` — ${said}` : ''}`;
+}
+
+const count = (n: number) => n.toLocaleString('en-US');
+
+/**
+ * What an agent used, as the worker reported it: `usage: 12,345 in / 2,345 out tokens · $0.04`.
+ * A job that ended without a report says so ("usage not reported by this agent"); one still
+ * running without a report says nothing. Never a zero the agent did not report.
+ */
+export function describeUsage(usage: JobUsage | undefined, jobState: JobState | undefined): string | undefined {
+  if (usage) {
+    const cost = usage.costUsd === undefined ? '' : ` · ${usage.costUsd > 0 && usage.costUsd < 0.005 ? '<$0.01' : `$${usage.costUsd.toFixed(2)}`}`;
+    return `usage: ${count(usage.inputTokens)} in / ${count(usage.outputTokens)} out tokens${cost}`;
+  }
+  return jobState && isFinalState(jobState) ? 'usage not reported by this agent' : undefined;
+}
+
+/** The Delegations view item's tooltip, as Markdown lines. */
+export function tooltipLines(d: Delegation, now = Date.now()): string[] {
+  const usage = d.jobId ? describeUsage(d.usage, d.jobState) : undefined;
+  return [
+    `**${d.title}**`,
+    `${d.owner}/${d.repo} · PR #${d.prNumber}`,
+    `Branch \`${d.branch}\``,
+    `State: ${describeState(d, now)}`,
+    ...(d.problem ? [d.problem] : []),
+    ...describeRounds(d, now),
+    ...(usage ? [usage[0]!.toUpperCase() + usage.slice(1)] : []),
+    d.fromWorker ? 'Started from another window or machine (listed by the worker)' : `Confirmation code \`${d.id}\``,
+  ];
 }

@@ -1,6 +1,6 @@
 // Delegations: what the user handed to Kiro, persisted (VS Code globalState) so
 // that watching resumes after a window reload.
-import type { GenerateCodeRequest, JobState } from '../../shared/protocol.js';
+import type { GenerateCodeRequest, JobState, JobUsage } from '../../shared/protocol.js';
 
 export type DelegationState = 'creating' | 'queued' | 'running' | 'pushed' | 'no-changes' | 'failed' | 'cancelled' | 'closed';
 
@@ -42,6 +42,14 @@ export interface Delegation {
   updatedAt: number;
   /** Whether the user was told the outcome (so a reload does not notify twice). */
   notified?: boolean;
+  /** What the current round's agent reported using (absent: nothing reported, or not yet). */
+  usage?: JobUsage;
+  /**
+   * Learned from the worker's list of this user's jobs (started from another machine or
+   * profile): no confirmation code of ours, no TASK.md commit known, the base branch asked
+   * of GitHub when a follow-up needs it.
+   */
+  fromWorker?: boolean;
 }
 
 export interface DelegationRound {
@@ -74,7 +82,8 @@ export interface MementoLike {
 }
 
 const KEY = 'kiroDelegate.delegations.v1';
-const KEEP = 50;
+/** How many delegations are kept (the newest; active ones are never dropped). */
+export const KEEP = 50;
 
 export class DelegationStore {
   private readonly listeners = new Set<() => void>();
@@ -93,10 +102,19 @@ export class DelegationStore {
   }
 
   async upsert(d: Delegation): Promise<Delegation> {
-    const next = { ...d, updatedAt: this.clock() };
-    const rest = this.all().filter((x) => x.id !== d.id);
+    const [next] = await this.upsertMany([d]);
+    return next ?? d;
+  }
+
+  /** Several at once: one write, one change event. */
+  async upsertMany(ds: readonly Delegation[]): Promise<Delegation[]> {
+    if (ds.length === 0) return [];
+    const now = this.clock();
+    const next = ds.map((d) => ({ ...d, updatedAt: now }));
+    const ids = new Set(next.map((d) => d.id));
+    const rest = this.all().filter((x) => !ids.has(x.id));
     // Keep the newest; finished ones beyond the limit are dropped, active ones never.
-    const kept = [next, ...rest].sort((a, b) => b.createdAt - a.createdAt).filter((x, i) => i < KEEP || ACTIVE.has(x.state));
+    const kept = [...next, ...rest].sort((a, b) => b.createdAt - a.createdAt).filter((x, i) => i < KEEP || ACTIVE.has(x.state));
     await this.memento.update(KEY, kept);
     for (const l of this.listeners) l();
     return next;

@@ -119,7 +119,7 @@ export class PrWatcher {
       return;
     }
     if (!ACTIVE.has(d.state)) return;
-    const live = { jobState: job.state, position: job.position, startedAt: job.startedAt ?? undefined };
+    const live = { jobState: job.state, position: job.position, startedAt: job.startedAt ?? undefined, ...(job.usage ? { usage: job.usage } : {}) };
     switch (job.state) {
       case 'queued':
         await this.deps.store.patch(d.id, { ...live, state: 'queued' });
@@ -194,7 +194,8 @@ export class PrWatcher {
     const etag = typeof res.headers.etag === 'string' ? res.headers.etag : undefined;
     // The branch moved. While the worker can tell, its job decides when the round ended (the move may be the
     // previous round's push landing after a follow-up was sent); without it, the move is the sign.
-    if (head !== d.taskCommitOid && !jobKnown) {
+    // A delegation learned from the worker's list has no TASK.md commit to compare with: only its job tells.
+    if (head !== d.taskCommitOid && !jobKnown && d.taskCommitOid) {
       if (!this.claim(d)) return;
       const updated = await this.deps.store.patch(d.id, { state: 'pushed', headOid: head, refEtag: etag, notified: true });
       if (updated) this.deps.notify({ type: 'pushed', delegation: updated, headOid: head });

@@ -3,7 +3,7 @@
 // the job. The reading, reconnecting and resuming live in LogFollower.
 import * as vscode from 'vscode';
 import type { Delegation } from '../delegations/model.js';
-import { LogFollower, describeJobEnd } from '../worker/logFollower.js';
+import { LogFollower, describeJobEnd, describeJobUsage } from '../worker/logFollower.js';
 import type { WorkerApi } from '../worker/client.js';
 
 const open = new Map<string, vscode.Terminal>();
@@ -37,7 +37,11 @@ export function showAgentOutput(d: AgentOutputTarget, worker: WorkerApi): void {
         source: worker,
         jobId,
         onData: (text) => writeEmitter.fire(text),
-        onEnd: (job, reason) => writeEmitter.fire(`\r\n${bold(`[kiro] ${job ? describeJobEnd(job) : reason ?? 'the log ended'}`)}\r\n`),
+        onEnd: (job, reason) => {
+          writeEmitter.fire(`\r\n${bold(`[kiro] ${job ? describeJobEnd(job) : reason ?? 'the log ended'}`)}\r\n`);
+          // The last line: what the agent used, or that it does not say.
+          if (job) writeEmitter.fire(`${dim(`[kiro] ${describeJobUsage(job)}`)}\r\n`);
+        },
         onReconnecting: (attempt, delayMs) => {
           if (attempt === 1 || attempt % 5 === 0) writeEmitter.fire(dim(`\r\n[kiro] connection to the worker lost; reconnecting in ${Math.round(delayMs / 100) / 10} s…\r\n`));
         },

@@ -1,6 +1,6 @@
 // The Delegations view (in the Kiro activity bar container): what this user delegated, newest first.
 import * as vscode from 'vscode';
-import { describeRounds, describeState } from '../delegations/describe.js';
+import { describeState, tooltipLines } from '../delegations/describe.js';
 import type { Delegation, DelegationState, DelegationStore } from '../delegations/model.js';
 
 const ICON: Record<DelegationState, string> = {
@@ -31,7 +31,7 @@ export class DelegationsView implements vscode.TreeDataProvider<Delegation>, vsc
     const state = describeState(d);
     item.description = state;
     item.iconPath = new vscode.ThemeIcon(d.sendFailed ? 'warning' : ICON[d.state]);
-    item.tooltip = new vscode.MarkdownString(`**${d.title}**  \n${d.owner}/${d.repo} · PR #${d.prNumber}  \nBranch \`${d.branch}\`  \nState: ${state}${d.problem ? `  \n${d.problem}` : ''}${describeRounds(d).map((r) => `  \n${r}`).join('')}  \nConfirmation code \`${d.id}\``);
+    item.tooltip = new vscode.MarkdownString(tooltipLines(d).join('  \n'));
     item.contextValue = `delegation.${d.state}${d.sendFailed ? '.sendFailed' : ''}${d.jobId ? '.hasJob' : ''}`;
     // A click shows what the agent is doing (or did); without a job yet, the PR.
     item.command = d.jobId

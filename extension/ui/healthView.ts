@@ -44,6 +44,8 @@ export function describeHealth(outcome: HealthOutcome | { kind: 'not-configured'
     case 'unreachable':
       return { text: '$(error) Kiro offline', tooltip: `${outcome.message}\n\nClick for details.`, severity: 'error' };
     case 'unauthorized':
+      // The client's message says what to do (set the worker token, sign in to GitHub, agree to plain HTTP…).
+      if (outcome.code) return { text: outcome.code === 'UNAUTHORIZED' ? '$(lock) Kiro token' : '$(lock) Kiro sign-in', tooltip: outcome.message, severity: 'error' };
       return { text: '$(lock) Kiro token', tooltip: `${outcome.message} Run "Kiro: Set Worker Token".`, severity: 'error' };
     case 'ok': {
       const h = outcome.health;

@@ -4,12 +4,20 @@ import { pushedMessage } from '../delegations/describe.js';
 import type { Delegation } from '../delegations/model.js';
 import type { WatchEvent } from '../github/watcher.js';
 import type { Services } from '../services.js';
-import type { SubmitOutcome } from '../worker/client.js';
+import { sendProblemView, type SendProblem } from '../delegations/sendProblem.js';
 
-export function notifySendProblem(services: Services, d: Delegation, outcome: Exclude<SubmitOutcome, { kind: 'accepted' }> | { kind: 'no-worker'; message: string }): void {
-  void vscode.window.showWarningMessage(`Kiro: PR #${d.prNumber} was created, but the job did not reach the worker. ${outcome.message}`, 'Retry', 'Set Worker Token', 'Open Settings').then(async (pick) => {
-    if (pick === 'Retry') await vscode.commands.executeCommand('kiroDelegate.retrySend', d);
-    else if (pick === 'Set Worker Token') await vscode.commands.executeCommand('kiroDelegate.setWorkerToken');
+export function notifySendProblem(services: Services, d: Delegation, outcome: SendProblem): void {
+  const view = sendProblemView(d.prNumber, outcome);
+  void vscode.window.showWarningMessage(view.message, ...view.actions).then(async (pick) => {
+    if (pick === 'Retry') {
+      // A refused plain-HTTP transport is asked again on a retry the user asked for.
+      services.forgetDeclinedTransports();
+      await vscode.commands.executeCommand('kiroDelegate.retrySend', d);
+    } else if (pick === 'Set Worker Token') await vscode.commands.executeCommand('kiroDelegate.setWorkerToken');
+    else if (pick === 'Sign in to GitHub') {
+      services.githubIdentityChanged();
+      if (await services.github(true)) await vscode.commands.executeCommand('kiroDelegate.retrySend', d);
+    } else if (pick === 'Set GitHub Token') await vscode.commands.executeCommand('kiroDelegate.setGitHubToken');
     else if (pick === 'Open Settings') await vscode.commands.executeCommand('workbench.action.openSettings', 'kiroDelegate');
   });
   services.log.warn(`job for PR #${d.prNumber} not sent: ${outcome.message}`);

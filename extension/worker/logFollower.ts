@@ -6,6 +6,7 @@ import { formatDuration } from '../../shared/duration.js';
 import { isFinalState } from '../../shared/jobStates.js';
 import type { JobStatus } from '../../shared/protocol.js';
 import { abortableSleep } from './backoff.js';
+import { describeUsage } from '../delegations/describe.js';
 
 export interface LogSource {
   /** The log from byte `offset`; the body ends when the job does (or the connection drops). */
@@ -89,4 +90,9 @@ export function describeJobEnd(job: JobStatus): string {
   if (job.commitSha) parts.push(`pushed ${job.commitSha.slice(0, 12)}`);
   if (job.error && job.state !== 'succeeded') parts.push(job.error.message);
   return parts.join(' · ');
+}
+
+/** The terminal's very last line for an ended job: `usage: 12,345 in / 2,345 out tokens · $0.04`, or that the agent reports none. */
+export function describeJobUsage(job: Pick<JobStatus, 'state' | 'usage'>): string {
+  return describeUsage(job.usage, job.state) ?? 'usage not reported by this agent';
 }

@@ -1,0 +1,161 @@
+// Delegations from any machine: the worker lists the caller's jobs (GET /jobs?mine=1,
+// newest first, a page at a time); the ones this window does not know become
+// delegations of their own (one per pull request, its jobs as its rounds), and the
+// ones it knows bring their live state. Plain TypeScript, tested without VS Code.
+import { isFinalState } from '../../shared/jobStates.js';
+import type { JobList, JobStatus } from '../../shared/protocol.js';
+import { ACTIVE, KEEP, type Delegation, type DelegationState, type DelegationStore } from './model.js';
+
+export interface JobLister {
+  listMine(cursor?: string, limit?: number): Promise<{ kind: 'ok'; list: JobList } | { kind: 'error'; message: string }>;
+}
+
+export const MAX_PAGES = 3;
+
+/** Up to `maxPages` pages of the caller's jobs, newest first (what was read before an error is kept). */
+export async function fetchMyJobs(api: JobLister, opts: { maxPages?: number; limit?: number } = {}): Promise<{ jobs: JobStatus[]; error?: string; more: boolean }> {
+  const jobs: JobStatus[] = [];
+  let cursor: string | undefined;
+  for (let page = 0; page < (opts.maxPages ?? MAX_PAGES); page++) {
+    const res = await api.listMine(cursor, opts.limit);
+    if (res.kind === 'error') return { jobs, error: res.message, more: false };
+    jobs.push(...res.list.jobs);
+    if (!res.list.nextCursor) return { jobs, more: false };
+    cursor = res.list.nextCursor;
+  }
+  return { jobs, more: true };
+}
+
+/** The delegation's state for a job's. */
+export function delegationStateOf(job: Pick<JobStatus, 'state'>): DelegationState {
+  switch (job.state) {
+    case 'queued':
+      return 'queued';
+    case 'preparing':
+    case 'running':
+    case 'pushing':
+      return 'running';
+    case 'succeeded':
+      return 'pushed';
+    case 'no-changes':
+      return 'no-changes';
+    case 'cancelled':
+      return 'cancelled';
+    case 'failed':
+    case 'timed-out':
+      return 'failed';
+    default: {
+      const never: never = job.state;
+      return never;
+    }
+  }
+}
+
+const prKey = (x: { owner: string; repo: string; prNumber: number }) => `${x.owner.toLowerCase()}/${x.repo.toLowerCase()}#${x.prNumber}`;
+
+/** A delegation made of one PR's jobs, oldest first: the newest is the current round. */
+export function delegationFromJobs(jobs: readonly JobStatus[], webUrl: string): Delegation {
+  const sorted = [...jobs].sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt));
+  const first = sorted[0]!;
+  const cur = sorted[sorted.length - 1]!;
+  const state = delegationStateOf(cur);
+  const createdAt = Date.parse(first.createdAt);
+  return {
+    // An id the worker accepts inside an idempotency key (a follow-up's is `<id>-R<n>`).
+    id: `worker:${first.jobId}`,
+    owner: cur.owner, repo: cur.repo, branch: cur.branch, prNumber: cur.prNumber, title: cur.title,
+    prUrl: `${webUrl.replace(/\/+$/, '')}/${cur.owner}/${cur.repo}/pull/${cur.prNumber}`,
+    // Not in the worker's list: a follow-up asks GitHub for the base; the job's state alone tells a push.
+    baseBranch: '', taskCommitOid: '',
+    state, jobId: cur.jobId, jobState: cur.state, position: cur.position,
+    ...(cur.startedAt ? { startedAt: cur.startedAt } : {}),
+    ...(cur.commitSha ? { headOid: cur.commitSha } : {}),
+    ...(cur.usage ? { usage: cur.usage } : {}),
+    ...(isFinalState(cur.state) && cur.state !== 'succeeded' ? { problem: cur.error?.message ?? cur.state } : {}),
+    job: {
+      owner: cur.owner, repo: cur.repo, branch: cur.branch, prNumber: cur.prNumber, baseBranch: '', title: cur.title,
+      taskDescription: '', idempotencyKey: `worker:${first.jobId}`, ...(cur.requestedBy ? { requestedBy: cur.requestedBy } : {}),
+    },
+    ...(sorted.length > 1 ? {
+      round: sorted.length,
+      rounds: sorted.map((j, i) => ({ round: i + 1, jobId: j.jobId, taskCommitOid: '', state: delegationStateOf(j), ...(j.commitSha ? { headOid: j.commitSha } : {}) })),
+    } : {}),
+    createdAt: Number.isFinite(createdAt) ? createdAt : 0,
+    updatedAt: Number.isFinite(createdAt) ? createdAt : 0,
+    // An end that came before this window heard of the job was told where it was started.
+    notified: isFinalState(cur.state),
+    fromWorker: true,
+  };
+}
+
+export interface MergeInput {
+  local: readonly Delegation[];
+  /** The worker's list, newest first. */
+  jobs: readonly JobStatus[];
+  /** GitHub's web address, for the PR links. */
+  webUrl: string;
+  /**
+   * A token worker lists everyone's jobs: keep those whose requestedBy is this login (none
+   * when it is null: unknown). Undefined: the list is the caller's already (github mode).
+   */
+  onlyLogin?: string | null;
+  keep?: number;
+}
+
+export interface Merge {
+  /** Delegations started elsewhere, new to this window. */
+  added: Delegation[];
+  /** Jobs of delegations this window knows: their state, for the watcher to apply. */
+  known: JobStatus[];
+}
+
+/**
+ * What the worker's list adds to the window's delegations. A job this window sent (its id
+ * on a delegation or one of its rounds) is `known`; the others are grouped by pull request,
+ * a PR this window already follows is left as it is, and each other PR becomes one
+ * delegation. Finished ones that would not be kept (older than the newest `keep`) are left out.
+ */
+export function mergeRemoteJobs(input: MergeInput): Merge {
+  const localJobs = new Set(input.local.flatMap((d) => [...(d.jobId ? [d.jobId] : []), ...(d.rounds ?? []).flatMap((r) => (r.jobId ? [r.jobId] : []))]));
+  const localPrs = new Set(input.local.map(prKey));
+  const only = input.onlyLogin;
+  const mine = only === undefined ? input.jobs : input.jobs.filter((j) => only !== null && j.requestedBy?.toLowerCase() === only.toLowerCase());
+  const known: JobStatus[] = [];
+  const byPr = new Map<string, JobStatus[]>();
+  for (const j of mine) {
+    if (localJobs.has(j.jobId)) known.push(j);
+    else if (!localPrs.has(prKey(j))) byPr.set(prKey(j), [...(byPr.get(prKey(j)) ?? []), j]);
+  }
+  const candidates = [...byPr.values()].map((jobs) => delegationFromJobs(jobs, input.webUrl));
+  // The store keeps the newest `keep` and every active one: adding what it would drop at once only churns.
+  const keep = input.keep ?? KEEP;
+  const newest = [...input.local, ...candidates].sort((a, b) => b.createdAt - a.createdAt).slice(0, keep);
+  const kept = new Set(newest);
+  const added = candidates.filter((d) => kept.has(d) || ACTIVE.has(d.state)).sort((a, b) => b.createdAt - a.createdAt);
+  return { added, known };
+}
+
+export interface SyncDeps {
+  api: JobLister;
+  store: DelegationStore;
+  /** The watcher's applyJob: a known delegation follows its job (and its end is told once). */
+  applyJob(job: JobStatus): Promise<void>;
+  webUrl: string;
+  onlyLogin?: string | null;
+  maxPages?: number;
+  log?(message: string): void;
+}
+
+/** One refresh from the worker's list: adds delegations started elsewhere, updates the known ones. */
+export async function syncFromWorker(deps: SyncDeps): Promise<{ added: number; updated: number; error?: string }> {
+  const fetched = await fetchMyJobs(deps.api, { maxPages: deps.maxPages });
+  if (fetched.error && fetched.jobs.length === 0) {
+    deps.log?.(`listing your jobs on the worker failed: ${fetched.error}`);
+    return { added: 0, updated: 0, error: fetched.error };
+  }
+  const merge = mergeRemoteJobs({ local: deps.store.all(), jobs: fetched.jobs, webUrl: deps.webUrl, onlyLogin: deps.onlyLogin });
+  for (const job of merge.known) await deps.applyJob(job);
+  await deps.store.upsertMany(merge.added);
+  if (merge.added.length) deps.log?.(`${merge.added.length} delegation(s) started elsewhere, listed by the worker: ${merge.added.map((d) => `${d.owner}/${d.repo}#${d.prNumber}`).join(', ')}`);
+  return { added: merge.added.length, updated: merge.known.length, ...(fetched.error ? { error: fetched.error } : {}) };
+}
