@@ -37,6 +37,25 @@ describe('worker configuration', function () {
     assert.equal(loadConfig({ KIRO_WORKER_HOST: '0.0.0.0', KIRO_WORKER_TOKEN: 'a-long-enough-token' }).host, '0.0.0.0');
   });
 
+  it('identity: token mode by default; github mode needs a long session secret, the admin token and a GitHub credential', function () {
+    const d = loadConfig({});
+    assert.deepEqual([d.identity.mode, d.identity.branchPrefix, d.identity.userMaxActive, d.identity.userMaxJobsPerDay, d.identity.sessionTtlS, d.jobMaxTokens], ['token', 'kiro/', 5, 100, 43_200, undefined]);
+    const github = { KIRO_AUTH: 'github', KIRO_SESSION_SECRET: 'x'.repeat(32), KIRO_WORKER_TOKEN: 'a-long-enough-token', KIRO_GITHUB_TOKEN: 'ghp_x' };
+    assert.equal(loadConfig(github).identity.mode, 'github');
+    fails({ ...github, KIRO_SESSION_SECRET: '' }, 'KIRO_SESSION_SECRET');
+    fails({ ...github, KIRO_SESSION_SECRET: 'x'.repeat(31) }, 'KIRO_SESSION_SECRET');
+    fails({ ...github, KIRO_WORKER_TOKEN: '' }, 'KIRO_WORKER_TOKEN');
+    fails({ ...github, KIRO_GITHUB_TOKEN: '' }, 'KIRO_AUTH');
+    fails({ KIRO_AUTH: 'oauth' }, 'KIRO_AUTH');
+    fails({ KIRO_BRANCH_PREFIX: '-x/' }, 'KIRO_BRANCH_PREFIX');
+    fails({ KIRO_BRANCH_PREFIX: 'a/../b' }, 'KIRO_BRANCH_PREFIX');
+    fails({ KIRO_TRUST_PROXY: 'maybe' }, 'KIRO_TRUST_PROXY');
+    fails({ KIRO_JOB_MAX_TOKENS: '0' }, 'KIRO_JOB_MAX_TOKENS');
+    assert.equal(loadConfig({ KIRO_BRANCH_PREFIX: '' }).identity.branchPrefix, '');
+    assert.equal(loadConfig({ KIRO_JOB_MAX_TOKENS: '5000' }).jobMaxTokens, 5000);
+    assert.equal(loadConfig({ KIRO_TRUST_PROXY: '1' }).identity.trustProxy, true);
+  });
+
   it('a fleet: KIRO_REDIS_URL switches to the shared queue, with this host\'s id and the lock settings', function () {
     assert.equal(loadConfig({}).fleet, undefined, 'no Redis: the embedded queue');
     const f = loadConfig({ KIRO_REDIS_URL: 'rediss://kiro:secret@cache.internal:6379/2', KIRO_WORKER_ID: 'worker-1', KIRO_FLEET_LOCK_MS: '12000' }).fleet;
