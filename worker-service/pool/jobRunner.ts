@@ -23,6 +23,8 @@ import type { Slot } from './slot.js';
 
 /** Installation tokens expire after 60 minutes; older than this, a job gets a new one before it pushes. */
 const APP_TOKEN_REFRESH_MS = 45 * 60_000;
+/** While the agent runs, its reported usage is announced no more often than this. */
+const USAGE_EVENT_MS = 2_000;
 
 export interface RunContext {
   config: WorkerConfig;
@@ -148,9 +150,17 @@ export async function runJob(ctx: RunContext, slot: Slot, job: Job): Promise<Run
     let violation: AgentViolation | null;
     let failure: JobError | null;
     try {
+      let usageToldAt = 0;
       ({ exit, violation, failure, summary: job.summary, usage: job.usage } = await runAgent({
         jobId: job.id, config, sandbox: ctx.sandbox, argv: agentArgv, env: agentEnv(ctx.env ?? process.env, config.agentEnvAllow),
         tree: checkout.dir, gitDirs: [workspaces.mirrorDir(owner, repo)], log: jobLog,
+        // Usage as the agent reports it, on the job (GET /jobs/:id) and announced at most every 2 s.
+        onUsage: (usage) => {
+          job.usage = usage;
+          if (Date.now() - usageToldAt < USAGE_EVENT_MS) return;
+          usageToldAt = Date.now();
+          void ctx.save(job, false).catch(() => undefined);
+        },
         onSpawn: async (proc) => {
           phases.lap('spawn'); // the sandbox's preparation included
           slot.agent = proc;

@@ -2,7 +2,8 @@
 // --trust-all-tools "<prompt>"`. It insists on a terminal, prints progress over
 // time and edits files in its cwd. The scenario comes from FAKE_KIRO_SCENARIO or
 // from a `[scenario: NAME]` marker in ./TASK.md:
-//   change (default) · no-change · fail · crash · hang · ignore-term · grandchild · huge-output · conflict · hold
+//   change (default) · no-change · fail · crash · hang · ignore-term · grandchild · huge-output · conflict · hold · replay
+// `replay` writes a file, then prints the transcript named by FAKE_KIRO_REPLAY line by line.
 // FAKE_KIRO_STEP_MS sets the pause between progress lines (default 10).
 // FAKE_KIRO_RECORD names a file that receives {argv, env, cwd} as JSON; "-" prints it
 // as one `FAKE_KIRO_RECORD <base64>` line instead (a sandboxed agent can write nowhere else).
@@ -54,6 +55,15 @@ async function main(): Promise<number> {
       say(`> Wrote ${file}`);
       await sleep(step);
       say('Done.');
+      return 0;
+    }
+    case 'replay': {
+      // A transcript a real CLI printed (FAKE_KIRO_REPLAY), line by line, after a change to the tree.
+      writeFileSync('REPLAYED.md', `# ${title}\n`);
+      for (const line of readFileSync(process.env.FAKE_KIRO_REPLAY ?? '', 'utf8').split('\n')) {
+        say(line);
+        await sleep(step);
+      }
       return 0;
     }
     case 'no-change':
