@@ -38,6 +38,8 @@ export function activate(context: vscode.ExtensionContext): void {
         services.clearTokenCache();
         warnIgnoredSettings(warned, log);
         void statusBar.refresh();
+        // Another worker: its list of this user's delegations.
+        if (e.affectsConfiguration('kiroDelegate.workerUrl')) void services.syncFromWorker();
       }
     }),
   );

@@ -75,11 +75,8 @@ export class Services implements vscode.Disposable {
       // The stream follows the jobs in flight: connects for the first, reconnects when the set changes, stops after the last.
       this.store.onDidChange(() => this.events.refresh()),
       { dispose: () => this.watcher.dispose() },
-      // A new sign-in or sign-out invalidates the cached token, and the worker session made from it.
-      vscode.authentication.onDidChangeSessions((e) => {
-        this.cachedToken = undefined;
-        if (e.provider.id === githubEndpoint(readSettings()).providerId) this.githubIdentityChanged();
-      }),
+      // A new sign-in or sign-out invalidates the cached token (and so the worker session made from it).
+      vscode.authentication.onDidChangeSessions(() => this.githubIdentityChanged()),
       vscode.window.onDidChangeWindowState((s) => s.focused && this.watcher.start()),
     );
   }
@@ -153,11 +150,13 @@ export class Services implements vscode.Disposable {
     this.declined.clear();
   }
 
-  /** Another GitHub account (or none, or another pasted token): the worker session made from the old one goes. */
+  /**
+   * Another GitHub account (or none, or another pasted token): the token is asked again. The worker
+   * session knows which token it was made from, and is not used with another.
+   */
   githubIdentityChanged(): void {
     this.cachedToken = undefined;
     this.viewer = undefined;
-    void this.auth?.auth.forget();
   }
 
   /** The worker's credentials for this URL (one instance, so concurrent requests share one session exchange). */

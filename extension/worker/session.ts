@@ -6,6 +6,7 @@
 // URL, renewed before it lapses, and renewed once more when the worker answers 401.
 // The GitHub token goes nowhere but the body of POST <worker>/auth/github.
 // Plain TypeScript: SecretStorage, the GitHub token and the transport check come in as functions.
+import { createHash } from 'node:crypto';
 import type { ErrorBody } from '../../shared/protocol.js';
 
 export type WorkerAuthMode = 'token' | 'github';
@@ -75,7 +76,12 @@ export interface StoredSession {
   /** When it was obtained and when it lapses, in this machine's milliseconds (a skewed clock does not matter). */
   obtainedAt: number;
   expiresLocal: number;
+  /** Which GitHub token it was made from (a hash, never the token): another account's token makes a new session. */
+  githubKey?: string;
 }
+
+/** A short hash naming a GitHub token without holding it. */
+export const githubKeyOf = (token: string): string => createHash('sha256').update(token).digest('hex').slice(0, 16);
 
 export const MIN_RENEW_MARGIN_MS = 5 * 60_000;
 
@@ -200,13 +206,6 @@ export class WorkerAuth implements WorkerCredentials {
     };
   }
 
-  /** Forgets the session (another GitHub account signed in, or out): the next request exchanges again. */
-  async forget(): Promise<void> {
-    this.refused = undefined;
-    if (!this.loaded) await this.load();
-    await this.drop();
-  }
-
   private async checkTransport(): Promise<void> {
     const verdict = await this.d.mayCarryCredentials(this.baseUrl);
     if (!verdict.ok) throw new WorkerAuthError('INSECURE_TRANSPORT', verdict.message);
@@ -230,7 +229,15 @@ export class WorkerAuth implements WorkerCredentials {
   /** The session to send now: the kept one, renewed first when it is due. */
   private async session(): Promise<StoredSession> {
     if (!this.loaded) await this.load();
-    const s = this.current;
+    let s = this.current;
+    // Made from another GitHub token (the user signed in as someone else, pasted another token): not theirs.
+    if (s?.githubKey) {
+      const github = await this.d.githubToken();
+      if (!github || githubKeyOf(github) !== s.githubKey) {
+        await this.drop();
+        s = undefined;
+      }
+    }
     const now = this.now();
     if (s && now < s.expiresLocal) {
       if (now < renewAt(s) || now - this.renewFailedAt < RENEW_RETRY_MS) return s;
@@ -292,7 +299,7 @@ export class WorkerAuth implements WorkerCredentials {
     // The session's life by the worker's clock (its Date header), counted on ours.
     const serverNow = Date.parse(res.headers.get('date') ?? '');
     const life = Math.max(0, expires - (Number.isFinite(serverNow) ? serverNow : obtainedAt));
-    const s: StoredSession = { token, login, expiresAt, obtainedAt, expiresLocal: obtainedAt + life };
+    const s: StoredSession = { token, login, expiresAt, obtainedAt, expiresLocal: obtainedAt + life, githubKey: githubKeyOf(github) };
     this.current = s;
     this.renewFailedAt = -Infinity;
     await Promise.resolve(this.d.secrets.store(sessionSecretKey(this.baseUrl), JSON.stringify(s))).catch(() => undefined);

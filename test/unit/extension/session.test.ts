@@ -11,6 +11,7 @@ import type { GenerateCodeRequest } from '../../../shared/protocol.js';
 
 const BASE = 'https://worker.example.com';
 const GH_TOKEN = 'gho_userGitHubToken0123456789';
+const GH_TOKEN_BOB = 'gho_bobsGitHubToken9876543210';
 const WORKER_TOKEN = 'worker-token-0123456789';
 const MIN = 60_000;
 
@@ -39,11 +40,11 @@ function fakeWorker(opts: { mode?: 'github' | 'token' | 'none'; lifeMs?: number;
     if (url.pathname === '/auth/github' && init.method === 'POST') {
       if (state.gate) await state.gate;
       const body = JSON.parse(String(init.body)) as { token: string };
-      if (opts.refuseGitHub || body.token !== GH_TOKEN) return json(401, { code: 'GITHUB_TOKEN_REFUSED', message: 'GitHub says: Bad credentials' });
+      if (opts.refuseGitHub || (body.token !== GH_TOKEN && body.token !== GH_TOKEN_BOB)) return json(401, { code: 'GITHUB_TOKEN_REFUSED', message: 'GitHub says: Bad credentials' });
       const token = `session-${++issued}`;
       const expires = opts.clock.now + (opts.lifeMs ?? 60 * MIN);
       sessions.set(token, expires);
-      return json(200, { token, login: 'alice', expiresAt: new Date(expires).toISOString() });
+      return json(200, { token, login: body.token === GH_TOKEN ? 'alice' : 'bob', expiresAt: new Date(expires).toISOString() });
     }
     const bearer = (headers.authorization ?? '').replace(/^Bearer /, '');
     const ok = state.mode === 'github' ? (sessions.get(bearer) ?? 0) > opts.clock.now : bearer === WORKER_TOKEN;
@@ -63,14 +64,15 @@ function setUp(over: { mode?: 'github' | 'token' | 'none'; lifeMs?: number; refu
   const w = fakeWorker({ ...over, clock });
   const secrets = over.secrets ?? new MemorySecrets();
   const calls = { github: 0, worker: 0 };
+  const user = { token: ('github' in over ? over.github : GH_TOKEN) as string | undefined };
   const auth = new WorkerAuth({
     baseUrl: BASE, fetch: w.fetch, secrets, now: () => clock.now,
     workerToken: async () => { calls.worker++; return WORKER_TOKEN; },
-    githubToken: async () => { calls.github++; return 'github' in over ? over.github : GH_TOKEN; },
+    githubToken: async () => { calls.github++; return user.token; },
     mayCarryCredentials: async () => (over.transport === false ? { ok: false, message: 'Kiro did not send your credentials over plain HTTP.' } : { ok: true }),
   });
   const api = new WorkerApi({ baseUrl: BASE, credentials: auth, fetch: w.fetch });
-  return { clock, w, secrets, auth, api, calls };
+  return { clock, w, secrets, auth, api, calls, user };
 }
 
 const req: GenerateCodeRequest = { owner: 'alice', repo: 'app', branch: 'kiro/x-1', prNumber: 1, baseBranch: 'main', title: 'X', taskDescription: '# X\n', idempotencyKey: 'PR1' };
@@ -202,6 +204,23 @@ describe('worker sessions (KIRO_AUTH=github) and the worker token', function () 
     assert.equal(health.kind === 'unauthorized' && health.code, 'GITHUB_TOKEN_REFUSED');
     assert.equal(to(w.seen, '/auth/github').length, 1, 'a refused token is remembered for a while');
     assert.equal(to(w.seen, '/generate-code').length, 0, 'nothing is sent without a session');
+  });
+
+  it('a session belongs to the GitHub token it was made from: another account gets its own, a sign-out none', async function () {
+    const { api, w, auth, user, secrets } = setUp();
+    await api.health();
+    assert.equal(auth.login, 'alice');
+    assert.ok(!(secrets.data.get(sessionSecretKey(BASE)) ?? '').includes(GH_TOKEN), 'the kept session names its token by a hash only');
+    user.token = GH_TOKEN_BOB;
+    await api.health();
+    assert.equal(auth.exchanges, 2);
+    assert.equal(auth.login, 'bob');
+    assert.deepEqual(to(w.seen, '/health').map((s) => s.headers.authorization), ['Bearer session-1', 'Bearer session-2']);
+    user.token = undefined;
+    const out = await api.health();
+    assert.equal(out.kind === 'unauthorized' && out.code, 'NO_GITHUB_TOKEN');
+    assert.equal(to(w.seen, '/health').length, 2, 'signed out: bob\'s session is not sent either');
+    assert.equal(secrets.data.get(sessionSecretKey(BASE)), undefined);
   });
 
   it('no GitHub sign-in in github mode: says how to sign in, sends nothing', async function () {
