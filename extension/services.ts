@@ -187,7 +187,7 @@ export class Services implements vscode.Disposable {
       const api = this.worker();
       if (!api) return;
       const mode = await this.workerAuth(workerUrl).mode();
-      const onlyLogin = mode === 'github' ? undefined : ((await this.githubLogin().catch(() => undefined)) ?? null);
+      const onlyLogin = mode === 'github' ? undefined : async () => (await this.githubLogin().catch(() => undefined)) ?? null;
       await syncFromWorker({ api, store: this.store, applyJob: (j) => this.watcher.applyJob(j), webUrl: githubEndpoint(readSettings()).webUrl, onlyLogin, log: (m) => this.log.info(m) });
       this.watcher.start();
     })().catch((e: unknown) => this.log.warn(`listing your jobs on the worker failed: ${(e as Error).message}`)).finally(() => (this.syncing = undefined));

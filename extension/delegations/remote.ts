@@ -141,7 +141,8 @@ export interface SyncDeps {
   /** The watcher's applyJob: a known delegation follows its job (and its end is told once). */
   applyJob(job: JobStatus): Promise<void>;
   webUrl: string;
-  onlyLogin?: string | null;
+  /** A token worker lists everyone's jobs: the login whose to keep (asked only when there are jobs). Absent: no filter. */
+  onlyLogin?: () => Promise<string | null>;
   maxPages?: number;
   log?(message: string): void;
 }
@@ -153,7 +154,8 @@ export async function syncFromWorker(deps: SyncDeps): Promise<{ added: number; u
     deps.log?.(`listing your jobs on the worker failed: ${fetched.error}`);
     return { added: 0, updated: 0, error: fetched.error };
   }
-  const merge = mergeRemoteJobs({ local: deps.store.all(), jobs: fetched.jobs, webUrl: deps.webUrl, onlyLogin: deps.onlyLogin });
+  const onlyLogin = deps.onlyLogin && fetched.jobs.length > 0 ? await deps.onlyLogin() : undefined;
+  const merge = mergeRemoteJobs({ local: deps.store.all(), jobs: fetched.jobs, webUrl: deps.webUrl, onlyLogin });
   for (const job of merge.known) await deps.applyJob(job);
   await deps.store.upsertMany(merge.added);
   if (merge.added.length) deps.log?.(`${merge.added.length} delegation(s) started elsewhere, listed by the worker: ${merge.added.map((d) => `${d.owner}/${d.repo}#${d.prNumber}`).join(', ')}`);

@@ -182,6 +182,8 @@ export class WorkerAuth implements WorkerCredentials {
       await this.checkTransport();
       return `Bearer ${token}`;
     }
+    // A session is a credential too: it goes where the GitHub token was allowed to go, and nowhere else.
+    await this.checkTransport();
     return `Bearer ${(await this.session()).token}`;
   }
 

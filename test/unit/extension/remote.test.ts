@@ -132,6 +132,21 @@ describe('delegations from any machine', function () {
     watcher.dispose();
   });
 
+  it('a sync against a token worker asks for the login only when there are jobs, and takes only that login\'s', async function () {
+    const store = new DelegationStore(new MemoryMemento());
+    let asked = 0;
+    const onlyLogin = async () => { asked++; return 'alice'; };
+    await syncFromWorker({ api: lister([[]]), store, applyJob: async () => undefined, webUrl: WEB, onlyLogin });
+    assert.equal(asked, 0, 'an empty list needs no login');
+    const refused: JobLister = { listMine: async () => ({ kind: 'error', message: 'mine=1 lists a signed-in user\'s jobs' }) };
+    assert.deepEqual(await syncFromWorker({ api: refused, store, applyJob: async () => undefined, webUrl: WEB, onlyLogin }), { added: 0, updated: 0, error: 'mine=1 lists a signed-in user\'s jobs' });
+    assert.equal(asked, 0);
+    const res = await syncFromWorker({ api: lister([[job('a', { prNumber: 1 }), job('b', { prNumber: 2, requestedBy: 'bob' })]]), store, applyJob: async () => undefined, webUrl: WEB, onlyLogin });
+    assert.equal(asked, 1);
+    assert.equal(res.added, 1);
+    assert.deepEqual(store.all().map((d) => d.jobId), ['a']);
+  });
+
   it('a follow-up on a delegation started elsewhere asks GitHub for the base branch', async function () {
     const store = new DelegationStore(new MemoryMemento());
     const [d] = await store.upsertMany([delegationFromJobs([job('j1', { prNumber: 12, state: 'succeeded', commitSha: 'c'.repeat(40) })], WEB)]);
