@@ -3,6 +3,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { benchExtension } from './extension.js';
 import { benchFleet } from './fleet.js';
+import { benchIdentity } from './identity.js';
 import { benchActivationHost } from './activationHost.js';
 import { benchSandbox } from './sandbox.js';
 import { benchSteer } from './steer.js';
@@ -15,7 +16,7 @@ try {
   results = JSON.parse(await readFile(file, 'utf8'));
 } catch { /* first run */ }
 
-const suites: Record<string, () => Promise<Record<string, number>>> = { extension: benchExtension, activationHost: benchActivationHost, sandbox: benchSandbox, steer: benchSteer, worker: benchWorker, fleet: benchFleet };
+const suites: Record<string, () => Promise<Record<string, number>>> = { extension: benchExtension, activationHost: benchActivationHost, sandbox: benchSandbox, steer: benchSteer, worker: benchWorker, fleet: benchFleet, identity: benchIdentity };
 
 for (const [name, run] of Object.entries(suites)) {
   if (only && only !== name) continue;

@@ -38,8 +38,14 @@ async function addBranches(gh: GitHubStandIn, owner: string, name: string, prefi
   const names = Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
   const input = names.map((b) => `create refs/heads/${b} ${main}\n`).join('');
   await repo.bare.git(['update-ref', '--stdin'], input);
+  // Each branch the head of an open PR: the worker checks that before it queues a job.
+  for (const b of names) prOf.set(b, gh.model.addPull(repo, { title: b, body: '', head: b, base: 'main', draft: false, author: owner }).number);
   return names;
 }
+
+/** The PR number of each branch addBranches made. */
+const prOf = new Map<string, number>();
+const prFor = (branch: string) => prOf.get(branch) ?? 0;
 
 /** A worker on the big repository, both slots warm, and the dispatch latency of 30 jobs one at a time. */
 async function measureDispatch(gh: GitHubStandIn, token: string, extra: Record<string, string>, tag: string) {
@@ -57,11 +63,11 @@ async function measureDispatch(gh: GitHubStandIn, token: string, extra: Record<s
   });
   // Warm both slots on the repository first.
   const warm = await addBranches(gh, 'bench', 'big', `warm-${tag}`, 2);
-  const warmJobs = await Promise.all(warm.map((b, i) => client.submit(jobRequest('bench', 'big', b, 1, 'warm', `WARM${tag}${i}`))));
+  const warmJobs = await Promise.all(warm.map((b, i) => client.submit(jobRequest('bench', 'big', b, prFor(b), 'warm', `WARM${tag}${i}`))));
   await Promise.all(warmJobs.map((j) => client.waitFor(j.jobId, ['no-changes', 'failed'], 120_000)));
   const dispatch: number[] = [];
   for (const [i, b] of (await addBranches(gh, 'bench', 'big', `dispatch-${tag}`, 30)).entries()) {
-    const acc = await client.submit(jobRequest('bench', 'big', b, 1, 'dispatch', `D${tag}${i}`));
+    const acc = await client.submit(jobRequest('bench', 'big', b, prFor(b), 'dispatch', `D${tag}${i}`));
     const accepted = Date.now();
     const done = await client.waitFor(acc.jobId, ['no-changes', 'failed']);
     if (done.state === 'failed') throw new Error(`dispatch job failed: ${done.error?.message}`);
@@ -113,7 +119,7 @@ export async function benchWorker(): Promise<Record<string, number>> {
 
     const oBranches = await addBranches(gh, 'bench', 'big', 'overhead', OVERHEAD_JOBS);
     const wall0 = Date.now();
-    const accepted = await Promise.all(oBranches.map((b, i) => c.submit(jobRequest('bench', 'big', b, 1, 'noop', `O${i}`))));
+    const accepted = await Promise.all(oBranches.map((b, i) => c.submit(jobRequest('bench', 'big', b, prFor(b), 'noop', `O${i}`))));
     await Promise.all(accepted.map((a) => c.waitFor(a.jobId, ['no-changes', 'failed'], 600_000)));
     const wallMs = Date.now() - wall0;
     const perJob = accepted.map((a) => (runEnd.get(a.jobId) ?? NaN) - (runStart.get(a.jobId) ?? NaN) - ((agentExit.get(a.jobId) ?? NaN) - (agentStart.get(a.jobId) ?? NaN)));

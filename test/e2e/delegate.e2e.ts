@@ -3,7 +3,9 @@
 // agent, all on loopback, clicked through in headless chromium as a person would.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { GitHubStandIn } from '../support/github/server.js';
@@ -455,6 +457,39 @@ describe('end to end in a real VS Code (code-server + chromium)', function () {
       for (const w of fleet) await w.close().catch(() => undefined);
       await stopChild(redis.child, 3000);
       await startTheWorker();
+    }
+  });
+
+  it('14. a workspace\'s .vscode/settings.json cannot redirect the tokens: a capture server named there for the worker and for GitHub sees no Authorization header (activation, the form, the view)', async function () {
+    const seen: { url: string; authorization: string | undefined }[] = [];
+    const capture = createServer((req, res) => {
+      seen.push({ url: req.url ?? '', authorization: req.headers.authorization });
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+    await new Promise<void>((r) => capture.listen(0, '127.0.0.1', r));
+    const captureUrl = `http://127.0.0.1:${(capture.address() as AddressInfo).port}`;
+    const vscodeDir = join(workspace, '.vscode');
+    await mkdir(vscodeDir, { recursive: true });
+    writeFileSync(join(vscodeDir, 'settings.json'), JSON.stringify({ 'kiroDelegate.workerUrl': captureUrl, 'kiroDelegate.githubEnterpriseUrl': captureUrl }));
+    try {
+      await runCommand(page, 'Developer: Reload Window');
+      await page.locator('.monaco-workbench').waitFor({ timeout: 90_000 });
+      // Still the user's worker: the status bar counts its slots.
+      await page.locator('.statusbar-item', { hasText: /Kiro \d\/2 busy/ }).first().waitFor({ timeout: 60_000 });
+      // The form asks GitHub (the stand-in from the user's settings) while it is open, and the view lists delegations.
+      await runCommand(page, 'Kiro: Delegate Task');
+      const form = formFrame(page);
+      await pollUntil(async () => (await form.locator('#f-owner input').inputValue()) === 'alice', { timeoutMs: 20_000, what: 'the form prefilled' });
+      await form.locator('#f-title input').fill('Capture check');
+      await pollUntil(() => gh.requests.some((r) => r.kind === 'graphql' && r.at > Date.now() - 30_000), { timeoutMs: 20_000, what: 'the form\'s question to the real GitHub stand-in' });
+      await runCommand(page, 'Focus on Delegations View');
+      await page.locator('[id="workbench.parts.sidebar"] .monaco-list-row').first().waitFor({ timeout: 20_000 });
+      await screenshot(page, 'workspace-settings-ignored');
+      assert.deepEqual(seen.filter((r) => r.authorization !== undefined), [], 'no credential reached the capture server');
+    } finally {
+      rmSync(vscodeDir, { recursive: true, force: true });
+      await new Promise((r) => capture.close(r));
+      for (let i = 0; i < 3; i++) await page.keyboard.press('Escape');
     }
   });
 });

@@ -3,6 +3,7 @@
 // the jobs submitted through every host, quotas count across hosts, and the audit trail is
 // one Redis stream whichever host wrote to it.
 import assert from 'node:assert/strict';
+import { Redis } from 'ioredis';
 import type { AuditRecord, AuthSession, JobList } from '../../../shared/protocol.js';
 import { startRedis, type RedisServer } from '../../../scripts/support/redis.js';
 import { stopChild } from '../../../scripts/support/lifecycle.js';
@@ -62,5 +63,27 @@ describe('identity on a fleet of three hosts (real Redis)', function () {
     assert.equal(audit.records.filter((r) => r.action === 'submit' && r.outcome === 'ok').length, 3, 'every host\'s submits in one trail');
     assert.ok(audit.records.some((r) => r.action === 'submit' && r.code === 'QUOTA_EXCEEDED'));
     assert.equal(audit.records.filter((r) => r.action === 'cancel' && r.outcome === 'ok').length, 3);
+  });
+
+  it('the GitHub token is in no Redis key, whatever its type', async function () {
+    const r = new Redis(redis.url);
+    try {
+      let looked = 0;
+      for (const key of await r.keys('*')) {
+        const type = await r.type(key);
+        const values = type === 'string' ? [await r.getBuffer(key).then((b) => b?.toString('latin1') ?? '')]
+          : type === 'zset' ? await r.zrange(key, 0, -1)
+            : type === 'set' ? await r.smembers(key)
+              : type === 'hash' ? Object.entries(await r.hgetall(key)).flat()
+                : type === 'list' ? await r.lrange(key, 0, -1)
+                  : type === 'stream' ? (await r.xrange(key, '-', '+')).flatMap(([id, fields]) => [id, ...fields])
+                    : [];
+        looked += 1;
+        for (const v of [key, ...values]) assert.ok(!v.includes(alice.token), `the GitHub token in ${type} ${key}`);
+      }
+      assert.ok(looked > 10, `looked at ${looked} keys`);
+    } finally {
+      r.disconnect();
+    }
   });
 });
