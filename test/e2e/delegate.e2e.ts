@@ -17,7 +17,7 @@ import { stopChild } from '../../scripts/support/lifecycle.js';
 import { parseTaskMarkdown } from '../../shared/taskMarkdown.js';
 import { runGit } from '../../worker-service/git/run.js';
 import { startCodeServer, freePort, type CodeServer } from './support/codeServer.js';
-import { openBrowser, screenshot, runCommand, answerInputBox, formFrame, toast, revealRow, SHOTS } from './support/browser.js';
+import { openBrowser, screenshot, runCommand, answerInputBox, formFrame, toast, revealRow, reloadWindow, SHOTS } from './support/browser.js';
 import { mkdir } from 'node:fs/promises';
 
 describe('end to end in a real VS Code (code-server + chromium)', function () {
@@ -32,9 +32,10 @@ describe('end to end in a real VS Code (code-server + chromium)', function () {
   let browser: { context: BrowserContext; page: Page };
   let workspace: string;
   let page: Page;
+  let vsix: string;
 
-  const startTheWorker = async () => {
-    worker = await startWorker(workerEnv(gh, bot.token, workerState), { port: workerPort, agentEnv: { FAKE_KIRO_STEP_MS: '300' } });
+  const startTheWorker = async (extra: Record<string, string> = {}) => {
+    worker = await startWorker(workerEnv(gh, bot.token, workerState, extra), { port: workerPort, agentEnv: { FAKE_KIRO_STEP_MS: '300' } });
   };
   const stopTheWorker = async () => {
     await worker?.close();
@@ -65,7 +66,7 @@ describe('end to end in a real VS Code (code-server + chromium)', function () {
     await runGit(['config', 'user.name', 'alice'], { cwd: workspace });
     await runGit(['config', 'user.email', 'alice@example.com'], { cwd: workspace });
 
-    const vsix = join(await tempDir(), 'kiro-delegate.vsix');
+    vsix = join(await tempDir(), 'kiro-delegate.vsix');
     execFileSync('npx', ['vsce', 'package', '--no-dependencies', '--allow-missing-repository', '-o', vsix], { cwd: repoRoot, stdio: 'pipe' });
     cs = await startCodeServer({
       workspace, vsix,
@@ -383,8 +384,7 @@ describe('end to end in a real VS Code (code-server + chromium)', function () {
     const settings = JSON.parse(readFileSync(settingsFile, 'utf8')) as Record<string, unknown>;
     writeFileSync(settingsFile, JSON.stringify({ ...settings, 'kiroDelegate.pollIntervalSeconds': 600 }, null, 2));
     // The watcher reads its interval when the extension starts: a reload makes the new one count.
-    await runCommand(page, 'Developer: Reload Window');
-    await page.locator('.monaco-workbench').waitFor({ timeout: 90_000 });
+    await reloadWindow(page);
     await page.locator('.statusbar-item', { hasText: /Kiro \d\/2 busy/ }).first().waitFor({ timeout: 60_000 });
     const t0 = Date.now();
     const { number, branch } = await delegateFromForm('Live only', 'No polling here. [scenario: hold]');
@@ -472,8 +472,7 @@ describe('end to end in a real VS Code (code-server + chromium)', function () {
     await mkdir(vscodeDir, { recursive: true });
     writeFileSync(join(vscodeDir, 'settings.json'), JSON.stringify({ 'kiroDelegate.workerUrl': captureUrl, 'kiroDelegate.githubEnterpriseUrl': captureUrl }));
     try {
-      await runCommand(page, 'Developer: Reload Window');
-      await page.locator('.monaco-workbench').waitFor({ timeout: 90_000 });
+      await reloadWindow(page);
       // Still the user's worker: the status bar counts its slots.
       await page.locator('.statusbar-item', { hasText: /Kiro \d\/2 busy/ }).first().waitFor({ timeout: 60_000 });
       // The form asks GitHub (the stand-in from the user's settings) while it is open, and the view lists delegations.
@@ -483,13 +482,64 @@ describe('end to end in a real VS Code (code-server + chromium)', function () {
       await form.locator('#f-title input').fill('Capture check');
       await pollUntil(() => gh.requests.some((r) => r.kind === 'graphql' && r.at > Date.now() - 30_000), { timeoutMs: 20_000, what: 'the form\'s question to the real GitHub stand-in' });
       await runCommand(page, 'Focus on Delegations View');
-      await page.locator('[id="workbench.parts.sidebar"] .monaco-list-row').first().waitFor({ timeout: 20_000 });
+      await page.locator('[id="workbench.parts.sidebar"]', { hasText: /Delegations/ }).waitFor({ timeout: 20_000 });
       await screenshot(page, 'workspace-settings-ignored');
       assert.deepEqual(seen.filter((r) => r.authorization !== undefined), [], 'no credential reached the capture server');
     } finally {
       rmSync(vscodeDir, { recursive: true, force: true });
       await new Promise((r) => capture.close(r));
       for (let i = 0; i < 3; i++) await page.keyboard.press('Escape');
+    }
+  });
+
+  it('15. a worker with KIRO_AUTH=github: the GitHub sign-in becomes a worker session without a prompt; a delegation made on another machine (another code-server, same user) appears in this window\'s view with its live state', async function () {
+    this.timeout(240_000);
+    await stopTheWorker();
+    await startTheWorker({ KIRO_AUTH: 'github', KIRO_SESSION_SECRET: 'an-e2e-session-secret-of-32-bytes-or-more' });
+    let other: CodeServer | undefined;
+    const otherPage = await browser.context.newPage();
+    try {
+      await reloadWindow(page);
+      await page.locator('.statusbar-item', { hasText: /Kiro \d\/2 busy/ }).first().waitFor({ timeout: 60_000 });
+      const { number, branch } = await delegateFromForm('Signed in silently', 'Through a session. [scenario: no-change]');
+      assert.equal(await page.locator('.quick-input-widget').isVisible(), false, 'no prompt');
+      const job = await pollUntil(() => jobFor(branch), { timeoutMs: 20_000, what: 'the job at the worker' });
+      assert.equal(job.request.requestedBy, 'alice', 'the verified login');
+      const audit = await worker!.app.jobs.audit.since(0, 1000);
+      assert.ok(audit.some((r) => r.action === 'session' && r.outcome === 'ok' && r.caller === 'alice'), 'one session exchange');
+      assert.ok(audit.some((r) => r.action === 'submit' && r.outcome === 'ok' && r.caller === 'alice' && r.prNumber === number));
+
+      // Another machine: its own code-server (its own secret storage and state), the same user.
+      const otherWs = join(await tempDir(), 'app');
+      await gitWithToken(['clone', '--quiet', `${gh.gitBaseUrl}/alice/app.git`, otherWs], alice.token);
+      other = await startCodeServer({ workspace: otherWs, vsix, settings: { 'kiroDelegate.workerUrl': `http://127.0.0.1:${workerPort}`, 'kiroDelegate.githubEnterpriseUrl': gh.origin, 'terminal.integrated.gpuAcceleration': 'off' } });
+      await otherPage.goto(`${other.url}/?folder=${encodeURIComponent(otherWs)}`);
+      await otherPage.locator('.monaco-workbench').waitFor({ timeout: 90_000 });
+      await otherPage.locator('.statusbar-item', { hasText: 'Kiro' }).first().waitFor({ timeout: 60_000 });
+      await runCommand(otherPage, 'Kiro: Set GitHub Token');
+      await answerInputBox(otherPage, alice.token);
+      const f = await freshForm(otherPage, 'From the other machine', 'Hold until told. [scenario: hold]');
+      await f.locator('vscode-button', { hasText: 'Delegate to Kiro' }).click();
+      await f.locator('.result').waitFor({ timeout: 30_000 });
+      const otherNumber = Number(/Pull request #(\d+)/.exec(await f.locator('.result').innerText())?.[1]);
+      const otherBranch = /Branch: (\S+)/.exec(await f.locator('.result').innerText())?.[1] ?? '';
+      await pollUntil(() => jobFor(otherBranch)?.state === 'running', { timeoutMs: 30_000, what: 'the other machine\'s job to run' });
+      await screenshot(otherPage, 'other-machine-delegated');
+
+      // This window learns of it from the worker (GET /jobs?mine=1), then follows it live.
+      await runCommand(page, 'Kiro: Refresh Delegations');
+      const row = await viewRow(otherNumber);
+      await row.locator('.monaco-tl-contents', { hasText: /running/ }).waitFor({ timeout: 30_000 });
+      await screenshot(page, 'other-machine-in-view');
+      const held = jobFor(otherBranch);
+      writeFileSync(join(worker?.app.pool.workspaces.slotDir(held?.slotId ?? 0, 'alice', 'app') ?? '', 'GO'), '');
+      await (await viewRow(otherNumber)).locator('.monaco-tl-contents', { hasText: 'pushed' }).waitFor({ timeout: 60_000 });
+    } catch (e) {
+      await screenshot(otherPage, 'FAILED-15-other-machine');
+      throw e;
+    } finally {
+      await otherPage.close().catch(() => undefined);
+      await other?.stop().catch(() => undefined);
     }
   });
 });
