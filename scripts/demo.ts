@@ -95,7 +95,7 @@ async function main(): Promise<void> {
   } else {
     const state = await life.tempFolder('kiro-demo-');
     // On loopback the worker may run without a token (it refuses to on any other interface): one step less for you.
-    const worker = await life.started('the worker', startWorker(workerEnv(own.standIn, SAMPLE.botToken, state, { KIRO_LOG_LEVEL: 'warn', KIRO_WORKER_TOKEN: '' }), { agentEnv: { FAKE_KIRO_STEP_MS: '400' } }), (w) => w.close());
+    const worker = await life.started('the worker', startWorker(workerEnv(own.standIn, SAMPLE.botToken, state, { KIRO_LOG_LEVEL: 'warn', KIRO_WORKER_TOKEN: '', KIRO_ALLOW_UNAUTHENTICATED: '1' }), { agentEnv: { FAKE_KIRO_STEP_MS: '400' } }), (w) => w.close());
     workerUrl = worker.url;
     console.log(`${bold('GitHub stand-in')}  ${gh.apiUrl} (repository ${SAMPLE.owner}/${SAMPLE.repo}, token ${SAMPLE.devToken})`);
     console.log(`${bold('Kiro worker')}      ${workerUrl} (loopback, no token; state in ${state})\n`);

@@ -302,6 +302,12 @@ export function repoAllowed(rules: RepoRule[] | undefined, owner: string, repo: 
   return rules.some((rule) => rule.owner === o && (rule.repo === '*' || rule.repo === r));
 }
 
+function flag(src: Source, name: string): boolean {
+  const raw = (src[name] ?? '').trim().toLowerCase();
+  if (!['', '0', '1', 'false', 'true', 'off', 'on'].includes(raw)) throw new ConfigError(name, `expected 1 or 0, got ${JSON.stringify(src[name])}`);
+  return ['1', 'true', 'on'].includes(raw);
+}
+
 function optionalInt(src: Source, name: string, min: number, max: number): number | undefined {
   return src[name] === undefined || src[name] === '' ? undefined : int(src, name, 0, min, max);
 }
@@ -320,14 +326,12 @@ function identityConfig(src: Source, token: string | undefined): IdentityConfig 
   if (prefix !== '' && (!/^[A-Za-z0-9._/-]{1,100}$/.test(prefix) || prefix.startsWith('-') || prefix.startsWith('/') || prefix.includes('..'))) {
     throw new ConfigError('KIRO_BRANCH_PREFIX', `expected a branch-name prefix such as "kiro/", got ${JSON.stringify(prefix)}`);
   }
-  const trust = (src.KIRO_TRUST_PROXY ?? '').trim().toLowerCase();
-  if (!['', '0', '1', 'false', 'true', 'off', 'on'].includes(trust)) throw new ConfigError('KIRO_TRUST_PROXY', `expected 1 or 0, got ${JSON.stringify(src.KIRO_TRUST_PROXY)}`);
   return {
     mode,
     sessionSecret: secret,
     sessionTtlS: int(src, 'KIRO_SESSION_TTL_S', 43_200, 60, 30 * 86_400),
     branchPrefix: prefix,
-    trustProxy: ['1', 'true', 'on'].includes(trust),
+    trustProxy: flag(src, 'KIRO_TRUST_PROXY'),
     userMaxActive: int(src, 'KIRO_USER_MAX_ACTIVE', 5, 1, 10_000),
     userMaxJobsPerDay: int(src, 'KIRO_USER_MAX_JOBS_PER_DAY', 100, 1, 1_000_000),
     userDailyTokens: optionalInt(src, 'KIRO_USER_DAILY_TOKENS', 1, 1e12),
@@ -350,6 +354,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
   const host = src.KIRO_WORKER_HOST || '127.0.0.1';
   const token = src.KIRO_WORKER_TOKEN || undefined;
   if (!isLoopback(host) && !token) throw new ConfigError('KIRO_WORKER_TOKEN', `required when listening on ${host} (not loopback); refusing to start without one`);
+  // Without a token anything that reaches the port may push with the worker's GitHub credential:
+  // only on purpose (the demo), never by leaving a variable out.
+  const allowUnauthenticated = flag(src, 'KIRO_ALLOW_UNAUTHENTICATED');
+  if (!token && (src.KIRO_GITHUB_TOKEN || src.KIRO_GITHUB_APP_ID) && !allowUnauthenticated) {
+    throw new ConfigError('KIRO_WORKER_TOKEN', 'required when the worker holds GitHub credentials (KIRO_GITHUB_TOKEN or a GitHub App): without it any local process or web page could have code pushed with them. Set KIRO_WORKER_TOKEN (e.g. `openssl rand -hex 32`), or KIRO_ALLOW_UNAUTHENTICATED=1 on a machine where every local process is yours');
+  }
   if (token !== undefined && token.length < 16) throw new ConfigError('KIRO_WORKER_TOKEN', 'must be at least 16 characters');
   const stateDir = src.KIRO_WORKER_STATE_DIR || join(homedir(), '.local', 'state', 'kiro-delegate-worker');
   const port = int(src, 'KIRO_WORKER_PORT', 8080, 0, 65535);

@@ -20,6 +20,8 @@ export function tokenMatches(expected: string, header: string | undefined): bool
   return !!m?.[1] && timingSafeEqual(digest(m[1]), digest(expected));
 }
 
+const loopbackHosts = (port: number) => new Set([`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`]);
+
 const bearerOf = (header: string | undefined) => /^Bearer\s+(\S+)\s*$/i.exec(header ?? '')?.[1];
 
 /** Routes that answer without a credential: liveness, and the exchange that makes one. */
@@ -52,7 +54,16 @@ export default fp<{ config: WorkerConfig }>(async function auth(app: FastifyInst
       return { token: signed, expiresAt: new Date(exp * 1000).toISOString() };
     });
   } else if (!token) {
-    app.log.warn('no KIRO_WORKER_TOKEN set: accepting unauthenticated requests (allowed on loopback only)');
+    app.log.warn('no KIRO_WORKER_TOKEN set: accepting unauthenticated requests (allowed on loopback only, for Host 127.0.0.1 or localhost)');
+    // Without a token, a web page could drive this worker through DNS rebinding (its name made to
+    // point at 127.0.0.1): only requests addressed to loopback by name or number are served.
+    app.addHook('onRequest', async (req, reply) => {
+      const address = app.server.address();
+      const port = address && typeof address === 'object' ? address.port : opts.config.port;
+      if (!loopbackHosts(port).has((req.headers.host ?? '').toLowerCase())) {
+        return reply.code(421).send({ code: 'MISDIRECTED', message: 'this worker has no token and answers only requests addressed to http://127.0.0.1 or http://localhost with its port' });
+      }
+    });
   }
 
   const identify = (req: FastifyRequest): Caller | undefined => {

@@ -11,7 +11,7 @@ describe('worker app (inject)', function () {
   const good = { owner: 'o', repo: 'r', branch: 'b-1', prNumber: 1, baseBranch: 'main', title: 't', taskDescription: 'd', idempotencyKey: 'PR1' };
 
   before(async function () {
-    const config = loadConfig({ KIRO_WORKER_TOKEN: 'unit-test-token-1234', KIRO_WORKER_STATE_DIR: await tempDir(), KIRO_WORKER_SLOTS: '1', KIRO_WORKER_QUEUE_LIMIT: '0', KIRO_AGENT_COMMAND: '["/nonexistent/agent"]', KIRO_GIT_BASE_URL: 'http://127.0.0.1:9' });
+    const config = loadConfig({ KIRO_WORKER_TOKEN: 'unit-test-token-1234', KIRO_WORKER_STATE_DIR: await tempDir(), KIRO_WORKER_SLOTS: '1', KIRO_WORKER_QUEUE_LIMIT: '0', KIRO_AGENT_COMMAND: '["/nonexistent/agent"]', KIRO_GIT_BASE_URL: 'http://127.0.0.1:9', KIRO_BRANCH_PREFIX: '' });
     app = await buildApp(config, { logger: false });
     await app.ready();
   });

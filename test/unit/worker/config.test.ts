@@ -54,6 +54,10 @@ describe('worker configuration', function () {
     assert.equal(loadConfig({ KIRO_BRANCH_PREFIX: '' }).identity.branchPrefix, '');
     assert.equal(loadConfig({ KIRO_JOB_MAX_TOKENS: '5000' }).jobMaxTokens, 5000);
     assert.equal(loadConfig({ KIRO_TRUST_PROXY: '1' }).identity.trustProxy, true);
+    // GitHub credentials without a token: only on purpose.
+    fails({ KIRO_GITHUB_TOKEN: 'ghp_x' }, 'KIRO_WORKER_TOKEN');
+    assert.equal(loadConfig({ KIRO_GITHUB_TOKEN: 'ghp_x', KIRO_ALLOW_UNAUTHENTICATED: '1' }).token, undefined);
+    assert.equal(loadConfig({}).token, undefined, 'no credentials, nothing to protect: the embedded default');
   });
 
   it('a fleet: KIRO_REDIS_URL switches to the shared queue, with this host\'s id and the lock settings', function () {
