@@ -9,6 +9,8 @@
 // - a per-branch lock (branchLock.ts), since two jobs of one branch never run at once;
 // - the agent's log, appended as it comes, which every host reads from (logReader.ts);
 // - heartbeats (hosts.ts) for /health, and pub/sub for events and cancels.
+// Redis is input, not truth: records, BullMQ jobs and pub/sub messages are checked
+// (validate.ts) before they are used; what fails is dropped and logged.
 // Records and log bytes go through a write-behind queue (writeBehind.ts): a running job
 // never waits on Redis, and what it wrote reaches Redis in order once it is back.
 import { EventEmitter } from 'node:events';
@@ -30,7 +32,11 @@ import { channels, jobIdFor, keys, LOG_TTL_S, QUEUE_NAME } from './keys.js';
 import { followRedisLog } from './logReader.js';
 import { FleetProcessor, type QueuedData } from './processor.js';
 import { JobRecords, newJob } from './records.js';
+import { checkCancelMessage, checkEventMessage } from './validate.js';
 import { WriteBehind } from './writeBehind.js';
+
+/** Malformed input from Redis is logged at most this often per kind (with how many were dropped meanwhile). */
+const DROP_LOG_MS = 10_000;
 
 /** What a client is told to wait when Redis is out of reach. */
 const UNAVAILABLE_RETRY_S = 5;
@@ -67,6 +73,8 @@ export class FleetJobService extends EventEmitter<JobServiceEvents> implements J
   private accepting = true;
   private closed = false;
   private readonly log: Logger;
+  /** Per kind of malformed input from Redis: when it was last logged, and how many since. */
+  private readonly drops = new Map<string, { at: number; count: number }>();
 
   constructor(private readonly deps: HostDeps, private readonly fleet: FleetConfig) {
     super();
@@ -95,7 +103,7 @@ export class FleetJobService extends EventEmitter<JobServiceEvents> implements J
     this.writes = new WriteBehind(this.writer, (e, op) => {
       if (/\bOOM\b|EXECABORT/.test((e as Error).message)) this.log.error({ op }, 'Redis is full (maxmemory with noeviction): log bytes are dropped from the fleet\'s copy; give Redis more memory');
     }, LOG_TTL_S);
-    this.records = new JobRecords(this.cmd, this.writer, this.writes);
+    this.records = new JobRecords(this.cmd, this.writer, this.writes, (id, problem) => this.dropped('record', problem, id));
     // Through the connection that waits for Redis: a record of a refusal is not lost to a blip.
     this.audit = new RedisAuditStore(this.writer);
     // The processor's locks wait for Redis rather than fail the job at a blip.
@@ -103,7 +111,7 @@ export class FleetJobService extends EventEmitter<JobServiceEvents> implements J
     this.registry = new HostRegistry(this.cmd, fleet.heartbeatMs);
     this.processor = new FleetProcessor({
       hostDeps: deps, fleet, slotHost: this.host, records: this.records, locks: this.locks, writes: this.writes,
-      cmd: this.cmd, writer: this.writer, log: this.log, accepting: () => this.accepting,
+      cmd: this.cmd, writer: this.writer, log: this.log, audit: this.audit, accepting: () => this.accepting,
     });
     this.host.on('slot', () => {
       void this.beat().then(() => this.cmd.publish(channels.events, JSON.stringify({ type: 'slots' }))).catch(() => undefined);
@@ -153,22 +161,34 @@ export class FleetJobService extends EventEmitter<JobServiceEvents> implements J
 
   private onMessage(channel: string, message: string): void {
     if (channel === channels.cancel) {
+      const cancel = checkCancelMessage(message);
+      if (!cancel.ok) return this.dropped('cancel message', cancel.problem);
       // The host running the job stops it; elsewhere, noted in case the job starts here next.
-      void this.host.cancel(message);
+      void this.host.cancel(cancel.value);
       return;
     }
-    let event: { type: 'job'; job: JobStatus } | { type: 'slots' };
-    try {
-      event = JSON.parse(message) as typeof event;
-    } catch {
-      return;
-    }
-    if (event?.type === 'slots') this.scheduleSlots();
-    // Anything else on the channel (another version, another program) is ignored rather than trusted.
-    else if (event?.type === 'job' && typeof event.job?.jobId === 'string' && typeof event.job.state === 'string') {
+    if (channel !== channels.events) return;
+    // Anything malformed on the channel (another version, another program) is dropped rather than trusted, or relayed.
+    const checked = checkEventMessage(message);
+    if (!checked.ok) return this.dropped('event message', checked.problem);
+    const event = checked.value;
+    if (event.type === 'slots') this.scheduleSlots();
+    else {
       if (isFinalState(event.job.state)) this.host.forget(event.job.jobId);
       this.emit('job', event.job);
     }
+  }
+
+  /** Malformed input read from Redis: dropped, and logged (at most once per DROP_LOG_MS per kind, with a count). */
+  private dropped(what: string, problem: string, id?: string): void {
+    const now = Date.now();
+    const seen = this.drops.get(what) ?? { at: 0, count: 0 };
+    seen.count += 1;
+    this.drops.set(what, seen);
+    if (now - seen.at < DROP_LOG_MS) return;
+    this.log.warn({ problem, dropped: seen.count, ...(id !== undefined ? { jobId: id.slice(0, 100) } : {}) }, `dropped a malformed ${what} read from Redis`);
+    seen.at = now;
+    seen.count = 0;
   }
 
   /** Slot changes come in bursts (a job ends, the next starts): one read of the fleet per burst. */
@@ -215,7 +235,8 @@ export class FleetJobService extends EventEmitter<JobServiceEvents> implements J
       // queued adds it again, in case the host that made the record died before this line.
       if (job.state === 'queued') {
         // attempts: a processor that fails before its job runs (Redis dropped for a moment) is tried again, not lost.
-        await this.queue.add('job', { request, createdAt: job.createdAt }, {
+        // The record's own request (a duplicate's may differ in fields outside its key): the processor runs only a record that matches it.
+        await this.queue.add('job', { request: job.request, createdAt: job.createdAt }, {
           jobId: id, attempts: 5, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: { age: 24 * 3600, count: 10_000 }, removeOnFail: { age: 7 * 24 * 3600 },
         });
       }

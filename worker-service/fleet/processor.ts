@@ -3,14 +3,18 @@
 // branch's lock is held. It keeps watch over what runs here: a job whose BullMQ lock
 // went unrenewed for a lock's lifetime (Redis out of reach, the host frozen) may be
 // another host's by now, so it stops here, pushes nothing and writes nothing more; a
-// cancel this host missed on pub/sub is found through its flag in Redis.
+// cancel this host missed on pub/sub is found through its flag in Redis. What BullMQ and
+// the record hand it is input, not truth (validate.ts): a job whose id, data or record
+// fails its checks, or whose record no longer asks for what was queued, never runs.
 import type { FastifyBaseLogger as Logger } from 'fastify';
-import { DelayedError, WaitingError, Worker, type Job as BullJob } from 'bullmq';
+import { DelayedError, UnrecoverableError, WaitingError, Worker, type Job as BullJob } from 'bullmq';
 import { Redis } from 'ioredis';
-import { isFinalState, type GenerateCodeRequest, type JobStatus } from '../../shared/protocol.js';
+import { isFinalState, type JobStatus } from '../../shared/protocol.js';
 import type { FleetConfig } from '../config.js';
 import { scopeKeyOf, toStatus, type Job } from '../jobs/job.js';
 import { JobLog, logPath } from '../jobs/log.js';
+import { underStateDir } from '../jobs/paths.js';
+import type { AuditStore } from '../identity/audit.js';
 import { WorkerError } from '../pool/errors.js';
 import type { HostDeps, SlotHost } from '../pool/host.js';
 import { finishJob } from '../pool/jobRunner.js';
@@ -18,13 +22,11 @@ import { branchKeyOf, MAX_ATTEMPTS } from '../pool/pool.js';
 import type { BranchLocks } from './branchLock.js';
 import { keys, QUEUE_NAME } from './keys.js';
 import { newJob, type JobRecords } from './records.js';
+import { checkQueued, isFleetJobId, sameRequest, type QueuedData } from './validate.js';
 import type { WriteBehind } from './writeBehind.js';
 
-/** What a BullMQ job carries: enough to rebuild the job's record if it was never written. */
-export interface QueuedData {
-  request: GenerateCodeRequest;
-  createdAt: string;
-}
+/** What a BullMQ job carries (written once, at submit): enough to rebuild the job's record if it was never written. */
+export type { QueuedData };
 
 /** How long a job waits before it looks again at a branch another job holds. */
 const BRANCH_BUSY_RETRY_MS = 500;
@@ -44,6 +46,8 @@ export interface ProcessorDeps {
   /** Waits for Redis (the processor never fails a job at a blip). */
   writer: Redis;
   log: Logger;
+  /** Where a job refused for what Redis held is recorded (the fleet's audit stream). */
+  audit?: AuditStore;
   /** False once this host drains: a job it would take goes back for the others. */
   accepting(): boolean;
 }
@@ -145,18 +149,60 @@ export class FleetProcessor {
 
   /** BullMQ gave a job up (its processor failed on every attempt): its record says so, rather than queued forever. */
   private async onFailed(bullJob: BullJob<QueuedData> | undefined, err: Error): Promise<void> {
-    this.deps.log.error({ jobId: bullJob?.id, err: err.message, attempts: bullJob?.attemptsMade }, 'BullMQ job failed');
-    if (!bullJob?.id || bullJob.attemptsMade < (bullJob.opts.attempts ?? 1)) return;
+    this.deps.log.error({ jobId: bullJob?.id?.slice(0, 100), err: err.message, attempts: bullJob?.attemptsMade }, 'BullMQ job failed');
+    if (!isFleetJobId(bullJob?.id) || !bullJob || bullJob.attemptsMade < (bullJob.opts.attempts ?? 1)) return;
     const job = await this.deps.records.get(bullJob.id, true).catch(() => undefined);
     if (!job || isFinalState(job.state)) return;
     finishJob(job, 'failed', { code: 'INTERNAL', message: 'the worker could not run this job; see the worker\'s log' });
     await this.save(job, true);
   }
 
+  /** Logged as an error and audited: a job refused because of what Redis held. */
+  private reportInvalid(id: unknown, problem: string): void {
+    const shown = typeof id === 'string' ? id.slice(0, 100) : typeof id;
+    this.deps.log.error({ jobId: shown, problem }, 'INVALID_RECORD: a queued job failed its checks; it does not run');
+    void this.deps.audit?.append({
+      time: new Date().toISOString(), caller: 'redis', action: 'submit', outcome: 'refused', code: 'INVALID_RECORD',
+      ...(isFleetJobId(id) ? { jobId: id } : {}), requestId: `fleet:${this.deps.fleet.workerId}`, ip: '',
+    }).catch(() => undefined);
+  }
+
+  /**
+   * The job BullMQ handed over, once its id, data and record pass their checks; else
+   * null, after the job is failed with INVALID_RECORD where a truthful record can say so
+   * (its checked data, or its checked record), and nothing else is done for it.
+   */
+  private async admit(bullJob: BullJob<QueuedData>): Promise<Job | null> {
+    const queued = checkQueued(bullJob.id, bullJob.data, this.deps.hostDeps.config.repoAllowlist);
+    if (!queued.ok) {
+      this.reportInvalid(bullJob.id, queued.problem);
+      const held = isFleetJobId(bullJob.id) ? await this.deps.records.get(bullJob.id, true) : undefined;
+      if (held && !isFinalState(held.state)) {
+        finishJob(held, 'failed', { code: 'INVALID_RECORD', message: `the queued job failed the worker's checks (${queued.problem}); it was not run` });
+        await this.save(held, true);
+      }
+      // Failed in BullMQ at once, never tried again.
+      throw new UnrecoverableError(`INVALID_RECORD: ${queued.problem}`);
+    }
+    const { id, data } = queued.value;
+    const read = await this.deps.records.read(id, true);
+    if (read.kind === 'missing') return newJob(id, scopeKeyOf(data.request), data.request, data.createdAt);
+    if (read.kind === 'ok' && sameRequest(read.job, data)) return read.job;
+    const problem = read.kind === 'invalid' ? read.problem : 'the record asks for another request than the one queued';
+    this.reportInvalid(id, problem);
+    // The record is rebuilt from the queued data (checked, and the one the id was made for), over whatever the key holds.
+    const job = newJob(id, scopeKeyOf(data.request), data.request, data.createdAt);
+    finishJob(job, 'failed', { code: 'INVALID_RECORD', message: `the job's record in Redis failed the worker's checks (${problem}); it was not run` });
+    if (!this.abandoned.has(id)) this.deps.records.save(job, JSON.stringify({ type: 'job', job: this.statusOf(job) }), true);
+    await this.deps.writes.flushed(2_000);
+    return null;
+  }
+
   /** BullMQ's processor: one job, on one of this host's slots, when its branch is free. */
   private async process(bullJob: BullJob<QueuedData>, token: string | undefined): Promise<string> {
-    const id = bullJob.id ?? '';
-    const job = (await this.deps.records.get(id, true)) ?? newJob(id, scopeKeyOf(bullJob.data.request), bullJob.data.request, bullJob.data.createdAt);
+    const job = await this.admit(bullJob);
+    if (!job) return 'failed';
+    const { id } = job;
     if (isFinalState(job.state)) return job.state; // ended, but its completion never reached BullMQ (Redis was away)
     const endHere = async (state: 'cancelled' | 'failed', code: string, message: string) => {
       finishJob(job, state, { code, message });
@@ -194,7 +240,8 @@ export class FleetProcessor {
           throw new WorkerError('LOCK_LOST', 'the job was taken over by another worker host', 409);
         },
         openLog: (j) => {
-          const jobLog = new JobLog(logPath(this.deps.hostDeps.config.stateDir, j.id), this.deps.hostDeps.config.sandbox.maxOutputBytes);
+          const { stateDir } = this.deps.hostDeps.config;
+          const jobLog = new JobLog(underStateDir(stateDir, logPath(stateDir, j.id)), this.deps.hostDeps.config.sandbox.maxOutputBytes);
           jobLog.on('data', (bytes) => {
             if (!this.abandoned.has(j.id)) this.deps.writes.append(keys.log(j.id), bytes);
           });

@@ -2,16 +2,18 @@
 // GET /jobs/:id) and the set of jobs not yet final. Creating a record is one SET NX,
 // so concurrent submits of one idempotency key on several hosts make one job; saving
 // one is a script that refuses to write over a later attempt's record (a host that
-// lost its lock must not overwrite the run that took the job over).
+// lost its lock must not overwrite the run that took the job over). Every record read
+// back is checked (validate.ts): one that fails is reported and read as no record at all.
 import type { Redis } from 'ioredis';
 import { isFinalState, type GenerateCodeRequest } from '../../shared/protocol.js';
 import type { Job } from '../jobs/job.js';
 import { channels, keys, RECORD_TTL_S } from './keys.js';
+import { checkRecord, type Checked } from './validate.js';
 import type { WriteBehind } from './writeBehind.js';
 
-// KEYS: record, open set, cancel flag; ARGV: record, attempts, ttl, final, created ms, id, channel, event.
+// KEYS: record, open set, cancel flag; ARGV: record, attempts, ttl, final, created ms, id, channel, event, force.
 const SAVE_RECORD = `local cur = redis.call('get', KEYS[1])
-if cur then local ok, c = pcall(cjson.decode, cur) if ok and type(c) == 'table' and tonumber(c.attempts or 0) > tonumber(ARGV[2]) then return 0 end end
+if cur and ARGV[9] ~= '1' then local ok, c = pcall(cjson.decode, cur) if ok and type(c) == 'table' and tonumber(c.attempts or 0) > tonumber(ARGV[2]) then return 0 end end
 redis.call('set', KEYS[1], ARGV[1], 'EX', ARGV[3])
 if ARGV[4] == '1' then redis.call('zrem', KEYS[2], ARGV[6]) redis.call('del', KEYS[3]) else redis.call('zadd', KEYS[2], ARGV[5], ARGV[6]) end
 redis.call('publish', ARGV[7], ARGV[8])
@@ -30,12 +32,32 @@ export function newJob(id: string, scopeKey: string, request: GenerateCodeReques
   };
 }
 
+/** What reading a record found: none, a valid one, or one that failed its checks (and why). */
+export type RecordRead = { kind: 'missing' } | { kind: 'ok'; job: Job } | { kind: 'invalid'; problem: string };
+
 export class JobRecords {
   /**
    * `cmd` fails at once while Redis is away (requests answer 503); `writer` waits for it
-   * (the processor); `writes` keeps saves in order behind the log bytes written before them.
+   * (the processor); `writes` keeps saves in order behind the log bytes written before them;
+   * `onInvalid` hears of every record read back that fails its checks.
    */
-  constructor(private readonly cmd: Redis, private readonly writer: Redis, private readonly writes: WriteBehind) {}
+  constructor(
+    private readonly cmd: Redis,
+    private readonly writer: Redis,
+    private readonly writes: WriteBehind,
+    private readonly onInvalid: (id: string, problem: string) => void = () => undefined,
+  ) {}
+
+  /** The records of `ids` that pass their checks (the others are reported, and skipped). */
+  private valid(ids: string[], raws: (string | null)[]): Job[] {
+    return raws.flatMap((raw, i) => {
+      const id = ids[i] ?? '';
+      if (raw === null) return [];
+      const c: Checked<Job> = checkRecord(raw, id);
+      if (!c.ok) this.onInvalid(id, c.problem);
+      return c.ok ? [c.value] : [];
+    });
+  }
 
   /** Stores a new job's record and lists it as open; false when the id already has one. */
   async create(job: Job): Promise<boolean> {
@@ -47,8 +69,7 @@ export class JobRecords {
   async byRequester(login: string, maxMs: number, minMs: number, count: number): Promise<Job[]> {
     const ids = await this.cmd.zrevrangebyscore(keys.byUser(login), maxMs, minMs, 'LIMIT', 0, count);
     if (ids.length === 0) return [];
-    const raws = await this.cmd.mget(ids.map((id) => keys.job(id)));
-    return raws.filter((r): r is string => r !== null).map((r) => JSON.parse(r) as Job);
+    return this.valid(ids, await this.cmd.mget(ids.map((id) => keys.job(id))));
   }
 
   /** Removes a record BullMQ never got (so a retry of the same key is a new submit). */
@@ -59,24 +80,36 @@ export class JobRecords {
     await tx.exec();
   }
 
-  /** A job's record; `wait`: through the connection that waits for Redis (the processor), not the one that fails fast. */
-  async get(id: string, wait = false): Promise<Job | undefined> {
+  /** A job's record and whether it passed its checks; `wait`: through the connection that waits for Redis (the processor), not the one that fails fast. */
+  async read(id: string, wait = false): Promise<RecordRead> {
     const raw = await (wait ? this.writer : this.cmd).get(keys.job(id));
-    return raw ? (JSON.parse(raw) as Job) : undefined;
+    if (raw === null) return { kind: 'missing' };
+    const c = checkRecord(raw, id);
+    if (c.ok) return { kind: 'ok', job: c.value };
+    this.onInvalid(id, c.problem);
+    return { kind: 'invalid', problem: c.problem };
   }
 
-  /** Queues the save (after every log byte queued before it), and `event` to every host with it. */
-  save(job: Job, event: string): void {
+  /** A job's record, if it has one that passes its checks. */
+  async get(id: string, wait = false): Promise<Job | undefined> {
+    const r = await this.read(id, wait);
+    return r.kind === 'ok' ? r.job : undefined;
+  }
+
+  /**
+   * Queues the save (after every log byte queued before it), and `event` to every host with it.
+   * `replace`: over whatever the key holds, even a record claiming later attempts (one that failed its checks).
+   */
+  save(job: Job, event: string, replace = false): void {
     const final = isFinalState(job.state) ? '1' : '0';
     this.writes.write((r) => r.eval(SAVE_RECORD, 3, keys.job(job.id), keys.open, keys.cancel(job.id),
-      JSON.stringify(job), String(job.attempts), String(RECORD_TTL_S), final, String(Date.parse(job.createdAt)), job.id, channels.events, event));
+      JSON.stringify(job), String(job.attempts), String(RECORD_TTL_S), final, String(Date.parse(job.createdAt)), job.id, channels.events, event, replace ? '1' : '0'));
   }
 
   /** Every job not yet final, oldest first. */
   async open(): Promise<Job[]> {
     const ids = await this.cmd.zrange(keys.open, 0, -1);
     if (ids.length === 0) return [];
-    const raws = await this.cmd.mget(ids.map((id) => keys.job(id)));
-    return raws.filter((r): r is string => r !== null).map((r) => JSON.parse(r) as Job).filter((j) => !isFinalState(j.state));
+    return this.valid(ids, await this.cmd.mget(ids.map((id) => keys.job(id)))).filter((j) => !isFinalState(j.state));
   }
 }

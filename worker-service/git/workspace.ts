@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MAX_LISTED_CHANGES, type FileChange, type JobChanges } from '../../shared/protocol.js';
+import { statePath } from '../jobs/paths.js';
 import { runGit, GitError } from './run.js';
 
 export interface Credentials {
@@ -73,11 +74,11 @@ export class Workspaces {
   }
 
   mirrorDir(owner: string, repo: string): string {
-    return join(this.stateDir, 'repos', owner.toLowerCase(), `${repo.toLowerCase()}.git`);
+    return statePath(this.stateDir, 'repos', owner.toLowerCase(), `${repo.toLowerCase()}.git`);
   }
 
   slotDir(slotId: number, owner: string, repo: string): string {
-    return join(this.stateDir, 'work', `slot-${slotId}`, `${owner.toLowerCase()}__${repo.toLowerCase()}`);
+    return statePath(this.stateDir, 'work', `slot-${slotId}`, `${owner.toLowerCase()}__${repo.toLowerCase()}`);
   }
 
   private async ensureMirror(owner: string, repo: string): Promise<string> {
@@ -177,9 +178,9 @@ export class Workspaces {
 
   /** Removes every warm worktree a slot holds. */
   async discardSlot(slotId: number): Promise<void> {
-    const slotRoot = join(this.stateDir, 'work', `slot-${slotId}`);
+    const slotRoot = statePath(this.stateDir, 'work', `slot-${slotId}`);
     for (const dir of [...this.clean]) if (dir.startsWith(`${slotRoot}/`)) this.clean.delete(dir);
-    await rm(join(this.stateDir, 'work', `slot-${slotId}`), { recursive: true, force: true });
+    await rm(slotRoot, { recursive: true, force: true });
     const reposDir = join(this.stateDir, 'repos');
     if (!existsSync(reposDir)) return;
     for (const owner of await readdir(reposDir)) {

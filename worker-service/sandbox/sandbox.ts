@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import type { SandboxConfig, WorkerConfig } from '../config.js';
 import { bwrapArgs, isWithin, proxyEnv, sandboxedArgv, SANDBOX_HOME, type HiddenPath, type SandboxLayout } from './bwrapArgs.js';
 import { detectCgroups, type CgroupDriver, type JobCgroup } from './cgroup.js';
+import { statePath } from '../jobs/paths.js';
 
 const run = promisify(execFile);
 
@@ -124,7 +125,8 @@ export class SandboxRuntime {
   /** The hidden paths and read-only binds for one job, and the agent's HOME and environment. */
   async prepare(job: { id: string; tree: string; gitDirs: string[]; agentPath: string; agentArgv: string[]; env: Record<string, string> }): Promise<JobSandbox> {
     const { config } = this.opts;
-    const home = join(config.stateDir, 'sandbox', job.id, 'home');
+    // Checked to stay inside the state folder: the folder is emptied with rm -rf below and at release.
+    const home = statePath(config.stateDir, 'sandbox', job.id, 'home');
     await rm(dirname(home), { recursive: true, force: true });
     await mkdir(home, { recursive: true, mode: 0o700 });
     if (this.sb.homeTemplate) await cp(this.sb.homeTemplate, home, { recursive: true, verbatimSymlinks: true, errorOnExist: false, force: true });
