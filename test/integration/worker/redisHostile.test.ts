@@ -58,6 +58,7 @@ describe('a fleet host reads Redis as input, not truth (hostile jobs, records an
   let state: string;
   let raw: Redis;
   let queue: Queue;
+  let queueConn: Redis;
   const logs: string[] = [];
   let seq = 0;
 
@@ -81,12 +82,15 @@ describe('a fleet host reads Redis as input, not truth (hostile jobs, records an
       logStream: { write: (line: string) => void logs.push(line) },
     });
     c = new WorkerClient(w.url);
-    raw = new Redis(redis.url, { maxRetriesPerRequest: null });
-    queue = new Queue(QUEUE_NAME, { connection: new Redis(redis.url, { maxRetriesPerRequest: null }) });
+    raw = new Redis(redis.url, { maxRetriesPerRequest: null }).on('error', () => undefined);
+    // BullMQ leaves a connection it was given open at close: closed with the rest below.
+    queueConn = new Redis(redis.url, { maxRetriesPerRequest: null }).on('error', () => undefined);
+    queue = new Queue(QUEUE_NAME, { connection: queueConn });
   });
   after(async () => {
     await w?.close();
     await queue?.close();
+    queueConn?.disconnect();
     raw?.disconnect();
     if (redis) await stopChild(redis.child, 3000);
     await gh?.close();
@@ -110,11 +114,13 @@ describe('a fleet host reads Redis as input, not truth (hostile jobs, records an
     if (record !== undefined) await raw.set(keys.job(jobId), record);
     await queue.add('job', { request, createdAt: new Date().toISOString() }, { jobId, attempts: 5 });
     // Completed or failed: either way BullMQ is done with it.
-    return pollUntil(async () => {
-      const j = await queue.getJob(jobId);
-      const s = await j?.getState();
-      return (s === 'completed' || s === 'failed') && j ? { state: s, reason: j.failedReason, value: j.returnvalue as unknown } : undefined;
+    const state = await pollUntil(async () => {
+      const s = await queue.getJobState(jobId);
+      return s === 'completed' || s === 'failed' ? s : undefined;
     }, { timeoutMs: 30_000, what: `BullMQ to finish ${jobId}` });
+    // Read once it is done (a job read before would carry no failure yet).
+    const j = await queue.getJob(jobId);
+    return { state, reason: j?.failedReason ?? '', value: j?.returnvalue as unknown };
   }
 
   /** A job on the only slot that runs until cancelled: what comes after it waits in the queue. */
@@ -140,9 +146,9 @@ describe('a fleet host reads Redis as input, not truth (hostile jobs, records an
     const before = await head('alice', 'app', j.branch);
     const auditsBefore = (await audited()).length;
     const done = await inject('../../x', j.req);
+    await assertOutsideUntouched();
     assert.equal(done.state, 'failed');
     assert.match(done.reason, /INVALID_RECORD/);
-    await assertOutsideUntouched();
     assert.equal(await raw.exists(keys.job('../../x')), 0, 'no record written under the hostile id');
     assert.equal(await head('alice', 'app', j.branch), before, 'nothing pushed');
     assert.ok(!existsSync(join(state, 'sandbox', 'x')), 'nor a sandbox inside the state folder');
@@ -154,9 +160,9 @@ describe('a fleet host reads Redis as input, not truth (hostile jobs, records an
     const req = { ...(await newPr('Escape')).req, owner: '../../escape' };
     const id = jobIdFor(scopeKeyOf(req));
     const done = await inject(id, req, JSON.stringify(newJob(id, scopeKeyOf(req), req)));
+    await assertOutsideUntouched();
     assert.equal(done.state, 'failed');
     assert.match(done.reason, /INVALID_RECORD.*owner/);
-    await assertOutsideUntouched();
     assert.ok(!existsSync(join(state, 'escape')) && !existsSync(join(state, 'repos', 'escape')));
     assert.equal((await c.request('GET', `/jobs/${id}`)).status, 404, 'a record that fails its checks is no job');
     assert.equal((await audited(id)).length, 1);
@@ -195,7 +201,7 @@ describe('a fleet host reads Redis as input, not truth (hostile jobs, records an
     // The open jobs' snapshot (which lists this id) still answers, without it.
     const events = await RawEvents.open(c);
     try {
-      await pollUntil(() => events.data.some((d) => d.includes('"type":"slots"')), { what: 'the event stream\'s snapshot' });
+      await pollUntil(() => events.data.some((d) => d.includes('"type":"slots"')), { timeoutMs: 20_000, what: 'the event stream\'s snapshot' });
       assert.ok(!events.data.some((d) => d.includes(jobId)), 'the garbage job is not in the snapshot');
     } finally {
       events.close();
@@ -210,7 +216,7 @@ describe('a fleet host reads Redis as input, not truth (hostile jobs, records an
   it('malformed pub/sub messages are dropped (and logged), never relayed to event-stream clients; a well-formed one after them is', async function () {
     const events = await RawEvents.open(c);
     try {
-      await pollUntil(() => events.data.length > 0, { what: 'the event stream\'s snapshot' });
+      await pollUntil(() => events.data.length > 0, { timeoutMs: 20_000, what: 'the event stream\'s snapshot' });
       const good = newJob(jobIdFor('marker'), 'marker', jobRequest('alice', 'app', 'marker', 1, 'Marker'));
       const status = toStatus(good, 0);
       const [twoFields, ownerId, branchId] = [jobIdFor('two-fields'), jobIdFor('owner'), jobIdFor('branch')];
@@ -235,13 +241,13 @@ describe('a fleet host reads Redis as input, not truth (hostile jobs, records an
       } finally {
         publisher.disconnect();
       }
-      await pollUntil(() => events.data.some((d) => d.includes(good.id)), { what: 'the well-formed event to be relayed' });
+      await pollUntil(() => events.data.some((d) => d.includes(good.id)), { timeoutMs: 20_000, what: 'the well-formed event to be relayed' });
       const relayed = events.data.filter((d) => d.includes('"type":"job"'));
       for (const d of relayed) {
         assert.ok(!hostileIds.some((id) => d.includes(id)), `a malformed event reached a client: ${d.slice(0, 200)}`);
         assert.ok(!d.includes('../'), `a hostile name reached a client: ${d.slice(0, 200)}`);
       }
-      await pollUntil(() => logs.some((l) => l.includes('dropped a malformed event message')), { what: 'the drop to be logged' });
+      await pollUntil(() => logs.some((l) => l.includes('dropped a malformed event message')), { timeoutMs: 20_000, what: 'the drop to be logged' });
       assert.ok(logs.some((l) => l.includes('dropped a malformed cancel message')));
     } finally {
       events.close();
