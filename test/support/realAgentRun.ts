@@ -15,6 +15,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { FINAL_STATES, type JobStatus, type PoolHealth } from '../../shared/protocol.js';
+import { renderNotes } from '../../worker-service/jobs/log.js';
 import { agentVars, REAL_AGENTS, startModel, workerVars, writeHomeTemplate, type ModelRequest, type RealAgent } from './agentScenarios.js';
 import { GitHubStandIn } from './github/server.js';
 import { assertIsolated, loopbackUp, type Namespaces } from './isolation.js';
@@ -59,7 +60,8 @@ export interface RunReport {
   withoutTemplate: JobRunReport | null;
 }
 
-const stripAnsi = (s: string) => s.replace(/\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[()][0-9A-Za-z]|\r/g, '');
+// The worker's notes (APC kiro-note strings) read as the lines "[kiro-worker] text", as in the tail.
+const stripAnsi = (s: string) => renderNotes(s).replace(/\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[()][0-9A-Za-z]|\r/g, '');
 
 async function main(args: RealAgentRunArgs): Promise<RunReport> {
   assertIsolated(args.outerNamespaces, 'test/support/realAgentRun.ts');

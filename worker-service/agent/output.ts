@@ -55,7 +55,12 @@ export class AgentOutput {
   private passing = false;
   private reported: JobUsage | null = null;
 
-  constructor(format: OutputFormat, private readonly write: (text: string) => void, private readonly onUsage?: (usage: JobUsage) => void) {
+  /**
+   * `redact`: what the job's log does to the agent's output (its secrets replaced), applied to what is
+   * taken from the events here rather than from the log: the final message and the error.
+   */
+  constructor(format: OutputFormat, private readonly write: (text: string) => void, private readonly onUsage?: (usage: JobUsage) => void,
+    private readonly redact: (text: string) => string = (text) => text) {
     this.parser = makeParser(format);
   }
 
@@ -127,7 +132,7 @@ export class AgentOutput {
    */
   summary(tail: readonly string[]): string | null {
     const said = this.parser ? this.safe(() => this.parser?.summary() ?? null) : null;
-    const text = said?.trim() ? said.trim() : tail.filter((l) => !l.startsWith('[kiro-worker]')).slice(-PLAIN_SUMMARY_LINES).join('\n').trim();
+    const text = this.redact(said?.trim() ? said.trim() : tail.filter((l) => !l.startsWith('[kiro-worker]')).slice(-PLAIN_SUMMARY_LINES).join('\n')).trim();
     if (!text) return null;
     return text.length > SUMMARY_CHARS ? `${text.slice(0, SUMMARY_CHARS - 1)}…` : text;
   }
@@ -135,7 +140,7 @@ export class AgentOutput {
   /** What the agent reported going wrong, if its events said. */
   error(): string | null {
     const e = this.parser ? this.safe(() => this.parser?.error() ?? null) : null;
-    return e ? oneLine(e, 300) : null;
+    return e ? oneLine(this.redact(e), 300) : null;
   }
 
   private line(raw: string): void {

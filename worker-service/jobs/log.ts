@@ -1,14 +1,48 @@
 // A job's terminal output: appended to <stateDir>/logs/<id>.log, fanned out to
-// live subscribers, and summarised as the last lines for the job's status.
+// live subscribers, and summarised as the last lines for the job's status. What the
+// agent printed is recorded through a redactor (worker-service/redaction/): its keys,
+// its template HOME's logins and well-known token shapes become "[redacted]", and APC
+// strings are removed, once, before anything reads it (the file, a replay, live
+// readers, the fleet's copy in Redis, the tail, and what derives from them).
+// The worker's own notes go in the same byte sequence on a channel the agent cannot
+// write to (an APC string, see formatNote).
 import { EventEmitter } from 'node:events';
 import { closeSync, createWriteStream, openSync, readSync, statSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
+import { OutputRedactor, type OutputFilter } from '../redaction/redactor.js';
 
 const TAIL_LINES = 40;
 const TAIL_LINE_CHARS = 400;
 // eslint-disable-next-line no-control-regex -- terminal escape sequences are control characters
-const ANSI = /\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]/g;
+const ANSI = /\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[P^_X][^\x1b]*\x1b\\|\x1b[@-Z\\-_]/g;
 
+/**
+ * A worker's note in the log: CR LF, the APC string ESC _ "kiro-note" SP <JSON {"text": …}> ESC \, CR LF.
+ * The JSON has no control character and no C1 character (each written as \uXXXX), so nothing in it ends the string
+ * early; readers ignore fields they do not know. The agent's own APC strings never reach the log (redaction/terminal.ts).
+ */
+export function formatNote(text: string): string {
+  const json = JSON.stringify({ text }).replace(/[\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return `\r\n\x1b_kiro-note ${json}\x1b\\\r\n`;
+}
+
+// eslint-disable-next-line no-control-regex -- see ANSI
+const NOTE = /\x1b_kiro-note (\{[^\x1b]*\})\x1b\\/g;
+
+/** Log text with each worker note written as the line "[kiro-worker] text" (how the tail shows it; for readers of the raw log). */
+export function renderNotes(text: string): string {
+  return text.replace(NOTE, (_whole, json: string) => {
+    try {
+      const v: unknown = JSON.parse(json);
+      const t = v && typeof v === 'object' && typeof (v as { text?: unknown }).text === 'string' ? (v as { text: string }).text : null;
+      return t === null ? '' : `[kiro-worker] ${t}`;
+    } catch {
+      return '';
+    }
+  });
+}
+
+/** The text without escape sequences (APC, DCS, SOS and PM strings removed whole). */
 export function stripAnsi(text: string): string {
   return text.replace(ANSI, '');
 }
@@ -38,7 +72,7 @@ export class JobLog extends EventEmitter<{ data: [Buffer]; end: [] }> {
   lastOutputAt = Date.now();
   private ended = false;
 
-  constructor(readonly path: string, private readonly maxBytes = 20 * 1024 * 1024) {
+  constructor(readonly path: string, private readonly maxBytes = 20 * 1024 * 1024, private readonly redactor: OutputFilter = new OutputRedactor()) {
     super();
     this.base = fileSize(path);
     this.stream = createWriteStream(path, { flags: 'a' });
@@ -50,17 +84,56 @@ export class JobLog extends EventEmitter<{ data: [Buffer]; end: [] }> {
     return this.base + this.written;
   }
 
+  /**
+   * The job's secret values (the agent's key variables, its template HOME's logins): from
+   * now on they never reach the log. Set before the agent starts.
+   */
+  protect(secrets: Iterable<string>): void {
+    this.redactor.setSecrets(secrets);
+  }
+
+  /** Text derived from the agent's output elsewhere (its final message, its error) with the same secrets redacted. */
+  redact(text: string): string {
+    return this.redactor.redact(text);
+  }
+
+  /** The agent's output (or the readable lines made of its events). */
   write(chunk: string): void {
     this.lastOutputAt = Date.now();
-    const bytes = Buffer.from(chunk);
-    this.totalBytes += bytes.length;
+    const text = this.redactor.push(chunk);
+    if (text === chunk) {
+      // As it came (most of the time): its bytes are counted once.
+      const bytes = Buffer.from(chunk);
+      this.totalBytes += bytes.length;
+      this.record(text, bytes);
+    } else {
+      this.totalBytes += Buffer.byteLength(chunk);
+      this.record(text);
+    }
+  }
+
+  /** What the redactor let through, into the log and the tail (its text without escapes when the redactor knows it). */
+  private record(text: string, encoded?: Buffer): void {
+    if (text === '') return;
+    const plain = this.redactor.visible ?? stripAnsi(text);
     if (!this.truncated) {
+      const bytes = encoded ?? Buffer.from(text);
       if (this.written + bytes.length > this.maxBytes) {
         this.truncated = true;
-        this.append(Buffer.from('\n[kiro-worker] log truncated: the agent printed more than the limit\n'));
+        this.appendNote('log truncated: the agent printed more than the limit');
       } else this.append(bytes);
     }
-    this.addToTail(chunk);
+    this.addToTail(plain, false);
+  }
+
+  /** What the redactor still holds of the agent's output (a possible start of a secret), decided now. */
+  private release(): void {
+    this.record(this.redactor.flush());
+  }
+
+  private appendNote(text: string): void {
+    this.append(Buffer.from(formatNote(text)));
+    this.addToTail(`\r\n[kiro-worker] ${text}\r\n`, true);
   }
 
   private append(bytes: Buffer): void {
@@ -70,19 +143,20 @@ export class JobLog extends EventEmitter<{ data: [Buffer]; end: [] }> {
     this.emit('data', bytes);
   }
 
-  private addToTail(chunk: string): void {
-    const lines = stripAnsi(this.partial + chunk).replace(/\r\n?/g, '\n').split('\n');
+  /** Text without escapes, into the tail. Lines of the agent's that read like a note are marked as the agent's: only notes start with "[kiro-worker]". */
+  private addToTail(plain: string, note: boolean): void {
+    const lines = (this.partial + plain).replace(/\r\n?/g, '\n').split('\n');
     this.partial = lines.pop() ?? '';
-    for (const line of lines) {
+    for (const [i, line] of lines.entries()) {
       if (line.trim().length === 0) continue;
-      this.tail.push(line.slice(0, TAIL_LINE_CHARS));
+      this.tail.push(note && i > 0 ? line.slice(0, TAIL_LINE_CHARS) : agentLine(line));
       if (this.tail.length > TAIL_LINES) this.tail.shift();
     }
   }
 
   /** Lines so far, with an unterminated last line included. */
   lines(): string[] {
-    const last = this.partial.trim() ? [this.partial.slice(0, TAIL_LINE_CHARS)] : [];
+    const last = this.partial.trim() ? [agentLine(this.partial)] : [];
     return [...this.tail, ...last].slice(-TAIL_LINES);
   }
 
@@ -114,15 +188,24 @@ export class JobLog extends EventEmitter<{ data: [Buffer]; end: [] }> {
     };
   }
 
+  /** The worker's own line: after what the agent printed so far, in the worker's channel (see formatNote); never truncated away. */
   note(text: string): void {
-    this.write(`\r\n[kiro-worker] ${text}\r\n`);
+    this.lastOutputAt = Date.now();
+    this.release();
+    this.appendNote(this.redactor.redact(text));
   }
 
   async close(): Promise<void> {
+    if (!this.ended) this.release();
     this.ended = true;
     this.emit('end');
     await new Promise<void>((r) => this.stream.end(r));
   }
+}
+
+/** A line the agent printed, as the tail shows it: one that reads like a worker's note is marked as the agent's. */
+function agentLine(line: string): string {
+  return (line.trimStart().startsWith('[kiro-worker]') ? `[agent] ${line.trimStart()}` : line).slice(0, TAIL_LINE_CHARS);
 }
 
 function fileSize(path: string): number {

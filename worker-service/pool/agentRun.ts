@@ -7,12 +7,13 @@
 // The pool decides what the outcome means for the job; this only runs it and says
 // what the agent's exit code means.
 import { AgentOutput } from '../agent/output.js';
-import { exitError, PRESETS } from '../agent/presets.js';
+import { exitError, keyVarsOf, PRESETS } from '../agent/presets.js';
 import { spawnAgent, type AgentExit, type AgentProcess } from '../agent/ptyRunner.js';
 import { budgetExceeded, type BudgetViolation, type JobUsage } from '../agent/usage.js';
 import type { WorkerConfig } from '../config.js';
 import type { JobError } from '../jobs/job.js';
 import type { JobLog } from '../jobs/log.js';
+import { agentSecrets } from '../redaction/secrets.js';
 import type { LimitViolation, SandboxRuntime } from '../sandbox/sandbox.js';
 import { WorkerError } from './errors.js';
 
@@ -59,6 +60,8 @@ export async function runAgent(o: AgentRunOptions): Promise<AgentRunResult> {
   const preset = PRESETS[config.agentPreset];
   // The preset's fixed variables (telemetry and update checks off) unless the operator passes their own.
   const env = { ...preset.env, ...o.env };
+  // Its keys and its template HOME's logins never reach the log, nor what is made of its output.
+  log.protect(await agentSecrets(env, keyVarsOf(config.agentPreset, config.agentKeyVar), config.sandbox.homeTemplate));
   let agent: AgentProcess | null = null;
   let exited = false;
   let violation: AgentViolation | null = null;
@@ -73,7 +76,7 @@ export async function runAgent(o: AgentRunOptions): Promise<AgentRunResult> {
     o.onUsage?.(usage);
     const over = budgetExceeded(usage, config.jobMaxTokens);
     if (over) stopFor(over);
-  });
+  }, (text) => log.redact(text));
   const sandbox = o.sandbox?.enabled
     ? await o.sandbox.prepare({ id: o.jobId, tree: o.tree, gitDirs: o.gitDirs, agentPath: o.argv[0] ?? '', agentArgv: o.argv, env }).catch((e: unknown) => {
       throw new WorkerError('SANDBOX_FAILED', `could not prepare the agent's sandbox: ${(e as Error).message}`, 500);

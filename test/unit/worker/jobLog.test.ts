@@ -54,7 +54,7 @@ describe('job log offsets', () => {
     assert.equal(log.totalBytes, 22);
     await log.close();
     const file = readFileSync(path);
-    assert.match(file.toString(), /^0123456789\n\[kiro-worker\] log truncated/);
+    assert.match(file.toString(), /^0123456789\r\n\x1b_kiro-note \{"text":"log truncated: the agent printed more than the limit"\}\x1b\\\r\n$/);
     assert.deepEqual(live.bytes(), file);
   });
 });
