@@ -8,6 +8,7 @@ import { ConfigError, type WorkerConfig } from './config.js';
 import type { Commenter } from './github/comments.js';
 import authPlugin from './plugins/auth.js';
 import guardPlugin from './plugins/guard.js';
+import streamsPlugin from './plugins/streams.js';
 import auditRoutes from './routes/audit.js';
 import authRoutes from './routes/auth.js';
 import errorsPlugin from './plugins/errors.js';
@@ -62,6 +63,7 @@ export async function buildApp(config: WorkerConfig, opts: BuildAppOptions = {})
   await app.register(sandboxPlugin, { config });
   await app.register(poolPlugin, { config, version: VERSION, commenter: opts.commenter, env: opts.env });
   await app.register(guardPlugin, { config });
+  await app.register(streamsPlugin, { config });
   await app.register(healthRoutes, { config, env: opts.env });
   await app.register(generateCodeRoutes, { allowlist: config.repoAllowlist });
   await app.register(jobRoutes);

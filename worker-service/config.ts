@@ -59,6 +59,10 @@ export interface WorkerConfig {
   identity: IdentityConfig;
   /** KIRO_JOB_MAX_TOKENS: a job whose reported input + output tokens pass this is stopped (BUDGET_EXCEEDED). */
   jobMaxTokens: number | undefined;
+  /** KIRO_STREAM_MAX_PER_CALLER: open event and log streams per caller on one host. */
+  streamMaxPerCaller: number;
+  /** KIRO_STREAM_IDLE_MS: a stream that sent nothing (pings aside) this long is closed; the client resumes. */
+  streamIdleMs: number;
 }
 
 /** KIRO_AUTH and its companions. */
@@ -398,5 +402,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
     fleet: fleetConfig(src, port),
     identity: identityConfig(src, token),
     jobMaxTokens: optionalInt(src, 'KIRO_JOB_MAX_TOKENS', 1, 1e12),
+    streamMaxPerCaller: int(src, 'KIRO_STREAM_MAX_PER_CALLER', 20, 1, 1_000_000),
+    streamIdleMs: int(src, 'KIRO_STREAM_IDLE_MS', 600_000, 1_000, 24 * 3600_000),
   };
 }

@@ -505,9 +505,12 @@ describe('end to end in a real VS Code (code-server + chromium)', function () {
       assert.equal(await page.locator('.quick-input-widget').isVisible(), false, 'no prompt');
       const job = await pollUntil(() => jobFor(branch), { timeoutMs: 20_000, what: 'the job at the worker' });
       assert.equal(job.request.requestedBy, 'alice', 'the verified login');
-      const audit = await worker!.app.jobs.audit.since(0, 1000);
+      // The submit's record is written just after the job is made: wait for it.
+      const audit = await pollUntil(async () => {
+        const records = await worker!.app.jobs.audit.since(0, 1000);
+        return records.some((r) => r.action === 'submit' && r.outcome === 'ok' && r.caller === 'alice' && r.prNumber === number) ? records : undefined;
+      }, { timeoutMs: 10_000, what: 'the submit\'s audit record' });
       assert.ok(audit.some((r) => r.action === 'session' && r.outcome === 'ok' && r.caller === 'alice'), 'one session exchange');
-      assert.ok(audit.some((r) => r.action === 'submit' && r.outcome === 'ok' && r.caller === 'alice' && r.prNumber === number));
 
       // Another machine: its own code-server (its own secret storage and state), the same user.
       const otherWs = join(await tempDir(), 'app');

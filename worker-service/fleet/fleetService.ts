@@ -29,7 +29,7 @@ import { afterCursor, cursorOf, newestFirst, parseCursor, type JobService, type 
 import { BranchLocks } from './branchLock.js';
 import { HostRegistry, type HostBeat } from './hosts.js';
 import { channels, jobIdFor, keys, LOG_TTL_S, QUEUE_NAME } from './keys.js';
-import { followRedisLog } from './logReader.js';
+import { followRedisLog, LogBell } from './logReader.js';
 import { FleetProcessor, type QueuedData } from './processor.js';
 import { JobRecords, newJob } from './records.js';
 import { checkCancelMessage, checkEventMessage } from './validate.js';
@@ -52,6 +52,8 @@ function unavailable(e: unknown, log?: Logger): never {
 export class FleetJobService extends EventEmitter<JobServiceEvents> implements JobService {
   readonly kind = 'redis';
   readonly audit: AuditStore;
+  /** Wakes this host's log readers when a job's log grows or the job changes (pub/sub). */
+  private readonly logBell = new LogBell();
   readonly host: SlotHost;
   /** Requests: fails at once while Redis is away (no offline queue), so a client gets 503, never a hang. */
   private readonly cmd: Redis;
@@ -104,8 +106,8 @@ export class FleetJobService extends EventEmitter<JobServiceEvents> implements J
       if (/\bOOM\b|EXECABORT/.test((e as Error).message)) this.log.error({ op }, 'Redis is full (maxmemory with noeviction): log bytes are dropped from the fleet\'s copy; give Redis more memory');
     }, LOG_TTL_S);
     this.records = new JobRecords(this.cmd, this.writer, this.writes, (id, problem) => this.dropped('record', problem, id));
-    // Through the connection that waits for Redis: a record of a refusal is not lost to a blip.
-    this.audit = new RedisAuditStore(this.writer);
+    // Through the ordered write-behind: a record of a refusal is not lost to a blip, nor does it hold the request.
+    this.audit = new RedisAuditStore(this.cmd, (run) => this.writes.write(run));
     // The processor's locks wait for Redis rather than fail the job at a blip.
     this.locks = new BranchLocks(this.lockConn, fleet.branchLockMs, fleet.workerId);
     this.registry = new HostRegistry(this.cmd, fleet.heartbeatMs);
@@ -122,7 +124,7 @@ export class FleetJobService extends EventEmitter<JobServiceEvents> implements J
     await this.host.init();
     this.sub.on('message', (channel: string, message: string) => this.onMessage(channel, message));
     // Not awaited: a host starts (and answers 503) while Redis is away, and subscribes once it is back.
-    void this.sub.subscribe(channels.events, channels.cancel).catch(() => undefined);
+    void this.sub.subscribe(channels.events, channels.cancel, channels.logs).catch(() => undefined);
     this.processor.start();
     this.heartbeatTimer = setInterval(() => void this.tick(), this.fleet.heartbeatMs);
     this.heartbeatTimer.unref();
@@ -160,6 +162,11 @@ export class FleetJobService extends EventEmitter<JobServiceEvents> implements J
   }
 
   private onMessage(channel: string, message: string): void {
+    if (channel === channels.logs) {
+      // A job's log grew (the message is its id): its readers on this host read on.
+      this.logBell.ring(message);
+      return;
+    }
     if (channel === channels.cancel) {
       const cancel = checkCancelMessage(message);
       if (!cancel.ok) return this.dropped('cancel message', cancel.problem);
@@ -175,6 +182,7 @@ export class FleetJobService extends EventEmitter<JobServiceEvents> implements J
     if (event.type === 'slots') this.scheduleSlots();
     else {
       if (isFinalState(event.job.state)) this.host.forget(event.job.jobId);
+      this.logBell.ring(event.job.jobId);
       this.emit('job', event.job);
     }
   }
@@ -385,7 +393,7 @@ export class FleetJobService extends EventEmitter<JobServiceEvents> implements J
     return followRedisLog(this.cmd, id, offset, sink, async () => {
       const job = await this.records.get(id);
       return !job || isFinalState(job.state);
-    });
+    }, this.logBell);
   }
 
   async drain(graceMs: number): Promise<void> {

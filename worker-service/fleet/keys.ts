@@ -22,8 +22,11 @@ export const keys = {
   hosts: 'kiro:hosts',
 } as const;
 
-/** Pub/sub channels: job and slot changes for every host's event stream, and cancels for the holder. */
-export const channels = { events: 'kiro:events', cancel: 'kiro:cancel' } as const;
+/** The job whose log a `keys.log` key is. */
+export const jobOfLogKey = (key: string): string => key.replace(/^kiro:log:/, '');
+
+/** Pub/sub channels: job and slot changes for every host's event stream, cancels for the holder, and the id of a job whose log grew. */
+export const channels = { events: 'kiro:events', cancel: 'kiro:cancel', logs: 'kiro:logs' } as const;
 
 /** Records outlive their jobs this long. */
 export const RECORD_TTL_S = 30 * 24 * 3600;

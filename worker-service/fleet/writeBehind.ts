@@ -1,8 +1,10 @@
 // Writes to Redis in order, one at a time, retried until they land. A host keeps
 // running its jobs while Redis is out of reach: their records and log bytes wait here
 // and reach Redis, in the order they happened, once it is back. Log bytes of one job
-// that queue up behind each other go as one APPEND.
+// that queue up behind each other go as one APPEND, announced (the job's id) to every
+// host's log readers.
 import type { Redis } from 'ioredis';
+import { channels, jobOfLogKey } from './keys.js';
 
 type Op = { seq: number } & ({ kind: 'write'; run: (redis: Redis) => Promise<unknown> } | { kind: 'log'; key: string; chunks: Buffer[] });
 
@@ -84,7 +86,7 @@ export class WriteBehind {
       if (!op) break;
       try {
         if (op.kind === 'write') await op.run(this.redis);
-        else await this.redis.multi().append(op.key, Buffer.concat(op.chunks)).expire(op.key, this.logTtlS).exec();
+        else await this.redis.multi().append(op.key, Buffer.concat(op.chunks)).expire(op.key, this.logTtlS).publish(channels.logs, jobOfLogKey(op.key)).exec();
         this.ops.shift();
         this.settle(op.seq);
         backoff = 100;

@@ -54,12 +54,17 @@ export const AUDIT_STREAM = 'kiro:audit';
 /** The stream keeps about this many records (XADD MAXLEN ~). */
 const STREAM_CAP = 1_000_000;
 
-/** A capped Redis stream; its entry ids are millisecond times, so `since` is one XRANGE. */
+/**
+ * A capped Redis stream; its entry ids are millisecond times, so `since` is one XRANGE.
+ * Records are written through the fleet's ordered write-behind queue: a request is never
+ * held by Redis being away, and its record lands once Redis is back.
+ */
 export class RedisAuditStore implements AuditStore {
-  constructor(private readonly redis: Redis) {}
+  constructor(private readonly redis: Redis, private readonly enqueue: (run: (r: Redis) => Promise<unknown>) => void) {}
 
   async append(record: AuditRecord): Promise<void> {
-    await this.redis.xadd(AUDIT_STREAM, 'MAXLEN', '~', String(STREAM_CAP), '*', 'r', JSON.stringify(record));
+    const entry = JSON.stringify(record);
+    this.enqueue((r) => r.xadd(AUDIT_STREAM, 'MAXLEN', '~', String(STREAM_CAP), '*', 'r', entry));
   }
 
   async since(sinceMs: number, limit: number): Promise<AuditRecord[]> {

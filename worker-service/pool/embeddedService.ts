@@ -107,7 +107,14 @@ export class EmbeddedJobService extends EventEmitter<JobServiceEvents> implement
         return () => {};
       }
       const stream = createReadStream(file, { start: offset });
-      stream.on('data', (d) => sink.write(d)).on('end', () => sink.end()).on('error', () => sink.end());
+      // Read on only as fast as the reader takes it.
+      stream.on('data', (d) => {
+        sink.write(d);
+        const room = sink.ready?.();
+        if (!room) return;
+        stream.pause();
+        void room.then(() => stream.resume());
+      }).on('end', () => sink.end()).on('error', () => sink.end());
       return () => stream.destroy();
     };
     // A job that just ended may still be writing its last lines: the live log knows them, the file may not yet.

@@ -16,6 +16,8 @@ export interface JobServiceEvents {
 export interface LogSink {
   write(chunk: Buffer | string): void;
   end(): void;
+  /** Resolves when the reader has room again: a reader that can wait (a replay, Redis) waits for it before reading on. */
+  ready?(): Promise<void>;
 }
 
 export interface RequesterQuery {

@@ -147,6 +147,8 @@ const events: FastifyPluginAsyncTypebox<EventsOptions> = async (app, opts) => {
       return JSON.stringify({ ...event, pool: { ...event.pool, slots } } satisfies WorkerEvent);
     };
 
+    // Counted before the response starts: a caller over the limit gets a plain 429.
+    const release = app.streams.open(req);
     reply.hijack();
     const res = reply.raw;
     const inherited = Object.fromEntries(Object.entries(reply.getHeaders()).filter(([, v]) => v !== undefined)) as Record<string, string | number | string[]>;
@@ -160,8 +162,14 @@ const events: FastifyPluginAsyncTypebox<EventsOptions> = async (app, opts) => {
     });
     res.flushHeaders();
     req.raw.socket.setNoDelay(true);
+    // Quiet this long (pings aside): closed; the client comes back with Last-Event-ID.
+    let idle = setTimeout(() => res.end(), app.streams.idleMs);
     const write = (chunk: string) => {
       if (res.destroyed || res.writableEnded) return;
+      if (!chunk.startsWith(':')) {
+        clearTimeout(idle);
+        idle = setTimeout(() => res.end(), app.streams.idleMs);
+      }
       res.write(chunk);
       if (res.writableLength > MAX_UNSENT_BYTES) {
         req.log.warn({ unsent: res.writableLength }, 'event stream client too slow; closing its connection');
@@ -218,6 +226,8 @@ const events: FastifyPluginAsyncTypebox<EventsOptions> = async (app, opts) => {
         // The queue is out of reach (Redis down): the client reconnects and gets a snapshot then.
         req.log.warn({ err: String(e) }, 'event stream snapshot failed; closing');
         unsubscribe();
+        clearTimeout(idle);
+        release();
         res.end();
         return;
       }
@@ -228,8 +238,10 @@ const events: FastifyPluginAsyncTypebox<EventsOptions> = async (app, opts) => {
     open.add(res);
     const stop = () => {
       clearInterval(heartbeat);
+      clearTimeout(idle);
       unsubscribe();
       open.delete(res);
+      release();
     };
     res.on('close', stop);
     // Gone before we got here (its 'close' already emitted): nothing would call stop.
@@ -238,4 +250,4 @@ const events: FastifyPluginAsyncTypebox<EventsOptions> = async (app, opts) => {
 };
 
 // Wrapped so that `eventFeed` decorates the app itself (the route and hooks are the same either way).
-export default fp(events, { name: 'events', dependencies: ['pool', 'guard'] });
+export default fp(events, { name: 'events', dependencies: ['pool', 'guard', 'streams'] });

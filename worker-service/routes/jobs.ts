@@ -7,8 +7,12 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { ErrorBodySchema, JobIdParamsSchema, JobListQuerySchema, JobListSchema, JobStatusSchema, MAX_JOBS_PAGE } from '../../shared/protocol.js';
 import { WorkerError } from '../pool/errors.js';
+import type { LogSink } from '../pool/service.js';
 
 // A query string is text, and this service's validator never coerces types: the digits are checked here, converted below.
+/** Bytes a log reader may leave unread before it is cut off (it reconnects at its offset). */
+const MAX_UNSENT_LOG_BYTES = 4 * 1024 * 1024;
+
 const LogQuerySchema = Type.Object({ offset: Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$', description: 'byte offset to resume from' })) }, { additionalProperties: false });
 
 const jobs: FastifyPluginAsyncTypebox = async (app) => {
@@ -40,10 +44,39 @@ const jobs: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/jobs/:id/log', { schema: { params: JobIdParamsSchema, querystring: LogQuerySchema } }, async (req, reply) => {
     await readable(req.caller, req.params.id);
     const offset = Number(req.query.offset ?? 0);
+    const release = app.streams.open(req);
     const out = new PassThrough();
-    const stop = await app.jobs.followLog(req.params.id, offset, { write: (d) => out.write(d), end: () => out.end() });
+    // Quiet this long: closed; the client resumes at the byte it reached.
+    let idle = setTimeout(() => out.end(), app.streams.idleMs);
+    let stop: () => void = () => undefined;
+    const sink: LogSink = {
+      write: (d) => {
+        if (out.destroyed || out.writableEnded) return;
+        clearTimeout(idle);
+        idle = setTimeout(() => out.end(), app.streams.idleMs);
+        out.write(d);
+        // A reader that does not read: cut rather than hold the log for it (it resumes at its offset).
+        if (out.writableLength > MAX_UNSENT_LOG_BYTES) {
+          req.log.warn({ unsent: out.writableLength }, 'log reader too slow; closing its connection');
+          stop();
+          out.destroy();
+        }
+      },
+      end: () => out.end(),
+      // The reader waits for room before it reads on (a file replay, Redis), so a slow client costs no memory.
+      ready: () => (out.writableNeedDrain && !out.destroyed ? new Promise<void>((r) => { out.once('drain', r); out.once('close', r); }) : Promise.resolve()),
+    };
+    try {
+      stop = await app.jobs.followLog(req.params.id, offset, sink);
+    } catch (e) {
+      release();
+      clearTimeout(idle);
+      throw e;
+    }
     const close = () => {
       stop();
+      clearTimeout(idle);
+      release();
       out.end();
     };
     req.raw.on('close', close);

@@ -8,7 +8,7 @@ import type { AuditRecord, AuthSession, JobList } from '../../../shared/protocol
 import { startRedis, type RedisServer } from '../../../scripts/support/redis.js';
 import { stopChild } from '../../../scripts/support/lifecycle.js';
 import { GitHubStandIn } from '../../support/github/server.js';
-import { tempDir } from '../../support/helpers.js';
+import { pollUntil, tempDir } from '../../support/helpers.js';
 import { jobRequest, makeTaskPr, startWorker, workerEnv, WorkerClient, WORKER_TOKEN, type TestWorker } from '../../support/worker.js';
 
 describe('identity on a fleet of three hosts (real Redis)', function () {
@@ -59,7 +59,11 @@ describe('identity on a fleet of three hosts (real Redis)', function () {
     const fourth = await clients[1]!.request('POST', '/generate-code', jobRequest('alice', 'app', 'kiro/fleet-4', pr.number, 'four'));
     assert.equal(fourth.status, 429, 'three in flight across the fleet');
     for (const id of ids) await clients[2]!.request('POST', `/jobs/${id}/cancel`);
-    const audit = (await (await new WorkerClient(hosts[2]!.url, WORKER_TOKEN).request('GET', '/audit')).json()) as { records: AuditRecord[] };
+    // Each host writes its records behind its requests (never holding one): they land in order, shortly.
+    const audit = await pollUntil(async () => {
+      const a = (await (await new WorkerClient(hosts[2]!.url, WORKER_TOKEN).request('GET', '/audit')).json()) as { records: AuditRecord[] };
+      return a.records.filter((r) => r.action === 'cancel' && r.outcome === 'ok').length === 3 ? a : undefined;
+    }, { what: 'every host\'s records in the trail' });
     assert.equal(audit.records.filter((r) => r.action === 'submit' && r.outcome === 'ok').length, 3, 'every host\'s submits in one trail');
     assert.ok(audit.records.some((r) => r.action === 'submit' && r.code === 'QUOTA_EXCEEDED'));
     assert.equal(audit.records.filter((r) => r.action === 'cancel' && r.outcome === 'ok').length, 3);

@@ -1,0 +1,50 @@
+// Long-lived responses (GET /events, GET /jobs/:id/log) have bounds: at most
+// KIRO_STREAM_MAX_PER_CALLER open at once per caller (429 above; github mode's admin is
+// exempt), and each is closed once idle for KIRO_STREAM_IDLE_MS (the client reconnects and
+// resumes, with Last-Event-ID or its byte offset, as it does after any cut).
+import fp from 'fastify-plugin';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { WorkerConfig } from '../config.js';
+import { WorkerError } from '../pool/errors.js';
+
+export interface StreamLimits {
+  /** Counts a new stream for the caller, or throws 429; the returned function releases it (once). */
+  open(req: FastifyRequest): () => void;
+  readonly idleMs: number;
+  /** Open streams per caller key (diagnostics, tests). */
+  readonly counts: ReadonlyMap<string, number>;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    streams: StreamLimits;
+  }
+}
+
+/** Signed-in users by login; everyone else (token mode, unauthenticated) by address, like the rate limit. */
+export const streamKeyOf = (req: FastifyRequest): string | null =>
+  req.caller?.kind === 'admin' && req.caller.mode === 'github' ? null : req.caller?.kind === 'user' ? `user:${req.caller.login.toLowerCase()}` : `ip:${req.ip}`;
+
+export default fp<{ config: WorkerConfig }>(async function streams(app: FastifyInstance, opts) {
+  const { streamMaxPerCaller: max, streamIdleMs: idleMs } = opts.config;
+  const counts = new Map<string, number>();
+  app.decorate('streams', {
+    idleMs,
+    counts,
+    open(req: FastifyRequest) {
+      const key = streamKeyOf(req);
+      if (key === null) return () => undefined;
+      const n = counts.get(key) ?? 0;
+      if (n >= max) throw new WorkerError('TOO_MANY_STREAMS', `${n} event or log streams of yours are open on this host (at most ${max}, KIRO_STREAM_MAX_PER_CALLER); close one (a terminal, a window) and try again`, 429);
+      counts.set(key, n + 1);
+      let released = false;
+      return () => {
+        if (released) return;
+        released = true;
+        const left = (counts.get(key) ?? 1) - 1;
+        if (left > 0) counts.set(key, left);
+        else counts.delete(key);
+      };
+    },
+  } satisfies StreamLimits);
+}, { name: 'streams', dependencies: ['auth'] });
