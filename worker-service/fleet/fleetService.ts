@@ -32,7 +32,7 @@ import { channels, jobIdFor, keys, LOG_TTL_S, QUEUE_NAME } from './keys.js';
 import { followRedisLog, LogBell } from './logReader.js';
 import { FleetProcessor, type QueuedData } from './processor.js';
 import { JobRecords, newJob } from './records.js';
-import { checkCancelMessage, checkEventMessage } from './validate.js';
+import { checkCancelMessage, checkEventMessage, isFleetJobId } from './validate.js';
 import { WriteBehind } from './writeBehind.js';
 
 /** Malformed input from Redis is logged at most this often per kind (with how many were dropped meanwhile). */
@@ -163,8 +163,8 @@ export class FleetJobService extends EventEmitter<JobServiceEvents> implements J
 
   private onMessage(channel: string, message: string): void {
     if (channel === channels.logs) {
-      // A job's log grew (the message is its id): its readers on this host read on.
-      this.logBell.ring(message);
+      // A job's log grew (the message is its id): its readers on this host read on. Anything else is no job's.
+      if (isFleetJobId(message)) this.logBell.ring(message);
       return;
     }
     if (channel === channels.cancel) {
