@@ -7,7 +7,7 @@
 // of a secret is held back (bounded) until the next chunk says, or the output ends.
 // Deterministic: what comes out depends on the bytes, not on how they were cut.
 import { REDACTED, SecretMatcher, literalsOf, redactPlain, type Found } from './rules.js';
-import { ESCAPES, TerminalFilter } from './terminal.js';
+import { ESCAPES, NEEDS_FILTER, TerminalFilter } from './terminal.js';
 
 /** Visible characters held back at most; past this the held text is decided as it stands. */
 const HOLD_MAX = 24 * 1024;
@@ -28,6 +28,8 @@ export interface OutputFilter {
 
 export class OutputRedactor implements OutputFilter {
   private matcher = new SecretMatcher();
+  /** The same, also telling when a chunk's visible text holds what the terminal filter must read in full. */
+  private scanner = new SecretMatcher([], NEEDS_FILTER);
   private readonly terminal = new TerminalFilter((text) => redactPlain(this.matcher, text));
   /** Filtered output not yet written, and its visible text. */
   private carry = '';
@@ -37,13 +39,22 @@ export class OutputRedactor implements OutputFilter {
   visible: string | null = null;
 
   setSecrets(values: Iterable<string>): void {
-    this.matcher = new SecretMatcher(literalsOf(values));
+    const literals = literalsOf(values);
+    this.matcher = new SecretMatcher(literals);
+    this.scanner = new SecretMatcher(literals, NEEDS_FILTER);
   }
 
   push(chunk: string): string {
-    const clean = this.terminal.push(chunk);
-    const visible = this.carryVisible + (this.terminal.visible ?? clean.replace(ESCAPES, ''));
-    return this.cut(this.carry + clean, visible, this.matcher.find(visible, false, this.before));
+    // The terminal filter's quick path leaves it to the matcher's pass to see whether the chunk needs reading in full.
+    let clean = this.terminal.push(chunk, true);
+    let visible = this.carryVisible + (this.terminal.visible ?? clean.replace(ESCAPES, ''));
+    let found = this.scanner.find(visible, false, this.before);
+    if (found.control) {
+      clean = this.terminal.again(chunk);
+      visible = this.carryVisible + clean.replace(ESCAPES, '');
+      found = this.matcher.find(visible, false, this.before);
+    }
+    return this.cut(this.carry + clean, visible, found);
   }
 
   flush(): string {

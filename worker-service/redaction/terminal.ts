@@ -21,6 +21,8 @@ const PLAIN_ESCAPES = /\x1b(?:\[[0-?]*[ -/]*[@-~]|[ -/]+[0-~]|[0-OQ-WYZ\\`-~])/g
 const PLAIN_RUN = /(?:[^\x1b\x80-\x9f]+|\x1b(?:\[[0-?]*[ -/]*[@-~]|[ -/]+[0-~]|[0-OQ-WYZ\\`-~]))*/y;
 /** The 8-bit controls that begin or end a sequence (DCS, SOS, CSI, ST, OSC, PM, APC); the other C1 controls pass as they are. */
 const C1_INTRODUCERS = ['\x90', '\x98', '\x9b', '\x9c', '\x9d', '\x9e', '\x9f'];
+/** Characters of a chunk's visible text (plain sequences taken out) that mean it needs reading in full, as regular-expression alternatives. */
+export const NEEDS_FILTER = ['\\x1b', ...C1_INTRODUCERS.map((c) => `\\x${c.charCodeAt(0).toString(16)}`)];
 /** One search per character: far cheaper than a pass of a character class over the chunk. */
 function hasIntroducer(text: string): boolean {
   for (const c of C1_INTRODUCERS) if (text.includes(c)) return true;
@@ -51,18 +53,29 @@ export class TerminalFilter {
 
   constructor(private readonly redactString: (text: string) => string = (t) => t) {}
 
-  /** The chunk as it may be recorded, with what a sequence left open holds back until its end. */
-  push(chunk: string): string {
+  /**
+   * The chunk as it may be recorded, with what a sequence left open holds back until its end.
+   * `unchecked`: the caller looks for what would need rewriting itself, in a pass over `visible` it
+   * makes anyway (an ESC left after the plain sequences are taken out, an 8-bit introducer: see
+   * NEEDS_FILTER), and calls again(chunk) at once if it finds any.
+   */
+  push(chunk: string, unchecked = false): string {
     if (this.state === S.Ground) {
       // Most output is text, colours and cursor moves: nothing to rewrite when that is all there is.
-      if (!hasIntroducer(chunk)) {
+      if (unchecked || !hasIntroducer(chunk)) {
         const text = chunk.includes('\x1b') ? chunk.replace(PLAIN_ESCAPES, '') : chunk;
-        if (!text.includes('\x1b')) {
+        if (unchecked || !text.includes('\x1b')) {
           this.visible = text;
           return chunk;
         }
       }
     }
+    this.visible = null;
+    return this.run(chunk);
+  }
+
+  /** The chunk an unchecked push() let through as it was, read again in full (it held something to rewrite). */
+  again(chunk: string): string {
     this.visible = null;
     return this.run(chunk);
   }

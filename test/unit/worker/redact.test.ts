@@ -173,22 +173,23 @@ describe('redaction of the agent\'s output', function () {
       }
     });
 
-    it('no byte soup of escapes, brackets and terminators, however cut, leaves an APC start', function () {
-      const alphabet = ['\x1b', '_', '\\', '\x07', '\r', '\x18', 'a', '[', ']', 'P', '\x9f', '\x9c', '\x9b', '\x9d', '1', ';', 'm', ' ', 'k'];
+    it('no byte soup of escapes, brackets, terminators and pieces of secrets, however cut, leaves an APC start', function () {
+      const alphabet = ['\x1b', '_', '\\', '\x07', '\r', '\n', '\x18', 'a', '[', ']', 'P', '\x9f', '\x9c', '\x9b', '\x9d', '1', ';', 'm', ' ', 'k'];
+      const pieces = ['ghp_', 'AKIA', 'eyJ', 'sk-1', 'kiro-key-', ENV_KEY, '-----BEGIN RSA PRIVATE KEY-----\n', '-----END RSA PRIVATE KEY-----', '\x1b[31m', '\x1b_kiro-note '];
       let seed = 42;
       const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2147483648) % n);
-      for (let round = 0; round < 300; round++) {
+      for (let round = 0; round < 400; round++) {
         let text = '';
-        for (let i = 0; i < 60; i++) text += alphabet[rand(alphabet.length)];
-        const pieces: string[] = [];
+        for (let i = 0; i < 60; i++) text += rand(8) === 0 ? pieces[rand(pieces.length)] : alphabet[rand(alphabet.length)];
+        const cut: string[] = [];
         for (let at = 0; at < text.length;) {
           const n = 1 + rand(7);
-          pieces.push(text.slice(at, at + n));
+          cut.push(text.slice(at, at + n));
           at += n;
         }
-        const out = through(pieces);
+        const out = through(cut, [ENV_KEY]);
         assert.doesNotMatch(out, APC_START, JSON.stringify(text));
-        assert.equal(out, through([text]), `cut as ${JSON.stringify(pieces)}`);
+        assert.equal(out, through([text], [ENV_KEY]), `cut as ${JSON.stringify(cut)}`);
       }
     });
 
