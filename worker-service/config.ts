@@ -63,6 +63,8 @@ export interface WorkerConfig {
   streamMaxPerCaller: number;
   /** KIRO_STREAM_IDLE_MS: a stream that sent nothing (pings aside) this long is closed; the client resumes. */
   streamIdleMs: number;
+  /** KIRO_JOB_RETENTION_DAYS: finished jobs older than this lose their record, log and sandbox folder. */
+  retentionDays: number;
 }
 
 /** KIRO_AUTH and its companions. */
@@ -404,5 +406,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
     jobMaxTokens: optionalInt(src, 'KIRO_JOB_MAX_TOKENS', 1, 1e12),
     streamMaxPerCaller: int(src, 'KIRO_STREAM_MAX_PER_CALLER', 20, 1, 1_000_000),
     streamIdleMs: int(src, 'KIRO_STREAM_IDLE_MS', 600_000, 1_000, 24 * 3600_000),
+    retentionDays: int(src, 'KIRO_JOB_RETENTION_DAYS', 14, 1, 3650),
   };
 }

@@ -30,6 +30,7 @@ import { BranchLocks } from './branchLock.js';
 import { HostRegistry, type HostBeat } from './hosts.js';
 import { channels, jobIdFor, keys, LOG_TTL_S, QUEUE_NAME } from './keys.js';
 import { followRedisLog, LogBell } from './logReader.js';
+import { sweepJobFiles } from '../jobs/retention.js';
 import { FleetProcessor, type QueuedData } from './processor.js';
 import { JobRecords, newJob } from './records.js';
 import { checkCancelMessage, checkEventMessage, isFleetJobId } from './validate.js';
@@ -104,8 +105,8 @@ export class FleetJobService extends EventEmitter<JobServiceEvents> implements J
     this.lockConn = connect('locks', { maxRetriesPerRequest: null });
     this.writes = new WriteBehind(this.writer, (e, op) => {
       if (/\bOOM\b|EXECABORT/.test((e as Error).message)) this.log.error({ op }, 'Redis is full (maxmemory with noeviction): log bytes are dropped from the fleet\'s copy; give Redis more memory');
-    }, LOG_TTL_S);
-    this.records = new JobRecords(this.cmd, this.writer, this.writes, (id, problem) => this.dropped('record', problem, id));
+    }, Math.min(LOG_TTL_S, deps.config.retentionDays * 86_400));
+    this.records = new JobRecords(this.cmd, this.writer, this.writes, (id, problem) => this.dropped('record', problem, id), deps.config.retentionDays * 86_400);
     // Through the ordered write-behind: a record of a refusal is not lost to a blip, nor does it hold the request.
     this.audit = new RedisAuditStore(this.cmd, (run) => this.writes.write(run));
     // The processor's locks wait for Redis rather than fail the job at a blip.
@@ -385,6 +386,24 @@ export class FleetJobService extends EventEmitter<JobServiceEvents> implements J
     } catch (e) {
       return unavailable(e, this.log);
     }
+  }
+
+  /**
+   * Retention: records of finished jobs expire by themselves (their last save set the
+   * lifetime); this host's own log files and sandbox folders older than the cutoff go, and
+   * the per-user lists lose entries made before it.
+   */
+  async sweep(cutoffMs: number): Promise<number> {
+    const removed = await sweepJobFiles(this.deps.config.stateDir, cutoffMs, (id) => !!this.processor.runningHere(id));
+    try {
+      let cursor = '0';
+      do {
+        const [next, found] = await this.cmd.scan(cursor, 'MATCH', keys.byUser('*'), 'COUNT', 500);
+        cursor = next;
+        for (const key of found) await this.cmd.zremrangebyscore(key, '-inf', `(${cutoffMs}`);
+      } while (cursor !== '0');
+    } catch { /* Redis away: the next sweep */ }
+    return removed;
   }
 
   /** The log, from Redis (logReader.ts), whichever host runs or ran the job. */

@@ -46,6 +46,8 @@ export class JobRecords {
     private readonly writer: Redis,
     private readonly writes: WriteBehind,
     private readonly onInvalid: (id: string, problem: string) => void = () => undefined,
+    /** A finished job's record lives this long after its last save (KIRO_JOB_RETENTION_DAYS). */
+    private readonly finishedTtlS = RECORD_TTL_S,
   ) {}
 
   /** The records of `ids` that pass their checks (the others are reported, and skipped). */
@@ -103,7 +105,7 @@ export class JobRecords {
   save(job: Job, event: string, replace = false): void {
     const final = isFinalState(job.state) ? '1' : '0';
     this.writes.write((r) => r.eval(SAVE_RECORD, 3, keys.job(job.id), keys.open, keys.cancel(job.id),
-      JSON.stringify(job), String(job.attempts), String(RECORD_TTL_S), final, String(Date.parse(job.createdAt)), job.id, channels.events, event, replace ? '1' : '0'));
+      JSON.stringify(job), String(job.attempts), String(final === '1' ? this.finishedTtlS : RECORD_TTL_S), final, String(Date.parse(job.createdAt)), job.id, channels.events, event, replace ? '1' : '0'));
   }
 
   /** Every job not yet final, oldest first. */

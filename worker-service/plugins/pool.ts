@@ -10,6 +10,7 @@ import { githubCommenter, type Commenter } from '../github/comments.js';
 import { credentialSource } from '../github/credentials.js';
 import { GitHubFacts } from '../identity/githubFacts.js';
 import { githubFinisher, type PrFinisher } from '../github/finish.js';
+import { DAY_MS, SWEEP_EVERY_MS } from '../jobs/retention.js';
 import { JobStore } from '../jobs/store.js';
 import { FleetJobService } from '../fleet/fleetService.js';
 import { EmbeddedJobService } from '../pool/embeddedService.js';
@@ -53,6 +54,23 @@ export default fp<PoolPluginOptions>(async function poolPlugin(app: FastifyInsta
     jobs = new EmbeddedJobService(pool, config.stateDir);
   }
   app.decorate('jobs', jobs);
-  app.addHook('onReady', async () => jobs.init());
-  app.addHook('onClose', async () => jobs.close());
+  // Retention: at start, then every hour; said in the log when anything went.
+  const sweep = async () => {
+    const removed = await jobs.sweep(Date.now() - config.retentionDays * DAY_MS).catch((e: unknown) => {
+      log.warn({ err: String(e) }, 'retention sweep failed; trying again within the hour');
+      return 0;
+    });
+    if (removed > 0) log.info({ removed, retentionDays: config.retentionDays }, `retention: removed ${removed} finished jobs older than ${config.retentionDays} days (KIRO_JOB_RETENTION_DAYS)`);
+  };
+  let sweeper: NodeJS.Timeout | undefined;
+  app.addHook('onReady', async () => {
+    await jobs.init();
+    await sweep();
+    sweeper = setInterval(() => void sweep(), SWEEP_EVERY_MS);
+    sweeper.unref();
+  });
+  app.addHook('onClose', async () => {
+    clearInterval(sweeper);
+    await jobs.close();
+  });
 }, { name: 'pool', dependencies: ['sandbox'] });

@@ -8,6 +8,7 @@ import { jobStatusOf } from '../jobs/status.js';
 import { WorkerError } from './errors.js';
 import type { Pool } from './pool.js';
 import { FileAuditStore, type AuditStore } from '../identity/audit.js';
+import { removeJobFiles } from '../jobs/retention.js';
 import { afterCursor, cursorOf, newestFirst, parseCursor, sameLogin, type JobService, type JobServiceEvents, type LogSink, type RequesterQuery } from './service.js';
 
 export class EmbeddedJobService extends EventEmitter<JobServiceEvents> implements JobService {
@@ -137,6 +138,15 @@ export class EmbeddedJobService extends EventEmitter<JobServiceEvents> implement
     pool.on('job', onJob);
     stop = () => pool.off('job', onJob);
     return () => stop();
+  }
+
+  async sweep(cutoffMs: number): Promise<number> {
+    const old = [...this.pool.jobs.values()].filter((j) => isFinalState(j.state) && j.finishedAt !== null && Date.parse(j.finishedAt) < cutoffMs);
+    for (const job of old) {
+      await this.pool.forget(job.id);
+      await removeJobFiles(this.stateDir, job.id);
+    }
+    return old.length;
   }
 
   async drain(graceMs: number): Promise<void> {

@@ -122,6 +122,15 @@ export class Pool extends EventEmitter<PoolEvents> {
   }
 
   /** Accepts a job (or returns the one already made for this idempotency key). */
+  /** A finished job, forgotten (retention): its record goes from memory and disk. */
+  async forget(id: string): Promise<void> {
+    const job = this.jobs.get(id);
+    if (!job || !isFinalState(job.state)) return;
+    this.jobs.delete(id);
+    if (this.byScope.get(job.scopeKey) === id) this.byScope.delete(job.scopeKey);
+    await this.deps.store.remove(id);
+  }
+
   async submit(request: GenerateCodeRequest): Promise<{ job: Job; created: boolean }> {
     const scopeKey = scopeKeyOf(request);
     const existingId = this.byScope.get(scopeKey);

@@ -77,6 +77,8 @@ export interface JobService extends EventEmitter<JobServiceEvents> {
    * queued job: once it starts). Returns a function that stops following.
    */
   followLog(id: string, offset: number, sink: LogSink): Promise<() => void>;
+  /** Retention: forgets finished jobs that ended before `cutoffMs` (record, log, sandbox folder); how many. */
+  sweep(cutoffMs: number): Promise<number>;
   /** SIGTERM: stop taking jobs; running ones may finish within `graceMs`, then go back to the queue. */
   drain(graceMs: number): Promise<void>;
   close(): Promise<void>;
