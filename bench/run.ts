@@ -5,6 +5,7 @@ import { benchExtension } from './extension.js';
 import { benchFleet } from './fleet.js';
 import { benchIdentity } from './identity.js';
 import { benchActivationHost } from './activationHost.js';
+import { benchRedaction } from './redaction.js';
 import { benchSandbox } from './sandbox.js';
 import { benchSteer } from './steer.js';
 import { benchWorker } from './worker.js';
@@ -16,7 +17,7 @@ try {
   results = JSON.parse(await readFile(file, 'utf8'));
 } catch { /* first run */ }
 
-const suites: Record<string, () => Promise<Record<string, number>>> = { extension: benchExtension, activationHost: benchActivationHost, sandbox: benchSandbox, steer: benchSteer, worker: benchWorker, fleet: benchFleet, identity: benchIdentity };
+const suites: Record<string, () => Promise<Record<string, number>>> = { extension: benchExtension, activationHost: benchActivationHost, sandbox: benchSandbox, steer: benchSteer, worker: benchWorker, fleet: benchFleet, identity: benchIdentity, redaction: benchRedaction };
 
 for (const [name, run] of Object.entries(suites)) {
   if (only && only !== name) continue;
