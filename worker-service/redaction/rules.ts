@@ -112,14 +112,14 @@ export class SecretMatcher {
   private readonly literals: ReadonlySet<string>;
 
   /**
-   * `controls`: single characters (as regular-expression alternatives) the caller wants to hear of,
+   * `controls`: a class of single characters (as a regular expression) the caller wants to hear of,
    * looked for in the same pass (cheaper than a pass of its own; see OutputRedactor.push).
    */
-  constructor(literals: readonly string[] = [], controls: readonly string[] = []) {
+  constructor(literals: readonly string[] = [], controls?: string) {
     this.literals = new Set(literals);
     // Known values first (longest first), so that one starting like a token's marker is still matched whole.
-    this.scan = new RegExp([...literals.map(escapeRegExp), MARKERS_SOURCE, ...controls].join('|'), 'g');
-    this.controls = controls.length ? new RegExp(controls.join('|'), 'g') : null;
+    this.scan = new RegExp([...literals.map(escapeRegExp), MARKERS_SOURCE, ...(controls ? [controls] : [])].join('|'), 'g');
+    this.controls = controls ? new RegExp(controls, 'g') : null;
   }
 
   private readonly controls: RegExp | null;

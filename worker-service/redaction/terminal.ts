@@ -19,10 +19,13 @@ const PLAIN_ESCAPES = /\x1b(?:\[[0-?]*[ -/]*[@-~]|[ -/]+[0-~]|[0-OQ-WYZ\\`-~])/g
 /** Text and plain escapes from a position on: what needs no rewriting (sticky; stops at the first thing that does). */
 // eslint-disable-next-line no-control-regex -- see ESCAPES
 const PLAIN_RUN = /(?:[^\x1b\x80-\x9f]+|\x1b(?:\[[0-?]*[ -/]*[@-~]|[ -/]+[0-~]|[0-OQ-WYZ\\`-~]))*/y;
+/** The start of a CSI or ESC sequence, unfinished: what a chunk's end may cut. */
+// eslint-disable-next-line no-control-regex -- see ESCAPES
+const UNFINISHED = /^\x1b(?:\[[0-?]*[ -/]*|[ -/]*)$/;
 /** The 8-bit controls that begin or end a sequence (DCS, SOS, CSI, ST, OSC, PM, APC); the other C1 controls pass as they are. */
 const C1_INTRODUCERS = ['\x90', '\x98', '\x9b', '\x9c', '\x9d', '\x9e', '\x9f'];
-/** Characters of a chunk's visible text (plain sequences taken out) that mean it needs reading in full, as regular-expression alternatives. */
-export const NEEDS_FILTER = ['\\x1b', ...C1_INTRODUCERS.map((c) => `\\x${c.charCodeAt(0).toString(16)}`)];
+/** Characters of a chunk's visible text (plain sequences taken out) that mean it needs reading in full, as a regular-expression class. */
+export const NEEDS_FILTER = '[\\x1b\\x90\\x98\\x9b-\\x9f]';
 /** One search per character: far cheaper than a pass of a character class over the chunk. */
 function hasIntroducer(text: string): boolean {
   for (const c of C1_INTRODUCERS) if (text.includes(c)) return true;
@@ -61,12 +64,17 @@ export class TerminalFilter {
    */
   push(chunk: string, unchecked = false): string {
     if (this.state === S.Ground) {
+      // A sequence cut by the end of the chunk (as often as not with colourful output): held, the rest read quickly.
+      const last = chunk.lastIndexOf('\x1b');
+      const cut = last >= 0 && chunk.length - last <= MAX_SEQUENCE && UNFINISHED.test(chunk.slice(last)) ? last : chunk.length;
+      const head = cut < chunk.length ? chunk.slice(0, cut) : chunk;
       // Most output is text, colours and cursor moves: nothing to rewrite when that is all there is.
-      if (unchecked || !hasIntroducer(chunk)) {
-        const text = chunk.includes('\x1b') ? chunk.replace(PLAIN_ESCAPES, '') : chunk;
+      if (unchecked || !hasIntroducer(head)) {
+        const text = head.includes('\x1b') ? head.replace(PLAIN_ESCAPES, '') : head;
         if (unchecked || !text.includes('\x1b')) {
+          if (cut < chunk.length) this.run(chunk.slice(cut)); // only opens the sequence: nothing to write yet
           this.visible = text;
-          return chunk;
+          return head;
         }
       }
     }
@@ -74,8 +82,9 @@ export class TerminalFilter {
     return this.run(chunk);
   }
 
-  /** The chunk an unchecked push() let through as it was, read again in full (it held something to rewrite). */
+  /** The chunk an unchecked push() (made from the ground state) let through, read again in full: it held something to rewrite. */
   again(chunk: string): string {
+    this.flush();
     this.visible = null;
     return this.run(chunk);
   }
