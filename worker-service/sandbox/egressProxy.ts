@@ -1,7 +1,10 @@
-// The egress proxy for `KIRO_AGENT_NETWORK=allow:<host>[,<host>…]`: an HTTP
-// proxy on a Unix socket (bound into the sandbox, where net-bridge exposes it
-// on the sandbox's own loopback) that tunnels CONNECT and forwards absolute-form
-// HTTP requests to the listed hosts only, and refuses everything else.
+// The egress proxy every sandboxed agent's network goes through (KIRO_AGENT_NETWORK
+// `allow:` and its default, and `open`): an HTTP proxy on a Unix socket (bound into
+// the sandbox, where net-bridge exposes it on the sandbox's own loopback) that
+// tunnels CONNECT and forwards absolute-form HTTP requests, and refuses the rest.
+// Under `allow` only the listed hosts pass; under `open` any host whose address is
+// public, and the listed ones wherever they are. In both, the addresses of
+// egressPolicy.ts's ForbiddenTargets (link-local, this worker, Redis) never pass.
 //
 // Built on node:http + node:net rather than a library, after looking at the
 // npm ones: `proxy` (TooTallNate) has a single `authenticate` hook whose only
@@ -11,15 +14,21 @@
 // `proxy-chain` can refuse per host (RequestError 403 from
 // prepareRequestFunction) but listens on a TCP port through its own listen(),
 // and brings upstream chaining and SOCKS (socks, socks-proxy-agent) that this
-// service must not have. What is needed here (one allow check, a splice, a
+// service must not have. What is needed here (one decision, a splice, a
 // streamed forward) is small enough to read whole.
 //
-// DNS: a name is resolved (by net.connect / http.request, on the host) only
-// after it passed the allow check, and the check and the connection use the
-// same string, so there is no second parse that could disagree.
+// DNS: a name is resolved once, here, after it passed the allow check; every
+// address it resolved to is judged, and the connection goes to one of the
+// addresses that passed, never to the name (which could resolve to something
+// else the second time: DNS rebinding).
 import http from 'node:http';
 import net from 'node:net';
 import { chmod, lstat, unlink } from 'node:fs/promises';
+import {
+  EgressRules, formatTarget, parseHostList, parsePort, splitHostPort, validHostName, type BlockReason, type ForbiddenTargets, type Lookup,
+} from './egressPolicy.js';
+
+export type { BlockReason } from './egressPolicy.js';
 
 export interface EgressLog {
   info(o: object, m: string): void;
@@ -31,77 +40,38 @@ export interface EgressProxy {
   close(): Promise<void>;
 }
 
-/** A parsed allow-list entry: a host name or IP (IPv6 without brackets), and a port or any. */
-interface Rule {
+/** One refused request, as the job records it. */
+export interface BlockedRequest {
   host: string;
-  port?: number;
+  port: number;
+  /** When (ISO 8601). */
+  at: string;
+  reason: BlockReason;
 }
 
-const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
-
-function validHostName(host: string): boolean {
-  if (host.length === 0 || host.length > 253) return false;
-  return host.split('.').every((l) => LABEL.test(l));
-}
-
-function parsePort(text: string): number | undefined {
-  if (!/^\d{1,5}$/.test(text)) return undefined;
-  const n = Number(text);
-  return n >= 1 && n <= 65535 ? n : undefined;
-}
-
-/** Splits `host`, `host:port`, `[v6]` or `[v6]:port`; the host lower-cased, IPv6 without brackets. */
-function splitHostPort(text: string): { host: string; port?: string } | undefined {
-  if (text.startsWith('[')) {
-    const m = /^\[([^\]]*)\](?::(.*))?$/.exec(text);
-    if (!m || !net.isIPv6(m[1] ?? '')) return undefined;
-    return { host: (m[1] ?? '').toLowerCase(), ...(m[2] !== undefined ? { port: m[2] } : {}) };
-  }
-  const colon = text.lastIndexOf(':');
-  if (colon < 0) return { host: text.toLowerCase() };
-  const host = text.slice(0, colon).toLowerCase();
-  // A bare IPv6 address: where it ends and the port begins is ambiguous.
-  if (host.includes(':')) return undefined;
-  return { host, port: text.slice(colon + 1) };
-}
-
-function parseEntry(entry: string): Rule {
-  const what = JSON.stringify(entry);
-  if (entry.includes('*')) throw new Error(`${what}: wildcards are not supported; list each host exactly`);
-  if (entry.includes('/')) throw new Error(`${what}: expected a host or host:port, not a URL`);
-  const parts = splitHostPort(entry);
-  if (!parts) throw new Error(`${what}: an IPv6 address must be written [address] or [address]:port`);
-  if (parts.host.length === 0) throw new Error(`${what}: the host name is empty`);
-  if (!net.isIPv6(parts.host) && !validHostName(parts.host)) {
-    throw new Error(`${what}: ${JSON.stringify(parts.host)} is not a valid host name (letters, digits, hyphens and dots)`);
-  }
-  if (parts.port === undefined) return { host: parts.host };
-  const port = parsePort(parts.port);
-  if (port === undefined) throw new Error(`${what}: the port must be a number from 1 to 65535`);
-  return { host: parts.host, port };
-}
-
-function formatRule(r: Rule): string {
-  const host = net.isIPv6(r.host) ? `[${r.host}]` : r.host;
-  return r.port === undefined ? host : `${host}:${r.port}`;
+export interface EgressProxyOptions {
+  socketPath: string;
+  /** `allow` (the default): only the listed hosts. `open`: any public address, and the listed hosts wherever they are. */
+  mode?: 'allow' | 'open';
+  /** Allow-list entries (`host`, `host:port`, `[v6]`, `[v6]:port`). */
+  allow: readonly string[];
+  /** Refused in every mode; without it, link-local addresses still are. */
+  forbidden?: ForbiddenTargets;
+  /** Resolves names (the system resolver by default); tests pass their own. */
+  lookup?: Lookup;
+  /** Told of every refused request (the job's record, its terminal note). */
+  onBlocked?: (b: BlockedRequest) => void;
+  log?: EgressLog;
 }
 
 /**
  * The hosts of KIRO_AGENT_NETWORK's `allow:` list (the text after `allow:`),
- * comma-separated: `host`, `host:port`, `[ipv6]` or `[ipv6]:port`. Returns them
- * normalised (lower-cased); throws an Error saying which entry is wrong and why.
+ * comma-separated: `host`, `host:port`, `[ipv6]`, `[ipv6]:port` or a named set
+ * (`@registries`). Returns them normalised (lower-cased); throws an Error saying which
+ * entry is wrong and why.
  */
 export function parseAllowList(spec: string): string[] {
-  if (spec.trim() === '') throw new Error('the allow list names no host (expected host[:port][,host[:port]…])');
-  return spec.split(',').map((raw, i) => {
-    const entry = raw.trim();
-    if (entry === '') throw new Error(`entry ${i + 1} of the allow list is empty (a stray comma?)`);
-    return formatRule(parseEntry(entry));
-  });
-}
-
-function allowed(rules: readonly Rule[], host: string, port: number): boolean {
-  return rules.some((r) => r.host === host && (r.port === undefined || r.port === port));
+  return parseHostList(spec);
 }
 
 /** A CONNECT request's target, `host:port` (authority form, the port required). */
@@ -129,9 +99,18 @@ function endToEnd(headers: http.IncomingHttpHeaders): http.OutgoingHttpHeaders {
   return out;
 }
 
-function refusal(host: string, port: number): string {
-  const shown = net.isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`;
-  return `${shown} is not on KIRO_AGENT_NETWORK's allow list\n`;
+/** What the agent reads in a refusal's body: what was refused, and why. */
+function refusal(host: string, port: number, reason: BlockReason, address?: string): string {
+  const target = formatTarget(host, port);
+  const at = address && address !== host ? ` (${address})` : '';
+  switch (reason) {
+    case 'not-allowed': return `${target} is not on KIRO_AGENT_NETWORK's allow list\n`;
+    case 'private': return `${target}${at} is not a public address: KIRO_AGENT_NETWORK=open reaches only public ones (KIRO_AGENT_ALLOW_HOSTS may name it)\n`;
+    case 'link-local': return `${target}${at} is link-local (a cloud's metadata service): no agent may reach it\n`;
+    case 'worker': return `${target}${at} is this worker's own API: no agent may reach it\n`;
+    case 'redis': return `${target}${at} is the fleet's Redis: no agent may reach it\n`;
+    case 'not-an-address': return `${target}: not an address\n`;
+  }
 }
 
 function rawResponse(status: string, body: string): string {
@@ -164,16 +143,57 @@ async function removeStaleSocket(socketPath: string): Promise<void> {
   await unlink(socketPath);
 }
 
-export async function startEgressProxy(opts: { socketPath: string; allow: readonly string[]; log?: EgressLog }): Promise<EgressProxy> {
+type Decision =
+  | { ok: true; addresses: string[] }
+  | { ok: false; status: string; body: string };
+
+/** Connects to the first of `addresses` that answers (in the resolver's order), or fails with the last error. */
+function connectAny(addresses: readonly string[], port: number, track: (s: net.Socket) => void): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    let i = 0;
+    const next = (last?: unknown) => {
+      const address = addresses[i++];
+      if (address === undefined) {
+        reject(last ?? new Error('no address'));
+        return;
+      }
+      const s = net.connect({ host: address, port, allowHalfOpen: true });
+      track(s);
+      s.once('connect', () => {
+        s.off('error', failed);
+        resolve(s);
+      });
+      const failed = (e: unknown) => {
+        s.destroy();
+        next(e);
+      };
+      s.once('error', failed);
+    };
+    next();
+  });
+}
+
+export async function startEgressProxy(opts: EgressProxyOptions): Promise<EgressProxy> {
   const { socketPath, log } = opts;
-  const rules = opts.allow.map((a) => parseEntry(a.trim()));
+  const rules = new EgressRules({ mode: opts.mode ?? 'allow', allow: opts.allow, forbidden: opts.forbidden, lookup: opts.lookup });
   const sockets = new Set<net.Socket>();
   const track = (s: net.Socket): void => {
     sockets.add(s);
     s.once('close', () => sockets.delete(s));
   };
-  // Our own agent: no connection reuse across clients, and close() can end it.
-  const agent = new http.Agent({ keepAlive: false });
+
+  /** Whether `host`:`port` may be reached, and at which addresses; a refusal is logged and told. */
+  const decide = async (host: string, port: number, method: string): Promise<Decision> => {
+    const d = await rules.decide(host, port);
+    if (d.ok) return d;
+    if ('unresolved' in d) {
+      log?.warn({ host, port, code: d.unresolved }, 'egress lookup failed');
+      return { ok: false, status: '502 Bad Gateway', body: `cannot resolve ${host}: ${d.unresolved}\n` };
+    }
+    log?.info({ host, port, method, reason: d.reason, ...(d.address ? { address: d.address } : {}) }, 'egress refused');
+    opts.onBlocked?.({ host, port, at: new Date().toISOString(), reason: d.reason });
+    return { ok: false, status: '403 Forbidden', body: refusal(host, port, d.reason, d.address) };
+  };
 
   // No overall request deadline (Node's default is 300 s): a large upload through the proxy
   // may take longer; the headers deadline still bounds a client that never finishes its request.
@@ -192,37 +212,49 @@ export async function startEgressProxy(opts: { socketPath: string; allow: readon
       return;
     }
     const { host, port } = target;
-    if (!allowed(rules, host, port)) {
-      log?.info({ host, port, method: 'CONNECT' }, 'egress refused: host not on the allow list');
-      refuseTunnel(client, '403 Forbidden', refusal(host, port));
-      return;
-    }
-    const upstream = net.connect({ host, port, allowHalfOpen: true });
-    track(upstream);
-    let established = false;
-    upstream.once('connect', () => {
-      established = true;
-      client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-      if (head.length > 0) upstream.write(head);
-      // pipe() ends the other side when one side ends: half-close goes through both ways.
-      client.pipe(upstream);
-      upstream.pipe(client);
-    });
-    upstream.on('error', (e) => {
-      if (!established) {
-        log?.warn({ host, port, code: errorCode(e) }, 'egress upstream connect failed');
-        refuseTunnel(client, '502 Bad Gateway', `cannot reach ${host}:${port}: ${errorCode(e)}\n`);
-      } else {
-        client.destroy();
-      }
-      upstream.destroy();
-    });
-    // A clean end travels through pipe(); only a failure, or a client gone before the
-    // tunnel was up, tears down the other side (destroying on a clean close would drop
-    // bytes still buffered for it).
-    client.on('error', () => upstream.destroy());
+    let upstream: net.Socket | null = null;
+    let gone = false;
+    // A client gone before the tunnel was up takes the attempt with it; after that, only a
+    // failure tears the other side down (a clean end travels through pipe(), and destroying
+    // on a clean close would drop bytes still buffered for it).
     client.on('close', (hadError) => {
-      if (hadError || !established) upstream.destroy();
+      gone = true;
+      if (hadError || !upstream) upstream?.destroy();
+    });
+    client.on('error', () => upstream?.destroy());
+    void (async () => {
+      const d = await decide(host, port, 'CONNECT');
+      if (gone) return;
+      if (!d.ok) {
+        refuseTunnel(client, d.status, d.body);
+        return;
+      }
+      let up: net.Socket;
+      try {
+        up = await connectAny(d.addresses, port, track);
+      } catch (e) {
+        log?.warn({ host, port, code: errorCode(e) }, 'egress upstream connect failed');
+        if (!gone) refuseTunnel(client, '502 Bad Gateway', `cannot reach ${host}:${port}: ${errorCode(e)}\n`);
+        return;
+      }
+      if (gone) {
+        up.destroy();
+        return;
+      }
+      upstream = up;
+      up.on('error', () => {
+        client.destroy();
+        up.destroy();
+      });
+      client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      if (head.length > 0) up.write(head);
+      // pipe() ends the other side when one side ends: half-close goes through both ways.
+      client.pipe(up);
+      up.pipe(client);
+    })().catch((e: unknown) => {
+      // Nothing above is expected to throw; if it does, this request ends, never the service.
+      log?.warn({ host, port, code: errorCode(e) }, 'egress tunnel failed');
+      client.destroy();
     });
   });
 
@@ -245,32 +277,53 @@ export async function startEgressProxy(opts: { socketPath: string; allow: readon
     // URL keeps IPv6 hosts bracketed; the rules hold them bare.
     const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
     const port = url.port === '' ? 80 : Number(url.port);
-    if (!allowed(rules, host, port)) {
-      log?.info({ host, port, method: req.method }, 'egress refused: host not on the allow list');
-      plain(403, refusal(host, port));
-      return;
-    }
-    const headers = { ...endToEnd(req.headers), host: url.host };
-    const upstream = http.request({ host, port, method: req.method, path: `${url.pathname}${url.search}`, headers, agent });
-    upstream.on('socket', track);
-    upstream.on('response', (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.statusMessage, endToEnd(answer.headers));
-      answer.pipe(res);
-      answer.on('error', () => res.destroy());
-    });
+    // Held until the decision: the body waits in the socket, not in memory.
+    req.pause();
     let clientGone = false;
-    upstream.on('error', (e) => {
-      if (clientGone) return;
-      log?.warn({ host, port, code: errorCode(e) }, 'egress upstream request failed');
-      plain(502, `cannot reach ${host}:${port}: ${errorCode(e)}\n`);
-    });
-    req.on('error', () => upstream.destroy());
     res.on('close', () => {
-      if (res.writableFinished) return;
-      clientGone = true;
-      upstream.destroy();
+      if (!res.writableFinished) clientGone = true;
     });
-    req.pipe(upstream);
+    void (async () => {
+      const d = await decide(host, port, req.method ?? 'GET');
+      if (clientGone) return;
+      if (!d.ok) {
+        plain(Number(d.status.slice(0, 3)), d.body);
+        return;
+      }
+      let socket: net.Socket;
+      try {
+        socket = await connectAny(d.addresses, port, track);
+      } catch (e) {
+        log?.warn({ host, port, code: errorCode(e) }, 'egress upstream request failed');
+        plain(502, `cannot reach ${host}:${port}: ${errorCode(e)}\n`);
+        return;
+      }
+      if (clientGone) {
+        socket.destroy();
+        return;
+      }
+      const headers = { ...endToEnd(req.headers), host: url.host };
+      // The socket already connected to the address judged above: no second lookup.
+      const upstream = http.request({ method: req.method, path: `${url.pathname}${url.search}`, headers, createConnection: () => socket });
+      upstream.on('response', (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.statusMessage, endToEnd(answer.headers));
+        answer.pipe(res);
+        answer.on('error', () => res.destroy());
+      });
+      upstream.on('error', (e) => {
+        if (clientGone) return;
+        log?.warn({ host, port, code: errorCode(e) }, 'egress upstream request failed');
+        plain(502, `cannot reach ${host}:${port}: ${errorCode(e)}\n`);
+      });
+      req.on('error', () => upstream.destroy());
+      res.on('close', () => {
+        if (!res.writableFinished) upstream.destroy();
+      });
+      req.pipe(upstream);
+    })().catch((e: unknown) => {
+      log?.warn({ host, port, code: errorCode(e) }, 'egress request failed');
+      res.destroy();
+    });
   });
 
   await removeStaleSocket(socketPath);
@@ -293,7 +346,6 @@ export async function startEgressProxy(opts: { socketPath: string; allow: readon
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         for (const s of sockets) s.destroy();
         server.closeAllConnections();
-        agent.destroy();
         await closed;
         // libuv unlinks a listening socket's path when it closes; this is in case it did not.
         await unlink(socketPath).catch(() => undefined);

@@ -11,7 +11,8 @@ import http from 'node:http';
 import net from 'node:net';
 import { join } from 'node:path';
 import { build } from 'esbuild';
-import { startEgressProxy, type EgressProxy } from '../../../worker-service/sandbox/egressProxy.js';
+import { startEgressProxy, type BlockedRequest, type EgressProxy } from '../../../worker-service/sandbox/egressProxy.js';
+import { ForbiddenTargets, type Lookup } from '../../../worker-service/sandbox/egressPolicy.js';
 import { repoRoot } from '../../support/paths.js';
 import { pollUntil, tempDir } from '../../support/helpers.js';
 
@@ -21,7 +22,7 @@ interface Target {
   seen: { method: string; url: string; headers: http.IncomingHttpHeaders; body: string }[];
 }
 
-async function startTarget(name: string): Promise<Target> {
+async function startTarget(name: string, host = '127.0.0.1', port = 0): Promise<Target> {
   const seen: Target['seen'] = [];
   const server = http.createServer((req, res) => {
     let body = '';
@@ -34,7 +35,7 @@ async function startTarget(name: string): Promise<Target> {
       res.end(text);
     });
   });
-  server.listen(0, '127.0.0.1');
+  server.listen(port, host);
   await once(server, 'listening');
   return { server, port: (server.address() as net.AddressInfo).port, seen };
 }
@@ -311,5 +312,98 @@ else process.exit(Number(process.env.EXIT_WITH ?? 0));
         await new Promise((r) => busy.close(r));
       }
     });
+  });
+});
+
+describe('egress proxy: addresses, not names (forbidden destinations, DNS rebinding)', function () {
+  this.timeout(30_000);
+  let dir: string;
+  // One port, two loopback addresses: 127.0.0.1 is a fine destination, 127.0.0.3 stands in for
+  // the cloud's metadata service (a forbidden address: the real ones are not for tests to dial).
+  let good: Target;
+  let metadata: Target;
+  let worker: Target;
+  let redis: Target;
+  const closers: (() => Promise<unknown>)[] = [];
+  const forbiddenExtra = new net.BlockList();
+  forbiddenExtra.addAddress('127.0.0.3');
+
+  before(async function () {
+    dir = await tempDir();
+    good = await startTarget('good');
+    metadata = await startTarget('metadata', '127.0.0.3', good.port);
+    [worker, redis] = await Promise.all([startTarget('worker'), startTarget('redis')]);
+    for (const t of [good, metadata, worker, redis]) closers.push(() => new Promise((r) => t.server.close(r)));
+  });
+  after(async function () {
+    for (const c of closers) await c();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  async function proxyWith(name: string, o: { mode?: 'allow' | 'open'; allow: string[]; lookup?: Lookup }): Promise<{ path: string; blocked: BlockedRequest[] }> {
+    const path = join(dir, `${name}.sock`);
+    const blocked: BlockedRequest[] = [];
+    const forbidden = new ForbiddenTargets({ workerPorts: () => [worker.port], redis: { host: 'localhost', port: redis.port }, extra: forbiddenExtra, lookup: o.lookup });
+    const p = await startEgressProxy({ socketPath: path, mode: o.mode, allow: o.allow, forbidden, lookup: o.lookup, onBlocked: (b) => blocked.push(b) });
+    closers.push(() => p.close());
+    return { path, blocked };
+  }
+
+  it('resolves a name once and connects to the address it judged: a name that rebinds to a forbidden address between two lookups still reaches the first', async function () {
+    // The rebinding attack: the first answer passes the check, the next (a connect by name) points at the metadata service.
+    const answers = ['127.0.0.1', '127.0.0.3', '127.0.0.3', '127.0.0.3'];
+    let asked = 0;
+    const lookup: Lookup = async () => [{ address: answers[Math.min(asked++, answers.length - 1)] ?? '127.0.0.3', family: 4 }];
+    const { path, blocked } = await proxyWith('rebind', { allow: ['rebind.test'], lookup });
+    assert.match(await connectThrough(path, `rebind.test:${good.port}`, '/first'), /good got GET \/first$/);
+    assert.equal(asked, 1, 'one lookup per request');
+    // The next request gets the forbidden answer, and is refused for it.
+    assert.match(await connectThrough(path, `rebind.test:${good.port}`, '/second'), /^HTTP\/1\.1 403 Forbidden\r\n[^]*rebind\.test:\d+ \(127\.0\.0\.3\) is link-local/);
+    assert.equal(asked, 2);
+    const plain = await viaProxy(path, `http://rebind.test:${good.port}/plain`);
+    assert.equal(plain.status, 403);
+    assert.equal(asked, 3);
+    assert.deepEqual(metadata.seen, [], 'the forbidden address saw nothing');
+    assert.deepEqual(blocked.map((b) => [b.host, b.reason]), [['rebind.test', 'link-local'], ['rebind.test', 'link-local']]);
+  });
+
+  it('refuses a listed name that resolves to a forbidden address; one with a forbidden and an allowed answer is reached at the allowed one only', async function () {
+    const lookup: Lookup = async (host) => (host === 'both.test' ? ['127.0.0.3', '127.0.0.1'] : ['127.0.0.3']).map((address) => ({ address, family: 4 }));
+    const { path } = await proxyWith('mixed', { allow: ['meta.test', 'both.test', '127.0.0.3'], lookup });
+    assert.match(await connectThrough(path, `meta.test:${good.port}`), /^HTTP\/1\.1 403 Forbidden\r\n/);
+    assert.match(await connectThrough(path, `127.0.0.3:${good.port}`), /^HTTP\/1\.1 403 Forbidden\r\n/);
+    assert.equal((await viaProxy(path, `http://meta.test:${good.port}/x`)).status, 403);
+    assert.match(await connectThrough(path, `both.test:${good.port}`, '/both'), /good got GET \/both$/);
+    assert.deepEqual(metadata.seen, []);
+  });
+
+  it('never lets an agent reach this worker\'s port or Redis, at any address of this host, however it is written, listed or not', async function () {
+    const listed = await proxyWith('listed', { allow: [`127.0.0.1:${worker.port}`, `localhost:${worker.port}`, `[::1]:${worker.port}`, `127.0.0.1:${redis.port}`, 'localhost'] });
+    const open = await proxyWith('open', { mode: 'open', allow: [`127.0.0.1:${worker.port}`, 'localhost'] });
+    for (const { path } of [listed, open]) {
+      for (const target of [`127.0.0.1:${worker.port}`, `localhost:${worker.port}`, `[::1]:${worker.port}`, `127.0.0.1:${redis.port}`, `localhost:${redis.port}`]) {
+        assert.match(await connectThrough(path, target), /^HTTP\/1\.1 403 Forbidden\r\n[^]*(this worker's own API|the fleet's Redis)/, target);
+      }
+      assert.equal((await viaProxy(path, `http://localhost:${worker.port}/health`)).status, 403);
+    }
+    // Open reaches any address: these are this host all the same (0.0.0.0 connects to it; 2130706433 is 127.0.0.1 to the resolver).
+    for (const target of [`0.0.0.0:${worker.port}`, `127.1.2.3:${worker.port}`, `[::ffff:127.0.0.1]:${worker.port}`, `[::]:${worker.port}`, `2130706433:${worker.port}`, `0x7f000001:${redis.port}`]) {
+      assert.match(await connectThrough(open.path, target), /^HTTP\/1\.1 403 Forbidden\r\n[^]*(this worker's own API|the fleet's Redis)/, target);
+    }
+    assert.deepEqual(worker.seen, [], 'the worker saw nothing');
+    assert.deepEqual(redis.seen, [], 'Redis saw nothing');
+    assert.ok(open.blocked.every((b) => b.reason === 'worker' || b.reason === 'redis'), JSON.stringify(open.blocked));
+  });
+
+  it('open: a host KIRO_AGENT_ALLOW_HOSTS lists is reached at its private address; any other private address is refused, and recorded', async function () {
+    const { path, blocked } = await proxyWith('open-private', { mode: 'open', allow: [`127.0.0.1:${good.port}`] });
+    assert.match(await connectThrough(path, `127.0.0.1:${good.port}`, '/listed'), /good got GET \/listed$/);
+    const before = good.seen.length;
+    assert.match(await connectThrough(path, `localhost:${good.port}`), /^HTTP\/1\.1 403 Forbidden\r\n[^]*not a public address/);
+    assert.match(await connectThrough(path, `127.0.0.2:${good.port}`), /^HTTP\/1\.1 403 Forbidden\r\n/);
+    assert.equal((await viaProxy(path, `http://127.0.0.1:${worker.port}/`)).status, 403);
+    assert.equal(good.seen.length, before);
+    assert.deepEqual(blocked.map((b) => b.reason), ['private', 'private', 'worker']);
+    assert.ok(blocked.every((b) => !Number.isNaN(Date.parse(b.at))));
   });
 });
