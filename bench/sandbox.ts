@@ -23,7 +23,8 @@ async function firstOutput(argv: string[], cwd: string, env: Record<string, stri
 
 export async function benchSandbox(): Promise<Record<string, number>> {
   const stateDir = await tempDir();
-  const config = loadConfig({ KIRO_WORKER_STATE_DIR: stateDir });
+  // The sandbox alone: the network's own cost (the egress bridge the default starts) is bench/egress.ts's egressSpawnAddedMs.
+  const config = loadConfig({ KIRO_WORKER_STATE_DIR: stateDir, KIRO_AGENT_NETWORK: 'none' });
   const sandbox = new SandboxRuntime({ config });
   await sandbox.init();
   // A worktree-shaped tree: the sandbox binds its .git file read-only.

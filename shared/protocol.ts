@@ -111,9 +111,22 @@ export const JobStatusSchema = Type.Object({
     outputTokens: Type.Integer({ minimum: 0 }),
     costUsd: Type.Optional(Type.Number({ minimum: 0 })),
   })),
+  /**
+   * What the agent's network was refused (KIRO_AGENT_NETWORK): each destination once, in the
+   * order first refused, with why (`not-allowed`, `private`, `link-local`, `worker`, `redis`)
+   * and how often; at most 20. Absent when nothing was refused, and from older workers.
+   */
+  blocked: Type.Optional(Type.Array(Type.Object({
+    host: Type.String(),
+    port: Type.Integer({ minimum: 1, maximum: 65535 }),
+    at: Type.String({ format: 'date-time' }),
+    reason: Type.String(),
+    count: Type.Integer({ minimum: 1 }),
+  }), { maxItems: 20 })),
 });
 export type JobStatus = Static<typeof JobStatusSchema>;
 export type JobUsage = NonNullable<JobStatus['usage']>;
+export type JobBlocked = NonNullable<JobStatus['blocked']>;
 
 /** POST /auth/github (KIRO_AUTH=github): a GitHub token exchanged, once, for a worker session. */
 export const AuthGithubRequestSchema = Type.Object({ token: Type.String({ minLength: 1, maxLength: 1024, pattern: '^[\\x21-\\x7e]+$' }) }, { additionalProperties: false });
@@ -205,7 +218,10 @@ export const PoolHealthSchema = Type.Object({
   sandbox: Type.Optional(Type.Object({
     enabled: Type.Boolean(),
     limits: Type.Unsafe<'cgroup-v2' | 'cgroup-v1' | 'rlimit' | 'none'>({ type: 'string', enum: ['cgroup-v2', 'cgroup-v1', 'rlimit', 'none'] }),
+    /** The policy in force: "allow: api.anthropic.com:443 + 17 more (default)", "open: any public address", "none". */
     network: Type.String(),
+    /** Every host agents may reach (under `open`: those reached even at a private address). Older workers leave it out. */
+    allowHosts: Type.Optional(Type.Array(Type.String())),
     warning: Type.Union([Type.String(), Type.Null()]),
   })),
   version: Type.String(),

@@ -6,8 +6,8 @@ import { readFileSync } from 'node:fs';
 import { homedir, hostname } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { isServiceSecret } from './agent/command.js';
-import { AGENT_PRESETS, isPresetName, passedVars, PRESETS, type AgentPresetName } from './agent/presets.js';
-import { parseAllowList } from './sandbox/egressProxy.js';
+import { AGENT_PRESETS, isPresetName, passedVars, presetHosts, PRESETS, type AgentPresetName } from './agent/presets.js';
+import { parseHostList } from './sandbox/egressPolicy.js';
 
 export interface RepoRule {
   owner: string;
@@ -115,7 +115,14 @@ export interface SandboxConfig {
   maxDiskBytes: number;
 }
 
-export type NetworkPolicy = { mode: 'open' } | { mode: 'none' } | { mode: 'allow'; hosts: string[] };
+/**
+ * What an agent's network reaches (KIRO_AGENT_NETWORK; see worker-service/sandbox/egressPolicy.ts).
+ * `allow`: the listed hosts only, through the egress proxy (`default`: the list is the preset's
+ * API hosts plus KIRO_AGENT_ALLOW_HOSTS, KIRO_AGENT_NETWORK being unset). `open`: any public
+ * address through the same proxy, and `hosts` (KIRO_AGENT_ALLOW_HOSTS) wherever they are.
+ * `none`: loopback only. Link-local addresses, this worker and Redis: never, in any mode.
+ */
+export type NetworkPolicy = { mode: 'open'; hosts?: string[] } | { mode: 'none' } | { mode: 'allow'; hosts: string[]; default?: true };
 
 export const DEFAULT_AGENT_COMMAND = [...PRESETS.kiro.command];
 
@@ -197,19 +204,36 @@ function sandboxEnabled(src: Source): boolean {
   throw new ConfigError('KIRO_SANDBOX', `expected "on" (the default) or "off", got ${JSON.stringify(src.KIRO_SANDBOX)}`);
 }
 
-function networkPolicy(src: Source): NetworkPolicy {
+/**
+ * KIRO_AGENT_NETWORK and KIRO_AGENT_ALLOW_HOSTS. Unset, the network is the preset's model API
+ * hosts (worker-service/agent/presets.ts) plus KIRO_AGENT_ALLOW_HOSTS, through the egress proxy;
+ * `open`, `none` and `allow:<host>,…` as written (KIRO_AGENT_ALLOW_HOSTS adds to `allow:` and
+ * `open`, and has nothing to add to under `none`). Either list may name `@registries`.
+ */
+function networkPolicy(src: Source, preset: AgentPresetName, keyVar: string | undefined): NetworkPolicy {
   const raw = (src.KIRO_AGENT_NETWORK ?? '').trim();
-  if (raw === '' || raw === 'open') return { mode: 'open' };
-  if (raw === 'none') return { mode: 'none' };
+  let extra: string[];
+  try {
+    // One parser decides, the egress proxy's own: what passes here is what the proxy allows.
+    extra = parseHostList(src.KIRO_AGENT_ALLOW_HOSTS ?? '', true);
+  } catch (e) {
+    throw new ConfigError('KIRO_AGENT_ALLOW_HOSTS', `${(e as Error).message} (e.g. registry.npmjs.org,pypi.org:443 or @registries)`);
+  }
+  const union = (a: string[]) => [...new Set([...a, ...extra])];
+  if (raw === '') return { mode: 'allow', hosts: union(presetHosts(preset, keyVar, src)), default: true };
+  if (raw === 'open') return extra.length ? { mode: 'open', hosts: extra } : { mode: 'open' };
+  if (raw === 'none') {
+    if (extra.length) throw new ConfigError('KIRO_AGENT_ALLOW_HOSTS', 'KIRO_AGENT_NETWORK=none gives agents no network at all: unset one of the two');
+    return { mode: 'none' };
+  }
   if (raw.startsWith('allow:')) {
     try {
-      // One parser decides, the egress proxy's own: what passes here is what the proxy allows.
-      return { mode: 'allow', hosts: parseAllowList(raw.slice('allow:'.length)) };
+      return { mode: 'allow', hosts: union(parseHostList(raw.slice('allow:'.length))) };
     } catch (e) {
-      throw new ConfigError('KIRO_AGENT_NETWORK', `${(e as Error).message} (e.g. allow:api.anthropic.com,registry.npmjs.org)`);
+      throw new ConfigError('KIRO_AGENT_NETWORK', `${(e as Error).message} (e.g. allow:api.anthropic.com,@registries)`);
     }
   }
-  throw new ConfigError('KIRO_AGENT_NETWORK', `expected open, none or allow:<host>[,<host>…], got ${JSON.stringify(raw)}`);
+  throw new ConfigError('KIRO_AGENT_NETWORK', `expected open, none or allow:<host>[,<host>…] (unset: the agent's API hosts and KIRO_AGENT_ALLOW_HOSTS), got ${JSON.stringify(raw)}`);
 }
 
 function absolutePaths(src: Source, name: string): string[] {
@@ -221,12 +245,12 @@ function absolutePaths(src: Source, name: string): string[] {
   });
 }
 
-function sandboxConfig(src: Source): SandboxConfig {
+function sandboxConfig(src: Source, preset: AgentPresetName, keyVar: string | undefined): SandboxConfig {
   const mib = 1024 * 1024;
   const [homeTemplate] = absolutePaths(src, 'KIRO_AGENT_HOME_TEMPLATE');
   return {
     enabled: sandboxEnabled(src),
-    network: networkPolicy(src),
+    network: networkPolicy(src, preset, keyVar),
     homeTemplate,
     readPaths: absolutePaths(src, 'KIRO_AGENT_READ_PATHS'),
     memoryBytes: int(src, 'KIRO_AGENT_MEMORY_MB', 8192, 16, 1024 * 1024) * mib,
@@ -399,7 +423,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
     agentName: src.KIRO_AGENT_NAME || 'Kiro Agent',
     agentEmail: src.KIRO_AGENT_EMAIL || 'kiro-agent@users.noreply.github.com',
     logLevel: src.KIRO_LOG_LEVEL || 'info',
-    sandbox: sandboxConfig(src),
+    sandbox: sandboxConfig(src, preset, keyVar),
     configFile: env.KIRO_WORKER_CONFIG ? resolve(env.KIRO_WORKER_CONFIG) : undefined,
     fleet: fleetConfig(src, port),
     identity: identityConfig(src, token),

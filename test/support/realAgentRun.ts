@@ -12,6 +12,7 @@
 // on stderr on an internal error.
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { FINAL_STATES, type JobStatus, type PoolHealth } from '../../shared/protocol.js';
@@ -60,6 +61,32 @@ export interface RunReport {
   withoutTemplate: JobRunReport | null;
 }
 
+/**
+ * Where the agents find their scripted model: not on loopback (inside the sandbox, loopback is the
+ * sandbox's own, and NO_PROXY sends it there), but at a TEST-NET-2 address this run's network
+ * namespace gives its lo, reached through the egress proxy like a real API host.
+ */
+const MODEL_ADDRESS = '198.51.100.7';
+
+/** A TCP forwarder on MODEL_ADDRESS to the model server's loopback port. */
+async function modelFront(port: number): Promise<{ port: number; close(): Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(port, '127.0.0.1');
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.once('close', () => sockets.delete(s));
+      s.on('error', () => { client.destroy(); upstream.destroy(); });
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, MODEL_ADDRESS, resolve));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    close: () => new Promise((resolve) => { for (const s of sockets) s.destroy(); server.close(() => resolve()); }),
+  };
+}
+
 // The worker's notes (APC kiro-note strings) read as the lines "[kiro-worker] text", as in the tail.
 const stripAnsi = (s: string) => renderNotes(s).replace(/\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[()][0-9A-Za-z]|\r/g, '');
 
@@ -87,8 +114,15 @@ async function main(args: RealAgentRunArgs): Promise<RunReport> {
     const task = { fileName: args.fileName, fileContent: args.fileContent };
     const model = await startModel(args.agent, task);
     cleanups.unshift(() => model.close());
+    // The agent's network is the default one (its preset's API hosts through the egress proxy) plus the model's host.
+    execFileSync('ip', ['addr', 'add', `${MODEL_ADDRESS}/32`, 'dev', 'lo']);
+    const modelPort = Number(new URL(model.baseUrl).port);
+    const front = await modelFront(modelPort);
+    cleanups.unshift(() => front.close());
+    const modelHost = `${MODEL_ADDRESS}:${front.port}`;
+    const baseUrl = model.baseUrl.replace(`127.0.0.1:${modelPort}`, modelHost);
     const template = join(scratch, 'home-template');
-    await writeHomeTemplate(args.agent, model.baseUrl, template, args.bin);
+    await writeHomeTemplate(args.agent, baseUrl, template, args.bin);
 
     let seq = 0;
     /** One job on a fresh worker; `enough` (checked while it runs) ends it early with a cancel. */
@@ -104,9 +138,11 @@ async function main(args: RealAgentRunArgs): Promise<RunReport> {
         KIRO_WORKER_SLOTS: '1',
         KIRO_JOB_TIMEOUT_MS: String(args.jobTimeoutMs),
         KIRO_KILL_GRACE_MS: '1000',
+        KIRO_AGENT_NETWORK: '',
+        KIRO_AGENT_ALLOW_HOSTS: modelHost,
         ...(homeTemplate ? { KIRO_AGENT_HOME_TEMPLATE: homeTemplate } : {}),
       });
-      const worker = await startWorker(env, { agentEnv: { PATH: `${dirname(args.bin)}:${process.env.PATH ?? ''}`, ...agentVars(args.agent, model.baseUrl) } });
+      const worker = await startWorker(env, { agentEnv: { PATH: `${dirname(args.bin)}:${process.env.PATH ?? ''}`, ...agentVars(args.agent, baseUrl) } });
       try {
         const c = new WorkerClient(worker.url);
         const health = ((await (await c.request('GET', '/health')).json()) as PoolHealth).agent;

@@ -36,6 +36,8 @@ export function workerEnv(gh: GitHubStandIn, botToken: string, stateDir: string,
     // Tests poll job states many times a second, as no person's client does: the per-IP limit
     // (600 a minute by default) would refuse them mid-test. Its own test sets a low one.
     KIRO_RATE_LIMIT_PER_MIN: '1000000',
+    // The scripted agents reach nothing: no egress bridge to start per job. The suites about the network set their own ('' is the default).
+    KIRO_AGENT_NETWORK: 'none',
     ...extra,
   };
 }

@@ -29,6 +29,15 @@ export interface AgentPreset {
   output: OutputFormat;
   /** Exit codes with a meaning of their own; any other non-zero code is a plain failure. */
   exits: Readonly<Record<number, JobError>>;
+  /**
+   * Where its model API lives (`host:port`): what the default KIRO_AGENT_NETWORK lets it
+   * reach through the egress proxy, with KIRO_AGENT_ALLOW_HOSTS on top.
+   */
+  apiHosts: readonly string[];
+  /** An agent whose key selects its provider (opencode): the API hosts each key variable brings. */
+  keyHosts?: Readonly<Record<string, readonly string[]>>;
+  /** Also allowed when it logs in from the template HOME (KIRO_AGENT_KEY_VAR=none): its token refresh, its subscription's endpoint. */
+  loginHosts: readonly string[];
 }
 
 const CLAUDE_TOOLS = 'Bash,Read,Write,Edit,MultiEdit,Glob,Grep,NotebookEdit,TodoWrite';
@@ -48,6 +57,13 @@ export const PRESETS: Readonly<Record<AgentPresetName, AgentPreset>> = {
       3: { code: 'AGENT_MCP_FAILED', message: 'an MCP server Kiro CLI requires did not start (exit code 3)' },
       4: { code: 'AGENT_CONFIG_NOT_FOUND', message: 'the Kiro agent configuration the run names (--agent or chat.defaultAgent) was not found (exit code 4)' },
     },
+    // An assumption, not checked against a live Kiro CLI (it is not in the npm registry and needs a
+    // real account): Kiro CLI grew out of Amazon Q Developer CLI, whose chat goes to the Q / CodeWhisperer
+    // streaming service in us-east-1 (eu-central-1 for European profiles). A host it needs beyond these
+    // shows in the job's terminal as "blocked: <host>:443": add it to KIRO_AGENT_ALLOW_HOSTS.
+    apiHosts: ['q.us-east-1.amazonaws.com:443', 'codewhisperer.us-east-1.amazonaws.com:443', 'q.eu-central-1.amazonaws.com:443', 'codewhisperer.eu-central-1.amazonaws.com:443'],
+    // A login kept in the template HOME refreshes its token with Kiro's auth service or AWS IAM Identity Center (Builder ID).
+    loginHosts: ['prod.us-east-1.auth.desktop.kiro.dev:443', 'oidc.us-east-1.amazonaws.com:443'],
   },
   claude: {
     name: 'claude', label: 'Claude Code',
@@ -60,6 +76,9 @@ export const PRESETS: Readonly<Record<AgentPresetName, AgentPreset>> = {
     env: { DISABLE_AUTOUPDATER: '1', DISABLE_TELEMETRY: '1', DISABLE_ERROR_REPORTING: '1', CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1' },
     output: 'claude-stream-json',
     exits: {},
+    apiHosts: ['api.anthropic.com:443'],
+    // A Claude subscription's OAuth token (.claude/.credentials.json) is refreshed there.
+    loginHosts: ['console.anthropic.com:443', 'platform.claude.com:443'],
   },
   codex: {
     name: 'codex', label: 'Codex CLI',
@@ -73,6 +92,9 @@ export const PRESETS: Readonly<Record<AgentPresetName, AgentPreset>> = {
     env: {},
     output: 'codex-jsonl',
     exits: {},
+    apiHosts: ['api.openai.com:443'],
+    // Signed in with ChatGPT (.codex/auth.json): its Codex backend, and its token refresh.
+    loginHosts: ['chatgpt.com:443', 'auth.openai.com:443'],
   },
   gemini: {
     name: 'gemini', label: 'Gemini CLI',
@@ -91,6 +113,10 @@ export const PRESETS: Readonly<Record<AgentPresetName, AgentPreset>> = {
       52: { code: 'AGENT_CONFIG_ERROR', message: 'Gemini CLI found its configuration invalid (exit code 52)' },
       53: { code: 'AGENT_TURN_LIMIT', message: 'Gemini CLI reached its turn limit before finishing (exit code 53)' },
     },
+    // The Gemini API; Vertex AI (GOOGLE_GENAI_USE_VERTEXAI) is <location>-aiplatform.googleapis.com: list it in KIRO_AGENT_ALLOW_HOSTS.
+    apiHosts: ['generativelanguage.googleapis.com:443'],
+    // Signed in with Google (.gemini/oauth_creds.json): Code Assist, and its token refresh.
+    loginHosts: ['cloudcode-pa.googleapis.com:443', 'oauth2.googleapis.com:443'],
   },
   opencode: {
     name: 'opencode', label: 'opencode',
@@ -111,6 +137,16 @@ export const PRESETS: Readonly<Record<AgentPresetName, AgentPreset>> = {
     },
     output: 'plain',
     exits: {},
+    apiHosts: [],
+    // Whichever provider its key belongs to (OPENCODE_API_KEY: OpenCode Zen).
+    keyHosts: {
+      ANTHROPIC_API_KEY: ['api.anthropic.com:443'],
+      OPENAI_API_KEY: ['api.openai.com:443'],
+      OPENROUTER_API_KEY: ['openrouter.ai:443'],
+      GOOGLE_GENERATIVE_AI_API_KEY: ['generativelanguage.googleapis.com:443'],
+      OPENCODE_API_KEY: ['opencode.ai:443'],
+    },
+    loginHosts: [],
   },
   custom: {
     name: 'custom', label: 'custom agent',
@@ -121,6 +157,9 @@ export const PRESETS: Readonly<Record<AgentPresetName, AgentPreset>> = {
     env: {},
     output: 'plain',
     exits: {},
+    // Nothing is known of it: KIRO_AGENT_ALLOW_HOSTS names what it may reach.
+    apiHosts: [],
+    loginHosts: [],
   },
 };
 
@@ -158,6 +197,18 @@ export function missingKey(preset: AgentPresetName, keyVar: string | undefined, 
     message: `required by KIRO_AGENT=${preset} (${p.label}) and not set${others.length ? ` (nor ${others.join(', ')})` : ''}: set it to the agent's key, ` +
       'or name the variable that holds the key in KIRO_AGENT_KEY_VAR (KIRO_AGENT_KEY_VAR=none when the agent logs in from KIRO_AGENT_HOME_TEMPLATE)',
   };
+}
+
+/**
+ * The hosts the preset's agent needs for its model (the default KIRO_AGENT_NETWORK's allow
+ * list, before KIRO_AGENT_ALLOW_HOSTS): its API hosts; for opencode those of each provider
+ * whose key the service has (all of them when it logs in from the template HOME); and with
+ * KIRO_AGENT_KEY_VAR=none, its login hosts too.
+ */
+export function presetHosts(preset: AgentPresetName, keyVar: string | undefined, env: Readonly<Record<string, string | undefined>>): string[] {
+  const p = PRESETS[preset];
+  const byKey = Object.entries(p.keyHosts ?? {}).filter(([name]) => keyVar === 'none' || (env[name] ?? '') !== '').flatMap(([, hosts]) => hosts);
+  return [...new Set([...p.apiHosts, ...byKey, ...(keyVar === 'none' ? p.loginHosts : [])])];
 }
 
 /** What a non-zero exit of the agent means for its job, with what the agent itself said went wrong. */

@@ -6,6 +6,7 @@
 import { Octokit } from '@octokit/core';
 import type { FileChange } from '../../shared/protocol.js';
 import { formatUsage } from '../agent/usage.js';
+import { blockedNote } from './blockedNote.js';
 import type { Job } from '../jobs/job.js';
 import { formatDuration } from '../../shared/duration.js';
 
@@ -103,7 +104,7 @@ export function summaryBody(job: Job): string {
   const took = ms !== null && Number.isFinite(ms) ? ` after ${formatDuration(ms)}` : '';
   const stat = job.changes && job.changes.filesChanged > 0 ? `\`\`\`\n${renderDiffStat(job.changes)}\n\`\`\`` : '';
   const said = job.summary?.trim() ? quoteSummary(job.summary) : '';
-  return join([`### ${HEADLINE.succeeded}`, '', `${commit}${took} (job \`${job.id}\`, attempt ${job.attempts}).`, '', said, '', stat, '', usageLine(job), '', outputDetails(job)]);
+  return join([`### ${HEADLINE.succeeded}`, '', `${commit}${took} (job \`${job.id}\`, attempt ${job.attempts}).`, '', said, '', stat, '', usageLine(job), '', blockedNote(job), '', outputDetails(job)]);
 }
 
 /** The comment when a job ended without a push: why, and the agent's last lines if it ran. */
@@ -116,7 +117,7 @@ export function commentBody(job: Job): string {
     : budget ? `The job's token budget stopped it: ${job.error?.message ?? ''} (\`BUDGET_EXCEEDED\`). Nothing was pushed.`
     : job.error ? `**Reason:** ${job.error.message} (\`${job.error.code}\`)` : '';
   const which = job.attempts > 0 ? `Job \`${job.id}\`, attempt ${job.attempts}.` : `Job \`${job.id}\`; it had not started.`;
-  return join([`### ${headline}`, '', reason, '', which, '', usageLine(job), '', outputDetails(job)]);
+  return join([`### ${headline}`, '', reason, '', which, '', usageLine(job), '', blockedNote(job), '', outputDetails(job)]);
 }
 
 export function githubCommenter(apiUrl: string): Commenter {

@@ -1,5 +1,5 @@
 // A job as the worker keeps it (on disk and in memory), and its public status.
-import type { GenerateCodeRequest, JobChanges, JobState, JobStatus, JobUsage } from '../../shared/protocol.js';
+import type { GenerateCodeRequest, JobBlocked, JobChanges, JobState, JobStatus, JobUsage } from '../../shared/protocol.js';
 
 export interface JobError {
   code: string;
@@ -32,6 +32,8 @@ export interface Job {
   host?: string | null;
   /** The tokens (and cost) the agent's events reported in this attempt; absent or null when it reported none. */
   usage?: JobUsage | null;
+  /** What the agent's egress proxy refused in this attempt (each destination once, at most 20); absent or null when nothing. */
+  blocked?: JobBlocked | null;
 }
 
 /**
@@ -51,6 +53,7 @@ export function toStatus(job: Job, position: number): JobStatus {
     ...(job.summary ? { summary: job.summary } : {}),
     ...(job.host ? { host: job.host } : {}),
     ...(job.usage ? { usage: job.usage } : {}),
+    ...(job.blocked?.length ? { blocked: job.blocked } : {}),
     ...(job.request.requestedBy ? { requestedBy: job.request.requestedBy } : {}),
   };
 }

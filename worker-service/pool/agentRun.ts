@@ -14,7 +14,7 @@ import type { WorkerConfig } from '../config.js';
 import type { JobError } from '../jobs/job.js';
 import type { JobLog } from '../jobs/log.js';
 import { agentSecrets } from '../redaction/secrets.js';
-import type { LimitViolation, SandboxRuntime } from '../sandbox/sandbox.js';
+import { blockedNote, type BlockedTarget, type LimitViolation, type SandboxRuntime } from '../sandbox/sandbox.js';
 import { WorkerError } from './errors.js';
 
 /** How often a running agent's disk use, output and cgroup events are checked. */
@@ -53,6 +53,8 @@ export interface AgentRunResult {
    * not start), with what the agent said went wrong; null after exit 0, a signal or a stop.
    */
   failure: JobError | null;
+  /** What the sandbox's egress proxy refused the agent (each destination once, with a count). */
+  blocked: BlockedTarget[];
 }
 
 export async function runAgent(o: AgentRunOptions): Promise<AgentRunResult> {
@@ -78,7 +80,7 @@ export async function runAgent(o: AgentRunOptions): Promise<AgentRunResult> {
     if (over) stopFor(over);
   }, (text) => log.redact(text));
   const sandbox = o.sandbox?.enabled
-    ? await o.sandbox.prepare({ id: o.jobId, tree: o.tree, gitDirs: o.gitDirs, agentPath: o.argv[0] ?? '', agentArgv: o.argv, env }).catch((e: unknown) => {
+    ? await o.sandbox.prepare({ id: o.jobId, tree: o.tree, gitDirs: o.gitDirs, agentPath: o.argv[0] ?? '', agentArgv: o.argv, env, onBlocked: (b) => log.note(blockedNote(b)) }).catch((e: unknown) => {
       throw new WorkerError('SANDBOX_FAILED', `could not prepare the agent's sandbox: ${(e as Error).message}`, 500);
     })
     : null;
@@ -114,7 +116,7 @@ export async function runAgent(o: AgentRunOptions): Promise<AgentRunResult> {
       output.end();
       await checkLimits(); // a tree that grew past the limit in the last second is not pushed
       const failed = exit.exitCode !== 0 && !exit.signal && !exit.stoppedBy;
-      return { exit, violation, usage: output.usage, summary: output.summary(log.lines()), failure: failed ? exitError(config.agentPreset, exit.exitCode, output.error()) : null };
+      return { exit, violation, usage: output.usage, summary: output.summary(log.lines()), failure: failed ? exitError(config.agentPreset, exit.exitCode, output.error()) : null, blocked: sandbox?.blocked() ?? [] };
     } finally {
       clearTimeout(timer);
       clearInterval(watch);

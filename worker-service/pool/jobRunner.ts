@@ -108,7 +108,7 @@ export async function runJob(ctx: RunContext, slot: Slot, job: Job): Promise<Run
   job.slotId = slot.id;
   job.startedAt = new Date().toISOString();
   // Assigned together so that TypeScript does not narrow job.error to null for the rest of the run.
-  Object.assign(job, { finishedAt: null, error: null, exitCode: null, signal: null, commitSha: null, summary: null, usage: null });
+  Object.assign(job, { finishedAt: null, error: null, exitCode: null, signal: null, commitSha: null, summary: null, usage: null, blocked: null });
   const phases = new PhaseTimes();
   await setState('preparing');
   phases.lap('record');
@@ -151,7 +151,7 @@ export async function runJob(ctx: RunContext, slot: Slot, job: Job): Promise<Run
     let failure: JobError | null;
     try {
       let usageToldAt = 0;
-      ({ exit, violation, failure, summary: job.summary, usage: job.usage } = await runAgent({
+      ({ exit, violation, failure, summary: job.summary, usage: job.usage, blocked: job.blocked } = await runAgent({
         jobId: job.id, config, sandbox: ctx.sandbox, argv: agentArgv, env: agentEnv(ctx.env ?? process.env, config.agentEnvAllow),
         tree: checkout.dir, gitDirs: [workspaces.mirrorDir(owner, repo)], log: jobLog,
         // Usage as the agent reports it, on the job (GET /jobs/:id) and announced at most every 2 s.

@@ -7,7 +7,7 @@
 import { dirname, relative, isAbsolute } from 'node:path';
 import type { NetworkPolicy } from '../config.js';
 
-/** Where the egress bridge and its socket appear inside the sandbox under `allow:`. */
+/** Where the egress bridge and its socket appear inside the sandbox (every network but `none`). */
 export const SANDBOX_RUN_DIR = '/run/kiro';
 export const SANDBOX_EGRESS_SOCKET = `${SANDBOX_RUN_DIR}/egress.sock`;
 export const SANDBOX_BRIDGE = `${SANDBOX_RUN_DIR}/net-bridge.mjs`;
@@ -36,8 +36,13 @@ export interface SandboxLayout {
   /** Size of the private /tmp, bytes. */
   tmpBytes: number;
   network: NetworkPolicy;
-  /** Under `allow:`: the host side of the egress proxy's socket and the bridge script. */
+  /** Under `allow` and `open`: the host side of the job's egress proxy socket and the bridge script. */
   egress?: { socket: string; bridge: string; node: string };
+}
+
+/** Whether the agent reaches out through the egress proxy (every network but `none`, which has nothing to reach). */
+export function proxied(network: NetworkPolicy): network is Exclude<NetworkPolicy, { mode: 'none' }> {
+  return network.mode === 'allow' || network.mode === 'open';
 }
 
 export function isWithin(path: string, dir: string): boolean {
@@ -64,9 +69,9 @@ function coverage(hidden: HiddenPath[]): HiddenPath[] {
  */
 export function bwrapArgs(layout: SandboxLayout): string[] {
   const a: string[] = [
-    // Every namespace bwrap knows (user, pid, ipc, uts, cgroup, net); the network comes back only for `open`.
+    // Every namespace bwrap knows (user, pid, ipc, uts, cgroup, net): the sandbox's network is its own
+    // loopback, and the way out (but under `none`) is the egress proxy's socket bound in below.
     '--unshare-all',
-    ...(layout.network.mode === 'open' ? ['--share-net'] : []),
     // The agent cannot make namespaces of its own to climb out of these.
     '--unshare-user', '--disable-userns',
     '--cap-drop', 'ALL',
@@ -91,8 +96,8 @@ export function bwrapArgs(layout: SandboxLayout): string[] {
   // agent, so an agent that could rewrite it could point git at a config of its own making.
   a.push('--ro-bind', `${layout.tree}/.git`, `${layout.tree}/.git`);
   a.push('--bind', layout.home, SANDBOX_HOME);
-  if (layout.network.mode === 'allow') {
-    if (!layout.egress) throw new Error('allow: needs the egress proxy');
+  if (proxied(layout.network)) {
+    if (!layout.egress) throw new Error(`KIRO_AGENT_NETWORK=${layout.network.mode} needs the egress proxy`);
     a.push('--ro-bind', layout.egress.bridge, SANDBOX_BRIDGE, '--bind', layout.egress.socket, SANDBOX_EGRESS_SOCKET);
     // node itself may live under a hidden path (nvm under /root): bring its install back, read-only.
     const nodePrefix = dirname(dirname(layout.egress.node));
@@ -105,15 +110,15 @@ export function bwrapArgs(layout: SandboxLayout): string[] {
   return a;
 }
 
-/** The agent's argv inside the sandbox: under `allow:` the bridge starts first and runs it. */
+/** The agent's argv inside the sandbox: behind the egress proxy, the bridge starts first and runs it. */
 export function sandboxedArgv(layout: SandboxLayout, agentArgv: string[]): string[] {
-  if (layout.network.mode !== 'allow' || !layout.egress) return agentArgv;
+  if (!proxied(layout.network) || !layout.egress) return agentArgv;
   return [layout.egress.node, SANDBOX_BRIDGE, String(SANDBOX_PROXY_PORT), SANDBOX_EGRESS_SOCKET, '--', ...agentArgv];
 }
 
-/** Variables the agent gets under `allow:` so that its HTTP clients use the proxy. */
+/** Variables the agent gets behind the egress proxy so that its HTTP clients use it. */
 export function proxyEnv(network: NetworkPolicy): Record<string, string> {
-  if (network.mode !== 'allow') return {};
+  if (!proxied(network)) return {};
   const url = `http://127.0.0.1:${SANDBOX_PROXY_PORT}`;
   return { HTTPS_PROXY: url, HTTP_PROXY: url, https_proxy: url, http_proxy: url, NO_PROXY: 'localhost,127.0.0.1', no_proxy: 'localhost,127.0.0.1' };
 }

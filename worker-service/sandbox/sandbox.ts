@@ -5,12 +5,15 @@
 import { randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { existsSync, realpathSync, statSync } from 'node:fs';
-import { cp, mkdir, rm } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import type { SandboxConfig, WorkerConfig } from '../config.js';
-import { bwrapArgs, isWithin, proxyEnv, sandboxedArgv, SANDBOX_HOME, type HiddenPath, type SandboxLayout } from './bwrapArgs.js';
+import { bwrapArgs, isWithin, proxied, proxyEnv, sandboxedArgv, SANDBOX_HOME, type HiddenPath, type SandboxLayout } from './bwrapArgs.js';
 import { detectCgroups, type CgroupDriver, type JobCgroup } from './cgroup.js';
+import { ForbiddenTargets, formatTarget, redisTarget, type Lookup } from './egressPolicy.js';
+import { startEgressProxy, type BlockedRequest, type EgressLog, type EgressProxy } from './egressProxy.js';
 import { statePath } from '../jobs/paths.js';
 
 const run = promisify(execFile);
@@ -28,8 +31,20 @@ export interface SandboxStatus {
   enabled: boolean;
   /** How memory and processes are limited: cgroup v2, v1, or rlimits only. */
   limits: 'cgroup-v2' | 'cgroup-v1' | 'rlimit' | 'none';
+  /** The policy in force, for people: "allow: api.anthropic.com:443 + 17 more (default)", "open: any public address", "none". */
   network: string;
+  /** Under `allow` every host agents may reach; under `open` those reached even at a private address. */
+  allowHosts?: string[];
   warning: string | null;
+}
+
+/** How many distinct refused destinations a job records (and notes in its terminal). */
+export const MAX_BLOCKED = 20;
+
+/** A job's refused destinations: one entry per host:port, in the order first refused. */
+export interface BlockedTarget extends BlockedRequest {
+  /** How many times it was refused. */
+  count: number;
 }
 
 /** Directories and files no agent may see, whatever else it is allowed. */
@@ -52,6 +67,8 @@ export interface JobSandbox {
   env: Record<string, string>;
   /** Checks the limits the kernel does not enforce, and those it counts (cgroup events). */
   check(outputBytes: number): Promise<LimitViolation | null>;
+  /** What its egress proxy refused so far (at most MAX_BLOCKED destinations). */
+  blocked(): BlockedTarget[];
   /** Kills whatever is left, removes the control group and the private HOME. */
   release(): Promise<void>;
 }
@@ -60,8 +77,12 @@ export interface SandboxRuntimeOptions {
   config: WorkerConfig;
   /** The built egress bridge (dist/worker/net-bridge.mjs). */
   bridgePath?: string;
-  /** Where the egress proxy listens, under `allow:`. */
-  egressSocket?: string;
+  /** The ports this worker listens on, asked at each connection (known only once it listens); else KIRO_WORKER_PORT. */
+  workerPorts?: () => readonly number[];
+  /** Where the egress proxies log their refusals. */
+  egressLog?: EgressLog;
+  /** Resolves names for the egress proxies (tests); the system resolver by default. */
+  lookup?: Lookup;
   /** The service's own secrets files, hidden from agents (config file, App key). */
   secretFiles?: (string | undefined)[];
   /** The service's HOME, hidden from agents. */
@@ -77,8 +98,18 @@ export class SandboxRuntime {
   /** The last job whose cgroup could not be made, and why: shown in /health until a cgroup is made again. */
   private cgroupFailure: string | null = null;
 
+  /** What no agent may reach (link-local, this worker, Redis), shared by every job's proxy. */
+  private readonly forbidden: ForbiddenTargets;
+
   constructor(private readonly opts: SandboxRuntimeOptions) {
     this.sb = opts.config.sandbox;
+    const { config } = opts;
+    this.forbidden = new ForbiddenTargets({
+      // KIRO_WORKER_PORT, and whatever the server really listens on (port 0: chosen at listen time).
+      workerPorts: () => [...(config.port ? [config.port] : []), ...(opts.workerPorts?.() ?? [])],
+      redis: redisTarget(config.fleet?.redisUrl),
+      lookup: opts.lookup,
+    });
   }
 
   get enabled(): boolean {
@@ -101,29 +132,31 @@ export class SandboxRuntime {
         'or set KIRO_SANDBOX=off to run agents unconfined (not for shared hosts)',
       );
     }
-    if (this.sb.network.mode === 'allow' && !(this.opts.bridgePath && existsSync(this.opts.bridgePath) && this.opts.egressSocket)) {
-      throw new SandboxUnavailableError('KIRO_AGENT_NETWORK=allow: needs the egress bridge (dist/worker/net-bridge.mjs): run npm run build');
+    if (proxied(this.sb.network) && !(this.opts.bridgePath && existsSync(this.opts.bridgePath))) {
+      const which = this.sb.network.mode === 'allow' && this.sb.network.default ? 'the default KIRO_AGENT_NETWORK (the agent\'s API hosts)' : `KIRO_AGENT_NETWORK=${this.sb.network.mode}`;
+      throw new SandboxUnavailableError(`${which} needs the egress bridge (dist/worker/net-bridge.mjs): run npm run build`);
     }
     this.cgroups = this.opts.cgroups ?? (await detectCgroups());
   }
 
   status(): SandboxStatus {
-    const network = this.sb.network.mode === 'allow' ? `allow:${this.sb.network.hosts.join(',')}` : this.sb.network.mode;
     if (!this.sb.enabled) {
-      return { enabled: false, limits: 'none', network: 'open', warning: 'KIRO_SANDBOX=off: agents run unconfined, with the service\'s view of this host (its files, processes and network)' };
+      return { enabled: false, limits: 'none', network: 'host (unconfined)', warning: 'KIRO_SANDBOX=off: agents run unconfined, with the service\'s view of this host (its files, processes and network)' };
     }
     const limits = this.cgroups.kind === 'none' ? 'rlimit' : (`cgroup-${this.cgroups.kind}` as const);
     const warnings = [
       ...(limits === 'rlimit' ? ['no writable cgroup for agents: memory is limited by RLIMIT_AS and processes by RLIMIT_NPROC (per user, and not for root)'] : []),
       ...(this.cgroupFailure ? [this.cgroupFailure] : []),
-      // With the host's network, an agent reaches this service on loopback like any local program.
-      ...(this.sb.network.mode === 'open' && !this.opts.config.token ? ['KIRO_AGENT_NETWORK=open without KIRO_WORKER_TOKEN: agents can call this worker\'s API on loopback; set a token (or KIRO_AGENT_NETWORK=none or allow:)'] : []),
     ];
-    return { enabled: true, limits, network, warning: warnings.length ? warnings.join('; ') : null };
+    return { enabled: true, limits, ...describeNetwork(this.sb.network), warning: warnings.length ? warnings.join('; ') : null };
   }
 
   /** The hidden paths and read-only binds for one job, and the agent's HOME and environment. */
-  async prepare(job: { id: string; tree: string; gitDirs: string[]; agentPath: string; agentArgv: string[]; env: Record<string, string> }): Promise<JobSandbox> {
+  async prepare(job: {
+    id: string; tree: string; gitDirs: string[]; agentPath: string; agentArgv: string[]; env: Record<string, string>;
+    /** Told of each destination its egress proxy refuses, the first time (at most MAX_BLOCKED of them). */
+    onBlocked?: (b: BlockedTarget) => void;
+  }): Promise<JobSandbox> {
     const { config } = this.opts;
     // Checked to stay inside the state folder: the folder is emptied with rm -rf below and at release.
     const home = statePath(config.stateDir, 'sandbox', job.id, 'home');
@@ -143,9 +176,44 @@ export class SandboxRuntime {
       tree: job.tree, gitDirs: job.gitDirs, home, hidden, readPaths,
       tmpBytes: Math.min(this.sb.maxDiskBytes, 4 * 1024 * 1024 * 1024),
       network: this.sb.network,
-      egress: this.sb.network.mode === 'allow' && this.opts.egressSocket && this.opts.bridgePath
-        ? { socket: this.opts.egressSocket, bridge: this.opts.bridgePath, node: process.execPath } : undefined,
     };
+    // The job's own egress proxy: what it refuses is this job's, and its tunnels end with the job.
+    const blocked: BlockedTarget[] = [];
+    let egress: { proxy: EgressProxy; cleanup?: string } | null = null;
+    const released = async () => {
+      await egress?.proxy.close();
+      if (egress?.cleanup) await rm(egress.cleanup, { recursive: true, force: true }).catch(() => undefined);
+    };
+    if (proxied(this.sb.network) && this.opts.bridgePath) {
+      const policy = this.sb.network;
+      // A Unix socket's path holds at most 107 bytes: a long state folder gets one in the host's temp folder.
+      let socketPath = join(dirname(home), 'egress.sock');
+      let cleanup: string | undefined;
+      if (Buffer.byteLength(socketPath) > 100) {
+        cleanup = await mkdtemp(join(tmpdir(), 'kiro-egress-'));
+        socketPath = join(cleanup, 'egress.sock');
+      }
+      const proxy = await startEgressProxy({
+        socketPath, mode: policy.mode, allow: policy.hosts ?? [], forbidden: this.forbidden, lookup: this.opts.lookup,
+        log: this.opts.egressLog,
+        onBlocked: (b) => {
+          const seen = blocked.find((x) => x.host === b.host && x.port === b.port);
+          if (seen) {
+            seen.count += 1;
+            return;
+          }
+          if (blocked.length >= MAX_BLOCKED) return;
+          const entry = { ...b, count: 1 };
+          blocked.push(entry);
+          job.onBlocked?.(entry);
+        },
+      }).catch(async (e: unknown) => {
+        if (cleanup) await rm(cleanup, { recursive: true, force: true }).catch(() => undefined);
+        throw e;
+      });
+      egress = { proxy, cleanup };
+      layout.egress = { socket: socketPath, bridge: this.opts.bridgePath, node: process.execPath };
+    }
     // Never another run's group: hosts of a fleet on one machine (npm run cluster) may run one job id at once
     // (a host thought dead and the one that took its job over), and a group's end kills everything in it.
     const cgroup = await this.cgroups.create(`job-${job.id}-${randomBytes(4).toString('hex')}`, { memoryBytes: this.sb.memoryBytes, maxProcesses: this.sb.maxProcesses }).then((made) => {
@@ -180,11 +248,39 @@ export class SandboxRuntime {
         if (used !== null && used > limit.maxDiskBytes) return { code: 'DISK_LIMIT', message: `the working tree and HOME grew past ${mib(limit.maxDiskBytes)} MiB (KIRO_AGENT_MAX_DISK_MB)` };
         return null;
       },
+      blocked: () => blocked.map((b) => ({ ...b })),
       async release() {
         await cgroup?.destroy();
+        // After the agent's processes: whatever tunnel they left open ends here.
+        await released();
         await rm(dirname(home), { recursive: true, force: true }).catch(() => undefined);
       },
     };
+  }
+}
+
+/** /health's words for a network policy: its mode and the first host it allows, and every host it names. */
+export function describeNetwork(network: SandboxConfig['network']): Pick<SandboxStatus, 'network' | 'allowHosts'> {
+  if (network.mode === 'none') return { network: 'none' };
+  const hosts = network.hosts ?? [];
+  if (network.mode === 'open') {
+    return { network: `open: any public address${hosts.length ? ` + ${hosts.length} listed host${hosts.length === 1 ? '' : 's'}` : ''}`, allowHosts: hosts };
+  }
+  const [first] = hosts;
+  const list = first === undefined ? 'no host' : `${first}${hosts.length > 1 ? ` + ${hosts.length - 1} more` : ''}`;
+  return { network: `allow: ${list}${network.default ? ' (default)' : ''}`, allowHosts: hosts };
+}
+
+/** The terminal's note for a refused destination: what to do about it, or that nothing can be done. */
+export function blockedNote(b: Pick<BlockedRequest, 'host' | 'port' | 'reason'>): string {
+  const target = formatTarget(b.host, b.port);
+  switch (b.reason) {
+    case 'not-allowed': return `blocked: ${target} — add it to KIRO_AGENT_ALLOW_HOSTS`;
+    case 'private': return `blocked: ${target} — not a public address; add it to KIRO_AGENT_ALLOW_HOSTS if agents may reach it`;
+    case 'link-local': return `blocked: ${target} — link-local (a cloud's metadata service); no agent may reach it`;
+    case 'worker': return `blocked: ${target} — this worker's own API; no agent may reach it`;
+    case 'redis': return `blocked: ${target} — the fleet's Redis; no agent may reach it`;
+    case 'not-an-address': return `blocked: ${target}`;
   }
 }
 

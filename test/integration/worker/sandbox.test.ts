@@ -138,11 +138,11 @@ describe('sandbox: hostile agents on the real worker', function () {
     return found;
   }
 
-  describe('KIRO_AGENT_NETWORK=open (the default)', function () {
+  describe('KIRO_AGENT_NETWORK unset (the default: the preset\'s API hosts, none for this custom agent)', function () {
     let w: TestWorker;
     let c: WorkerClient;
     before(async () => {
-      w = await startHostileWorker({});
+      w = await startHostileWorker({ KIRO_AGENT_NETWORK: '' });
       c = new WorkerClient(w.url);
     });
     after(async () => w?.close());
@@ -150,7 +150,7 @@ describe('sandbox: hostile agents on the real worker', function () {
     it('reports the sandbox in /health', async function () {
       const h = (await (await c.request('GET', '/health')).json()) as { sandbox?: { enabled: boolean; limits: string; network: string; warning: string | null } };
       assert.equal(h.sandbox?.enabled, true);
-      assert.equal(h.sandbox?.network, 'open');
+      assert.equal(h.sandbox?.network, 'allow: no host (default)');
       assert.match(h.sandbox?.limits ?? '', /^(cgroup-v1|cgroup-v2|rlimit)$/);
     });
 
@@ -314,8 +314,9 @@ describe('sandbox: hostile agents on the real worker', function () {
       const denied = await httpServer('denied');
       const allowedHost = new URL(allowed.url).host;
       await withWorker({ KIRO_AGENT_NETWORK: `allow:${allowedHost}` }, async (w, c) => {
-        const h = (await (await c.request('GET', '/health')).json()) as { sandbox?: { network: string } };
-        assert.equal(h.sandbox?.network, `allow:${allowedHost}`);
+        const h = (await (await c.request('GET', '/health')).json()) as { sandbox?: { network: string; allowHosts?: string[] } };
+        assert.equal(h.sandbox?.network, `allow: ${allowedHost}`);
+        assert.deepEqual(h.sandbox?.allowHosts, [allowedHost]);
         const r = await attack(w, c, ['proxy'], { allowedUrl: allowed.url, deniedUrl: denied.url });
         const ok = report(r, 'reach the allowed host through the proxy');
         assert.equal(ok.ok, true, ok.detail);

@@ -18,7 +18,7 @@ const layout = (over: Partial<SandboxLayout> = {}): SandboxLayout => ({
   hidden: [{ path: '/var/lib/kiro', kind: 'dir' }, { path: '/var/lib', kind: 'dir' }, { path: '/etc/shadow', kind: 'file' }, { path: '/tmp/x', kind: 'dir' }],
   readPaths: ['/opt/agent'],
   tmpBytes: 1024,
-  network: { mode: 'open' },
+  network: { mode: 'none' },
   ...over,
 });
 
@@ -48,9 +48,15 @@ describe('sandbox argv (bwrapArgs)', () => {
     assert.deepEqual(a.slice(-3), ['--chdir', '/var/lib/kiro/work/slot-0/o__r', '--']);
   });
 
-  it('shares the network only when it is open', () => {
-    assert.ok(bwrapArgs(layout()).includes('--share-net'));
-    assert.ok(!bwrapArgs(layout({ network: { mode: 'none' } })).includes('--share-net'));
+  it('never shares the host\'s network: open, like allow, goes out through the egress proxy only', () => {
+    const egress = { socket: '/s', bridge: '/b', node: '/usr/bin/node' };
+    for (const network of [{ mode: 'none' as const }, { mode: 'open' as const }, { mode: 'allow' as const, hosts: [] }]) {
+      const a = bwrapArgs(layout({ network, egress }));
+      assert.ok(a.includes('--unshare-all') && !a.includes('--share-net'), network.mode);
+      assert.equal(mounts(a).includes('--bind /s /run/kiro/egress.sock'), network.mode !== 'none', network.mode);
+      assert.equal(proxyEnv(network).HTTPS_PROXY, network.mode === 'none' ? undefined : 'http://127.0.0.1:3128');
+    }
+    assert.throws(() => bwrapArgs(layout({ network: { mode: 'open' } })), /egress proxy/);
   });
 
   it('hides before it opens: covers come first, then the job\'s binds on top, then the covers go read-only', () => {
@@ -93,10 +99,11 @@ describe('sandbox argv (bwrapArgs)', () => {
 
 describe('sandbox settings', () => {
   const base = { KIRO_WORKER_STATE_DIR: '/tmp/s' };
-  it('defaults: on, open network, limits a normal agent never meets', () => {
+  it('defaults: on, the agent\'s API hosts only, limits a normal agent never meets', () => {
     const s = loadConfig(base).sandbox;
     assert.equal(s.enabled, true);
-    assert.deepEqual(s.network, { mode: 'open' });
+    assert.deepEqual(s.network, { mode: 'allow', hosts: ['q.us-east-1.amazonaws.com:443', 'codewhisperer.us-east-1.amazonaws.com:443', 'q.eu-central-1.amazonaws.com:443', 'codewhisperer.eu-central-1.amazonaws.com:443'], default: true });
+    assert.deepEqual(loadConfig({ ...base, KIRO_AGENT_NETWORK: 'open' }).sandbox.network, { mode: 'open' });
     assert.equal(s.memoryBytes, 8192 * 1024 * 1024);
     assert.equal(s.maxProcesses, 1024);
     assert.equal(s.maxOutputBytes, 64 * 1024 * 1024);
