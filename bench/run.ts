@@ -1,6 +1,7 @@
 // npm run bench: prints figures (ratios against baselines measured in the same
 // run) and writes them to bench/results.json. No figure here is an assertion.
 import { readFile, writeFile } from 'node:fs/promises';
+import { benchEgress } from './egress.js';
 import { benchExtension } from './extension.js';
 import { benchFleet } from './fleet.js';
 import { benchIdentity } from './identity.js';
@@ -17,7 +18,7 @@ try {
   results = JSON.parse(await readFile(file, 'utf8'));
 } catch { /* first run */ }
 
-const suites: Record<string, () => Promise<Record<string, number>>> = { extension: benchExtension, activationHost: benchActivationHost, sandbox: benchSandbox, steer: benchSteer, worker: benchWorker, fleet: benchFleet, identity: benchIdentity, redaction: benchRedaction };
+const suites: Record<string, () => Promise<Record<string, number>>> = { extension: benchExtension, activationHost: benchActivationHost, sandbox: benchSandbox, steer: benchSteer, worker: benchWorker, fleet: benchFleet, identity: benchIdentity, redaction: benchRedaction, egress: benchEgress };
 
 for (const [name, run] of Object.entries(suites)) {
   if (only && only !== name) continue;
