@@ -232,6 +232,24 @@ describe('identity and authorization (KIRO_AUTH=github)', function () {
     }
   });
 
+  it('KIRO_TRUST_PROXY=1: behind a load balancer each client address (X-Forwarded-For) has its own bucket; without it, the header is not believed', async function () {
+    const flood = async (url: string, forwardedFor: string, n: number) => {
+      const anon = new WorkerClient(url, null);
+      return Promise.all(Array.from({ length: n }, () => anon.request('GET', '/health', undefined, { 'x-forwarded-for': forwardedFor }).then((r) => r.status)));
+    };
+    for (const trust of ['1', '0']) {
+      const lb = await startWorker(workerEnv(gh, users['carol']!.token, await tempDir(), { KIRO_AUTH: 'github', KIRO_SESSION_SECRET: SECRET, KIRO_RATE_LIMIT_PER_MIN: '50', KIRO_TRUST_PROXY: trust }));
+      try {
+        assert.ok((await flood(lb.url, '203.0.113.7', 60)).includes(429), 'one address floods');
+        const other = await flood(lb.url, '198.51.100.9', 5);
+        if (trust === '1') assert.ok(other.every((s) => s === 401), `another address behind the balancer is not limited: ${other}`);
+        else assert.ok(other.every((s) => s === 429), `without KIRO_TRUST_PROXY every request is the balancer's: ${other}`);
+      } finally {
+        await lb.close();
+      }
+    }
+  });
+
   it('alice\'s sixth active job → 429 with Retry-After and a message that says why; her first five run', async function () {
     const alice = await session('alice');
     const held: string[] = [];
