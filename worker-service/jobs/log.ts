@@ -8,7 +8,7 @@
 // write to (an APC string, see formatNote).
 import { EventEmitter } from 'node:events';
 import { closeSync, createWriteStream, openSync, readSync, statSync, type WriteStream } from 'node:fs';
-import { join } from 'node:path';
+import { statePath } from './paths.js';
 import { OutputRedactor, type OutputFilter } from '../redaction/redactor.js';
 
 const TAIL_LINES = 40;
@@ -47,8 +47,9 @@ export function stripAnsi(text: string): string {
   return text.replace(ANSI, '');
 }
 
+/** <stateDir>/logs/<id>.log, checked to stay in the state folder (an id from Redis is input). */
 export function logPath(stateDir: string, jobId: string): string {
-  return join(stateDir, 'logs', `${jobId}.log`);
+  return statePath(stateDir, 'logs', `${jobId}.log`);
 }
 
 /**
