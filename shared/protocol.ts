@@ -71,6 +71,15 @@ export const JobChangesSchema = Type.Object({
 export type JobChanges = Static<typeof JobChangesSchema>;
 export const MAX_LISTED_CHANGES = 100;
 
+/** What a job's egress proxy refused: each destination once, at most 20 (see JobStatus.blocked). */
+export const JobBlockedSchema = Type.Array(Type.Object({
+  host: Type.String({ maxLength: 256 }),
+  port: Type.Integer({ minimum: 1, maximum: 65535 }),
+  at: Type.String({ format: 'date-time' }),
+  reason: Type.String({ maxLength: 64 }),
+  count: Type.Integer({ minimum: 1 }),
+}), { maxItems: 20 });
+
 export const JobStatusSchema = Type.Object({
   jobId: Type.String(),
   state: JobStateSchema,
@@ -116,13 +125,7 @@ export const JobStatusSchema = Type.Object({
    * order first refused, with why (`not-allowed`, `private`, `link-local`, `worker`, `redis`)
    * and how often; at most 20. Absent when nothing was refused, and from older workers.
    */
-  blocked: Type.Optional(Type.Array(Type.Object({
-    host: Type.String(),
-    port: Type.Integer({ minimum: 1, maximum: 65535 }),
-    at: Type.String({ format: 'date-time' }),
-    reason: Type.String(),
-    count: Type.Integer({ minimum: 1 }),
-  }), { maxItems: 20 })),
+  blocked: Type.Optional(JobBlockedSchema),
 });
 export type JobStatus = Static<typeof JobStatusSchema>;
 export type JobUsage = NonNullable<JobStatus['usage']>;

@@ -6,7 +6,7 @@
 import Type, { type Static, type TSchema } from 'typebox';
 import { Value } from 'typebox/value';
 import {
-  GenerateCodeRequestSchema, JobChangesSchema, JobErrorSchema, JobIdParamsSchema, JobStateSchema, JobStatusSchema,
+  GenerateCodeRequestSchema, JobBlockedSchema, JobChangesSchema, JobErrorSchema, JobIdParamsSchema, JobStateSchema, JobStatusSchema,
   type GenerateCodeRequest, type JobStatus,
 } from '../../shared/protocol.js';
 import { isValidBranchName, isValidOwner, isValidRepo } from '../../shared/names.js';
@@ -68,14 +68,14 @@ export const JobRecordSchema = Type.Object({
   summary: Type.Optional(Nullable(Type.String())),
   host: Type.Optional(Nullable(Type.String({ maxLength: 256 }))),
   usage: Type.Optional(Nullable(UsageSchema)),
+  blocked: Type.Optional(Nullable(JobBlockedSchema)),
 });
 
 // The schema and jobs/job.ts's Job stay one type: a field added to one and not the other, or typed
 // otherwise, fails to compile here (the keys are compared too: an optional field is assignable either way).
-// `blocked` (what the egress proxy refused) is being added to Job elsewhere: let through unchecked until it lands here.
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 type RecordFields = Static<typeof JobRecordSchema>;
-const recordMatchesJob: [Same<RecordFields, Job>, Same<keyof RecordFields, Exclude<keyof Job, 'blocked'>>] = [true, true];
+const recordMatchesJob: [Same<RecordFields, Job>, Same<keyof RecordFields, keyof Job>] = [true, true];
 void recordMatchesJob;
 
 /** What a BullMQ job of the fleet carries (written once, at submit). */
