@@ -26,6 +26,7 @@ import { runGit } from '../worker-service/git/run.js';
 import { WorkerApi } from '../extension/worker/client.js';
 import { Lifecycle } from './support/lifecycle.js';
 import { SAMPLE, SAMPLE_LOGIN_TS, seedSampleRepo } from './support/sampleRepo.js';
+import { renderNotes } from '../worker-service/jobs/log.js';
 
 const bold = (s: string) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
 const { values: opts } = parseArgs({
@@ -120,7 +121,8 @@ async function main(): Promise<void> {
   const jobId = store.get(done.result.confirmationCode)?.jobId ?? '';
   console.log(`${bold('Agent terminal')} (job ${jobId}):`);
   const log = await fetch(`${workerUrl}/jobs/${jobId}/log`, { headers: workerToken ? { authorization: `Bearer ${workerToken}` } : {} });
-  process.stdout.write(`${(await log.text()).replace(/\r/g, '').trimEnd().replace(/^/gm, '  │ ')}\n`);
+  // The worker's notes travel as APC strings (jobs/log.ts): shown here as the lines they stand for.
+  process.stdout.write(`${renderNotes(await log.text()).replace(/\r/g, '').trimEnd().replace(/^/gm, '  │ ')}\n`);
 
   const watcher = new PrWatcher({
     store, github: async () => github, worker: () => api, isFocused: () => true, intervalMs: 300,
