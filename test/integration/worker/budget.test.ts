@@ -4,7 +4,8 @@
 // comment says why; within it → the usage on the job and in the comment.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { GitHubStandIn } from '../../support/github/server.js';
+import type { GitHubStandIn } from '../../support/github/server.js';
+import { standInWithAliceApp } from '../../support/standIn.js';
 import { pollUntil, tempDir } from '../../support/helpers.js';
 import { repoRoot } from '../../support/paths.js';
 import { jobRequest, makeTaskPr, startWorker, workerEnv, WorkerClient, type TestWorker } from '../../support/worker.js';
@@ -14,11 +15,7 @@ describe('usage and token budgets (the real CLIs\' transcripts through the real 
   let gh: GitHubStandIn;
   let botToken: string;
   before(async () => {
-    gh = await GitHubStandIn.start();
-    gh.addUser('alice');
-    botToken = gh.addUser('kiro-bot').token;
-    await gh.createRepo('alice', 'app', { files: [{ path: 'README.md', contents: '# app\n' }] });
-    gh.grant('alice', 'app', 'kiro-bot', 'WRITE');
+    ({ gh, botToken } = await standInWithAliceApp());
   });
   after(async () => gh?.close());
 

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { request } from 'node:http';
-import { GitHubStandIn } from '../../support/github/server.js';
+import type { GitHubStandIn } from '../../support/github/server.js';
+import { standInWithAliceApp } from '../../support/standIn.js';
 import { tempDir } from '../../support/helpers.js';
 import { repoRoot } from '../../support/paths.js';
 import { jobRequest, makeTaskPr, startWorker, workerEnv, type TestWorker } from '../../support/worker.js';
@@ -30,11 +31,7 @@ describe('no open door on loopback', function () {
   let gh: GitHubStandIn;
   let botToken: string;
   before(async () => {
-    gh = await GitHubStandIn.start();
-    gh.addUser('alice');
-    botToken = gh.addUser('kiro-bot').token;
-    await gh.createRepo('alice', 'app', { files: [{ path: 'README.md', contents: '# app\n' }] });
-    gh.grant('alice', 'app', 'kiro-bot', 'WRITE');
+    ({ gh, botToken } = await standInWithAliceApp());
   });
   after(async () => gh?.close());
 

@@ -8,7 +8,8 @@ import { Redis } from 'ioredis';
 import { startRedis } from '../../../scripts/support/redis.js';
 import { stopChild } from '../../../scripts/support/lifecycle.js';
 import { logPath } from '../../../worker-service/jobs/log.js';
-import { GitHubStandIn } from '../../support/github/server.js';
+import type { GitHubStandIn } from '../../support/github/server.js';
+import { standInWithAliceApp } from '../../support/standIn.js';
 import { pollUntil, tempDir } from '../../support/helpers.js';
 import { jobRequest, makeTaskPr, startWorker, workerEnv, WorkerClient } from '../../support/worker.js';
 
@@ -17,11 +18,7 @@ describe('retention of finished jobs (KIRO_JOB_RETENTION_DAYS)', function () {
   let gh: GitHubStandIn;
   let botToken: string;
   before(async () => {
-    gh = await GitHubStandIn.start();
-    gh.addUser('alice');
-    botToken = gh.addUser('kiro-bot').token;
-    await gh.createRepo('alice', 'app', { files: [{ path: 'README.md', contents: '# app\n' }] });
-    gh.grant('alice', 'app', 'kiro-bot', 'WRITE');
+    ({ gh, botToken } = await standInWithAliceApp());
   });
   after(async () => gh?.close());
 
