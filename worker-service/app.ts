@@ -42,8 +42,9 @@ export async function buildApp(config: WorkerConfig, opts: BuildAppOptions = {})
     forceCloseConnections: true,
     // Types are not coerced and unknown fields are refused, so "7" is not a PR number.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
-    // Behind a load balancer (KIRO_TRUST_PROXY=1): the client address from X-Forwarded-For.
-    trustProxy: config.identity.trustProxy,
+    // Behind N load balancers (KIRO_TRUST_PROXY=N): the address the outermost saw, from the right
+    // of X-Forwarded-For; never `true`, which would take the left-most entry, the client's own words.
+    trustProxy: config.identity.trustProxy > 0 ? (_address: string, hop: number) => hop < config.identity.trustProxy : false,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   // JSON only: a text body is refused as 415 rather than parsed into a string.

@@ -76,8 +76,12 @@ export interface IdentityConfig {
   sessionTtlS: number;
   /** The only branches the worker pushes to start with this (KIRO_BRANCH_PREFIX, default `kiro/`). */
   branchPrefix: string;
-  /** KIRO_TRUST_PROXY: take the client address from a load balancer's X-Forwarded-For. */
-  trustProxy: boolean;
+  /**
+   * KIRO_TRUST_PROXY: how many proxies in front of the worker append to X-Forwarded-For (0: none,
+   * the header is not believed). The client's address is the one the outermost of them saw; what
+   * the client wrote into the header itself is never taken.
+   */
+  trustProxy: number;
   userMaxActive: number;
   userMaxJobsPerDay: number;
   /** KIRO_USER_DAILY_TOKENS: a user whose jobs reported this many tokens today gets no new job until midnight UTC. */
@@ -361,7 +365,7 @@ function identityConfig(src: Source, token: string | undefined): IdentityConfig 
     sessionSecret: secret,
     sessionTtlS: int(src, 'KIRO_SESSION_TTL_S', 43_200, 60, 30 * 86_400),
     branchPrefix: prefix,
-    trustProxy: flag(src, 'KIRO_TRUST_PROXY'),
+    trustProxy: int(src, 'KIRO_TRUST_PROXY', 0, 0, 10),
     userMaxActive: int(src, 'KIRO_USER_MAX_ACTIVE', 5, 1, 10_000),
     userMaxJobsPerDay: int(src, 'KIRO_USER_MAX_JOBS_PER_DAY', 100, 1, 1_000_000),
     userDailyTokens: optionalInt(src, 'KIRO_USER_DAILY_TOKENS', 1, 1e12),

@@ -74,8 +74,17 @@ export class GitHubFacts {
     return this.credentials.kind !== 'none';
   }
 
-  permission(owner: string, repo: string, login: string): Promise<RepoPermission> {
-    return this.cached(`perm:${owner}/${repo}:${login}`.toLowerCase(), async () => {
+  /** Whether a permission answer for these is at hand (no question to GitHub). */
+  hasPermission(owner: string, repo: string, login: string): boolean {
+    const hit = this.cache.get(`perm:${owner}/${repo}:${login}`.toLowerCase());
+    return !!hit && hit.until > this.now();
+  }
+
+  /** `fresh`: ask GitHub again, whatever is cached (right before a push). */
+  permission(owner: string, repo: string, login: string, fresh = false): Promise<RepoPermission> {
+    const key = `perm:${owner}/${repo}:${login}`.toLowerCase();
+    if (fresh) this.cache.delete(key);
+    return this.cached(key, async () => {
       try {
         const { data } = await (await this.client(owner, repo)).request('GET /repos/{owner}/{repo}/collaborators/{username}/permission', { owner, repo, username: login, request: { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) } });
         return permissionOf(data);

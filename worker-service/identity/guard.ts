@@ -25,10 +25,21 @@ interface GuardLog {
 }
 
 const startOfUtcDay = (ms: number) => ms - (ms % 86_400_000);
+/** After this many refusals within the window, a user's questions about repositories not yet answered wait. */
+const MAX_REFUSALS = 5;
+const REFUSAL_WINDOW_MS = 10 * 60_000;
 
 export class Guard {
   /** Submits accepted by this process whose jobs are not yet counted by the queue (two at once must not both pass a quota). */
   private readonly pending = new Map<string, number>();
+  /**
+   * Per login, when GitHub last refused them a repository: each refusal cost a question on the
+   * worker's own credential (its hourly budget is everyone's pushes), so after a few in a
+   * while, questions about repositories not already answered wait.
+   */
+  private readonly refusals = new Map<string, number[]>();
+  /** Per login, questions about not-yet-answered repositories under way (they count against the budget until answered). */
+  private readonly asking = new Map<string, number>();
 
   constructor(
     private readonly identity: IdentityConfig,
@@ -55,7 +66,15 @@ export class Guard {
           throw new WorkerError('BAD_REQUEST', `requestedBy names ${body.requestedBy}, but you are signed in as ${caller.login}; leave it out`, 400, 'requestedBy');
         }
         request = { ...body, requestedBy: caller.login };
-        if (decide(caller, 'submit', { permission: await this.ask(() => this.facts.permission(body.owner, body.repo, caller.login)), isRequester: false }) !== 'allow') {
+        const answered = this.refusalBudget(caller.login, body.owner, body.repo);
+        let permission;
+        try {
+          permission = await this.ask(() => this.facts.permission(body.owner, body.repo, caller.login));
+        } finally {
+          answered();
+        }
+        if (decide(caller, 'submit', { permission, isRequester: false }) !== 'allow') {
+          this.refused(caller.login);
           throw new WorkerError('FORBIDDEN', `${caller.login} may not write to ${body.owner}/${body.repo}: delegating needs write permission on the repository`, 403, 'repo');
         }
       }
@@ -97,6 +116,41 @@ export class Guard {
     const record: AuditRecord = { time: new Date(this.now()).toISOString(), caller: callerName(req.caller), action, requestId: String(req.id), ip: req.ip, ...rest };
     this.log.info({ audit: true, ...record }, `audit: ${action} ${record.outcome}`);
     await this.audit.append(record).catch((e: unknown) => this.log.warn({ err: String(e) }, 'could not keep an audit record'));
+  }
+
+  private recentRefusals(login: string): number[] {
+    const since = this.now() - REFUSAL_WINDOW_MS;
+    const kept = (this.refusals.get(login.toLowerCase()) ?? []).filter((t) => t > since);
+    if (kept.length > 0) this.refusals.set(login.toLowerCase(), kept);
+    else this.refusals.delete(login.toLowerCase());
+    return kept;
+  }
+
+  /** Throws 429 once a login's refusals (and questions under way) reach the budget; returns what to call once answered. */
+  private refusalBudget(login: string, owner: string, repo: string): () => void {
+    if (this.facts.hasPermission(owner, repo, login)) return () => undefined;
+    const key = login.toLowerCase();
+    const recent = this.recentRefusals(login);
+    const underWay = this.asking.get(key) ?? 0;
+    if (recent.length + underWay < MAX_REFUSALS) {
+      this.asking.set(key, underWay + 1);
+      let done = false;
+      return () => {
+        if (done) return;
+        done = true;
+        const left = (this.asking.get(key) ?? 1) - 1;
+        if (left > 0) this.asking.set(key, left);
+        else this.asking.delete(key);
+      };
+    }
+    if (recent.length === 0) throw new QuotaError(`${underWay} questions to GitHub about your access to other repositories are under way; try again in a moment`, 1);
+    const wait = Math.max(1, Math.ceil(((recent[0] ?? this.now()) + REFUSAL_WINDOW_MS - this.now()) / 1000));
+    throw new QuotaError(`you were refused write access to ${recent.length} repositories in the last ${REFUSAL_WINDOW_MS / 60_000} minutes; questions about other repositories wait ${formatSeconds(wait)} (each costs the worker's GitHub budget)`, wait);
+  }
+
+  private refused(login: string): void {
+    this.refusals.set(login.toLowerCase(), [...this.recentRefusals(login), this.now()]);
+    if (this.refusals.size > 10_000) for (const k of this.refusals.keys()) this.recentRefusals(k);
   }
 
   private callerOf(req: FastifyRequest): Caller {

@@ -3,6 +3,7 @@
 // Redis; where a job comes from, how its record is stored and who hears about it are
 // the caller's (see RunContext). A run always ends with the job in a final state, or
 // `queued` again when the host shuts down under it.
+import { atLeast } from '../identity/access.js';
 import type { GitHubFacts } from '../identity/githubFacts.js';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -92,8 +93,20 @@ async function prStillOpen(ctx: RunContext, job: Job): Promise<void> {
   } catch (e) {
     throw new WorkerError('PUSH_FAILED', `could not check pull request #${prNumber} before pushing: ${(e as Error).message}`, 502);
   }
-  const why = !pr ? 'no longer exists' : pr.state !== 'open' ? 'was closed' : pr.headRepo !== `${owner}/${repo}`.toLowerCase() || pr.head !== branch ? `now has the head ${pr.head}` : null;
+  const why = !pr ? 'no longer exists' : pr.state !== 'open' ? 'was closed'
+    : pr.headRepo !== `${owner}/${repo}`.toLowerCase() || pr.head !== branch ? `now has the head ${pr.head}`
+      : pr.base !== job.request.baseBranch ? `now targets ${pr.base}` : branch === pr.defaultBranch ? `has the default branch as its head` : null;
   if (why) throw new WorkerError('PR_CHANGED', `pull request #${prNumber} ${why} while the agent worked: nothing was pushed`, 409);
+  // github mode: the requester must still be allowed to write (asked again, not from the cache).
+  const login = job.request.requestedBy;
+  if (ctx.config.identity.mode !== 'github' || !login) return;
+  let permission;
+  try {
+    permission = await ctx.facts.permission(owner, repo, login, true);
+  } catch (e) {
+    throw new WorkerError('PUSH_FAILED', `could not check ${login}'s permission before pushing: ${(e as Error).message}`, 502);
+  }
+  if (!atLeast(permission, 'write')) throw new WorkerError('FORBIDDEN', `${login} may no longer write to ${owner}/${repo}: nothing was pushed`, 403);
 }
 
 export async function runJob(ctx: RunContext, slot: Slot, job: Job): Promise<RunResult> {
@@ -238,7 +251,7 @@ export async function runJob(ctx: RunContext, slot: Slot, job: Job): Promise<Run
           finishJob(job, 'succeeded');
         } else finishJob(job, 'no-changes', { code: 'NO_CHANGES', message: 'the agent finished without changing any file' });
       } catch (e) {
-        if ((WorkerError.is(e) && (e.code === 'CANCELLED' || e.code === 'PR_CHANGED')) || e instanceof AlreadyPushed) throw e;
+        if ((WorkerError.is(e) && (e.code === 'CANCELLED' || e.code === 'PR_CHANGED' || e.code === 'FORBIDDEN')) || e instanceof AlreadyPushed) throw e;
         const conflict = e instanceof PushConflictError;
         finishJob(job, 'failed', { code: conflict ? 'PUSH_CONFLICT' : 'PUSH_FAILED', message: conflict ? e.message : `could not push to ${branch}: ${(e as Error).message}` });
       }

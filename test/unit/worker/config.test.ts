@@ -53,7 +53,8 @@ describe('worker configuration', function () {
     fails({ KIRO_JOB_MAX_TOKENS: '0' }, 'KIRO_JOB_MAX_TOKENS');
     assert.equal(loadConfig({ KIRO_BRANCH_PREFIX: '' }).identity.branchPrefix, '');
     assert.equal(loadConfig({ KIRO_JOB_MAX_TOKENS: '5000' }).jobMaxTokens, 5000);
-    assert.equal(loadConfig({ KIRO_TRUST_PROXY: '1' }).identity.trustProxy, true);
+    assert.equal(loadConfig({ KIRO_TRUST_PROXY: '1' }).identity.trustProxy, 1);
+    assert.equal(loadConfig({}).identity.trustProxy, 0);
     // GitHub credentials without a token: only on purpose.
     fails({ KIRO_GITHUB_TOKEN: 'ghp_x' }, 'KIRO_WORKER_TOKEN');
     assert.equal(loadConfig({ KIRO_GITHUB_TOKEN: 'ghp_x', KIRO_ALLOW_UNAUTHENTICATED: '1' }).token, undefined);
