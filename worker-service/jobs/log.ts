@@ -16,31 +16,10 @@ const TAIL_LINE_CHARS = 400;
 // eslint-disable-next-line no-control-regex -- terminal escape sequences are control characters
 const ANSI = /\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[P^_X][^\x1b]*\x1b\\|\x1b[@-Z\\-_]/g;
 
-/**
- * A worker's note in the log: CR LF, the APC string ESC _ "kiro-note" SP <JSON {"text": …}> ESC \, CR LF.
- * The JSON has no control character and no C1 character (each written as \uXXXX), so nothing in it ends the string
- * early; readers ignore fields they do not know. The agent's own APC strings never reach the log (redaction/terminal.ts).
- */
-export function formatNote(text: string): string {
-  const json = JSON.stringify({ text }).replace(/[\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-  return `\r\n\x1b_kiro-note ${json}\x1b\\\r\n`;
-}
+// The note format lives in the contract (shared/workerNote.ts): the extension reads what the worker writes.
+import { formatNote } from '../../shared/workerNote.js';
 
-// eslint-disable-next-line no-control-regex -- see ANSI
-const NOTE = /\x1b_kiro-note (\{[^\x1b]*\})\x1b\\/g;
-
-/** Log text with each worker note written as the line "[kiro-worker] text" (how the tail shows it; for readers of the raw log). */
-export function renderNotes(text: string): string {
-  return text.replace(NOTE, (_whole, json: string) => {
-    try {
-      const v: unknown = JSON.parse(json);
-      const t = v && typeof v === 'object' && typeof (v as { text?: unknown }).text === 'string' ? (v as { text: string }).text : null;
-      return t === null ? '' : `[kiro-worker] ${t}`;
-    } catch {
-      return '';
-    }
-  });
-}
+export { formatNote, renderNotes } from '../../shared/workerNote.js';
 
 /** The text without escape sequences (APC, DCS, SOS and PM strings removed whole). */
 export function stripAnsi(text: string): string {
