@@ -31,7 +31,7 @@ export async function runCommand(page: Page, title: string): Promise<void> {
   const list = page.locator('.quick-input-list');
   // Rows render as the palette filters: wait for a first one, then find ours wherever it sorts.
   await list.locator('.monaco-list-row').first().waitFor({ state: 'visible' });
-  const row = await revealRow(page, list, list.locator('.monaco-list-row', { hasText: title }), { inQuickPick: true });
+  const row = await revealRow(page, list, list.locator('.monaco-list-row', { hasText: title }));
   await row.click();
 }
 
@@ -68,33 +68,28 @@ export function toast(page: Page, text: string | RegExp): Locator {
  * A row of one of VS Code's lists (explorer, views, quick picks, Running Extensions). They
  * are virtualised: only the rows in view are in the page, and which rows those are depends
  * on the window's size and on the list's order (Running Extensions sorts by activation time).
- * So, while the row is not rendered: page down through the list (PageDown moves the keyboard
- * focus a page and renders the rows it passes), waiting each time for the focus to move; from
- * the last row (`aria-posinset` = `aria-setsize`) start again at the first (a list still
- * filling), until the row is rendered or time is up. `list` holds the `.monaco-list`; a quick
- * pick's input already routes PageDown to its list (and keeps Home for its text), so
- * `inQuickPick` leaves the focus in the input and, at its last row, waits for the filter to
- * change the list.
+ * So, while the row is not rendered, scroll the list with the mouse wheel, as a person would,
+ * a little less than its height at a time, waiting each time for other rows to be rendered;
+ * at the bottom (the rendered rows no longer change) go back to the top and look again (a
+ * list still filling), until the row is rendered or time is up. `list` holds the `.monaco-list`.
  */
-export async function revealRow(page: Page, list: Locator, row: Locator, opts: { timeoutMs?: number; inQuickPick?: boolean } = {}): Promise<Locator> {
+export async function revealRow(page: Page, list: Locator, row: Locator, opts: { timeoutMs?: number } = {}): Promise<Locator> {
   const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
   const monacoList = list.locator('.monaco-list').first();
   await monacoList.waitFor({ timeout: opts.timeoutMs ?? 30_000 });
-  const focused = monacoList.locator('.monaco-list-row.focused').first();
-  const position = async () => focused.evaluate((e) => `${e.getAttribute('aria-posinset')}/${e.getAttribute('aria-setsize')}`).catch(() => '');
-  const atEnd = (pos: string) => { const [at, of] = pos.split('/'); return !!at && at === of; };
-  if (!(await row.first().isVisible()) && !opts.inQuickPick) {
-    await monacoList.focus();
-    await page.keyboard.press('Home');
-  }
+  const rendered = () => monacoList.locator('.monaco-list-row').evaluateAll((rows) => rows.map((r) => r.getAttribute('aria-posinset')).join(',')).catch(() => '');
   for (;;) {
     if (await row.first().isVisible()) return row.first();
     if (Date.now() > deadline) throw new Error(`timed out bringing a list row into view: ${String(row)}`);
-    const before = await position();
-    const last = atEnd(before);
-    if (!(last && opts.inQuickPick)) await page.keyboard.press(last ? 'Home' : 'PageDown');
-    // The list re-renders around its new focus: look for the row once the focus has moved.
-    const moved = Date.now() + 2_000;
-    while (Date.now() < moved && (await position()) === before && before !== '') await new Promise((r) => setTimeout(r, 25));
+    const box = await monacoList.boundingBox();
+    if (!box) continue;
+    await page.mouse.move(box.x + box.width / 2, box.y + Math.min(box.height / 2, 40));
+    const before = await rendered();
+    await page.mouse.wheel(0, Math.max(40, box.height * 0.8));
+    const moved = Date.now() + 1_000;
+    let after = before;
+    while (Date.now() < moved && (after = await rendered()) === before) await new Promise((r) => setTimeout(r, 25));
+    // Nothing new below: the bottom. Back to the top, and look again.
+    if (after === before) await page.mouse.wheel(0, -1_000_000);
   }
 }
