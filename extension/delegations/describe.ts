@@ -4,6 +4,7 @@
 import { isFinalState } from '../../shared/jobStates.js';
 import type { JobState, JobUsage } from '../../shared/protocol.js';
 import type { Delegation } from './model.js';
+import { escapeMarkdownInline } from '../../shared/markdown.js';
 
 export function elapsed(fromIso: string, now: number): string {
   const s = Math.max(0, Math.floor((now - Date.parse(fromIso)) / 1000));
@@ -83,15 +84,17 @@ export function describeUsage(usage: JobUsage | undefined, jobState: JobState | 
 }
 
 /** The Delegations view item's tooltip, as Markdown lines. */
+/** The view item's tooltip, as Markdown lines: every text from outside (title, the worker's and git's words) escaped. */
 export function tooltipLines(d: Delegation, now = Date.now()): string[] {
   const usage = d.jobId ? describeUsage(d.usage, d.jobState) : undefined;
+  const md = escapeMarkdownInline;
   return [
-    `**${d.title}**`,
-    `${d.owner}/${d.repo} · PR #${d.prNumber}`,
-    `Branch \`${d.branch}\``,
-    `State: ${describeState(d, now)}`,
-    ...(d.problem ? [d.problem] : []),
-    ...describeRounds(d, now),
+    `**${md(d.title)}**`,
+    `${md(d.owner)}/${md(d.repo)} · PR #${d.prNumber}`,
+    `Branch ${md(d.branch)}`,
+    `State: ${md(describeState(d, now))}`,
+    ...(d.problem ? [md(d.problem)] : []),
+    ...describeRounds(d, now).map(md),
     ...(usage ? [usage[0]!.toUpperCase() + usage.slice(1)] : []),
     d.fromWorker ? 'Started from another window or machine (listed by the worker)' : `Confirmation code \`${d.id}\``,
   ];

@@ -9,6 +9,7 @@ import { formatUsage } from '../agent/usage.js';
 import { blockedNote } from './blockedNote.js';
 import type { Job } from '../jobs/job.js';
 import { formatDuration } from '../../shared/duration.js';
+import { escapeMarkdownInline } from '../../shared/markdown.js';
 
 export type Commenter = (job: Job, token: string | undefined) => Promise<void>;
 
@@ -112,10 +113,13 @@ export function commentBody(job: Job): string {
   if (job.state === 'succeeded') return summaryBody(job);
   const budget = job.state === 'failed' && job.error?.code === 'BUDGET_EXCEEDED';
   const headline = budget ? 'Kiro\'s token budget stopped this task' : HEADLINE[job.state] ?? `Kiro job ended: ${job.state}`;
+  // An error's words may quote the agent or git: shown as text, never as a mention, a link or an image.
+  const message = escapeMarkdownInline(job.error?.message ?? '');
+  const code = /^[A-Z][A-Z0-9_]{0,63}$/.test(job.error?.code ?? '') ? `\`${job.error?.code}\`` : escapeMarkdownInline(job.error?.code ?? '');
   const reason = job.state === 'cancelled'
-    ? `The job was cancelled from VS Code or the worker API${job.error ? ` (${job.error.message})` : ''}. Nothing was pushed.`
-    : budget ? `The job's token budget stopped it: ${job.error?.message ?? ''} (\`BUDGET_EXCEEDED\`). Nothing was pushed.`
-    : job.error ? `**Reason:** ${job.error.message} (\`${job.error.code}\`)` : '';
+    ? `The job was cancelled from VS Code or the worker API${job.error ? ` (${message})` : ''}. Nothing was pushed.`
+    : budget ? `The job's token budget stopped it: ${message} (\`BUDGET_EXCEEDED\`). Nothing was pushed.`
+    : job.error ? `**Reason:** ${message} (${code})` : '';
   const which = job.attempts > 0 ? `Job \`${job.id}\`, attempt ${job.attempts}.` : `Job \`${job.id}\`; it had not started.`;
   return join([`### ${headline}`, '', reason, '', which, '', usageLine(job), '', blockedNote(job), '', outputDetails(job)]);
 }

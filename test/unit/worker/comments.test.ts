@@ -156,4 +156,14 @@ describe('PR comments', function () {
       assert.deepEqual([c.filesChanged, c.added, c.removed], [150, 150, 300]);
     });
   });
+
+  it('an error\'s words (which may quote the agent or git) reach the comment as text: no mention, link, image or HTML', function () {
+    const hostile = 'the agent exited with code 1: @acme/security ![x](https://evil.example/p.png) [login](https://evil.example) <img src=x>\n## fake heading';
+    for (const state of ['failed', 'cancelled'] as const) {
+      const body = commentBody(job({ state, commitSha: null, changes: null, error: { code: 'AGENT_FAILED', message: hostile }, outputTail: [] }));
+      assert.doesNotMatch(body, /@acme/, `${state}: a mention`);
+      assert.doesNotMatch(body, /!\[|\]\(|<img|https:\/\//, `${state}: a link, an image or HTML`);
+      assert.doesNotMatch(body, /\n## fake heading/, `${state}: a heading of its own`);
+    }
+  });
 });
