@@ -161,8 +161,9 @@ describe('PR comments', function () {
     const hostile = 'the agent exited with code 1: @acme/security ![x](https://evil.example/p.png) [login](https://evil.example) <img src=x>\n## fake heading';
     for (const state of ['failed', 'cancelled'] as const) {
       const body = commentBody(job({ state, commitSha: null, changes: null, error: { code: 'AGENT_FAILED', message: hostile }, outputTail: [] }));
-      assert.doesNotMatch(body, /@acme/, `${state}: a mention`);
-      assert.doesNotMatch(body, /!\[|\]\(|<img|https:\/\//, `${state}: a link, an image or HTML`);
+      const reason = body.split('\n').find((l) => l.includes('code 1')) ?? '';
+      assert.doesNotMatch(reason, /@acme/, `${state}: a mention`);
+      assert.doesNotMatch(reason, /(?<!\\)[![\]]|<img|https:\/\//, `${state}: a link, an image or HTML: ${reason}`);
       assert.doesNotMatch(body, /\n## fake heading/, `${state}: a heading of its own`);
     }
   });
