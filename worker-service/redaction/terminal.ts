@@ -149,13 +149,14 @@ export class TerminalFilter {
         else if (c === CAN || c === SUB) {
           out += ch;
           this.state = S.Ground;
-        } else if (c < 0x20 || c === DEL) { /* ignored inside a string */ }
-        else if (c >= 0x80 && c <= 0x9f) {
-          // Another C1 control aborts the string and is read afresh.
+        } else if (c === 0x0a || c === 0x0d || (c >= 0x80 && c <= 0x9f) || this.seq.length >= MAX_STRING) {
+          // A line break, another C1 control, or a string grown past its bound: the string was never
+          // a real one. It is dropped and the character read afresh as text, so that an opener left
+          // unterminated cannot hide the rest of the agent's output from the log.
           this.state = S.Ground;
           i--;
-        } else if (this.seq.length < MAX_STRING) this.seq += ch;
-        else this.overflow = true;
+        } else if (c < 0x20 || c === DEL) { /* ignored inside a string */ }
+        else this.seq += ch;
       } else if (st === S.StrEsc) {
         if (c === 0x5c) out += this.endString('\x1b\\');
         else {

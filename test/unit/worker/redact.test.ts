@@ -213,4 +213,12 @@ describe('redaction of the agent\'s output', function () {
     const f = new TerminalFilter();
     assert.equal(f.push('a\x9d0;t\x9cb\x9cc\x90qx\x1b\\d'), 'a\x1b]0;t\x1b\\bc\x1bPqx\x1b\\d');
   });
+
+  it('TerminalFilter: an OSC or DCS left open cannot hide what follows from the log (a line break or 64 KB ends it as text)', function () {
+    const f = new TerminalFilter();
+    assert.equal(f.push('before\x1b]0;never closed\nrm -rf / ran here\n'), 'before\nrm -rf / ran here\n');
+    const g = new TerminalFilter();
+    const out = g.push(`\x1bP${'x'.repeat(70 * 1024)}visible`);
+    assert.ok(out.endsWith('visible'), 'text after an oversized string is kept');
+  });
 });
