@@ -388,17 +388,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
   const host = src.KIRO_WORKER_HOST || '127.0.0.1';
   const token = src.KIRO_WORKER_TOKEN || undefined;
   if (!isLoopback(host) && !token) throw new ConfigError('KIRO_WORKER_TOKEN', `required when listening on ${host} (not loopback); refusing to start without one`);
+  if (token !== undefined && token.length < 16) throw new ConfigError('KIRO_WORKER_TOKEN', 'must be at least 16 characters');
+  const stateDir = src.KIRO_WORKER_STATE_DIR || join(homedir(), '.local', 'state', 'kiro-delegate-worker');
+  const port = int(src, 'KIRO_WORKER_PORT', 8080, 0, 65535);
+  const preset = agentPreset(src);
+  const keyVar = agentKeyVar(src);
+  // The App's own settings are checked first: their errors say more than the token's.
+  const app = githubApp(src);
   // Without a token anything that reaches the port may push with the worker's GitHub credential:
   // only on purpose (the demo), never by leaving a variable out.
   const allowUnauthenticated = flag(src, 'KIRO_ALLOW_UNAUTHENTICATED');
   if (!token && (src.KIRO_GITHUB_TOKEN || src.KIRO_GITHUB_APP_ID) && !allowUnauthenticated) {
     throw new ConfigError('KIRO_WORKER_TOKEN', 'required when the worker holds GitHub credentials (KIRO_GITHUB_TOKEN or a GitHub App): without it any local process or web page could have code pushed with them. Set KIRO_WORKER_TOKEN (e.g. `openssl rand -hex 32`), or KIRO_ALLOW_UNAUTHENTICATED=1 on a machine where every local process is yours');
   }
-  if (token !== undefined && token.length < 16) throw new ConfigError('KIRO_WORKER_TOKEN', 'must be at least 16 characters');
-  const stateDir = src.KIRO_WORKER_STATE_DIR || join(homedir(), '.local', 'state', 'kiro-delegate-worker');
-  const port = int(src, 'KIRO_WORKER_PORT', 8080, 0, 65535);
-  const preset = agentPreset(src);
-  const keyVar = agentKeyVar(src);
   return {
     host,
     port,
@@ -413,7 +415,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
     gitBaseUrl: url(src, 'KIRO_GIT_BASE_URL', 'https://github.com'),
     githubApiUrl: url(src, 'KIRO_GITHUB_API_URL', 'https://api.github.com'),
     githubToken: src.KIRO_GITHUB_TOKEN || undefined,
-    ...githubApp(src),
+    ...app,
     repoAllowlist: allowlist(src),
     slotRestartMs: int(src, 'KIRO_SLOT_RESTART_MS', 5_000, 0, 600_000),
     healthIntervalMs: int(src, 'KIRO_HEALTH_INTERVAL_MS', 60_000, 100, 3600_000),

@@ -18,7 +18,7 @@ import { makeAppKey, type AppKey } from '../../support/github/apps.js';
 import type { GitHubApp, Repo } from '../../support/github/model.js';
 import { GitHubStandIn } from '../../support/github/server.js';
 import { pollUntil, tempDir } from '../../support/helpers.js';
-import { startWorker, workerEnv, WorkerClient, makeTaskPr, jobRequest } from '../../support/worker.js';
+import { startWorker, workerEnv, WorkerClient, makeTaskPr, jobRequest, WORKER_TOKEN } from '../../support/worker.js';
 
 const AUTHOR = { name: 'Kiro Agent', email: 'kiro-agent@users.noreply.github.com' };
 const BOT = 'kiro-delegate[bot]';
@@ -53,7 +53,8 @@ describe('GitHub App credentials', function () {
   let source: CredentialSource;
   let seq = 0;
   const nextBranch = (what: string) => `${what}-${Date.now()}-${seq++}`;
-  const appEnv = () => ({ KIRO_GITHUB_APP_ID: String(ghApp.id), KIRO_GITHUB_APP_PRIVATE_KEY_FILE: key.privateKeyFile, KIRO_GITHUB_API_URL: gh.apiUrl, KIRO_GIT_BASE_URL: gh.gitBaseUrl });
+  // A worker holding GitHub credentials has a token of its own (config.ts refuses one without).
+  const appEnv = () => ({ KIRO_GITHUB_APP_ID: String(ghApp.id), KIRO_GITHUB_APP_PRIVATE_KEY_FILE: key.privateKeyFile, KIRO_GITHUB_API_URL: gh.apiUrl, KIRO_GIT_BASE_URL: gh.gitBaseUrl, KIRO_WORKER_TOKEN: WORKER_TOKEN });
 
   before(async function () {
     gh = await GitHubStandIn.start();

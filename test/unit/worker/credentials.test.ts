@@ -11,8 +11,11 @@ import { credentialSource } from '../../../worker-service/github/credentials.js'
 import { makeAppKey, type AppKey } from '../../support/github/apps.js';
 import { tempDir } from '../../support/helpers.js';
 
+/** A worker that holds GitHub credentials has a token of its own (config.ts refuses one without). */
+const load = (env: Record<string, string>) => loadConfig({ KIRO_WORKER_TOKEN: 'a-worker-token-of-the-tests', ...env });
+
 const fails = (env: Record<string, string>, variable: string, detail?: RegExp) =>
-  assert.throws(() => loadConfig(env), (e: unknown) => ConfigError.is(e) && e.variable === variable && e.message.startsWith(variable) && (!detail || detail.test(e.message)));
+  assert.throws(() => load(env), (e: unknown) => ConfigError.is(e) && e.variable === variable && e.message.startsWith(variable) && (!detail || detail.test(e.message)));
 
 describe('GitHub credentials: configuration', function () {
   let dir: string;
@@ -27,13 +30,13 @@ describe('GitHub credentials: configuration', function () {
   const app = (extra: Record<string, string> = {}) => ({ KIRO_GITHUB_APP_ID: '12345', KIRO_GITHUB_APP_PRIVATE_KEY_FILE: key.privateKeyFile, ...extra });
 
   it('takes an App: a numeric id and the path of its key, made absolute for the sandbox to hide', function () {
-    const c = loadConfig(app());
+    const c = load(app());
     assert.equal(c.githubAppId, 12345);
     assert.equal(c.githubAppPrivateKeyFile, key.privateKeyFile);
     assert.equal(c.githubToken, undefined);
     const rel = relative(process.cwd(), key.privateKeyFile);
-    assert.equal(loadConfig(app({ KIRO_GITHUB_APP_PRIVATE_KEY_FILE: rel })).githubAppPrivateKeyFile, key.privateKeyFile);
-    const none = loadConfig({});
+    assert.equal(load(app({ KIRO_GITHUB_APP_PRIVATE_KEY_FILE: rel })).githubAppPrivateKeyFile, key.privateKeyFile);
+    const none = load({});
     assert.equal(none.githubAppId, undefined);
     assert.equal(none.githubAppPrivateKeyFile, undefined);
   });
@@ -72,18 +75,18 @@ describe('GitHub credentials: configuration', function () {
     // GitHub's PKCS#1 file and a PKCS#8 conversion of it are both fine.
     const pkcs8 = join(dir, 'pkcs8.pem');
     await writeFile(pkcs8, generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }));
-    assert.equal(loadConfig(app({ KIRO_GITHUB_APP_PRIVATE_KEY_FILE: pkcs8 })).githubAppPrivateKeyFile, pkcs8);
+    assert.equal(load(app({ KIRO_GITHUB_APP_PRIVATE_KEY_FILE: pkcs8 })).githubAppPrivateKeyFile, pkcs8);
   });
 
   it('refuses an App together with KIRO_GITHUB_TOKEN rather than silently ignoring the token', function () {
     fails(app({ KIRO_GITHUB_TOKEN: 'ghp_personal' }), 'KIRO_GITHUB_TOKEN', /not both/);
-    assert.equal(loadConfig({ KIRO_GITHUB_TOKEN: 'ghp_personal' }).githubToken, 'ghp_personal');
+    assert.equal(load({ KIRO_GITHUB_TOKEN: 'ghp_personal' }).githubToken, 'ghp_personal');
   });
 
   it('reads the App settings from KIRO_WORKER_CONFIG too', async function () {
     const file = join(dir, 'worker.json');
     await writeFile(file, JSON.stringify({ KIRO_GITHUB_APP_ID: 777, KIRO_GITHUB_APP_PRIVATE_KEY_FILE: key.privateKeyFile }));
-    assert.equal(loadConfig({ KIRO_WORKER_CONFIG: file }).githubAppId, 777);
+    assert.equal(load({ KIRO_WORKER_CONFIG: file }).githubAppId, 777);
   });
 });
 
@@ -98,7 +101,7 @@ describe('GitHub credentials: sources', function () {
   after(async () => rm(dir, { recursive: true, force: true }));
 
   it('with only KIRO_GITHUB_TOKEN, every job gets that token and release does nothing', async function () {
-    const source = credentialSource(loadConfig({ KIRO_GITHUB_TOKEN: 'ghp_personal_secret' }));
+    const source = credentialSource(load({ KIRO_GITHUB_TOKEN: 'ghp_personal_secret' }));
     assert.equal(source.kind, 'token');
     const cred = await source.forRepository('acme', 'app');
     assert.equal(cred.kind, 'token');
@@ -109,7 +112,7 @@ describe('GitHub credentials: sources', function () {
   });
 
   it('with neither, jobs get no token', async function () {
-    const source = credentialSource(loadConfig({}));
+    const source = credentialSource(load({}));
     assert.equal(source.kind, 'none');
     const cred = await source.forRepository('acme', 'app');
     assert.deepEqual([cred.kind, cred.token], ['none', undefined]);
@@ -117,12 +120,12 @@ describe('GitHub credentials: sources', function () {
   });
 
   it('with an App, the source is the App (nothing is asked of GitHub until a job needs a token)', function () {
-    const source = credentialSource(loadConfig({ KIRO_GITHUB_APP_ID: '1', KIRO_GITHUB_APP_PRIVATE_KEY_FILE: key.privateKeyFile, KIRO_GITHUB_API_URL: 'http://127.0.0.1:9' }));
+    const source = credentialSource(load({ KIRO_GITHUB_APP_ID: '1', KIRO_GITHUB_APP_PRIVATE_KEY_FILE: key.privateKeyFile, KIRO_GITHUB_API_URL: 'http://127.0.0.1:9' }));
     assert.equal(source.kind, 'app');
   });
 
   it('never shows a token in JSON or util.inspect (a logged credential stays harmless)', async function () {
-    const cred = await credentialSource(loadConfig({ KIRO_GITHUB_TOKEN: 'ghp_personal_secret' })).forRepository('acme', 'app');
+    const cred = await credentialSource(load({ KIRO_GITHUB_TOKEN: 'ghp_personal_secret' })).forRepository('acme', 'app');
     assert.equal(JSON.stringify({ cred }).includes('ghp_personal_secret'), false);
     assert.equal(inspect(cred).includes('ghp_personal_secret'), false);
     assert.equal(inspect({ deep: { cred } }).includes('ghp_personal_secret'), false);
