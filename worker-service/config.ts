@@ -65,6 +65,20 @@ export interface WorkerConfig {
   streamIdleMs: number;
   /** KIRO_JOB_RETENTION_DAYS: finished jobs older than this lose their record, log and sandbox folder. */
   retentionDays: number;
+  /** GitHub's webhook deliveries (POST /github/webhook); undefined: the route answers 404. */
+  webhooks: WebhookConfig | undefined;
+  /** KIRO_PUBLIC_DOCS=1: /openapi.json and /docs answer without a credential. */
+  publicDocs: boolean;
+  /** KIRO_METRICS_TOKEN: a bearer token that may read /metrics only (for a scraper); the worker token may too. */
+  metricsToken: string | undefined;
+}
+
+/** KIRO_GITHUB_WEBHOOK_SECRET and its companions (see worker-service/webhooks/). */
+export interface WebhookConfig {
+  /** The secret GitHub signs each delivery with (X-Hub-Signature-256). */
+  secret: string;
+  /** KIRO_ALLOWED_BOTS: bot logins (e.g. `renovate[bot]`) whose `/kiro` comments start work; bots are refused otherwise. */
+  allowedBots: string[];
 }
 
 /** KIRO_AUTH and its companions. */
@@ -372,6 +386,27 @@ function identityConfig(src: Source, token: string | undefined): IdentityConfig 
   };
 }
 
+function webhookConfig(src: Source): WebhookConfig | undefined {
+  const secret = src.KIRO_GITHUB_WEBHOOK_SECRET || undefined;
+  const bots = (src.KIRO_ALLOWED_BOTS ?? '').split(',').map((b) => b.trim().toLowerCase()).filter(Boolean);
+  for (const b of bots) {
+    if (!/^[a-z0-9-]{1,39}(\[bot\])?$/.test(b)) throw new ConfigError('KIRO_ALLOWED_BOTS', `expected bot logins such as renovate[bot], got ${JSON.stringify(b)}`);
+  }
+  if (!secret) {
+    if (bots.length) throw new ConfigError('KIRO_ALLOWED_BOTS', 'has no effect without KIRO_GITHUB_WEBHOOK_SECRET');
+    return undefined;
+  }
+  if (Buffer.byteLength(secret) < 16) throw new ConfigError('KIRO_GITHUB_WEBHOOK_SECRET', 'must be at least 16 bytes long (the secret typed into the App\'s or webhook\'s settings)');
+  if (!src.KIRO_GITHUB_TOKEN && !src.KIRO_GITHUB_APP_ID) throw new ConfigError('KIRO_GITHUB_WEBHOOK_SECRET', 'webhooks start work with the worker\'s own GitHub credential: set a GitHub App (KIRO_GITHUB_APP_ID) or KIRO_GITHUB_TOKEN');
+  return { secret, allowedBots: bots };
+}
+
+function metricsToken(src: Source): string | undefined {
+  const t = src.KIRO_METRICS_TOKEN || undefined;
+  if (t !== undefined && t.length < 16) throw new ConfigError('KIRO_METRICS_TOKEN', 'must be at least 16 characters');
+  return t;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
   let src: Source = { ...env };
   if (env.KIRO_WORKER_CONFIG) {
@@ -437,5 +472,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
     streamMaxPerCaller: int(src, 'KIRO_STREAM_MAX_PER_CALLER', 20, 1, 1_000_000),
     streamIdleMs: int(src, 'KIRO_STREAM_IDLE_MS', 600_000, 1_000, 24 * 3600_000),
     retentionDays: int(src, 'KIRO_JOB_RETENTION_DAYS', 14, 1, 3650),
+    webhooks: webhookConfig(src),
+    publicDocs: flag(src, 'KIRO_PUBLIC_DOCS'),
+    metricsToken: metricsToken(src),
   };
 }
