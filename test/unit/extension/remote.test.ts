@@ -154,7 +154,7 @@ describe('delegations from any machine', function () {
     const github = {
       rest: { pulls: { get: async (p: { pull_number: number }) => { asked.push(`pulls.get ${p.pull_number}`); return { data: { base: { ref: 'develop' }, draft: false } }; } } },
       graphql: async (query: string) => {
-        if (query.includes('KiroFollowUpRead')) return { repository: { ref: { target: { oid: 'c'.repeat(40) } }, file: { text: '# Task j1\n' } } };
+        if (query.includes('KiroTaskRead')) return { repository: { ref: { target: { oid: 'c'.repeat(40) } }, file: { text: '# Task j1\n' } } };
         return { createCommitOnBranch: { commit: { oid: 'f'.repeat(40) } } };
       },
     } as unknown as GitHubClient; // only the two calls a follow-up makes
