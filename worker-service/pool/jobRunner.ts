@@ -21,6 +21,7 @@ import { AgentSpawnError, runAgent, type AgentViolation } from './agentRun.js';
 import { WorkerError } from './errors.js';
 import { PhaseTimes } from './phases.js';
 import type { Slot } from './slot.js';
+import { addressedComments } from '../steering/taskText.js';
 
 /** Installation tokens expire after 60 minutes; older than this, a job gets a new one before it pushes. */
 const APP_TOKEN_REFRESH_MS = 45 * 60_000;
@@ -65,9 +66,14 @@ export interface RunResult {
   ms: number;
 }
 
-/** The agent's commit: a subject for people, and a trailer by which a re-run finds it. */
+/**
+ * The agent's commit: a subject for people, a trailer by which a re-run finds it, and one
+ * `Addresses:` trailer per review comment the round answers (steering/taskText.ts).
+ */
 export function agentCommitMessage(job: Job): string {
-  return `feat: ${job.request.title}\n\nKiro-Job: ${job.id}`;
+  const { owner, repo, prNumber, taskDescription } = job.request;
+  const addresses = addressedComments(taskDescription, { owner, repo, number: prNumber }).map((u) => `\nAddresses: ${u}`).join('');
+  return `feat: ${job.request.title}\n\nKiro-Job: ${job.id}${addresses}`;
 }
 
 export function finishJob(job: Job, state: JobState, error: JobError | null = null): void {
