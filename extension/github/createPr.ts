@@ -22,6 +22,10 @@ import { renderTaskMarkdown, type TaskFields } from '../../shared/taskMarkdown.j
 import type { GitHubClient } from './client.js';
 import { webUrlOf } from './urls.js';
 import { DelegateError } from './errors.js';
+import { DELEGATE, FINISH, PREPARE, RECOVER, REPO_ID, undoDocument, type DelegateData, type FinishData, type PrepareData, type RecoverData, type RepoIdData } from './createPrQueries.js';
+import { errorFor, graphqlParts, isNameCollision, type GqlError } from './graphqlErrors.js';
+import { blobUrl, prBody } from './prBody.js';
+import { isPreparedFresh, type PreparedRepo, type RepoKey } from './preparedRepo.js';
 
 export interface CreatePrInput {
   owner: string;
@@ -59,95 +63,8 @@ export interface CreatePrDeps {
   maxPreparedAgeMs?: number;
 }
 
-/** Which repository and base branch a preparing answer is about. */
-export interface RepoKey {
-  owner: string;
-  repo: string;
-  baseBranch: string;
-}
-
-/** The preparing query's answer, minus the candidate branch (its name is only made at submit). */
-export interface PreparedRepo extends RepoKey {
-  repositoryId: string;
-  viewerLogin?: string;
-  viewerPermission: string | null;
-  /** The base branch's head when asked: the new branch starts there. */
-  baseOid: string;
-  /** When the query was sent (ms, the clock of CreatePrDeps.now). */
-  fetchedAt: number;
-}
-
-/** A prepared answer older than this is asked again at submit. */
-export const PREPARED_MAX_AGE_MS = 60_000;
-
 const WRITE = new Set(['ADMIN', 'MAINTAIN', 'WRITE']);
 const MAX_ATTEMPTS = 5;
-
-const PREPARE = `query KiroPrepare($owner: String!, $name: String!, $base: String!, $candidate: String!, $withCandidate: Boolean!) {
-  viewer { login }
-  repository(owner: $owner, name: $name) {
-    id
-    viewerPermission
-    base: ref(qualifiedName: $base) { target { oid } }
-    candidate: ref(qualifiedName: $candidate) @include(if: $withCandidate) { id }
-  }
-}`;
-
-const DELEGATE = `mutation KiroDelegate($repositoryId: ID!, $ref: String!, $oid: GitObjectID!, $branch: CommittableBranch!, $message: CommitMessage!, $changes: FileChanges!, $base: String!, $head: String!, $title: String!, $body: String!, $draft: Boolean!) {
-  createRef(input: { repositoryId: $repositoryId, name: $ref, oid: $oid }) { ref { id } }
-  createCommitOnBranch(input: { branch: $branch, expectedHeadOid: $oid, message: $message, fileChanges: $changes }) { commit { oid } }
-  createPullRequest(input: { repositoryId: $repositoryId, baseRefName: $base, headRefName: $head, title: $title, body: $body, draft: $draft }) { pullRequest { id number url } }
-}`;
-
-const RECOVER = `query KiroRecover($owner: String!, $name: String!, $candidate: String!) {
-  repository(owner: $owner, name: $name) {
-    ref(qualifiedName: $candidate) {
-      id
-      target { ... on Commit { oid message } }
-      associatedPullRequests(first: 5, states: [OPEN]) { nodes { id number url } }
-    }
-  }
-}`;
-
-interface GqlError {
-  type?: string;
-  path?: (string | number)[];
-  message: string;
-}
-
-interface DelegateData {
-  createRef: { ref: { id: string } | null } | null;
-  createCommitOnBranch: { commit: { oid: string } | null } | null;
-  createPullRequest: { pullRequest: { id: string; number: number; url: string } | null } | null;
-}
-
-/** What a GraphqlResponseError (or any Octokit error) carries, read without trusting its shape. */
-function graphqlParts(e: unknown): { data?: unknown; errors?: GqlError[]; status?: number } {
-  const x = e as { data?: unknown; errors?: GqlError[]; status?: number; name?: string };
-  return { data: x?.data, errors: Array.isArray(x?.errors) ? x.errors : undefined, status: typeof x?.status === 'number' ? x.status : undefined };
-}
-
-function errorFor(errors: GqlError[] | undefined, field: string): GqlError | undefined {
-  return errors?.find((er) => er.path?.[0] === field);
-}
-
-/** The file on the branch on GitHub's web UI; each part of the branch name is escaped, its slashes kept. */
-export function blobUrl(webUrl: string, owner: string, repo: string, branch: string, path: string): string {
-  const enc = (s: string) => s.split('/').map(encodeURIComponent).join('/');
-  return `${webUrl.replace(/\/+$/, '')}/${enc(owner)}/${enc(repo)}/blob/${enc(branch)}/${enc(path)}`;
-}
-
-/** A relative link in a PR body resolves against the PR page (…/pull/N/TASK.md), so TASK.md is linked absolutely. */
-export function prBody(task: TaskFields, code: string, taskUrl: string): string {
-  const lines = [
-    `Delegated with **Kiro Delegate** · confirmation code \`${code}\``,
-    '',
-    task.objective.trim().slice(0, 2000),
-    '',
-    `The task is in [\`TASK.md\`](${taskUrl}). A coding agent is working on it and will push its changes to this branch.`,
-  ];
-  return lines.join('\n');
-}
 
 function checkKey(key: RepoKey): void {
   if (!isValidOwner(key.owner)) throw new DelegateError('INVALID_INPUT', `"${key.owner}" is not a valid GitHub owner`, 'owner');
@@ -155,22 +72,14 @@ function checkKey(key: RepoKey): void {
   if (!isValidBranchName(key.baseBranch)) throw new DelegateError('INVALID_INPUT', `"${key.baseBranch}" is not a valid branch name`, 'baseBranch');
 }
 
-/** Whether `prepared` may stand in for the query at `now`: same repository (names are case-insensitive) and base, at most `maxAgeMs` old. */
-export function isPreparedFresh(prepared: PreparedRepo | undefined, key: RepoKey, now: number, maxAgeMs = PREPARED_MAX_AGE_MS): prepared is PreparedRepo {
-  if (!prepared) return false;
-  const age = now - prepared.fetchedAt;
-  return prepared.owner.toLowerCase() === key.owner.toLowerCase() && prepared.repo.toLowerCase() === key.repo.toLowerCase()
-    && prepared.baseBranch === key.baseBranch && age >= 0 && age <= maxAgeMs;
-}
-
 /**
  * The preparing query (one round trip). With `candidate`, it also says whether that
  * branch name is taken. Throws a DelegateError when the repository or the base is missing.
  */
 async function ask(client: GitHubClient, key: RepoKey, fetchedAt: number, candidate?: string): Promise<{ prepared: PreparedRepo; candidateTaken: boolean }> {
-  let prep: { viewer?: { login: string }; repository: { id: string; viewerPermission: string | null; base: { target: { oid: string } } | null; candidate?: { id: string } | null } | null };
+  let prep: PrepareData;
   try {
-    prep = await client.graphql(PREPARE, { owner: key.owner, name: key.repo, base: `refs/heads/${key.baseBranch}`, candidate: `refs/heads/${candidate ?? ''}`, withCandidate: candidate !== undefined });
+    prep = await client.graphql<PrepareData>(PREPARE, { owner: key.owner, name: key.repo, base: `refs/heads/${key.baseBranch}`, candidate: `refs/heads/${candidate ?? ''}`, withCandidate: candidate !== undefined });
   } catch (e) {
     const { errors, status } = graphqlParts(e);
     if (errors?.some((er) => er.type === 'NOT_FOUND')) throw new DelegateError('REPO_NOT_FOUND', `Repository ${key.owner}/${key.repo} was not found, or your GitHub account cannot see it.`, 'repo');
@@ -269,24 +178,13 @@ export async function createDelegationPr(input: CreatePrInput, deps: CreatePrDep
       return { prUrl: pr.url, number: pr.number, branchName: branch, confirmationCode: code, taskCommitOid: commitOid, baseOid, viewerLogin, roundTrips };
     }
     // Something failed: undo whatever of ours acted, then decide whether a new name helps.
-    const undo: string[] = [];
-    const undoVars: Record<string, string> = {};
-    if (pr) {
-      undo.push('closePr: closePullRequest(input: { pullRequestId: $pr }) { clientMutationId }');
-      undoVars.pr = pr.id;
-    }
-    if (refId) {
-      undo.push('deleteBranch: deleteRef(input: { refId: $ref }) { clientMutationId }');
-      undoVars.ref = refId;
-    }
-    if (undo.length > 0) {
+    const undo = undoDocument({ pr: pr?.id, ref: refId ?? undefined });
+    if (undo) {
       roundTrips++;
-      const decl = Object.keys(undoVars).map((k) => `$${k}: ID!`).join(', ');
-      await client.graphql(`mutation KiroUndo(${decl}) { ${undo.join('\n')} }`, undoVars).catch((e: unknown) => deps.log?.(`clean-up after a failed attempt did not complete: ${(e as Error).message}`));
+      await client.graphql(undo.query, undo.variables).catch((e: unknown) => deps.log?.(`clean-up after a failed attempt did not complete: ${(e as Error).message}`));
     }
     const refError = errorFor(errors, 'createRef');
-    const collided = (refError && /already exists/i.test(refError.message))
-      || (!refError && /expected branch to point|already exists/i.test([errorFor(errors, 'createCommitOnBranch')?.message, errorFor(errors, 'createPullRequest')?.message].join(' ')));
+    const collided = isNameCollision(errors);
     if (!collided && refError?.type === 'FORBIDDEN') {
       // Write access was lost since the preparing answer (or while the document ran).
       throw new DelegateError('NO_WRITE_PERMISSION', `Your GitHub account cannot push to ${input.owner}/${input.repo}: ${refError.message}. Ask for write access, or delegate on a fork.`, 'repo');
@@ -305,7 +203,7 @@ type Recovered = 'free' | 'taken' | { prUrl: string; number: number; taskCommitO
 
 /** After a mutation whose answer was lost: is the branch free, someone else's, or ours (then finish the PR)? */
 async function recover(client: GitHubClient, input: CreatePrInput, branch: string, code: string, body: string): Promise<Recovered> {
-  const res = await client.graphql<{ repository: { ref: { id: string; target: { oid: string; message: string }; associatedPullRequests: { nodes: { number: number; url: string }[] } } | null } }>(
+  const res = await client.graphql<RecoverData>(
     RECOVER, { owner: input.owner, name: input.repo, candidate: `refs/heads/${branch}` },
   );
   const ref = res.repository.ref;
@@ -315,16 +213,14 @@ async function recover(client: GitHubClient, input: CreatePrInput, branch: strin
   if (!ref.target.message.includes(code)) return 'taken';
   const open = ref.associatedPullRequests.nodes[0];
   if (open) return { prUrl: open.url, number: open.number, taskCommitOid: ref.target.oid };
-  const created = await client.graphql<{ createPullRequest: { pullRequest: { number: number; url: string } } }>(
-    `mutation KiroFinish($repositoryId: ID!, $base: String!, $head: String!, $title: String!, $body: String!, $draft: Boolean!) {
-      createPullRequest(input: { repositoryId: $repositoryId, baseRefName: $base, headRefName: $head, title: $title, body: $body, draft: $draft }) { pullRequest { number url } }
-    }`,
+  const created = await client.graphql<FinishData>(
+    FINISH,
     { repositoryId: await repoId(client, input), base: input.baseBranch, head: branch, title: input.prTitle, body, draft: input.draft ?? false },
   );
   return { prUrl: created.createPullRequest.pullRequest.url, number: created.createPullRequest.pullRequest.number, taskCommitOid: ref.target.oid, extraTrips: 2 };
 }
 
 async function repoId(client: GitHubClient, input: CreatePrInput): Promise<string> {
-  const r = await client.graphql<{ repository: { id: string } }>(`query KiroRepoId($o: String!, $n: String!) { repository(owner: $o, name: $n) { id } }`, { o: input.owner, n: input.repo });
+  const r = await client.graphql<RepoIdData>(REPO_ID, { o: input.owner, n: input.repo });
   return r.repository.id;
 }

@@ -11,7 +11,8 @@
 import { createHash } from 'node:crypto';
 import { isValidBranchName, isValidOwner, isValidRepo } from '../../shared/names.js';
 import type { GitHubClient } from './client.js';
-import { isPreparedFresh, prepareRepo, PREPARED_MAX_AGE_MS, type PreparedRepo, type RepoKey } from './createPr.js';
+import { prepareRepo } from './createPr.js';
+import { isPreparedFresh, PREPARED_MAX_AGE_MS, type PreparedRepo, type RepoKey } from './preparedRepo.js';
 
 export interface Timers {
   setTimeout(fn: () => void, ms: number): unknown;

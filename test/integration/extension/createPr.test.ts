@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { GitHubStandIn } from '../../support/github/server.js';
 import { createGitHubClient, webUrlOf } from '../../../extension/github/client.js';
-import { blobUrl, createDelegationPr, prepareRepo, type CreatePrInput } from '../../../extension/github/createPr.js';
+import { createDelegationPr, prepareRepo, type CreatePrInput } from '../../../extension/github/createPr.js';
+import { blobUrl } from '../../../extension/github/prBody.js';
 import { DelegateError } from '../../../extension/github/errors.js';
 import { lookupBaseBranches } from '../../../extension/github/baseBranches.js';
 import { parseTaskMarkdown } from '../../../shared/taskMarkdown.js';

@@ -2,7 +2,7 @@
 // typing, the account check, with a fake clock and a fake query (no network).
 import assert from 'node:assert/strict';
 import { createGitHubClient, type GitHubClient } from '../../../extension/github/client.js';
-import { isPreparedFresh, type PreparedRepo, type RepoKey } from '../../../extension/github/createPr.js';
+import { isPreparedFresh, type PreparedRepo, type RepoKey } from '../../../extension/github/preparedRepo.js';
 import { PrepareCache, type PrefetchDeps } from '../../../extension/github/prefetch.js';
 
 /** A clock whose timers fire only when the test advances it. */
