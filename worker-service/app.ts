@@ -9,6 +9,7 @@ import type { Commenter } from './github/comments.js';
 import authPlugin from './plugins/auth.js';
 import guardPlugin from './plugins/guard.js';
 import streamsPlugin from './plugins/streams.js';
+import steeringPlugin from './steering/plugin.js';
 import auditRoutes from './routes/audit.js';
 import authRoutes from './routes/auth.js';
 import errorsPlugin from './plugins/errors.js';
@@ -65,6 +66,7 @@ export async function buildApp(config: WorkerConfig, opts: BuildAppOptions = {})
   await app.register(poolPlugin, { config, version: VERSION, commenter: opts.commenter, env: opts.env });
   await app.register(guardPlugin, { config });
   await app.register(streamsPlugin, { config });
+  await app.register(steeringPlugin, { config });
   await app.register(healthRoutes, { config, env: opts.env });
   await app.register(generateCodeRoutes, { allowlist: config.repoAllowlist });
   await app.register(jobRoutes);

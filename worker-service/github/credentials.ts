@@ -20,7 +20,8 @@ export interface JobCredential {
 
 export interface CredentialSource {
   readonly kind: 'app' | 'token' | 'none';
-  forRepository(owner: string, repo: string): Promise<JobCredential>;
+  /** A job's credential; `permissions` widens an App token for steering work (STEER_PERMISSIONS). */
+  forRepository(owner: string, repo: string, permissions?: AppPermissions): Promise<JobCredential>;
   /**
    * A token to read pull requests and collaborators' permissions with (identity checks), never
    * a job's: with an App, one per installation with only `metadata` and `pull_requests: read`,
@@ -34,6 +35,14 @@ export const CHECK_PERMISSIONS = { metadata: 'read', pull_requests: 'read' } as 
 
 /** What a job's installation token may do: push to the branch and comment on the PR. Nothing else. */
 export const JOB_PERMISSIONS = { contents: 'write', pull_requests: 'write' } as const;
+
+/**
+ * What the worker's own work for a `/kiro` round needs (never the agent's): TASK.md and a new
+ * branch, the PR, reactions on comments and issues, the "Kiro" check run.
+ */
+export const STEER_PERMISSIONS = { contents: 'write', pull_requests: 'write', issues: 'write', checks: 'write' } as const;
+
+export type AppPermissions = Readonly<Record<string, 'read' | 'write'>>;
 
 const USER_AGENT = 'kiro-delegate-worker';
 /** No GitHub call may hold a job (or the service's shutdown) for longer. */
@@ -96,24 +105,24 @@ class AppCredentials implements CredentialSource {
     this.app = new Octokit({ baseUrl: apiUrl, userAgent: USER_AGENT, authStrategy: createAppAuth, auth: { appId, privateKey } });
   }
 
-  async forRepository(owner: string, repo: string): Promise<JobCredential> {
+  async forRepository(owner: string, repo: string, permissions: AppPermissions = JOB_PERMISSIONS): Promise<JobCredential> {
     const key = `${owner}/${repo}`.toLowerCase();
     const cached = this.installations.get(key);
     if (cached !== undefined) {
       try {
-        return await this.tokenFor(cached, owner, repo);
+        return await this.tokenFor(cached, owner, repo, permissions);
       } catch (e) {
         // The App was reinstalled (new id) or removed since: look the installation up again, once.
-        if (!(e instanceof RequestError) || e.status !== 404) throw this.failure(e, owner, repo);
+        if (!(e instanceof RequestError) || e.status !== 404) throw this.failure(e, owner, repo, permissions);
         this.installations.delete(key);
       }
     }
     const id = await this.installationOf(owner, repo);
     this.installations.set(key, id);
     try {
-      return await this.tokenFor(id, owner, repo);
+      return await this.tokenFor(id, owner, repo, permissions);
     } catch (e) {
-      throw this.failure(e, owner, repo);
+      throw this.failure(e, owner, repo, permissions);
     }
   }
 
@@ -159,9 +168,9 @@ class AppCredentials implements CredentialSource {
     }
   }
 
-  private async tokenFor(installationId: number, owner: string, repo: string): Promise<JobCredential> {
+  private async tokenFor(installationId: number, owner: string, repo: string, permissions: AppPermissions): Promise<JobCredential> {
     const { data } = await this.app.request('POST /app/installations/{installation_id}/access_tokens', {
-      installation_id: installationId, repositories: [repo], permissions: { ...JOB_PERMISSIONS }, request: { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) },
+      installation_id: installationId, repositories: [repo], permissions: { ...permissions }, request: { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) },
     });
     const token = data.token;
     return new Credential('app', token, async () => {
@@ -175,10 +184,10 @@ class AppCredentials implements CredentialSource {
     });
   }
 
-  private failure(e: unknown, owner: string, repo: string): CredentialError {
+  private failure(e: unknown, owner: string, repo: string, permissions: AppPermissions = JOB_PERMISSIONS): CredentialError {
     if (CredentialError.is(e)) return e;
     if (e instanceof RequestError && (e.status === 403 || e.status === 422)) {
-      return new CredentialError('APP_TOKEN_REFUSED', `GitHub refused a token for ${owner}/${repo} with contents: write and pull_requests: write (${describe(e)}); give the App these permissions and access to the repository`);
+      return new CredentialError('APP_TOKEN_REFUSED', `GitHub refused a token for ${owner}/${repo} with ${Object.entries(permissions).map(([k, v]) => `${k}: ${v}`).join(' and ')} (${describe(e)}); give the App these permissions and access to the repository`);
     }
     return new CredentialError('APP_REQUEST_FAILED', `could not create a GitHub App token for ${owner}/${repo}: ${describe(e)}`);
   }

@@ -19,6 +19,9 @@ export class QuotaError extends WorkerError {
   }
 }
 
+/** Who asks: a request (a route), or its likeness for work started by a webhook delivery. */
+export type Asker = Pick<FastifyRequest, 'caller' | 'id' | 'ip'>;
+
 interface GuardLog {
   info(obj: object, msg: string): void;
   warn(obj: object, msg: string): void;
@@ -55,7 +58,7 @@ export class Guard {
    * the verified login in github mode. Throws a WorkerError, audited, when refused.
    * `release` must be called once the request is queued or failed.
    */
-  async admit(req: FastifyRequest, body: GenerateCodeRequest): Promise<{ request: GenerateCodeRequest; release: () => void }> {
+  async admit(req: Asker, body: GenerateCodeRequest, opts: { quotaHeld?: boolean } = {}): Promise<{ request: GenerateCodeRequest; release: () => void }> {
     const caller = this.callerOf(req);
     try {
       const refusal = branchRefusal(body.branch, this.identity.branchPrefix);
@@ -83,12 +86,20 @@ export class Guard {
         const bad = pullRefusal(body, pr);
         if (bad) throw bad;
       }
-      const release = caller.kind === 'user' ? await this.reserve(caller.login) : () => undefined;
+      const release = caller.kind === 'user' && !opts.quotaHeld ? await this.reserve(caller.login) : () => undefined;
       return { request, release };
     } catch (e) {
       if (WorkerError.is(e)) await this.record(req, 'submit', { outcome: 'refused', code: e.code, ...where(body) });
       throw e;
     }
+  }
+
+  /**
+   * A user's quotas, held before work that must not be half-done (an issue's branch and PR
+   * are made before its job is admitted with `quotaHeld`). Throws a QuotaError; returns the release.
+   */
+  reserveQuota(login: string): Promise<() => void> {
+    return this.reserve(login);
   }
 
   /** Whether the caller may see the job (GET, log, events, health): not-found otherwise, as if it did not exist. */
@@ -103,7 +114,7 @@ export class Guard {
   }
 
   /** Throws 404 or 403 (audited) unless the caller may cancel the job. */
-  async mayCancel(req: FastifyRequest, job: JobStatus): Promise<void> {
+  async mayCancel(req: Asker, job: JobStatus): Promise<void> {
     const d = await this.decideOn(req.caller, 'cancel', job);
     if (d === 'allow') return;
     const e = d === 'not-found' ? new WorkerError('NOT_FOUND', `no job ${job.jobId}`, 404) : new WorkerError('FORBIDDEN', `only the job's requester or a user with write permission on ${job.owner}/${job.repo} may cancel it`, 403);
@@ -112,7 +123,7 @@ export class Guard {
   }
 
   /** One audit record: a log line and a durable entry. Never throws (a full disk must not fail a cancel). */
-  async record(req: FastifyRequest, action: AuditRecord['action'], rest: Partial<AuditRecord> & Pick<AuditRecord, 'outcome'>): Promise<void> {
+  async record(req: Asker, action: AuditRecord['action'], rest: Partial<AuditRecord> & Pick<AuditRecord, 'outcome'>): Promise<void> {
     const record: AuditRecord = { time: new Date(this.now()).toISOString(), caller: callerName(req.caller), action, requestId: String(req.id), ip: req.ip, ...rest };
     this.log.info({ audit: true, ...record }, `audit: ${action} ${record.outcome}`);
     await this.audit.append(record).catch((e: unknown) => this.log.warn({ err: String(e) }, 'could not keep an audit record'));
@@ -153,7 +164,7 @@ export class Guard {
     if (this.refusals.size > 10_000) for (const k of this.refusals.keys()) this.recentRefusals(k);
   }
 
-  private callerOf(req: FastifyRequest): Caller {
+  private callerOf(req: Asker): Caller {
     if (!req.caller) throw new WorkerError('UNAUTHORIZED', 'a valid bearer token is required', 401);
     return req.caller;
   }

@@ -24,8 +24,11 @@ const loopbackHosts = (port: number) => new Set([`127.0.0.1:${port}`, `localhost
 
 const bearerOf = (header: string | undefined) => /^Bearer\s+(\S+)\s*$/i.exec(header ?? '')?.[1];
 
-/** Routes that answer without a credential: liveness, and the exchange that makes one. */
-const PUBLIC = new Set(['GET /healthz', 'POST /auth/github']);
+/**
+ * Routes that answer without a credential: liveness, the exchange that makes one, and
+ * GitHub's webhook deliveries (their HMAC signature is their credential: steering/plugin.ts).
+ */
+const PUBLIC = new Set(['GET /healthz', 'POST /auth/github', 'POST /github/webhook']);
 
 declare module 'fastify' {
   interface FastifyRequest {

@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import type { WorkerConfig } from '../config.js';
 import { Workspaces } from '../git/workspace.js';
 import { githubCommenter, type Commenter } from '../github/comments.js';
-import { credentialSource } from '../github/credentials.js';
+import { credentialSource, type CredentialSource } from '../github/credentials.js';
 import { GitHubFacts } from '../identity/githubFacts.js';
 import { githubFinisher, type PrFinisher } from '../github/finish.js';
 import { DAY_MS, SWEEP_EVERY_MS } from '../jobs/retention.js';
@@ -21,6 +21,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     jobs: JobService;
     githubFacts: GitHubFacts;
+    /** Where jobs (and the worker's own work on GitHub) get their GitHub credential. */
+    credentials: CredentialSource;
     /** The embedded queue (undefined in a fleet: use `jobs`). */
     pool: Pool;
   }
@@ -44,6 +46,7 @@ export default fp<PoolPluginOptions>(async function poolPlugin(app: FastifyInsta
   // One source of GitHub facts for the pre-push check and the routes' authorization (plugins/guard.ts).
   const facts = new GitHubFacts(config.githubApiUrl, credentials);
   app.decorate('githubFacts', facts);
+  app.decorate('credentials', credentials);
   const hostDeps = { config, workspaces, credentials, log, commenter, finisher, version: opts.version, env: opts.env, sandbox: app.sandbox, facts };
   let jobs: JobService;
   if (config.fleet) {
