@@ -1,6 +1,6 @@
 // activate(): wiring only. The extension's behaviour lives in plain modules.
 import * as vscode from 'vscode';
-import { registerActionCommands } from './commands/actions.js';
+import { registerActionCommands } from './commands/registry.js';
 import { registerDelegateCommands } from './commands/delegate.js';
 import { Services } from './services.js';
 import { DelegationsView } from './ui/delegationsView.js';
