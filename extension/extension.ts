@@ -4,6 +4,7 @@ import { registerActionCommands } from './commands/registry.js';
 import { registerDelegateCommands } from './commands/delegate.js';
 import { Services } from './services.js';
 import { DelegationsView } from './ui/delegationsView.js';
+import { jobLinkHandler } from './ui/jobLinks.js';
 import { notifyWatchEvent } from './ui/notifications.js';
 import { HealthStatusBar } from './ui/statusBar.js';
 import { ignoredWorkspaceSettings } from './settings.js';
@@ -31,6 +32,7 @@ export function activate(context: vscode.ExtensionContext): void {
   context.subscriptions.push(
     log, services, statusBar, view,
     vscode.window.registerTreeDataProvider('kiroDelegate.delegations', view),
+    vscode.window.registerUriHandler(jobLinkHandler(services)),
     services.onWatchEvent((e) => notifyWatchEvent(services, e)),
     services.onSlots((pool) => statusBar.applySlots(pool)),
     vscode.workspace.onDidChangeConfiguration((e) => {

@@ -7,7 +7,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { ErrorBodySchema, JobIdParamsSchema, JobListQuerySchema, JobListSchema, JobStatusSchema, MAX_JOBS_PAGE } from '../../shared/protocol.js';
 import { WorkerError } from '../pool/errors.js';
-import type { LogSink } from '../pool/service.js';
+import { newestFirst, type LogSink } from '../pool/service.js';
 
 // A query string is text, and this service's validator never coerces types: the digits are checked here, converted below.
 /** Bytes a log reader may leave unread before it is cut off (it reconnects at its offset). */
@@ -26,7 +26,18 @@ const jobs: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/jobs', { schema: { querystring: JobListQuerySchema, response: { 200: JobListSchema, '4xx': ErrorBodySchema } } }, async (req) => {
     const caller = req.caller;
     if (caller?.kind !== 'user') throw new WorkerError('BAD_REQUEST', 'mine=1 lists a signed-in user\'s jobs (KIRO_AUTH=github); the worker token names nobody', 400, 'mine');
-    return app.jobs.byRequester(caller.login, { limit: Number(req.query.limit ?? MAX_JOBS_PAGE), cursor: req.query.cursor });
+    const limit = Number(req.query.limit ?? MAX_JOBS_PAGE);
+    const page = await app.jobs.byRequester(caller.login, { limit, cursor: req.query.cursor });
+    // Rounds others started on GitHub on this user's pull requests (steering/): on the first page.
+    if (req.query.cursor || !app.steering) return page;
+    const mine = new Set(page.jobs.map((j) => j.jobId));
+    const extra = [];
+    for (const id of await app.steering.store.delegatedTo(caller.login, 20)) {
+      if (mine.has(id)) continue;
+      const job = await app.jobs.status(id);
+      if (job && (await app.guard.mayRead(caller, job))) extra.push(job);
+    }
+    return extra.length ? { ...page, jobs: [...page.jobs, ...extra].sort(newestFirst) } : page;
   });
 
   app.get('/jobs/:id', { schema: { params: JobIdParamsSchema, response: { 200: JobStatusSchema, '4xx': ErrorBodySchema } } }, async (req) => readable(req.caller, req.params.id));
