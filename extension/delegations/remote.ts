@@ -107,6 +107,30 @@ export interface Merge {
   added: Delegation[];
   /** Jobs of delegations this window knows: their state, for the watcher to apply. */
   known: JobStatus[];
+  /** New jobs on pull requests this window follows (a `/kiro` comment on GitHub): more rounds of those delegations. */
+  rounds: { delegationId: string; jobs: JobStatus[] }[];
+}
+
+/**
+ * A delegation with the rounds started elsewhere (on GitHub) on its pull request as its
+ * newest: the newest of them is the current round, to be followed (and its end told) like
+ * one sent from here. Undefined when there is none to add.
+ */
+export function withRoundsFromElsewhere(d: Delegation, jobs: readonly JobStatus[]): Partial<Delegation> | undefined {
+  if (d.state === 'closed' || d.state === 'creating') return undefined;
+  const known = new Set([d.jobId, ...(d.rounds ?? []).map((r) => r.jobId)].filter((id): id is string => !!id));
+  const fresh = jobs.filter((j) => !known.has(j.jobId) && Date.parse(j.createdAt) >= d.createdAt).sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt));
+  const cur = fresh[fresh.length - 1];
+  if (!cur) return undefined;
+  const history = d.rounds ?? [{ round: 1, taskCommitOid: d.taskCommitOid, state: d.state }];
+  const kept = history.map((r, i) => (i === history.length - 1 ? { ...r, ...(d.jobId ? { jobId: d.jobId } : {}), state: d.state, ...(d.headOid ? { headOid: d.headOid } : {}) } : r));
+  let n = d.round ?? history.length;
+  const added = fresh.map((j) => ({ round: ++n, jobId: j.jobId, taskCommitOid: '', state: delegationStateOf(j), ...(j.commitSha ? { headOid: j.commitSha } : {}) }));
+  // Queued until the watcher applies the job's own state: then its push (or end) is told once.
+  return {
+    rounds: [...kept, ...added], round: n, jobId: cur.jobId, jobState: 'queued', state: 'queued', position: undefined, startedAt: undefined,
+    usage: undefined, problem: undefined, sendFailed: false, notified: false,
+  };
 }
 
 /**
@@ -117,14 +141,17 @@ export interface Merge {
  */
 export function mergeRemoteJobs(input: MergeInput): Merge {
   const localJobs = new Set(input.local.flatMap((d) => [...(d.jobId ? [d.jobId] : []), ...(d.rounds ?? []).flatMap((r) => (r.jobId ? [r.jobId] : []))]));
-  const localPrs = new Set(input.local.map(prKey));
   const only = input.onlyLogin;
   const mine = only === undefined ? input.jobs : input.jobs.filter((j) => only !== null && j.requestedBy?.toLowerCase() === only.toLowerCase());
   const known: JobStatus[] = [];
   const byPr = new Map<string, JobStatus[]>();
+  const elsewhere = new Map<string, JobStatus[]>();
+  const followed = new Map(input.local.map((d) => [prKey(d), d.id]));
   for (const j of mine) {
+    const followedBy = followed.get(prKey(j));
     if (localJobs.has(j.jobId)) known.push(j);
-    else if (!localPrs.has(prKey(j))) byPr.set(prKey(j), [...(byPr.get(prKey(j)) ?? []), j]);
+    else if (followedBy === undefined) byPr.set(prKey(j), [...(byPr.get(prKey(j)) ?? []), j]);
+    else elsewhere.set(followedBy, [...(elsewhere.get(followedBy) ?? []), j]);
   }
   const candidates = [...byPr.values()].map((jobs) => delegationFromJobs(jobs, input.webUrl));
   // The store keeps the newest `keep` and every active one: adding what it would drop at once only churns.
@@ -132,7 +159,7 @@ export function mergeRemoteJobs(input: MergeInput): Merge {
   const newest = [...input.local, ...candidates].sort((a, b) => b.createdAt - a.createdAt).slice(0, keep);
   const kept = new Set(newest);
   const added = candidates.filter((d) => kept.has(d) || ACTIVE.has(d.state)).sort((a, b) => b.createdAt - a.createdAt);
-  return { added, known };
+  return { added, known, rounds: [...elsewhere].map(([delegationId, jobs]) => ({ delegationId, jobs })) };
 }
 
 export interface SyncDeps {
@@ -157,7 +184,16 @@ export async function syncFromWorker(deps: SyncDeps): Promise<{ added: number; u
   const onlyLogin = deps.onlyLogin && fetched.jobs.length > 0 ? await deps.onlyLogin() : undefined;
   const merge = mergeRemoteJobs({ local: deps.store.all(), jobs: fetched.jobs, webUrl: deps.webUrl, onlyLogin });
   for (const job of merge.known) await deps.applyJob(job);
+  let rounds = 0;
+  for (const { delegationId, jobs } of merge.rounds) {
+    const d = deps.store.get(delegationId);
+    const patch = d && withRoundsFromElsewhere(d, jobs);
+    if (!d || !patch || !(await deps.store.patch(delegationId, patch))) continue;
+    rounds += 1;
+    deps.log?.(`a round started elsewhere (on GitHub) on ${d.owner}/${d.repo}#${d.prNumber}: round ${patch.round}`);
+    for (const j of [...jobs].sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt))) await deps.applyJob(j);
+  }
   await deps.store.upsertMany(merge.added);
   if (merge.added.length) deps.log?.(`${merge.added.length} delegation(s) started elsewhere, listed by the worker: ${merge.added.map((d) => `${d.owner}/${d.repo}#${d.prNumber}`).join(', ')}`);
-  return { added: merge.added.length, updated: merge.known.length, ...(fetched.error ? { error: fetched.error } : {}) };
+  return { added: merge.added.length, updated: merge.known.length + rounds, ...(fetched.error ? { error: fetched.error } : {}) };
 }
