@@ -38,6 +38,7 @@ export const GenerateCodeRequestSchema = Type.Object(
 export type GenerateCodeRequest = Static<typeof GenerateCodeRequestSchema>;
 
 export { JOB_STATES, FINAL_STATES, isFinalState, type JobState } from './jobStates.js';
+import type { ErrorCode } from './errorCodes.js';
 export const JobStateSchema = Type.Unsafe<JobState>({ type: 'string', enum: [...JOB_STATES] });
 
 export const JobAcceptedSchema = Type.Object({
@@ -243,7 +244,7 @@ export const PoolHealthSchema = Type.Object({
 export type PoolHealth = Static<typeof PoolHealthSchema>;
 
 /**
- * Error codes of identity and authorization (others are free strings for now):
+ * Error codes of identity and authorization (every code the worker sends: shared/errorCodes.ts):
  * UNAUTHORIZED (401: no or bad credential, or an expired session), GITHUB_TOKEN_REFUSED
  * (401: GitHub refused the token offered to POST /auth/github), FORBIDDEN (403: may read,
  * may not write), FORBIDDEN_BRANCH (403: not a branch the worker may push to), PR_MISMATCH
@@ -251,7 +252,7 @@ export type PoolHealth = Static<typeof PoolHealthSchema>;
  * a per-user limit; the message says which and when it clears), PR_CHANGED (a job's PR closed
  * or retargeted before its push), BUDGET_EXCEEDED (a job's reported tokens passed its budget).
  */
-export const AUTH_ERROR_CODES = ['UNAUTHORIZED', 'GITHUB_TOKEN_REFUSED', 'FORBIDDEN', 'FORBIDDEN_BRANCH', 'PR_MISMATCH', 'QUOTA_EXCEEDED', 'PR_CHANGED', 'BUDGET_EXCEEDED'] as const;
+export const AUTH_ERROR_CODES = ['UNAUTHORIZED', 'GITHUB_TOKEN_REFUSED', 'FORBIDDEN', 'FORBIDDEN_BRANCH', 'PR_MISMATCH', 'QUOTA_EXCEEDED', 'PR_CHANGED', 'BUDGET_EXCEEDED'] as const satisfies readonly ErrorCode[];
 
 /** Every error the worker answers with: a machine-readable code, words for a person, the field at fault. */
 export const ErrorBodySchema = Type.Object({

@@ -5,6 +5,7 @@
 // checked against the versions the README names (scripts/agents/install.sh pins them
 // for the tests); `custom` is KIRO_AGENT_COMMAND as it always was.
 import type { JobError } from '../jobs/job.js';
+import type { ErrorCode } from '../../shared/errorCodes.js';
 
 export const AGENT_PRESETS = ['kiro', 'claude', 'codex', 'gemini', 'opencode', 'custom'] as const;
 export type AgentPresetName = (typeof AGENT_PRESETS)[number];
@@ -28,7 +29,7 @@ export interface AgentPreset {
   env: Readonly<Record<string, string>>;
   output: OutputFormat;
   /** Exit codes with a meaning of their own; any other non-zero code is a plain failure. */
-  exits: Readonly<Record<number, JobError>>;
+  exits: Readonly<Record<number, JobError & { code: ErrorCode }>>;
   /**
    * Where its model API lives (`host:port`): what the default KIRO_AGENT_NETWORK lets it
    * reach through the egress proxy, with KIRO_AGENT_ALLOW_HOSTS on top.
@@ -212,7 +213,7 @@ export function presetHosts(preset: AgentPresetName, keyVar: string | undefined,
 }
 
 /** What a non-zero exit of the agent means for its job, with what the agent itself said went wrong. */
-export function exitError(preset: AgentPresetName, exitCode: number, reported: string | null): JobError {
+export function exitError(preset: AgentPresetName, exitCode: number, reported: string | null): JobError & { code: ErrorCode } {
   const known = PRESETS[preset].exits[exitCode];
   const base = known ?? { code: 'AGENT_FAILED', message: `${preset === 'custom' ? 'the agent' : PRESETS[preset].label} exited with code ${exitCode}` };
   return reported ? { code: base.code, message: `${base.message}: ${reported}` } : base;

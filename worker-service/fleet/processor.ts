@@ -10,6 +10,7 @@ import type { FastifyBaseLogger as Logger } from 'fastify';
 import { DelayedError, UnrecoverableError, WaitingError, Worker, type Job as BullJob } from 'bullmq';
 import { Redis } from 'ioredis';
 import { isFinalState, type JobStatus } from '../../shared/protocol.js';
+import type { ErrorCode } from '../../shared/errorCodes.js';
 import type { FleetConfig } from '../config.js';
 import { scopeKeyOf, toStatus, type Job } from '../jobs/job.js';
 import { JobLog, logPath } from '../jobs/log.js';
@@ -204,7 +205,7 @@ export class FleetProcessor {
     if (!job) return 'failed';
     const { id } = job;
     if (isFinalState(job.state)) return job.state; // ended, but its completion never reached BullMQ (Redis was away)
-    const endHere = async (state: 'cancelled' | 'failed', code: string, message: string) => {
+    const endHere = async (state: 'cancelled' | 'failed', code: ErrorCode, message: string) => {
       finishJob(job, state, { code, message });
       await this.save(job, true);
       const { owner, repo } = job.request;

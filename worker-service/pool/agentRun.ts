@@ -12,6 +12,7 @@ import { spawnAgent, type AgentExit, type AgentProcess } from '../agent/ptyRunne
 import { budgetExceeded, type BudgetViolation, type JobUsage } from '../agent/usage.js';
 import type { WorkerConfig } from '../config.js';
 import type { JobError } from '../jobs/job.js';
+import type { ErrorCode } from '../../shared/errorCodes.js';
 import type { JobLog } from '../jobs/log.js';
 import { agentSecrets } from '../redaction/secrets.js';
 import { blockedNote, type BlockedTarget, type LimitViolation, type SandboxRuntime } from '../sandbox/sandbox.js';
@@ -52,7 +53,7 @@ export interface AgentRunResult {
    * What a non-zero exit code means, as the preset reads it (Kiro's 3: an MCP server did
    * not start), with what the agent said went wrong; null after exit 0, a signal or a stop.
    */
-  failure: JobError | null;
+  failure: (JobError & { code: ErrorCode }) | null;
   /** What the sandbox's egress proxy refused the agent (each destination once, with a count). */
   blocked: BlockedTarget[];
 }

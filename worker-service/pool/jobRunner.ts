@@ -9,6 +9,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyBaseLogger as Logger } from 'fastify';
 import { isFinalState, type JobState } from '../../shared/protocol.js';
+import type { ErrorCode } from '../../shared/errorCodes.js';
 import { AGENT_PROMPT, agentEnv, expandCommand, type AgentLookup } from '../agent/command.js';
 import type { AgentExit, AgentProcess } from '../agent/ptyRunner.js';
 import type { WorkerConfig } from '../config.js';
@@ -76,7 +77,7 @@ export function agentCommitMessage(job: Job): string {
   return `feat: ${job.request.title}\n\nKiro-Job: ${job.id}${addresses}`;
 }
 
-export function finishJob(job: Job, state: JobState, error: JobError | null = null): void {
+export function finishJob(job: Job, state: JobState, error: (JobError & { code: ErrorCode }) | null = null): void {
   job.state = state;
   job.error = error;
   job.finishedAt = new Date().toISOString();
@@ -167,7 +168,7 @@ export async function runJob(ctx: RunContext, slot: Slot, job: Job): Promise<Run
     agentArgv[0] = agent.path ?? agentArgv[0] ?? '';
     let exit: AgentExit;
     let violation: AgentViolation | null;
-    let failure: JobError | null;
+    let failure: (JobError & { code: ErrorCode }) | null;
     try {
       let usageToldAt = 0;
       ({ exit, violation, failure, summary: job.summary, usage: job.usage, blocked: job.blocked } = await runAgent({
