@@ -10,6 +10,7 @@ import { blockedNote } from './blockedNote.js';
 import type { Job } from '../jobs/job.js';
 import { formatDuration } from '../../shared/duration.js';
 import { escapeMarkdownInline } from '../../shared/markdown.js';
+import { openInVsCodeUrl } from './jobLink.js';
 
 export type Commenter = (job: Job, token: string | undefined) => Promise<void>;
 
@@ -98,6 +99,11 @@ export function quoteSummary(summary: string): string {
     .trim().split('\n').map((l) => `> ${l}`.trimEnd()).join('\n');
 }
 
+/** Where the team opens the agent's terminal in VS Code (the extension's job link). */
+function terminalLink(job: Job): string {
+  return `[Open the agent's terminal in VS Code](${openInVsCodeUrl(job.id)})`;
+}
+
 /** The comment after a successful push: the commit, how long it took, what the agent said it did, the files it changed, its last lines. */
 export function summaryBody(job: Job): string {
   const ms = job.startedAt && job.finishedAt ? Date.parse(job.finishedAt) - Date.parse(job.startedAt) : null;
@@ -105,7 +111,7 @@ export function summaryBody(job: Job): string {
   const took = ms !== null && Number.isFinite(ms) ? ` after ${formatDuration(ms)}` : '';
   const stat = job.changes && job.changes.filesChanged > 0 ? `\`\`\`\n${renderDiffStat(job.changes)}\n\`\`\`` : '';
   const said = job.summary?.trim() ? quoteSummary(job.summary) : '';
-  return join([`### ${HEADLINE.succeeded}`, '', `${commit}${took} (job \`${job.id}\`, attempt ${job.attempts}).`, '', said, '', stat, '', usageLine(job), '', blockedNote(job), '', outputDetails(job)]);
+  return join([`### ${HEADLINE.succeeded}`, '', `${commit}${took} (job \`${job.id}\`, attempt ${job.attempts}).`, '', said, '', stat, '', usageLine(job), '', blockedNote(job), '', terminalLink(job), '', outputDetails(job)]);
 }
 
 /** The comment when a job ended without a push: why, and the agent's last lines if it ran. */
@@ -121,7 +127,7 @@ export function commentBody(job: Job): string {
     : budget ? `The job's token budget stopped it: ${message} (\`BUDGET_EXCEEDED\`). Nothing was pushed.`
     : job.error ? `**Reason:** ${message} (${code})` : '';
   const which = job.attempts > 0 ? `Job \`${job.id}\`, attempt ${job.attempts}.` : `Job \`${job.id}\`; it had not started.`;
-  return join([`### ${headline}`, '', reason, '', which, '', usageLine(job), '', blockedNote(job), '', outputDetails(job)]);
+  return join([`### ${headline}`, '', reason, '', which, '', usageLine(job), '', blockedNote(job), '', job.attempts > 0 ? terminalLink(job) : '', '', outputDetails(job)]);
 }
 
 export function githubCommenter(apiUrl: string): Commenter {

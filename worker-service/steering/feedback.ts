@@ -9,6 +9,7 @@ import { isFinalState } from '../../shared/jobStates.js';
 import type { CredentialSource } from '../github/credentials.js';
 import { STEER_PERMISSIONS } from '../github/credentials.js';
 import { commentBody } from '../github/comments.js';
+import { openInVsCodeUrl } from '../github/jobLink.js';
 import type { Job } from '../jobs/job.js';
 import type { JobService } from '../pool/service.js';
 import { describe, SteeringGitHub, type CheckConclusion, type Reaction } from './github.js';
@@ -17,14 +18,6 @@ import type { SteeredJob, SteeringStore } from './store.js';
 export interface FeedbackLog {
   info(obj: object, msg: string): void;
   warn(obj: object, msg: string): void;
-}
-
-/** The extension's id (package.json publisher.name): its URI handler opens a job's terminal. */
-export const EXTENSION_ID = 'kiro-delegate.kiro-delegate';
-
-/** A link that opens the job's agent terminal in VS Code, through VS Code's redirect page (GitHub links only to http(s)). */
-export function openInVsCodeUrl(jobId: string): string {
-  return `https://vscode.dev/redirect?url=${encodeURIComponent(`vscode://${EXTENSION_ID}/job/${jobId}`)}`;
 }
 
 const CONCLUSION: Record<string, CheckConclusion> = { succeeded: 'success', 'no-changes': 'neutral', failed: 'failure', 'timed-out': 'failure', cancelled: 'cancelled' };
@@ -119,7 +112,7 @@ export class Feedback {
     const log = this.deps.log;
     const url = openInVsCodeUrl(s.jobId);
     const pushed = status.state === 'succeeded' && status.commitSha ? status.commitSha : null;
-    const output = { title: TITLE[status.state] ?? `Kiro: ${status.state}`, summary: `${commentBody(jobOf(status))}\n\n[Open the agent's terminal in VS Code](${url})`.slice(0, 65_000) };
+    const output = { title: TITLE[status.state] ?? `Kiro: ${status.state}`, summary: commentBody(jobOf(status)).slice(0, 65_000) };
     const told = async (what: string, call: () => Promise<void>) => call().catch((e: unknown) => log.warn({ jobId: s.jobId, err: describe(e) }, `could not ${what} on GitHub`));
     if (s.check?.kind === 'check-run') {
       const conclusion = CONCLUSION[status.state] ?? 'failure';

@@ -41,6 +41,7 @@ describe('PR comments', function () {
       const body = summaryBody(job());
       assert.match(body, /^### Kiro pushed its changes$/m);
       assert.match(body, /Pushed `0123456789ab` to `kiro\/add-login-1` after 3 min 5 s \(job `job-1`, attempt 1\)\./);
+      assert.match(body, /^\[Open the agent's terminal in VS Code\]\(https:\/\/vscode\.dev\/redirect\?url=vscode%3A%2F%2Fkiro-delegate\.kiro-delegate%2Fjob%2Fjob-1\)$/m, 'the summary links to the job in VS Code');
       const { blocks, balanced } = fences(body);
       assert.ok(balanced);
       const [stat, tail] = blocks;
