@@ -8,6 +8,8 @@ export const ERROR_CODES = [
   // Identity and authorization: see shared/protocol.ts AUTH_ERROR_CODES
   'UNAUTHORIZED', 'GITHUB_TOKEN_REFUSED', 'BAD_SIGNATURE', 'FORBIDDEN', 'FORBIDDEN_BRANCH', 'REPO_NOT_ALLOWED', 'PR_MISMATCH', 'PR_CLOSED', 'FORK',
   'QUOTA_EXCEEDED', 'GITHUB_UNAVAILABLE', 'CREDENTIALS_FAILED',
+  // A webhook delivery's refusal (in the audit trail): a bot not in KIRO_ALLOWED_BOTS, a worker without a GitHub credential
+  'BOT', 'NO_CREDENTIAL',
   // Submitting and following jobs
   'QUEUE_FULL', 'QUEUE_UNAVAILABLE', 'IDEMPOTENCY_CONFLICT', 'TOO_MANY_STREAMS',
   // A finished job's error

@@ -67,6 +67,8 @@ function remedyOfKnown(code: KnownCode): Remedy {
     case 'REPO_NOT_ALLOWED':
     case 'CREDENTIALS_FAILED':
     case 'BAD_SIGNATURE':
+    case 'BOT':
+    case 'NO_CREDENTIAL':
       return 'access';
     case 'BAD_REQUEST':
     case 'PAYLOAD_TOO_LARGE':

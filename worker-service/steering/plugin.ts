@@ -109,7 +109,7 @@ export default fp<{ config: WorkerConfig }>(async function steeringPlugin(app: F
       if (!first) return reply.code(200).send({ outcome: 'duplicate', message: `delivery ${id} was received before` });
       const work = steering.handle(id, trigger, req.ip).catch((e: unknown): Outcome => {
         log.warn({ deliveryId: id, err: describe(e) }, 'webhook: the delivery failed');
-        return { kind: 'refused', code: 'FAILED', why: describe(e) };
+        return { kind: 'refused', code: 'INTERNAL', why: describe(e) };
       });
       working.add(work);
       void work.then((o) => {

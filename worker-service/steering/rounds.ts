@@ -4,6 +4,7 @@
 // (a new round, or a new branch and draft PR for an issue), then the job, queued like any.
 // Who may not gets nothing on GitHub (the refusal is audited); a bot only if allowed.
 import { appendFollowUp } from '../../shared/taskMarkdown.js';
+import type { ErrorCode } from '../../shared/errorCodes.js';
 import type { GenerateCodeRequest } from '../../shared/protocol.js';
 import { STEER_PERMISSIONS, type CredentialSource } from '../github/credentials.js';
 import { atLeast } from '../identity/access.js';
@@ -31,7 +32,7 @@ export interface SteeringDeps {
   now?: () => number;
 }
 
-export type Outcome = { kind: 'queued'; jobId: string } | { kind: 'refused'; code: string; why: string } | { kind: 'ignored'; why: string };
+export type Outcome = { kind: 'queued'; jobId: string } | { kind: 'refused'; code: ErrorCode; why: string } | { kind: 'ignored'; why: string };
 
 const TITLE = /^[^\u0000-\u001f\u007f]{1,256}$/;
 const oneLineTitle = (t: string) => t.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim().slice(0, 256) || 'Kiro task';
@@ -49,7 +50,7 @@ export class Steering {
     const { deps } = this;
     const { owner, repo, actor } = trigger;
     const asker: Asker = { caller: { kind: 'user', login: actor.login }, id: deliveryId, ip };
-    const refuse = async (code: string, why: string): Promise<Outcome> => {
+    const refuse = async (code: ErrorCode, why: string): Promise<Outcome> => {
       await deps.guard.record(asker, 'submit', { outcome: 'refused', code, owner, repo, prNumber: trigger.number });
       deps.log.info({ deliveryId, login: actor.login, repo: `${owner}/${repo}`, number: trigger.number, code }, `webhook: nothing done (${why})`);
       return { kind: 'refused', code, why };
@@ -74,7 +75,7 @@ export class Steering {
         deps.log.warn({ deliveryId, repo: `${owner}/${repo}`, number: trigger.number, err: describe(e) }, 'webhook: the round could not be started');
         const target = trigger.kind === 'pr-comment' ? { kind: 'issue-comment' as const, id: trigger.commentId } : trigger.kind === 'issue' ? trigger.reactTo : undefined;
         if (target) await deps.feedback.react(gh, { jobId: deliveryId, reactTo: [target] }, 'confused');
-        return { kind: 'refused', code: 'FAILED', why: describe(e) };
+        return { kind: 'refused', code: 'INTERNAL', why: describe(e) };
       }
     } finally {
       await cred.release();
