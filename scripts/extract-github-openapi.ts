@@ -32,6 +32,16 @@ const OPERATIONS = [
   // Identity (KIRO_AUTH=github): who a token belongs to, and what they may do in a repository.
   'get /user',
   'get /repos/{owner}/{repo}/collaborators/{username}/permission',
+  // Steering from GitHub (/kiro): reactions, the Kiro check run or status, a review's comments and replies in its threads.
+  'post /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions',
+  'post /repos/{owner}/{repo}/pulls/comments/{comment_id}/reactions',
+  'post /repos/{owner}/{repo}/issues/{issue_number}/reactions',
+  'post /repos/{owner}/{repo}/check-runs',
+  'patch /repos/{owner}/{repo}/check-runs/{check_run_id}',
+  'get /repos/{owner}/{repo}/commits/{ref}/check-runs',
+  'post /repos/{owner}/{repo}/statuses/{sha}',
+  'get /repos/{owner}/{repo}/pulls/{pull_number}/reviews/{review_id}/comments',
+  'post /repos/{owner}/{repo}/pulls/{pull_number}/comments/{comment_id}/replies',
 ];
 
 // The OpenAPI document is untyped JSON walked generically; `any` is its honest type here.

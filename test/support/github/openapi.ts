@@ -25,6 +25,8 @@ function nullableWithoutType(node: unknown): unknown {
   if (Array.isArray(node)) return node.map(nullableWithoutType);
   if (!node || typeof node !== 'object') return node;
   const o: Record<string, unknown> = Object.fromEntries(Object.entries(node).map(([k, v]) => [k, nullableWithoutType(v)]));
+  // A nullable enum lists its values only: null is one of them too.
+  if (o.nullable === true && Array.isArray(o.enum) && !o.enum.includes(null)) o.enum = [...o.enum, null];
   if (o.nullable !== true || 'type' in o) return o;
   const { nullable: _, ...rest } = o;
   return { anyOf: [rest, { enum: [null] }] };

@@ -21,6 +21,8 @@ import { assertResponseMatches } from './openapi.js';
 import { RateLimits, type Resource } from './rateLimit.js';
 import * as shapes from './restShapes.js';
 import { registerWebPages } from './web.js';
+import { registerSteeringRoutes } from './steeringRoutes.js';
+import { StandInWebhooks } from './webhooks.js';
 import { parse } from 'graphql';
 
 export interface FailureRule {
@@ -82,12 +84,15 @@ export class GitHubStandIn {
   beforeGit?: (request: GitRequest) => Promise<void> | void;
   private readonly rules: FailureRule[] = [];
   private app!: FastifyInstance;
+  /** What people do on GitHub (comments, reviews, issues, labels), delivered to a webhook; and the steering state (webhooks.ts). */
+  readonly webhooks: StandInWebhooks;
   private server!: Server;
   origin = '';
 
   private constructor(readonly model: Model, opts: GitHubStandInOptions) {
     this.latencyMs = opts.latencyMs ?? 0;
     this.rateLimits = new RateLimits(opts.rateLimit ?? 5000);
+    this.webhooks = new StandInWebhooks(model, () => this.urls);
   }
 
   static async start(opts: GitHubStandInOptions = {}): Promise<GitHubStandIn> {
@@ -227,6 +232,7 @@ export class GitHubStandIn {
 
     this.graphqlRoutes(app);
     this.restRoutes(app);
+    registerSteeringRoutes(app, model, () => this.urls);
     registerWebPages(app, model);
     await app.listen({ host: '127.0.0.1', port: 0 });
     const addr = this.server.address();
