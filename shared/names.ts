@@ -10,6 +10,11 @@ export function isValidOwner(owner: string): boolean {
   return OWNER_RE.test(owner);
 }
 
+/** A user's login: an owner's name, or a GitHub App's bot (`renovate[bot]`), who may ask for work from GitHub. */
+export function isValidLogin(login: string): boolean {
+  return OWNER_RE.test(login.endsWith('[bot]') ? login.slice(0, -5) : login);
+}
+
 export function isValidRepo(repo: string): boolean {
   return REPO_RE.test(repo) && repo !== '.' && repo !== '..' && !repo.toLowerCase().endsWith('.git');
 }

@@ -9,7 +9,7 @@ import {
   GenerateCodeRequestSchema, JobBlockedSchema, JobChangesSchema, JobErrorSchema, JobIdParamsSchema, JobStateSchema, JobStatusSchema,
   type GenerateCodeRequest, type JobStatus,
 } from '../../shared/protocol.js';
-import { isValidBranchName, isValidOwner, isValidRepo } from '../../shared/names.js';
+import { isValidBranchName, isValidLogin, isValidOwner, isValidRepo } from '../../shared/names.js';
 import { repoAllowed, type RepoRule } from '../config.js';
 import { scopeKeyOf, type Job } from '../jobs/job.js';
 import { jobIdFor } from './keys.js';
@@ -30,7 +30,7 @@ export function requestProblem(r: GenerateCodeRequest, allowlist?: RepoRule[]): 
   if (!isValidRepo(r.repo)) return 'repo is not a valid GitHub repository name';
   if (!isValidBranchName(r.branch)) return 'branch is not a valid git branch name';
   if (!isValidBranchName(r.baseBranch)) return 'baseBranch is not a valid git branch name';
-  if (r.requestedBy !== undefined && !isValidOwner(r.requestedBy)) return 'requestedBy is not a valid GitHub login';
+  if (r.requestedBy !== undefined && !isValidLogin(r.requestedBy)) return 'requestedBy is not a valid GitHub login';
   if (r.branch === r.baseBranch) return 'branch equals baseBranch';
   if (!repoAllowed(allowlist, r.owner, r.repo)) return `${r.owner}/${r.repo} is not in this worker's allow-list`;
   return null;
