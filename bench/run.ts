@@ -11,6 +11,7 @@ import { benchRedaction } from './redaction.js';
 import { benchSandbox } from './sandbox.js';
 import { benchSteer } from './steer.js';
 import { benchWorker } from './worker.js';
+import { benchWebhooks } from './webhooks.js';
 
 const only = process.argv[2];
 const file = new URL('./results.json', import.meta.url);
@@ -19,7 +20,7 @@ try {
   results = JSON.parse(await readFile(file, 'utf8'));
 } catch { /* first run */ }
 
-const suites: Record<string, () => Promise<Record<string, number>>> = { extension: benchExtension, activationHost: benchActivationHost, sandbox: benchSandbox, steer: benchSteer, worker: benchWorker, fleet: benchFleet, identity: benchIdentity, streams: benchStreams, redaction: benchRedaction, egress: benchEgress };
+const suites: Record<string, () => Promise<Record<string, number>>> = { extension: benchExtension, activationHost: benchActivationHost, sandbox: benchSandbox, steer: benchSteer, worker: benchWorker, fleet: benchFleet, identity: benchIdentity, streams: benchStreams, redaction: benchRedaction, egress: benchEgress, webhooks: benchWebhooks };
 
 for (const [name, run] of Object.entries(suites)) {
   if (only && only !== name) continue;
