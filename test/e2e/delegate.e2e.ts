@@ -545,4 +545,41 @@ describe('end to end in a real VS Code (code-server + chromium)', function () {
       await other?.stop().catch(() => undefined);
     }
   });
+
+  it('16. a /kiro comment on GitHub (the stand-in) becomes a new round in the view, with its notification; the job link opens its agent terminal', async function () {
+    this.timeout(180_000);
+    const secret = 'an-e2e-webhook-secret-0123456789';
+    await stopTheWorker();
+    await startTheWorker({ KIRO_AUTH: 'github', KIRO_SESSION_SECRET: 'an-e2e-session-secret-of-32-bytes-or-more', KIRO_GITHUB_WEBHOOK_SECRET: secret });
+    gh.webhooks.set(`http://127.0.0.1:${workerPort}/github/webhook`, secret);
+    if (!gh.model.users.get('bob')) gh.addUser('bob');
+    gh.grant('alice', 'app', 'bob', 'WRITE');
+    await reloadWindow(page);
+    await page.locator('.statusbar-item', { hasText: /Kiro \d\/2 busy/ }).first().waitFor({ timeout: 60_000 });
+    const { number } = await delegateFromForm('Steered from GitHub', 'A first round, then a reviewer asks for more.');
+    await (await viewRow(number)).locator('.monaco-tl-contents', { hasText: 'pushed' }).waitFor({ timeout: 60_000 });
+    await runCommand(page, 'Notifications: Clear All Notifications');
+
+    // A teammate on GitHub, not in this VS Code, asks for another round.
+    const made = await gh.webhooks.comment('alice', 'app', number, 'bob', '/kiro also write it down in the README');
+    assert.equal(made.delivery.status, 202, made.delivery.answer);
+    const outcomes = (await worker?.app.steering?.handled()) ?? [];
+    const round = outcomes.at(-1);
+    assert.equal(round?.kind, 'queued', JSON.stringify(outcomes));
+    const jobId = round?.kind === 'queued' ? round.jobId : '';
+    // No refresh: the window asks the worker for its list while it is in use, then follows the job live.
+    await (await viewRow(number)).locator('.monaco-tl-contents', { hasText: 'round 2 · pushed' }).waitFor({ timeout: 60_000 });
+    await toast(page, `Kiro pushed code to PR #${number}`).waitFor({ timeout: 30_000 });
+    await screenshot(page, 'github-round-in-view');
+
+    // The check run's link, as this VS Code build names its scheme (code-server's is code-oss; VS Code's, vscode).
+    await runCommand(page, 'Developer: Open URL');
+    await answerInputBox(page, `code-oss://kiro-delegate.kiro-delegate/job/${jobId}`);
+    // VS Code asks, as it does for any extension's link, before the extension gets it.
+    const ask = page.locator('.monaco-dialog-box', { hasText: "Allow 'Kiro Delegate' extension to open this URI?" });
+    await ask.waitFor({ timeout: 10_000 });
+    await ask.locator('.monaco-button', { hasText: /^Open$/ }).click();
+    await page.locator('.xterm-rows').filter({ hasText: /\[kiro\] job succeeded · exit code 0 · \d+ s · pushed [0-9a-f]{12}/ }).first().waitFor({ timeout: 30_000 });
+    await screenshot(page, 'job-link-terminal');
+  });
 });
