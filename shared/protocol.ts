@@ -8,8 +8,10 @@ export const PROTOCOL_VERSION = 1;
 
 /** GitHub owner: alphanumerics and single inner hyphens (checked again in code). */
 export const OwnerSchema = Type.String({ minLength: 1, maxLength: 39, pattern: '^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$' });
-/** A GitHub login: an owner's rule, or a GitHub App's bot (`name[bot]`; isValidLogin in names.ts). */
-export const LoginSchema = Type.String({ minLength: 1, maxLength: 44, pattern: '^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}(?:\\[bot\\])?$' });
+/** A GitHub login: the same rule as an owner (isValidOwner in names.ts). */
+export const LoginSchema = OwnerSchema;
+/** Who asked for a job: a login, or a GitHub App's bot (`name[bot]`) listed in KIRO_ALLOWED_BOTS that asked on GitHub (isValidLogin). */
+export const RequesterSchema = Type.String({ minLength: 1, maxLength: 44, pattern: '^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}(?:\\[bot\\])?$' });
 export const RepoSchema = Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9._-]{1,100}$' });
 /** Branch names get git's full rule set in code (isValidBranchName); this is the cheap outline. */
 export const BranchSchema = Type.String({ minLength: 1, maxLength: 200, pattern: '^[^\\s~^:?*\\[\\\\-][^\\s~^:?*\\[\\\\]*$' });
@@ -110,7 +112,7 @@ export const JobStatusSchema = Type.Object({
    * Who asked for the job: the verified GitHub login in `KIRO_AUTH=github` mode, else the
    * login the client named (requestedBy). Older workers leave it out.
    */
-  requestedBy: Type.Optional(LoginSchema),
+  requestedBy: Type.Optional(RequesterSchema),
   /**
    * Tokens (and, where the CLI says, the cost) the agent reported in its JSON events, summed
    * over the job. Absent when the agent reports none (plain-text agents): never a zero that

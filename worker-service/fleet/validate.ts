@@ -6,7 +6,7 @@
 import Type, { type Static, type TSchema } from 'typebox';
 import { Value } from 'typebox/value';
 import {
-  GenerateCodeRequestSchema, JobBlockedSchema, JobChangesSchema, JobErrorSchema, JobIdParamsSchema, JobStateSchema, JobStatusSchema,
+  GenerateCodeRequestSchema, JobBlockedSchema, RequesterSchema, JobChangesSchema, JobErrorSchema, JobIdParamsSchema, JobStateSchema, JobStatusSchema,
   type GenerateCodeRequest, type JobStatus,
 } from '../../shared/protocol.js';
 import { isValidBranchName, isValidLogin, isValidOwner, isValidRepo } from '../../shared/names.js';
@@ -36,6 +36,9 @@ export function requestProblem(r: GenerateCodeRequest, allowlist?: RepoRule[]): 
   return null;
 }
 
+/** A queued request as a host keeps it: as it was posted, or as a webhook made it (its requester may be a listed bot). */
+const StoredRequestSchema = Type.Object({ ...GenerateCodeRequestSchema.properties, requestedBy: Type.Optional(RequesterSchema) }, { additionalProperties: false });
+
 const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
 const DateTime = Type.String({ format: 'date-time' });
 const UsageSchema = Type.Object({
@@ -51,7 +54,7 @@ const UsageSchema = Type.Object({
 export const JobRecordSchema = Type.Object({
   id: Type.String({ pattern: DERIVED_ID.source }),
   scopeKey: Type.String({ minLength: 1, maxLength: 1024 }),
-  request: GenerateCodeRequestSchema,
+  request: StoredRequestSchema,
   state: JobStateSchema,
   attempts: Type.Integer({ minimum: 0, maximum: 1_000_000 }),
   slotId: Nullable(Type.Integer({ minimum: 0 })),
@@ -79,7 +82,7 @@ const recordMatchesJob: [Same<RecordFields, Job>, Same<keyof RecordFields, keyof
 void recordMatchesJob;
 
 /** What a BullMQ job of the fleet carries (written once, at submit). */
-export const QueuedDataSchema = Type.Object({ request: GenerateCodeRequestSchema, createdAt: DateTime });
+export const QueuedDataSchema = Type.Object({ request: StoredRequestSchema, createdAt: DateTime });
 export type QueuedData = Static<typeof QueuedDataSchema>;
 
 export type Checked<T> = { ok: true; value: T } | { ok: false; problem: string };

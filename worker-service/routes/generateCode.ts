@@ -1,7 +1,7 @@
 // POST /generate-code: validate, check the allow-list and who may push where, store durably, answer 202.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { ErrorBodySchema, GenerateCodeRequestSchema, JobAcceptedSchema } from '../../shared/protocol.js';
-import { isValidBranchName, isValidLogin, isValidOwner, isValidRepo } from '../../shared/names.js';
+import { isValidBranchName, isValidOwner, isValidRepo } from '../../shared/names.js';
 import { repoAllowed, type RepoRule } from '../config.js';
 import { WorkerError } from '../pool/errors.js';
 
@@ -18,7 +18,7 @@ const generateCode: FastifyPluginAsyncTypebox<{ allowlist: RepoRule[] | undefine
     if (!isValidRepo(body.repo)) throw new WorkerError('BAD_REQUEST', 'repo is not a valid GitHub repository name', 400, 'repo');
     if (!isValidBranchName(body.branch)) throw new WorkerError('BAD_REQUEST', 'branch is not a valid git branch name', 400, 'branch');
     if (!isValidBranchName(body.baseBranch)) throw new WorkerError('BAD_REQUEST', 'baseBranch is not a valid git branch name', 400, 'baseBranch');
-    if (body.requestedBy !== undefined && !isValidLogin(body.requestedBy)) throw new WorkerError('BAD_REQUEST', 'requestedBy is not a valid GitHub login', 400, 'requestedBy');
+    if (body.requestedBy !== undefined && !isValidOwner(body.requestedBy)) throw new WorkerError('BAD_REQUEST', 'requestedBy is not a valid GitHub login', 400, 'requestedBy');
     if (body.branch === body.baseBranch) throw new WorkerError('BAD_REQUEST', 'branch must differ from baseBranch: the agent never pushes to the base branch', 400, 'branch');
     if (!repoAllowed(opts.allowlist, body.owner, body.repo)) throw new WorkerError('REPO_NOT_ALLOWED', `${body.owner}/${body.repo} is not in this worker's allow-list`, 403, 'repo');
     // Who may push where (identity/guard.ts): refused requests are audited there.

@@ -83,3 +83,18 @@ describe('steering: what goes into TASK.md', () => {
     assert.equal(issueBranch('', 7, '!!!', 1), 'issue-7-1');
   });
 });
+
+describe('steering: a listed bot as a fleet job\'s requester', () => {
+  it('a queued request from a bot passes the fleet\'s checks; posted over HTTP it would not', async () => {
+    const { checkQueued } = await import('../../../worker-service/fleet/validate.js');
+    const { jobIdFor } = await import('../../../worker-service/fleet/keys.js');
+    const { scopeKeyOf } = await import('../../../worker-service/jobs/job.js');
+    const { GenerateCodeRequestSchema } = await import('../../../shared/protocol.js');
+    const { Value } = await import('typebox/value');
+    const request = { owner: 'alice', repo: 'app', branch: 'kiro/x', prNumber: 1, baseBranch: 'main', title: 't', taskDescription: '# t\n', idempotencyKey: 'gh-1', requestedBy: 'renovate[bot]' };
+    const checked = checkQueued(jobIdFor(scopeKeyOf(request)), { request, createdAt: new Date(0).toISOString() });
+    assert.equal(checked.ok, true, JSON.stringify(checked));
+    assert.equal(Value.Check(GenerateCodeRequestSchema, request), false, 'a client may not claim a bot');
+    assert.equal(checkQueued(jobIdFor(scopeKeyOf(request)), { request: { ...request, requestedBy: 'x[bot]; rm' }, createdAt: new Date(0).toISOString() }).ok, false);
+  });
+});
