@@ -67,10 +67,6 @@ export interface WorkerConfig {
   retentionDays: number;
   /** GitHub's webhook deliveries (POST /github/webhook); undefined: the route answers 404. */
   webhooks: WebhookConfig | undefined;
-  /** KIRO_PUBLIC_DOCS=1: /openapi.json and /docs answer without a credential. */
-  publicDocs: boolean;
-  /** KIRO_METRICS_TOKEN: a bearer token that may read /metrics only (for a scraper); the worker token may too. */
-  metricsToken: string | undefined;
 }
 
 /** KIRO_GITHUB_WEBHOOK_SECRET and its companions (see worker-service/webhooks/). */
@@ -401,12 +397,6 @@ function webhookConfig(src: Source): WebhookConfig | undefined {
   return { secret, allowedBots: bots };
 }
 
-function metricsToken(src: Source): string | undefined {
-  const t = src.KIRO_METRICS_TOKEN || undefined;
-  if (t !== undefined && t.length < 16) throw new ConfigError('KIRO_METRICS_TOKEN', 'must be at least 16 characters');
-  return t;
-}
-
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
   let src: Source = { ...env };
   if (env.KIRO_WORKER_CONFIG) {
@@ -473,7 +463,5 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
     streamIdleMs: int(src, 'KIRO_STREAM_IDLE_MS', 600_000, 1_000, 24 * 3600_000),
     retentionDays: int(src, 'KIRO_JOB_RETENTION_DAYS', 14, 1, 3650),
     webhooks: webhookConfig(src),
-    publicDocs: flag(src, 'KIRO_PUBLIC_DOCS'),
-    metricsToken: metricsToken(src),
   };
 }
