@@ -8,6 +8,7 @@ import { jobLinkHandler } from './ui/jobLinks.js';
 import { notifyWatchEvent } from './ui/notifications.js';
 import { HealthStatusBar } from './ui/statusBar.js';
 import { ignoredWorkspaceSettings, readSettings } from './settings.js';
+import { roundsSyncDue, roundsSyncPeriodMs } from './delegations/syncSchedule.js';
 
 /** Workspace values of the settings that say where tokens go are never used: said once per value. */
 function warnIgnoredSettings(warned: Set<string>, log: vscode.LogOutputChannel): void {
@@ -56,11 +57,12 @@ export function activate(context: vscode.ExtensionContext): void {
     // Delegations started from another machine or profile, as the worker lists them.
     void services.syncFromWorker();
   }, 0);
-  // Rounds started on GitHub (`/kiro`) join the view while this window is in use: the list
-  // is asked again each poll interval while focused, and when the window gains focus.
+  // Rounds started on GitHub (`/kiro`) join the view: the list is asked again on a short
+  // period while the window is focused (less often while not), and when it gains focus.
+  let tick = 0;
   const sync = setInterval(() => {
-    if (vscode.window.state.focused) void services.syncFromWorker();
-  }, readSettings().pollIntervalMs);
+    if (roundsSyncDue(++tick, vscode.window.state.focused)) void services.syncFromWorker();
+  }, roundsSyncPeriodMs(readSettings().pollIntervalMs));
   context.subscriptions.push(
     { dispose: () => clearInterval(sync) },
     vscode.window.onDidChangeWindowState((s) => s.focused && void services.syncFromWorker()),

@@ -25,7 +25,8 @@ export class Services implements vscode.Disposable {
   private readonly signIn: GitHubSignIn;
   /** The worker's credentials (mode, session), kept while the worker URL stays the same. */
   private auth: { url: string; auth: WorkerAuth } | undefined;
-  private syncing: Promise<void> | undefined;
+  private syncing: Promise<string | undefined> | undefined;
+  private lastSyncError: string | undefined;
   private readonly onNotify = new vscode.EventEmitter<WatchEvent>();
   readonly onWatchEvent = this.onNotify.event;
   private readonly slotsEmitter = new vscode.EventEmitter<PoolSlots>();
@@ -118,18 +119,33 @@ export class Services implements vscode.Disposable {
   /**
    * Delegations from any machine: the worker's list of this user's jobs, merged into the
    * view (at start, and on refresh). A token worker lists everyone's: only this GitHub login's are taken.
+   * Resolves to why it failed, if it did.
    */
-  syncFromWorker(): Promise<void> {
+  syncFromWorker(): Promise<string | undefined> {
     this.syncing ??= (async () => {
       const { workerUrl } = readSettings();
       const api = this.worker();
-      if (!api) return;
+      if (!api) return 'no worker is configured (setting kiroDelegate.workerUrl)';
       const mode = await this.workerAuth(workerUrl).mode();
       const onlyLogin = mode === 'github' ? undefined : async () => (await this.githubLogin().catch(() => undefined)) ?? null;
-      await syncFromWorker({ api, store: this.store, applyJob: (j) => this.watcher.applyJob(j), webUrl: githubEndpoint(readSettings()).webUrl, onlyLogin, log: (m) => this.log.info(m) });
+      const { error } = await syncFromWorker({ api, store: this.store, applyJob: (j) => this.watcher.applyJob(j), webUrl: githubEndpoint(readSettings()).webUrl, onlyLogin, log: (m) => this.log.info(m) });
+      this.syncFailed(error);
       this.watcher.start();
-    })().catch((e: unknown) => this.log.warn(`listing your jobs on the worker failed: ${(e as Error).message}`)).finally(() => (this.syncing = undefined));
+      return error;
+    })()
+      .catch((e: unknown) => {
+        this.syncFailed((e as Error).message);
+        return (e as Error).message;
+      })
+      .finally(() => (this.syncing = undefined));
     return this.syncing;
+  }
+
+  /** Asked every few seconds: a failure is logged when it starts or changes, not on every ask. */
+  private syncFailed(error: string | undefined): void {
+    if (error && error !== this.lastSyncError) this.log.warn(`listing your jobs on the worker failed: ${error}`);
+    else if (!error && this.lastSyncError) this.log.info('listing your jobs on the worker works again');
+    this.lastSyncError = error;
   }
 
   clearTokenCache(): void {

@@ -178,7 +178,6 @@ export interface SyncDeps {
 export async function syncFromWorker(deps: SyncDeps): Promise<{ added: number; updated: number; error?: string }> {
   const fetched = await fetchMyJobs(deps.api, { maxPages: deps.maxPages });
   if (fetched.error && fetched.jobs.length === 0) {
-    deps.log?.(`listing your jobs on the worker failed: ${fetched.error}`);
     return { added: 0, updated: 0, error: fetched.error };
   }
   const onlyLogin = deps.onlyLogin && fetched.jobs.length > 0 ? await deps.onlyLogin() : undefined;

@@ -567,7 +567,9 @@ describe('end to end in a real VS Code (code-server + chromium)', function () {
     const round = outcomes.at(-1);
     assert.equal(round?.kind, 'queued', JSON.stringify(outcomes));
     const jobId = round?.kind === 'queued' ? round.jobId : '';
-    // No refresh: the window asks the worker for its list while it is in use, then follows the job live.
+    // No refresh, and the PR poll interval is still test 11's ten minutes: the window in use asks
+    // the worker for its list every 15 s at most, then follows the job live.
+    await page.bringToFront();
     await (await viewRow(number)).locator('.monaco-tl-contents', { hasText: 'round 2 · pushed' }).waitFor({ timeout: 60_000 });
     await toast(page, `Kiro pushed code to PR #${number}`).waitFor({ timeout: 30_000 });
     await screenshot(page, 'github-round-in-view');
