@@ -90,7 +90,7 @@ async function throughput(gh: GitHubStandIn, token: string, redis: RedisServer, 
   try {
     // Warm every slot's checkout first, as a running fleet's would be.
     const warm = await branches(gh, n * 4);
-    const warmIds = await Promise.all(warm.map((b, i) => fleet.hosts[i % n]?.c.submit(jobRequest('bench', 'app', b.branch, b.pr, 'warm', `FW${seq}${i}`))));
+    const warmIds = await Promise.all(warm.map((b, i) => fleet.hosts[i % n]!.c.submit(jobRequest('bench', 'app', b.branch, b.pr, 'warm', `FW${seq}${i}`))));
     const first = fleet.hosts[0]?.c;
     if (!first) throw new Error('no host');
     await Promise.all(warmIds.map((a) => first.waitFor(a?.jobId ?? '', ['no-changes', 'failed'], 60_000)));
@@ -98,7 +98,7 @@ async function throughput(gh: GitHubStandIn, token: string, redis: RedisServer, 
     const pids = [...fleet.children.map((c) => c.pid), process.pid];
     const cpu0 = pids.reduce<number>((s, p) => s + cpuSeconds(p), 0);
     const t0 = performance.now();
-    const accepted = await Promise.all(jobs.map((b, i) => fleet.hosts[i % n]?.c.submit(jobRequest('bench', 'app', b.branch, b.pr, 'throughput', `FT${seq}${i}`))));
+    const accepted = await Promise.all(jobs.map((b, i) => fleet.hosts[i % n]!.c.submit(jobRequest('bench', 'app', b.branch, b.pr, 'throughput', `FT${seq}${i}`))));
     await pollUntil(async () => {
       const all = await Promise.all(accepted.map((a) => first.job(a?.jobId ?? '')));
       return all.every((j) => j.state === 'no-changes' || j.state === 'failed') || undefined;

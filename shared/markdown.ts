@@ -8,7 +8,6 @@ const SPECIAL = /[\\`[\]!]/g;
 
 export function escapeMarkdownInline(text: string): string {
   return text
-    // eslint-disable-next-line no-control-regex -- control characters are what is removed
     .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ')
     .replace(SPECIAL, (c) => `\\${c}`)
     .replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')

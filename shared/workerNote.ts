@@ -36,7 +36,6 @@ export function parseNoteBody(body: string): string | null {
   }
 }
 
-// eslint-disable-next-line no-control-regex -- the note is an escape sequence
 const NOTE = /\x1b_(kiro-note [^\x1b]*)\x1b\\/g;
 
 /** Log text with each note written as the line "[kiro-worker] text" (how the job's tail shows it; for readers of the raw log). */

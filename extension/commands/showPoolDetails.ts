@@ -19,7 +19,7 @@ export const showPoolDetails: Command = {
     }
     items.push({ label: 'Recent delegations', kind: vscode.QuickPickItemKind.Separator });
     for (const d of services.store.all().slice(0, 10)) items.push({ label: `#${d.prNumber} ${d.title}`, description: d.sendFailed ? 'not sent' : d.state, detail: d.problem, id: d.id } as vscode.QuickPickItem & { id: string });
-    const pick = (await vscode.window.showQuickPick(items, { title: 'Kiro worker pool' })) as (vscode.QuickPickItem & { id?: string; jobId?: string }) | undefined;
+    const pick = await vscode.window.showQuickPick<vscode.QuickPickItem & { id?: string; jobId?: string }>(items, { title: 'Kiro worker pool' });
     if (pick?.id) await vscode.commands.executeCommand('kiroDelegate.openPr', { id: pick.id });
     else if (pick?.jobId) {
       // A busy slot: its agent's terminal, whoever delegated the job.

@@ -57,7 +57,6 @@ function describeRoundState(d: Delegation, now: number): string {
 
 /** The agent's final message as one line for a notification: blank runs folded, control characters gone, cut at `max`. */
 export function summaryLine(summary: string, max = 300): string {
-  // eslint-disable-next-line no-control-regex -- the agent's text may hold any control character
   const flat = summary.replace(/[\u0000-\u001f\u007f]+/g, ' ').replace(/\s+/g, ' ').trim();
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }

@@ -1,6 +1,8 @@
+import type * as ClientTypes from './client.js';
+
 // Octokit is most of the extension's code: it lives in its own file (dist/github-client.js,
 // built from github/client.ts) and loads when GitHub is first needed, not at activation.
-type ClientModule = typeof import('./client.js');
+type ClientModule = typeof ClientTypes;
 
 let clientModule: ClientModule | undefined;
 

@@ -165,7 +165,7 @@ export class PrWatcher {
     const r = d.rounds?.find((x) => x.jobId === job.jobId);
     if (!r) return;
     const state = job.state === 'succeeded' ? 'pushed' : job.state === 'no-changes' ? 'no-changes' : job.state === 'cancelled' ? 'cancelled' : 'failed';
-    const rounds = (d.rounds ?? []).map((x) => (x === r ? { ...x, state, ...(job.commitSha ? { headOid: job.commitSha } : {}) } : x)) as DelegationRound[];
+    const rounds = (d.rounds ?? []).map<DelegationRound>((x) => (x === r ? { ...x, state, ...(job.commitSha ? { headOid: job.commitSha } : {}) } : x));
     const first = this.claimRound(d.id, r.round);
     const updated = await this.deps.store.patch(d.id, { rounds });
     if (!updated || !first) return;

@@ -20,7 +20,6 @@ export const MARKER = '\u25c6'; // ◆ BLACK DIAMOND
 export const LOOKALIKE_RANGES = '\u20df\u22c4\u2311\u233a\u235a\u25c6-\u25c8\u25ca\u2662\u2666\u26cb\u2756\u27d0\u27e0-\u27e3\u291d-\u2920\u29ea\u29eb\u29f0\u29f1\u2b16-\u2b19\u2b25-\u2b2b\u2bc1\u2bde';
 export const REPLACEMENT = '?';
 
-// eslint-disable-next-line no-control-regex -- control characters are what is removed
 const CONTROLS = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/g;
 const BREAKS = /[\t\n\r\u2028\u2029]/g;
 const LOOKALIKE = new RegExp(`[${LOOKALIKE_RANGES}]`, 'g');

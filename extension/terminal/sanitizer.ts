@@ -48,14 +48,12 @@ const ESC = 0x1b, BEL = 0x07, CAN = 0x18, SUB = 0x1a, DEL = 0x7f, ST8 = 0x9c;
 const isKeptControl = (c: number) => c === 0x08 || c === 0x09 || c === 0x0a || c === 0x0d;
 
 /** A run of text needing nothing: no control character (C0, DEL, C1) and no lookalike of Kiro's marker. */
-// eslint-disable-next-line no-control-regex -- control characters are what is looked for
 const TEXT_RUN = new RegExp(`[^\\x00-\\x1f\\x7f-\\x9f${LOOKALIKE_RANGES}]+`, 'y');
 /** A complete sequence that passes as it is (at an ESC, in one chunk): the quick path. */
-// eslint-disable-next-line no-control-regex -- escape sequences are control characters
 const KEPT_CSI = /\x1b\[(?:[0-9:;]{0,256}m|[0-9]{0,256}[CDG]|[0-2]?K)/y;
 const LOOKALIKE = new RegExp(`^[${LOOKALIKE_RANGES}]$`);
 /** A trailing colour sequence (moves nothing). */
-const SGR = /^\x1b\[[0-9:;]*m$/; // eslint-disable-line no-control-regex -- see KEPT_CSI
+const SGR = /^\x1b\[[0-9:;]*m$/;
 
 /** The CSI sequences shown: (parameters, final byte) with no private marker and no intermediates. */
 function keptCsi(params: string, final: string): boolean {

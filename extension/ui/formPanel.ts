@@ -203,7 +203,7 @@ export class DelegateFormPanel implements vscode.Disposable {
 </head>
 <body>
 <div id="app" aria-live="polite"></div>
-<script type="module" nonce="${nonce}" src="${script}"></script>
+<script type="module" nonce="${nonce}" src="${script.toString()}"></script>
 </body>
 </html>`;
   }

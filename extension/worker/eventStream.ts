@@ -18,7 +18,7 @@ export interface WorkerEventStreamOptions {
   jobIds: () => string[];
   onEvent(event: WorkerEvent): void;
   onConnected?(connected: boolean): void;
-  sleep?(ms: number, signal: AbortSignal): Promise<void>;
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   maxDelayMs?: number;
   /**
    * How long the connection stays after the last job ended: the worker frees the

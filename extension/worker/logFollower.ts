@@ -22,7 +22,7 @@ export interface LogFollowerOptions {
   onEnd(job: JobStatus | undefined, reason?: string): void;
   /** The connection dropped and a reconnect is pending (for a status line). */
   onReconnecting?(attempt: number, delayMs: number): void;
-  sleep?(ms: number, signal: AbortSignal): Promise<void>;
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   maxDelayMs?: number;
 }
 

@@ -284,7 +284,7 @@ export class WorkerAuth implements WorkerCredentials {
       throw new WorkerAuthError('UNREACHABLE', unreachableMessage(this.baseUrl, e));
     }
     const body = (await res.json().catch(() => ({}))) as Record<string, unknown>;
-    const text = (k: string) => (typeof body[k] === 'string' ? (body[k] as string) : undefined);
+    const text = (k: string) => (typeof body[k] === 'string' ? (body[k]) : undefined);
     if (res.status === 401) {
       const error = new WorkerAuthError('GITHUB_TOKEN_REFUSED', `The Kiro worker at ${this.baseUrl} could not confirm who you are with GitHub${text('message') ? ` (${text('message')})` : ''}. Sign out of GitHub and in again (Accounts menu), or run "Kiro: Set GitHub Token" with a token that is valid for this GitHub.`);
       this.refused = { token: github, at: this.now(), error };

@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Octokit } from '@octokit/core';
-import { RequestError } from '@octokit/request-error';
+import type { RequestError } from '@octokit/request-error';
 import { GitHubStandIn } from '../support/github/server.js';
 import { assertResponseMatches, OpenApiMismatch } from '../support/github/openapi.js';
 import { gitWithToken, withTempDir } from '../support/helpers.js';
-import { GitError } from '../../worker-service/git/run.js';
+import type { GitError } from '../../worker-service/git/run.js';
 
 describe('GitHub stand-in', function () {
   let gh: GitHubStandIn;

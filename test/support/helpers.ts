@@ -15,7 +15,7 @@ export async function pollUntil<T>(check: () => T | undefined | false | Promise<
     } catch (e) {
       last = e;
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${opts.what ?? 'condition'}${last ? `: ${String(last)}` : ''}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${opts.what ?? 'condition'}${last ? `: ${last instanceof Error ? last.message : JSON.stringify(last)}` : ''}`);
     await new Promise((r) => setTimeout(r, opts.intervalMs ?? 25));
   }
 }
@@ -40,4 +40,9 @@ export function authHeader(token: string): string {
 /** git with the token as an http.extraHeader passed through the environment. */
 export function gitWithToken(args: string[], token: string | undefined, cwd?: string): Promise<string> {
   return runGit(args, { cwd, config: token ? { 'http.extraHeader': authHeader(token) } : {} });
+}
+
+/** The URL a fetch was called with, whichever form it came in. */
+export function urlOf(input: string | URL | Request): string {
+  return typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
 }

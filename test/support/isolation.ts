@@ -38,7 +38,7 @@ export function loopbackUp(): void {
     execFileSync('ip', ['link', 'set', 'lo', 'up'], { stdio: ['ignore', 'ignore', 'pipe'] });
   } catch (e) {
     const err = e as NodeJS.ErrnoException & { stderr?: Buffer };
-    throw new Error(err.code === 'ENOENT' ? '`ip` is not installed (Debian: apt-get install iproute2): it brings loopback up in the run\'s network namespace' : `ip link set lo up failed: ${String(err.stderr ?? err.message).trim()}`);
+    throw new Error(err.code === 'ENOENT' ? '`ip` is not installed (Debian: apt-get install iproute2): it brings loopback up in the run\'s network namespace' : `ip link set lo up failed: ${String(err.stderr ?? err.message).trim()}`, { cause: e });
   }
 }
 

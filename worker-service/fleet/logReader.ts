@@ -125,6 +125,6 @@ export function followRedisLog(redis: Redis, id: string, offset: number, sink: L
   void pump().finally(unfollow);
   return () => {
     stopped = true;
-    (wake as (() => void) | null)?.();
+    (wake)?.();
   };
 }

@@ -13,7 +13,6 @@ import { OutputRedactor, type OutputFilter } from '../redaction/redactor.js';
 
 const TAIL_LINES = 40;
 const TAIL_LINE_CHARS = 400;
-// eslint-disable-next-line no-control-regex -- terminal escape sequences are control characters
 const ANSI = /\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[P^_X][^\x1b]*\x1b\\|\x1b[@-Z\\-_]/g;
 
 // The note format lives in the contract (shared/workerNote.ts): the extension reads what the worker writes.

@@ -11,16 +11,12 @@
 // boundary is held until its end arrives; one still open when the output ends is dropped.
 
 /** Complete escape sequences as this filter writes them: CSI, OSC, DCS/SOS/PM, and ESC + intermediates + final. */
-// eslint-disable-next-line no-control-regex -- escape sequences are control characters
 export const ESCAPES = /\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x00-\x1f\x7f-\x9f]*(?:\x07|\x1b\\)|[PX^][^\x00-\x1f\x7f-\x9f]*\x1b\\|[ -/]+[0-~]|[0-OQ-WYZ\\`-~])/g;
 /** CSI and ESC-final sequences with nothing in them a terminal would treat apart: passed through as they are. */
-// eslint-disable-next-line no-control-regex -- see ESCAPES
 const PLAIN_ESCAPES = /\x1b(?:\[[0-?]*[ -/]*[@-~]|[ -/]+[0-~]|[0-OQ-WYZ\\`-~])/g;
 /** Text and plain escapes from a position on: what needs no rewriting (sticky; stops at the first thing that does). */
-// eslint-disable-next-line no-control-regex -- see ESCAPES
 const PLAIN_RUN = /(?:[^\x1b\x80-\x9f]+|\x1b(?:\[[0-?]*[ -/]*[@-~]|[ -/]+[0-~]|[0-OQ-WYZ\\`-~]))*/y;
 /** The start of a CSI or ESC sequence, unfinished: what a chunk's end may cut. */
-// eslint-disable-next-line no-control-regex -- see ESCAPES
 const UNFINISHED = /^\x1b(?:\[[0-?]*[ -/]*|[ -/]*)$/;
 /** The 8-bit controls that begin or end a sequence (DCS, SOS, CSI, ST, OSC, PM, APC); the other C1 controls pass as they are. */
 const C1_INTRODUCERS = ['\x90', '\x98', '\x9b', '\x9c', '\x9d', '\x9e', '\x9f'];

@@ -56,7 +56,7 @@ export class SteeringGitHub {
     const user = obj(d.user);
     const headRepo = head.repo === null ? null : str(obj(head.repo).full_name)?.toLowerCase();
     const info = {
-      title: str(d.title), state: d.state === 'open' || d.state === 'closed' ? (d.state as 'open' | 'closed') : undefined, headRef: str(head.ref), headSha: str(head.sha),
+      title: str(d.title), state: d.state === 'open' ? ('open' as const) : d.state === 'closed' ? ('closed' as const) : undefined, headRef: str(head.ref), headSha: str(head.sha),
       baseRef: str(base.ref), defaultBranch: str(obj(base.repo).default_branch),
     };
     if (!info.title || !info.state || !info.headRef || !info.headSha || !/^[0-9a-f]{40}$/.test(info.headSha) || !info.baseRef || !info.defaultBranch || headRepo === undefined) {

@@ -5,7 +5,7 @@
 
 // Zero-width and joiners, bidi embeddings/isolates/marks, word joiner and invisible operators,
 // BOM, soft hyphen, Mongolian vowel separator, interlinear annotations, tag characters.
-const INVISIBLE = /[\u00AD\u061C\u115F\u1160\u17B4\u17B5\u180E\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u206F\u3164\uFEFF\uFFA0\uFFF9-\uFFFB]|\uDB40[\uDC00-\uDC7F]/g;
+const INVISIBLE = /[\u17B4-\u17B5\u00AD\u061C\u115F-\u1160\u180E\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u206F\u3164\uFEFF\uFFA0\uFFF9-\uFFFB\u{E0000}-\u{E007F}]/gu;
 // C0 and C1 controls but tab and newline (a carriage return becomes a newline first).
 const CONTROLS = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F]/g;
 

@@ -168,7 +168,6 @@ export async function run(): Promise<void> {
         assert.equal(rows.find((r) => r.startsWith(`case ${i} <`)), `case ${i} <${shown}>`, what);
       }
       // Only colours and in-line movement reach the terminal.
-      // eslint-disable-next-line no-control-regex -- escape sequences are control characters
       assert.doesNotMatch(written.replace(/\x1b\[(?:[0-9:;]*m|[0-9]*[CDG]|[0-2]?K)/g, ''), /[\x00-\x07\x0b\x0c\x0e-\x1f\x7f-\x9f]/);
       // Kiro's lines, each with the marker at the start of its row: the header, the worker's note, how the job ended, the usage. No other.
       const marked = rows.filter((r) => r.includes(MARKER));

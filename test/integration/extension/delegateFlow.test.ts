@@ -44,13 +44,13 @@ describe('delegating: PR, worker, watcher', function () {
     // A worker front that holds every answer for a second proves the user does not wait for it.
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
-    const slowFront = createServer(async (req, res) => {
+    const slowFront = createServer((req, res) => void (async () => {
       await gate;
       const body = await new Promise<string>((r) => { let b = ''; req.on('data', (c) => (b += c)); req.on('end', () => r(b)); });
       const upstream = await fetch(`${w.url}${req.url}`, { method: req.method, headers: { authorization: req.headers.authorization ?? '', 'content-type': 'application/json' }, body: body || undefined });
       res.writeHead(upstream.status, { 'content-type': 'application/json' });
       res.end(await upstream.text());
-    });
+    })());
     await new Promise<void>((r) => slowFront.listen(0, '127.0.0.1', r));
     const addr = slowFront.address();
     const frontUrl = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;

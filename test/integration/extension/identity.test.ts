@@ -5,7 +5,7 @@
 // Cancel work on it; the per-user limit (429) reaches the user in the worker's words.
 import assert from 'node:assert/strict';
 import { GitHubStandIn } from '../../support/github/server.js';
-import { pollUntil, tempDir } from '../../support/helpers.js';
+import { pollUntil, tempDir, urlOf } from '../../support/helpers.js';
 import { startWorker, workerEnv, type TestWorker } from '../../support/worker.js';
 import { createGitHubClient } from '../../../extension/github/client.js';
 import { transportDecision } from '../../../extension/auth/trust.js';
@@ -58,7 +58,7 @@ describe('the extension and a KIRO_AUTH=github worker', function () {
     const seen: Seen[] = [];
     const recording = (async (input: string | URL | Request, init: RequestInit = {}) => {
       const headers = (init.headers ?? {}) as Record<string, string>;
-      seen.push({ method: init.method ?? 'GET', path: new URL(String(input)).pathname, authorization: headers.authorization, body: typeof init.body === 'string' ? init.body : undefined });
+      seen.push({ method: init.method ?? 'GET', path: new URL(urlOf(input)).pathname, authorization: headers.authorization, body: typeof init.body === 'string' ? init.body : undefined });
       return fetch(input, init);
     }) as typeof fetch;
     const auth = new WorkerAuth({
@@ -98,7 +98,7 @@ describe('the extension and a KIRO_AUTH=github worker', function () {
       follower.dispose();
       assert.match(out.text, /Planning: Session everywhere/);
       assert.equal(out.end?.state, 'succeeded');
-      assert.match(describeJobUsage(out.end!), /^usage not reported by this agent$/, 'the scripted agent reports no usage');
+      assert.match(describeJobUsage(out.end), /^usage not reported by this agent$/, 'the scripted agent reports no usage');
       assert.equal(a.auth.exchanges, 1);
       const session = JSON.parse(a.secrets.data.get(sessionSecretKey(w.url)) ?? '{}') as { token?: string; login?: string };
       assert.equal(session.login, 'alice');
@@ -154,7 +154,7 @@ describe('the extension and a KIRO_AUTH=github worker', function () {
     await pollUntil(() => out.end, { what: 'the log to end after the cancel' });
     follower.dispose();
     assert.equal(out.end?.state, 'cancelled');
-    assert.equal(describeJobUsage(out.end!), 'usage not reported by this agent');
+    assert.equal(describeJobUsage(out.end), 'usage not reported by this agent');
     assert.equal((await a.api.job(jobId))?.state, 'cancelled', 'the window that started it sees the cancel');
     assert.equal(b.auth.exchanges, 1, 'the other window has its own session');
     a.watcher.dispose();

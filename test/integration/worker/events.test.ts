@@ -86,7 +86,7 @@ class EventStream {
 
   until<T>(check: () => T | undefined | false, what: string, timeoutMs = 30_000): Promise<T> {
     return pollUntil(() => {
-      if (this.error) throw this.error;
+      if (this.error) throw this.error instanceof Error ? this.error : new Error(JSON.stringify(this.error));
       return check();
     }, { timeoutMs, what: `${what} (events so far: ${this.events.map((e) => (e.data.type === 'job' ? `${e.id}:${e.data.job.state}` : `${e.id}:slots`)).join(' ')})` });
   }

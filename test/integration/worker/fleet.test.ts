@@ -103,7 +103,7 @@ describe('a fleet of worker hosts on Redis (BullMQ)', function () {
 
   it('12 jobs sent to every host run across all three, in parallel, and each lands exactly one agent commit', async function () {
     const jobs = await Promise.all(Array.from({ length: 12 }, (_, i) => newJob(`Spread ${i}`)));
-    const accepted = await Promise.all(jobs.map((j, i) => hosts[i % 3]?.client.submit(j.req)));
+    const accepted = await Promise.all(jobs.map((j, i) => hosts[i % 3]!.client.submit(j.req)));
     const ids = accepted.map((a) => a?.jobId ?? '');
     assert.ok(accepted.every((a) => a?.status === 202));
     const done = await waitAll(host('host-b').client, ids);
@@ -206,7 +206,7 @@ describe('a fleet of worker hosts on Redis (BullMQ)', function () {
   it('kill -9 of a host mid-job: another host takes its jobs up, every job lands exactly once, and /health drops it', async function () {
     const jobs = await Promise.all(Array.from({ length: 6 }, (_, i) => newJob(`Survive ${i}`)));
     // Long enough for the kill to land mid-run.
-    const ids = (await Promise.all(jobs.map((j, i) => hosts[i % 3]?.client.submit(j.req)))).map((a) => a?.jobId ?? '');
+    const ids = (await Promise.all(jobs.map((j, i) => hosts[i % 3]!.client.submit(j.req)))).map((a) => a?.jobId ?? '');
     const victim = await pollUntil(async () => {
       const all = await Promise.all(ids.map((id) => host('host-a').client.job(id)));
       return all.find((j) => j.state === 'running' && j.host === 'host-c');

@@ -72,7 +72,7 @@ for (const agent of ['codex', 'claude', 'gemini', 'opencode'] as const) {
         ({ stdout } = await run('unshare', argv, { cwd: repoRoot, timeout: 300_000, killSignal: 'SIGKILL', maxBuffer: 64 * 1024 * 1024 }));
       } catch (e) {
         const err = e as Error & { stdout?: string; stderr?: string };
-        throw new Error(`realAgentRun failed: ${err.message}\nstderr:\n${err.stderr ?? ''}\nstdout:\n${(err.stdout ?? '').slice(-4000)}`);
+        throw new Error(`realAgentRun failed: ${err.message}\nstderr:\n${err.stderr ?? ''}\nstdout:\n${(err.stdout ?? '').slice(-4000)}`, { cause: e });
       }
       report = JSON.parse(stdout.trim().split('\n').pop() ?? '') as RunReport;
     });

@@ -22,7 +22,6 @@ const OTHER_TOKEN = 'my-service-token-for-the-redaction-test-02';
 const HOME_LOGIN = 'refresh-from-the-template-home-0003';
 const SECRETS = [GITHUB_TOKEN, ...PRIVATE_KEY_LINES, AGENT_KEY, OTHER_TOKEN, HOME_LOGIN];
 
-// eslint-disable-next-line no-control-regex -- the notes are escape sequences
 const NOTES = /\x1b_kiro-note (\{[^\x1b]*\})\x1b\\/g;
 
 describe('redaction: a hostile agent on the real worker and sandbox', function () {

@@ -8,7 +8,7 @@ import { connect } from 'node:net';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GitHubStandIn } from '../../support/github/server.js';
-import { pollUntil, tempDir } from '../../support/helpers.js';
+import { tempDir } from '../../support/helpers.js';
 import { startWorker, workerEnv, WORKER_TOKEN, WorkerClient, makeTaskPr, jobRequest, type TestWorker } from '../../support/worker.js';
 import type { AuditRecord, AuthSession } from '../../../shared/protocol.js';
 
@@ -20,7 +20,6 @@ describe('red team: identity and authorization', function () {
   let w: TestWorker;
   const users: Record<string, { token: string }> = {};
   const logLines: string[] = [];
-  const admin = () => new WorkerClient(w.url, WORKER_TOKEN);
   let seq = 0;
   const branch = (name: string) => `kiro/rt-${name}-${++seq}`;
 

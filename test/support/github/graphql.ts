@@ -4,7 +4,7 @@
 // even when an earlier one failed, as the GraphQL spec (and GitHub) do.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { buildSchema, execute, parse, validate, GraphQLError, type GraphQLSchema, type DocumentNode, type OperationDefinitionNode } from 'graphql';
+import { buildSchema, execute, Kind, parse, validate, GraphQLError, type GraphQLSchema, type DocumentNode, type OperationDefinitionNode } from 'graphql';
 import { ZERO_OID } from './bareRepo.js';
 import { nodeId, type Model, type Repo, type User, type PullRequest } from './model.js';
 
@@ -204,7 +204,7 @@ function rootValue(ctx: GraphqlContext) {
 }
 
 export function operationOf(doc: DocumentNode, operationName?: string): OperationDefinitionNode | undefined {
-  const ops = doc.definitions.filter((d): d is OperationDefinitionNode => d.kind === 'OperationDefinition');
+  const ops = doc.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
   return operationName ? ops.find((o) => o.name?.value === operationName) : ops[0];
 }
 

@@ -23,7 +23,7 @@ import * as shapes from './restShapes.js';
 import { registerWebPages } from './web.js';
 import { registerSteeringRoutes } from './steeringRoutes.js';
 import { StandInWebhooks } from './webhooks.js';
-import { parse } from 'graphql';
+import { Kind, parse } from 'graphql';
 
 export interface FailureRule {
   method?: string;
@@ -195,7 +195,7 @@ export class GitHubStandIn {
         const body = req.body as { query?: unknown } | undefined;
         try {
           const op = typeof body?.query === 'string' ? operationOf(parse(body.query)) : undefined;
-          req.ghFields = op?.selectionSet.selections.flatMap((s) => (s.kind === 'Field' ? [s.name.value] : []));
+          req.ghFields = op?.selectionSet.selections.flatMap((s) => (s.kind === Kind.FIELD ? [s.name.value] : []));
         } catch { /* reported by the GraphQL handler */ }
       }
       const rule = this.takeRule(req.method, req.url.split('?')[0] ?? '', req.ghFields);
@@ -470,7 +470,7 @@ export class GitHubStandIn {
       if (ids !== undefined && (!Array.isArray(ids) || !ids.every((n) => Number.isInteger(n)))) return invalid('Invalid request.\n\n"repository_ids" must be an array of integers.');
       if (permissions !== undefined && (!permissions || typeof permissions !== 'object' || Array.isArray(permissions)
         || !Object.values(permissions).every((v) => v === 'read' || v === 'write'))) return invalid('Invalid request.\n\n"permissions" must map permission names to "read" or "write".');
-      const named = (repositories as string[] | undefined) ?? [];
+      const named = (repositories) ?? [];
       const byId = (ids as number[] | undefined) ?? [];
       const selected = named.length > 0 || byId.length > 0;
       const wanted = [...named.map((n) => model.repo(inst.account, n)), ...byId.map((id) => model.repoById(id))];

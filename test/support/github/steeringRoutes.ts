@@ -4,7 +4,7 @@
 // replies in a review thread. Every answer is checked against GitHub's OpenAPI description.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { assertResponseMatches } from './openapi.js';
-import type { Model, Permission, Repo, User } from './model.js';
+import type { Model, Permission, Repo } from './model.js';
 import type { Urls } from './restShapes.js';
 import { steeringOf, type CheckRun, type ReactionContent, type ReactionTarget } from './steeringModel.js';
 import * as shapes from './steeringShapes.js';
@@ -30,7 +30,7 @@ export function registerSteeringRoutes(app: FastifyInstance, model: Model, urls:
   /** The repository, if the caller may see it and has `needed` (a user) or one of `appPermissions` at write (an App). */
   const repoFor = (req: FastifyRequest, reply: FastifyReply, _operation: string, needed: Permission, appPermissions: string[]): Repo | undefined => {
     const { owner = '', repo = '' } = req.params as P;
-    const user = req.ghUser as User | undefined;
+    const user = req.ghUser;
     const r = model.visibleRepo(owner, repo, user);
     if (!r) {
       reply.code(404).send(NOT_FOUND);
@@ -74,7 +74,7 @@ export function registerSteeringRoutes(app: FastifyInstance, model: Model, urls:
 
   /** Checks: GitHub Apps only (a personal token gets 403, as on GitHub). */
   const appOnly = (req: FastifyRequest, reply: FastifyReply): boolean => {
-    if ((req.ghUser as User | undefined)?.scope) return true;
+    if ((req.ghUser)?.scope) return true;
     refuse(reply, 403, 'You must authenticate via a GitHub App.');
     return false;
   };
@@ -87,8 +87,8 @@ export function registerSteeringRoutes(app: FastifyInstance, model: Model, urls:
   /** What GitHub checks of a run's fields: a completed run has a conclusion, a conclusion completes it. */
   const apply = (run: CheckRun, b: Body): string | null => {
     const status = b.status ?? (b.conclusion !== undefined ? 'completed' : undefined);
-    if (status !== undefined && !['queued', 'in_progress', 'completed'].includes(String(status))) return 'status is not included in the list';
-    if (b.conclusion !== undefined && !CONCLUSIONS.has(String(b.conclusion))) return 'conclusion is not included in the list';
+    if (status !== undefined && (typeof status !== 'string' || !['queued', 'in_progress', 'completed'].includes(status))) return 'status is not included in the list';
+    if (b.conclusion !== undefined && (typeof b.conclusion !== 'string' || !CONCLUSIONS.has(b.conclusion))) return 'conclusion is not included in the list';
     if (status === 'completed' && b.conclusion === undefined && run.conclusion === null) return 'Conclusion can\'t be blank when status is completed';
     if (b.details_url !== undefined && (typeof b.details_url !== 'string' || !/^https?:\/\//.test(b.details_url))) return 'details_url must be an http(s) URL';
     const out = output(b.output);
@@ -97,7 +97,7 @@ export function registerSteeringRoutes(app: FastifyInstance, model: Model, urls:
       run.status = status as CheckRun['status'];
       run.history.push(run.status);
     }
-    if (b.conclusion !== undefined) run.conclusion = String(b.conclusion);
+    if (typeof b.conclusion === 'string') run.conclusion = b.conclusion;
     if (run.status === 'completed') run.completedAt = typeof b.completed_at === 'string' ? b.completed_at : new Date().toISOString();
     if (typeof b.details_url === 'string') run.detailsUrl = b.details_url;
     if (typeof b.external_id === 'string') run.externalId = b.external_id;

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { WorkerApi, parseRetryAfter, sendJob } from '../../../extension/worker/client.js';
 import { WorkerAuth, renewAt, sessionSecretKey, type SecretsLike } from '../../../extension/worker/session.js';
 import type { GenerateCodeRequest } from '../../../shared/protocol.js';
+import { urlOf } from '../../support/helpers.js';
 
 const BASE = 'https://worker.example.com';
 const GH_TOKEN = 'gho_userGitHubToken0123456789';
@@ -32,14 +33,14 @@ function fakeWorker(opts: { mode?: 'github' | 'token' | 'none'; lifeMs?: number;
   const state = { mode: opts.mode ?? 'github', gate: undefined as Promise<void> | undefined };
   const json = (status: number, body: unknown, headers: Record<string, string> = {}) => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } });
   const fetchImpl = (async (input: string | URL | Request, init: RequestInit = {}) => {
-    const url = new URL(String(input));
+    const url = new URL(urlOf(input));
     const headers = Object.fromEntries(Object.entries((init.headers ?? {}) as Record<string, string>).map(([k, v]) => [k.toLowerCase(), v]));
     seen.push({ method: init.method ?? 'GET', url: url.href, headers, body: typeof init.body === 'string' ? init.body : undefined, redirect: init.redirect });
     if (url.origin !== BASE) throw Object.assign(new TypeError('fetch failed'), { cause: { code: 'ENOTFOUND' } });
     if (url.pathname === '/healthz') return json(200, state.mode === 'none' ? { ok: true } : { ok: true, auth: state.mode });
     if (url.pathname === '/auth/github' && init.method === 'POST') {
       if (state.gate) await state.gate;
-      const body = JSON.parse(String(init.body)) as { token: string };
+      const body = JSON.parse(init.body as string) as { token: string };
       if (opts.refuseGitHub || (body.token !== GH_TOKEN && body.token !== GH_TOKEN_BOB)) return json(401, { code: 'GITHUB_TOKEN_REFUSED', message: 'GitHub says: Bad credentials' });
       const token = `session-${++issued}`;
       const expires = opts.clock.now + (opts.lifeMs ?? 60 * MIN);
@@ -64,7 +65,7 @@ function setUp(over: { mode?: 'github' | 'token' | 'none'; lifeMs?: number; refu
   const w = fakeWorker({ ...over, clock });
   const secrets = over.secrets ?? new MemorySecrets();
   const calls = { github: 0, worker: 0 };
-  const user = { token: ('github' in over ? over.github : GH_TOKEN) as string | undefined };
+  const user = { token: ('github' in over ? over.github : GH_TOKEN) };
   const auth = new WorkerAuth({
     baseUrl: BASE, fetch: w.fetch, secrets, now: () => clock.now,
     workerToken: async () => { calls.worker++; return WORKER_TOKEN; },
@@ -150,7 +151,7 @@ describe('worker sessions (KIRO_AUTH=github) and the worker token', function () 
     await down.api.health();
     down.clock.now += 56 * MIN;
     const real = down.w.fetch;
-    const failing = ((input: string | URL | Request, init?: RequestInit) => (String(input).endsWith('/auth/github') ? Promise.reject(Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNRESET' } })) : real(input, init))) as typeof fetch;
+    const failing = ((input: string | URL | Request, init?: RequestInit) => (urlOf(input).endsWith('/auth/github') ? Promise.reject(Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNRESET' } })) : real(input, init))) as typeof fetch;
     const api2 = new WorkerApi({ baseUrl: BASE, credentials: new WorkerAuth({ baseUrl: BASE, fetch: failing, secrets: down.secrets, now: () => down.clock.now, workerToken: async () => undefined, githubToken: async () => GH_TOKEN, mayCarryCredentials: async () => ({ ok: true }) }), fetch: failing });
     assert.equal((await api2.health()).kind, 'ok', 'the old session still works');
     assert.equal(to(down.w.seen, '/health').at(-1)?.headers.authorization, 'Bearer session-1');
@@ -167,7 +168,7 @@ describe('worker sessions (KIRO_AUTH=github) and the worker token', function () 
     // A worker that refuses every session: one retry, then the refusal in words.
     const stubborn = setUp();
     const real = stubborn.w.fetch;
-    const refuseAll = ((input: string | URL | Request, init?: RequestInit) => (String(input).endsWith('/generate-code') ? Promise.resolve(new Response(JSON.stringify({ code: 'UNAUTHORIZED', message: 'no' }), { status: 401 })) : real(input, init))) as typeof fetch;
+    const refuseAll = ((input: string | URL | Request, init?: RequestInit) => (urlOf(input).endsWith('/generate-code') ? Promise.resolve(new Response(JSON.stringify({ code: 'UNAUTHORIZED', message: 'no' }), { status: 401 })) : real(input, init))) as typeof fetch;
     const api2 = new WorkerApi({ baseUrl: BASE, credentials: new WorkerAuth({ baseUrl: BASE, fetch: refuseAll, secrets: new MemorySecrets(), workerToken: async () => undefined, githubToken: async () => GH_TOKEN, mayCarryCredentials: async () => ({ ok: true }) }), fetch: refuseAll });
     const outcome = await api2.submit(req);
     assert.equal(outcome.kind, 'unauthorized');

@@ -40,9 +40,7 @@ function assertEverySplit(input: string, expected: string, what = JSON.stringify
 
 /** Every escape the output holds is one the terminal may be given (colours, in-line movement). */
 function assertOnlyKept(out: string): void {
-  // eslint-disable-next-line no-control-regex -- escape sequences are control characters
   const rest = out.replace(/\x1b\[(?:[0-9:;]*m|[0-9]*[CDG]|[0-2]?K)/g, '');
-  // eslint-disable-next-line no-control-regex -- see above
   assert.doesNotMatch(rest, /[\x00-\x07\x0b\x0c\x0e-\x1f\x7f-\x9f]/, `only text, colours, in-line movement and \\b \\t \\n \\r: ${JSON.stringify(out)}`);
 }
 
@@ -242,7 +240,6 @@ describe('agent terminal: the sanitizer', function () {
     assert.equal(formatNote('pushed 3f78 to b'), `\r\n${ESC}_kiro-note {"text":"pushed 3f78 to b"}${ESC}\\\r\n`);
     const odd = 'a\x1b\\b\x07c\x9cd\x9fe "q" \u2028';
     const note = formatNote(odd);
-    // eslint-disable-next-line no-control-regex -- what the note's body must not hold
     assert.doesNotMatch(note.slice(4, -4), /[\x00-\x1f\x7f-\x9f\u2028\u2029]/);
     assert.equal(parseNoteBody(note.slice(4, -4)), odd);
     assert.equal(renderNotes(`x${note}y`), `x\r\n[kiro-worker] ${odd}\r\ny`);

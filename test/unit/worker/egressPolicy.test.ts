@@ -209,6 +209,6 @@ describe('agent network: what people read', function () {
     assert.match(note, /^- `\[fd00:ec2::254\]:80`: link-local/m);
     assert.ok(commentBody(job).includes(note), 'the comment carries it');
     assert.equal(commentNote({ blocked: null }), '');
-    assert.doesNotMatch(commentBody({ ...job, blocked: [] } as Job), /Blocked/);
+    assert.doesNotMatch(commentBody({ ...job, blocked: [] }), /Blocked/);
   });
 });

@@ -52,7 +52,6 @@ function assertCutsAgree(text: string, secrets: string[] = []): string {
 }
 
 /** No ESC that (after C0 controls a terminal would execute) begins an APC string, and no 8-bit APC. */
-// eslint-disable-next-line no-control-regex -- what is looked for is control characters
 const APC_START = /\x1b[\x00-\x1a\x1c-\x1f\x7f]*_|\x9f/;
 
 describe('redaction of the agent\'s output', function () {

@@ -27,14 +27,12 @@ const style = (code: string, text: string) => `${ESC}${code}m${text}${ESC}0m`;
 
 /** One line: newlines folded, control characters dropped, cut to `max` characters. */
 export function oneLine(text: string, max = 200): string {
-  // eslint-disable-next-line no-control-regex -- an agent's text may hold any control character
   const flat = stripAnsi(text).replace(/\s*\n\s*/g, ' ⏎ ').replace(/[\u0000-\u001f\u007f]/g, ' ').trim();
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }
 
 /** The lines of an agent's message, as it wrote them (without escape sequences it could use to redraw the terminal). */
 export function messageLines(text: string): string[] {
-  // eslint-disable-next-line no-control-regex -- see oneLine
   return stripAnsi(text).replace(/\r\n?/g, '\n').replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '').trim().split('\n');
 }
 
