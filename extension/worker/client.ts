@@ -1,7 +1,7 @@
 // HTTP client for the worker service. Plain fetch (Node 20 and VS Code have it);
 // every outcome is a value the caller can act on, never a thrown string.
 import type { GenerateCodeRequest, JobAccepted, JobList, JobStatus, PoolHealth, ErrorBody } from '../../shared/protocol.js';
-import { staticToken, unreachableMessage, WorkerAuthError, type WorkerCredentials } from './session.js';
+import { staticToken, unreachableMessage, WorkerAuthError, type WorkerCredentials } from './credentials.js';
 
 export type SubmitOutcome =
   | { kind: 'accepted'; jobId: string; position: number }

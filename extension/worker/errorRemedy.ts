@@ -3,7 +3,7 @@
 // exhaustive switch, so a code added to the union must be given a remedy here; a code this
 // build does not know (a newer worker's) is 'unknown', and callers treat it as a plain failure.
 import { isErrorCode, type ErrorCode } from '../../shared/errorCodes.js';
-import type { WorkerAuthErrorCode } from './session.js';
+import type { WorkerAuthErrorCode } from './credentials.js';
 
 export type Remedy =
   /** Sign in to GitHub again, or set a GitHub token. */
