@@ -9,7 +9,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { cpus } from 'node:os';
 import { readFileSync } from 'node:fs';
-import type { FleetJobService } from '../worker-service/fleet/fleetService.js';
+import type { FleetJobService } from '../worker-service/queue/fleet/fleetService.js';
 import { startRedis, type RedisServer } from '../scripts/support/redis.js';
 import { stopChild } from '../scripts/support/lifecycle.js';
 import { GitHubStandIn } from '../test/support/github/server.js';

@@ -1,5 +1,5 @@
 // The jobs and where they queue, as one plugin: decorates `app.jobs` (what the routes
-// use, pool/service.ts) — a single host's embedded durable queue (also `app.pool`), or,
+// use, queue/service.ts) — a single host's embedded durable queue (also `app.pool`), or,
 // with KIRO_REDIS_URL, this host's part of a fleet sharing a queue on Redis. Loads or
 // joins the queue at start, stops agents on close.
 import fp from 'fastify-plugin';
@@ -11,11 +11,11 @@ import { credentialSource, type CredentialSource } from '../github/credentials.j
 import { GitHubFacts } from '../identity/githubFacts.js';
 import { githubFinisher, type PrFinisher } from '../github/finish.js';
 import { DAY_MS, SWEEP_EVERY_MS } from '../jobs/retention.js';
-import { JobStore } from '../jobs/store.js';
-import { FleetJobService } from '../fleet/fleetService.js';
-import { EmbeddedJobService } from '../pool/embeddedService.js';
-import { Pool } from '../pool/pool.js';
-import type { JobService } from '../pool/service.js';
+import { JobStore } from '../queue/embedded/store.js';
+import { FleetJobService } from '../queue/fleet/fleetService.js';
+import { EmbeddedJobService } from '../queue/embedded/embeddedService.js';
+import { Pool } from '../queue/embedded/embeddedQueue.js';
+import type { JobService } from '../queue/service.js';
 
 declare module 'fastify' {
   interface FastifyInstance {

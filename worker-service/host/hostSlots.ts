@@ -2,7 +2,7 @@
 // (jobRunner), its PR is followed up, its tree settled; a crashed agent's slot rests;
 // the monitor enforces timeouts and silence and recycles idle warm checkouts; drain
 // and close stop the agents. Where jobs come from is the queue's business (the
-// embedded one in pool.ts, the fleet's in fleet/), not this file's.
+// embedded one in queue/embedded/, the fleet's in queue/fleet/), not this file's.
 import type { GitHubFacts } from '../identity/githubFacts.js';
 import { EventEmitter } from 'node:events';
 import { mkdir } from 'node:fs/promises';

@@ -17,20 +17,19 @@ import { EventEmitter } from 'node:events';
 import type { FastifyBaseLogger as Logger } from 'fastify';
 import { Queue } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
-import { isFinalState, PROTOCOL_VERSION, type GenerateCodeRequest, type JobStatus, type PoolHealth, type PoolSlots } from '../../shared/protocol.js';
-import type { FleetConfig } from '../config.js';
-import { scopeKeyOf, type Job } from '../jobs/job.js';
-import { QueueFullError, WorkerError } from '../pool/errors.js';
-import { SlotHost, type HostDeps } from '../pool/host.js';
-import { finishJob } from '../pool/jobRunner.js';
-import { CANCEL_PUSH_WAIT_MS } from '../pool/pool.js';
-import { RedisAuditStore, type AuditStore } from '../identity/audit.js';
-import { afterCursor, cursorOf, newestFirst, parseCursor, type JobService, type JobServiceEvents, type LogSink, type RequesterQuery } from '../pool/service.js';
+import { isFinalState, PROTOCOL_VERSION, type GenerateCodeRequest, type JobStatus, type PoolHealth, type PoolSlots } from '../../../shared/protocol.js';
+import type { FleetConfig } from '../../config.js';
+import { scopeKeyOf, type Job } from '../../jobs/job.js';
+import { QueueFullError, WorkerError } from '../../errors.js';
+import { SlotHost, type HostDeps } from '../../host/hostSlots.js';
+import { CANCEL_PUSH_WAIT_MS, finishJob, idempotencyConflict, sameRequest } from '../../jobs/rules.js';
+import { RedisAuditStore, type AuditStore } from '../../identity/audit.js';
+import { afterCursor, cursorOf, newestFirst, parseCursor, type JobService, type JobServiceEvents, type LogSink, type RequesterQuery } from '../service.js';
 import { BranchLocks } from './branchLock.js';
 import { HostRegistry, type HostBeat } from './hosts.js';
 import { channels, jobIdFor, keys, LOG_TTL_S, QUEUE_NAME } from './keys.js';
 import { followRedisLog, LogBell } from './logReader.js';
-import { sweepJobFiles } from '../jobs/retention.js';
+import { sweepJobFiles } from '../../jobs/retention.js';
 import { FleetProcessor, type QueuedData } from './processor.js';
 import { JobRecords, newJob } from './records.js';
 import { checkCancelMessage, checkEventMessage, isFleetJobId } from './validate.js';
@@ -220,7 +219,7 @@ export class FleetJobService extends EventEmitter<JobServiceEvents> implements J
     if (!this.accepting) {
       // A duplicate still gets its job; only new work waits for a host that is not stopping.
       const known = await this.records.get(id).catch(() => undefined);
-      if (known && known.request.prNumber === request.prNumber && known.request.title === request.title) return { status: this.statusOf(known), created: false };
+      if (known && sameRequest(known.request, request)) return { status: this.statusOf(known), created: false };
       throw new QueueFullError(30, 'this worker host is shutting down; try again shortly (another host may take it)');
     }
     let made = false;
@@ -230,9 +229,7 @@ export class FleetJobService extends EventEmitter<JobServiceEvents> implements J
       made = created;
       if (!created) {
         job = (await this.records.get(id)) ?? job;
-        if (job.request.prNumber !== request.prNumber || job.request.title !== request.title) {
-          throw new WorkerError('IDEMPOTENCY_CONFLICT', `idempotency key ${request.idempotencyKey} was already used for another pull request on ${request.branch}`, 409, 'idempotencyKey');
-        }
+        if (!sameRequest(job.request, request)) throw idempotencyConflict(request);
       } else if ((await this.queue.count()) >= this.deps.config.queueLimit) {
         // Over the limit: the record made a moment ago goes again, so a retry is a new submit.
         await this.records.remove(id);

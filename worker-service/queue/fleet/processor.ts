@@ -9,21 +9,20 @@
 import type { FastifyBaseLogger as Logger } from 'fastify';
 import { DelayedError, UnrecoverableError, WaitingError, Worker, type Job as BullJob } from 'bullmq';
 import { Redis } from 'ioredis';
-import { isFinalState, type JobStatus } from '../../shared/protocol.js';
-import type { ErrorCode } from '../../shared/errorCodes.js';
-import type { FleetConfig } from '../config.js';
-import { scopeKeyOf, toStatus, type Job } from '../jobs/job.js';
-import { JobLog, logPath } from '../jobs/log.js';
-import { underStateDir } from '../jobs/paths.js';
-import type { AuditStore } from '../identity/audit.js';
-import { WorkerError } from '../pool/errors.js';
-import type { HostDeps, SlotHost } from '../pool/host.js';
-import { finishJob } from '../pool/jobRunner.js';
-import { branchKeyOf, MAX_ATTEMPTS } from '../pool/pool.js';
+import { isFinalState, type JobStatus } from '../../../shared/protocol.js';
+import type { ErrorCode } from '../../../shared/errorCodes.js';
+import type { FleetConfig } from '../../config.js';
+import { scopeKeyOf, toStatus, type Job } from '../../jobs/job.js';
+import { JobLog, logPath } from '../../jobs/log.js';
+import { underStateDir } from '../../jobs/paths.js';
+import type { AuditStore } from '../../identity/audit.js';
+import { WorkerError } from '../../errors.js';
+import type { HostDeps, SlotHost } from '../../host/hostSlots.js';
+import { branchKeyOf, finishJob, MAX_ATTEMPTS } from '../../jobs/rules.js';
 import type { BranchLocks } from './branchLock.js';
 import { keys, QUEUE_NAME } from './keys.js';
 import { newJob, type JobRecords } from './records.js';
-import { checkQueued, isFleetJobId, sameRequest, type QueuedData } from './validate.js';
+import { checkQueued, isFleetJobId, queuedMatchesRecord, type QueuedData } from './validate.js';
 import type { WriteBehind } from './writeBehind.js';
 
 /** What a BullMQ job carries (written once, at submit): enough to rebuild the job's record if it was never written. */
@@ -188,7 +187,7 @@ export class FleetProcessor {
     const { id, data } = queued.value;
     const read = await this.deps.records.read(id, true);
     if (read.kind === 'missing') return newJob(id, scopeKeyOf(data.request), data.request, data.createdAt);
-    if (read.kind === 'ok' && sameRequest(read.job, data)) return read.job;
+    if (read.kind === 'ok' && queuedMatchesRecord(read.job, data)) return read.job;
     const problem = read.kind === 'invalid' ? read.problem : 'the record asks for another request than the one queued';
     this.reportInvalid(id, problem);
     // The record is rebuilt from the queued data (checked, and the one the id was made for), over whatever the key holds.

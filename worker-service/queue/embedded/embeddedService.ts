@@ -1,15 +1,15 @@
 // The routes' view (JobService) of a single host with its embedded durable queue.
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { EventEmitter } from 'node:events';
-import { isFinalState, type GenerateCodeRequest, type JobStatus, type PoolHealth, type PoolSlots } from '../../shared/protocol.js';
-import type { Job } from '../jobs/job.js';
-import { logPath } from '../jobs/log.js';
-import { jobStatusOf } from '../jobs/status.js';
-import { WorkerError } from './errors.js';
-import type { Pool } from './pool.js';
-import { FileAuditStore, type AuditStore } from '../identity/audit.js';
-import { removeJobFiles } from '../jobs/retention.js';
-import { afterCursor, cursorOf, newestFirst, parseCursor, sameLogin, type JobService, type JobServiceEvents, type LogSink, type RequesterQuery } from './service.js';
+import { isFinalState, type GenerateCodeRequest, type JobStatus, type PoolHealth, type PoolSlots } from '../../../shared/protocol.js';
+import type { Job } from '../../jobs/job.js';
+import { logPath } from '../../jobs/log.js';
+import { jobStatusOf } from '../../jobs/status.js';
+import { WorkerError } from '../../errors.js';
+import type { Pool } from './embeddedQueue.js';
+import { FileAuditStore, type AuditStore } from '../../identity/audit.js';
+import { removeJobFiles } from '../../jobs/retention.js';
+import { afterCursor, cursorOf, newestFirst, parseCursor, sameLogin, type JobService, type JobServiceEvents, type LogSink, type RequesterQuery } from '../service.js';
 
 export class EmbeddedJobService extends EventEmitter<JobServiceEvents> implements JobService {
   readonly kind = 'embedded';

@@ -1,21 +1,21 @@
 // The embedded queue: one host's bounded durable queue (a file per job, fsynced before
 // a job is acknowledged), dispatch to idle slots, one job per branch at a time, and
 // crash recovery (jobs interrupted by a crash run again once). Jobs run on this host's
-// slots (host.ts); a fleet of hosts shares a queue on Redis instead (fleet/).
+// slots (host/); a fleet of hosts shares a queue on Redis instead (queue/fleet/).
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger as Logger } from 'fastify';
-import { isFinalState, PROTOCOL_VERSION, type GenerateCodeRequest, type PoolHealth } from '../../shared/protocol.js';
-import type { AgentLookup } from '../agent/command.js';
-import type { WorkerConfig } from '../config.js';
-import type { Workspaces } from '../git/workspace.js';
-import { scopeKeyOf, type Job } from '../jobs/job.js';
-import type { JobLog } from '../jobs/log.js';
-import type { JobStore } from '../jobs/store.js';
-import { QueueFullError, WorkerError } from './errors.js';
-import { SlotHost, type HostDeps } from './host.js';
-import { finishJob } from './jobRunner.js';
-import type { Slot } from './slot.js';
+import { isFinalState, PROTOCOL_VERSION, type GenerateCodeRequest, type PoolHealth } from '../../../shared/protocol.js';
+import type { AgentLookup } from '../../agent/command.js';
+import type { WorkerConfig } from '../../config.js';
+import type { Workspaces } from '../../git/workspace.js';
+import { scopeKeyOf, type Job } from '../../jobs/job.js';
+import type { JobLog } from '../../jobs/log.js';
+import type { JobStore } from './store.js';
+import { QueueFullError, WorkerError } from '../../errors.js';
+import { SlotHost, type HostDeps } from '../../host/hostSlots.js';
+import { branchKeyOf, CANCEL_PUSH_WAIT_MS, finishJob, idempotencyConflict, MAX_ATTEMPTS, sameRequest } from '../../jobs/rules.js';
+import type { Slot } from '../../host/slot.js';
 
 export interface PoolDeps extends HostDeps {
   store: JobStore;
@@ -27,13 +27,6 @@ export interface PoolEvents {
   'agent-exited': [Job, number];
   'slot': [Slot];
 }
-
-/** A job interrupted this many times (crashes of the service) fails rather than runs again. */
-export const MAX_ATTEMPTS = 2;
-
-export const branchKeyOf = (job: Job) => `${job.request.owner}/${job.request.repo}#${job.request.branch}`.toLowerCase();
-/** How long a cancel of a job being pushed waits to answer with the push's outcome. */
-export const CANCEL_PUSH_WAIT_MS = 8_000;
 
 export class Pool extends EventEmitter<PoolEvents> {
   readonly jobs = new Map<string, Job>();
@@ -137,9 +130,7 @@ export class Pool extends EventEmitter<PoolEvents> {
     const existing = existingId ? this.jobs.get(existingId) : undefined;
     if (existing) {
       await this.pendingSaves.get(existing.id);
-      if (existing.request.prNumber !== request.prNumber || existing.request.title !== request.title) {
-        throw new WorkerError('IDEMPOTENCY_CONFLICT', `idempotency key ${request.idempotencyKey} was already used for another pull request on ${request.branch}`, 409, 'idempotencyKey');
-      }
+      if (!sameRequest(existing.request, request)) throw idempotencyConflict(request);
       return { job: existing, created: false };
     }
     if (!this.accepting) throw new QueueFullError(30, 'the worker is shutting down; try again shortly');

@@ -16,10 +16,11 @@ import type { WorkerConfig } from '../config.js';
 import { PushConflictError, type Checkout, type Workspaces } from '../git/workspace.js';
 import type { CredentialSource, JobCredential } from '../github/credentials.js';
 import type { Job, JobError } from '../jobs/job.js';
+import { finishJob } from '../jobs/rules.js';
 import type { JobLog } from '../jobs/log.js';
 import type { SandboxRuntime } from '../sandbox/sandbox.js';
 import { AgentSpawnError, runAgent, type AgentViolation } from './agentRun.js';
-import { WorkerError } from './errors.js';
+import { WorkerError } from '../errors.js';
 import { PhaseTimes } from './phases.js';
 import type { Slot } from './slot.js';
 import { addressedComments } from '../steering/taskText.js';
@@ -75,12 +76,6 @@ export function agentCommitMessage(job: Job): string {
   const { owner, repo, prNumber, taskDescription } = job.request;
   const addresses = addressedComments(taskDescription, { owner, repo, number: prNumber }).map((u) => `\nAddresses: ${u}`).join('');
   return `feat: ${job.request.title}\n\nKiro-Job: ${job.id}${addresses}`;
-}
-
-export function finishJob(job: Job, state: JobState, error: (JobError & { code: ErrorCode }) | null = null): void {
-  job.state = state;
-  job.error = error;
-  job.finishedAt = new Date().toISOString();
 }
 
 /** Thrown before a push when the branch already holds this job's commit (a re-run after its host died). */
