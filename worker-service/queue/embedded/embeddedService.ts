@@ -21,7 +21,7 @@ export class EmbeddedJobService extends EventEmitter<JobServiceEvents> implement
     super();
     this.audit = new FileAuditStore(stateDir);
     pool.on('job', (job) => {
-      this.emit('job', jobStatusOf(pool, job));
+      this.emit('job', this.statusOf(job));
       // A job that joins or leaves the queue without a slot change still changes `queued`;
       // checked once the pool's synchronous work is done (a submit dispatches at once).
       if (!this.queueCheck) {
@@ -33,6 +33,10 @@ export class EmbeddedJobService extends EventEmitter<JobServiceEvents> implement
       }
     });
     pool.on('slot', () => this.emitSlots());
+  }
+
+  private statusOf(job: Job): JobStatus {
+    return jobStatusOf(job, this.pool.logOf(job.id), this.pool.position(job));
   }
 
   private emitSlots(): void {
@@ -59,16 +63,16 @@ export class EmbeddedJobService extends EventEmitter<JobServiceEvents> implement
 
   async submit(request: GenerateCodeRequest): Promise<{ status: JobStatus; created: boolean }> {
     const { job, created } = await this.pool.submit(request);
-    return { status: jobStatusOf(this.pool, job), created };
+    return { status: this.statusOf(job), created };
   }
 
   async status(id: string): Promise<JobStatus | undefined> {
     const job = this.pool.jobs.get(id);
-    return job ? jobStatusOf(this.pool, job) : undefined;
+    return job ? this.statusOf(job) : undefined;
   }
 
   async cancel(id: string): Promise<JobStatus> {
-    return jobStatusOf(this.pool, await this.pool.cancel(this.find(id).id));
+    return this.statusOf(await this.pool.cancel(this.find(id).id));
   }
 
   async health(): Promise<PoolHealth> {
@@ -83,14 +87,14 @@ export class EmbeddedJobService extends EventEmitter<JobServiceEvents> implement
     return [...this.pool.jobs.values()]
       .filter((j) => !isFinalState(j.state))
       .sort((a, b) => a.createdAt.localeCompare(b.createdAt))
-      .map((j) => jobStatusOf(this.pool, j));
+      .map((j) => this.statusOf(j));
   }
 
   async byRequester(login: string, opts: RequesterQuery): Promise<{ jobs: JobStatus[]; nextCursor: string | null }> {
     const cursor = parseCursor(opts.cursor);
     const mine = [...this.pool.jobs.values()]
       .filter((j) => sameLogin(j.request.requestedBy, login) && (opts.sinceMs === undefined || Date.parse(j.createdAt) >= opts.sinceMs))
-      .map((j) => jobStatusOf(this.pool, j))
+      .map((j) => this.statusOf(j))
       .sort(newestFirst)
       .filter((j) => afterCursor(j, cursor));
     const page = mine.slice(0, opts.limit);

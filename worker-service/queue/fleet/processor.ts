@@ -12,7 +12,8 @@ import { Redis } from 'ioredis';
 import { isFinalState, type JobStatus } from '../../../shared/protocol.js';
 import type { ErrorCode } from '../../../shared/errorCodes.js';
 import type { FleetConfig } from '../../config.js';
-import { scopeKeyOf, toStatus, type Job } from '../../jobs/job.js';
+import { scopeKeyOf, type Job } from '../../jobs/job.js';
+import { jobStatusOf } from '../../jobs/status.js';
 import { JobLog, logPath } from '../../jobs/log.js';
 import { underStateDir } from '../../jobs/paths.js';
 import type { AuditStore } from '../../identity/audit.js';
@@ -100,8 +101,7 @@ export class FleetProcessor {
 
   /** The job's status, with the live tail of its output when it runs here. */
   statusOf(job: Job, position = 0): JobStatus {
-    const live = this.deps.slotHost.logOf(job.id);
-    return toStatus(live ? { ...job, outputTail: live.lines() } : job, position);
+    return jobStatusOf(job, this.deps.slotHost.logOf(job.id), position);
   }
 
   /** Stores the record (after every log byte before it) and tells every host; durable saves wait for Redis a little. */
