@@ -21,6 +21,7 @@ import type { JobLog } from '../jobs/log.js';
 import type { SandboxRuntime } from '../sandbox/sandbox.js';
 import { AgentSpawnError, runAgent, type AgentViolation } from './agentRun.js';
 import { WorkerError } from '../errors.js';
+import { outcomeOf } from './outcome.js';
 import { PhaseTimes } from './phases.js';
 import type { Slot } from './slot.js';
 import { addressedComments } from '../steering/taskText.js';
@@ -199,23 +200,13 @@ export async function runJob(ctx: RunContext, slot: Slot, job: Job): Promise<Run
     job.exitCode = exit.exitCode;
     job.signal = exit.signal ? String(exit.signal) : null;
 
-    if (violation) {
-      finishJob(job, 'failed', { code: violation.code, message: violation.message });
-    } else if (exit.stoppedBy === 'timeout') {
-      jobLog.note(`stopped: no result after ${Math.round(config.jobTimeoutMs / 1000)} s`);
-      finishJob(job, 'timed-out', { code: 'TIMED_OUT', message: `the agent did not finish within ${Math.round(config.jobTimeoutMs / 1000)} seconds` });
-    } else if (exit.stoppedBy === 'cancel') {
-      finishJob(job, 'cancelled', { code: 'CANCELLED', message: 'cancelled while the agent was running' });
-    } else if (exit.stoppedBy === 'silence') {
-      finishJob(job, 'failed', { code: 'AGENT_SILENT', message: `the agent printed nothing for ${Math.round(config.agentSilenceMs / 1000)} seconds and was stopped` });
-    } else if (exit.stoppedBy === 'shutdown') {
+    const outcome = outcomeOf({ exit, violation, failure }, config);
+    if (outcome.kind === 'end') {
+      if (outcome.note) jobLog.note(outcome.note);
+      if (outcome.crashed) crashed = true;
+      finishJob(job, outcome.state, outcome.error);
+    } else if (outcome.kind === 'requeue') {
       requeue = true;
-    } else if (exit.signal) {
-      crashed = true;
-      finishJob(job, 'failed', { code: 'AGENT_CRASHED', message: `the agent was killed by signal ${exit.signal}` });
-    } else if (exit.exitCode !== 0) {
-      // The preset says what the code means (Kiro's 3: an MCP server did not start), with what the agent reported.
-      finishJob(job, 'failed', failure ?? { code: 'AGENT_FAILED', message: `the agent exited with code ${exit.exitCode}` });
     } else {
       await setState('pushing');
       phases.lap('record');
