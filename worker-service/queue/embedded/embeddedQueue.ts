@@ -13,7 +13,7 @@ import { scopeKeyOf, type Job } from '../../jobs/job.js';
 import type { JobLog } from '../../jobs/log.js';
 import type { JobStore } from './store.js';
 import { QueueFullError, WorkerError } from '../../errors.js';
-import { SlotHost, type HostDeps } from '../../host/hostSlots.js';
+import { HostSlots, type HostDeps } from '../../host/hostSlots.js';
 import { branchKeyOf, CANCEL_PUSH_WAIT_MS, finishJob, idempotencyConflict, MAX_ATTEMPTS, sameRequest } from '../../jobs/rules.js';
 import type { Slot } from '../../host/slot.js';
 
@@ -34,7 +34,7 @@ export class Pool extends EventEmitter<PoolEvents> {
   /** Saves under way, so that a concurrent duplicate waits for the first one to be durable. */
   private readonly pendingSaves = new Map<string, Promise<void>>();
   private readonly queue: string[] = [];
-  readonly host: SlotHost;
+  readonly host: HostSlots;
   /** Branches (owner/repo#branch) with a job on a slot now. */
   private readonly busyBranches = new Set<string>();
   private readonly startedAt = Date.now();
@@ -42,7 +42,7 @@ export class Pool extends EventEmitter<PoolEvents> {
 
   constructor(private readonly deps: PoolDeps) {
     super();
-    this.host = new SlotHost(deps);
+    this.host = new HostSlots(deps);
     this.host.on('slot', (slot) => {
       this.emit('slot', slot);
       if (slot.state === 'idle') this.dispatch();
@@ -176,7 +176,7 @@ export class Pool extends EventEmitter<PoolEvents> {
       await this.deps.store.save(job);
       this.emit('job', job);
       const { owner, repo } = job.request;
-      if (this.deps.commenter) this.host.followUp(job, () => this.deps.credentials.forRepository(owner, repo));
+      if (this.deps.commenter) this.host.afterJob(job, () => this.deps.credentials.forRepository(owner, repo));
       return job;
     }
     // Honoured up to the moment a push starts (see beforePush in runJob); a push under way is

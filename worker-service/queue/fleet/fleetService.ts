@@ -21,7 +21,7 @@ import { isFinalState, PROTOCOL_VERSION, type GenerateCodeRequest, type JobStatu
 import type { FleetConfig } from '../../config.js';
 import { scopeKeyOf, type Job } from '../../jobs/job.js';
 import { QueueFullError, WorkerError } from '../../errors.js';
-import { SlotHost, type HostDeps } from '../../host/hostSlots.js';
+import { HostSlots, type HostDeps } from '../../host/hostSlots.js';
 import { CANCEL_PUSH_WAIT_MS, finishJob, idempotencyConflict, sameRequest } from '../../jobs/rules.js';
 import { RedisAuditStore, type AuditStore } from '../../identity/audit.js';
 import { afterCursor, cursorOf, newestFirst, parseCursor, type JobService, type JobServiceEvents, type LogSink, type RequesterQuery } from '../service.js';
@@ -54,7 +54,7 @@ export class FleetJobService extends EventEmitter<JobServiceEvents> implements J
   readonly audit: AuditStore;
   /** Wakes this host's log readers when a job's log grows or the job changes (pub/sub). */
   private readonly logBell = new LogBell();
-  readonly host: SlotHost;
+  readonly host: HostSlots;
   /** Requests: fails at once while Redis is away (no offline queue), so a client gets 503, never a hang. */
   private readonly cmd: Redis;
   /** Write-behind: waits for Redis to come back. */
@@ -81,7 +81,7 @@ export class FleetJobService extends EventEmitter<JobServiceEvents> implements J
   constructor(private readonly deps: HostDeps, private readonly fleet: FleetConfig) {
     super();
     this.log = deps.log.child({ host: fleet.workerId });
-    this.host = new SlotHost({ ...deps, log: this.log });
+    this.host = new HostSlots({ ...deps, log: this.log });
     const connect = (name: string, opts: RedisOptions) => {
       const r = new Redis(fleet.redisUrl, { connectionName: `kiro-${name}-${fleet.workerId}`, ...opts });
       let down = false;
@@ -112,7 +112,7 @@ export class FleetJobService extends EventEmitter<JobServiceEvents> implements J
     this.locks = new BranchLocks(this.lockConn, fleet.branchLockMs, fleet.workerId);
     this.registry = new HostRegistry(this.cmd, fleet.heartbeatMs);
     this.processor = new FleetProcessor({
-      hostDeps: deps, fleet, slotHost: this.host, records: this.records, locks: this.locks, writes: this.writes,
+      hostDeps: deps, fleet, hostSlots: this.host, records: this.records, locks: this.locks, writes: this.writes,
       cmd: this.cmd, writer: this.writer, log: this.log, audit: this.audit, accepting: () => this.accepting,
     });
     this.host.on('slot', () => {
@@ -294,7 +294,7 @@ export class FleetJobService extends EventEmitter<JobServiceEvents> implements J
         finishJob(job, 'cancelled', { code: 'CANCELLED', message: 'cancelled before it started' });
         await this.processor.save(job, true);
         const { owner, repo } = job.request;
-        this.host.followUp(job, () => this.deps.credentials.forRepository(owner, repo));
+        this.host.afterJob(job, () => this.deps.credentials.forRepository(owner, repo));
         return this.statusOf(job);
       }
       // Running somewhere: the answer says how it ended (cancelled, or pushed after all).

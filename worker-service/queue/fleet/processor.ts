@@ -18,7 +18,7 @@ import { JobLog, logPath } from '../../jobs/log.js';
 import { underStateDir } from '../../jobs/paths.js';
 import type { AuditStore } from '../../identity/audit.js';
 import { WorkerError } from '../../errors.js';
-import type { HostDeps, SlotHost } from '../../host/hostSlots.js';
+import type { HostDeps, HostSlots } from '../../host/hostSlots.js';
 import { branchKeyOf, finishJob, MAX_ATTEMPTS } from '../../jobs/rules.js';
 import type { BranchLocks } from './branchLock.js';
 import { keys, QUEUE_NAME } from './keys.js';
@@ -38,7 +38,7 @@ export interface ProcessorDeps {
   hostDeps: HostDeps;
   fleet: FleetConfig;
   /** This host's slots, which run the jobs. */
-  slotHost: SlotHost;
+  hostSlots: HostSlots;
   records: JobRecords;
   locks: BranchLocks;
   writes: WriteBehind;
@@ -73,7 +73,7 @@ export class FleetProcessor {
     this.connection = new Redis(fleet.redisUrl, { maxRetriesPerRequest: null, connectionName: `kiro-worker-${fleet.workerId}` }).on('error', () => undefined);
     this.worker = new Worker<QueuedData>(QUEUE_NAME, (job, token) => this.process(job, token), {
       connection: this.connection,
-      concurrency: this.deps.slotHost.slots.length,
+      concurrency: this.deps.hostSlots.slots.length,
       lockDuration: fleet.lockMs,
       stalledInterval: fleet.stalledCheckMs,
       // A job's re-runs are bounded by its record's attempt count (MAX_ATTEMPTS), as on a single host.
@@ -101,7 +101,7 @@ export class FleetProcessor {
 
   /** The job's status, with the live tail of its output when it runs here. */
   statusOf(job: Job, position = 0): JobStatus {
-    return jobStatusOf(job, this.deps.slotHost.logOf(job.id), position);
+    return jobStatusOf(job, this.deps.hostSlots.logOf(job.id), position);
   }
 
   /** Stores the record (after every log byte before it) and tells every host; durable saves wait for Redis a little. */
@@ -135,14 +135,14 @@ export class FleetProcessor {
       if (now - at <= this.deps.fleet.lockMs || this.abandoned.has(id)) continue;
       this.abandoned.add(id);
       this.deps.log.error({ jobId: id, sinceRenewalMs: now - at }, 'lost the lock of a running job: stopping it here (another host may run it)');
-      void this.deps.slotHost.cancel(id);
+      void this.deps.hostSlots.cancel(id);
     }
     const ids = [...this.local.keys()].filter((id) => !this.abandoned.has(id));
     if (ids.length === 0) return;
     try {
       const flags = await this.deps.cmd.mget(ids.map((id) => keys.cancel(id)));
       ids.forEach((id, i) => {
-        if (flags[i] !== null && !this.deps.slotHost.cancelled(id)) void this.deps.slotHost.cancel(id);
+        if (flags[i] !== null && !this.deps.hostSlots.cancelled(id)) void this.deps.hostSlots.cancel(id);
       });
     } catch { /* Redis away: next time */ }
   }
@@ -208,7 +208,7 @@ export class FleetProcessor {
       finishJob(job, state, { code, message });
       await this.save(job, true);
       const { owner, repo } = job.request;
-      this.deps.slotHost.followUp(job, () => this.deps.hostDeps.credentials.forRepository(owner, repo));
+      this.deps.hostSlots.afterJob(job, () => this.deps.hostDeps.credentials.forRepository(owner, repo));
       return job.state;
     };
     if ((await this.deps.writer.exists(keys.cancel(id))) === 1) return endHere('cancelled', 'CANCELLED', 'cancelled before it started');
@@ -217,7 +217,7 @@ export class FleetProcessor {
     }
     if (job.state !== 'queued') this.deps.log.warn({ jobId: id, state: job.state, attempts: job.attempts }, 'job was interrupted on another host; running it again');
     const lock = await this.deps.locks.acquire(branchKeyOf(job), id, () => this.deps.log.error({ jobId: id }, 'lost the branch lock of a running job (Redis unreachable too long)'));
-    const slot = lock ? this.deps.slotHost.idleSlot() : undefined;
+    const slot = lock ? this.deps.hostSlots.idleSlot() : undefined;
     if (!lock || !slot || !this.deps.accepting()) {
       await lock?.release();
       // Another job of this branch runs (or this host has no free slot): look again shortly.
@@ -228,7 +228,7 @@ export class FleetProcessor {
     this.local.set(id, job);
     this.renewedAt.set(id, Date.now());
     try {
-      const result = await this.deps.slotHost.start(slot, job, {
+      const result = await this.deps.hostSlots.start(slot, job, {
         save: (j, durable) => this.save(j, durable),
         abandoned: (j) => this.abandoned.has(j.id),
         // The one check that cannot race a timer: BullMQ's lock, extended now, still carries this host's token.
