@@ -21,6 +21,7 @@ import { WorkerError } from '../../errors.js';
 import type { HostDeps, HostSlots } from '../../host/hostSlots.js';
 import { branchKeyOf, finishJob, MAX_ATTEMPTS } from '../../jobs/rules.js';
 import type { BranchLocks } from './branchLock.js';
+import { encodeEvent } from './bus.js';
 import { keys, QUEUE_NAME } from './keys.js';
 import { newJob, type JobRecords } from './records.js';
 import { checkQueued, isFleetJobId, queuedMatchesRecord, type QueuedData } from './validate.js';
@@ -107,7 +108,7 @@ export class FleetProcessor {
   /** Stores the record (after every log byte before it) and tells every host; durable saves wait for Redis a little. */
   async save(job: Job, durable: boolean): Promise<void> {
     if (this.abandoned.has(job.id)) return; // another host may have it now: its record is that host's to write
-    this.deps.records.save(job, JSON.stringify({ type: 'job', job: this.statusOf(job) }));
+    this.deps.records.save(job, encodeEvent({ type: 'job', job: this.statusOf(job) }));
     if (durable) await this.deps.writes.flushed(2_000);
   }
 
@@ -193,7 +194,7 @@ export class FleetProcessor {
     // The record is rebuilt from the queued data (checked, and the one the id was made for), over whatever the key holds.
     const job = newJob(id, scopeKeyOf(data.request), data.request, data.createdAt);
     finishJob(job, 'failed', { code: 'INVALID_RECORD', message: `the job's record in Redis failed the worker's checks (${problem}); it was not run` });
-    if (!this.abandoned.has(id)) this.deps.records.save(job, JSON.stringify({ type: 'job', job: this.statusOf(job) }), true);
+    if (!this.abandoned.has(id)) this.deps.records.save(job, encodeEvent({ type: 'job', job: this.statusOf(job) }), true);
     await this.deps.writes.flushed(2_000);
     return null;
   }
