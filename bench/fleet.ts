@@ -34,7 +34,7 @@ async function dispatch(gh: GitHubStandIn, token: string, redisUrl: string | nul
   const extra: Record<string, string> = { KIRO_LOG_LEVEL: 'error', KIRO_RATE_LIMIT_PER_MIN: '100000', ...(redisUrl ? { KIRO_REDIS_URL: redisUrl, KIRO_WORKER_ID: 'bench-dispatch' } : {}) };
   const w = await startWorker(workerEnv(gh, token, await tempDir(), extra), { commenter: async () => undefined, agentEnv: { FAKE_KIRO_SCENARIO: 'no-change', FAKE_KIRO_STEP_MS: '0' } });
   const started = new Map<string, number>();
-  const host = redisUrl ? (w.app.jobs as FleetJobService).host : w.app.pool.host;
+  const host = redisUrl ? (w.app.jobs as FleetJobService).host : w.queue.host;
   host.on('agent-started', (job, at) => started.set(job.id, at));
   const client = new WorkerClient(w.url);
   const out: number[] = [];

@@ -1,4 +1,4 @@
-// The embedded queue: one host's bounded durable queue (a file per job, fsynced before
+// queue/embedded/ owns the embedded queue: one host's bounded durable queue (a file per job, fsynced before
 // a job is acknowledged), dispatch to idle slots, one job per branch at a time, and
 // crash recovery (jobs interrupted by a crash run again once). Jobs run on this host's
 // slots (host/); a fleet of hosts shares a queue on Redis instead (queue/fleet/).
@@ -17,18 +17,18 @@ import { HostSlots, type HostDeps } from '../../host/hostSlots.js';
 import { branchKeyOf, CANCEL_PUSH_WAIT_MS, finishJob, idempotencyConflict, MAX_ATTEMPTS, sameRequest } from '../../jobs/rules.js';
 import type { Slot } from '../../host/slot.js';
 
-export interface PoolDeps extends HostDeps {
+export interface EmbeddedQueueDeps extends HostDeps {
   store: JobStore;
 }
 
-export interface PoolEvents {
+export interface EmbeddedQueueEvents {
   job: [Job];
   'agent-started': [Job, number];
   'agent-exited': [Job, number];
   'slot': [Slot];
 }
 
-export class Pool extends EventEmitter<PoolEvents> {
+export class EmbeddedQueue extends EventEmitter<EmbeddedQueueEvents> {
   readonly jobs = new Map<string, Job>();
   private readonly byScope = new Map<string, string>();
   /** Saves under way, so that a concurrent duplicate waits for the first one to be durable. */
@@ -40,7 +40,7 @@ export class Pool extends EventEmitter<PoolEvents> {
   private readonly startedAt = Date.now();
   accepting = true;
 
-  constructor(private readonly deps: PoolDeps) {
+  constructor(private readonly deps: EmbeddedQueueDeps) {
     super();
     this.host = new HostSlots(deps);
     this.host.on('slot', (slot) => {
