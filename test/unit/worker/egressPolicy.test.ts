@@ -11,7 +11,8 @@ import {
   EgressRules, ForbiddenTargets, NAMED_SETS, parseHostList, redisTarget, type Lookup,
 } from '../../../worker-service/sandbox/egressPolicy.js';
 import { isLinkLocal, isLocalAddress, isPublicAddress, normalizeAddress } from '../../../worker-service/sandbox/addresses.js';
-import { blockedNote as terminalNote, describeNetwork } from '../../../worker-service/sandbox/sandbox.js';
+import { blockedNote as terminalNote } from '../../../worker-service/sandbox/jobEgress.js';
+import { describeNetwork } from '../../../worker-service/sandbox/sandbox.js';
 import { blockedNote as commentNote } from '../../../worker-service/github/blockedNote.js';
 import { commentBody } from '../../../worker-service/github/comments.js';
 import type { Job } from '../../../worker-service/jobs/job.js';
