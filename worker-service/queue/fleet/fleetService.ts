@@ -1,6 +1,6 @@
-// This host's part of a fleet sharing one queue on Redis (KIRO_REDIS_URL), behind the
-// same JobService the routes use for a single host: any host enqueues, reports,
-// cancels and streams any job. BullMQ holds the queue; this host's processor
+// queue/fleet/ owns the fleet's queue on Redis (KIRO_REDIS_URL). This file: this host's
+// part of it, behind the same JobService the routes use for a single host: any host
+// enqueues, reports, cancels and streams any job. BullMQ holds the queue; this host's processor
 // (processor.ts) takes jobs for its idle slots, and a job whose host stops renewing its
 // lock (kill -9, a lost machine) is taken up by another host after the stalled check.
 // Around BullMQ, in Redis:
