@@ -2,7 +2,8 @@
 // and dynamic ones included: the compiler follows them too), read with the TypeScript
 // compiler's own pre-processor. And the worker's layers point one way: jobs/ (what a job is,
 // the rules every queue keeps) ← host/ (this host's slots and one job's run) ← queue/ (where
-// jobs wait: embedded/, fleet/); queue/embedded/ and queue/fleet/ never import each other.
+// jobs wait: embedded/, fleet/); queue/embedded/ and queue/fleet/ never import each other;
+// identity/ (who may do what) asks the jobs through its own port, never importing queue/.
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
@@ -111,12 +112,13 @@ describe('imports', () => {
     assert.deepEqual(cycles.map((c) => c.join(' → ')), [], 'import cycles');
   });
 
-  it("the worker's layers point one way: jobs/ ← host/ ← queue/; the embedded queue and the fleet's apart", () => {
-    const layerOf = (f: string) => /^worker-service\/(jobs|host|queue\/embedded|queue\/fleet|queue)\//.exec(f)?.[1];
+  it("the worker's layers point one way: jobs/ ← host/ ← queue/; the embedded queue and the fleet's apart; identity/ apart from both", () => {
+    const layerOf = (f: string) => /^worker-service\/(jobs|host|identity|queue\/embedded|queue\/fleet|queue)\//.exec(f)?.[1];
     // What each layer may not import.
     const forbidden: Record<string, string[]> = {
       jobs: ['host', 'queue', 'queue/embedded', 'queue/fleet'],
       host: ['queue', 'queue/embedded', 'queue/fleet'],
+      identity: ['host', 'queue', 'queue/embedded', 'queue/fleet'],
       'queue/embedded': ['queue/fleet'],
       'queue/fleet': ['queue/embedded'],
     };

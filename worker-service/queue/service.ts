@@ -48,10 +48,6 @@ export function afterCursor(job: Pick<JobStatus, 'createdAt' | 'jobId'>, cursor:
   return ms < cursor.ms || (ms === cursor.ms && job.jobId < cursor.id);
 }
 
-export function sameLogin(a: string | undefined, b: string): boolean {
-  return a !== undefined && a.toLowerCase() === b.toLowerCase();
-}
-
 export interface JobService extends EventEmitter<JobServiceEvents> {
   readonly kind: 'embedded' | 'redis';
   /** Where audit records are kept: beside the embedded queue's state, or in the fleet's Redis. */

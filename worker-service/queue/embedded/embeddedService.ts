@@ -8,8 +8,9 @@ import { jobStatusOf } from '../../jobs/status.js';
 import { WorkerError } from '../../errors.js';
 import type { EmbeddedQueue } from './embeddedQueue.js';
 import { FileAuditStore, type AuditStore } from '../../identity/audit.js';
+import { sameLogin } from '../../identity/caller.js';
 import { removeJobFiles } from '../../jobs/retention.js';
-import { afterCursor, cursorOf, newestFirst, parseCursor, sameLogin, type JobService, type JobServiceEvents, type LogSink, type RequesterQuery } from '../service.js';
+import { afterCursor, cursorOf, newestFirst, parseCursor, type JobService, type JobServiceEvents, type LogSink, type RequesterQuery } from '../service.js';
 
 export class EmbeddedJobService extends EventEmitter<JobServiceEvents> implements JobService {
   readonly kind = 'embedded';
