@@ -9,7 +9,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { cpus } from 'node:os';
 import { readFileSync } from 'node:fs';
-import type { FleetJobService } from '../worker-service/fleet/fleetService.js';
+import type { FleetJobService } from '../worker-service/queue/fleet/fleetService.js';
 import { startRedis, type RedisServer } from '../scripts/support/redis.js';
 import { stopChild } from '../scripts/support/lifecycle.js';
 import { GitHubStandIn } from '../test/support/github/server.js';
@@ -34,7 +34,7 @@ async function dispatch(gh: GitHubStandIn, token: string, redisUrl: string | nul
   const extra: Record<string, string> = { KIRO_LOG_LEVEL: 'error', KIRO_RATE_LIMIT_PER_MIN: '100000', ...(redisUrl ? { KIRO_REDIS_URL: redisUrl, KIRO_WORKER_ID: 'bench-dispatch' } : {}) };
   const w = await startWorker(workerEnv(gh, token, await tempDir(), extra), { commenter: async () => undefined, agentEnv: { FAKE_KIRO_SCENARIO: 'no-change', FAKE_KIRO_STEP_MS: '0' } });
   const started = new Map<string, number>();
-  const host = redisUrl ? (w.app.jobs as FleetJobService).host : w.app.pool.host;
+  const host = redisUrl ? (w.app.jobs as FleetJobService).host : w.queue.host;
   host.on('agent-started', (job, at) => started.set(job.id, at));
   const client = new WorkerClient(w.url);
   const out: number[] = [];

@@ -54,7 +54,7 @@ async function authAdded(): Promise<Record<string, number>> {
     }
     const p50 = percentile(times, 50);
     console.log(`identity: checks in POST /generate-code, caches warm: p50 ${round(p50, 2)} ms, p95 ${round(percentile(times, 95), 2)} ms (whole request p50 ${round(percentile(wall, 50), 1)} ms), ${times.length} submits`);
-    for (const id of w.app.pool.jobs.keys()) await new WorkerClient(w.url, WORKER_TOKEN).request('POST', `/jobs/${id}/cancel`);
+    for (const id of w.queue.jobs.keys()) await new WorkerClient(w.url, WORKER_TOKEN).request('POST', `/jobs/${id}/cancel`);
     return { authAddedP50Ms: round(p50, 2), authAddedP95Ms: round(percentile(times, 95), 2), authSubmitP50Ms: round(percentile(wall, 50), 1) };
   } finally {
     await w.close();

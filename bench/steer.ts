@@ -123,8 +123,8 @@ async function measureCancel(gh: GitHubStandIn, w: TestWorker, api: WorkerApi) {
     if (outcome.kind !== 'accepted') throw new Error(`hang job not accepted: ${JSON.stringify(outcome)}`);
     const id = outcome.jobId;
     // The whole tree is up once the agent inside the sandbox has printed.
-    await pollUntil(() => w.app.pool.logOf(id)?.lines().some((l) => l.includes('thinking forever')), { timeoutMs: 20_000, intervalMs: 5, what: `hang job ${i} to run` });
-    const root = w.app.pool.jobs.get(id)?.agentPid;
+    await pollUntil(() => w.queue.logOf(id)?.lines().some((l) => l.includes('thinking forever')), { timeoutMs: 20_000, intervalMs: 5, what: `hang job ${i} to run` });
+    const root = w.queue.jobs.get(id)?.agentPid;
     if (!root) throw new Error(`no agentPid for ${id}`);
     const pids = [root, ...descendants(root)];
     trees.push(pids.length);
@@ -173,7 +173,7 @@ async function measurePushToNotify(gh: GitHubStandIn, w: TestWorker, api: Worker
   const sub = store.onDidChange(() => stream.refresh());
   const workerSaid = new Map<string, number>();
   const onJob = (job: { id: string; state: string }) => { if (job.state === 'succeeded') workerSaid.set(job.id, Date.now()); };
-  w.app.pool.on('job', onJob);
+  w.queue.on('job', onJob);
   const total: number[] = [];
   const toEvent: number[] = [];
   try {
@@ -195,7 +195,7 @@ async function measurePushToNotify(gh: GitHubStandIn, w: TestWorker, api: Worker
       toEvent.push((workerSaid.get(jobId) ?? Number.NaN) - push.at);
     }
   } finally {
-    w.app.pool.off('job', onJob);
+    w.queue.off('job', onJob);
     sub.dispose();
     stream.dispose();
     watcher.dispose();

@@ -55,9 +55,9 @@ async function measureDispatch(gh: GitHubStandIn, token: string, extra: Record<s
   });
   const client = new WorkerClient(worker.url);
   const events = { agentStart: new Map<string, number>(), agentExit: new Map<string, number>(), runStart: new Map<string, number>(), runEnd: new Map<string, number>() };
-  worker.app.pool.on('agent-started', (job, at) => events.agentStart.set(job.id, at));
-  worker.app.pool.on('agent-exited', (job, at) => events.agentExit.set(job.id, at));
-  worker.app.pool.on('job', (job) => {
+  worker.queue.on('agent-started', (job, at) => events.agentStart.set(job.id, at));
+  worker.queue.on('agent-exited', (job, at) => events.agentExit.set(job.id, at));
+  worker.queue.on('job', (job) => {
     if (job.state === 'preparing') events.runStart.set(job.id, performance.timeOrigin + performance.now());
     if (job.state === 'no-changes' || job.state === 'failed') events.runEnd.set(job.id, performance.timeOrigin + performance.now());
   });
@@ -125,14 +125,14 @@ export async function benchWorker(): Promise<Record<string, number>> {
     const perJob = accepted.map((a) => (runEnd.get(a.jobId) ?? NaN) - (runStart.get(a.jobId) ?? NaN) - ((agentExit.get(a.jobId) ?? NaN) - (agentStart.get(a.jobId) ?? NaN)));
     const agentMs = accepted.map((a) => (agentExit.get(a.jobId) ?? NaN) - (agentStart.get(a.jobId) ?? NaN));
     // The service's own time per job, phase by phase (everything but the agent), settling the slot's checkout included.
-    const phases = accepted.map((a) => w.app.pool.phaseTimes.get(a.jobId) ?? {});
+    const phases = accepted.map((a) => w.queue.phaseTimes.get(a.jobId) ?? {});
     const names = [...new Set(phases.flatMap((p) => Object.keys(p)))].filter((n) => n !== 'agent');
     const breakdown = Object.fromEntries(names.map((n) => [n, mean(phases.map((p) => p[n] ?? 0))])) as Record<string, number>;
     const servicePerJob = phases.map((p) => names.reduce((sum, n) => sum + (p[n] ?? 0), 0));
     const overheadPerJobMs = mean(servicePerJob);
     console.log(`worker: ${OVERHEAD_JOBS} no-op jobs through 2 slots in ${wallMs} ms; agent ${round(mean(agentMs))} ms/job; overhead ${round(overheadPerJobMs)} ms/job (p95 ${round(percentile(servicePerJob, 95))}), of which until the job's final event ${round(mean(perJob))} ms`);
     console.log(`worker: overhead by phase (mean ms/job): ${Object.entries(breakdown).sort((a, b) => b[1] - a[1]).map(([n, ms]) => `${n} ${round(ms)}`).join(', ')}`);
-    const failed = [...w.app.pool.jobs.values()].filter((j) => j.state === 'failed');
+    const failed = [...w.queue.jobs.values()].filter((j) => j.state === 'failed');
     if (failed.length) console.log(`worker: WARNING ${failed.length} jobs failed: ${failed[0]?.error?.message}`);
     await w.close();
     return { ...Object.fromEntries(Object.entries(breakdown).map(([n, ms]) => [`overheadPhase_${n}_Ms`, round(ms)])), dispatchP50Ms: round(dispatchP50Ms), dispatchP95Ms: round(dispatchP95Ms), dispatchNoSandboxP50Ms: round(dispatchNoSandboxP50Ms), checkoutSpeedup: round(checkoutSpeedup, 2), overheadPerJobMs: round(overheadPerJobMs) };

@@ -241,7 +241,7 @@ describe('end to end in a real VS Code (code-server + chromium)', function () {
     await startTheWorker();
     await page.locator('.statusbar-item', { hasText: /Kiro \d\/2 busy/ }).first().waitFor({ timeout: 20_000 });
     await problem.locator('.monaco-button', { hasText: 'Retry' }).click();
-    await pollUntil(() => [...(worker?.app.pool.jobs.values() ?? [])].find((j) => j.request.title === 'Worker was down'), { timeoutMs: 20_000, what: 'the retried job at the worker' });
+    await pollUntil(() => [...(worker?.queue.jobs.values() ?? [])].find((j) => j.request.title === 'Worker was down'), { timeoutMs: 20_000, what: 'the retried job at the worker' });
     await screenshot(page, 'status-recovered');
   });
 
@@ -298,7 +298,7 @@ describe('end to end in a real VS Code (code-server + chromium)', function () {
   }
 
   /** The worker's job for a branch (the test's own view of the service). */
-  const jobFor = (branch: string) => [...(worker?.app.pool.jobs.values() ?? [])].filter((j) => j.request.branch === branch).at(-1);
+  const jobFor = (branch: string) => [...(worker?.queue.jobs.values() ?? [])].filter((j) => j.request.branch === branch).at(-1);
 
   /** The Kiro view's row for a PR. */
   async function viewRow(number: number) {
@@ -322,7 +322,7 @@ describe('end to end in a real VS Code (code-server + chromium)', function () {
     await screenshot(page, 'agent-terminal-running');
     // Let the agent finish: it waits for a file in its own working tree.
     const job = jobFor(branch);
-    writeFileSync(join(worker?.app.pool.workspaces.slotDir(job?.slotId ?? 0, 'alice', 'app') ?? '', 'GO'), '');
+    writeFileSync(join(worker?.queue.workspaces.slotDir(job?.slotId ?? 0, 'alice', 'app') ?? '', 'GO'), '');
     await rows.filter({ hasText: /\[kiro\] job succeeded · exit code 0 · \d+ s · pushed [0-9a-f]{12}/ }).first().waitFor({ timeout: 60_000 });
     await rows.filter({ hasText: 'Done.' }).first().waitFor();
     await screenshot(page, 'agent-terminal-ended');
@@ -392,7 +392,7 @@ describe('end to end in a real VS Code (code-server + chromium)', function () {
     await row.locator('.monaco-tl-contents', { hasText: /running \d+:\d\d/ }).waitFor({ timeout: 30_000 });
     await screenshot(page, 'view-running-live');
     const job = jobFor(branch);
-    writeFileSync(join(worker?.app.pool.workspaces.slotDir(job?.slotId ?? 0, 'alice', 'app') ?? '', 'GO'), '');
+    writeFileSync(join(worker?.queue.workspaces.slotDir(job?.slotId ?? 0, 'alice', 'app') ?? '', 'GO'), '');
     await toast(page, `Kiro pushed code to PR #${number}`).waitFor({ timeout: 60_000 });
     await row.locator('.monaco-tl-contents', { hasText: 'pushed' }).waitFor({ timeout: 10_000 });
     assert.ok(Date.now() - t0 < 120_000, 'well before a ten-minute poll');
@@ -535,7 +535,7 @@ describe('end to end in a real VS Code (code-server + chromium)', function () {
       await row.locator('.monaco-tl-contents', { hasText: /running/ }).waitFor({ timeout: 30_000 });
       await screenshot(page, 'other-machine-in-view');
       const held = jobFor(otherBranch);
-      writeFileSync(join(worker?.app.pool.workspaces.slotDir(held?.slotId ?? 0, 'alice', 'app') ?? '', 'GO'), '');
+      writeFileSync(join(worker?.queue.workspaces.slotDir(held?.slotId ?? 0, 'alice', 'app') ?? '', 'GO'), '');
       await (await viewRow(otherNumber)).locator('.monaco-tl-contents', { hasText: 'pushed' }).waitFor({ timeout: 60_000 });
     } catch (e) {
       await screenshot(otherPage, 'FAILED-15-other-machine');

@@ -6,6 +6,7 @@ import { once } from 'node:events';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../worker-service/app.js';
 import { loadConfig, type WorkerConfig } from '../../worker-service/config.js';
+import type { EmbeddedQueue } from '../../worker-service/queue/embedded/embeddedQueue.js';
 import type { Commenter } from '../../worker-service/github/comments.js';
 import type { JobStatus, JobAccepted, GenerateCodeRequest } from '../../shared/protocol.js';
 import { renderTaskMarkdown } from '../../shared/taskMarkdown.js';
@@ -46,7 +47,15 @@ export interface TestWorker {
   app: FastifyInstance;
   url: string;
   config: WorkerConfig;
+  /** The worker's embedded queue; throws for a worker in a fleet (which has none). */
+  readonly queue: EmbeddedQueue;
   close(): Promise<void>;
+}
+
+/** The app's embedded queue; throws when it runs a fleet's queue on Redis instead. */
+export function embeddedQueueOf(app: FastifyInstance): EmbeddedQueue {
+  if (!app.embeddedQueue) throw new Error('this worker is part of a fleet (KIRO_REDIS_URL): it has no embedded queue');
+  return app.embeddedQueue;
 }
 
 export async function startWorker(env: Record<string, string>, opts: { commenter?: Commenter; agentEnv?: NodeJS.ProcessEnv; port?: number; logStream?: { write(line: string): void } } = {}): Promise<TestWorker> {
@@ -58,7 +67,7 @@ export async function startWorker(env: Record<string, string>, opts: { commenter
   await app.listen({ host: '127.0.0.1', port: opts.port ?? 0 });
   const addr = app.server.address();
   if (!addr || typeof addr === 'string') throw new Error('no port');
-  return { app, url: `http://127.0.0.1:${addr.port}`, config, close: () => app.close() };
+  return { app, url: `http://127.0.0.1:${addr.port}`, config, get queue() { return embeddedQueueOf(app); }, close: () => app.close() };
 }
 
 export interface ChildWorker {

@@ -6,30 +6,11 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { MAX_LISTED_CHANGES, type FileChange, type JobChanges } from '../../shared/protocol.js';
+import type { JobChanges } from '../../shared/protocol.js';
 import { statePath } from '../jobs/paths.js';
+import { parseNumstat } from './numstat.js';
 import { runGit, GitError } from './run.js';
-
-export interface Credentials {
-  /** Token for `Authorization: Basic x-access-token:<token>`, as GitHub accepts. */
-  token: string | undefined;
-}
-
-/** Config for every git call we make in a checkout: hooks the agent may have written never run. */
-// feature.manyFiles (index v4, untracked cache) trims the scans of big worktrees.
-// Nothing an agent writes into its tree may make the service's own git run a program: no hooks,
-// no file-system monitor, and never a look inside a nested repository (whose config the agent
-// controls): submodules are ignored and recursion is off.
-export const SAFE_CONFIG: Record<string, string> = {
-  'core.hooksPath': '/dev/null', 'core.fsmonitor': 'false', 'diff.ignoreSubmodules': 'all', 'submodule.recurse': 'false', 'status.submoduleSummary': 'false',
-  'gc.auto': '0', 'maintenance.auto': 'false', 'feature.manyFiles': 'true',
-};
-
-export function credentialConfig(creds: Credentials): Record<string, string> {
-  if (!creds.token) return {};
-  const basic = Buffer.from(`x-access-token:${creds.token}`).toString('base64');
-  return { 'http.extraHeader': `Authorization: Basic ${basic}` };
-}
+import { credentialConfig, SAFE_CONFIG } from './safeConfig.js';
 
 export interface Checkout {
   dir: string;
@@ -276,30 +257,6 @@ export class Workspaces {
     const out = await runGit(['diff', '--numstat', '-z', '-M', '--no-ext-diff', '--no-textconv', fromSha, toSha, '--'], { cwd: checkout.dir, config: SAFE_CONFIG });
     return parseNumstat(out);
   }
-}
-
-/** Parses `git diff --numstat -z`: "added\tremoved\tpath\0", or "added\tremoved\t\0old\0new\0" for a rename; "-" counts of a binary file. */
-export function parseNumstat(out: string): JobChanges {
-  const parts = out.split('\0');
-  const changes: JobChanges = { files: [], filesChanged: 0, added: 0, removed: 0 };
-  for (let i = 0; i < parts.length;) {
-    const m = /^(\d+|-)\t(\d+|-)\t([^]*)$/.exec(parts[i++] ?? '');
-    if (!m) continue;
-    const [, a = '-', r = '-', named = ''] = m;
-    let path = named;
-    let from: string | undefined;
-    if (named === '') {
-      from = parts[i++] ?? '';
-      path = parts[i++] ?? '';
-    }
-    const binary = a === '-' || r === '-';
-    const file: FileChange = { path, ...(from !== undefined ? { from } : {}), added: binary ? 0 : Number(a), removed: binary ? 0 : Number(r), ...(binary ? { binary } : {}) };
-    changes.filesChanged += 1;
-    changes.added += file.added;
-    changes.removed += file.removed;
-    if (changes.files.length < MAX_LISTED_CHANGES) changes.files.push(file);
-  }
-  return changes;
 }
 
 export class PushConflictError extends Error {

@@ -9,3 +9,8 @@ export function callerName(c: Caller | undefined): string {
   if (!c) return 'anonymous';
   return c.kind === 'user' ? c.login : c.mode === 'github' ? 'admin' : 'token';
 }
+
+/** GitHub logins compare without case. */
+export function sameLogin(a: string | undefined, b: string): boolean {
+  return a !== undefined && a.toLowerCase() === b.toLowerCase();
+}

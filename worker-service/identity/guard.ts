@@ -5,13 +5,18 @@ import type { FastifyRequest } from 'fastify';
 import type { AuditRecord, GenerateCodeRequest, JobStatus } from '../../shared/protocol.js';
 import type { IdentityConfig } from '../config.js';
 import { CredentialError } from '../github/credentials.js';
-import { WorkerError } from '../pool/errors.js';
-import { sameLogin, type JobService } from '../pool/service.js';
+import { WorkerError } from '../errors.js';
 import { decide, type Action } from './access.js';
 import type { AuditStore } from './audit.js';
-import { callerName, type Caller } from './caller.js';
+import { callerName, sameLogin, type Caller } from './caller.js';
 import { GitHubFactsError, type GitHubFacts } from './githubFacts.js';
 import { branchRefusal, pullRefusal } from './pullRules.js';
+
+/** What the quotas ask of the jobs; queue/service.ts's JobService answers it (identity/ does not depend on queue/). */
+export interface JobCounts {
+  byRequester(login: string, opts: { limit: number; sinceMs?: number }): Promise<{ jobs: JobStatus[] }>;
+  unfinished(): Promise<JobStatus[]>;
+}
 
 export class QuotaError extends WorkerError {
   constructor(message: string, readonly retryAfterSeconds: number) {
@@ -47,7 +52,7 @@ export class Guard {
   constructor(
     private readonly identity: IdentityConfig,
     private readonly facts: GitHubFacts,
-    private readonly jobs: JobService,
+    private readonly jobs: JobCounts,
     private readonly audit: AuditStore,
     private readonly log: GuardLog,
     private readonly now = Date.now,

@@ -2,7 +2,7 @@
 // prefix that is not the repository's default, and only as the head of an open pull
 // request of the same repository (no forks) onto the base the request names.
 import type { GenerateCodeRequest } from '../../shared/protocol.js';
-import { WorkerError } from '../pool/errors.js';
+import { WorkerError } from '../errors.js';
 import type { PullFacts } from './githubFacts.js';
 
 export function branchRefusal(branch: string, prefix: string): WorkerError | null {

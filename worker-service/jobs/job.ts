@@ -1,4 +1,6 @@
-// A job as the worker keeps it (on disk and in memory), and its public status.
+// jobs/ owns what a job is, whichever queue holds it: its record (this file), its log,
+// its status, its paths, retention, and the rules every queue keeps (rules.ts).
+// This file: a job as the worker keeps it (on disk and in memory), and its public status.
 import type { GenerateCodeRequest, JobBlocked, JobChanges, JobState, JobStatus, JobUsage } from '../../shared/protocol.js';
 
 export interface JobError {

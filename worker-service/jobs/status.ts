@@ -1,10 +1,10 @@
-// A job's public status as the worker answers it now (GET /jobs/:id, GET /events):
-// the stored job, with the live tail of a running agent's output and its queue position.
+// A job's public status as the worker answers it now (GET /jobs/:id, GET /events), for
+// either queue: the stored job, with the live tail of a running agent's output (its log
+// on this host, if it runs here) and its queue position.
 import type { JobStatus } from '../../shared/protocol.js';
-import type { Pool } from '../pool/pool.js';
 import { toStatus, type Job } from './job.js';
+import type { JobLog } from './log.js';
 
-export function jobStatusOf(pool: Pool, job: Job): JobStatus {
-  const live = pool.logOf(job.id);
-  return toStatus(live ? { ...job, outputTail: live.lines() } : job, pool.position(job));
+export function jobStatusOf(job: Job, live: JobLog | undefined, position = 0): JobStatus {
+  return toStatus(live ? { ...job, outputTail: live.lines() } : job, position);
 }

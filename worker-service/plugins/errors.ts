@@ -2,7 +2,7 @@
 // name the field; 5xx messages are hidden (they are logged instead).
 import fp from 'fastify-plugin';
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { WorkerError, QueueFullError } from '../pool/errors.js';
+import { WorkerError, QueueFullError } from '../errors.js';
 
 interface AjvLikeError {
   instancePath?: string;

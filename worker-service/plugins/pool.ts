@@ -1,5 +1,5 @@
 // The jobs and where they queue, as one plugin: decorates `app.jobs` (what the routes
-// use, pool/service.ts) — a single host's embedded durable queue (also `app.pool`), or,
+// use, queue/service.ts) — a single host's embedded durable queue (also `app.embeddedQueue`), or,
 // with KIRO_REDIS_URL, this host's part of a fleet sharing a queue on Redis. Loads or
 // joins the queue at start, stops agents on close.
 import fp from 'fastify-plugin';
@@ -11,11 +11,11 @@ import { credentialSource, type CredentialSource } from '../github/credentials.j
 import { GitHubFacts } from '../identity/githubFacts.js';
 import { githubFinisher, type PrFinisher } from '../github/finish.js';
 import { DAY_MS, SWEEP_EVERY_MS } from '../jobs/retention.js';
-import { JobStore } from '../jobs/store.js';
-import { FleetJobService } from '../fleet/fleetService.js';
-import { EmbeddedJobService } from '../pool/embeddedService.js';
-import { Pool } from '../pool/pool.js';
-import type { JobService } from '../pool/service.js';
+import { JobStore } from '../queue/embedded/store.js';
+import { FleetJobService } from '../queue/fleet/fleetService.js';
+import { EmbeddedJobService } from '../queue/embedded/embeddedService.js';
+import { EmbeddedQueue } from '../queue/embedded/embeddedQueue.js';
+import type { JobService } from '../queue/service.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -23,8 +23,8 @@ declare module 'fastify' {
     githubFacts: GitHubFacts;
     /** Where jobs (and the worker's own work on GitHub) get their GitHub credential. */
     credentials: CredentialSource;
-    /** The embedded queue (undefined in a fleet: use `jobs`). */
-    pool: Pool;
+    /** The embedded queue of a single host; absent in a fleet (use `jobs`, whichever queue is behind it). */
+    embeddedQueue?: EmbeddedQueue;
   }
 }
 
@@ -52,9 +52,9 @@ export default fp<PoolPluginOptions>(async function poolPlugin(app: FastifyInsta
   if (config.fleet) {
     jobs = new FleetJobService(hostDeps, config.fleet);
   } else {
-    const pool = new Pool({ ...hostDeps, store: new JobStore(config.stateDir) });
-    app.decorate('pool', pool);
-    jobs = new EmbeddedJobService(pool, config.stateDir);
+    const queue = new EmbeddedQueue({ ...hostDeps, store: new JobStore(config.stateDir) });
+    app.decorate('embeddedQueue', queue);
+    jobs = new EmbeddedJobService(queue, config.stateDir);
   }
   app.decorate('jobs', jobs);
   // Retention: at start, then every hour; said in the log when anything went.

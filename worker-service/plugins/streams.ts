@@ -5,7 +5,7 @@
 import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { WorkerConfig } from '../config.js';
-import { WorkerError } from '../pool/errors.js';
+import { WorkerError } from '../errors.js';
 
 export interface StreamLimits {
   /** Counts a new stream for the caller, or throws 429; the returned function releases it (once). */

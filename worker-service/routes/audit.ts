@@ -1,7 +1,7 @@
 // GET /audit?since=<time>: the audit records from that time on (the admin's only).
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { AuditListSchema, AuditQuerySchema, ErrorBodySchema } from '../../shared/protocol.js';
-import { WorkerError } from '../pool/errors.js';
+import { WorkerError } from '../errors.js';
 
 const MAX_RECORDS = 10_000;
 

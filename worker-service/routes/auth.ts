@@ -3,7 +3,7 @@
 // question and never stored, logged or passed on.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { AuthGithubRequestSchema, AuthSessionSchema, ErrorBodySchema } from '../../shared/protocol.js';
-import { WorkerError } from '../pool/errors.js';
+import { WorkerError } from '../errors.js';
 import { GitHubFactsError } from '../identity/githubFacts.js';
 
 const auth: FastifyPluginAsyncTypebox = async (app) => {

@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { ErrorBodySchema, GenerateCodeRequestSchema, JobAcceptedSchema } from '../../shared/protocol.js';
 import { isValidBranchName, isValidOwner, isValidRepo } from '../../shared/names.js';
 import { repoAllowed, type RepoRule } from '../config.js';
-import { WorkerError } from '../pool/errors.js';
+import { WorkerError } from '../errors.js';
 
 const generateCode: FastifyPluginAsyncTypebox<{ allowlist: RepoRule[] | undefined }> = async (app, opts) => {
   app.post('/generate-code', {

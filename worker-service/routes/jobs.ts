@@ -1,13 +1,13 @@
 // GET /jobs?mine=1, GET /jobs/:id, GET /jobs/:id/log (replayed, then live until the job ends), POST /jobs/:id/cancel;
 // each job only for those who may see it (identity/guard.ts).
-// Whichever queue is behind them (one host's or a fleet's): see pool/service.ts.
+// Whichever queue is behind them (one host's or a fleet's): see queue/service.ts.
 import Type from 'typebox';
 import { PassThrough } from 'node:stream';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { ErrorBodySchema, JobIdParamsSchema, JobListQuerySchema, JobListSchema, JobStatusSchema, MAX_JOBS_PAGE } from '../../shared/protocol.js';
-import { WorkerError } from '../pool/errors.js';
-import { newestFirst, type LogSink } from '../pool/service.js';
+import { WorkerError } from '../errors.js';
+import { newestFirst, type LogSink } from '../queue/service.js';
 
 // A query string is text, and this service's validator never coerces types: the digits are checked here, converted below.
 /** Bytes a log reader may leave unread before it is cut off (it reconnects at its offset). */

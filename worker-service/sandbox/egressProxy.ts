@@ -22,11 +22,10 @@
 // addresses that passed, never to the name (which could resolve to something
 // else the second time: DNS rebinding).
 import http from 'node:http';
-import net from 'node:net';
-import { chmod, lstat, unlink } from 'node:fs/promises';
-import {
-  EgressRules, formatTarget, parseHostList, parsePort, splitHostPort, validHostName, type BlockReason, type ForbiddenTargets, type Lookup,
-} from './egressPolicy.js';
+import type net from 'node:net';
+import { chmod, unlink } from 'node:fs/promises';
+import { EgressRules, parseHostList, type BlockReason, type ForbiddenTargets, type Lookup } from './egressPolicy.js';
+import { connectAny, connectTarget, endToEnd, errorCode, refusal, refuseTunnel, removeStaleSocket } from './proxyWire.js';
 
 export type { BlockReason } from './egressPolicy.js';
 
@@ -74,104 +73,9 @@ export function parseAllowList(spec: string): string[] {
   return parseHostList(spec);
 }
 
-/** A CONNECT request's target, `host:port` (authority form, the port required). */
-function connectTarget(url: string | undefined): { host: string; port: number } | undefined {
-  const parts = url ? splitHostPort(url) : undefined;
-  if (!parts || parts.port === undefined) return undefined;
-  const port = parsePort(parts.port);
-  if (port === undefined || !(net.isIPv6(parts.host) || validHostName(parts.host))) return undefined;
-  return { host: parts.host, port };
-}
-
-// Headers that belong to one hop (RFC 9110 §7.6.1), plus the Proxy-* ones meant for this proxy.
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
-
-function endToEnd(headers: http.IncomingHttpHeaders): http.OutgoingHttpHeaders {
-  const named = String(headers.connection ?? '')
-    .split(',')
-    .map((h) => h.trim().toLowerCase())
-    .filter(Boolean);
-  const out: http.OutgoingHttpHeaders = {};
-  for (const [k, v] of Object.entries(headers)) {
-    if (v === undefined || HOP_BY_HOP.has(k) || k.startsWith('proxy-') || named.includes(k)) continue;
-    out[k] = v;
-  }
-  return out;
-}
-
-/** What the agent reads in a refusal's body: what was refused, and why. */
-function refusal(host: string, port: number, reason: BlockReason, address?: string): string {
-  const target = formatTarget(host, port);
-  const at = address && address !== host ? ` (${address})` : '';
-  switch (reason) {
-    case 'not-allowed': return `${target} is not on KIRO_AGENT_NETWORK's allow list\n`;
-    case 'private': return `${target}${at} is not a public address: KIRO_AGENT_NETWORK=open reaches only public ones (KIRO_AGENT_ALLOW_HOSTS may name it)\n`;
-    case 'link-local': return `${target}${at} is link-local (a cloud's metadata service): no agent may reach it\n`;
-    case 'worker': return `${target}${at} is this worker's own API: no agent may reach it\n`;
-    case 'redis': return `${target}${at} is the fleet's Redis: no agent may reach it\n`;
-    case 'not-an-address': return `${target}: not an address\n`;
-  }
-}
-
-function rawResponse(status: string, body: string): string {
-  return `HTTP/1.1 ${status}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
-}
-
-/**
- * Answers a CONNECT that gets no tunnel, then closes. The client may have sent more
- * (a TLS hello) behind its request: that is read and dropped, so that closing does
- * not turn into a reset that loses the answer; a client that does not close in time is cut.
- */
-function refuseTunnel(client: net.Socket, status: string, body: string): void {
-  client.end(rawResponse(status, body));
-  client.resume();
-  client.setTimeout(5000, () => client.destroy());
-}
-
-function errorCode(e: unknown): string {
-  return (e as NodeJS.ErrnoException | undefined)?.code ?? 'ERROR';
-}
-
-/** Removes a socket file left by a previous run; refuses to remove anything that is not a socket. */
-async function removeStaleSocket(socketPath: string): Promise<void> {
-  const st = await lstat(socketPath).catch((e: NodeJS.ErrnoException) => {
-    if (e.code === 'ENOENT') return undefined;
-    throw e;
-  });
-  if (!st) return;
-  if (!st.isSocket()) throw new Error(`${socketPath} exists and is not a socket; refusing to replace it`);
-  await unlink(socketPath);
-}
-
 type Decision =
   | { ok: true; addresses: string[] }
   | { ok: false; status: string; body: string };
-
-/** Connects to the first of `addresses` that answers (in the resolver's order), or fails with the last error. */
-function connectAny(addresses: readonly string[], port: number, track: (s: net.Socket) => void): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    let i = 0;
-    const next = (last?: unknown) => {
-      const address = addresses[i++];
-      if (address === undefined) {
-        reject(last ?? new Error('no address'));
-        return;
-      }
-      const s = net.connect({ host: address, port, allowHalfOpen: true });
-      track(s);
-      s.once('connect', () => {
-        s.off('error', failed);
-        resolve(s);
-      });
-      const failed = (e: unknown) => {
-        s.destroy();
-        next(e);
-      };
-      s.once('error', failed);
-    };
-    next();
-  });
-}
 
 export async function startEgressProxy(opts: EgressProxyOptions): Promise<EgressProxy> {
   const { socketPath, log } = opts;

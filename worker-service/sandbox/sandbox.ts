@@ -5,15 +5,15 @@
 import { randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { existsSync, realpathSync, statSync } from 'node:fs';
-import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cp, mkdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import type { SandboxConfig, WorkerConfig } from '../config.js';
 import { bwrapArgs, isWithin, proxied, proxyEnv, sandboxedArgv, SANDBOX_HOME, type HiddenPath, type SandboxLayout } from './bwrapArgs.js';
 import { detectCgroups, type CgroupDriver, type JobCgroup } from './cgroup.js';
-import { ForbiddenTargets, formatTarget, redisTarget, type Lookup } from './egressPolicy.js';
-import { startEgressProxy, type BlockedRequest, type EgressLog, type EgressProxy } from './egressProxy.js';
+import { ForbiddenTargets, redisTarget, type Lookup } from './egressPolicy.js';
+import type { EgressLog } from './egressProxy.js';
+import { startJobEgress, type BlockedTarget } from './jobEgress.js';
 import { statePath } from '../jobs/paths.js';
 
 const run = promisify(execFile);
@@ -36,15 +36,6 @@ export interface SandboxStatus {
   /** Under `allow` every host agents may reach; under `open` those reached even at a private address. */
   allowHosts?: string[];
   warning: string | null;
-}
-
-/** How many distinct refused destinations a job records (and notes in its terminal). */
-export const MAX_BLOCKED = 20;
-
-/** A job's refused destinations: one entry per host:port, in the order first refused. */
-export interface BlockedTarget extends BlockedRequest {
-  /** How many times it was refused. */
-  count: number;
 }
 
 /** Directories and files no agent may see, whatever else it is allowed. */
@@ -178,42 +169,12 @@ export class SandboxRuntime {
       network: this.sb.network,
     };
     // The job's own egress proxy: what it refuses is this job's, and its tunnels end with the job.
-    const blocked: BlockedTarget[] = [];
-    let egress: { proxy: EgressProxy; cleanup?: string } | null = null;
-    const released = async () => {
-      await egress?.proxy.close();
-      if (egress?.cleanup) await rm(egress.cleanup, { recursive: true, force: true }).catch(() => undefined);
-    };
-    if (proxied(this.sb.network) && this.opts.bridgePath) {
-      const policy = this.sb.network;
-      // A Unix socket's path holds at most 107 bytes: a long state folder gets one in the host's temp folder.
-      let socketPath = join(dirname(home), 'egress.sock');
-      let cleanup: string | undefined;
-      if (Buffer.byteLength(socketPath) > 100) {
-        cleanup = await mkdtemp(join(tmpdir(), 'kiro-egress-'));
-        socketPath = join(cleanup, 'egress.sock');
-      }
-      const proxy = await startEgressProxy({
-        socketPath, mode: policy.mode, allow: policy.hosts ?? [], forbidden: this.forbidden, lookup: this.opts.lookup,
-        log: this.opts.egressLog,
-        onBlocked: (b) => {
-          const seen = blocked.find((x) => x.host === b.host && x.port === b.port);
-          if (seen) {
-            seen.count += 1;
-            return;
-          }
-          if (blocked.length >= MAX_BLOCKED) return;
-          const entry = { ...b, count: 1 };
-          blocked.push(entry);
-          job.onBlocked?.(entry);
-        },
-      }).catch(async (e: unknown) => {
-        if (cleanup) await rm(cleanup, { recursive: true, force: true }).catch(() => undefined);
-        throw e;
-      });
-      egress = { proxy, cleanup };
-      layout.egress = { socket: socketPath, bridge: this.opts.bridgePath, node: process.execPath };
-    }
+    const policy = this.sb.network;
+    const bridge = this.opts.bridgePath;
+    const egress = proxied(policy) && bridge
+      ? await startJobEgress({ dir: dirname(home), policy, forbidden: this.forbidden, lookup: this.opts.lookup, log: this.opts.egressLog, onBlocked: job.onBlocked })
+      : null;
+    if (egress && bridge) layout.egress = { socket: egress.socketPath, bridge, node: process.execPath };
     // Never another run's group: hosts of a fleet on one machine (npm run cluster) may run one job id at once
     // (a host thought dead and the one that took its job over), and a group's end kills everything in it.
     const cgroup = await this.cgroups.create(`job-${job.id}-${randomBytes(4).toString('hex')}`, { memoryBytes: this.sb.memoryBytes, maxProcesses: this.sb.maxProcesses }).then((made) => {
@@ -248,11 +209,11 @@ export class SandboxRuntime {
         if (used !== null && used > limit.maxDiskBytes) return { code: 'DISK_LIMIT', message: `the working tree and HOME grew past ${mib(limit.maxDiskBytes)} MiB (KIRO_AGENT_MAX_DISK_MB)` };
         return null;
       },
-      blocked: () => blocked.map((b) => ({ ...b })),
+      blocked: () => egress?.blocked() ?? [],
       async release() {
         await cgroup?.destroy();
         // After the agent's processes: whatever tunnel they left open ends here.
-        await released();
+        await egress?.close();
         await rm(dirname(home), { recursive: true, force: true }).catch(() => undefined);
       },
     };
@@ -269,19 +230,6 @@ export function describeNetwork(network: SandboxConfig['network']): Pick<Sandbox
   const [first] = hosts;
   const list = first === undefined ? 'no host' : `${first}${hosts.length > 1 ? ` + ${hosts.length - 1} more` : ''}`;
   return { network: `allow: ${list}${network.default ? ' (default)' : ''}`, allowHosts: hosts };
-}
-
-/** The terminal's note for a refused destination: what to do about it, or that nothing can be done. */
-export function blockedNote(b: Pick<BlockedRequest, 'host' | 'port' | 'reason'>): string {
-  const target = formatTarget(b.host, b.port);
-  switch (b.reason) {
-    case 'not-allowed': return `blocked: ${target} — add it to KIRO_AGENT_ALLOW_HOSTS`;
-    case 'private': return `blocked: ${target} — not a public address; add it to KIRO_AGENT_ALLOW_HOSTS if agents may reach it`;
-    case 'link-local': return `blocked: ${target} — link-local (a cloud's metadata service); no agent may reach it`;
-    case 'worker': return `blocked: ${target} — this worker's own API; no agent may reach it`;
-    case 'redis': return `blocked: ${target} — the fleet's Redis; no agent may reach it`;
-    case 'not-an-address': return `blocked: ${target}`;
-  }
 }
 
 const mib = (bytes: number) => Math.round(bytes / (1024 * 1024));

@@ -11,7 +11,7 @@ import { STEER_PERMISSIONS } from '../github/credentials.js';
 import { commentBody } from '../github/comments.js';
 import { openInVsCodeUrl } from '../github/jobLink.js';
 import type { Job } from '../jobs/job.js';
-import type { JobService } from '../pool/service.js';
+import type { JobService } from '../queue/service.js';
 import { describe, SteeringGitHub, type CheckConclusion, type Reaction } from './github.js';
 import type { SteeredJob, SteeringStore } from './store.js';
 

@@ -10,8 +10,8 @@ import { STEER_PERMISSIONS, type CredentialSource } from '../github/credentials.
 import { atLeast } from '../identity/access.js';
 import type { Asker, Guard } from '../identity/guard.js';
 import type { GitHubFacts } from '../identity/githubFacts.js';
-import { WorkerError } from '../pool/errors.js';
-import type { JobService } from '../pool/service.js';
+import { WorkerError } from '../errors.js';
+import type { JobService } from '../queue/service.js';
 import type { Feedback } from './feedback.js';
 import { describe, SteeringGitHub } from './github.js';
 import type { SteeredJob, SteeringStore } from './store.js';

@@ -119,7 +119,7 @@ describe('delegating: PR, worker, watcher', function () {
     // Retrying the same delegation returns the same job (the confirmation code is the idempotency key).
     await sendToWorker(d, { worker: () => api, store });
     assert.equal(store.get(d.id)?.jobId, d.jobId);
-    assert.equal([...w.app.pool.jobs.values()].filter((j) => j.request.idempotencyKey === d.id).length, 1);
+    assert.equal([...w.queue.jobs.values()].filter((j) => j.request.idempotencyKey === d.id).length, 1);
   });
 
   it('reports an unreachable worker and a refused token with something to do about it; Retry then sends', async function () {

@@ -23,7 +23,7 @@ describe('worker API', function () {
     gh.grant('alice', 'app', 'kiro-bot', 'WRITE');
     // No injected commenter: PR comments go through Octokit to the stand-in.
     w = await startWorker(workerEnv(gh, bot.token, await tempDir(), { KIRO_REPO_ALLOWLIST: 'alice/*', KIRO_BODY_LIMIT_BYTES: '262144' }));
-    w.app.pool.on('agent-started', () => started++);
+    w.queue.on('agent-started', () => started++);
     c = new WorkerClient(w.url);
   });
   after(async () => {
@@ -89,7 +89,7 @@ describe('worker API', function () {
     bodies.push(['draft string', { ...good, draft: 'true' }, 400, 'draft']);
     assert.ok(bodies.length >= 30, `${bodies.length} cases`);
 
-    const jobsBefore = w.app.pool.jobs.size;
+    const jobsBefore = w.queue.jobs.size;
     for (const [what, body, status, field] of bodies) {
       const res = await c.request('POST', '/generate-code', typeof body === 'string' ? body : body);
       const json = (await res.json()) as { code: string; message: string; field?: string };
@@ -99,7 +99,7 @@ describe('worker API', function () {
     }
     const nonJson = await c.request('POST', '/generate-code', 'owner=alice', { 'content-type': 'text/plain' });
     assert.equal(nonJson.status, 415);
-    assert.equal(w.app.pool.jobs.size, jobsBefore, 'no job was created');
+    assert.equal(w.queue.jobs.size, jobsBefore, 'no job was created');
     assert.equal(started, 0, 'no agent ran');
     assert.equal((await c.request('GET', '/healthz')).status, 200, 'still serving');
     assert.equal((await c.request('GET', '/jobs/..%2F..%2Fetc%2Fpasswd')).status, 400);
@@ -125,7 +125,7 @@ describe('worker API', function () {
     assert.notEqual(other.jobId, ja?.jobId);
     await c.waitFor(ja?.jobId ?? '', ['no-changes', 'failed', 'succeeded']);
     await c.waitFor(other.jobId, ['no-changes', 'failed', 'succeeded']);
-    assert.equal([...w.app.pool.jobs.values()].filter((j) => j.request.idempotencyKey === 'PR1764000000001').length, 2);
+    assert.equal([...w.queue.jobs.values()].filter((j) => j.request.idempotencyKey === 'PR1764000000001').length, 2);
   });
 
   it('comments on the PR through GitHub when the agent made no changes', async function () {
@@ -151,8 +151,8 @@ describe('worker API', function () {
       assert.equal(done.error?.code, 'AGENT_NOT_FOUND');
       assert.match(done.error?.message ?? '', /KIRO_AGENT_COMMAND/);
       // The slot is given back just after the job's end is recorded: once it is, none rests as after a crash.
-      await pollUntil(() => w2.app.pool.slots.every((s) => s.state !== 'busy'), { what: 'the slot to be given back' });
-      assert.equal(w2.app.pool.slots.every((s) => s.state === 'idle'), true, 'a missing agent is not a crash');
+      await pollUntil(() => w2.queue.slots.every((s) => s.state !== 'busy'), { what: 'the slot to be given back' });
+      assert.equal(w2.queue.slots.every((s) => s.state === 'idle'), true, 'a missing agent is not a crash');
     } finally {
       await w2.close();
     }

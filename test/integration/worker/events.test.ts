@@ -10,7 +10,7 @@ import { loadConfig } from '../../../worker-service/config.js';
 import { EventFeed } from '../../../worker-service/routes/events.js';
 import { GitHubStandIn } from '../../support/github/server.js';
 import { pollUntil, tempDir } from '../../support/helpers.js';
-import { jobRequest, makeTaskPr, workerEnv, WorkerClient, type TestWorker } from '../../support/worker.js';
+import { embeddedQueueOf, jobRequest, makeTaskPr, workerEnv, WorkerClient, type TestWorker } from '../../support/worker.js';
 
 interface Received {
   id: number;
@@ -123,7 +123,7 @@ describe('worker events (GET /events)', function () {
     const pr = await makeTaskPr(gh, 'alice', 'app', branch, what, scenario ? `\n[scenario: ${scenario}]` : '');
     return (await c.submit(jobRequest('alice', 'app', branch, pr.number, what))).jobId;
   };
-  const idle = () => pollUntil(() => w.app.pool.slots.every((s) => s.state === 'idle'), { timeoutMs: 30_000, what: 'every slot idle' });
+  const idle = () => pollUntil(() => w.queue.slots.every((s) => s.state === 'idle'), { timeoutMs: 30_000, what: 'every slot idle' });
 
   before(async function () {
     gh = await GitHubStandIn.start();
@@ -141,7 +141,7 @@ describe('worker events (GET /events)', function () {
     await app.listen({ host: '127.0.0.1', port: 0 });
     const addr = app.server.address();
     if (!addr || typeof addr === 'string') throw new Error('no port');
-    w = { app, url: `http://127.0.0.1:${addr.port}`, config, close: () => app.close() };
+    w = { app, url: `http://127.0.0.1:${addr.port}`, config, get queue() { return embeddedQueueOf(app); }, close: () => app.close() };
     c = new WorkerClient(w.url);
   });
   afterEach(() => {
@@ -298,15 +298,15 @@ describe('worker events (GET /events)', function () {
 
   it('removes its listeners when the client disconnects', async function () {
     const feed = w.app.eventFeed;
-    const before = { job: w.app.pool.listenerCount('job'), slot: w.app.pool.listenerCount('slot'), feed: feed.subscriberCount };
+    const before = { job: w.queue.listenerCount('job'), slot: w.queue.listenerCount('slot'), feed: feed.subscriberCount };
     const s = await Promise.all([open(), open('?jobs='), open('?jobs=x')]);
     await pollUntil(() => feed.subscriberCount === before.feed + 3, { what: 'three subscribers' });
     // Connections share the feed's one pair of pool listeners.
-    assert.equal(w.app.pool.listenerCount('job'), before.job);
+    assert.equal(w.queue.listenerCount('job'), before.job);
     for (const x of s) x.close();
     await pollUntil(() => feed.subscriberCount === before.feed, { what: 'subscribers gone' });
-    assert.equal(w.app.pool.listenerCount('job'), before.job);
-    assert.equal(w.app.pool.listenerCount('slot'), before.slot);
+    assert.equal(w.queue.listenerCount('job'), before.job);
+    assert.equal(w.queue.listenerCount('slot'), before.slot);
   });
 
   it('closing the worker ends open streams instead of waiting for them', async function () {

@@ -6,10 +6,10 @@ import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import { startRedis, type RedisServer } from '../../../scripts/support/redis.js';
 import { stopChild } from '../../../scripts/support/lifecycle.js';
-import { BranchLocks } from '../../../worker-service/fleet/branchLock.js';
-import { HostRegistry } from '../../../worker-service/fleet/hosts.js';
-import { keys } from '../../../worker-service/fleet/keys.js';
-import { WriteBehind } from '../../../worker-service/fleet/writeBehind.js';
+import { BranchLocks } from '../../../worker-service/queue/fleet/branchLock.js';
+import { HostRegistry } from '../../../worker-service/queue/fleet/hosts.js';
+import { keys } from '../../../worker-service/queue/fleet/keys.js';
+import { WriteBehind } from '../../../worker-service/queue/fleet/writeBehind.js';
 import { pollUntil, tempDir } from '../../support/helpers.js';
 
 describe('fleet parts on a real Redis', function () {

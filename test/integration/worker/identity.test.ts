@@ -94,7 +94,7 @@ describe('identity and authorization (KIRO_AUTH=github)', function () {
     const { jobId } = (await accepted.json()) as { jobId: string };
     const job = await alice!.waitFor(jobId, ['no-changes']);
     assert.equal(job.requestedBy, 'alice', 'the verified login');
-    const jobs = [...w.app.pool.jobs.values()].filter((j) => j.request.branch === b);
+    const jobs = [...w.queue.jobs.values()].filter((j) => j.request.branch === b);
     assert.equal(jobs.length, 1, 'only alice\'s job was queued');
   });
 
@@ -131,7 +131,7 @@ describe('identity and authorization (KIRO_AUTH=github)', function () {
       const e = await errorOf(res);
       assert.deepEqual([e.status, e.code], [status, code], `${what}: ${e.message}`);
     }
-    for (const b of ['main', 'plain-branch', closed, fork]) assert.equal([...w.app.pool.jobs.values()].filter((j) => j.request.branch === b).length, 0, `nothing queued for ${b}`);
+    for (const b of ['main', 'plain-branch', closed, fork]) assert.equal([...w.queue.jobs.values()].filter((j) => j.request.branch === b).length, 0, `nothing queued for ${b}`);
     assert.equal(await repo.bare.resolve('refs/heads/main'), mainBefore, 'main untouched');
     assert.equal(repo.comments.filter((c) => [closedPr.number, forkPr.number, otherPr.number].includes(c.issueNumber)).length, 0, 'no comments');
     // A body that names another requester is refused: requestedBy is the verified login.
@@ -196,7 +196,7 @@ describe('identity and authorization (KIRO_AUTH=github)', function () {
     }
     const ids = all.map((j) => j.jobId);
     assert.equal(new Set(ids).size, ids.length, 'no job twice');
-    assert.deepEqual(ids.sort(), [...w.app.pool.jobs.values()].filter((j) => j.request.requestedBy === 'alice').map((j) => j.id).sort());
+    assert.deepEqual(ids.sort(), [...w.queue.jobs.values()].filter((j) => j.request.requestedBy === 'alice').map((j) => j.id).sort());
     assert.deepEqual(((await (await bob.request('GET', '/jobs?mine=1')).json()) as JobList).jobs, [], 'bob delegated nothing');
   });
 
@@ -209,8 +209,8 @@ describe('identity and authorization (KIRO_AUTH=github)', function () {
     const repo = gh.model.repo('alice', 'app')!;
     const head = await repo.bare.resolve(`refs/heads/${b}`);
     repo.pulls.find((x) => x.number === p.number)!.state = 'closed';
-    const job = w.app.pool.jobs.get(jobId)!;
-    await import('node:fs/promises').then((fs) => fs.writeFile(join(w.app.pool.workspaces.slotDir(job.slotId ?? 0, 'alice', 'app'), 'GO'), ''));
+    const job = w.queue.jobs.get(jobId)!;
+    await import('node:fs/promises').then((fs) => fs.writeFile(join(w.queue.workspaces.slotDir(job.slotId ?? 0, 'alice', 'app'), 'GO'), ''));
     const done = await alice.waitFor(jobId, ['failed', 'succeeded']);
     assert.equal(done.error?.code, 'PR_CHANGED', JSON.stringify(done.error));
     assert.equal(await repo.bare.resolve(`refs/heads/${b}`), head, 'nothing pushed');

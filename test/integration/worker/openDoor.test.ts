@@ -60,7 +60,7 @@ describe('no open door on loopback', function () {
         const submit = await withHost(w.url, host, 'POST', '/generate-code', jobRequest('alice', 'app', 'rebind-1', pr.number, 'rebind'));
         assert.equal(submit.status, 421);
       }
-      assert.equal(w.app.pool.jobs.size, 0, 'nothing queued');
+      assert.equal(w.queue.jobs.size, 0, 'nothing queued');
       for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `LOCALHOST:${port}`]) assert.equal((await withHost(w.url, host)).status, 200, host);
       const ok = await withHost(w.url, `127.0.0.1:${port}`, 'POST', '/generate-code', jobRequest('alice', 'app', 'rebind-1', pr.number, 'rebind'));
       assert.equal(ok.status, 202, ok.body);

@@ -46,7 +46,7 @@ describe('worker pool', function () {
       const branches = [nextBranch('par-a'), nextBranch('par-b'), nextBranch('par-c')];
       const prs = await Promise.all(branches.map((b, i) => makeTaskPr(gh, 'alice', 'app', b, `Parallel ${i}`)));
       const started: { id: string; at: number }[] = [];
-      w.app.pool.on('agent-started', (job, at) => started.push({ id: job.id, at }));
+      w.queue.on('agent-started', (job, at) => started.push({ id: job.id, at }));
       const [a, b] = await Promise.all([0, 1].map((i) => c.submit(jobRequest('alice', 'app', branches[i] ?? '', prs[i]?.number ?? 0, `Parallel ${i}`))));
       assert.ok(a && b);
       const third = await c.submit(jobRequest('alice', 'app', branches[2] ?? '', prs[2]?.number ?? 0, 'Parallel 2'));
@@ -84,8 +84,8 @@ describe('worker pool', function () {
       const pr = await makeTaskPr(gh, 'alice', 'app', b, 'Rounds');
       const pr2 = await makeTaskPr(gh, 'alice', 'app', other, 'Other');
       const spans = new Map<string, { start: number; end: number }>();
-      w.app.pool.on('agent-started', (job, at) => spans.set(job.id, { start: at, end: Number.NaN }));
-      w.app.pool.on('agent-exited', (job, at) => { const s2 = spans.get(job.id); if (s2) s2.end = at; });
+      w.queue.on('agent-started', (job, at) => spans.set(job.id, { start: at, end: Number.NaN }));
+      w.queue.on('agent-exited', (job, at) => { const s2 = spans.get(job.id); if (s2) s2.end = at; });
       const round1 = await c.submit(jobRequest('alice', 'app', b, pr.number, 'Rounds', `R1-${b}`));
       const round2 = await c.submit(jobRequest('alice', 'app', b, pr.number, 'Rounds', `R2-${b}`));
       const elsewhere = await c.submit(jobRequest('alice', 'app', other, pr2.number, 'Other'));
@@ -115,7 +115,7 @@ describe('worker pool', function () {
       assert.equal(((await res.json()) as { code: string }).code, 'QUEUE_FULL');
       await c.request('POST', `/jobs/${second.jobId}/cancel`);
       assert.equal((await c.job(second.jobId)).state, 'cancelled');
-      const agentPid = w.app.pool.jobs.get(first.jobId)?.agentPid ?? 0;
+      const agentPid = w.queue.jobs.get(first.jobId)?.agentPid ?? 0;
       // The running agent's sandbox: bwrap, its init and the agent, once the agent runs inside.
       const sandbox = await pollUntil(() => {
         const all = [agentPid, ...descendants(agentPid)];
@@ -125,7 +125,7 @@ describe('worker pool', function () {
       const cancelled = await c.waitFor(first.jobId, ['cancelled']);
       assert.equal(cancelled.error?.code, 'CANCELLED');
       assert.deepEqual(sandbox.filter((p) => cmdline(p) !== ''), [], 'the whole sandbox is gone with the cancelled job');
-      await pollUntil(() => w.app.pool.slots[0]?.state === 'idle', { what: 'slot idle after cancel' });
+      await pollUntil(() => w.queue.slots[0]?.state === 'idle', { what: 'slot idle after cancel' });
     });
   });
 
@@ -136,14 +136,14 @@ describe('worker pool', function () {
       const t0 = Date.now();
       const job = await c.submit(jobRequest('alice', 'app', b, pr.number, 'Hang'));
       // The helper as the host sees it: a descendant of the agent's sandbox.
-      const agentPid = await pollUntil(() => w.app.pool.jobs.get(job.jobId)?.agentPid ?? undefined, { what: 'the agent pid' });
+      const agentPid = await pollUntil(() => w.queue.jobs.get(job.jobId)?.agentPid ?? undefined, { what: 'the agent pid' });
       const helper = await pollUntil(() => descendants(agentPid).find((p) => cmdline(p).includes('setInterval')), { what: 'the agent\'s helper process' });
       const done = await c.waitFor(job.jobId, ['timed-out', 'failed', 'succeeded']);
       assert.equal(done.state, 'timed-out');
       assert.ok(Date.now() - t0 >= 1500);
       assert.equal(done.error?.code, 'TIMED_OUT');
       await pollUntil(() => { try { process.kill(helper, 0); return false; } catch { return true; } }, { what: 'the agent\'s helper process to be gone' });
-      await pollUntil(() => w.app.pool.slots[0]?.state === 'idle', { what: 'the slot to be idle again (its checkout settled)' });
+      await pollUntil(() => w.queue.slots[0]?.state === 'idle', { what: 'the slot to be idle again (its checkout settled)' });
       await pollUntil(() => comments.find((j) => j.id === job.jobId), { what: 'a PR comment about the timeout' });
     });
   }).timeout(30_000);
@@ -167,7 +167,7 @@ describe('worker pool', function () {
       const job = await c.submit(jobRequest('alice', 'app', b, pr.number, 'Crash'));
       const done = await c.waitFor(job.jobId, ['failed', 'succeeded']);
       assert.equal(done.error?.code, 'AGENT_CRASHED');
-      const slot = w.app.pool.slots[0];
+      const slot = w.queue.slots[0];
       // The job's record is saved a moment before the slot changes state.
       await pollUntil(() => slot?.state === 'restarting', { timeoutMs: 2_000, what: 'slot restarting' });
       const since = slot?.since ?? 0;

@@ -220,8 +220,8 @@ describe('PR follow-up after a job', function () {
       };
       const job = await c.submit(request(pr, 'Cancel late'));
       await pollUntil(() => pushing, { what: 'the push to reach GitHub' });
-      assert.equal(w.app.pool.jobs.get(job.jobId)?.state, 'pushing');
-      const cancelling = w.app.pool.cancel(job.jobId); // what POST /jobs/:id/cancel does
+      assert.equal(w.queue.jobs.get(job.jobId)?.state, 'pushing');
+      const cancelling = w.queue.cancel(job.jobId); // what POST /jobs/:id/cancel does
       release();
       const answered = await cancelling;
       assert.equal(answered.state, 'succeeded');
@@ -253,8 +253,8 @@ describe('PR follow-up after a job', function () {
         await gate;
       };
       await pollUntil(() => fetching, { timeoutMs: 20_000, what: 'the fetch after the refused push' });
-      assert.equal(w.app.pool.jobs.get(job.jobId)?.state, 'pushing');
-      const cancelling = w.app.pool.cancel(job.jobId);
+      assert.equal(w.queue.jobs.get(job.jobId)?.state, 'pushing');
+      const cancelling = w.queue.cancel(job.jobId);
       release();
       const answered = await cancelling;
       assert.equal(answered.state, 'cancelled');

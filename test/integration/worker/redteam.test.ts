@@ -32,8 +32,8 @@ describe('red team: identity and authorization', function () {
   const pr = (b: string, extra = '\n[scenario: no-change]') => makeTaskPr(gh, 'alice', 'app', b, b, extra);
   const submit = async (c: WorkerClient, b: string, number: number, over: Record<string, unknown> = {}) => c.request('POST', '/generate-code', { ...jobRequest('alice', 'app', b, number, b), ...over });
   const go = async (jobId: string) => {
-    const job = w.app.pool.jobs.get(jobId)!;
-    await writeFile(join(w.app.pool.workspaces.slotDir(job.slotId ?? 0, 'alice', 'app'), 'GO'), '');
+    const job = w.queue.jobs.get(jobId)!;
+    await writeFile(join(w.queue.workspaces.slotDir(job.slotId ?? 0, 'alice', 'app'), 'GO'), '');
   };
   /** What one connection to /events sends until `until` matches (or a few seconds pass). */
   async function readEvents(c: WorkerClient, query: string, headers: Record<string, string> = {}, until = /event: slots/): Promise<string> {

@@ -97,13 +97,13 @@ describe('sandbox: hostile agents on the real worker', function () {
     const npr = await makeTaskPr(gh, 'alice', 'other', nb, `Neighbour ${n}`, '\n[scenario: hold]');
     const neighbour = await c.submit(jobRequest('alice', 'other', nb, npr.number, `Neighbour ${n}`));
     const running = await c.waitFor(neighbour.jobId, ['running']);
-    const agentPid = await pollUntil(() => w.app.pool.jobs.get(neighbour.jobId)?.agentPid ?? undefined, { what: 'the neighbour agent pid' });
+    const agentPid = await pollUntil(() => w.queue.jobs.get(neighbour.jobId)?.agentPid ?? undefined, { what: 'the neighbour agent pid' });
     const slot = running.slotId ?? 0;
     const plan: HostilePlan = {
       attacks,
       stateDir: w.config.stateDir,
-      other: { jobId: neighbour.jobId, tree: w.app.pool.workspaces.slotDir(slot, 'alice', 'other'), mirror: w.app.pool.workspaces.mirrorDir('alice', 'other'), agentPid },
-      ownMirror: w.app.pool.workspaces.mirrorDir('alice', 'app'),
+      other: { jobId: neighbour.jobId, tree: w.queue.workspaces.slotDir(slot, 'alice', 'other'), mirror: w.queue.workspaces.mirrorDir('alice', 'other'), agentPid },
+      ownMirror: w.queue.workspaces.mirrorDir('alice', 'app'),
       serviceDir: repoRoot,
       marker: `kiro-hostile-marker-${n}-${Date.now()}`,
       ...extra,
@@ -164,7 +164,7 @@ describe('sandbox: hostile agents on the real worker', function () {
     });
 
     it('cannot write into the state directory, another slot\'s tree, the mirror\'s refs, objects, config or hooks, /etc or the service\'s folder', async function () {
-      const mirrorConfig = readFileSync(join(w.app.pool.workspaces.mirrorDir('alice', 'app'), 'config'), 'utf8');
+      const mirrorConfig = readFileSync(join(w.queue.workspaces.mirrorDir('alice', 'app'), 'config'), 'utf8');
       const r = await attack(w, c, ['write']);
       for (const rep of r.reports.filter((x) => x.attempt.startsWith('write into') || x.attempt.startsWith('change') || x.attempt.startsWith('repoint'))) {
         assert.equal(rep.ok, false, `${rep.attempt} must fail`);

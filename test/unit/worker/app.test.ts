@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../../worker-service/app.js';
 import { loadConfig } from '../../../worker-service/config.js';
 import { tempDir } from '../../support/helpers.js';
+import { embeddedQueueOf } from '../../support/worker.js';
 
 describe('worker app (inject)', function () {
   let app: FastifyInstance;
@@ -36,13 +37,13 @@ describe('worker app (inject)', function () {
   });
 
   it('answers 503 with Retry-After when the queue (limit 0) is full and the slot busy', async function () {
-    app.pool.slots[0]?.set('busy', 'someone');
+    embeddedQueueOf(app).slots[0]?.set('busy', 'someone');
     try {
       const res = await app.inject({ method: 'POST', url: '/generate-code', headers: auth, payload: { ...good, idempotencyKey: 'PR2', branch: 'b-2' } });
       assert.equal(res.statusCode, 503);
       assert.ok(Number(res.headers['retry-after']) >= 5);
     } finally {
-      app.pool.slots[0]?.set('idle');
+      embeddedQueueOf(app).slots[0]?.set('idle');
     }
   });
 

@@ -1,5 +1,5 @@
 // The job's token budget (KIRO_JOB_MAX_TOKENS): the decision (worker-service/agent/
-// usage.ts) and the run (worker-service/pool/agentRun.ts) with a scripted agent in a
+// usage.ts) and the run (worker-service/host/agentRun.ts) with a scripted agent in a
 // real pty, printing the events Claude Code and Codex print. Past the budget, the
 // agent is stopped and the run ends with BUDGET_EXCEEDED (the pool then fails the job
 // and pushes nothing, as for any other limit broken); usage reported only at the end
@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { budgetExceeded } from '../../../worker-service/agent/usage.js';
 import { loadConfig } from '../../../worker-service/config.js';
 import { JobLog } from '../../../worker-service/jobs/log.js';
-import { runAgent, type AgentRunResult } from '../../../worker-service/pool/agentRun.js';
+import { runAgent, type AgentRunResult } from '../../../worker-service/host/agentRun.js';
 import { withTempDir } from '../../support/helpers.js';
 import { repoRoot } from '../../support/paths.js';
 

@@ -3,7 +3,7 @@
 // Pure functions, no GitHub.
 import assert from 'node:assert/strict';
 import { commentBody, formatDuration, quoteSummary, renderDiffStat, summaryBody } from '../../../worker-service/github/comments.js';
-import { parseNumstat } from '../../../worker-service/git/workspace.js';
+import { parseNumstat } from '../../../worker-service/git/numstat.js';
 import type { Job } from '../../../worker-service/jobs/job.js';
 
 function job(over: Partial<Job> = {}): Job {

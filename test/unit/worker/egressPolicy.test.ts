@@ -8,9 +8,11 @@ import { networkInterfaces } from 'node:os';
 import { loadConfig } from '../../../worker-service/config.js';
 import { presetHosts } from '../../../worker-service/agent/presets.js';
 import {
-  EgressRules, ForbiddenTargets, isLinkLocal, isLocalAddress, isPublicAddress, NAMED_SETS, normalizeAddress, parseHostList, redisTarget, type Lookup,
+  EgressRules, ForbiddenTargets, NAMED_SETS, parseHostList, redisTarget, type Lookup,
 } from '../../../worker-service/sandbox/egressPolicy.js';
-import { blockedNote as terminalNote, describeNetwork } from '../../../worker-service/sandbox/sandbox.js';
+import { isLinkLocal, isLocalAddress, isPublicAddress, normalizeAddress } from '../../../worker-service/sandbox/addresses.js';
+import { blockedNote as terminalNote } from '../../../worker-service/sandbox/jobEgress.js';
+import { describeNetwork } from '../../../worker-service/sandbox/sandbox.js';
 import { blockedNote as commentNote } from '../../../worker-service/github/blockedNote.js';
 import { commentBody } from '../../../worker-service/github/comments.js';
 import type { Job } from '../../../worker-service/jobs/job.js';

@@ -8,9 +8,9 @@ import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { GenerateCodeRequest } from '../../../shared/protocol.js';
 import { loadConfig } from '../../../worker-service/config.js';
-import { jobIdFor } from '../../../worker-service/fleet/keys.js';
-import { newJob } from '../../../worker-service/fleet/records.js';
-import { checkCancelMessage, checkEventMessage, checkQueued, checkRecord, isFleetJobId, sameRequest } from '../../../worker-service/fleet/validate.js';
+import { jobIdFor } from '../../../worker-service/queue/fleet/keys.js';
+import { newJob } from '../../../worker-service/queue/fleet/records.js';
+import { checkCancelMessage, checkEventMessage, checkQueued, checkRecord, isFleetJobId, queuedMatchesRecord } from '../../../worker-service/queue/fleet/validate.js';
 import { Workspaces } from '../../../worker-service/git/workspace.js';
 import { scopeKeyOf, toStatus, type Job } from '../../../worker-service/jobs/job.js';
 import { statePath, underStateDir, UnsafePathError } from '../../../worker-service/jobs/paths.js';
@@ -84,10 +84,10 @@ describe('what a fleet reads from Redis is checked before use', () => {
     assert.match(problemOf(checkQueued(id, data, [{ owner: 'bob', repo: '*' }])) ?? '', /allow-list/);
     assert.equal(problemOf(checkQueued(id, data, [{ owner: 'alice', repo: 'app' }])), 'ok');
     // The record made at submit matches its data; one rewritten after queueing (even inside the same scope) does not.
-    assert.equal(sameRequest(jobOf(r), data), true);
-    assert.equal(sameRequest(jobOf({ ...r }), { ...data, request: { ...r, taskDescription: '# One\n' } }), true, 'the same request, another object');
+    assert.equal(queuedMatchesRecord(jobOf(r), data), true);
+    assert.equal(queuedMatchesRecord(jobOf({ ...r }), { ...data, request: { ...r, taskDescription: '# One\n' } }), true, 'the same request, another object');
     for (const over of [{ taskDescription: 'push elsewhere' }, { baseBranch: 'dev' }, { prNumber: 8 }, { title: 'Other' }, { requestedBy: 'mallory' }, { draft: true }]) {
-      assert.equal(sameRequest({ ...jobOf(r), request: { ...r, ...over } }, data), false, JSON.stringify(over));
+      assert.equal(queuedMatchesRecord({ ...jobOf(r), request: { ...r, ...over } }, data), false, JSON.stringify(over));
     }
   });
 

@@ -86,8 +86,8 @@ describe('steering: what goes into TASK.md', () => {
 
 describe('steering: a listed bot as a fleet job\'s requester', () => {
   it('a queued request from a bot passes the fleet\'s checks; posted over HTTP it would not', async () => {
-    const { checkQueued } = await import('../../../worker-service/fleet/validate.js');
-    const { jobIdFor } = await import('../../../worker-service/fleet/keys.js');
+    const { checkQueued } = await import('../../../worker-service/queue/fleet/validate.js');
+    const { jobIdFor } = await import('../../../worker-service/queue/fleet/keys.js');
     const { scopeKeyOf } = await import('../../../worker-service/jobs/job.js');
     const { GenerateCodeRequestSchema } = await import('../../../shared/protocol.js');
     const { Value } = await import('typebox/value');

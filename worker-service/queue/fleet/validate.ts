@@ -8,10 +8,10 @@ import { Value } from 'typebox/value';
 import {
   GenerateCodeRequestSchema, JobBlockedSchema, RequesterSchema, JobChangesSchema, JobErrorSchema, JobIdParamsSchema, JobStateSchema, JobStatusSchema,
   type GenerateCodeRequest, type JobStatus,
-} from '../../shared/protocol.js';
-import { isValidBranchName, isValidLogin, isValidOwner, isValidRepo } from '../../shared/names.js';
-import { repoAllowed, type RepoRule } from '../config.js';
-import { scopeKeyOf, type Job } from '../jobs/job.js';
+} from '../../../shared/protocol.js';
+import { isValidBranchName, isValidLogin, isValidOwner, isValidRepo } from '../../../shared/names.js';
+import { repoAllowed, type RepoRule } from '../../config.js';
+import { scopeKeyOf, type Job } from '../../jobs/job.js';
 import { jobIdFor } from './keys.js';
 
 /** The shape jobIdFor gives (a UUID-shaped digest, lowercase hex). */
@@ -124,7 +124,7 @@ export function checkQueued(id: unknown, data: unknown, allowlist?: RepoRule[]):
 }
 
 /** The record and the BullMQ job describe one request: a record rewritten after its job was queued does not run. */
-export function sameRequest(record: Job, data: QueuedData): boolean {
+export function queuedMatchesRecord(record: Job, data: QueuedData): boolean {
   return Value.Equal(record.request, data.request);
 }
 

@@ -4,7 +4,7 @@
 // ordered write queue, writeBehind.ts), so a final record seen after an empty read
 // means the log is complete.
 import type { Redis } from 'ioredis';
-import type { LogSink } from '../pool/service.js';
+import type { LogSink } from '../service.js';
 import { keys } from './keys.js';
 
 /**

@@ -1,15 +1,16 @@
 // The routes' view (JobService) of a single host with its embedded durable queue.
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { EventEmitter } from 'node:events';
-import { isFinalState, type GenerateCodeRequest, type JobStatus, type PoolHealth, type PoolSlots } from '../../shared/protocol.js';
-import type { Job } from '../jobs/job.js';
-import { logPath } from '../jobs/log.js';
-import { jobStatusOf } from '../jobs/status.js';
-import { WorkerError } from './errors.js';
-import type { Pool } from './pool.js';
-import { FileAuditStore, type AuditStore } from '../identity/audit.js';
-import { removeJobFiles } from '../jobs/retention.js';
-import { afterCursor, cursorOf, newestFirst, parseCursor, sameLogin, type JobService, type JobServiceEvents, type LogSink, type RequesterQuery } from './service.js';
+import { isFinalState, type GenerateCodeRequest, type JobStatus, type PoolHealth, type PoolSlots } from '../../../shared/protocol.js';
+import type { Job } from '../../jobs/job.js';
+import { logPath } from '../../jobs/log.js';
+import { jobStatusOf } from '../../jobs/status.js';
+import { WorkerError } from '../../errors.js';
+import type { EmbeddedQueue } from './embeddedQueue.js';
+import { FileAuditStore, type AuditStore } from '../../identity/audit.js';
+import { sameLogin } from '../../identity/caller.js';
+import { removeJobFiles } from '../../jobs/retention.js';
+import { afterCursor, cursorOf, newestFirst, parseCursor, type JobService, type JobServiceEvents, type LogSink, type RequesterQuery } from '../service.js';
 
 export class EmbeddedJobService extends EventEmitter<JobServiceEvents> implements JobService {
   readonly kind = 'embedded';
@@ -17,13 +18,13 @@ export class EmbeddedJobService extends EventEmitter<JobServiceEvents> implement
   private lastQueued = 0;
   private queueCheck = false;
 
-  constructor(readonly pool: Pool, private readonly stateDir: string) {
+  constructor(readonly queue: EmbeddedQueue, private readonly stateDir: string) {
     super();
     this.audit = new FileAuditStore(stateDir);
-    pool.on('job', (job) => {
-      this.emit('job', jobStatusOf(pool, job));
+    queue.on('job', (job) => {
+      this.emit('job', this.statusOf(job));
       // A job that joins or leaves the queue without a slot change still changes `queued`;
-      // checked once the pool's synchronous work is done (a submit dispatches at once).
+      // checked once the queue's synchronous work is done (a submit dispatches at once).
       if (!this.queueCheck) {
         this.queueCheck = true;
         queueMicrotask(() => {
@@ -32,7 +33,11 @@ export class EmbeddedJobService extends EventEmitter<JobServiceEvents> implement
         });
       }
     });
-    pool.on('slot', () => this.emitSlots());
+    queue.on('slot', () => this.emitSlots());
+  }
+
+  private statusOf(job: Job): JobStatus {
+    return jobStatusOf(job, this.queue.logOf(job.id), this.queue.position(job));
   }
 
   private emitSlots(): void {
@@ -42,37 +47,37 @@ export class EmbeddedJobService extends EventEmitter<JobServiceEvents> implement
   }
 
   private slotsNow(): PoolSlots {
-    const { slots, queued, running, capacity } = this.pool.health();
+    const { slots, queued, running, capacity } = this.queue.health();
     return { slots, queued, running, capacity };
   }
 
   private find(id: string): Job {
-    const job = this.pool.jobs.get(id);
+    const job = this.queue.jobs.get(id);
     if (!job) throw new WorkerError('NOT_FOUND', `no job ${id}`, 404);
     return job;
   }
 
   async init(): Promise<void> {
-    await this.pool.init();
+    await this.queue.init();
     this.lastQueued = this.slotsNow().queued;
   }
 
   async submit(request: GenerateCodeRequest): Promise<{ status: JobStatus; created: boolean }> {
-    const { job, created } = await this.pool.submit(request);
-    return { status: jobStatusOf(this.pool, job), created };
+    const { job, created } = await this.queue.submit(request);
+    return { status: this.statusOf(job), created };
   }
 
   async status(id: string): Promise<JobStatus | undefined> {
-    const job = this.pool.jobs.get(id);
-    return job ? jobStatusOf(this.pool, job) : undefined;
+    const job = this.queue.jobs.get(id);
+    return job ? this.statusOf(job) : undefined;
   }
 
   async cancel(id: string): Promise<JobStatus> {
-    return jobStatusOf(this.pool, await this.pool.cancel(this.find(id).id));
+    return this.statusOf(await this.queue.cancel(this.find(id).id));
   }
 
   async health(): Promise<PoolHealth> {
-    return this.pool.health();
+    return this.queue.health();
   }
 
   async slots(): Promise<PoolSlots> {
@@ -80,17 +85,17 @@ export class EmbeddedJobService extends EventEmitter<JobServiceEvents> implement
   }
 
   async unfinished(): Promise<JobStatus[]> {
-    return [...this.pool.jobs.values()]
+    return [...this.queue.jobs.values()]
       .filter((j) => !isFinalState(j.state))
       .sort((a, b) => a.createdAt.localeCompare(b.createdAt))
-      .map((j) => jobStatusOf(this.pool, j));
+      .map((j) => this.statusOf(j));
   }
 
   async byRequester(login: string, opts: RequesterQuery): Promise<{ jobs: JobStatus[]; nextCursor: string | null }> {
     const cursor = parseCursor(opts.cursor);
-    const mine = [...this.pool.jobs.values()]
+    const mine = [...this.queue.jobs.values()]
       .filter((j) => sameLogin(j.request.requestedBy, login) && (opts.sinceMs === undefined || Date.parse(j.createdAt) >= opts.sinceMs))
-      .map((j) => jobStatusOf(this.pool, j))
+      .map((j) => this.statusOf(j))
       .sort(newestFirst)
       .filter((j) => afterCursor(j, cursor));
     const page = mine.slice(0, opts.limit);
@@ -100,7 +105,7 @@ export class EmbeddedJobService extends EventEmitter<JobServiceEvents> implement
 
   async followLog(id: string, offset: number, sink: LogSink): Promise<() => void> {
     const job = this.find(id);
-    const pool = this.pool;
+    const queue = this.queue;
     const file = logPath(this.stateDir, job.id);
     const fromFile = (): (() => void) => {
       if (!existsSync(file) || statSync(file).size <= offset) {
@@ -120,7 +125,7 @@ export class EmbeddedJobService extends EventEmitter<JobServiceEvents> implement
     };
     // A job that just ended may still be writing its last lines: the live log knows them, the file may not yet.
     const attach = (): (() => void) | null => {
-      const live = pool.logOf(job.id);
+      const live = queue.logOf(job.id);
       if (live) return live.follow((d) => sink.write(d), () => sink.end(), offset);
       return isFinalState(job.state) ? fromFile() : null;
     };
@@ -132,28 +137,28 @@ export class EmbeddedJobService extends EventEmitter<JobServiceEvents> implement
       if (changed.id !== job.id) return;
       const a = attach();
       if (!a) return;
-      pool.off('job', onJob);
+      queue.off('job', onJob);
       stop = a;
     };
-    pool.on('job', onJob);
-    stop = () => pool.off('job', onJob);
+    queue.on('job', onJob);
+    stop = () => queue.off('job', onJob);
     return () => stop();
   }
 
   async sweep(cutoffMs: number): Promise<number> {
-    const old = [...this.pool.jobs.values()].filter((j) => isFinalState(j.state) && j.finishedAt !== null && Date.parse(j.finishedAt) < cutoffMs);
+    const old = [...this.queue.jobs.values()].filter((j) => isFinalState(j.state) && j.finishedAt !== null && Date.parse(j.finishedAt) < cutoffMs);
     for (const job of old) {
-      await this.pool.forget(job.id);
+      await this.queue.forget(job.id);
       await removeJobFiles(this.stateDir, job.id);
     }
     return old.length;
   }
 
   async drain(graceMs: number): Promise<void> {
-    await this.pool.drain(graceMs);
+    await this.queue.drain(graceMs);
   }
 
   async close(): Promise<void> {
-    await this.pool.close();
+    await this.queue.close();
   }
 }

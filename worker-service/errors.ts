@@ -1,5 +1,5 @@
 // Errors the pool reports to the routes, each with a machine-readable code.
-import type { ErrorCode } from '../../shared/errorCodes.js';
+import type { ErrorCode } from '../shared/errorCodes.js';
 export class WorkerError extends Error {
   constructor(readonly code: ErrorCode, message: string, readonly status: number, readonly field?: string) {
     super(message);

@@ -1,6 +1,6 @@
-// What the HTTP routes see of the worker's jobs, whichever queue is behind them: the
-// embedded one of a single host (embeddedService.ts) or a fleet's on Redis
-// (fleet/fleetService.ts). Everything here speaks the wire types of shared/protocol.ts.
+// queue/ owns where jobs wait and who takes them: the embedded queue of a single host
+// (embedded/) or a fleet's on Redis (fleet/), each behind the JobService below, which is
+// what the HTTP routes see of the worker's jobs. Everything here speaks the wire types of shared/protocol.ts.
 import type { EventEmitter } from 'node:events';
 import type { GenerateCodeRequest, JobStatus, PoolHealth, PoolSlots } from '../../shared/protocol.js';
 import type { AuditStore } from '../identity/audit.js';
@@ -46,10 +46,6 @@ export function afterCursor(job: Pick<JobStatus, 'createdAt' | 'jobId'>, cursor:
   if (!cursor) return true;
   const ms = Date.parse(job.createdAt);
   return ms < cursor.ms || (ms === cursor.ms && job.jobId < cursor.id);
-}
-
-export function sameLogin(a: string | undefined, b: string): boolean {
-  return a !== undefined && a.toLowerCase() === b.toLowerCase();
 }
 
 export interface JobService extends EventEmitter<JobServiceEvents> {

@@ -4,7 +4,7 @@
 import { mkdir, readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
-import type { Job } from './job.js';
+import type { Job } from '../../jobs/job.js';
 
 export class JobStore {
   readonly dir: string;

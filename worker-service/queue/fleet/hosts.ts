@@ -3,7 +3,7 @@
 // prunes the set of hosts whose key has lapsed. So a host that dies (even kill -9)
 // is gone from /health within three heartbeats.
 import type { Redis } from 'ioredis';
-import type { HostHealth, SlotHealth } from '../../shared/protocol.js';
+import type { HostHealth, SlotHealth } from '../../../shared/protocol.js';
 import { keys } from './keys.js';
 
 export interface HostBeat extends HostHealth {

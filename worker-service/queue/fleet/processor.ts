@@ -9,21 +9,22 @@
 import type { FastifyBaseLogger as Logger } from 'fastify';
 import { DelayedError, UnrecoverableError, WaitingError, Worker, type Job as BullJob } from 'bullmq';
 import { Redis } from 'ioredis';
-import { isFinalState, type JobStatus } from '../../shared/protocol.js';
-import type { ErrorCode } from '../../shared/errorCodes.js';
-import type { FleetConfig } from '../config.js';
-import { scopeKeyOf, toStatus, type Job } from '../jobs/job.js';
-import { JobLog, logPath } from '../jobs/log.js';
-import { underStateDir } from '../jobs/paths.js';
-import type { AuditStore } from '../identity/audit.js';
-import { WorkerError } from '../pool/errors.js';
-import type { HostDeps, SlotHost } from '../pool/host.js';
-import { finishJob } from '../pool/jobRunner.js';
-import { branchKeyOf, MAX_ATTEMPTS } from '../pool/pool.js';
+import { isFinalState, type JobStatus } from '../../../shared/protocol.js';
+import type { ErrorCode } from '../../../shared/errorCodes.js';
+import type { FleetConfig } from '../../config.js';
+import { scopeKeyOf, type Job } from '../../jobs/job.js';
+import { jobStatusOf } from '../../jobs/status.js';
+import { JobLog, logPath } from '../../jobs/log.js';
+import { underStateDir } from '../../jobs/paths.js';
+import type { AuditStore } from '../../identity/audit.js';
+import { WorkerError } from '../../errors.js';
+import type { HostDeps, HostSlots } from '../../host/hostSlots.js';
+import { branchKeyOf, finishJob, MAX_ATTEMPTS } from '../../jobs/rules.js';
 import type { BranchLocks } from './branchLock.js';
+import { encodeEvent } from './bus.js';
 import { keys, QUEUE_NAME } from './keys.js';
 import { newJob, type JobRecords } from './records.js';
-import { checkQueued, isFleetJobId, sameRequest, type QueuedData } from './validate.js';
+import { checkQueued, isFleetJobId, queuedMatchesRecord, type QueuedData } from './validate.js';
 import type { WriteBehind } from './writeBehind.js';
 
 /** What a BullMQ job carries (written once, at submit): enough to rebuild the job's record if it was never written. */
@@ -38,7 +39,7 @@ export interface ProcessorDeps {
   hostDeps: HostDeps;
   fleet: FleetConfig;
   /** This host's slots, which run the jobs. */
-  slotHost: SlotHost;
+  hostSlots: HostSlots;
   records: JobRecords;
   locks: BranchLocks;
   writes: WriteBehind;
@@ -73,7 +74,7 @@ export class FleetProcessor {
     this.connection = new Redis(fleet.redisUrl, { maxRetriesPerRequest: null, connectionName: `kiro-worker-${fleet.workerId}` }).on('error', () => undefined);
     this.worker = new Worker<QueuedData>(QUEUE_NAME, (job, token) => this.process(job, token), {
       connection: this.connection,
-      concurrency: this.deps.slotHost.slots.length,
+      concurrency: this.deps.hostSlots.slots.length,
       lockDuration: fleet.lockMs,
       stalledInterval: fleet.stalledCheckMs,
       // A job's re-runs are bounded by its record's attempt count (MAX_ATTEMPTS), as on a single host.
@@ -101,14 +102,13 @@ export class FleetProcessor {
 
   /** The job's status, with the live tail of its output when it runs here. */
   statusOf(job: Job, position = 0): JobStatus {
-    const live = this.deps.slotHost.logOf(job.id);
-    return toStatus(live ? { ...job, outputTail: live.lines() } : job, position);
+    return jobStatusOf(job, this.deps.hostSlots.logOf(job.id), position);
   }
 
   /** Stores the record (after every log byte before it) and tells every host; durable saves wait for Redis a little. */
   async save(job: Job, durable: boolean): Promise<void> {
     if (this.abandoned.has(job.id)) return; // another host may have it now: its record is that host's to write
-    this.deps.records.save(job, JSON.stringify({ type: 'job', job: this.statusOf(job) }));
+    this.deps.records.save(job, encodeEvent({ type: 'job', job: this.statusOf(job) }));
     if (durable) await this.deps.writes.flushed(2_000);
   }
 
@@ -136,14 +136,14 @@ export class FleetProcessor {
       if (now - at <= this.deps.fleet.lockMs || this.abandoned.has(id)) continue;
       this.abandoned.add(id);
       this.deps.log.error({ jobId: id, sinceRenewalMs: now - at }, 'lost the lock of a running job: stopping it here (another host may run it)');
-      void this.deps.slotHost.cancel(id);
+      void this.deps.hostSlots.cancel(id);
     }
     const ids = [...this.local.keys()].filter((id) => !this.abandoned.has(id));
     if (ids.length === 0) return;
     try {
       const flags = await this.deps.cmd.mget(ids.map((id) => keys.cancel(id)));
       ids.forEach((id, i) => {
-        if (flags[i] !== null && !this.deps.slotHost.cancelled(id)) void this.deps.slotHost.cancel(id);
+        if (flags[i] !== null && !this.deps.hostSlots.cancelled(id)) void this.deps.hostSlots.cancel(id);
       });
     } catch { /* Redis away: next time */ }
   }
@@ -188,13 +188,13 @@ export class FleetProcessor {
     const { id, data } = queued.value;
     const read = await this.deps.records.read(id, true);
     if (read.kind === 'missing') return newJob(id, scopeKeyOf(data.request), data.request, data.createdAt);
-    if (read.kind === 'ok' && sameRequest(read.job, data)) return read.job;
+    if (read.kind === 'ok' && queuedMatchesRecord(read.job, data)) return read.job;
     const problem = read.kind === 'invalid' ? read.problem : 'the record asks for another request than the one queued';
     this.reportInvalid(id, problem);
     // The record is rebuilt from the queued data (checked, and the one the id was made for), over whatever the key holds.
     const job = newJob(id, scopeKeyOf(data.request), data.request, data.createdAt);
     finishJob(job, 'failed', { code: 'INVALID_RECORD', message: `the job's record in Redis failed the worker's checks (${problem}); it was not run` });
-    if (!this.abandoned.has(id)) this.deps.records.save(job, JSON.stringify({ type: 'job', job: this.statusOf(job) }), true);
+    if (!this.abandoned.has(id)) this.deps.records.save(job, encodeEvent({ type: 'job', job: this.statusOf(job) }), true);
     await this.deps.writes.flushed(2_000);
     return null;
   }
@@ -209,7 +209,7 @@ export class FleetProcessor {
       finishJob(job, state, { code, message });
       await this.save(job, true);
       const { owner, repo } = job.request;
-      this.deps.slotHost.followUp(job, () => this.deps.hostDeps.credentials.forRepository(owner, repo));
+      this.deps.hostSlots.afterJob(job, () => this.deps.hostDeps.credentials.forRepository(owner, repo));
       return job.state;
     };
     if ((await this.deps.writer.exists(keys.cancel(id))) === 1) return endHere('cancelled', 'CANCELLED', 'cancelled before it started');
@@ -218,7 +218,7 @@ export class FleetProcessor {
     }
     if (job.state !== 'queued') this.deps.log.warn({ jobId: id, state: job.state, attempts: job.attempts }, 'job was interrupted on another host; running it again');
     const lock = await this.deps.locks.acquire(branchKeyOf(job), id, () => this.deps.log.error({ jobId: id }, 'lost the branch lock of a running job (Redis unreachable too long)'));
-    const slot = lock ? this.deps.slotHost.idleSlot() : undefined;
+    const slot = lock ? this.deps.hostSlots.idleSlot() : undefined;
     if (!lock || !slot || !this.deps.accepting()) {
       await lock?.release();
       // Another job of this branch runs (or this host has no free slot): look again shortly.
@@ -229,7 +229,7 @@ export class FleetProcessor {
     this.local.set(id, job);
     this.renewedAt.set(id, Date.now());
     try {
-      const result = await this.deps.slotHost.start(slot, job, {
+      const result = await this.deps.hostSlots.start(slot, job, {
         save: (j, durable) => this.save(j, durable),
         abandoned: (j) => this.abandoned.has(j.id),
         // The one check that cannot race a timer: BullMQ's lock, extended now, still carries this host's token.

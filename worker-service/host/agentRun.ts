@@ -15,8 +15,9 @@ import type { JobError } from '../jobs/job.js';
 import type { ErrorCode } from '../../shared/errorCodes.js';
 import type { JobLog } from '../jobs/log.js';
 import { agentSecrets } from '../redaction/secrets.js';
-import { blockedNote, type BlockedTarget, type LimitViolation, type SandboxRuntime } from '../sandbox/sandbox.js';
-import { WorkerError } from './errors.js';
+import { blockedNote, type BlockedTarget } from '../sandbox/jobEgress.js';
+import type { LimitViolation, SandboxRuntime } from '../sandbox/sandbox.js';
+import { WorkerError } from '../errors.js';
 
 /** How often a running agent's disk use, output and cgroup events are checked. */
 const LIMIT_CHECK_MS = 1000;

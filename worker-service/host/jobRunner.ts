@@ -3,7 +3,6 @@
 // Redis; where a job comes from, how its record is stored and who hears about it are
 // the caller's (see RunContext). A run always ends with the job in a final state, or
 // `queued` again when the host shuts down under it.
-import { atLeast } from '../identity/access.js';
 import type { GitHubFacts } from '../identity/githubFacts.js';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -16,10 +15,13 @@ import type { WorkerConfig } from '../config.js';
 import { PushConflictError, type Checkout, type Workspaces } from '../git/workspace.js';
 import type { CredentialSource, JobCredential } from '../github/credentials.js';
 import type { Job, JobError } from '../jobs/job.js';
+import { finishJob } from '../jobs/rules.js';
 import type { JobLog } from '../jobs/log.js';
 import type { SandboxRuntime } from '../sandbox/sandbox.js';
 import { AgentSpawnError, runAgent, type AgentViolation } from './agentRun.js';
-import { WorkerError } from './errors.js';
+import { WorkerError } from '../errors.js';
+import { outcomeOf } from './outcome.js';
+import { prStillOpen } from './prStillOpen.js';
 import { PhaseTimes } from './phases.js';
 import type { Slot } from './slot.js';
 import { addressedComments } from '../steering/taskText.js';
@@ -77,43 +79,11 @@ export function agentCommitMessage(job: Job): string {
   return `feat: ${job.request.title}\n\nKiro-Job: ${job.id}${addresses}`;
 }
 
-export function finishJob(job: Job, state: JobState, error: (JobError & { code: ErrorCode }) | null = null): void {
-  job.state = state;
-  job.error = error;
-  job.finishedAt = new Date().toISOString();
-}
-
 /** Thrown before a push when the branch already holds this job's commit (a re-run after its host died). */
 class AlreadyPushed extends Error {
   constructor(readonly sha: string) {
     super('already pushed');
   }
-}
-
-/** Closed, or its head moved to another branch or repository, while the agent worked: nothing is pushed. */
-async function prStillOpen(ctx: RunContext, job: Job): Promise<void> {
-  if (!ctx.facts?.available) return;
-  const { owner, repo, branch, prNumber } = job.request;
-  let pr;
-  try {
-    pr = await ctx.facts.pull(owner, repo, prNumber, true);
-  } catch (e) {
-    throw new WorkerError('PUSH_FAILED', `could not check pull request #${prNumber} before pushing: ${(e as Error).message}`, 502);
-  }
-  const why = !pr ? 'no longer exists' : pr.state !== 'open' ? 'was closed'
-    : pr.headRepo !== `${owner}/${repo}`.toLowerCase() || pr.head !== branch ? `now has the head ${pr.head}`
-      : pr.base !== job.request.baseBranch ? `now targets ${pr.base}` : branch === pr.defaultBranch ? `has the default branch as its head` : null;
-  if (why) throw new WorkerError('PR_CHANGED', `pull request #${prNumber} ${why} while the agent worked: nothing was pushed`, 409);
-  // github mode: the requester must still be allowed to write (asked again, not from the cache).
-  const login = job.request.requestedBy;
-  if (ctx.config.identity.mode !== 'github' || !login) return;
-  let permission;
-  try {
-    permission = await ctx.facts.permission(owner, repo, login, true);
-  } catch (e) {
-    throw new WorkerError('PUSH_FAILED', `could not check ${login}'s permission before pushing: ${(e as Error).message}`, 502);
-  }
-  if (!atLeast(permission, 'write')) throw new WorkerError('FORBIDDEN', `${login} may no longer write to ${owner}/${repo}: nothing was pushed`, 403);
 }
 
 export async function runJob(ctx: RunContext, slot: Slot, job: Job): Promise<RunResult> {
@@ -204,23 +174,13 @@ export async function runJob(ctx: RunContext, slot: Slot, job: Job): Promise<Run
     job.exitCode = exit.exitCode;
     job.signal = exit.signal ? String(exit.signal) : null;
 
-    if (violation) {
-      finishJob(job, 'failed', { code: violation.code, message: violation.message });
-    } else if (exit.stoppedBy === 'timeout') {
-      jobLog.note(`stopped: no result after ${Math.round(config.jobTimeoutMs / 1000)} s`);
-      finishJob(job, 'timed-out', { code: 'TIMED_OUT', message: `the agent did not finish within ${Math.round(config.jobTimeoutMs / 1000)} seconds` });
-    } else if (exit.stoppedBy === 'cancel') {
-      finishJob(job, 'cancelled', { code: 'CANCELLED', message: 'cancelled while the agent was running' });
-    } else if (exit.stoppedBy === 'silence') {
-      finishJob(job, 'failed', { code: 'AGENT_SILENT', message: `the agent printed nothing for ${Math.round(config.agentSilenceMs / 1000)} seconds and was stopped` });
-    } else if (exit.stoppedBy === 'shutdown') {
+    const outcome = outcomeOf({ exit, violation, failure }, config);
+    if (outcome.kind === 'end') {
+      if (outcome.note) jobLog.note(outcome.note);
+      if (outcome.crashed) crashed = true;
+      finishJob(job, outcome.state, outcome.error);
+    } else if (outcome.kind === 'requeue') {
       requeue = true;
-    } else if (exit.signal) {
-      crashed = true;
-      finishJob(job, 'failed', { code: 'AGENT_CRASHED', message: `the agent was killed by signal ${exit.signal}` });
-    } else if (exit.exitCode !== 0) {
-      // The preset says what the code means (Kiro's 3: an MCP server did not start), with what the agent reported.
-      finishJob(job, 'failed', failure ?? { code: 'AGENT_FAILED', message: `the agent exited with code ${exit.exitCode}` });
     } else {
       await setState('pushing');
       phases.lap('record');
@@ -238,7 +198,7 @@ export async function runJob(ctx: RunContext, slot: Slot, job: Job): Promise<Run
           beforePush: async (base) => {
             if (ctx.cancelled(job.id)) throw new WorkerError('CANCELLED', 'cancelled before its changes were pushed', 499);
             await ctx.beforePush?.(job);
-            await prStillOpen(ctx, job);
+            await prStillOpen(ctx.facts, ctx.config.identity.mode, job);
             // The branch moved while the agent worked: perhaps an earlier run of this very job pushed (its host was
             // thought dead but was not); then that push is the job's, and nothing is pushed twice.
             const pushed = base === checkout.startSha ? null : await workspaces.jobCommit(checkout, base, job.id);

@@ -5,8 +5,8 @@
 // lost its lock must not overwrite the run that took the job over). Every record read
 // back is checked (validate.ts): one that fails is reported and read as no record at all.
 import type { Redis } from 'ioredis';
-import { isFinalState, type GenerateCodeRequest } from '../../shared/protocol.js';
-import type { Job } from '../jobs/job.js';
+import { isFinalState, type GenerateCodeRequest } from '../../../shared/protocol.js';
+import type { Job } from '../../jobs/job.js';
 import { channels, keys, RECORD_TTL_S } from './keys.js';
 import { checkRecord, type Checked } from './validate.js';
 import type { WriteBehind } from './writeBehind.js';

@@ -1,14 +1,14 @@
-// This host's slots and what happens on them: a job handed to an idle slot runs
-// (jobRunner), its PR is followed up, its tree settled; a crashed agent's slot rests;
-// the monitor enforces timeouts and silence and recycles idle warm checkouts; drain
-// and close stop the agents. Where jobs come from is the queue's business (the
-// embedded one in pool.ts, the fleet's in fleet/), not this file's.
+// host/ owns this host's slots and what runs on them. This file: the slots themselves —
+// a job handed to an idle slot runs (jobRunner.ts, the agent in agentRun.ts), its PR gets
+// its housekeeping (prHousekeeping.ts), its tree is settled; a crashed agent's slot rests;
+// the health monitor (monitor.ts) watches them; drain and close stop the agents. Where jobs come from is the queue's business (the
+// embedded one in queue/embedded/, the fleet's in queue/fleet/), not this file's.
 import type { GitHubFacts } from '../identity/githubFacts.js';
 import { EventEmitter } from 'node:events';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyBaseLogger as Logger } from 'fastify';
-import { isFinalState, type SlotHealth } from '../../shared/protocol.js';
+import type { SlotHealth } from '../../shared/protocol.js';
 import { findAgent, type AgentLookup } from '../agent/command.js';
 import type { WorkerConfig } from '../config.js';
 import type { Workspaces } from '../git/workspace.js';
@@ -19,6 +19,8 @@ import type { Job } from '../jobs/job.js';
 import { JobLog, logPath } from '../jobs/log.js';
 import type { SandboxRuntime } from '../sandbox/sandbox.js';
 import { runJob, type RunResult } from './jobRunner.js';
+import { HealthMonitor } from './monitor.js';
+import { PrHousekeeping } from './prHousekeeping.js';
 import { Slot } from './slot.js';
 
 export interface HostDeps {
@@ -57,32 +59,31 @@ export interface RunHooks {
   beforePush?(job: Job): Promise<void>;
 }
 
-export class SlotHost extends EventEmitter<HostEvents> {
+export class HostSlots extends EventEmitter<HostEvents> {
   readonly slots: Slot[];
   private readonly logs = new Map<string, JobLog>();
   private readonly cancelRequested = new Set<string>();
   private readonly running = new Set<Promise<void>>();
-  /** PR comments and credential releases still under way after their job ended. */
-  private readonly followUps = new Set<Promise<void>>();
   /** Each recent job's time by phase (for the benchmark's breakdown). */
   readonly phaseTimes = new Map<string, Record<string, number>>();
   private readonly durations: number[] = [];
-  private readonly jobsOnSlots = new Map<number, Job>();
   private rr = 0;
-  private monitorTimer: NodeJS.Timeout | null = null;
+  private readonly housekeeping: PrHousekeeping;
+  private readonly monitor: HealthMonitor;
   agent: AgentLookup;
 
   constructor(readonly deps: HostDeps) {
     super();
     this.slots = Array.from({ length: deps.config.slots }, (_, i) => new Slot(i));
     this.agent = findAgent(deps.config.agentCommand[0] ?? '');
+    this.housekeeping = new PrHousekeeping(deps);
+    this.monitor = new HealthMonitor({ ...deps, slots: this.slots, logOn: (slot) => (slot.jobId ? this.logs.get(slot.jobId) : undefined) });
   }
 
   async init(): Promise<void> {
     await mkdir(join(this.deps.config.stateDir, 'logs'), { recursive: true });
     this.deps.log.info({ agent: this.agent.message, found: this.agent.found, slots: this.slots.length }, this.agent.found ? 'agent ready' : 'AGENT MISSING: jobs will fail until it is installed');
-    this.monitorTimer = setInterval(() => void this.monitor(), this.deps.config.healthIntervalMs);
-    this.monitorTimer.unref();
+    this.monitor.start();
   }
 
   /** The next idle slot, round-robin. */
@@ -129,7 +130,6 @@ export class SlotHost extends EventEmitter<HostEvents> {
    */
   start(slot: Slot, job: Job, hooks: RunHooks): Promise<RunResult> {
     slot.set('busy', job.id);
-    this.jobsOnSlots.set(slot.id, job);
     this.emit('slot', slot);
     const p = this.run(slot, job, hooks);
     const tracked = p.then(() => undefined, () => undefined);
@@ -179,11 +179,10 @@ export class SlotHost extends EventEmitter<HostEvents> {
     if (!result.requeue) this.durations.push(result.ms);
     if (this.durations.length > 50) this.durations.shift();
     log.info({ jobId: job.id, slot: slot.id, state: job.state, code: job.error?.code, ms: result.ms }, 'job ended');
-    // The job's credential outlives the job only until its PR is followed up (an App token is then revoked).
+    // The job's credential outlives the job only until its PR's housekeeping is done (an App token is then revoked).
     const held = result.credential;
     if (hooks.abandoned?.(job)) void held?.release().catch(() => undefined);
-    else this.followUp(job, async () => held);
-    this.jobsOnSlots.delete(slot.id);
+    else this.afterJob(job, async () => held);
     if (result.crashed) this.restartSlot(slot);
     else {
       // The job is over (its state saved and announced); the tree is made ready for the next one.
@@ -196,38 +195,9 @@ export class SlotHost extends EventEmitter<HostEvents> {
     return result;
   }
 
-  /**
-   * What a job's PR hears once the job has ended: a comment (the summary of a push, or
-   * why nothing was pushed), and after a push the PR made ready for review and the
-   * delegating user asked to review. The job's credential (`credential()`: the one it ran
-   * with, or one made for a job cancelled in the queue) is released only then. Never
-   * fails the job: problems are logged.
-   */
-  followUp(job: Job, credential: () => Promise<JobCredential | undefined>): void {
-    const { commenter, finisher, log } = this.deps;
-    const commenting = commenter && isFinalState(job.state);
-    const finishing = finisher && job.state === 'succeeded';
-    if (!commenting && !finishing) {
-      void credential().then((c) => c?.release()).catch(() => undefined);
-      return;
-    }
-    const run = async () => {
-      const held = await credential();
-      try {
-        if (commenting) await commenter(job, held?.token).catch((e: unknown) => log.warn({ jobId: job.id, err: String(e) }, 'could not comment on the pull request'));
-        if (finishing) {
-          const outcome = await finisher(job, held?.token);
-          const fields = { jobId: job.id, readyForReview: outcome.readyForReview, review: outcome.review };
-          if (outcome.warnings.length) log.warn({ ...fields, warnings: outcome.warnings }, 'the pull request was not fully made ready for review');
-          else log.info(fields, 'pull request followed up');
-        }
-      } finally {
-        await held?.release();
-      }
-    };
-    const followUp = run().catch((e: unknown) => log.warn({ jobId: job.id, err: String(e) }, 'could not follow up on the pull request'));
-    this.followUps.add(followUp);
-    void followUp.then(() => this.followUps.delete(followUp));
+  /** See PrHousekeeping.afterJob: the job's PR hears how it ended; its credential is released after. */
+  afterJob(job: Job, credential: () => Promise<JobCredential | undefined>): void {
+    this.housekeeping.afterJob(job, credential);
   }
 
   /** A slot whose agent crashed rests, loses its warm checkouts and comes back idle. */
@@ -244,30 +214,6 @@ export class SlotHost extends EventEmitter<HostEvents> {
     }, this.deps.config.slotRestartMs);
   }
 
-  /** The health monitor: logs, enforces timeouts and silence, recycles idle warm checkouts. */
-  async monitor(): Promise<void> {
-    const { config, log } = this.deps;
-    const now = Date.now();
-    log.info({ slots: this.slots.map((s) => `${s.id}:${s.state}${s.jobId ? `:${s.jobId}` : ''}`) }, 'pool health');
-    for (const slot of this.slots) {
-      const job = this.jobsOnSlots.get(slot.id);
-      if (slot.state === 'busy' && slot.agent && job?.startedAt) {
-        const jobLog = this.logs.get(job.id);
-        if (now - Date.parse(job.startedAt) > config.jobTimeoutMs) void slot.agent.stop('timeout', config.killGraceMs);
-        else if (jobLog && now - jobLog.lastOutputAt > config.agentSilenceMs) void slot.agent.stop('silence', config.killGraceMs);
-      }
-      if (slot.state === 'idle') {
-        for (const [key, w] of slot.warm) {
-          if (now - w.usedAt > config.slotIdleRecycleMs) {
-            slot.warm.delete(key);
-            await this.deps.workspaces.discard(slot.id, w.owner, w.repo).catch(() => undefined);
-            log.info({ slot: slot.id, repo: key }, 'recycled an idle warm checkout');
-          }
-        }
-      }
-    }
-  }
-
   /** Lets running jobs finish within `graceMs`; after it, their agents stop and the jobs go back to the queue. */
   async drain(graceMs: number): Promise<void> {
     const all = Promise.allSettled([...this.running]);
@@ -278,12 +224,12 @@ export class SlotHost extends EventEmitter<HostEvents> {
     }
   }
 
-  /** Stops every agent at once (their jobs go back to the queue) and waits for follow-ups. */
+  /** Stops every agent at once (their jobs go back to the queue) and waits for the PR housekeeping under way. */
   async close(): Promise<void> {
-    if (this.monitorTimer) clearInterval(this.monitorTimer);
+    this.monitor.stop();
     for (const slot of this.slots) if (slot.restartTimer) clearTimeout(slot.restartTimer);
     for (const slot of this.slots) if (slot.agent) void slot.agent.stop('shutdown', 0);
     await Promise.allSettled([...this.running]);
-    await Promise.allSettled([...this.followUps]);
+    await this.housekeeping.settled();
   }
 }

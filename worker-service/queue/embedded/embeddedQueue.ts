@@ -1,55 +1,48 @@
-// The embedded queue: one host's bounded durable queue (a file per job, fsynced before
+// queue/embedded/ owns the embedded queue: one host's bounded durable queue (a file per job, fsynced before
 // a job is acknowledged), dispatch to idle slots, one job per branch at a time, and
 // crash recovery (jobs interrupted by a crash run again once). Jobs run on this host's
-// slots (host.ts); a fleet of hosts shares a queue on Redis instead (fleet/).
+// slots (host/); a fleet of hosts shares a queue on Redis instead (queue/fleet/).
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger as Logger } from 'fastify';
-import { isFinalState, PROTOCOL_VERSION, type GenerateCodeRequest, type PoolHealth } from '../../shared/protocol.js';
-import type { AgentLookup } from '../agent/command.js';
-import type { WorkerConfig } from '../config.js';
-import type { Workspaces } from '../git/workspace.js';
-import { scopeKeyOf, type Job } from '../jobs/job.js';
-import type { JobLog } from '../jobs/log.js';
-import type { JobStore } from '../jobs/store.js';
-import { QueueFullError, WorkerError } from './errors.js';
-import { SlotHost, type HostDeps } from './host.js';
-import { finishJob } from './jobRunner.js';
-import type { Slot } from './slot.js';
+import { isFinalState, PROTOCOL_VERSION, type GenerateCodeRequest, type PoolHealth } from '../../../shared/protocol.js';
+import type { AgentLookup } from '../../agent/command.js';
+import type { WorkerConfig } from '../../config.js';
+import type { Workspaces } from '../../git/workspace.js';
+import { scopeKeyOf, type Job } from '../../jobs/job.js';
+import type { JobLog } from '../../jobs/log.js';
+import type { JobStore } from './store.js';
+import { QueueFullError, WorkerError } from '../../errors.js';
+import { HostSlots, type HostDeps } from '../../host/hostSlots.js';
+import { branchKeyOf, CANCEL_PUSH_WAIT_MS, finishJob, idempotencyConflict, MAX_ATTEMPTS, sameRequest } from '../../jobs/rules.js';
+import type { Slot } from '../../host/slot.js';
 
-export interface PoolDeps extends HostDeps {
+export interface EmbeddedQueueDeps extends HostDeps {
   store: JobStore;
 }
 
-export interface PoolEvents {
+export interface EmbeddedQueueEvents {
   job: [Job];
   'agent-started': [Job, number];
   'agent-exited': [Job, number];
   'slot': [Slot];
 }
 
-/** A job interrupted this many times (crashes of the service) fails rather than runs again. */
-export const MAX_ATTEMPTS = 2;
-
-export const branchKeyOf = (job: Job) => `${job.request.owner}/${job.request.repo}#${job.request.branch}`.toLowerCase();
-/** How long a cancel of a job being pushed waits to answer with the push's outcome. */
-export const CANCEL_PUSH_WAIT_MS = 8_000;
-
-export class Pool extends EventEmitter<PoolEvents> {
+export class EmbeddedQueue extends EventEmitter<EmbeddedQueueEvents> {
   readonly jobs = new Map<string, Job>();
   private readonly byScope = new Map<string, string>();
   /** Saves under way, so that a concurrent duplicate waits for the first one to be durable. */
   private readonly pendingSaves = new Map<string, Promise<void>>();
   private readonly queue: string[] = [];
-  readonly host: SlotHost;
+  readonly host: HostSlots;
   /** Branches (owner/repo#branch) with a job on a slot now. */
   private readonly busyBranches = new Set<string>();
   private readonly startedAt = Date.now();
   accepting = true;
 
-  constructor(private readonly deps: PoolDeps) {
+  constructor(private readonly deps: EmbeddedQueueDeps) {
     super();
-    this.host = new SlotHost(deps);
+    this.host = new HostSlots(deps);
     this.host.on('slot', (slot) => {
       this.emit('slot', slot);
       if (slot.state === 'idle') this.dispatch();
@@ -137,9 +130,7 @@ export class Pool extends EventEmitter<PoolEvents> {
     const existing = existingId ? this.jobs.get(existingId) : undefined;
     if (existing) {
       await this.pendingSaves.get(existing.id);
-      if (existing.request.prNumber !== request.prNumber || existing.request.title !== request.title) {
-        throw new WorkerError('IDEMPOTENCY_CONFLICT', `idempotency key ${request.idempotencyKey} was already used for another pull request on ${request.branch}`, 409, 'idempotencyKey');
-      }
+      if (!sameRequest(existing.request, request)) throw idempotencyConflict(request);
       return { job: existing, created: false };
     }
     if (!this.accepting) throw new QueueFullError(30, 'the worker is shutting down; try again shortly');
@@ -185,7 +176,7 @@ export class Pool extends EventEmitter<PoolEvents> {
       await this.deps.store.save(job);
       this.emit('job', job);
       const { owner, repo } = job.request;
-      if (this.deps.commenter) this.host.followUp(job, () => this.deps.credentials.forRepository(owner, repo));
+      if (this.deps.commenter) this.host.afterJob(job, () => this.deps.credentials.forRepository(owner, repo));
       return job;
     }
     // Honoured up to the moment a push starts (see beforePush in runJob); a push under way is
