@@ -81,7 +81,7 @@ export function text(o: VarMeta & { default: string; shown?: string }): VarSpec<
   return { ...o, accepts: 'text', shownDefault: o.shown ?? code(o.default), parse: (raw) => raw || o.default };
 }
 
-/** A value checked by `check` (which returns the parsed value or throws); unset is `fallback`. */
+/** A variable with a syntax of its own: `parse` returns its value or throws a ConfigError. */
 export function custom<T>(o: VarMeta & { accepts: string; shown?: string; parse: (raw: string | undefined, name: string) => T }): VarSpec<T> {
   return { ...o, shownDefault: o.shown };
 }
@@ -113,7 +113,10 @@ export function flag(o: VarMeta): VarSpec<boolean> {
 }
 
 /** One of `values` (trimmed, any case); unset: `default`, or undefined where the default is worked out. */
-export function oneOf<V extends string, D extends V | undefined>(values: readonly V[], o: VarMeta & { default: D; shown?: string; expected?: string }): VarSpec<V | D> {
+type OneOf<D> = VarMeta & { default: D; shown?: string; expected?: string };
+export function oneOf<const V extends string>(values: readonly V[], o: OneOf<V>): VarSpec<V>;
+export function oneOf<const V extends string>(values: readonly V[], o: OneOf<undefined>): VarSpec<V | undefined>;
+export function oneOf<const V extends string>(values: readonly V[], o: OneOf<V | undefined>): VarSpec<V | undefined> {
   return {
     ...o, accepts: values.map(code).join(', '), shownDefault: o.shown ?? (o.default === undefined ? undefined : code(o.default)),
     parse: (raw, name) => {

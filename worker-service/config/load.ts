@@ -83,10 +83,9 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ConfigReport {
 
 /** The first problem, thrown; the others on --check-config. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
-  const report = readConfig(env);
-  const [first] = report.errors;
-  if (first || !report.config) throw first;
-  return report.config;
+  const { config, errors } = readConfig(env);
+  if (config) return config;
+  throw errors[0] ?? new Error('no configuration and no error');
 }
 
 function presetOf(v: Values): AgentPresetName {

@@ -16,7 +16,7 @@ export function agentCommand(raw: string | undefined, name: string): string[] | 
   if (!Array.isArray(parsed) || parsed.length === 0 || !parsed.every((a) => typeof a === 'string') || parsed[0] === '') {
     throw new ConfigError(name, 'expected a non-empty JSON array of strings');
   }
-  return parsed as string[];
+  return parsed;
 }
 
 export function agentKeyVar(raw: string | undefined, name: string): string | undefined {
