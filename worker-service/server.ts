@@ -24,7 +24,7 @@ async function main(): Promise<void> {
     return process.exit(EX_CONFIG);
   });
   // Names only, never values: a misspelt secret's value stays out of the log.
-  for (const w of warnings) app.log.warn({ variable: w.variable }, w.message);
+  for (const w of warnings) app.log.warn({ variable: w.variable }, `configuration: ${w.variable}: ${w.message}`);
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

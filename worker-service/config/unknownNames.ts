@@ -36,7 +36,7 @@ export function closestName(name: string, known: Iterable<string> = Object.keys(
 
 function warning(name: string, where: string): ConfigWarning {
   const guess = closestName(name);
-  return { variable: name, message: `${where} is not a variable the worker reads${guess ? ` (did you mean ${guess}?)` : ''}; it is ignored` };
+  return { variable: name, message: `${where}: not a variable the worker reads${guess ? ` (did you mean ${guess}?)` : ''}; it is ignored` };
 }
 
 /**
@@ -46,10 +46,10 @@ function warning(name: string, where: string): ConfigWarning {
  */
 export function unknownNames(env: NodeJS.ProcessEnv, fromFile: Record<string, string> | undefined): ConfigWarning[] {
   const known = (n: string) => n in ALL || NOT_SETTINGS.has(n) || names(env.KIRO_AGENT_ENV_ALLOW).includes(n) || env.KIRO_AGENT_KEY_VAR?.trim() === n;
-  const warnings = Object.keys(env).filter((n) => n.startsWith('KIRO_') && !known(n)).map((n) => warning(n, `${n} (in the environment)`));
+  const warnings = Object.keys(env).filter((n) => n.startsWith('KIRO_') && !known(n)).map((n) => warning(n, 'in the environment'));
   for (const n of Object.keys(fromFile ?? {})) {
-    if (n === 'KIRO_WORKER_CONFIG') warnings.push({ variable: n, message: 'KIRO_WORKER_CONFIG in the file is ignored: it is read from the environment only' });
-    else if (!(n in ALL)) warnings.push(warning(n, `${n} (in ${env.KIRO_WORKER_CONFIG})`));
+    if (n === 'KIRO_WORKER_CONFIG') warnings.push({ variable: n, message: `in ${env.KIRO_WORKER_CONFIG}: ignored, it is read from the environment only` });
+    else if (!(n in ALL)) warnings.push(warning(n, `in ${env.KIRO_WORKER_CONFIG}`));
   }
   return warnings;
 }
