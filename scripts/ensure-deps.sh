@@ -2,7 +2,11 @@
 # Installs npm packages when they are missing (a fresh clone), then builds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+# A linked node_modules is a shared install (a git worktree's): `npm ci` would empty the folder
+# it points to for everyone, so it is left alone.
+if [ -L node_modules ]; then
+  :
+elif [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "kiro: installing npm packages (first run)…" >&2
   npm ci --no-audit --no-fund >&2
 fi

@@ -1,25 +1,30 @@
 // Starts the worker service: load configuration, listen, and drain on SIGTERM.
+// `--check-config`: print the effective configuration (secrets masked) or its problems, and exit.
 import { buildApp } from './app.js';
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, readConfig } from './config.js';
+import { checkConfig, EX_CONFIG } from './config/check.js';
 import { SandboxUnavailableError } from './sandbox/sandbox.js';
 
 async function main(): Promise<void> {
-  let config;
-  try {
-    config = loadConfig();
-  } catch (e) {
-    if (ConfigError.is(e)) {
-      process.stderr.write(`kiro-worker: bad configuration: ${e.message}\n`);
-      process.exit(78); // EX_CONFIG
-    }
-    throw e;
+  if (process.argv.includes('--check-config')) {
+    const r = checkConfig();
+    process.stdout.write(r.stdout);
+    process.stderr.write(r.stderr);
+    process.exit(r.exitCode);
+  }
+  const { config, errors, warnings } = readConfig();
+  if (!config) {
+    for (const e of errors) process.stderr.write(`kiro-worker: bad configuration: ${e.message}\n`);
+    process.exit(EX_CONFIG);
   }
   const app = await buildApp(config).catch((e: unknown) => {
     if (!ConfigError.is(e)) throw e;
     // A preset whose key is not set (found only where the agent's environment is known).
     process.stderr.write(`kiro-worker: bad configuration: ${e.message}\n`);
-    return process.exit(78); // EX_CONFIG
+    return process.exit(EX_CONFIG);
   });
+  // Names only, never values: a misspelt secret's value stays out of the log.
+  for (const w of warnings) app.log.warn({ variable: w.variable }, `configuration: ${w.variable}: ${w.message}`);
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
