@@ -67,6 +67,8 @@ export interface WorkerConfig {
   retentionDays: number;
   /** GitHub's webhook deliveries (POST /github/webhook); undefined: the route answers 404. */
   webhooks: WebhookConfig | undefined;
+  /** KIRO_METRICS_TOKEN: a scraper's bearer token, good for GET /metrics only (a secret: never logged). */
+  metricsToken?: string;
 }
 
 /** KIRO_GITHUB_WEBHOOK_SECRET and its companions (see worker-service/webhooks/). */
@@ -463,5 +465,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
     streamIdleMs: int(src, 'KIRO_STREAM_IDLE_MS', 600_000, 1_000, 24 * 3600_000),
     retentionDays: int(src, 'KIRO_JOB_RETENTION_DAYS', 14, 1, 3650),
     webhooks: webhookConfig(src),
+    metricsToken: src.KIRO_METRICS_TOKEN || undefined,
   };
 }

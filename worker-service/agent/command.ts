@@ -57,7 +57,7 @@ const BASE_ENV = ['PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'LANG', 'LC_ALL', 
 
 /** The service's own secrets: never passed to an agent, even if listed. */
 export function isServiceSecret(name: string): boolean {
-  return /^(KIRO_WORKER_TOKEN|KIRO_GITHUB_TOKEN|KIRO_GITHUB_APP_.*|KIRO_GITHUB_WEBHOOK_SECRET|KIRO_SESSION_SECRET|KIRO_REDIS_URL|GIT_CONFIG_.*)$/.test(name);
+  return /^(KIRO_WORKER_TOKEN|KIRO_GITHUB_TOKEN|KIRO_GITHUB_APP_.*|KIRO_GITHUB_WEBHOOK_SECRET|KIRO_SESSION_SECRET|KIRO_METRICS_TOKEN|KIRO_REDIS_URL|GIT_CONFIG_.*)$/.test(name);
 }
 
 /** The agent's environment: a short allow-list plus the names the operator adds. */

@@ -88,7 +88,10 @@ export class FleetJobService extends EventEmitter<JobServiceEvents> implements J
       let down = false;
       // One line when the connection drops and one when it is back, not one per retry.
       r.on('error', (e: Error) => {
-        if (!down) this.log.warn({ conn: name, err: e.message }, 'Redis unreachable; retrying');
+        if (!down) {
+          this.log.warn({ conn: name, err: e.message }, 'Redis unreachable; retrying');
+          this.emit('redis-down', name);
+        }
         down = true;
       });
       r.on('ready', () => {

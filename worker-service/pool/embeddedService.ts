@@ -6,6 +6,7 @@ import type { Job } from '../jobs/job.js';
 import { logPath } from '../jobs/log.js';
 import { jobStatusOf } from '../jobs/status.js';
 import { WorkerError } from './errors.js';
+import type { SlotHost } from './host.js';
 import type { Pool } from './pool.js';
 import { FileAuditStore, type AuditStore } from '../identity/audit.js';
 import { removeJobFiles } from '../jobs/retention.js';
@@ -44,6 +45,10 @@ export class EmbeddedJobService extends EventEmitter<JobServiceEvents> implement
   private slotsNow(): PoolSlots {
     const { slots, queued, running, capacity } = this.pool.health();
     return { slots, queued, running, capacity };
+  }
+
+  get host(): SlotHost {
+    return this.pool.host;
   }
 
   private find(id: string): Job {
