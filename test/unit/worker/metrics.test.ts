@@ -1,0 +1,47 @@
+// WorkerMetrics on its own: a final job counted once, on the host that ran it (every host
+// of a fleet hears every job's events); error codes from a closed list; two instances in
+// one process keep separate figures.
+import assert from 'node:assert/strict';
+import type { JobStatus } from '../../../shared/protocol.js';
+import { WorkerMetrics } from '../../../worker-service/metrics/workerMetrics.js';
+import { parsePrometheus, valueOf } from '../../support/prometheus.js';
+
+const status = (jobId: string, over: Partial<JobStatus> = {}): JobStatus => ({
+  jobId, state: 'succeeded', owner: 'o', repo: 'r', branch: 'b', prNumber: 1, title: 't', attempts: 1, position: 0, slotId: 0,
+  createdAt: new Date().toISOString(), startedAt: null, finishedAt: null, exitCode: 0, signal: null, commitSha: null, error: null, outputTail: [], ...over,
+});
+const finished = async (m: WorkerMetrics, labels: Record<string, string>) => valueOf(parsePrometheus(await m.text()), 'kiro_jobs_finished_total', 'kiro_jobs_finished_total', labels);
+
+describe('WorkerMetrics', () => {
+  it('counts a final job once, however often its final event comes; not before it is final', async () => {
+    const m = new WorkerMetrics({ preset: 'kiro' });
+    m.job(status('a', { state: 'running' }));
+    assert.equal(await finished(m, { state: 'succeeded' }), undefined);
+    m.job(status('a'));
+    m.job(status('a'));
+    assert.equal(await finished(m, { state: 'succeeded', code: 'none' }), 1);
+  });
+
+  it('in a fleet, counts only the jobs this host ran', async () => {
+    const m = new WorkerMetrics({ preset: 'kiro', hostId: 'host-a' });
+    m.job(status('a', { host: 'host-b' }));
+    m.job(status('b', { host: 'host-a' }));
+    assert.equal(await finished(m, { state: 'succeeded' }), 1);
+  });
+
+  it('labels a code this build does not know as OTHER (no text from elsewhere becomes a label)', async () => {
+    const m = new WorkerMetrics({ preset: 'kiro' });
+    m.job(status('a', { state: 'failed', error: { code: 'AGENT_FAILED', message: 'x' } }));
+    m.job(status('b', { state: 'failed', error: { code: 'made-up by "someone"', message: 'x' } }));
+    assert.equal(await finished(m, { state: 'failed', code: 'AGENT_FAILED' }), 1);
+    assert.equal(await finished(m, { state: 'failed', code: 'OTHER' }), 1);
+  });
+
+  it('two instances in one process do not share figures or collide on names', async () => {
+    const one = new WorkerMetrics({ preset: 'kiro' });
+    const two = new WorkerMetrics({ preset: 'kiro' });
+    one.job(status('a'));
+    assert.equal(await finished(one, { state: 'succeeded' }), 1);
+    assert.equal(await finished(two, { state: 'succeeded' }), undefined);
+  });
+});
