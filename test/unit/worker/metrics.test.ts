@@ -2,8 +2,11 @@
 // of a fleet hears every job's events); error codes from a closed list; two instances in
 // one process keep separate figures.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { JobStatus } from '../../../shared/protocol.js';
 import { WorkerMetrics } from '../../../worker-service/metrics/workerMetrics.js';
+import { repoRoot } from '../../support/paths.js';
 import { parsePrometheus, valueOf } from '../../support/prometheus.js';
 
 const status = (jobId: string, over: Partial<JobStatus> = {}): JobStatus => ({
@@ -43,5 +46,13 @@ describe('WorkerMetrics', () => {
     one.job(status('a'));
     assert.equal(await finished(one, { state: 'succeeded' }), 1);
     assert.equal(await finished(two, { state: 'succeeded' }), undefined);
+  });
+
+  it('the Grafana dashboard (deploy/grafana-dashboard.json) asks only for metrics the worker has', async () => {
+    const dashboard = JSON.parse(readFileSync(join(repoRoot, 'deploy', 'grafana-dashboard.json'), 'utf8')) as { panels: Array<{ targets: Array<{ expr: string }> }> };
+    const families = parsePrometheus(await new WorkerMetrics({ preset: 'kiro' }).text());
+    const asked = dashboard.panels.flatMap((p) => p.targets.flatMap((t) => t.expr.match(/\b(?:kiro|nodejs|process)_[a-z0-9_]+/g) ?? []));
+    assert.ok(asked.length > 10);
+    for (const name of asked) assert.ok(families.has(name) || families.has(name.replace(/_(bucket|count|sum)$/, '')), name);
   });
 });
