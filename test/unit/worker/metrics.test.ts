@@ -1,11 +1,15 @@
 // WorkerMetrics on its own: a final job counted once, on the host that ran it (every host
 // of a fleet hears every job's events); error codes from a closed list; two instances in
-// one process keep separate figures.
+// one process keep separate figures; the Grafana dashboard names only metrics that exist.
+// And who may read GET /metrics in github mode (inject).
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { JobStatus } from '../../../shared/protocol.js';
+import { buildApp } from '../../../worker-service/app.js';
+import { loadConfig } from '../../../worker-service/config.js';
 import { WorkerMetrics } from '../../../worker-service/metrics/workerMetrics.js';
+import { tempDir } from '../../support/helpers.js';
 import { repoRoot } from '../../support/paths.js';
 import { parsePrometheus, valueOf } from '../../support/prometheus.js';
 
@@ -54,5 +58,27 @@ describe('WorkerMetrics', () => {
     const asked = dashboard.panels.flatMap((p) => p.targets.flatMap((t) => t.expr.match(/\b(?:kiro|nodejs|process)_[a-z0-9_]+/g) ?? []));
     assert.ok(asked.length > 10);
     for (const name of asked) assert.ok(families.has(name) || families.has(name.replace(/_(bucket|count|sum)$/, '')), name);
+  });
+});
+
+describe('GET /metrics in KIRO_AUTH=github mode (inject)', function () {
+  it('a signed-in user gets 403; the admin (worker token) and KIRO_METRICS_TOKEN get 200', async function () {
+    const config = loadConfig({
+      KIRO_AUTH: 'github', KIRO_SESSION_SECRET: 's'.repeat(40), KIRO_WORKER_TOKEN: 'unit-admin-token-1234', KIRO_METRICS_TOKEN: 'unit-metrics-token-1234',
+      KIRO_GITHUB_TOKEN: 'unit-github-token', KIRO_GITHUB_API_URL: 'http://127.0.0.1:9',
+      KIRO_WORKER_STATE_DIR: await tempDir(), KIRO_AGENT_COMMAND: '["/nonexistent/agent"]', KIRO_GIT_BASE_URL: 'http://127.0.0.1:9',
+    });
+    const app = await buildApp(config, { logger: false });
+    try {
+      await app.ready();
+      const session = app.issueSession?.('alice');
+      assert.ok(session);
+      const as = async (token: string) => (await app.inject({ url: '/metrics', headers: { authorization: `Bearer ${token}` } })).statusCode;
+      assert.equal(await as(session.token), 403);
+      assert.equal(await as('unit-admin-token-1234'), 200);
+      assert.equal(await as('unit-metrics-token-1234'), 200);
+    } finally {
+      await app.close();
+    }
   });
 });
