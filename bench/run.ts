@@ -5,6 +5,7 @@ import { benchEgress } from './egress.js';
 import { benchExtension } from './extension.js';
 import { benchFleet } from './fleet.js';
 import { benchIdentity } from './identity.js';
+import { benchMetrics } from './metrics.js';
 import { benchStreams } from './streams.js';
 import { benchActivationHost } from './activationHost.js';
 import { benchRedaction } from './redaction.js';
@@ -20,7 +21,7 @@ try {
   results = JSON.parse(await readFile(file, 'utf8'));
 } catch { /* first run */ }
 
-const suites: Record<string, () => Promise<Record<string, number>>> = { extension: benchExtension, activationHost: benchActivationHost, sandbox: benchSandbox, steer: benchSteer, worker: benchWorker, fleet: benchFleet, identity: benchIdentity, streams: benchStreams, redaction: benchRedaction, egress: benchEgress, webhooks: benchWebhooks };
+const suites: Record<string, () => Promise<Record<string, number>>> = { extension: benchExtension, activationHost: benchActivationHost, sandbox: benchSandbox, steer: benchSteer, worker: benchWorker, fleet: benchFleet, identity: benchIdentity, streams: benchStreams, redaction: benchRedaction, egress: benchEgress, webhooks: benchWebhooks, metrics: benchMetrics };
 
 for (const [name, run] of Object.entries(suites)) {
   if (only && only !== name) continue;

@@ -8,6 +8,7 @@ import { ConfigError, type WorkerConfig } from './config.js';
 import type { Commenter } from './github/comments.js';
 import authPlugin from './plugins/auth.js';
 import guardPlugin from './plugins/guard.js';
+import metricsPlugin from './plugins/metrics.js';
 import streamsPlugin from './plugins/streams.js';
 import steeringPlugin from './steering/plugin.js';
 import auditRoutes from './routes/audit.js';
@@ -67,6 +68,7 @@ export async function buildApp(config: WorkerConfig, opts: BuildAppOptions = {})
   await app.register(guardPlugin, { config });
   await app.register(streamsPlugin, { config });
   await app.register(steeringPlugin, { config });
+  await app.register(metricsPlugin, { config });
   await app.register(healthRoutes, { config, env: opts.env });
   await app.register(generateCodeRoutes, { allowlist: config.repoAllowlist });
   await app.register(jobRoutes);

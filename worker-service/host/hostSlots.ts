@@ -45,6 +45,8 @@ export interface HostEvents {
   'slot': [Slot];
   'agent-started': [Job, number];
   'agent-exited': [Job, number];
+  /** A run on a slot is over (its tree settled): where its time went, ms by phase (pool/phases.ts). */
+  'run-ended': [Job, Readonly<Record<string, number>>];
 }
 
 /** What the queue does for a job run on this host. */
@@ -192,6 +194,7 @@ export class HostSlots extends EventEmitter<HostEvents> {
       slot.set('idle');
       this.emit('slot', slot);
     }
+    this.emit('run-ended', job, result.phases.ms);
     return result;
   }
 

@@ -30,6 +30,9 @@ const bearerOf = (header: string | undefined) => /^Bearer\s+(\S+)\s*$/i.exec(hea
  */
 const PUBLIC = new Set(['GET /healthz', 'POST /auth/github', 'POST /github/webhook']);
 
+/** Routes that check a credential of their own besides the caller: GET /metrics also takes KIRO_METRICS_TOKEN (plugins/metrics.ts). */
+const OWN_CHECK = new Set(['GET /metrics']);
+
 declare module 'fastify' {
   interface FastifyRequest {
     /** Undefined: nobody we know (refused before its body is read, except on PUBLIC routes). */
@@ -94,7 +97,8 @@ export default fp<{ config: WorkerConfig }>(async function auth(app: FastifyInst
   });
 
   app.addHook('preParsing', async (req, reply) => {
-    if (req.caller || PUBLIC.has(`${req.method} ${req.routeOptions.url ?? ''}`)) return;
+    const route = `${req.method} ${req.routeOptions.url ?? ''}`;
+    if (req.caller || PUBLIC.has(route) || OWN_CHECK.has(route)) return;
     const how = identity.mode === 'github' ? 'Authorization: Bearer <a session from POST /auth/github, or KIRO_WORKER_TOKEN>' : 'Authorization: Bearer <KIRO_WORKER_TOKEN>';
     return reply.code(401).header('www-authenticate', `Bearer realm="kiro-worker"`).send({ code: 'UNAUTHORIZED', message: req.authProblem ?? `a valid bearer token is required (${how})` });
   });

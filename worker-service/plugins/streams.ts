@@ -13,6 +13,8 @@ export interface StreamLimits {
   readonly idleMs: number;
   /** Open streams per caller key (diagnostics, tests). */
   readonly counts: ReadonlyMap<string, number>;
+  /** Every open stream, exempt callers' too, by route pattern (the metrics' gauge). */
+  readonly byRoute: ReadonlyMap<string, number>;
 }
 
 declare module 'fastify' {
@@ -28,22 +30,31 @@ export const streamKeyOf = (req: FastifyRequest): string | null =>
 export default fp<{ config: WorkerConfig }>(async function streams(app: FastifyInstance, opts) {
   const { streamMaxPerCaller: max, streamIdleMs: idleMs } = opts.config;
   const counts = new Map<string, number>();
+  const byRoute = new Map<string, number>();
+  const add = (map: Map<string, number>, key: string, n: number) => {
+    const now = (map.get(key) ?? 0) + n;
+    if (now > 0) map.set(key, now);
+    else map.delete(key);
+  };
   app.decorate('streams', {
     idleMs,
     counts,
+    byRoute,
     open(req: FastifyRequest) {
       const key = streamKeyOf(req);
-      if (key === null) return () => undefined;
-      const n = counts.get(key) ?? 0;
-      if (n >= max) throw new WorkerError('TOO_MANY_STREAMS', `${n} event or log streams of yours are open on this host (at most ${max}, KIRO_STREAM_MAX_PER_CALLER); close one (a terminal, a window) and try again`, 429);
-      counts.set(key, n + 1);
+      if (key !== null) {
+        const n = counts.get(key) ?? 0;
+        if (n >= max) throw new WorkerError('TOO_MANY_STREAMS', `${n} event or log streams of yours are open on this host (at most ${max}, KIRO_STREAM_MAX_PER_CALLER); close one (a terminal, a window) and try again`, 429);
+        add(counts, key, 1);
+      }
+      const route = req.routeOptions.url ?? '';
+      add(byRoute, route, 1);
       let released = false;
       return () => {
         if (released) return;
         released = true;
-        const left = (counts.get(key) ?? 1) - 1;
-        if (left > 0) counts.set(key, left);
-        else counts.delete(key);
+        if (key !== null) add(counts, key, -1);
+        add(byRoute, route, -1);
       };
     },
   } satisfies StreamLimits);

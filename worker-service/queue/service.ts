@@ -4,12 +4,15 @@
 import type { EventEmitter } from 'node:events';
 import type { GenerateCodeRequest, JobStatus, PoolHealth, PoolSlots } from '../../shared/protocol.js';
 import type { AuditStore } from '../identity/audit.js';
+import type { HostSlots } from '../host/hostSlots.js';
 
 export interface JobServiceEvents {
   /** A job changed (any host's job, for a fleet): its status as GET /jobs/:id answers it now. */
   job: [JobStatus];
   /** Slots changed, or the number of queued jobs did. */
   slots: [PoolSlots];
+  /** A fleet: one of this host's connections to Redis was lost (once per outage, as the log says it). */
+  'redis-down': [connection: string];
 }
 
 /** Where a log reader's bytes go; `end` once the job has ended and every byte was written. */
@@ -52,6 +55,8 @@ export interface JobService extends EventEmitter<JobServiceEvents> {
   readonly kind: 'embedded' | 'redis';
   /** Where audit records are kept: beside the embedded queue's state, or in the fleet's Redis. */
   readonly audit: AuditStore;
+  /** This host's slots, whose events (agent start and exit, a run's phases) the metrics read. */
+  readonly host: HostSlots;
   init(): Promise<void>;
   /** Accepts a job, or returns the one already made for this idempotency key (created: false). */
   submit(request: GenerateCodeRequest): Promise<{ status: JobStatus; created: boolean }>;

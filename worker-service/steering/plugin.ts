@@ -4,6 +4,7 @@
 // @octokit/webhooks) is checked before anything is read from the body: missing or wrong,
 // 401 and nothing done. A delivery is claimed once by its X-GitHub-Delivery on any host (a
 // redelivery: 200, nothing twice), acknowledged (202) within milliseconds, and worked on after.
+import { EventEmitter } from 'node:events';
 import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
 import { Webhooks } from '@octokit/webhooks';
@@ -22,10 +23,17 @@ const AnswerSchema = Type.Object({
 });
 const ErrorSchema = Type.Object({ code: Type.String(), message: Type.String() });
 
+/** How a delivery was answered (the metrics count them by event and result). */
+export type DeliveryResult = 'accepted' | 'duplicate' | 'ignored' | 'bad_signature' | 'bad_request' | 'unavailable';
+
 declare module 'fastify' {
   interface FastifyInstance {
     /** Present when KIRO_GITHUB_WEBHOOK_SECRET is set. */
-    steering?: { store: SteeringStore; feedback: Feedback; handled(): Promise<Outcome[]> };
+    steering?: {
+      store: SteeringStore; feedback: Feedback; handled(): Promise<Outcome[]>;
+      /** Each delivery's answer: its event (one of HANDLED_EVENTS, else `other`) and result. */
+      deliveries: EventEmitter<{ delivery: [event: string, result: DeliveryResult] }>;
+    };
   }
 }
 
@@ -55,8 +63,9 @@ export default fp<{ config: WorkerConfig }>(async function steeringPlugin(app: F
   // Deliveries acknowledged and still being worked on (close waits for them; tests read the outcomes).
   const working = new Set<Promise<Outcome>>();
   const outcomes: Outcome[] = [];
+  const deliveries = new EventEmitter<{ delivery: [event: string, result: DeliveryResult] }>();
   app.decorate('steering', {
-    store, feedback,
+    store, feedback, deliveries,
     handled: async () => {
       while (working.size) await Promise.all([...working]);
       return [...outcomes];
@@ -78,35 +87,51 @@ export default fp<{ config: WorkerConfig }>(async function steeringPlugin(app: F
         response: { 200: AnswerSchema, 202: AnswerSchema, '4xx': ErrorSchema, '5xx': ErrorSchema },
       },
     }, async (req, reply) => {
+      // The event's name is a label only when it is one we handle: never the sender's own text.
+      const named = req.headers['x-github-event'];
+      const tell = (result: DeliveryResult) => deliveries.emit('delivery', typeof named === 'string' && HANDLED_EVENTS.has(named) ? named : 'other', result);
       const signature = req.headers['x-hub-signature-256'];
       const raw = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : undefined;
       const valid = typeof signature === 'string' && raw !== undefined && await webhooks.verify(raw, signature).catch(() => false);
       if (!valid) {
         log.warn({ ip: req.ip }, 'webhook: a delivery with a missing or wrong signature was refused');
+        tell('bad_signature');
         return reply.code(401).send({ code: 'BAD_SIGNATURE', message: 'X-Hub-Signature-256 is missing or does not match KIRO_GITHUB_WEBHOOK_SECRET: set the same secret in the webhook\'s settings on GitHub' });
       }
       const id = req.headers['x-github-delivery'];
       const event = req.headers['x-github-event'];
       if (typeof id !== 'string' || !isDeliveryId(id) || typeof event !== 'string' || !/^[a-z_]{1,64}$/.test(event)) {
+        tell('bad_request');
         return reply.code(400).send({ code: 'BAD_REQUEST', message: 'X-GitHub-Delivery and X-GitHub-Event are required' });
       }
-      if (!HANDLED_EVENTS.has(event)) return reply.code(202).send({ outcome: 'ignored', message: `${event} events start no work` });
+      if (!HANDLED_EVENTS.has(event)) {
+        tell('ignored');
+        return reply.code(202).send({ outcome: 'ignored', message: `${event} events start no work` });
+      }
       let trigger;
       try {
         trigger = triggerOf(event, JSON.parse(raw));
       } catch (e) {
         const why = e instanceof PayloadError ? e.message : 'the body is not JSON';
+        tell('bad_request');
         return reply.code(400).send({ code: 'BAD_REQUEST', message: why });
       }
-      if (!trigger) return reply.code(202).send({ outcome: 'ignored', message: 'nothing asks for Kiro here' });
+      if (!trigger) {
+        tell('ignored');
+        return reply.code(202).send({ outcome: 'ignored', message: 'nothing asks for Kiro here' });
+      }
       let first: boolean;
       try {
         first = await store.claimDelivery(id);
       } catch (e) {
         log.warn({ deliveryId: id, err: describe(e) }, 'webhook: could not record the delivery');
+        tell('unavailable');
         return reply.code(503).header('retry-after', '30').send({ code: 'QUEUE_UNAVAILABLE', message: 'the worker cannot record deliveries right now; redeliver it from the webhook\'s settings' });
       }
-      if (!first) return reply.code(200).send({ outcome: 'duplicate', message: `delivery ${id} was received before` });
+      if (!first) {
+        tell('duplicate');
+        return reply.code(200).send({ outcome: 'duplicate', message: `delivery ${id} was received before` });
+      }
       const work = steering.handle(id, trigger, req.ip).catch((e: unknown): Outcome => {
         log.warn({ deliveryId: id, err: describe(e) }, 'webhook: the delivery failed');
         return { kind: 'refused', code: 'INTERNAL', why: describe(e) };
@@ -118,6 +143,7 @@ export default fp<{ config: WorkerConfig }>(async function steeringPlugin(app: F
         if (outcomes.length > 1000) outcomes.shift();
       });
       log.info({ deliveryId: id, event, kind: trigger.kind, login: trigger.actor.login }, 'webhook: delivery accepted');
+      tell('accepted');
       return reply.code(202).send({ outcome: 'accepted', message: `delivery ${id} accepted` });
     });
   });

@@ -7,6 +7,7 @@ import { logPath } from '../../jobs/log.js';
 import { jobStatusOf } from '../../jobs/status.js';
 import { WorkerError } from '../../errors.js';
 import type { EmbeddedQueue } from './embeddedQueue.js';
+import type { HostSlots } from '../../host/hostSlots.js';
 import { FileAuditStore, type AuditStore } from '../../identity/audit.js';
 import { sameLogin } from '../../identity/caller.js';
 import { removeJobFiles } from '../../jobs/retention.js';
@@ -49,6 +50,10 @@ export class EmbeddedJobService extends EventEmitter<JobServiceEvents> implement
   private slotsNow(): PoolSlots {
     const { slots, queued, running, capacity } = this.queue.health();
     return { slots, queued, running, capacity };
+  }
+
+  get host(): HostSlots {
+    return this.queue.host;
   }
 
   private find(id: string): Job {

@@ -21,7 +21,8 @@ export class FleetConnections {
   /** Per kind of malformed input from Redis: when it was last logged, and how many since. */
   private readonly drops = new Map<string, { at: number; count: number }>();
 
-  constructor(private readonly fleet: FleetConfig, private readonly log: Logger) {
+  /** `onDown`: a connection lost Redis (once per outage, for the metrics). */
+  constructor(private readonly fleet: FleetConfig, private readonly log: Logger, private readonly onDown?: (connection: string) => void) {
     this.cmd = this.connect('cmd', { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
     this.writer = this.connect('writer', { maxRetriesPerRequest: null });
     this.sub = this.connect('sub', { maxRetriesPerRequest: null });
@@ -32,7 +33,10 @@ export class FleetConnections {
     const r = new Redis(this.fleet.redisUrl, { connectionName: `kiro-${name}-${this.fleet.workerId}`, ...opts });
     let down = false;
     r.on('error', (e: Error) => {
-      if (!down) this.log.warn({ conn: name, err: e.message }, 'Redis unreachable; retrying');
+      if (!down) {
+        this.log.warn({ conn: name, err: e.message }, 'Redis unreachable; retrying');
+        this.onDown?.(name);
+      }
       down = true;
     });
     r.on('ready', () => {

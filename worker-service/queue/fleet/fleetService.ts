@@ -69,7 +69,7 @@ export class FleetJobService extends EventEmitter<JobServiceEvents> implements J
     super();
     this.log = deps.log.child({ host: fleet.workerId });
     this.host = new HostSlots({ ...deps, log: this.log });
-    this.conns = new FleetConnections(fleet, this.log);
+    this.conns = new FleetConnections(fleet, this.log, (name) => this.emit('redis-down', name));
     const { cmd, writer } = this.conns;
     this.bus = new FleetBus(cmd, this.conns.sub, (what, problem) => this.conns.dropped(what, problem));
     this.queue = new WaitList(cmd);
