@@ -52,13 +52,13 @@ export interface HostEvents {
 /** What the queue does for a job run on this host. */
 export interface RunHooks {
   /** Stores the job (durably when asked) and announces it. */
-  save(job: Job, durable: boolean): Promise<void>;
+  save: (job: Job, durable: boolean) => Promise<void>;
   /** The job's log for this attempt (a fleet also copies it where every host can read it). */
   openLog?(job: Job): JobLog;
   /** A fleet: this host gave the job up (its lock lapsed; another host may run it), so its PR hears nothing from here. */
   abandoned?(job: Job): boolean;
   /** See RunContext.beforePush. */
-  beforePush?(job: Job): Promise<void>;
+  beforePush?: (job: Job) => Promise<void>;
 }
 
 export class HostSlots extends EventEmitter<HostEvents> {

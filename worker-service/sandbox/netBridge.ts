@@ -97,6 +97,7 @@ async function main(rawArgs: readonly string[]): Promise<void> {
     if (BridgeUsageError.is(e)) fail(e.message, BRIDGE_FAILED);
     throw e;
   }
+  // eslint-disable-next-line prefer-const -- the signal handler below reads it before spawn() assigns it
   let child: ChildProcess | undefined;
   // Installed before anything starts, so a signal during start-up is not lost.
   for (const sig of FORWARDED_SIGNALS) {

@@ -80,7 +80,7 @@ export async function removeStaleSocket(socketPath: string): Promise<void> {
 export function connectAny(addresses: readonly string[], port: number, track: (s: net.Socket) => void): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     let i = 0;
-    const next = (last?: unknown) => {
+    const next = (last?: Error) => {
       const address = addresses[i++];
       if (address === undefined) {
         reject(last ?? new Error('no address'));
@@ -92,7 +92,7 @@ export function connectAny(addresses: readonly string[], port: number, track: (s
         s.off('error', failed);
         resolve(s);
       });
-      const failed = (e: unknown) => {
+      const failed = (e: Error) => {
         s.destroy();
         next(e);
       };

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { existsSync, realpathSync, statSync } from 'node:fs';
 import { cp, mkdir, rm } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { promisify } from 'node:util';
 import type { SandboxConfig, WorkerConfig } from '../config.js';
 import { bwrapArgs, isWithin, proxied, proxyEnv, sandboxedArgv, SANDBOX_HOME, type HiddenPath, type SandboxLayout } from './bwrapArgs.js';
