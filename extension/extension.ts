@@ -7,6 +7,7 @@ import { DelegationsView } from './ui/delegationsView.js';
 import { jobLinkHandler } from './ui/jobLinks.js';
 import { notifyWatchEvent } from './ui/notifications.js';
 import { HealthStatusBar } from './ui/statusBar.js';
+import { trackWalkthroughContext } from './ui/walkthroughContext.js';
 import { ignoredWorkspaceSettings, readSettings } from './settings.js';
 
 /** Workspace values of the settings that say where tokens go are never used: said once per value. */
@@ -53,6 +54,7 @@ export function activate(context: vscode.ExtensionContext): void {
     statusBar.start();
     services.watcher.start();
     services.events.refresh();
+    context.subscriptions.push(trackWalkthroughContext(services));
     // Delegations started from another machine or profile, as the worker lists them.
     void services.syncFromWorker();
   }, 0);
