@@ -7,7 +7,7 @@ import { readSettings } from '../settings.js';
 import type { HealthOutcome } from '../worker/client.js';
 import type { PoolSlots } from '../../shared/protocol.js';
 import { compareProtocol, protocolProblem } from '../worker/protocolCompat.js';
-import { WORKER_READY } from './walkthroughContext.js';
+import { setWalkthroughKey, WORKER_READY } from './walkthroughContext.js';
 
 const UPDATE_WORKER_DOCS = 'https://github.com/kiro-delegate/kiro-delegate/blob/main/docs/operations/deploy.md';
 
@@ -36,7 +36,7 @@ export class HealthStatusBar implements vscode.Disposable {
     this.last = worker ? await worker.health() : { kind: 'not-configured' };
     this.render();
     // The walkthrough's "connect the worker" steps: the worker answered /health with a valid credential.
-    void vscode.commands.executeCommand('setContext', WORKER_READY, this.last.kind === 'ok');
+    void setWalkthroughKey(WORKER_READY, this.last.kind === 'ok');
     if (worker && this.last.kind === 'ok') this.tellMismatch(worker.baseUrl, this.last.health.protocol);
     if (this.disposed) return;
     const { healthIntervalMs } = readSettings();

@@ -51,10 +51,12 @@ export function walkthroughTests(g: { describe: Mocha.SuiteFunction; it: Mocha.T
 
     g.it('sets kiroDelegate.workerReady when the worker answers /health with our credential, and clears it when the worker refuses', async function () {
       const seen: [string, unknown][] = [];
+      const marked: unknown[] = [];
       // The extension and this suite share the host's vscode API object: its setContext calls pass through here.
       const original = vscode.commands.executeCommand;
       const spy = (command: string, ...rest: unknown[]) => {
         if (command === 'setContext' && rest[0] === contextKeys[0]) seen.push([String(rest[0]), rest[1]]);
+        if (command === 'welcome.markStepComplete') marked.push(rest[0]);
         return original.call(vscode.commands, command, ...rest);
       };
       (vscode.commands as { executeCommand: unknown }).executeCommand = spy;
@@ -64,6 +66,9 @@ export function walkthroughTests(g: { describe: Mocha.SuiteFunction; it: Mocha.T
       try {
         await config.update('workerUrl', ok.url, vscode.ConfigurationTarget.Global);
         await pollUntil(() => seen.at(-1)?.[1] === true, { timeoutMs: 15_000, what: `workerReady true (seen ${JSON.stringify(seen)})` });
+        // VS Code counts a key only when it turns true after the walkthrough registered (lazily): its steps are marked too.
+        await pollUntil(() => marked.length === 2, { timeoutMs: 5_000, what: `the steps marked (${JSON.stringify(marked)})` });
+        assert.deepEqual(marked, [`${extensionId}#getStarted#workerUrl`, `${extensionId}#getStarted#workerToken`]);
         await config.update('workerUrl', refusing.url, vscode.ConfigurationTarget.Global);
         await pollUntil(() => seen.at(-1)?.[1] === false, { timeoutMs: 15_000, what: `workerReady false (seen ${JSON.stringify(seen)})` });
       } finally {
