@@ -13,18 +13,20 @@ interface Step { id: string; description: string; media: { markdown?: string; sv
 interface Manifest { contributes: { walkthroughs: { id: string; steps: Step[] }[]; configuration: { properties: Record<string, unknown> } } }
 
 /** A stand-in worker answering /healthz and /health with `status` (a healthy pool when 200). */
-async function fakeWorker(status: 200 | 401): Promise<{ url: string; server: Server }> {
+async function fakeWorker(status: 200 | 401, protocol = PROTOCOL_VERSION): Promise<{ url: string; server: Server; healthAsked: () => number }> {
+  let asked = 0;
   const server = createServer((req, res) => {
     res.setHeader('content-type', 'application/json');
+    if (req.url === '/health') asked++;
     if (req.url === '/healthz') return res.end(JSON.stringify({ ok: true, auth: 'token' }));
     if (status === 401) {
       res.statusCode = 401;
       return res.end(JSON.stringify({ code: 'UNAUTHORIZED', message: 'no token' }));
     }
-    res.end(JSON.stringify({ slots: [{ id: 0, state: 'idle', jobId: null, since: new Date().toISOString() }], queued: 0, running: 0, capacity: 1, queueLimit: 1, accepting: true, agent: { command: 'kiro-cli', found: true, message: '' }, version: '0.1.0', protocol: PROTOCOL_VERSION, uptimeSeconds: 1, auth: 'token' }));
+    res.end(JSON.stringify({ slots: [{ id: 0, state: 'idle', jobId: null, since: new Date().toISOString() }], queued: 0, running: 0, capacity: 1, queueLimit: 1, accepting: true, agent: { command: 'kiro-cli', found: true, message: '' }, version: '0.1.0', protocol, uptimeSeconds: 1, auth: 'token' }));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server, healthAsked: () => asked };
 }
 
 export function walkthroughTests(g: { describe: Mocha.SuiteFunction; it: Mocha.TestFunction }, extensionId: string, contextKeys: string[]): void {
@@ -76,6 +78,33 @@ export function walkthroughTests(g: { describe: Mocha.SuiteFunction; it: Mocha.T
         await config.update('workerUrl', undefined, vscode.ConfigurationTarget.Global);
         ok.server.close();
         refusing.server.close();
+      }
+    });
+    g.it('says once per worker URL that a worker is newer than it understands, and what to do', async function () {
+      const warnings: unknown[][] = [];
+      const original = vscode.window.showWarningMessage;
+      // Recorded, never shown: the smoke-test driver hides toasts, and a shown one would wait for an answer.
+      (vscode.window as { showWarningMessage: unknown }).showWarningMessage = (...args: unknown[]) => {
+        warnings.push(args);
+        return Promise.resolve(undefined);
+      };
+      const newer = await fakeWorker(200, PROTOCOL_VERSION + 1);
+      const config = vscode.workspace.getConfiguration('kiroDelegate');
+      try {
+        await config.update('workerUrl', newer.url, vscode.ConfigurationTarget.Global);
+        await pollUntil(() => warnings.length > 0, { timeoutMs: 15_000, what: 'the protocol warning' });
+        assert.match(String(warnings[0]?.[0]), new RegExp(`The Kiro worker at ${newer.url} is newer than this extension understands \\(its protocol: ${PROTOCOL_VERSION + 1}.*Update the Kiro Delegate extension`));
+        assert.equal(warnings[0]?.[1], 'Update the Extension');
+        // Another health check of the same worker: not said again.
+        const before = newer.healthAsked();
+        await config.update('healthIntervalSeconds', 2, vscode.ConfigurationTarget.Global);
+        await pollUntil(() => newer.healthAsked() > before, { timeoutMs: 15_000, what: 'another /health' });
+        assert.equal(warnings.filter((w) => /newer than this extension/.test(String(w[0]))).length, 1);
+      } finally {
+        (vscode.window as { showWarningMessage: unknown }).showWarningMessage = original;
+        await config.update('workerUrl', undefined, vscode.ConfigurationTarget.Global);
+        await config.update('healthIntervalSeconds', undefined, vscode.ConfigurationTarget.Global);
+        newer.server.close();
       }
     });
   });
