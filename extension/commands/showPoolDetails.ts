@@ -45,7 +45,7 @@ async function pickFromPool(services: Services, statusBar: HealthStatusBar): Pro
   qp.show();
   void statusBar.refresh().then(() => {
     qp.items = [...poolItems(statusBar.last), ...recentItems(services)];
-    qp.placeholder = '';
+    qp.placeholder = 'A busy slot shows its agent\'s output; a delegation opens its pull request';
     qp.busy = false;
   });
   try {
