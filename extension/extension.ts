@@ -7,6 +7,7 @@ import { DelegationsView } from './ui/delegationsView.js';
 import { jobLinkHandler } from './ui/jobLinks.js';
 import { notifyWatchEvent } from './ui/notifications.js';
 import { HealthStatusBar } from './ui/statusBar.js';
+import { trackWalkthroughContext } from './ui/walkthroughContext.js';
 import { ignoredWorkspaceSettings, readSettings } from './settings.js';
 import { roundsSyncDue, roundsSyncPeriodMs } from './delegations/syncSchedule.js';
 
@@ -54,6 +55,7 @@ export function activate(context: vscode.ExtensionContext): void {
     statusBar.start();
     services.watcher.start();
     services.events.refresh();
+    context.subscriptions.push(trackWalkthroughContext(services));
     // Delegations started from another machine or profile, as the worker lists them.
     void services.syncFromWorker();
   }, 0);

@@ -32,6 +32,9 @@ export class Services implements vscode.Disposable {
   private readonly slotsEmitter = new vscode.EventEmitter<PoolSlots>();
   /** Slot changes from the worker's live stream. */
   readonly onSlots = this.slotsEmitter.event;
+  private readonly identityEmitter = new vscode.EventEmitter<void>();
+  /** Another GitHub account, token or none (sign-in, sign-out, a pasted token). */
+  readonly onGitHubIdentity = this.identityEmitter.event;
   /** The worker's live events while delegations are in flight (polling stands in when it is down). */
   readonly events: WorkerEventStream;
 
@@ -60,6 +63,7 @@ export class Services implements vscode.Disposable {
     this.disposables.push(
       this.onNotify,
       this.slotsEmitter,
+      this.identityEmitter,
       { dispose: () => this.events.dispose() },
       // The stream follows the jobs in flight: connects for the first, reconnects when the set changes, stops after the last.
       this.store.onDidChange(() => this.events.refresh()),
@@ -96,6 +100,12 @@ export class Services implements vscode.Disposable {
    */
   githubIdentityChanged(): void {
     this.signIn.identityChanged();
+    this.identityEmitter.fire();
+  }
+
+  /** Whether a GitHub token is known, asked silently (no sign-in prompt). */
+  async githubTokenKnown(): Promise<boolean> {
+    return Boolean(await this.signIn.tokenSilently());
   }
 
   /** The worker's credentials for this URL (one instance, so concurrent requests share one session exchange). */

@@ -10,7 +10,7 @@ import { delegate } from '../delegations/delegate.js';
 import { lookupBaseBranches } from '../github/baseBranches.js';
 import { DelegateError } from '../github/errors.js';
 import { PrepareCache } from '../github/prefetch.js';
-import { changeWarnings, workspaceRepo } from '../git/vscodeGit.js';
+import { changeWarnings, workspaceRepoWithProgress } from '../git/vscodeGit.js';
 import type { Services } from '../services.js';
 import { githubEndpoint, readSettings } from '../settings.js';
 import { DelegateFormPanel, type FormPrefill, type SubmitHandler, type ValuesListener } from '../ui/formPanel.js';
@@ -65,7 +65,7 @@ export function submitHandler(services: Services, statusBar: HealthStatusBar, pr
  */
 async function openForm(context: vscode.ExtensionContext, services: Services, onSubmit: SubmitHandler, onValues: ValuesListener, editor: vscode.TextEditor | undefined, withSelection: boolean): Promise<void> {
   const settings = readSettings();
-  const info = await workspaceRepo(editor?.document.uri);
+  const info = await workspaceRepoWithProgress(editor?.document.uri, 'Kiro: opening the form');
   let selection: SelectionInfo | null = null;
   if (withSelection && editor && !editor.selection.isEmpty) {
     const s = editor.selection;

@@ -1,6 +1,7 @@
 // What the status bar and the pool picker say about the worker pool, as plain data
 // (tested without VS Code). A fleet (workers sharing a queue on Redis) adds its hosts.
 import type { HealthOutcome } from '../worker/client.js';
+import { compareProtocol, protocolProblem } from '../worker/protocolCompat.js';
 import type { HostHealth, PoolHealth, PoolSlots, SlotHealth } from '../../shared/protocol.js';
 
 export interface HealthView {
@@ -66,10 +67,12 @@ export function describeHealth(outcome: HealthOutcome | { kind: 'not-configured'
       const sandbox = !h.sandbox ? '' : h.sandbox.enabled
         ? `\n\nAgents run sandboxed (network: ${h.sandbox.network}, limits: ${h.sandbox.limits})${h.sandbox.warning ? `\n⚠ ${h.sandbox.warning}` : ''}`
         : `\n\n⚠ ${h.sandbox.warning ?? 'agents run unconfined'}`;
-      const severity = !h.agent.found || restarting > 0 || h.sandbox?.enabled === false ? 'warning' : busy >= h.capacity ? 'warning' : 'normal';
+      // A worker older or newer than this extension understands: said first, before anything fails.
+      const mismatch = protocolProblem(compareProtocol(h.protocol));
+      const severity = mismatch || !h.agent.found || restarting > 0 || h.sandbox?.enabled === false ? 'warning' : busy >= h.capacity ? 'warning' : 'normal';
       return {
-        text: `$(${busy > 0 ? 'sync~spin' : 'hubot'}) Kiro ${busy}/${h.capacity} busy${queued}${hostCount}`,
-        tooltip: `Kiro worker ${h.version}${h.accepting ? '' : ' (shutting down)'}\n\n${fleet}${slots}${agent}${sandbox}`,
+        text: `$(${mismatch ? 'warning' : busy > 0 ? 'sync~spin' : 'hubot'}) Kiro ${busy}/${h.capacity} busy${queued}${hostCount}`,
+        tooltip: `${mismatch ? `⚠ ${mismatch}\n\n` : ''}Kiro worker ${h.version}${h.accepting ? '' : ' (shutting down)'}\n\n${fleet}${slots}${agent}${sandbox}`,
         severity,
       };
     }

@@ -584,4 +584,40 @@ describe('end to end in a real VS Code (code-server + chromium)', function () {
     await page.locator('.xterm-rows').filter({ hasText: /\[kiro\] job succeeded · exit code 0 · \d+ s · pushed [0-9a-f]{12}/ }).first().waitFor({ timeout: 30_000 });
     await screenshot(page, 'job-link-terminal');
   });
+  it('17. the Get Started walkthrough renders its four steps; each is checked once its fact holds (the worker accepts us, a GitHub token is known, a PR exists)', async function () {
+    this.timeout(120_000);
+    await runCommand(page, 'Welcome: Open Walkthrough...');
+    const list = page.locator('.quick-input-list');
+    await list.locator('.monaco-list-row').first().waitFor({ state: 'visible' });
+    await (await revealRow(page, list, list.locator('.monaco-list-row', { hasText: 'Get Started with Kiro Delegate' }))).click();
+    const step = (id: string) => page.locator(`button.getting-started-step[data-step-id$="#getStarted#${id}"]`);
+    const steps = page.locator('button.getting-started-step[data-step-id*="#getStarted#"]');
+    await step('workerUrl').waitFor({ timeout: 20_000 });
+    assert.deepEqual((await steps.allInnerTexts()).map((t) => t.split('\n').map((l) => l.trim()).find(Boolean)), [
+      'Point Kiro at your worker', 'Give the worker your credential', 'Connect GitHub', 'Delegate your first task',
+    ]);
+    // The tokens set in before(): the worker answers /health with them, and a GitHub token is known.
+    for (const id of ['workerUrl', 'workerToken', 'github']) await page.locator(`button.getting-started-step[data-step-id$="#getStarted#${id}"][aria-checked="true"]`).waitFor({ timeout: 30_000 });
+    // Run on its own (--grep "17\."), nothing was delegated yet: the last step is checked by the first PR.
+    if ((await step('firstDelegation').getAttribute('aria-checked')) !== 'true') {
+      await screenshot(page, 'walkthrough-three-done');
+      await delegateFromForm('A first delegation', 'Checks the walkthrough\'s last step.');
+      await runCommand(page, 'Welcome: Open Walkthrough...');
+      await list.locator('.monaco-list-row').first().waitFor({ state: 'visible' });
+      await (await revealRow(page, list, list.locator('.monaco-list-row', { hasText: 'Get Started with Kiro Delegate' }))).click();
+    }
+    await page.locator('button.getting-started-step[data-step-id$="#getStarted#firstDelegation"][aria-checked="true"]').waitFor({ timeout: 30_000 });
+    await screenshot(page, 'walkthrough');
+  });
+  it('18. Kiro: Show Worker Pool opens its picker at once (busy), and adds the slots when the worker answers', async function () {
+    await runCommand(page, 'Kiro: Show Worker Pool');
+    const widget = page.locator('.quick-input-widget');
+    await widget.locator('.quick-input-title', { hasText: 'Kiro worker pool' }).waitFor({ timeout: 10_000 });
+    const rows = widget.locator('.quick-input-list .monaco-list-row');
+    await rows.filter({ hasText: /Slot 0: (idle|busy)/ }).first().waitFor({ timeout: 20_000 });
+    // No longer busy: the placeholder says what a pick does.
+    assert.match((await widget.locator('input').getAttribute('placeholder')) ?? '', /A busy slot shows its agent's output/);
+    await screenshot(page, 'pool-picker');
+    await page.keyboard.press('Escape');
+  });
 });

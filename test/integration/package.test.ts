@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -17,6 +18,10 @@ describe('VSIX package', function () {
       assert.deepEqual(payload.filter((f) => !allowed.test(f)), [], 'unexpected files in the VSIX');
       for (const needed of ['dist/extension.js', 'dist/github-client.js', 'package.json', 'media/icon.png']) assert.ok(payload.includes(needed), `${needed} missing from ${payload.join(', ')}`);
       assert.ok(payload.some((f) => /^readme\.md$/i.test(f)) && payload.some((f) => /^LICENSE/.test(f)));
+      // The walkthrough's media (Markdown pages, an SVG) ship with it.
+      const manifest = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { contributes: { walkthroughs: { steps: { media: Record<string, string> }[] }[] } };
+      const media = manifest.contributes.walkthroughs.flatMap((w) => w.steps.map((st) => st.media.markdown ?? st.media.svg ?? st.media.image ?? ''));
+      assert.deepEqual(media.filter((m) => !payload.includes(m)), [], 'walkthrough media missing from the VSIX');
       for (const forbidden of [/^worker-service\//, /^test\//, /node_modules/, /^shared\//, /\.ts$/]) {
         assert.equal(payload.some((f) => forbidden.test(f)), false, `${forbidden} must not ship`);
       }

@@ -14,6 +14,8 @@ import { MARKER } from '../../../extension/terminal/kiroLines.js';
 import type { JobStatus } from '../../../shared/protocol.js';
 import { formatNote } from '../../../shared/workerNote.js';
 import { pollUntil } from '../../support/helpers.js';
+import { GITHUB_READY, HAS_DELEGATION, WORKER_READY } from '../../../extension/ui/walkthroughContext.js';
+import { walkthroughTests } from './walkthrough.js';
 
 const EXTENSION_ID = 'kiro-delegate.kiro-delegate';
 const ESC = '\x1b';
@@ -149,6 +151,8 @@ export async function run(): Promise<void> {
       assert.deepEqual(result, { kind: 'none', reason: 'no-provider' });
     });
   });
+
+  walkthroughTests(g, EXTENSION_ID, [WORKER_READY, GITHUB_READY, HAS_DELEGATION]);
 
   g.describe('the agent terminal (the real Pseudoterminal, in a real terminal)', function () {
     g.it('gives the terminal the agent\'s colours and progress bars, none of its hostile sequences, and the worker\'s notes as lines the agent cannot forge', async function () {

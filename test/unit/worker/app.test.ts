@@ -5,6 +5,7 @@ import { buildApp } from '../../../worker-service/app.js';
 import { loadConfig } from '../../../worker-service/config.js';
 import { tempDir } from '../../support/helpers.js';
 import { embeddedQueueOf } from '../../support/worker.js';
+import { PROTOCOL_VERSION } from '../../../shared/protocol.js';
 
 describe('worker app (inject)', function () {
   let app: FastifyInstance;
@@ -45,6 +46,13 @@ describe('worker app (inject)', function () {
     } finally {
       embeddedQueueOf(app).slots[0]?.set('idle');
     }
+  });
+
+  it('states its protocol version on GET /health (what the extension compares with its own)', async function () {
+    const res = await app.inject({ method: 'GET', url: '/health', headers: auth });
+    assert.equal(res.statusCode, 200);
+    assert.equal(res.json().protocol, PROTOCOL_VERSION);
+    assert.ok(Number.isInteger(PROTOCOL_VERSION) && PROTOCOL_VERSION >= 1);
   });
 
   it('hides 5xx details and answers unknown routes with 404', async function () {
