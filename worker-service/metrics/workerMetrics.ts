@@ -68,8 +68,9 @@ export class WorkerMetrics {
     if (this.opts.hostId !== undefined && status.host !== this.opts.hostId) return;
     this.counted.add(status.jobId);
     if (this.counted.size > REMEMBERED_FINAL) this.counted.delete(this.counted.values().next().value ?? '');
-    const code = status.error ? (isErrorCode(status.error.code) ? status.error.code : 'OTHER') : 'none';
-    this.jobsFinished.inc({ state: status.state, code });
+    // A label, not an error body: a code this build does not know is counted as OTHER.
+    const codeLabel = status.error ? (isErrorCode(status.error.code) ? status.error.code : 'OTHER') : 'none';
+    this.jobsFinished.inc({ state: status.state, code: codeLabel });
     if (status.usage) {
       const preset = this.opts.preset;
       this.tokens.inc({ preset, kind: 'input' }, status.usage.inputTokens);
