@@ -12,6 +12,8 @@ export const ERROR_CODES = [
   'BOT', 'NO_CREDENTIAL',
   // Submitting and following jobs
   'QUEUE_FULL', 'QUEUE_UNAVAILABLE', 'IDEMPOTENCY_CONFLICT', 'TOO_MANY_STREAMS',
+  // Readiness (GET /readyz): the host drains, or its agents cannot be confined
+  'DRAINING', 'SANDBOX_UNAVAILABLE',
   // A finished job's error
   'CANCELLED', 'TIMED_OUT', 'INTERRUPTED', 'INVALID_RECORD', 'NO_CHANGES', 'PR_CHANGED', 'BUDGET_EXCEEDED', 'LOCK_LOST',
   'CHECKOUT_FAILED', 'SANDBOX_FAILED', 'PUSH_FAILED', 'PUSH_CONFLICT',

@@ -9,6 +9,7 @@ import type { Commenter } from './github/comments.js';
 import authPlugin from './plugins/auth.js';
 import guardPlugin from './plugins/guard.js';
 import metricsPlugin from './plugins/metrics.js';
+import openapiPlugin from './plugins/openapi.js';
 import streamsPlugin from './plugins/streams.js';
 import steeringPlugin from './steering/plugin.js';
 import auditRoutes from './routes/audit.js';
@@ -63,6 +64,8 @@ export async function buildApp(config: WorkerConfig, opts: BuildAppOptions = {})
     allowList: (req) => req.caller?.kind === 'admin' && req.caller.mode === 'github',
     errorResponseBuilder: (_req, ctx) => ({ statusCode: 429, code: 'RATE_LIMITED', message: `too many requests; retry in ${Math.ceil(ctx.ttl / 1000)} s` }),
   });
+  // Before every route: the description collects them as they are added.
+  await app.register(openapiPlugin, { config });
   await app.register(sandboxPlugin, { config });
   await app.register(poolPlugin, { config, version: VERSION, commenter: opts.commenter, env: opts.env });
   await app.register(guardPlugin, { config });

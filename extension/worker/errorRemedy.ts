@@ -58,6 +58,8 @@ function remedyOfKnown(code: KnownCode): Remedy {
     case 'QUOTA_EXCEEDED':
     case 'QUEUE_FULL':
     case 'QUEUE_UNAVAILABLE':
+    case 'DRAINING':
+    case 'SANDBOX_UNAVAILABLE':
     case 'GITHUB_UNAVAILABLE':
     case 'TOO_MANY_STREAMS':
     case 'INTERNAL':

@@ -10,6 +10,8 @@ import jwt from '@fastify/jwt';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { WorkerConfig } from '../config.js';
 import { callerName, type Caller } from '../identity/caller.js';
+import { isDocsRoute } from './openapi.js';
+import { PUBLIC_ROUTES } from './publicRoutes.js';
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 const ISSUER = 'kiro-delegate-worker';
@@ -24,11 +26,8 @@ const loopbackHosts = (port: number) => new Set([`127.0.0.1:${port}`, `localhost
 
 const bearerOf = (header: string | undefined) => /^Bearer\s+(\S+)\s*$/i.exec(header ?? '')?.[1];
 
-/**
- * Routes that answer without a credential: liveness, the exchange that makes one, and
- * GitHub's webhook deliveries (their HMAC signature is their credential: steering/plugin.ts).
- */
-const PUBLIC = new Set(['GET /healthz', 'POST /auth/github', 'POST /github/webhook']);
+/** Routes that answer without a credential (publicRoutes.ts); GitHub's webhook deliveries carry an HMAC signature instead (steering/plugin.ts). */
+const PUBLIC = PUBLIC_ROUTES;
 
 /** Routes that check a credential of their own besides the caller: GET /metrics also takes KIRO_METRICS_TOKEN (plugins/metrics.ts). */
 const OWN_CHECK = new Set(['GET /metrics']);
@@ -98,7 +97,7 @@ export default fp<{ config: WorkerConfig }>(async function auth(app: FastifyInst
 
   app.addHook('preParsing', async (req, reply) => {
     const route = `${req.method} ${req.routeOptions.url ?? ''}`;
-    if (req.caller || PUBLIC.has(route) || OWN_CHECK.has(route)) return;
+    if (req.caller || PUBLIC.has(route) || OWN_CHECK.has(route) || (opts.config.publicDocs && isDocsRoute(req.routeOptions.url ?? ''))) return;
     const how = identity.mode === 'github' ? 'Authorization: Bearer <a session from POST /auth/github, or KIRO_WORKER_TOKEN>' : 'Authorization: Bearer <KIRO_WORKER_TOKEN>';
     return reply.code(401).header('www-authenticate', `Bearer realm="kiro-worker"`).send({ code: 'UNAUTHORIZED', message: req.authProblem ?? `a valid bearer token is required (${how})` });
   });

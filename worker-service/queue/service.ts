@@ -82,5 +82,7 @@ export interface JobService extends EventEmitter<JobServiceEvents> {
   sweep(cutoffMs: number): Promise<number>;
   /** SIGTERM: stop taking jobs; running ones may finish within `graceMs`, then go back to the queue. */
   drain(graceMs: number): Promise<void>;
+  /** Since drain() or close(): this host takes no more jobs (GET /readyz answers 503). */
+  readonly draining: boolean;
   close(): Promise<void>;
 }

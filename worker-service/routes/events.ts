@@ -23,7 +23,7 @@ import { randomInt } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import fp from 'fastify-plugin';
-import { EventsQuerySchema, ErrorBodySchema, type JobStatus, type PoolSlots, type WorkerEvent } from '../../shared/protocol.js';
+import { EventsQuerySchema, ErrorBodySchema, WorkerEventSchema, type JobStatus, type PoolSlots, type WorkerEvent } from '../../shared/protocol.js';
 
 export interface EventsOptions {
   /** Interval of the `: ping` comment; 15 s by default. */
@@ -127,7 +127,12 @@ const events: FastifyPluginAsyncTypebox<EventsOptions> = async (app, opts) => {
     jobs.off('slots', onSlots);
   });
 
-  app.get('/events', { schema: { querystring: EventsQuerySchema, response: { '4xx': ErrorBodySchema } } }, async (req, reply) => {
+  const response = {
+    // Each `data:` line is one WorkerEvent; the stream never ends by itself.
+    200: { description: 'Server-Sent Events: `id:`, `event:` (job or slots) and a `data:` line holding one WorkerEvent as JSON', content: { 'text/event-stream': { schema: WorkerEventSchema } } },
+    '4xx': ErrorBodySchema,
+  };
+  app.get('/events', { schema: { querystring: EventsQuerySchema, response } }, async (req, reply) => {
     const wanted = req.query.jobs === undefined ? null : new Set(req.query.jobs.split(',').filter(Boolean));
     const matches = (e: FeedEvent) => e.jobId === null || wanted === null || wanted.has(e.jobId);
     // Only the jobs this caller may read (identity/guard.ts); slot events name only those jobs.

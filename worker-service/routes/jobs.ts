@@ -52,7 +52,16 @@ const jobs: FastifyPluginAsyncTypebox = async (app) => {
   });
 
   // ?offset=N resumes at byte N of the log (what a reader had received before its connection dropped).
-  app.get('/jobs/:id/log', { schema: { params: JobIdParamsSchema, querystring: LogQuerySchema } }, async (req, reply) => {
+  app.get('/jobs/:id/log', {
+    schema: {
+      params: JobIdParamsSchema,
+      querystring: LogQuerySchema,
+      response: {
+        200: { description: 'The agent\'s output from `offset` on, streamed while the job runs (X-Log-Offset: where it starts)', content: { 'text/plain': { schema: Type.String() } } },
+        '4xx': ErrorBodySchema,
+      },
+    },
+  }, async (req, reply) => {
     await readable(req.caller, req.params.id);
     const offset = Number(req.query.offset ?? 0);
     const release = app.streams.open(req);
@@ -94,7 +103,8 @@ const jobs: FastifyPluginAsyncTypebox = async (app) => {
     // Gone while the log was being opened (a round trip to Redis in a fleet): nothing would call close.
     if (req.raw.destroyed || req.raw.socket.destroyed) close();
     reply.header('content-type', 'text/plain; charset=utf-8').header('cache-control', 'no-store').header('x-content-type-options', 'nosniff').header('x-log-offset', String(offset));
-    return reply.send(out);
+    // Fastify sends a stream as it is; the response schema describes its bytes (a string), which the type provider then expects.
+    return reply.send(out as unknown as string);
   });
 };
 

@@ -83,11 +83,17 @@ export interface SandboxRuntimeOptions {
   onWarning?: (message: string) => void;
 }
 
+/** How long a readiness probe's answer stands. */
+const READY_PROBE_MS = 5_000;
+
 export class SandboxRuntime {
   private cgroups: CgroupDriver = { kind: 'none', create: async () => null };
   private readonly sb: SandboxConfig;
   /** The last job whose cgroup could not be made, and why: shown in /health until a cgroup is made again. */
   private cgroupFailure: string | null = null;
+
+  /** The last readiness probe (usable()): when it started and what it found. */
+  private probe: { at: number; result: Promise<string | null> } | undefined;
 
   /** What no agent may reach (link-local, this worker, Redis), shared by every job's proxy. */
   private readonly forbidden: ForbiddenTargets;
@@ -107,22 +113,38 @@ export class SandboxRuntime {
     return this.sb.enabled;
   }
 
-  /** Refuses (throws) when agents cannot be confined here; KIRO_SANDBOX=off skips the check. */
-  async init(): Promise<void> {
-    if (!this.sb.enabled) return;
+  /** Why bubblewrap cannot make a sandbox here now, or null when it can. */
+  private async bwrapProblem(): Promise<string | null> {
     try {
       await run('bwrap', ['--unshare-all', '--unshare-user', '--disable-userns', '--cap-drop', 'ALL', '--die-with-parent', '--ro-bind', '/', '/', '--proc', '/proc', '--dev', '/dev', '--', 'true'], { timeout: 10_000 });
+      return null;
     } catch (e) {
       const err = e as NodeJS.ErrnoException & { stderr?: string };
       if (err.code === 'ENOENT') {
-        throw new SandboxUnavailableError('bubblewrap (bwrap) is not installed, and every agent runs inside it: install it (Debian/Ubuntu: apt-get install bubblewrap; Fedora: dnf install bubblewrap), or set KIRO_SANDBOX=off to run agents unconfined (not for shared hosts)');
+        return 'bubblewrap (bwrap) is not installed, and every agent runs inside it: install it (Debian/Ubuntu: apt-get install bubblewrap; Fedora: dnf install bubblewrap), or set KIRO_SANDBOX=off to run agents unconfined (not for shared hosts)';
       }
-      throw new SandboxUnavailableError(
-        `bubblewrap could not make a sandbox here (${(err.stderr ?? err.message).trim()}): the service needs user namespaces ` +
+      return `bubblewrap could not make a sandbox here (${(err.stderr ?? err.message).trim()}): the service needs user namespaces ` +
         '(sysctl kernel.unprivileged_userns_clone=1 and user.max_user_namespaces > 0; on Ubuntu 24.04+ also kernel.apparmor_restrict_unprivileged_userns=0 or an AppArmor profile for bwrap), ' +
-        'or set KIRO_SANDBOX=off to run agents unconfined (not for shared hosts)',
-      );
+        'or set KIRO_SANDBOX=off to run agents unconfined (not for shared hosts)';
     }
+  }
+
+  /**
+   * GET /readyz: whether agents can still be confined (bwrap removed, user namespaces
+   * turned off since start), asked again at most every READY_PROBE_MS.
+   */
+  async usable(): Promise<string | null> {
+    if (!this.sb.enabled) return null;
+    // One probe at a time: callers meanwhile share its answer (bwrapProblem never rejects).
+    if (!this.probe || Date.now() - this.probe.at > READY_PROBE_MS) this.probe = { at: Date.now(), result: this.bwrapProblem() };
+    return this.probe.result;
+  }
+
+  /** Refuses (throws) when agents cannot be confined here; KIRO_SANDBOX=off skips the check. */
+  async init(): Promise<void> {
+    if (!this.sb.enabled) return;
+    const problem = await this.bwrapProblem();
+    if (problem) throw new SandboxUnavailableError(problem);
     if (proxied(this.sb.network) && !(this.opts.bridgePath && existsSync(this.opts.bridgePath))) {
       const which = this.sb.network.mode === 'allow' && this.sb.network.default ? 'the default KIRO_AGENT_NETWORK (the agent\'s API hosts)' : `KIRO_AGENT_NETWORK=${this.sb.network.mode}`;
       throw new SandboxUnavailableError(`${which} needs the egress bridge (dist/worker/net-bridge.mjs): run npm run build`);

@@ -82,6 +82,7 @@ export default fp<{ config: WorkerConfig }>(async function steeringPlugin(app: F
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
     scope.post('/github/webhook', {
+      config: { describedBody: { type: 'object', description: 'The event\'s payload as GitHub sends it (issue_comment, pull_request_review, issues; others are ignored): X-GitHub-Event names it, X-Hub-Signature-256 signs its bytes' } },
       schema: {
         summary: 'GitHub webhook deliveries (authenticated by their X-Hub-Signature-256 signature, not a worker token)',
         response: { 200: AnswerSchema, 202: AnswerSchema, '4xx': ErrorSchema, '5xx': ErrorSchema },

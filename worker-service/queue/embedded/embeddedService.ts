@@ -159,6 +159,10 @@ export class EmbeddedJobService extends EventEmitter<JobServiceEvents> implement
     return old.length;
   }
 
+  get draining(): boolean {
+    return !this.queue.accepting;
+  }
+
   async drain(graceMs: number): Promise<void> {
     await this.queue.drain(graceMs);
   }

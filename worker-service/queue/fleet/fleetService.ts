@@ -3,17 +3,12 @@
 // enqueues, reports, cancels and streams any job. BullMQ holds the queue; this host's processor
 // (processor.ts) takes jobs for its idle slots, and a job whose host stops renewing its
 // lock (kill -9, a lost machine) is taken up by another host after the stalled check.
-// Around BullMQ, in Redis:
-// - each job's record (records.ts; the job's id derives from its idempotency scope, so
-//   concurrent submits on several hosts make one job);
-// - a per-branch lock (branchLock.ts), since two jobs of one branch never run at once;
-// - the agent's log, appended as it comes, which every host reads from (logReader.ts);
-// - heartbeats (hosts.ts) for /health, and pub/sub for events and cancels (bus.ts), over
-//   connections of their own (connections.ts).
-// Redis is input, not truth: records, BullMQ jobs and pub/sub messages are checked
-// (validate.ts) before they are used; what fails is dropped and logged.
-// Records and log bytes go through a write-behind queue (writeBehind.ts): a running job
-// never waits on Redis, and what it wrote reaches Redis in order once it is back.
+// Around BullMQ, in Redis: each job's record (records.ts; its id derives from its idempotency
+// scope, so concurrent submits on several hosts make one job); a per-branch lock (branchLock.ts);
+// the agent's log, which every host reads from (logReader.ts); heartbeats (hosts.ts) and
+// pub/sub (bus.ts), over connections of their own (connections.ts). Redis is input, not
+// truth: what is read is checked (validate.ts) and what fails is dropped and logged. Records
+// and log bytes go through a write-behind queue (writeBehind.ts): a running job never waits on Redis.
 import { EventEmitter } from 'node:events';
 import type { FastifyBaseLogger as Logger } from 'fastify';
 import { isFinalState, type GenerateCodeRequest, type JobStatus, type PoolHealth, type PoolSlots } from '../../../shared/protocol.js';
@@ -277,6 +272,8 @@ export class FleetJobService extends EventEmitter<JobServiceEvents> implements J
       return !job || isFinalState(job.state);
     }, this.logBell);
   }
+
+  get draining(): boolean { return !this.accepting; }
 
   async drain(graceMs: number): Promise<void> {
     this.accepting = false;
