@@ -34,6 +34,7 @@ if [ "${1:-}" = --local-base ]; then
   fi
 fi
 tag=localhost/kiro-worker:test
-"$engine" build ${CONTAINER_BUILD_FLAGS:-} -f deploy/Dockerfile --build-arg BASE_IMAGE="$base" --build-arg AGENT=fake -t "$tag" .
+format=(); case "$engine" in *podman) format=(--format docker);; esac  # podman drops HEALTHCHECK from OCI images
+"$engine" build "${format[@]}" ${CONTAINER_BUILD_FLAGS:-} -f deploy/Dockerfile --build-arg BASE_IMAGE="$base" --build-arg AGENT=fake -t "$tag" .
 npx tsx scripts/build.ts >&2
 exec npx tsx scripts/container-smoke.ts "$engine" "$tag"
