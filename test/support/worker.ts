@@ -79,11 +79,12 @@ export interface ChildWorker {
 /**
  * The built service (dist/worker/server.mjs) as a separate process. `detached`: in its
  * own process group (a terminal's Ctrl-C then reaches only the parent, which stops it in
- * order); `onOutput` sees its output as it comes; `keepChars` bounds what `output()` keeps.
+ * order); `onOutput` sees its output as it comes; `keepChars` bounds what `output()` keeps;
+ * `cwd`: a folder holding another copy of dist/worker and its node_modules (default this checkout).
  */
-export async function startWorkerProcess(env: Record<string, string>, opts: { detached?: boolean; onOutput?: (text: string) => void; keepChars?: number } = {}): Promise<ChildWorker> {
+export async function startWorkerProcess(env: Record<string, string>, opts: { detached?: boolean; onOutput?: (text: string) => void; keepChars?: number; cwd?: string } = {}): Promise<ChildWorker> {
   const child = spawn(process.execPath, ['dist/worker/server.mjs'], {
-    cwd: repoRoot, env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env, KIRO_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'], detached: opts.detached ?? false,
+    cwd: opts.cwd ?? repoRoot, env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env, KIRO_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'], detached: opts.detached ?? false,
   });
   let out = '';
   const take = (d: Buffer) => {
