@@ -2,6 +2,11 @@
 // to do, while it drains, while its Redis is away (a fleet), or while its agents cannot be
 // confined (bubblewrap gone). No credential is needed, and nothing about jobs is said.
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { repoRoot } from '../../support/paths.js';
 import { startRedis, type RedisServer } from '../../../scripts/support/redis.js';
 import { stopChild } from '../../../scripts/support/lifecycle.js';
 import { pollUntil, tempDir } from '../../support/helpers.js';
@@ -53,6 +58,19 @@ describe('GET /readyz (readiness)', function () {
       process.env.PATH = path;
       await w.close();
     }
+  });
+
+  it('the unit\'s ExecStartPost (deploy/wait-live.mjs) ends 0 once the worker is live, 1 when nothing answers in time', async () => {
+    const w = await startWorker(workerEnv(s.gh, s.botToken, await tempDir()));
+    const waitLive = (port: number, seconds: string) => promisify(execFile)(process.execPath, [join(repoRoot, 'deploy', 'wait-live.mjs'), seconds], { env: { ...process.env, KIRO_WORKER_HOST: '0.0.0.0', KIRO_WORKER_PORT: String(port) } });
+    try {
+      await waitLive(Number(new URL(w.url).port), '10');
+    } finally {
+      await w.close();
+    }
+    // A port nobody listens on: taken and let go.
+    const free = await new Promise<number>((r) => { const srv = createServer().listen(0, '127.0.0.1', () => { const a = srv.address(); srv.close(() => r(typeof a === 'object' && a ? a.port : 0)); }); });
+    await assert.rejects(waitLive(free, '1'), (e: { code?: number; stderr?: string }) => e.code === 1 && /did not answer/.test(e.stderr ?? ''));
   });
 
   describe('a fleet host', () => {
