@@ -1,24 +1,6 @@
 // GET /events[?jobs=<id>,<id>]: job state changes and slot changes, live, as
-// Server-Sent Events (text/event-stream).
-//
-// A connection first gets what it needs to be consistent at once, then every change:
-// - fresh (no or unusable Last-Event-ID): the current status of each requested job
-//   (without `jobs`, of every job not yet final) and the current slots;
-// - resumed (Last-Event-ID still in the ring buffer): exactly the events it missed.
-// Every event has an `id:` from one sequence per process and an `event:` name (its
-// `type`, see WorkerEventSchema in shared/protocol.ts); `: ping` comments keep idle
-// connections (and proxies) alive. The sequence starts at a random point of a 2^52
-// range, so an id from another process — an earlier one of this worker, or another
-// host of a fleet, which a load balancer may reconnect a client to — is as good as
-// never inside this process's buffer: it gets a fresh snapshot rather than a wrong replay.
-//
-// Written on the raw reply (reply.hijack() + reply.raw.writeHead) rather than with a
-// plugin: the official @fastify/sse (0.6.0, Fastify 5) exists, but it is 0.x with its
-// route API changed between minors, adding it means a new dependency, and what it would
-// do here (framing, a heartbeat timer) is a few lines; the part that matters — one id
-// sequence shared by every client, the buffer to replay from, the snapshot on connect —
-// it leaves to the application anyway. fastify-sse-v2 targets Fastify >=4 through
-// it-pushable streams and adds nothing we need.
+// Server-Sent Events: a snapshot (or, with Last-Event-ID, exactly what was missed),
+// then every change. The design and why no SSE plugin: docs/adr/0002-event-stream.md.
 import { randomInt } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';

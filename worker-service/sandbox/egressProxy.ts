@@ -1,26 +1,7 @@
 // The egress proxy every sandboxed agent's network goes through (KIRO_AGENT_NETWORK
-// `allow:` and its default, and `open`): an HTTP proxy on a Unix socket (bound into
-// the sandbox, where net-bridge exposes it on the sandbox's own loopback) that
-// tunnels CONNECT and forwards absolute-form HTTP requests, and refuses the rest.
-// Under `allow` only the listed hosts pass; under `open` any host whose address is
-// public, and the listed ones wherever they are. In both, the addresses of
-// egressPolicy.ts's ForbiddenTargets (link-local, this worker, Redis) never pass.
-//
-// Built on node:http + node:net rather than a library, after looking at the
-// npm ones: `proxy` (TooTallNate) has a single `authenticate` hook whose only
-// refusal is 407 Proxy Authentication Required (it asks the client for
-// credentials instead of saying the host is not allowed) and adds Via headers;
-// `http-proxy` / `http-proxy-middleware` are reverse proxies without CONNECT;
-// `proxy-chain` can refuse per host (RequestError 403 from
-// prepareRequestFunction) but listens on a TCP port through its own listen(),
-// and brings upstream chaining and SOCKS (socks, socks-proxy-agent) that this
-// service must not have. What is needed here (one decision, a splice, a
-// streamed forward) is small enough to read whole.
-//
-// DNS: a name is resolved once, here, after it passed the allow check; every
-// address it resolved to is judged, and the connection goes to one of the
-// addresses that passed, never to the name (which could resolve to something
-// else the second time: DNS rebinding).
+// `allow:` and its default, and `open`): an HTTP proxy on a Unix socket that tunnels
+// CONNECT and forwards absolute-form HTTP, judging every resolved address (no DNS
+// rebinding). Why it is hand-written, and how: docs/adr/0001-egress-proxy.md.
 import http from 'node:http';
 import type net from 'node:net';
 import { chmod, unlink } from 'node:fs/promises';
