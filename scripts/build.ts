@@ -7,7 +7,7 @@
 //   dist/test/fake-kiro.mjs    the scripted stand-in agent used by tests, benchmarks and the demo
 //   dist/test/hostile-agent.mjs  the scripted hostile agent of the sandbox tests
 // Type-checking is separate (`tsc --noEmit`). Usage: tsx scripts/build.ts [--watch]
-import { build, type BuildOptions } from 'esbuild';
+import { build, context, type BuildOptions } from 'esbuild';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 
@@ -29,10 +29,17 @@ if (existsSync('extension/webview/form.ts')) {
   targets.push({ ...common, entryPoints: ['extension/webview/form.ts'], outfile: 'dist/webview/form.js', platform: 'browser', format: 'esm', target: 'es2022', minify: production });
 }
 
-await Promise.all(targets.filter((t) => (t.entryPoints as string[]).every((e) => existsSync(e))).map((t) => build(t)));
+const present = targets.filter((t) => (t.entryPoints as string[]).every((e) => existsSync(e)));
+// --watch: esbuild's incremental contexts, built once now and again on every change.
+const contexts = process.argv.includes('--watch') ? await Promise.all(present.map((t) => context({ ...t, logLevel: 'info' }))) : null;
+await Promise.all(contexts ? contexts.map((c) => c.rebuild()) : present.map((t) => build(t)));
 // The root package is "type": "module"; the extension bundle is CommonJS.
 await mkdir('dist', { recursive: true });
 await writeFile('dist/package.json', JSON.stringify({ type: 'commonjs' }) + '\n');
 const { chmod } = await import('node:fs/promises');
 await chmod('dist/test/fake-kiro.mjs', 0o755);
 await chmod('dist/test/hostile-agent.mjs', 0o755);
+if (contexts) {
+  await Promise.all(contexts.map((c) => c.watch()));
+  console.log('build: watching for changes (Ctrl+C stops)');
+}

@@ -6,7 +6,7 @@ import { dirname, join, relative } from 'node:path';
 import { repoRoot } from '../support/paths.js';
 
 function markdownFiles(): string[] {
-  const out = ['README.md', 'SECURITY.md', 'CHANGELOG.md', 'bench/README.md'].map((f) => join(repoRoot, f)).filter((f) => existsSync(f));
+  const out = ['README.md', 'MARKETPLACE.md', 'SECURITY.md', 'CHANGELOG.md', 'bench/README.md'].map((f) => join(repoRoot, f)).filter((f) => existsSync(f));
   const walk = (dir: string) => {
     for (const e of readdirSync(dir, { withFileTypes: true })) {
       const p = join(dir, e.name);
