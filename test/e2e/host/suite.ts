@@ -14,6 +14,7 @@ import { MARKER } from '../../../extension/terminal/kiroLines.js';
 import type { JobStatus } from '../../../shared/protocol.js';
 import { formatNote } from '../../../shared/workerNote.js';
 import { pollUntil } from '../../support/helpers.js';
+import { chatTests } from './chat.js';
 
 const EXTENSION_ID = 'kiro-delegate.kiro-delegate';
 const ESC = '\x1b';
@@ -206,6 +207,8 @@ export async function run(): Promise<void> {
       assert.equal(agent, `before |${ESC}[32mgreen |after|`, JSON.stringify(written));
     });
   });
+
+  chatTests(g);
 
   await new Promise<void>((resolve, reject) => {
     mocha.run((failures) => (failures > 0 ? reject(new Error(`${failures} host test(s) failed`)) : resolve()));
