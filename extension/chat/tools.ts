@@ -47,14 +47,15 @@ export function registerTools(context: vscode.ExtensionContext, services: Servic
   };
   const followUpTool: vscode.LanguageModelTool<FollowUpInput> = {
     prepareInvocation: (options) => {
-      const { prNumber, instructions } = options.input;
+      const prNumber = typeof options.input.prNumber === 'number' ? options.input.prNumber : '?';
+      const instructions = typeof options.input.instructions === 'string' ? options.input.instructions : '';
       return {
         invocationMessage: `Sending a follow-up to PR #${String(prNumber)}`,
-        confirmationMessages: { title: `Send a follow-up to PR #${String(prNumber)}?`, message: new vscode.MarkdownString().appendText(String(instructions ?? '')) },
+        confirmationMessages: { title: `Send a follow-up to PR #${String(prNumber)}?`, message: new vscode.MarkdownString().appendText(instructions) },
       };
     },
     async invoke(options) {
-      const parsed = parseFollowUp(`${String(options.input.prNumber ?? '')} ${typeof options.input.instructions === 'string' ? options.input.instructions : ''}`);
+      const parsed = parseFollowUp(`${typeof options.input.prNumber === 'number' ? options.input.prNumber : ''} ${typeof options.input.instructions === 'string' ? options.input.instructions : ''}`);
       if (!parsed.ok) return text(parsed.message);
       const ws = await workspaceDefaults(services);
       const d = findByPr(services.store.all(), parsed.prNumber, ws.owner ? ws : undefined);
