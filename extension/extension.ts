@@ -3,6 +3,8 @@ import * as vscode from 'vscode';
 import { registerActionCommands } from './commands/registry.js';
 import { registerDelegateCommands } from './commands/delegate.js';
 import { Services } from './services.js';
+import { registerChatParticipant } from './chat/participant.js';
+import { registerTools } from './chat/tools.js';
 import { DelegationsView } from './ui/delegationsView.js';
 import { jobLinkHandler } from './ui/jobLinks.js';
 import { notifyWatchEvent } from './ui/notifications.js';
@@ -47,8 +49,10 @@ export function activate(context: vscode.ExtensionContext): void {
       }
     }),
   );
-  registerDelegateCommands(context, services, statusBar);
+  const flow = registerDelegateCommands(context, services, statusBar);
   registerActionCommands(context, services, statusBar);
+  registerChatParticipant(context, services, flow);
+  registerTools(context, services, flow);
   // Work after start-up is deferred: the first health check and resuming watches.
   setTimeout(() => {
     warnIgnoredSettings(warned, log);

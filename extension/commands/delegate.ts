@@ -5,8 +5,9 @@
 import * as vscode from 'vscode';
 import { chooseBaseBranch, type BaseBranchFacts } from '../../shared/baseBranch.js';
 import { languageForPath } from '../../shared/taskMarkdown.js';
-import type { SelectionInfo } from '../../shared/webviewProtocol.js';
-import { delegate } from '../delegations/delegate.js';
+import type { FormValues, SelectionInfo } from '../../shared/webviewProtocol.js';
+import { delegate, type Delegated } from '../delegations/delegate.js';
+import type { ValidForm } from '../form/validation.js';
 import { lookupBaseBranches } from '../github/baseBranches.js';
 import { DelegateError } from '../github/errors.js';
 import { PrepareCache } from '../github/prefetch.js';
@@ -18,7 +19,13 @@ import type { HealthStatusBar } from '../ui/statusBar.js';
 import { notifySendProblem } from '../ui/notifications.js';
 
 export function submitHandler(services: Services, statusBar: HealthStatusBar, prefetch: PrepareCache): SubmitHandler {
-  return async (checked, selection, progress) => {
+  return async (checked, selection, progress) => (await submitDelegation(services, statusBar, prefetch, checked.value, selection, progress)).result;
+}
+
+/** Creates the PR and sends the job (the form's submit, the chat's confirmation and the kiro_delegate tool). */
+async function submitDelegation(services: Services, statusBar: HealthStatusBar, prefetch: PrepareCache, form: ValidForm, selection: SelectionInfo | null, progress: (m: string) => void): Promise<Delegated> {
+  const checked = { value: form };
+  {
     const github = await services.github(true);
     if (!github) throw new DelegateError('NOT_SIGNED_IN', 'Not signed in to GitHub: sign in (or run "Kiro: Set GitHub Token") and submit again.');
     const prepared = await prefetch.lookup(github, checked.value);
@@ -54,8 +61,18 @@ export function submitHandler(services: Services, statusBar: HealthStatusBar, pr
         await vscode.commands.executeCommand('kiroDelegate.cancelJob', delegation);
       }
     });
-    return done.result;
-  };
+    return done;
+  }
+}
+
+/** The editor's selection as the task's code excerpt (none when nothing is selected). */
+export function editorSelection(editor: vscode.TextEditor | undefined): SelectionInfo | null {
+  if (!editor || editor.selection.isEmpty) return null;
+  const s = editor.selection;
+  // A selection ending at column 0 of a line does not include that line.
+  const endLine = s.end.character === 0 && s.end.line > s.start.line ? s.end.line : s.end.line + 1;
+  const path = vscode.workspace.asRelativePath(editor.document.uri, false).replace(/\\/g, '/');
+  return { path, startLine: s.start.line + 1, endLine, code: editor.document.getText(s), language: languageForPath(path) || editor.document.languageId };
 }
 
 /**
@@ -63,17 +80,10 @@ export function submitHandler(services: Services, statusBar: HealthStatusBar, pr
  * the repository's default branch, which one query to GitHub tells (applied when it
  * answers, unless the user already changed the field).
  */
-async function openForm(context: vscode.ExtensionContext, services: Services, onSubmit: SubmitHandler, onValues: ValuesListener, editor: vscode.TextEditor | undefined, withSelection: boolean): Promise<void> {
+async function openForm(context: vscode.ExtensionContext, services: Services, onSubmit: SubmitHandler, onValues: ValuesListener, editor: vscode.TextEditor | undefined, withSelection: boolean, given: Partial<FormValues> = {}): Promise<void> {
   const settings = readSettings();
   const info = await workspaceRepoWithProgress(editor?.document.uri, 'Kiro: opening the form');
-  let selection: SelectionInfo | null = null;
-  if (withSelection && editor && !editor.selection.isEmpty) {
-    const s = editor.selection;
-    // A selection ending at column 0 of a line does not include that line.
-    const endLine = s.end.character === 0 && s.end.line > s.start.line ? s.end.line : s.end.line + 1;
-    const path = vscode.workspace.asRelativePath(editor.document.uri, false).replace(/\\/g, '/');
-    selection = { path, startLine: s.start.line + 1, endLine, code: editor.document.getText(s), language: languageForPath(path) || editor.document.languageId };
-  }
+  const selection = withSelection ? editorSelection(editor) : null;
   const facts: BaseBranchFacts = { setting: settings.baseBranch, currentBranch: info.branch, kiroPrefix: settings.branchPrefix };
   const base = (f: BaseBranchFacts) => {
     const choice = chooseBaseBranch(f);
@@ -83,7 +93,7 @@ async function openForm(context: vscode.ExtensionContext, services: Services, on
   };
   const first = base(facts);
   const prefill: FormPrefill = {
-    values: { owner: info.remote?.owner ?? '', repo: info.remote?.repo ?? '', baseBranch: first.baseBranch, title: '', objective: selection ? `Work on ${selection.path}, lines ${selection.startLine}-${selection.endLine}: ` : '' },
+    values: { owner: info.remote?.owner ?? '', repo: info.remote?.repo ?? '', baseBranch: first.baseBranch, title: '', objective: selection ? `Work on ${selection.path}, lines ${selection.startLine}-${selection.endLine}: ` : '', ...given },
     selection, warnings: first.warnings, base: first.base,
   };
   const { panel, generation } = DelegateFormPanel.createOrShow(context.extensionUri, prefill, onSubmit, onValues);
@@ -97,7 +107,14 @@ async function openForm(context: vscode.ExtensionContext, services: Services, on
   }
 }
 
-export function registerDelegateCommands(context: vscode.ExtensionContext, services: Services, statusBar: HealthStatusBar): void {
+/** What the chat participant and the kiro_delegate tool use of the form's flow. */
+export interface DelegateFlow {
+  /** Opens the form with these values over the workspace's prefill (the editor's selection included when there is one). */
+  open(values: Partial<FormValues>): Promise<void>;
+  submit(form: ValidForm, selection: SelectionInfo | null): Promise<Delegated>;
+}
+
+export function registerDelegateCommands(context: vscode.ExtensionContext, services: Services, statusBar: HealthStatusBar): DelegateFlow {
   // Asked silently (a token already there, no sign-in prompt), like the default-branch lookup.
   const prefetch = new PrepareCache({ github: () => services.github(false), log: (m) => services.log.info(m) });
   context.subscriptions.push({ dispose: () => prefetch.dispose() });
@@ -116,4 +133,11 @@ export function registerDelegateCommands(context: vscode.ExtensionContext, servi
       await openForm(context, services, onSubmit, onValues, editor, true);
     })),
   );
+  return {
+    open: (values) => {
+      const editor = vscode.window.activeTextEditor;
+      return openForm(context, services, onSubmit, onValues, editor, Boolean(editor && !editor.selection.isEmpty), values);
+    },
+    submit: (form, selection) => submitDelegation(services, statusBar, prefetch, form, selection, (m) => services.log.info(m)),
+  };
 }

@@ -16,6 +16,7 @@ import { formatNote } from '../../../shared/workerNote.js';
 import { pollUntil } from '../../support/helpers.js';
 import { GITHUB_READY, HAS_DELEGATION, WORKER_READY } from '../../../extension/ui/walkthroughContext.js';
 import { walkthroughTests } from './walkthrough.js';
+import { chatTests } from './chat.js';
 
 const EXTENSION_ID = 'kiro-delegate.kiro-delegate';
 const ESC = '\x1b';
@@ -209,6 +210,8 @@ export async function run(): Promise<void> {
       assert.equal(agent, `before |${ESC}[32mgreen |after|`, JSON.stringify(written));
     });
   });
+
+  chatTests(g);
 
   await new Promise<void>((resolve, reject) => {
     mocha.run((failures) => (failures > 0 ? reject(new Error(`${failures} host test(s) failed`)) : resolve()));
