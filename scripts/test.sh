@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# npm test: install what is missing, type-check, lint, build, run the unit and
+# npm test: install what is missing, type-check, lint, check the formatting, build, run the unit and
 # integration suites, then the end-to-end suite in a real VS Code (code-server +
 # chromium, installed by scripts/e2e/install.sh; root installs chromium with apt,
 # otherwise it says which packages to install). KIRO_SKIP_E2E=1 skips the last step.
@@ -14,6 +14,7 @@ if [ $# -gt 0 ]; then
 fi
 npx tsc --noEmit -p .
 npx eslint .
+npx prettier --check . --log-level warn
 npx tsx scripts/build.ts
 npx mocha
 if [ "${KIRO_SKIP_E2E:-}" = "1" ]; then
