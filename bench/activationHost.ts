@@ -41,6 +41,8 @@ export async function benchActivationHost(): Promise<Record<string, number>> {
     }
   }
   const activationHostMs = percentile(times, 50);
-  console.log(`activation (real host, VS Code's own figure): p50 ${round(activationHostMs)} ms over ${times.length} starts (${times.join(', ')} ms)`);
+  console.log(
+    `activation (real host, VS Code's own figure): p50 ${round(activationHostMs)} ms over ${times.length} starts (${times.join(', ')} ms)`,
+  );
   return { activationHostMs: round(activationHostMs) };
 }

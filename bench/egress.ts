@@ -49,7 +49,9 @@ function exchange(socket: net.Socket, preamble: string | null): Promise<void> {
       }
     });
     socket.on('error', reject);
-    socket.on('close', () => (/^HTTP\/1\.1 200[^]*ok$/.test(text) ? resolve() : reject(new Error(`unexpected answer: ${text.slice(0, 80)}`))));
+    socket.on('close', () =>
+      /^HTTP\/1\.1 200[^]*ok$/.test(text) ? resolve() : reject(new Error(`unexpected answer: ${text.slice(0, 80)}`)),
+    );
     socket.on('connect', () => (preamble === null ? get() : socket.write(preamble)));
   });
 }
@@ -79,20 +81,39 @@ export async function benchEgress(): Promise<Record<string, number>> {
   // What a worker runs: its own port and a Redis among the forbidden destinations, checked at every request.
   const forbidden = new ForbiddenTargets({ workerPorts: () => [8080], redis: { host: '127.0.0.1', port: 6379 } });
   const socketPath = join(dir, 'egress.sock');
-  const proxy = await startEgressProxy({ socketPath, allow: [`127.0.0.1:${port}`, `localhost:${port}`, 'api.anthropic.com:443'], forbidden });
+  const proxy = await startEgressProxy({
+    socketPath,
+    allow: [`127.0.0.1:${port}`, `localhost:${port}`, 'api.anthropic.com:443'],
+    forbidden,
+  });
   // The bridge as the build ships it (built here when dist/ is not).
   let bridge = join(repoRoot, 'dist/worker/net-bridge.mjs');
   if (!existsSync(bridge)) {
     bridge = join(dir, 'net-bridge.mjs');
-    await build({ entryPoints: [join(repoRoot, 'worker-service/sandbox/netBridge.ts')], outfile: bridge, bundle: true, platform: 'node', format: 'esm', target: 'node20', logLevel: 'warning' });
+    await build({
+      entryPoints: [join(repoRoot, 'worker-service/sandbox/netBridge.ts')],
+      outfile: bridge,
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      logLevel: 'warning',
+    });
   }
   const bridgePort = await freePort();
-  const held = spawn(process.execPath, [bridge, String(bridgePort), socketPath, '--', process.execPath, '-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+  const held = spawn(
+    process.execPath,
+    [bridge, String(bridgePort), socketPath, '--', process.execPath, '-e', 'setInterval(() => {}, 1000)'],
+    { stdio: 'ignore' },
+  );
   try {
     // Wait for the bridge to listen (bounded).
     for (let i = 0; ; i++) {
       const up = await new Promise<boolean>((r) => {
-        const s = net.connect(bridgePort, '127.0.0.1', () => { s.destroy(); r(true); });
+        const s = net.connect(bridgePort, '127.0.0.1', () => {
+          s.destroy();
+          r(true);
+        });
         s.on('error', () => r(false));
       });
       if (up) break;
@@ -102,7 +123,8 @@ export async function benchEgress(): Promise<Record<string, number>> {
     const direct: number[] = [];
     const proxied: number[] = [];
     const byName: number[] = [];
-    const viaBridge = (host: string) => exchange(net.connect(bridgePort, '127.0.0.1'), `CONNECT ${host}:${port} HTTP/1.1\r\nHost: ${host}:${port}\r\n\r\n`);
+    const viaBridge = (host: string) =>
+      exchange(net.connect(bridgePort, '127.0.0.1'), `CONNECT ${host}:${port} HTTP/1.1\r\nHost: ${host}:${port}\r\n\r\n`);
     // Warm-up: JIT, the first lookups.
     for (let i = 0; i < 20; i++) {
       await exchange(net.connect(port, '127.0.0.1'), null);
@@ -125,9 +147,17 @@ export async function benchEgress(): Promise<Record<string, number>> {
     const egressProxyAddedMs = p50(proxied) - p50(direct);
     const egressProxyAddedByNameMs = p50(byName) - p50(direct);
     const egressSpawnAddedMs = p50(spawnBridged) - p50(spawnPlain);
-    console.log(`egress: request p50 ${round(p50(direct), 2)} ms direct, ${round(p50(proxied), 2)} ms through bridge + proxy (${round(p50(byName), 2)} ms by name) over ${RUNS} runs -> added ${round(egressProxyAddedMs, 2)} ms (${round(egressProxyAddedByNameMs, 2)} ms by name); p95 added ${round(percentile(proxied, 95) - percentile(direct, 95), 2)} ms`);
-    console.log(`egress: spawn -> first output p50 ${round(p50(spawnPlain))} ms plain, ${round(p50(spawnBridged))} ms behind the bridge over ${SPAWNS} runs -> added ${round(egressSpawnAddedMs)} ms per job`);
-    return { egressProxyAddedMs: round(egressProxyAddedMs, 2), egressProxyAddedByNameMs: round(egressProxyAddedByNameMs, 2), egressSpawnAddedMs: round(egressSpawnAddedMs) };
+    console.log(
+      `egress: request p50 ${round(p50(direct), 2)} ms direct, ${round(p50(proxied), 2)} ms through bridge + proxy (${round(p50(byName), 2)} ms by name) over ${RUNS} runs -> added ${round(egressProxyAddedMs, 2)} ms (${round(egressProxyAddedByNameMs, 2)} ms by name); p95 added ${round(percentile(proxied, 95) - percentile(direct, 95), 2)} ms`,
+    );
+    console.log(
+      `egress: spawn -> first output p50 ${round(p50(spawnPlain))} ms plain, ${round(p50(spawnBridged))} ms behind the bridge over ${SPAWNS} runs -> added ${round(egressSpawnAddedMs)} ms per job`,
+    );
+    return {
+      egressProxyAddedMs: round(egressProxyAddedMs, 2),
+      egressProxyAddedByNameMs: round(egressProxyAddedByNameMs, 2),
+      egressSpawnAddedMs: round(egressSpawnAddedMs),
+    };
   } finally {
     held.kill('SIGTERM');
     await proxy.close();

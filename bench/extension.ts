@@ -51,22 +51,57 @@ export async function benchExtension(): Promise<Record<string, number>> {
       t = performance.now();
       const branch = `rest-${i}-${Date.now()}`;
       const base = await client.request('GET /repos/{owner}/{repo}/git/ref/{ref}', { owner: 'alice', repo: 'app', ref: 'heads/main' });
-      await client.request('POST /repos/{owner}/{repo}/git/refs', { owner: 'alice', repo: 'app', ref: `refs/heads/${branch}`, sha: base.data.object.sha });
-      await client.request('PUT /repos/{owner}/{repo}/contents/{path}', { owner: 'alice', repo: 'app', path: 'TASK.md', branch, message: 'task: Bench task', content: Buffer.from(renderTaskMarkdown(task)).toString('base64') });
+      await client.request('POST /repos/{owner}/{repo}/git/refs', {
+        owner: 'alice',
+        repo: 'app',
+        ref: `refs/heads/${branch}`,
+        sha: base.data.object.sha,
+      });
+      await client.request('PUT /repos/{owner}/{repo}/contents/{path}', {
+        owner: 'alice',
+        repo: 'app',
+        path: 'TASK.md',
+        branch,
+        message: 'task: Bench task',
+        content: Buffer.from(renderTaskMarkdown(task)).toString('base64'),
+      });
       await client.request('POST /repos/{owner}/{repo}/pulls', { owner: 'alice', repo: 'app', title: 'Bench', head: branch, base: 'main' });
       rest.push(performance.now() - t);
     }
     const timeToPrRatio = percentile(warm, 50) / percentile(rest, 50);
     const timeToPrColdRatio = percentile(cold, 50) / percentile(rest, 50);
-    console.log(`extension: time-to-PR p50 at ${LATENCY_MS} ms latency: REST sequence ${round(percentile(rest, 50))} ms (4 requests); `
-      + `ours warm ${round(percentile(warm, 50))} ms (${warmRequests} request at submit) -> timeToPrRatio ${round(timeToPrRatio, 2)}; `
-      + `ours cold ${round(percentile(cold, 50))} ms (${coldRequests} requests) -> timeToPrColdRatio ${round(timeToPrColdRatio, 2)}`);
+    console.log(
+      `extension: time-to-PR p50 at ${LATENCY_MS} ms latency: REST sequence ${round(percentile(rest, 50))} ms (4 requests); ` +
+        `ours warm ${round(percentile(warm, 50))} ms (${warmRequests} request at submit) -> timeToPrRatio ${round(timeToPrRatio, 2)}; ` +
+        `ours cold ${round(percentile(cold, 50))} ms (${coldRequests} requests) -> timeToPrColdRatio ${round(timeToPrColdRatio, 2)}`,
+    );
 
     // Unchanged polls: rate limit spent by 20 polls of a PR whose branch does not move.
     gh.latencyMs = 0;
     const store = new DelegationStore(new MemoryMemento());
-    await delegate({ owner: 'alice', repo: 'app', baseBranch: 'main', title: 'Poll', objective: 'x', prTitle: 'Poll', constraints: [], acceptanceCriteria: [] }, undefined, { github: client, worker: () => undefined, store, branchPrefix: '', draft: false });
-    const watcher = new PrWatcher({ store, github: async () => client, worker: () => undefined, notify: () => undefined, isFocused: () => true, intervalMs: 1000, pullCheckEvery: 1_000_000 });
+    await delegate(
+      {
+        owner: 'alice',
+        repo: 'app',
+        baseBranch: 'main',
+        title: 'Poll',
+        objective: 'x',
+        prTitle: 'Poll',
+        constraints: [],
+        acceptanceCriteria: [],
+      },
+      undefined,
+      { github: client, worker: () => undefined, store, branchPrefix: '', draft: false },
+    );
+    const watcher = new PrWatcher({
+      store,
+      github: async () => client,
+      worker: () => undefined,
+      notify: () => undefined,
+      isFocused: () => true,
+      intervalMs: 1000,
+      pullCheckEvery: 1_000_000,
+    });
     await watcher.pollOnce();
     const before = gh.rateLimits.remaining('user:alice', 'core');
     for (let i = 0; i < 20; i++) await watcher.pollOnce();
@@ -79,14 +114,35 @@ export async function benchExtension(): Promise<Record<string, number>> {
     const activationBundleBytes = statSync(bundle).size;
     const bundleBytes = activationBundleBytes + statSync(fileURLToPath(new URL('../dist/github-client.js', import.meta.url))).size;
     // Activation in a fresh Node process: require() of the bundle + activate(), with a vscode API double.
-    const activationRuns = Array.from({ length: 5 }, () => Number(execFileSync(process.execPath, ['-e', `
+    const activationRuns = Array.from({ length: 5 }, () =>
+      Number(
+        execFileSync(
+          process.execPath,
+          [
+            '-e',
+            `
       const Module = require('module'); const double = require(${JSON.stringify(fileURLToPath(new URL('./vscodeDouble.cjs', import.meta.url)))});
       const orig = Module._load; Module._load = function (r, ...a) { return r === 'vscode' ? double : orig.call(this, r, ...a); };
       const t = performance.now(); const ext = require(${JSON.stringify(bundle)}); ext.activate(double.__context());
-      process.stdout.write(String(performance.now() - t)); process.exit(0);`], { encoding: 'utf8' })));
+      process.stdout.write(String(performance.now() - t)); process.exit(0);`,
+          ],
+          { encoding: 'utf8' },
+        ),
+      ),
+    );
     const activationMs = percentile(activationRuns, 50);
-    console.log(`extension: code ${bundleBytes} bytes, of which ${activationBundleBytes} load at activation; activation (require + activate) p50 ${round(activationMs)} ms`);
-    return { timeToPrRatio: round(timeToPrRatio, 3), timeToPrRequests: warmRequests, timeToPrColdRatio: round(timeToPrColdRatio, 3), unchangedPollRateLimitCost, bundleBytes, activationBundleBytes, activationMs: round(activationMs, 2) };
+    console.log(
+      `extension: code ${bundleBytes} bytes, of which ${activationBundleBytes} load at activation; activation (require + activate) p50 ${round(activationMs)} ms`,
+    );
+    return {
+      timeToPrRatio: round(timeToPrRatio, 3),
+      timeToPrRequests: warmRequests,
+      timeToPrColdRatio: round(timeToPrColdRatio, 3),
+      unchangedPollRateLimitCost,
+      bundleBytes,
+      activationBundleBytes,
+      activationMs: round(activationMs, 2),
+    };
   } finally {
     await gh.close();
   }

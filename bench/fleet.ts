@@ -14,7 +14,16 @@ import { startRedis, type RedisServer } from '../scripts/support/redis.js';
 import { stopChild } from '../scripts/support/lifecycle.js';
 import { GitHubStandIn } from '../test/support/github/server.js';
 import { pollUntil, tempDir } from '../test/support/helpers.js';
-import { jobRequest, makeTaskPr, startWorker, startWorkerProcess, stopProcess, workerEnv, WorkerClient, type ChildWorker } from '../test/support/worker.js';
+import {
+  jobRequest,
+  makeTaskPr,
+  startWorker,
+  startWorkerProcess,
+  stopProcess,
+  workerEnv,
+  WorkerClient,
+  type ChildWorker,
+} from '../test/support/worker.js';
 import { mean, percentile, round } from './stats.js';
 
 const DISPATCH_JOBS = 30;
@@ -23,16 +32,25 @@ const RECOVERY_RUNS = 3;
 
 let seq = 0;
 async function branches(gh: GitHubStandIn, n: number, extra = ''): Promise<Array<{ branch: string; pr: number }>> {
-  return Promise.all(Array.from({ length: n }, async () => {
-    const branch = `bench-fleet-${++seq}`;
-    return { branch, pr: (await makeTaskPr(gh, 'bench', 'app', branch, 'Fleet bench', extra)).number };
-  }));
+  return Promise.all(
+    Array.from({ length: n }, async () => {
+      const branch = `bench-fleet-${++seq}`;
+      return { branch, pr: (await makeTaskPr(gh, 'bench', 'app', branch, 'Fleet bench', extra)).number };
+    }),
+  );
 }
 
 /** Accepted -> agent running, one job at a time, in-process (the queue is the only difference). */
 async function dispatch(gh: GitHubStandIn, token: string, redisUrl: string | null): Promise<number[]> {
-  const extra: Record<string, string> = { KIRO_LOG_LEVEL: 'error', KIRO_RATE_LIMIT_PER_MIN: '100000', ...(redisUrl ? { KIRO_REDIS_URL: redisUrl, KIRO_WORKER_ID: 'bench-dispatch' } : {}) };
-  const w = await startWorker(workerEnv(gh, token, await tempDir(), extra), { commenter: async () => undefined, agentEnv: { FAKE_KIRO_SCENARIO: 'no-change', FAKE_KIRO_STEP_MS: '0' } });
+  const extra: Record<string, string> = {
+    KIRO_LOG_LEVEL: 'error',
+    KIRO_RATE_LIMIT_PER_MIN: '100000',
+    ...(redisUrl ? { KIRO_REDIS_URL: redisUrl, KIRO_WORKER_ID: 'bench-dispatch' } : {}),
+  };
+  const w = await startWorker(workerEnv(gh, token, await tempDir(), extra), {
+    commenter: async () => undefined,
+    agentEnv: { FAKE_KIRO_SCENARIO: 'no-change', FAKE_KIRO_STEP_MS: '0' },
+  });
   const started = new Map<string, number>();
   const host = redisUrl ? (w.app.jobs as FleetJobService).host : w.queue.host;
   host.on('agent-started', (job, at) => started.set(job.id, at));
@@ -64,19 +82,43 @@ function cpuSeconds(pid: number | undefined): number {
   }
 }
 
-interface Fleet { hosts: Array<{ id: string; w: ChildWorker; c: WorkerClient; state: string }>; children: ChildProcess[] }
+interface Fleet {
+  hosts: Array<{ id: string; w: ChildWorker; c: WorkerClient; state: string }>;
+  children: ChildProcess[];
+}
 
-async function startFleet(gh: GitHubStandIn, token: string, redis: RedisServer, n: number, extra: Record<string, string> = {}): Promise<Fleet> {
+async function startFleet(
+  gh: GitHubStandIn,
+  token: string,
+  redis: RedisServer,
+  n: number,
+  extra: Record<string, string> = {},
+): Promise<Fleet> {
   const fleet: Fleet = { hosts: [], children: [] };
   for (let i = 0; i < n; i++) {
     const id = `bench-${String.fromCharCode(97 + i)}`;
     const state = await tempDir();
-    const w = await startWorkerProcess(workerEnv(gh, token, state, { KIRO_REDIS_URL: redis.url, KIRO_WORKER_ID: id, KIRO_LOG_LEVEL: 'error', KIRO_RATE_LIMIT_PER_MIN: '100000', KIRO_WORKER_QUEUE_LIMIT: '1000', FAKE_KIRO_STEP_MS: '0', ...extra }), { keepChars: 20_000 });
+    const w = await startWorkerProcess(
+      workerEnv(gh, token, state, {
+        KIRO_REDIS_URL: redis.url,
+        KIRO_WORKER_ID: id,
+        KIRO_LOG_LEVEL: 'error',
+        KIRO_RATE_LIMIT_PER_MIN: '100000',
+        KIRO_WORKER_QUEUE_LIMIT: '1000',
+        FAKE_KIRO_STEP_MS: '0',
+        ...extra,
+      }),
+      { keepChars: 20_000 },
+    );
     fleet.hosts.push({ id, w, c: new WorkerClient(w.url), state });
     fleet.children.push(w.child);
   }
   const first = fleet.hosts[0];
-  if (first) await pollUntil(async () => ((await (await first.c.request('GET', '/health')).json()) as { hosts?: unknown[] }).hosts?.length === n, { timeoutMs: 20_000, what: `${n} hosts` });
+  if (first)
+    await pollUntil(async () => ((await (await first.c.request('GET', '/health')).json()) as { hosts?: unknown[] }).hosts?.length === n, {
+      timeoutMs: 20_000,
+      what: `${n} hosts`,
+    });
   return fleet;
 }
 
@@ -90,7 +132,9 @@ async function throughput(gh: GitHubStandIn, token: string, redis: RedisServer, 
   try {
     // Warm every slot's checkout first, as a running fleet's would be.
     const warm = await branches(gh, n * 4);
-    const warmIds = await Promise.all(warm.map((b, i) => fleet.hosts[i % n]!.c.submit(jobRequest('bench', 'app', b.branch, b.pr, 'warm', `FW${seq}${i}`))));
+    const warmIds = await Promise.all(
+      warm.map((b, i) => fleet.hosts[i % n]!.c.submit(jobRequest('bench', 'app', b.branch, b.pr, 'warm', `FW${seq}${i}`))),
+    );
     const first = fleet.hosts[0]?.c;
     if (!first) throw new Error('no host');
     await Promise.all(warmIds.map((a) => first.waitFor(a?.jobId ?? '', ['no-changes', 'failed'], 60_000)));
@@ -98,11 +142,16 @@ async function throughput(gh: GitHubStandIn, token: string, redis: RedisServer, 
     const pids = [...fleet.children.map((c) => c.pid), process.pid];
     const cpu0 = pids.reduce<number>((s, p) => s + cpuSeconds(p), 0);
     const t0 = performance.now();
-    const accepted = await Promise.all(jobs.map((b, i) => fleet.hosts[i % n]!.c.submit(jobRequest('bench', 'app', b.branch, b.pr, 'throughput', `FT${seq}${i}`))));
-    await pollUntil(async () => {
-      const all = await Promise.all(accepted.map((a) => first.job(a?.jobId ?? '')));
-      return all.every((j) => j.state === 'no-changes' || j.state === 'failed') || undefined;
-    }, { timeoutMs: 300_000, intervalMs: 50, what: 'throughput jobs' });
+    const accepted = await Promise.all(
+      jobs.map((b, i) => fleet.hosts[i % n]!.c.submit(jobRequest('bench', 'app', b.branch, b.pr, 'throughput', `FT${seq}${i}`))),
+    );
+    await pollUntil(
+      async () => {
+        const all = await Promise.all(accepted.map((a) => first.job(a?.jobId ?? '')));
+        return all.every((j) => j.state === 'no-changes' || j.state === 'failed') || undefined;
+      },
+      { timeoutMs: 300_000, intervalMs: 50, what: 'throughput jobs' },
+    );
     const wallS = (performance.now() - t0) / 1000;
     const cpuS = pids.reduce<number>((s, p) => s + cpuSeconds(p), 0) - cpu0;
     return { jobsPerS: THROUGHPUT_JOBS / wallS, cpuBusy: cpuS / (wallS * cpus().length) };
@@ -128,10 +177,13 @@ async function recovery(gh: GitHubStandIn, token: string, redis: RedisServer): P
       const observer = fleet.hosts.find((h) => h !== victim)?.c ?? first;
       const t0 = performance.now();
       await stopProcess(victim.w.child, 'SIGKILL');
-      await pollUntil(async () => {
-        const j = await observer.job(acc.jobId);
-        return (j.state === 'running' && j.host !== victim.id) || undefined;
-      }, { timeoutMs: 60_000, intervalMs: 50, what: 'the job running on another host' });
+      await pollUntil(
+        async () => {
+          const j = await observer.job(acc.jobId);
+          return (j.state === 'running' && j.host !== victim.id) || undefined;
+        },
+        { timeoutMs: 60_000, intervalMs: 50, what: 'the job running on another host' },
+      );
       out.push((performance.now() - t0) / 1000);
       await observer.waitFor(acc.jobId, ['succeeded', 'failed'], 60_000);
     } finally {
@@ -153,12 +205,16 @@ export async function benchFleet(): Promise<Record<string, number>> {
     const viaRedis = await dispatch(gh, bot.token, redis.url);
     const redisDispatchP50Ms = percentile(viaRedis, 50);
     const redisDispatchBaselineP50Ms = percentile(embedded, 50);
-    console.log(`fleet: dispatch p50 through Redis ${round(redisDispatchP50Ms)} ms, embedded queue ${round(redisDispatchBaselineP50Ms)} ms (same repository, same run): +${round(redisDispatchP50Ms - redisDispatchBaselineP50Ms)} ms`);
+    console.log(
+      `fleet: dispatch p50 through Redis ${round(redisDispatchP50Ms)} ms, embedded queue ${round(redisDispatchBaselineP50Ms)} ms (same repository, same run): +${round(redisDispatchP50Ms - redisDispatchBaselineP50Ms)} ms`,
+    );
 
     const one = await throughput(gh, bot.token, redis, 1);
     const three = await throughput(gh, bot.token, redis, 3);
     const fleetThroughputRatio = three.jobsPerS / one.jobsPerS;
-    console.log(`fleet: no-op jobs/s one host ${round(one.jobsPerS, 2)} (CPU ${round(one.cpuBusy * 100)}% of ${cpus().length} cores), three hosts ${round(three.jobsPerS, 2)} (CPU ${round(three.cpuBusy * 100)}%) -> ${round(fleetThroughputRatio, 2)}x`);
+    console.log(
+      `fleet: no-op jobs/s one host ${round(one.jobsPerS, 2)} (CPU ${round(one.cpuBusy * 100)}% of ${cpus().length} cores), three hosts ${round(three.jobsPerS, 2)} (CPU ${round(three.cpuBusy * 100)}%) -> ${round(fleetThroughputRatio, 2)}x`,
+    );
 
     const rec = await recovery(gh, bot.token, redis);
     console.log(`fleet: kill -9 -> job running on another host: ${rec.map((s) => round(s, 1)).join(', ')} s`);

@@ -26,17 +26,49 @@ export async function benchMetrics(): Promise<Record<string, number>> {
     const now = Date.now();
     for (let i = 0; i < JOBS; i++) {
       const state = STATES[i % STATES.length] ?? 'succeeded';
-      const code = state === 'failed' ? CODES[Math.floor(i / STATES.length) % CODES.length] : state === 'timed-out' ? 'TIMED_OUT' : state === 'cancelled' ? 'CANCELLED' : undefined;
+      const code =
+        state === 'failed'
+          ? CODES[Math.floor(i / STATES.length) % CODES.length]
+          : state === 'timed-out'
+            ? 'TIMED_OUT'
+            : state === 'cancelled'
+              ? 'CANCELLED'
+              : undefined;
       const error = code ? { code, message: 'bench' } : null;
       const status: JobStatus = {
-        jobId: `bench-${i}`, state, owner: 'o', repo: 'r', branch: `b${i}`, prNumber: i, title: 't', attempts: 1, position: 0, slotId: i % 2,
-        createdAt: new Date(now).toISOString(), startedAt: null, finishedAt: null, exitCode: 0, signal: null, commitSha: null, error, outputTail: [],
+        jobId: `bench-${i}`,
+        state,
+        owner: 'o',
+        repo: 'r',
+        branch: `b${i}`,
+        prNumber: i,
+        title: 't',
+        attempts: 1,
+        position: 0,
+        slotId: i % 2,
+        createdAt: new Date(now).toISOString(),
+        startedAt: null,
+        finishedAt: null,
+        exitCode: 0,
+        signal: null,
+        commitSha: null,
+        error,
+        outputTail: [],
         usage: { inputTokens: 400 + i, outputTokens: 80, costUsd: 0.01 },
       };
       const job = { id: status.jobId } as Job; // the metrics read only the id of the host's Job
       jobs.host.emit('agent-started', job, now);
       jobs.host.emit('agent-exited', job, now + 1000 + i * 100);
-      jobs.host.emit('run-ended', job, { record: 40 + (i % 50), credentials: 1, fetch: 90, checkout: 60, spawn: 20, agent: 1000, publish: 80, settle: 30 });
+      jobs.host.emit('run-ended', job, {
+        record: 40 + (i % 50),
+        credentials: 1,
+        fetch: 90,
+        checkout: 60,
+        spawn: 20,
+        agent: 1000,
+        publish: 80,
+        settle: 30,
+      });
       jobs.emit('job', status);
     }
     const client = new WorkerClient(w.url);
@@ -49,14 +81,22 @@ export async function benchMetrics(): Promise<Record<string, number>> {
       const t0 = performance.now();
       const res = await client.request('GET', '/metrics');
       const text = await res.text();
-      if (res.status !== 200 || !text.includes('kiro_jobs_finished_total{state="failed",code="AGENT_CRASHED"}')) throw new Error(`GET /metrics: ${res.status}`);
+      if (res.status !== 200 || !text.includes('kiro_jobs_finished_total{state="failed",code="AGENT_CRASHED"}'))
+        throw new Error(`GET /metrics: ${res.status}`);
       // The first scrape also starts Node's default metrics: reported on its own.
       if (i > 0) times.push(performance.now() - t0);
       else firstMs = performance.now() - t0;
       bytes = text.length;
     }
-    const out = { metricsScrapeMs: round(percentile(times, 50)), metricsScrapeP95Ms: round(percentile(times, 95)), metricsScrapeFirstMs: round(firstMs), metricsScrapeBytes: bytes };
-    console.log(`metrics: one scrape with ${JOBS} finished jobs recorded: p50 ${out.metricsScrapeMs} ms, p95 ${out.metricsScrapeP95Ms} ms (the first: ${out.metricsScrapeFirstMs} ms), ${bytes} bytes`);
+    const out = {
+      metricsScrapeMs: round(percentile(times, 50)),
+      metricsScrapeP95Ms: round(percentile(times, 95)),
+      metricsScrapeFirstMs: round(firstMs),
+      metricsScrapeBytes: bytes,
+    };
+    console.log(
+      `metrics: one scrape with ${JOBS} finished jobs recorded: p50 ${out.metricsScrapeMs} ms, p95 ${out.metricsScrapeP95Ms} ms (the first: ${out.metricsScrapeFirstMs} ms), ${bytes} bytes`,
+    );
     return out;
   } finally {
     await w.close();

@@ -37,7 +37,27 @@ const SHAPED = [
 
 /** Lines an agent prints: commands, their output, code, with colours and a cursor move now and then. */
 function agentOutput(): { text: string; secrets: string[] } {
-  const words = ['const', 'value', 'return', 'await', 'function', 'src/agent/output.ts', 'passed', 'error:', 'the', 'test', 'import', 'from', '=>', '{', '}', 'risk-averse', 'task-runner', 'Reading', 'TASK.md'];
+  const words = [
+    'const',
+    'value',
+    'return',
+    'await',
+    'function',
+    'src/agent/output.ts',
+    'passed',
+    'error:',
+    'the',
+    'test',
+    'import',
+    'from',
+    '=>',
+    '{',
+    '}',
+    'risk-averse',
+    'task-runner',
+    'Reading',
+    'TASK.md',
+  ];
   const secrets = [...ENV_SECRETS, ...HOME_SECRETS, ...SHAPED];
   const lines: string[] = [];
   let size = 0;
@@ -58,10 +78,19 @@ function agentOutput(): { text: string; secrets: string[] } {
 }
 
 /** The recording path as agentRun.ts makes it for a plain-text agent: the output reader, then the job log, to the file closed. */
-async function writeThrough(path: string, chunks: readonly string[], filter: OutputFilter | undefined): Promise<{ wall: number; cpu: number }> {
+async function writeThrough(
+  path: string,
+  chunks: readonly string[],
+  filter: OutputFilter | undefined,
+): Promise<{ wall: number; cpu: number }> {
   const log = new JobLog(path, 64 * 1024 * 1024, filter);
   log.protect([...ENV_SECRETS, ...HOME_SECRETS]);
-  const output = new AgentOutput('plain', (text) => log.write(text), undefined, (text) => log.redact(text));
+  const output = new AgentOutput(
+    'plain',
+    (text) => log.write(text),
+    undefined,
+    (text) => log.redact(text),
+  );
   const t0 = performance.now();
   const c0 = process.cpuUsage();
   for (const c of chunks) output.push(c);
@@ -115,7 +144,9 @@ export async function benchRedaction(): Promise<Record<string, number>> {
   // The fastest run of each: the least disturbed by the machine's other load.
   const bestPct = (Math.min(...on) / Math.min(...off) - 1) * 100;
   const mb = text.length / (1024 * 1024);
-  console.log(`redaction: ${round(mb, 1)} MB in ${chunks.length} chunks, ${redactions} redactions: CPU p50 ${round(pOn, 1)} ms redacting vs ${round(pOff, 1)} ms passing through, +${round(pct, 1)} % (p50 of the pairs' ratio; wall clock +${round(wallPct, 1)} %; fastest runs +${round(bestPct, 1)} %), ${RUNS} pairs`);
+  console.log(
+    `redaction: ${round(mb, 1)} MB in ${chunks.length} chunks, ${redactions} redactions: CPU p50 ${round(pOn, 1)} ms redacting vs ${round(pOff, 1)} ms passing through, +${round(pct, 1)} % (p50 of the pairs' ratio; wall clock +${round(wallPct, 1)} %; fastest runs +${round(bestPct, 1)} %), ${RUNS} pairs`,
+  );
   return {
     redactionOverheadPct: round(pct, 1),
     redactionWallOverheadPct: round(wallPct, 1),

@@ -19,9 +19,24 @@ const file = new URL('./results.json', import.meta.url);
 let results: Record<string, unknown> = {};
 try {
   results = JSON.parse(await readFile(file, 'utf8'));
-} catch { /* first run */ }
+} catch {
+  /* first run */
+}
 
-const suites: Record<string, () => Promise<Record<string, number>>> = { extension: benchExtension, activationHost: benchActivationHost, sandbox: benchSandbox, steer: benchSteer, worker: benchWorker, fleet: benchFleet, identity: benchIdentity, streams: benchStreams, redaction: benchRedaction, egress: benchEgress, webhooks: benchWebhooks, metrics: benchMetrics };
+const suites: Record<string, () => Promise<Record<string, number>>> = {
+  extension: benchExtension,
+  activationHost: benchActivationHost,
+  sandbox: benchSandbox,
+  steer: benchSteer,
+  worker: benchWorker,
+  fleet: benchFleet,
+  identity: benchIdentity,
+  streams: benchStreams,
+  redaction: benchRedaction,
+  egress: benchEgress,
+  webhooks: benchWebhooks,
+  metrics: benchMetrics,
+};
 
 for (const [name, run] of Object.entries(suites)) {
   if (only && only !== name) continue;

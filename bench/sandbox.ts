@@ -16,7 +16,18 @@ const RUNS = Number(process.env.BENCH_SANDBOX_RUNS ?? 60);
 async function firstOutput(argv: string[], cwd: string, env: Record<string, string>, sandboxed: boolean): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     let seen = false;
-    const agent = spawnAgent({ argv, cwd, env, sandboxed, onData: () => { if (!seen) { seen = true; resolve(); } } });
+    const agent = spawnAgent({
+      argv,
+      cwd,
+      env,
+      sandboxed,
+      onData: () => {
+        if (!seen) {
+          seen = true;
+          resolve();
+        }
+      },
+    });
     void agent.exited.then((e) => (seen ? undefined : reject(new Error(`agent exited ${e.exitCode} before printing`))));
   });
 }
@@ -48,6 +59,8 @@ export async function benchSandbox(): Promise<Record<string, number>> {
     await job.release();
   }
   const sandboxOverheadMs = percentile(boxed, 50) - percentile(plain, 50);
-  console.log(`sandbox: spawn -> first output p50 ${round(percentile(plain, 50))} ms plain, ${round(percentile(boxed, 50))} ms sandboxed (of which prepare ${round(percentile(prepareMs, 50))} ms; limits: ${sandbox.status().limits}) -> overhead ${round(sandboxOverheadMs)} ms over ${RUNS} runs`);
+  console.log(
+    `sandbox: spawn -> first output p50 ${round(percentile(plain, 50))} ms plain, ${round(percentile(boxed, 50))} ms sandboxed (of which prepare ${round(percentile(prepareMs, 50))} ms; limits: ${sandbox.status().limits}) -> overhead ${round(sandboxOverheadMs)} ms over ${RUNS} runs`,
+  );
   return { sandboxOverheadMs: round(sandboxOverheadMs), sandboxPrepareP50Ms: round(percentile(prepareMs, 50)) };
 }

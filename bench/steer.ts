@@ -69,7 +69,8 @@ async function measureLogLatency(gh: GitHubStandIn, token: string): Promise<{ la
     let partial = '';
     let ended: string | undefined;
     const follower = new LogFollower({
-      source: api, jobId: outcome.jobId,
+      source: api,
+      jobId: outcome.jobId,
       onData: (text) => {
         const at = Date.now();
         const lines = (partial + text).split('\n');
@@ -123,7 +124,14 @@ async function measureCancel(gh: GitHubStandIn, w: TestWorker, api: WorkerApi) {
     if (outcome.kind !== 'accepted') throw new Error(`hang job not accepted: ${JSON.stringify(outcome)}`);
     const id = outcome.jobId;
     // The whole tree is up once the agent inside the sandbox has printed.
-    await pollUntil(() => w.queue.logOf(id)?.lines().some((l) => l.includes('thinking forever')), { timeoutMs: 20_000, intervalMs: 5, what: `hang job ${i} to run` });
+    await pollUntil(
+      () =>
+        w.queue
+          .logOf(id)
+          ?.lines()
+          .some((l) => l.includes('thinking forever')),
+      { timeoutMs: 20_000, intervalMs: 5, what: `hang job ${i} to run` },
+    );
     const root = w.queue.jobs.get(id)?.agentPid;
     if (!root) throw new Error(`no agentPid for ${id}`);
     const pids = [root, ...descendants(root)];
@@ -138,7 +146,16 @@ async function measureCancel(gh: GitHubStandIn, w: TestWorker, api: WorkerApi) {
     for (;;) {
       const now = performance.now();
       if (Number.isNaN(exited) && !pids.some(running)) exited = now - t0;
-      if (!pids.some((p) => { try { readFileSync(`/proc/${p}/stat`); return true; } catch { return false; } })) {
+      if (
+        !pids.some((p) => {
+          try {
+            readFileSync(`/proc/${p}/stat`);
+            return true;
+          } catch {
+            return false;
+          }
+        })
+      ) {
         reapedMs.push(now - t0);
         break;
       }
@@ -161,18 +178,28 @@ async function measurePushToNotify(gh: GitHubStandIn, w: TestWorker, api: Worker
   const github = createGitHubClient({ token: aliceToken, baseUrl: gh.apiUrl });
   const notified = new Map<string, number>();
   const watcher = new PrWatcher({
-    store, github: async () => github, worker: () => api, isFocused: () => true, intervalMs: POLL_INTERVAL_MS,
-    notify: (e) => { if (e.type === 'pushed') notified.set(e.delegation.id, Date.now()); },
+    store,
+    github: async () => github,
+    worker: () => api,
+    isFocused: () => true,
+    intervalMs: POLL_INTERVAL_MS,
+    notify: (e) => {
+      if (e.type === 'pushed') notified.set(e.delegation.id, Date.now());
+    },
   });
   // As extension/services.ts wires it.
   const stream = new WorkerEventStream({
     source: () => api,
     jobIds: () => store.active().flatMap((d) => (d.jobId ? [d.jobId] : [])),
-    onEvent: (e) => { if (e.type === 'job') void watcher.applyJob(e.job); },
+    onEvent: (e) => {
+      if (e.type === 'job') void watcher.applyJob(e.job);
+    },
   });
   const sub = store.onDidChange(() => stream.refresh());
   const workerSaid = new Map<string, number>();
-  const onJob = (job: { id: string; state: string }) => { if (job.state === 'succeeded') workerSaid.set(job.id, Date.now()); };
+  const onJob = (job: { id: string; state: string }) => {
+    if (job.state === 'succeeded') workerSaid.set(job.id, Date.now());
+  };
   w.queue.on('job', onJob);
   const total: number[] = [];
   const toEvent: number[] = [];
@@ -180,15 +207,31 @@ async function measurePushToNotify(gh: GitHubStandIn, w: TestWorker, api: Worker
     for (let i = 0; i < PUSH_JOBS; i++) {
       const since = Date.now();
       const done = await delegate(
-        { owner: 'steer', repo: 'app', baseBranch: 'main', title: `Push ${i}`, objective: 'Change something. [scenario: change]', prTitle: `Push ${i}`, constraints: [], acceptanceCriteria: ['ok'] },
-        undefined, { github, worker: () => api, store, branchPrefix: 'kiro/', draft: false },
+        {
+          owner: 'steer',
+          repo: 'app',
+          baseBranch: 'main',
+          title: `Push ${i}`,
+          objective: 'Change something. [scenario: change]',
+          prTitle: `Push ${i}`,
+          constraints: [],
+          acceptanceCriteria: ['ok'],
+        },
+        undefined,
+        { github, worker: () => api, store, branchPrefix: 'kiro/', draft: false },
       );
       // As the delegate command does: the watcher starts now and again once the job is sent.
       void done.sending.finally(() => watcher.start());
       watcher.start();
       const id = done.result.confirmationCode;
-      const at = await pollUntil(() => notified.get(id), { timeoutMs: 30_000, intervalMs: 5, what: `the pushed notification for ${id} (state ${store.get(id)?.state})` });
-      const push = gh.requests.find((r) => r.kind === 'git' && r.method === 'POST' && r.path === '/steer/app.git/git-receive-pack' && r.status === 200 && r.at >= since);
+      const at = await pollUntil(() => notified.get(id), {
+        timeoutMs: 30_000,
+        intervalMs: 5,
+        what: `the pushed notification for ${id} (state ${store.get(id)?.state})`,
+      });
+      const push = gh.requests.find(
+        (r) => r.kind === 'git' && r.method === 'POST' && r.path === '/steer/app.git/git-receive-pack' && r.status === 200 && r.at >= since,
+      );
       const jobId = store.get(id)?.jobId ?? '';
       if (!push) throw new Error(`no push seen for ${id}`);
       total.push(at - push.at);
@@ -217,7 +260,9 @@ export async function benchSteer(): Promise<Record<string, number>> {
     const logLatencyP95Ms = percentile(latencies, 95);
     // Not measured: a line waits for the next poll, uniform over the interval, then one GET.
     const logLatencyPollingP50Ms = OLD_POLL_MS / 2 + percentile(getMs, 50);
-    console.log(`steer: log line -> LogFollower p50 ${round(logLatencyP50Ms)} ms, p95 ${round(logLatencyP95Ms)} ms, max ${round(Math.max(...latencies))} ms over ${latencies.length} lines (sandboxed agent, one every ${LINE_MS} ms); polling GET /jobs/:id every ${OLD_POLL_MS / 1000} s would be ~${round(logLatencyPollingP50Ms)} ms p50 (computed: ${OLD_POLL_MS / 2} ms + GET p50 ${round(percentile(getMs, 50))} ms; and its 40-line tail would drop most of these lines)`);
+    console.log(
+      `steer: log line -> LogFollower p50 ${round(logLatencyP50Ms)} ms, p95 ${round(logLatencyP95Ms)} ms, max ${round(Math.max(...latencies))} ms over ${latencies.length} lines (sandboxed agent, one every ${LINE_MS} ms); polling GET /jobs/:id every ${OLD_POLL_MS / 1000} s would be ~${round(logLatencyPollingP50Ms)} ms p50 (computed: ${OLD_POLL_MS / 2} ms + GET p50 ${round(percentile(getMs, 50))} ms; and its 40-line tail would drop most of these lines)`,
+    );
 
     w = await startWorker(env(gh, bot.token, state, { KIRO_WORKER_SLOTS: '1' }), { agentEnv: { FAKE_KIRO_STEP_MS: '20' } });
     const api = new WorkerApi({ baseUrl: w.url, token: async () => WORKER_TOKEN });
@@ -225,15 +270,23 @@ export async function benchSteer(): Promise<Record<string, number>> {
     const c = await measureCancel(gh, w, api);
     const cancelMs = percentile(c.exitedMs, 50);
     const cancelReapedMs = percentile(c.reapedMs, 50);
-    console.log(`steer: cancel -> agent's tree gone (${round(mean(c.trees))} processes: pty child + descendants, none left running) p50 ${round(cancelMs)} ms, p95 ${round(percentile(c.exitedMs, 95))} ms over ${c.exitedMs.length} hang jobs; cancel answered p50 ${round(percentile(c.answerMs, 50))} ms (job ${[...new Set(c.states)].join(', ')} at the answer); every pid out of /proc (orphaned zombies reaped by this host's init) p50 ${round(cancelReapedMs)} ms`);
+    console.log(
+      `steer: cancel -> agent's tree gone (${round(mean(c.trees))} processes: pty child + descendants, none left running) p50 ${round(cancelMs)} ms, p95 ${round(percentile(c.exitedMs, 95))} ms over ${c.exitedMs.length} hang jobs; cancel answered p50 ${round(percentile(c.answerMs, 50))} ms (job ${[...new Set(c.states)].join(', ')} at the answer); every pid out of /proc (orphaned zombies reaped by this host's init) p50 ${round(cancelReapedMs)} ms`,
+    );
 
     const p = await measurePushToNotify(gh, w, api, alice.token);
     const pushToNotifyP50Ms = percentile(p.total, 50);
-    console.log(`steer: push (receive-pack answered) -> "pushed" notification p50 ${round(pushToNotifyP50Ms)} ms, p95 ${round(percentile(p.total, 95))} ms over ${p.total.length} jobs (of which push -> worker's succeeded event p50 ${round(percentile(p.toEvent, 50))} ms); poll interval ${POLL_INTERVAL_MS / 1000} s, so polling alone would take up to ${POLL_INTERVAL_MS / 1000} s`);
+    console.log(
+      `steer: push (receive-pack answered) -> "pushed" notification p50 ${round(pushToNotifyP50Ms)} ms, p95 ${round(percentile(p.total, 95))} ms over ${p.total.length} jobs (of which push -> worker's succeeded event p50 ${round(percentile(p.toEvent, 50))} ms); poll interval ${POLL_INTERVAL_MS / 1000} s, so polling alone would take up to ${POLL_INTERVAL_MS / 1000} s`,
+    );
 
     return {
-      logLatencyP50Ms: round(logLatencyP50Ms), logLatencyP95Ms: round(logLatencyP95Ms), logLatencyPollingP50Ms: round(logLatencyPollingP50Ms),
-      cancelMs: round(cancelMs), cancelReapedMs: round(cancelReapedMs), pushToNotifyP50Ms: round(pushToNotifyP50Ms),
+      logLatencyP50Ms: round(logLatencyP50Ms),
+      logLatencyP95Ms: round(logLatencyP95Ms),
+      logLatencyPollingP50Ms: round(logLatencyPollingP50Ms),
+      cancelMs: round(cancelMs),
+      cancelReapedMs: round(cancelReapedMs),
+      pushToNotifyP50Ms: round(pushToNotifyP50Ms),
     };
   } finally {
     await w?.close();

@@ -25,13 +25,16 @@ interface Client {
 function connect(url: string, clients: Client[], marker: () => string | undefined): Promise<void> {
   const u = new URL(url);
   return new Promise((resolve, reject) => {
-    const socket = tcp(Number(u.port), u.hostname, () => socket.write(`GET /events HTTP/1.1\r\nHost: ${u.host}\r\nAuthorization: Bearer ${WORKER_TOKEN}\r\n\r\n`));
+    const socket = tcp(Number(u.port), u.hostname, () =>
+      socket.write(`GET /events HTTP/1.1\r\nHost: ${u.host}\r\nAuthorization: Bearer ${WORKER_TOKEN}\r\n\r\n`),
+    );
     const c: Client = { socket };
     let head = true;
     socket.on('data', (d: Buffer) => {
       if (head) {
         head = false;
-        if (!d.subarray(0, 12).toString().startsWith('HTTP/1.1 200')) return reject(new Error(`GET /events: ${d.subarray(0, 40).toString()}`));
+        if (!d.subarray(0, 12).toString().startsWith('HTTP/1.1 200'))
+          return reject(new Error(`GET /events: ${d.subarray(0, 40).toString()}`));
         resolve();
       }
       const m = marker();
@@ -49,9 +52,17 @@ export async function benchStreams(): Promise<Record<string, number>> {
   await gh.createRepo('alice', 'app', { files: [{ path: 'README.md', contents: '# app\n' }] });
   gh.grant('alice', 'app', 'kiro-bot', 'WRITE');
   // A fresh worker for each N, so its memory before is the same idle baseline.
-  const start = async () => startWorkerProcess(workerEnv(gh, bot.token, await tempDir(), {
-    KIRO_LOG_LEVEL: 'error', KIRO_RATE_LIMIT_PER_MIN: '1000000', KIRO_STREAM_MAX_PER_CALLER: '100000', FAKE_KIRO_SCENARIO: 'no-change', FAKE_KIRO_STEP_MS: '0',
-  }), { keepChars: 20_000 });
+  const start = async () =>
+    startWorkerProcess(
+      workerEnv(gh, bot.token, await tempDir(), {
+        KIRO_LOG_LEVEL: 'error',
+        KIRO_RATE_LIMIT_PER_MIN: '1000000',
+        KIRO_STREAM_MAX_PER_CALLER: '100000',
+        FAKE_KIRO_SCENARIO: 'no-change',
+        FAKE_KIRO_STEP_MS: '0',
+      }),
+      { keepChars: 20_000 },
+    );
   let w = await start();
   const out: Record<string, number> = {};
   const clients: Client[] = [];
@@ -68,7 +79,8 @@ export async function benchStreams(): Promise<Record<string, number>> {
       // Warmed by a few requests (its first ones compile code), then its idle size.
       for (let i = 0; i < 20; i++) await api.request('GET', '/health');
       const before = rssKb(pid);
-      for (let i = 0; i < n; i += 50) await Promise.all(Array.from({ length: Math.min(50, n - i) }, () => connect(w.url, clients, () => marker)));
+      for (let i = 0; i < n; i += 50)
+        await Promise.all(Array.from({ length: Math.min(50, n - i) }, () => connect(w.url, clients, () => marker)));
       const after = rssKb(pid);
       // Jobs whose titles no snapshot has: their `queued` events are timed, the first (cold code) as a warm-up.
       for (const round of ['warm-up', 'timed']) {
@@ -82,7 +94,9 @@ export async function benchStreams(): Promise<Record<string, number>> {
       const first = Math.min(...clients.map((c) => c.arrived ?? Number.NaN));
       const delays = clients.map((c) => (c.arrived ?? Number.NaN) - first);
       const perClient = (after - before) / n;
-      console.log(`streams: ${n} clients: ${round(perClient, 1)} KB resident per client, fan-out to the last p50 ${round(percentile(delays, 50), 1)} ms, p99 ${round(percentile(delays, 99), 1)} ms, max ${round(Math.max(...delays), 1)} ms`);
+      console.log(
+        `streams: ${n} clients: ${round(perClient, 1)} KB resident per client, fan-out to the last p50 ${round(percentile(delays, 50), 1)} ms, p99 ${round(percentile(delays, 99), 1)} ms, max ${round(Math.max(...delays), 1)} ms`,
+      );
       out[`sseClientRssKb_${n}`] = round(perClient, 1);
       out[`sseFanoutP99Ms_${n}`] = round(percentile(delays, 99), 1);
       marker = undefined;

@@ -19,9 +19,15 @@ export async function benchWebhooks(): Promise<Record<string, number>> {
   const bot = gh.addUser('kiro-bot');
   await gh.createRepo('alice', 'app', { files: [{ path: 'README.md', contents: '# app\n' }] });
   gh.grant('alice', 'app', 'kiro-bot', 'WRITE');
-  const w = await startWorker(workerEnv(gh, bot.token, await tempDir(), {
-    KIRO_GITHUB_WEBHOOK_SECRET: SECRET, KIRO_BRANCH_PREFIX: 'kiro/', KIRO_LOG_LEVEL: 'error', KIRO_USER_MAX_JOBS_PER_DAY: '100000',
-  }), { commenter: async () => undefined, agentEnv: { FAKE_KIRO_STEP_MS: '0' } });
+  const w = await startWorker(
+    workerEnv(gh, bot.token, await tempDir(), {
+      KIRO_GITHUB_WEBHOOK_SECRET: SECRET,
+      KIRO_BRANCH_PREFIX: 'kiro/',
+      KIRO_LOG_LEVEL: 'error',
+      KIRO_USER_MAX_JOBS_PER_DAY: '100000',
+    }),
+    { commenter: async () => undefined, agentEnv: { FAKE_KIRO_STEP_MS: '0' } },
+  );
   gh.webhooks.set(`${w.url}/github/webhook`, SECRET);
   const client = new WorkerClient(w.url);
   const running = new Map<string, number>();

@@ -6,7 +6,10 @@ const host = ['', '0.0.0.0', '::'].includes(process.env.KIRO_WORKER_HOST ?? '') 
 const url = `http://${host.includes(':') ? `[${host}]` : host}:${process.env.KIRO_WORKER_PORT || 8080}/healthz`;
 const deadline = Date.now() + seconds * 1000;
 for (;;) {
-  const ok = await fetch(url, { signal: AbortSignal.timeout(2000) }).then((r) => r.ok, () => false);
+  const ok = await fetch(url, { signal: AbortSignal.timeout(2000) }).then(
+    (r) => r.ok,
+    () => false,
+  );
   if (ok) process.exit(0);
   if (Date.now() > deadline) {
     console.error(`the worker did not answer ${url} within ${seconds} s`);

@@ -20,10 +20,12 @@ function warnIgnoredSettings(warned: Set<string>, log: vscode.LogOutputChannel):
     if (warned.has(id)) continue;
     warned.add(id);
     log.warn(`ignored the workspace's ${key} (${value}): only your user settings may say where Kiro sends tokens`);
-    void vscode.window.showWarningMessage(
-      `Kiro ignored "${key}" from this workspace's settings (${value}). A repository's settings could send your tokens elsewhere, so Kiro reads this setting from your user settings only.`,
-      'Open User Settings',
-    ).then((pick) => pick && vscode.commands.executeCommand('workbench.action.openSettings', key));
+    void vscode.window
+      .showWarningMessage(
+        `Kiro ignored "${key}" from this workspace's settings (${value}). A repository's settings could send your tokens elsewhere, so Kiro reads this setting from your user settings only.`,
+        'Open User Settings',
+      )
+      .then((pick) => pick && vscode.commands.executeCommand('workbench.action.openSettings', key));
   }
 }
 
@@ -34,7 +36,10 @@ export function activate(context: vscode.ExtensionContext): void {
   const view = new DelegationsView(services.store);
   const warned = new Set<string>();
   context.subscriptions.push(
-    log, services, statusBar, view,
+    log,
+    services,
+    statusBar,
+    view,
     vscode.window.registerTreeDataProvider('kiroDelegate.delegations', view),
     vscode.window.registerUriHandler(jobLinkHandler(services)),
     services.onWatchEvent((e) => notifyWatchEvent(services, e)),

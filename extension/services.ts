@@ -38,9 +38,16 @@ export class Services implements vscode.Disposable {
   /** The worker's live events while delegations are in flight (polling stands in when it is down). */
   readonly events: WorkerEventStream;
 
-  constructor(readonly context: vscode.ExtensionContext, readonly log: vscode.LogOutputChannel) {
+  constructor(
+    readonly context: vscode.ExtensionContext,
+    readonly log: vscode.LogOutputChannel,
+  ) {
     this.consent = new PlainHttpConsent(context.globalState, log);
-    this.signIn = new GitHubSignIn({ secrets: context.secrets, log, mayCarryCredentials: (url, what) => this.consent.mayCarryCredentials(url, what) });
+    this.signIn = new GitHubSignIn({
+      secrets: context.secrets,
+      log,
+      mayCarryCredentials: (url, what) => this.consent.mayCarryCredentials(url, what),
+    });
     this.store = new DelegationStore(context.globalState);
     this.watcher = new PrWatcher({
       store: this.store,
@@ -55,10 +62,12 @@ export class Services implements vscode.Disposable {
       source: () => this.worker(),
       jobIds: () => this.store.active().flatMap((d) => watchedJobIds(d)),
       onEvent: (e) => {
-        if (e.type === 'job') void this.watcher.applyJob(e.job).catch((err: unknown) => log.warn(`live event for job ${e.job.jobId}: ${String(err)}`));
+        if (e.type === 'job')
+          void this.watcher.applyJob(e.job).catch((err: unknown) => log.warn(`live event for job ${e.job.jobId}: ${String(err)}`));
         else this.slotsEmitter.fire(e.pool);
       },
-      onConnected: (up) => log.info(up ? 'live events from the worker: connected' : 'live events from the worker: disconnected; polling meanwhile'),
+      onConnected: (up) =>
+        log.info(up ? 'live events from the worker: connected' : 'live events from the worker: disconnected; polling meanwhile'),
     });
     this.disposables.push(
       this.onNotify,
@@ -138,7 +147,14 @@ export class Services implements vscode.Disposable {
       if (!api) return 'no worker is configured (setting kiroDelegate.workerUrl)';
       const mode = await this.workerAuth(workerUrl).mode();
       const onlyLogin = mode === 'github' ? undefined : async () => (await this.githubLogin().catch(() => undefined)) ?? null;
-      const { error } = await syncFromWorker({ api, store: this.store, applyJob: (j) => this.watcher.applyJob(j), webUrl: githubEndpoint(readSettings()).webUrl, onlyLogin, log: (m) => this.log.info(m) });
+      const { error } = await syncFromWorker({
+        api,
+        store: this.store,
+        applyJob: (j) => this.watcher.applyJob(j),
+        webUrl: githubEndpoint(readSettings()).webUrl,
+        onlyLogin,
+        log: (m) => this.log.info(m),
+      });
       this.syncFailed(error);
       this.watcher.start();
       return error;

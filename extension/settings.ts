@@ -35,7 +35,9 @@ export function readSettings(): Settings {
     draft: c.get<boolean>('draftPullRequests', false),
     pollIntervalMs: Math.max(2, c.get<number>('pollIntervalSeconds', 20)) * 1000,
     healthIntervalMs: Math.max(2, c.get<number>('healthIntervalSeconds', 30)) * 1000,
-    enterpriseUrl: String(machineSetting(c.inspect<string>('githubEnterpriseUrl'), '').value).trim().replace(/\/+$/, ''),
+    enterpriseUrl: String(machineSetting(c.inspect<string>('githubEnterpriseUrl'), '').value)
+      .trim()
+      .replace(/\/+$/, ''),
   };
 }
 

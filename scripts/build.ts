@@ -15,18 +15,83 @@ const production = process.env.NODE_ENV !== 'development';
 const common: BuildOptions = { bundle: true, sourcemap: production ? false : 'inline', logLevel: 'warning', legalComments: 'none' };
 
 const targets: BuildOptions[] = [
-  { ...common, entryPoints: ['extension/extension.ts'], outfile: 'dist/extension.js', platform: 'node', format: 'cjs', target: 'node20', external: ['vscode', './github-client.js'], minify: production },
+  {
+    ...common,
+    entryPoints: ['extension/extension.ts'],
+    outfile: 'dist/extension.js',
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    external: ['vscode', './github-client.js'],
+    minify: production,
+  },
   // The GitHub client (Octokit and its plugins), loaded by the extension on first use, not at activation.
-  { ...common, entryPoints: ['extension/github/client.ts'], outfile: 'dist/github-client.js', platform: 'node', format: 'cjs', target: 'node20', external: ['vscode'], minify: production },
-  { ...common, entryPoints: ['worker-service/server.ts'], outfile: 'dist/worker/server.mjs', platform: 'node', format: 'esm', target: 'node20', packages: 'external' },
-  { ...common, entryPoints: ['worker-service/sandbox/netBridge.ts'], outfile: 'dist/worker/net-bridge.mjs', platform: 'node', format: 'esm', target: 'node20' },
-  { ...common, entryPoints: ['test/support/agent/fakeKiro.ts'], outfile: 'dist/test/fake-kiro.mjs', platform: 'node', format: 'esm', target: 'node20', banner: { js: '#!/usr/bin/env node' } },
-  { ...common, entryPoints: ['test/support/agent/hostileAgent.ts'], outfile: 'dist/test/hostile-agent.mjs', platform: 'node', format: 'esm', target: 'node20', banner: { js: '#!/usr/bin/env node' } },
+  {
+    ...common,
+    entryPoints: ['extension/github/client.ts'],
+    outfile: 'dist/github-client.js',
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    external: ['vscode'],
+    minify: production,
+  },
+  {
+    ...common,
+    entryPoints: ['worker-service/server.ts'],
+    outfile: 'dist/worker/server.mjs',
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    packages: 'external',
+  },
+  {
+    ...common,
+    entryPoints: ['worker-service/sandbox/netBridge.ts'],
+    outfile: 'dist/worker/net-bridge.mjs',
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+  },
+  {
+    ...common,
+    entryPoints: ['test/support/agent/fakeKiro.ts'],
+    outfile: 'dist/test/fake-kiro.mjs',
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    banner: { js: '#!/usr/bin/env node' },
+  },
+  {
+    ...common,
+    entryPoints: ['test/support/agent/hostileAgent.ts'],
+    outfile: 'dist/test/hostile-agent.mjs',
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    banner: { js: '#!/usr/bin/env node' },
+  },
 ];
 // The mocha suite that runs inside VS Code's extension host (CommonJS, like the extension).
-targets.push({ ...common, entryPoints: ['test/e2e/host/suite.ts'], outfile: 'dist/test/host-suite.cjs', platform: 'node', format: 'cjs', target: 'node20', external: ['vscode', 'mocha'] });
+targets.push({
+  ...common,
+  entryPoints: ['test/e2e/host/suite.ts'],
+  outfile: 'dist/test/host-suite.cjs',
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  external: ['vscode', 'mocha'],
+});
 if (existsSync('extension/webview/form.ts')) {
-  targets.push({ ...common, entryPoints: ['extension/webview/form.ts'], outfile: 'dist/webview/form.js', platform: 'browser', format: 'esm', target: 'es2022', minify: production });
+  targets.push({
+    ...common,
+    entryPoints: ['extension/webview/form.ts'],
+    outfile: 'dist/webview/form.js',
+    platform: 'browser',
+    format: 'esm',
+    target: 'es2022',
+    minify: production,
+  });
 }
 
 const present = targets.filter((t) => (t.entryPoints as string[]).every((e) => existsSync(e)));

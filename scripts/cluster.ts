@@ -33,7 +33,8 @@ const READY_TIMEOUT_MS = 30_000;
 const bold = (s: string) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
 const { values: opts } = parseArgs({ options: { port: { type: 'string' }, verbose: { type: 'boolean', default: false } } });
 const basePort = opts.port === undefined ? 0 : Number(opts.port);
-if (!Number.isInteger(basePort) || basePort < 0 || basePort > 65_533) throw new Error(`--port ${opts.port ?? ''}: expected a port number (the hosts take it and the next two)`);
+if (!Number.isInteger(basePort) || basePort < 0 || basePort > 65_533)
+  throw new Error(`--port ${opts.port ?? ''}: expected a port number (the hosts take it and the next two)`);
 const life = new Lifecycle('cluster');
 
 /**
@@ -42,7 +43,15 @@ const life = new Lifecycle('cluster');
  * lines that the summary repeats (everything with --verbose).
  */
 function hostEcho(id: string): (text: string) => void {
-  const noise = new Set(['incoming request', 'request completed', 'pool health', 'agents run in a sandbox', 'agent ready', 'embedded queue loaded', 'kiro worker ready']);
+  const noise = new Set([
+    'incoming request',
+    'request completed',
+    'pool health',
+    'agents run in a sandbox',
+    'agent ready',
+    'embedded queue loaded',
+    'kiro worker ready',
+  ]);
   let partial = '';
   return (text) => {
     const lines = (partial + text).split('\n');
@@ -63,13 +72,20 @@ function hostEcho(id: string): (text: string) => void {
   };
 }
 
-interface Host { id: string; worker: ChildWorker; stateDir: string }
+interface Host {
+  id: string;
+  worker: ChildWorker;
+  stateDir: string;
+}
 type FleetView = { id: string; sees?: string[]; queue?: string; problem?: string };
 
 /** What one host's GET /health says about the fleet. */
 async function fleetView(host: Host, token: string): Promise<FleetView> {
   try {
-    const res = await fetch(`${host.worker.url}/health`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(3000) });
+    const res = await fetch(`${host.worker.url}/health`, {
+      headers: { authorization: `Bearer ${token}` },
+      signal: AbortSignal.timeout(3000),
+    });
     if (!res.ok) return { id: host.id, problem: `GET /health answered ${res.status}` };
     const health = (await res.json()) as PoolHealth;
     return { id: host.id, sees: health.hosts?.map((h) => h.id).sort(), queue: health.queue };
@@ -79,7 +95,8 @@ async function fleetView(host: Host, token: string): Promise<FleetView> {
 }
 
 async function main(): Promise<void> {
-  if (!existsSync(join(repoRoot, 'dist', 'worker', 'server.mjs'))) throw new Error('dist/worker/server.mjs is missing: run  npm run build  (npm run cluster builds first)');
+  if (!existsSync(join(repoRoot, 'dist', 'worker', 'server.mjs')))
+    throw new Error('dist/worker/server.mjs is missing: run  npm run build  (npm run cluster builds first)');
   const root = await life.tempFolder('kiro-cluster-');
   const token = randomBytes(24).toString('base64url');
 
@@ -110,7 +127,9 @@ async function main(): Promise<void> {
       FAKE_KIRO_STEP_MS: '400',
     });
     // Its own process group: Ctrl-C in the terminal reaches only this script, which drains the hosts before Redis goes.
-    const worker = await life.started(id, startWorkerProcess(env, { detached: true, keepChars: 64_000, onOutput: hostEcho(id) }), (w) => stopChild(w.child, DRAIN_GRACE_MS + 5000));
+    const worker = await life.started(id, startWorkerProcess(env, { detached: true, keepChars: 64_000, onOutput: hostEcho(id) }), (w) =>
+      stopChild(w.child, DRAIN_GRACE_MS + 5000),
+    );
     worker.child.on('exit', (code, signal) => {
       if (!life.isStopping) console.log(`${bold(`${id} exited`)} (${code ?? signal}); the other hosts keep serving`);
     });
@@ -121,13 +140,19 @@ async function main(): Promise<void> {
   // and lists no hosts: that is an error here, with what each host sees.
   let views: FleetView[] = [];
   const all = [...HOSTS].sort().join(',');
-  const ready = await pollUntil(async () => {
-    views = await Promise.all(hosts.map((h) => fleetView(h, token)));
-    return views.every((v) => v.sees?.join(',') === all);
-  }, { timeoutMs: READY_TIMEOUT_MS, intervalMs: 250 }).catch(() => false);
+  const ready = await pollUntil(
+    async () => {
+      views = await Promise.all(hosts.map((h) => fleetView(h, token)));
+      return views.every((v) => v.sees?.join(',') === all);
+    },
+    { timeoutMs: READY_TIMEOUT_MS, intervalMs: 250 },
+  ).catch(() => false);
   if (!ready) {
     console.error(`The hosts did not all see each other within ${READY_TIMEOUT_MS / 1000} s:`);
-    for (const v of views) console.error(`  ${v.id}: ${v.problem ?? (v.sees ? `sees ${v.sees.join(', ') || 'no hosts'}` : `lists no hosts (queue: ${v.queue ?? 'not said'}): a worker build without the fleet mode ignores KIRO_REDIS_URL`)}`);
+    for (const v of views)
+      console.error(
+        `  ${v.id}: ${v.problem ?? (v.sees ? `sees ${v.sees.join(', ') || 'no hosts'}` : `lists no hosts (queue: ${v.queue ?? 'not said'}): a worker build without the fleet mode ignores KIRO_REDIS_URL`)}`,
+      );
     return life.stop(1);
   }
 
@@ -140,7 +165,9 @@ async function main(): Promise<void> {
 
   console.log(`\n${bold('Delegate to it')} (any host's URL will do):`);
   console.log(`  npm run demo -- --worker-url ${first} --worker-token ${token} --github-url ${gh.origin}`);
-  console.log(`${bold('Or from VS Code')}: set "kiroDelegate.workerUrl" to ${first} and "kiroDelegate.githubEnterpriseUrl" to ${gh.origin},`);
+  console.log(
+    `${bold('Or from VS Code')}: set "kiroDelegate.workerUrl" to ${first} and "kiroDelegate.githubEnterpriseUrl" to ${gh.origin},`,
+  );
   console.log(`  run "Kiro: Set Worker Token" with ${token}, and "Kiro: Set GitHub Token" with ${SAMPLE.devToken}.`);
   console.log(`${bold('Watch it')}: curl -H 'authorization: Bearer ${token}' ${first}/health`);
   console.log(`${bold('Take a host down')}: kill -9 <its pid>; another host takes over its running jobs once their lock lapses.`);

@@ -19,9 +19,17 @@ const [engine = 'podman', image = 'localhost/kiro-worker:test'] = process.argv.s
  * docker-default refuses mount, and a masked /proc (its read-only and hidden paths) makes the
  * kernel refuse the fresh /proc bwrap mounts for each agent.
  */
-const DEFAULT_SANDBOX_OPTS = ['--security-opt', 'seccomp=unconfined', '--security-opt', 'apparmor=unconfined', '--security-opt', engine.endsWith('docker') ? 'systempaths=unconfined' : 'unmask=ALL'];
+const DEFAULT_SANDBOX_OPTS = [
+  '--security-opt',
+  'seccomp=unconfined',
+  '--security-opt',
+  'apparmor=unconfined',
+  '--security-opt',
+  engine.endsWith('docker') ? 'systempaths=unconfined' : 'unmask=ALL',
+];
 /** CONTAINER_SECURITY_OPTS (space-separated flags) tries others, e.g. a custom seccomp profile. */
-const SANDBOX_OPTS = process.env.CONTAINER_SECURITY_OPTS === undefined ? DEFAULT_SANDBOX_OPTS : process.env.CONTAINER_SECURITY_OPTS.split(' ').filter(Boolean);
+const SANDBOX_OPTS =
+  process.env.CONTAINER_SECURITY_OPTS === undefined ? DEFAULT_SANDBOX_OPTS : process.env.CONTAINER_SECURITY_OPTS.split(' ').filter(Boolean);
 
 async function freePort(): Promise<number> {
   const srv = createServer();
@@ -34,7 +42,11 @@ async function freePort(): Promise<number> {
 
 async function health(name: string): Promise<boolean> {
   // podman runs a HEALTHCHECK from systemd timers, absent here: run it once by hand; docker runs it itself.
-  if (!engine.endsWith('docker')) return run(engine, ['healthcheck', 'run', name]).then(() => true, () => false);
+  if (!engine.endsWith('docker'))
+    return run(engine, ['healthcheck', 'run', name]).then(
+      () => true,
+      () => false,
+    );
   const { stdout } = await run(engine, ['inspect', '--format', '{{.State.Health.Status}}', name]);
   return stdout.trim() === 'healthy';
 }
@@ -50,18 +62,36 @@ try {
   gh.grant('alice', 'app', 'kiro-bot', 'WRITE');
   const port = await freePort();
   const env: Record<string, string> = {
-    KIRO_WORKER_HOST: '127.0.0.1', KIRO_WORKER_PORT: String(port), KIRO_WORKER_TOKEN: WORKER_TOKEN,
-    KIRO_AGENT_COMMAND: JSON.stringify(['/opt/kiro-delegate/dist/test/fake-kiro.mjs', 'chat', '--no-interactive', '--trust-all-tools', '{prompt}']),
-    KIRO_GIT_BASE_URL: gh.gitBaseUrl, KIRO_GITHUB_API_URL: gh.apiUrl, KIRO_GITHUB_TOKEN: bot.token,
-    KIRO_AGENT_NETWORK: 'none', KIRO_BRANCH_PREFIX: '', KIRO_SHUTDOWN_GRACE_MS: '5000',
+    KIRO_WORKER_HOST: '127.0.0.1',
+    KIRO_WORKER_PORT: String(port),
+    KIRO_WORKER_TOKEN: WORKER_TOKEN,
+    KIRO_AGENT_COMMAND: JSON.stringify([
+      '/opt/kiro-delegate/dist/test/fake-kiro.mjs',
+      'chat',
+      '--no-interactive',
+      '--trust-all-tools',
+      '{prompt}',
+    ]),
+    KIRO_GIT_BASE_URL: gh.gitBaseUrl,
+    KIRO_GITHUB_API_URL: gh.apiUrl,
+    KIRO_GITHUB_TOKEN: bot.token,
+    KIRO_AGENT_NETWORK: 'none',
+    KIRO_BRANCH_PREFIX: '',
+    KIRO_SHUTDOWN_GRACE_MS: '5000',
   };
   const envArgs = Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]);
   await run(engine, ['run', '-d', '--name', name, '--network=host', ...SANDBOX_OPTS, ...envArgs, image]);
   started = true;
-  const logs = async () => (await run(engine, ['logs', name]).then((r) => r.stdout + r.stderr, (e: Error) => e.message));
-  await pollUntil(() => health(name), { timeoutMs: 30_000, intervalMs: 500, what: 'the image\'s HEALTHCHECK to pass' }).catch(async (e: Error) => {
-    throw new Error(`${e.message}\n${await logs()}`);
-  });
+  const logs = async () =>
+    await run(engine, ['logs', name]).then(
+      (r) => r.stdout + r.stderr,
+      (e: Error) => e.message,
+    );
+  await pollUntil(() => health(name), { timeoutMs: 30_000, intervalMs: 500, what: "the image's HEALTHCHECK to pass" }).catch(
+    async (e: Error) => {
+      throw new Error(`${e.message}\n${await logs()}`);
+    },
+  );
   console.log(`healthy after ${Math.round(performance.now() - t0)} ms`);
   const uid = (await run(engine, ['exec', name, 'id', '-u'])).stdout.trim();
   assert.notEqual(uid, '0', 'the worker runs as root');
@@ -75,7 +105,11 @@ try {
   const jobLog = async () => (await client.request('GET', `/jobs/${job.jobId}/log`)).text();
   assert.equal(done.state, 'succeeded', `${JSON.stringify(done.error)}\nthe job's log: ${await jobLog()}\n${await logs()}`);
   const log = (await gh.model.repo('alice', 'app')?.bare.log('refs/heads/main..refs/heads/smoke-1')) ?? [];
-  assert.deepEqual(log.map((l) => l.subject), ['feat: Smoke', 'task: Smoke'], 'the agent\'s commit landed');
+  assert.deepEqual(
+    log.map((l) => l.subject),
+    ['feat: Smoke', 'task: Smoke'],
+    "the agent's commit landed",
+  );
   console.log(`job ${job.jobId} pushed after ${Math.round(performance.now() - t0)} ms`);
 
   await run(engine, ['stop', '-t', '30', name]);

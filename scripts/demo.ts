@@ -57,7 +57,9 @@ async function ownGitHub(): Promise<DemoGitHub & { standIn: GitHubStandIn }> {
   });
   await seedSampleRepo(gh);
   return {
-    standIn: gh, origin: gh.origin, apiUrl: gh.apiUrl,
+    standIn: gh,
+    origin: gh.origin,
+    apiUrl: gh.apiUrl,
     branchLog: async (branch) => (await gh.model.repo(SAMPLE.owner, SAMPLE.repo)?.bare.log(`refs/heads/main..refs/heads/${branch}`)) ?? [],
   };
 }
@@ -66,16 +68,30 @@ async function ownGitHub(): Promise<DemoGitHub & { standIn: GitHubStandIn }> {
 function theirGitHub(url: string): DemoGitHub {
   const origin = new URL(url).origin;
   return {
-    origin, apiUrl: `${origin}/api/v3`,
+    origin,
+    apiUrl: `${origin}/api/v3`,
     async branchLog(branch) {
       const dir = await life.tempFolder('kiro-demo-log-');
       await runGit(['init', '--quiet', '--bare', dir]);
-      await gitWithToken(['fetch', '--quiet', `${origin}/${SAMPLE.owner}/${SAMPLE.repo}.git`, 'refs/heads/main:refs/heads/main', `refs/heads/${branch}:refs/heads/${branch}`], SAMPLE.devToken, dir);
+      await gitWithToken(
+        [
+          'fetch',
+          '--quiet',
+          `${origin}/${SAMPLE.owner}/${SAMPLE.repo}.git`,
+          'refs/heads/main:refs/heads/main',
+          `refs/heads/${branch}:refs/heads/${branch}`,
+        ],
+        SAMPLE.devToken,
+        dir,
+      );
       const out = await runGit(['log', '--format=%H%x00%s%x00%an', `main..${branch}`], { cwd: dir });
-      return out.split('\n').filter(Boolean).map((l) => {
-        const [oid = '', subject = '', author = ''] = l.split('\0');
-        return { oid, subject, author };
-      });
+      return out
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => {
+          const [oid = '', subject = '', author = ''] = l.split('\0');
+          return { oid, subject, author };
+        });
     },
   };
 }
@@ -83,7 +99,9 @@ function theirGitHub(url: string): DemoGitHub {
 async function main(): Promise<void> {
   const givenWorker = opts['worker-url'];
   if (Boolean(givenWorker) !== Boolean(opts['github-url'])) {
-    throw new Error('--worker-url and --github-url go together: a running worker fetches and pushes through the GitHub it was started with (npm run cluster prints both)');
+    throw new Error(
+      '--worker-url and --github-url go together: a running worker fetches and pushes through the GitHub it was started with (npm run cluster prints both)',
+    );
   }
   const own = givenWorker ? undefined : await ownGitHub();
   const gh = own ?? theirGitHub(opts['github-url'] ?? '');
@@ -91,12 +109,21 @@ async function main(): Promise<void> {
   const workerToken = givenWorker ? opts['worker-token'] : undefined;
   if (!own) {
     workerUrl = new URL(givenWorker ?? '').origin;
-    console.log(`${bold('GitHub stand-in')}  ${gh.apiUrl} (already running: repository ${SAMPLE.owner}/${SAMPLE.repo}, token ${SAMPLE.devToken})`);
+    console.log(
+      `${bold('GitHub stand-in')}  ${gh.apiUrl} (already running: repository ${SAMPLE.owner}/${SAMPLE.repo}, token ${SAMPLE.devToken})`,
+    );
     console.log(`${bold('Kiro worker')}      ${workerUrl} (already running${workerToken ? ', with the token given' : ', no token'})\n`);
   } else {
     const state = await life.tempFolder('kiro-demo-');
     // On loopback the worker may run without a token (it refuses to on any other interface): one step less for you.
-    const worker = await life.started('the worker', startWorker(workerEnv(own.standIn, SAMPLE.botToken, state, { KIRO_LOG_LEVEL: 'warn', KIRO_WORKER_TOKEN: '', KIRO_ALLOW_UNAUTHENTICATED: '1' }), { agentEnv: { FAKE_KIRO_STEP_MS: '400' } }), (w) => w.close());
+    const worker = await life.started(
+      'the worker',
+      startWorker(
+        workerEnv(own.standIn, SAMPLE.botToken, state, { KIRO_LOG_LEVEL: 'warn', KIRO_WORKER_TOKEN: '', KIRO_ALLOW_UNAUTHENTICATED: '1' }),
+        { agentEnv: { FAKE_KIRO_STEP_MS: '400' } },
+      ),
+      (w) => w.close(),
+    );
     workerUrl = worker.url;
     console.log(`${bold('GitHub stand-in')}  ${gh.apiUrl} (repository ${SAMPLE.owner}/${SAMPLE.repo}, token ${SAMPLE.devToken})`);
     console.log(`${bold('Kiro worker')}      ${workerUrl} (loopback, no token; state in ${state})\n`);
@@ -111,7 +138,16 @@ async function main(): Promise<void> {
   }
   const t0 = performance.now();
   const done = await delegate(
-    { owner: SAMPLE.owner, repo: SAMPLE.repo, baseBranch: 'main', title: 'Implement the login function', objective: 'Make login() check an e-mail and a password.', prTitle: 'Implement the login function', constraints: ['No new dependencies'], acceptanceCriteria: ['Wrong passwords are refused'] },
+    {
+      owner: SAMPLE.owner,
+      repo: SAMPLE.repo,
+      baseBranch: 'main',
+      title: 'Implement the login function',
+      objective: 'Make login() check an e-mail and a password.',
+      prTitle: 'Implement the login function',
+      constraints: ['No new dependencies'],
+      acceptanceCriteria: ['Wrong passwords are refused'],
+    },
     { path: 'src/login.ts', startLine: 1, endLine: 3, code: SAMPLE_LOGIN_TS },
     { github, worker: () => api, store, branchPrefix: 'kiro/', draft: false, webUrl: gh.origin },
   );
@@ -122,13 +158,23 @@ async function main(): Promise<void> {
   console.log(`${bold('Agent terminal')} (job ${jobId}):`);
   const log = await fetch(`${workerUrl}/jobs/${jobId}/log`, { headers: workerToken ? { authorization: `Bearer ${workerToken}` } : {} });
   // The worker's notes travel as APC strings (jobs/log.ts): shown here as the lines they stand for.
-  process.stdout.write(`${renderNotes(await log.text()).replace(/\r/g, '').trimEnd().replace(/^/gm, '  │ ')}\n`);
+  process.stdout.write(
+    `${renderNotes(await log.text())
+      .replace(/\r/g, '')
+      .trimEnd()
+      .replace(/^/gm, '  │ ')}\n`,
+  );
 
   const watcher = new PrWatcher({
-    store, github: async () => github, worker: () => api, isFocused: () => true, intervalMs: 300,
+    store,
+    github: async () => github,
+    worker: () => api,
+    isFocused: () => true,
+    intervalMs: 300,
     notify: (e) => {
       // The extension's own words, the agent's summary included.
-      if (e.type === 'pushed') console.log(`${bold('Notification')}: ${pushedMessage(e.delegation, e.summary)} (${e.headOid.slice(0, 12)})`);
+      if (e.type === 'pushed')
+        console.log(`${bold('Notification')}: ${pushedMessage(e.delegation, e.summary)} (${e.headOid.slice(0, 12)})`);
       else if (e.type === 'job-ended') console.log(`${bold('Notification')}: job ${e.job.state}: ${e.job.error?.message ?? ''}`);
     },
   });
@@ -155,22 +201,38 @@ async function main(): Promise<void> {
     await runGit(['config', 'http.extraHeader', authHeader(SAMPLE.devToken)], { cwd: workspace });
     const vsix = join(await life.tempFolder('kiro-demo-vsix-'), 'kiro-delegate.vsix');
     execFileSync('npx', ['vsce', 'package', '--no-dependencies', '--allow-missing-repository', '-o', vsix], { stdio: 'ignore' });
-    const cs = await life.started('code-server', startCodeServer({
-      workspace, vsix,
-      settings: { 'kiroDelegate.workerUrl': workerUrl, 'kiroDelegate.githubEnterpriseUrl': gh.origin, 'kiroDelegate.pollIntervalSeconds': 3, 'kiroDelegate.healthIntervalSeconds': 5 },
-    }), async (c) => {
-      await c.stop();
-      await rm(c.home, { recursive: true, force: true }); // its user data, extensions and HOME
-      life.markRemoved(c.home);
-    });
+    const cs = await life.started(
+      'code-server',
+      startCodeServer({
+        workspace,
+        vsix,
+        settings: {
+          'kiroDelegate.workerUrl': workerUrl,
+          'kiroDelegate.githubEnterpriseUrl': gh.origin,
+          'kiroDelegate.pollIntervalSeconds': 3,
+          'kiroDelegate.healthIntervalSeconds': 5,
+        },
+      }),
+      async (c) => {
+        await c.stop();
+        await rm(c.home, { recursive: true, force: true }); // its user data, extensions and HOME
+        life.markRemoved(c.home);
+      },
+    );
     console.log(`\n${bold('Open this in your browser')}:  ${cs.url}/?folder=${encodeURIComponent(workspace)}`);
     if (workerToken) console.log(`  0. F1 → "Kiro: Set Worker Token" → paste ${workerToken}`);
-    console.log(`  1. F1 → "Kiro: Delegate Task" → when asked for a GitHub token, paste ${SAMPLE.devToken}   (code-server has no GitHub sign-in; the stand-in takes this token)`);
+    console.log(
+      `  1. F1 → "Kiro: Delegate Task" → when asked for a GitHub token, paste ${SAMPLE.devToken}   (code-server has no GitHub sign-in; the stand-in takes this token)`,
+    );
     console.log('  2. Or select code in src/login.ts → right-click → "Delegate Selection to Kiro"');
   } else if (withEditor) {
-    console.log('\n(code-server is not installed, so there is no editor to open: run  bash scripts/e2e/install.sh --no-browser  and start the demo again)');
+    console.log(
+      '\n(code-server is not installed, so there is no editor to open: run  bash scripts/e2e/install.sh --no-browser  and start the demo again)',
+    );
   }
-  console.log(`\nEverything keeps running: try  curl ${workerToken ? `-H 'authorization: Bearer ${workerToken}' ` : ''}${workerUrl}/health`);
+  console.log(
+    `\nEverything keeps running: try  curl ${workerToken ? `-H 'authorization: Bearer ${workerToken}' ` : ''}${workerUrl}/health`,
+  );
   console.log('Ctrl-C stops it all and removes the temporary folders.');
 }
 

@@ -52,19 +52,27 @@ const here = dirname(fileURLToPath(import.meta.url));
 const out = join(here, '..', 'test', 'support', 'github', 'openapi-subset.json');
 const tmp = mkdtempSync(join(tmpdir(), 'gh-openapi-'));
 try {
-  const tgz = execFileSync('npm', ['pack', PACKAGE, '--silent', '--pack-destination', tmp], { encoding: 'utf8' }).trim().split('\n').pop() ?? '';
+  const tgz =
+    execFileSync('npm', ['pack', PACKAGE, '--silent', '--pack-destination', tmp], { encoding: 'utf8' }).trim().split('\n').pop() ?? '';
   execFileSync('tar', ['xzf', join(tmp, tgz), '-C', tmp, FILE]);
   const spec: Json = JSON.parse(readFileSync(join(tmp, FILE), 'utf8'));
 
   const wanted = new Set<string>();
-  const pointer = (ref: string): Json => ref.replace(/^#\//, '').split('/').reduce((o: Json, k: string) => o[k.replace(/~1/g, '/').replace(/~0/g, '~')], spec);
+  const pointer = (ref: string): Json =>
+    ref
+      .replace(/^#\//, '')
+      .split('/')
+      .reduce((o: Json, k: string) => o[k.replace(/~1/g, '/').replace(/~0/g, '~')], spec);
   const collect = (node: Json): void => {
     if (Array.isArray(node)) return node.forEach(collect);
     if (!node || typeof node !== 'object') return;
     for (const [k, v] of Object.entries(node)) {
       if (k === '$ref' && typeof v === 'string' && v.startsWith('#/components/schemas/')) {
         const name = v.slice('#/components/schemas/'.length);
-        if (!wanted.has(name)) { wanted.add(name); collect(spec.components.schemas[name]); }
+        if (!wanted.has(name)) {
+          wanted.add(name);
+          collect(spec.components.schemas[name]);
+        }
       } else if (k !== 'examples' && k !== 'example') collect(v);
     }
   };
@@ -96,7 +104,12 @@ try {
         .map(([k, v]) => [k, strip(v, !isPropertyMap && k === 'properties')]),
     );
   };
-  const doc = { source: `${PACKAGE} ${FILE.replace('package/', '')}`, openapi: spec.openapi, operations: strip(operations), components: { schemas: strip(schemas) } };
+  const doc = {
+    source: `${PACKAGE} ${FILE.replace('package/', '')}`,
+    openapi: spec.openapi,
+    operations: strip(operations),
+    components: { schemas: strip(schemas) },
+  };
   writeFileSync(out, JSON.stringify(doc) + '\n');
   console.log(`wrote ${out}: ${OPERATIONS.length} operations, ${wanted.size} schemas`);
 } finally {

@@ -7,13 +7,17 @@
 const SPECIAL = /[\\`[\]!]/g;
 
 export function escapeMarkdownInline(text: string): string {
-  return text
-    .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ')
-    .replace(SPECIAL, (c) => `\\${c}`)
-    .replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
-    // A zero-width space keeps a mention from notifying anyone and a URL from becoming a link.
-    .replace(/@(?=[A-Za-z0-9])/g, '@\u200b')
-    .replace(/:\/\//g, ':\u200b//')
-    .replace(/\bwww\./gi, (w) => `${w.slice(0, 3)}\u200b.`)
-    .trim();
+  return (
+    text
+      .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ')
+      .replace(SPECIAL, (c) => `\\${c}`)
+      .replace(/&/g, '&amp;')
+      .replace(/</g, '&lt;')
+      .replace(/>/g, '&gt;')
+      // A zero-width space keeps a mention from notifying anyone and a URL from becoming a link.
+      .replace(/@(?=[A-Za-z0-9])/g, '@\u200b')
+      .replace(/:\/\//g, ':\u200b//')
+      .replace(/\bwww\./gi, (w) => `${w.slice(0, 3)}\u200b.`)
+      .trim()
+  );
 }

@@ -11,7 +11,11 @@ export const OwnerSchema = Type.String({ minLength: 1, maxLength: 39, pattern: '
 /** A GitHub login: the same rule as an owner (isValidOwner in names.ts). */
 export const LoginSchema = OwnerSchema;
 /** Who asked for a job: a login, or a GitHub App's bot (`name[bot]`) listed in KIRO_ALLOWED_BOTS that asked on GitHub (isValidLogin). */
-export const RequesterSchema = Type.String({ minLength: 1, maxLength: 44, pattern: '^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}(?:\\[bot\\])?$' });
+export const RequesterSchema = Type.String({
+  minLength: 1,
+  maxLength: 44,
+  pattern: '^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}(?:\\[bot\\])?$',
+});
 export const RepoSchema = Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9._-]{1,100}$' });
 /** Branch names get git's full rule set in code (isValidBranchName); this is the cheap outline. */
 export const BranchSchema = Type.String({ minLength: 1, maxLength: 200, pattern: '^[^\\s~^:?*\\[\\\\-][^\\s~^:?*\\[\\\\]*$' });
@@ -75,13 +79,16 @@ export type JobChanges = Static<typeof JobChangesSchema>;
 export const MAX_LISTED_CHANGES = 100;
 
 /** What a job's egress proxy refused: each destination once, at most 20 (see JobStatus.blocked). */
-export const JobBlockedSchema = Type.Array(Type.Object({
-  host: Type.String({ maxLength: 256 }),
-  port: Type.Integer({ minimum: 1, maximum: 65535 }),
-  at: Type.String({ format: 'date-time' }),
-  reason: Type.String({ maxLength: 64 }),
-  count: Type.Integer({ minimum: 1 }),
-}), { maxItems: 20 });
+export const JobBlockedSchema = Type.Array(
+  Type.Object({
+    host: Type.String({ maxLength: 256 }),
+    port: Type.Integer({ minimum: 1, maximum: 65535 }),
+    at: Type.String({ format: 'date-time' }),
+    reason: Type.String({ maxLength: 64 }),
+    count: Type.Integer({ minimum: 1 }),
+  }),
+  { maxItems: 20 },
+);
 
 export const JobStatusSchema = Type.Object({
   jobId: Type.String(),
@@ -118,11 +125,13 @@ export const JobStatusSchema = Type.Object({
    * over the job. Absent when the agent reports none (plain-text agents): never a zero that
    * looks measured.
    */
-  usage: Type.Optional(Type.Object({
-    inputTokens: Type.Integer({ minimum: 0 }),
-    outputTokens: Type.Integer({ minimum: 0 }),
-    costUsd: Type.Optional(Type.Number({ minimum: 0 })),
-  })),
+  usage: Type.Optional(
+    Type.Object({
+      inputTokens: Type.Integer({ minimum: 0 }),
+      outputTokens: Type.Integer({ minimum: 0 }),
+      costUsd: Type.Optional(Type.Number({ minimum: 0 })),
+    }),
+  ),
   /**
    * What the agent's network was refused (KIRO_AGENT_NETWORK): each destination once, in the
    * order first refused, with why (`not-allowed`, `private`, `link-local`, `worker`, `redis`)
@@ -135,7 +144,10 @@ export type JobUsage = NonNullable<JobStatus['usage']>;
 export type JobBlocked = NonNullable<JobStatus['blocked']>;
 
 /** POST /auth/github (KIRO_AUTH=github): a GitHub token exchanged, once, for a worker session. */
-export const AuthGithubRequestSchema = Type.Object({ token: Type.String({ minLength: 1, maxLength: 1024, pattern: '^[\\x21-\\x7e]+$' }) }, { additionalProperties: false });
+export const AuthGithubRequestSchema = Type.Object(
+  { token: Type.String({ minLength: 1, maxLength: 1024, pattern: '^[\\x21-\\x7e]+$' }) },
+  { additionalProperties: false },
+);
 export type AuthGithubRequest = Static<typeof AuthGithubRequestSchema>;
 /** The session: a signed token to send as `Authorization: Bearer …`, whose it is, and when it lapses. */
 export const AuthSessionSchema = Type.Object({
@@ -146,11 +158,14 @@ export const AuthSessionSchema = Type.Object({
 export type AuthSession = Static<typeof AuthSessionSchema>;
 
 /** GET /jobs?mine=1[&cursor=…][&limit=…]: the caller's jobs, newest first, across every host of a fleet. */
-export const JobListQuerySchema = Type.Object({
-  mine: Type.Literal('1'),
-  cursor: Type.Optional(Type.String({ maxLength: 200, pattern: '^[A-Za-z0-9_.:-]+$' })),
-  limit: Type.Optional(Type.String({ pattern: '^(?:[1-9]|[1-4][0-9]|50)$' })),
-}, { additionalProperties: false });
+export const JobListQuerySchema = Type.Object(
+  {
+    mine: Type.Literal('1'),
+    cursor: Type.Optional(Type.String({ maxLength: 200, pattern: '^[A-Za-z0-9_.:-]+$' })),
+    limit: Type.Optional(Type.String({ pattern: '^(?:[1-9]|[1-4][0-9]|50)$' })),
+  },
+  { additionalProperties: false },
+);
 export type JobListQuery = Static<typeof JobListQuerySchema>;
 export const JobListSchema = Type.Object({
   jobs: Type.Array(JobStatusSchema),
@@ -181,7 +196,10 @@ export const AuditRecordSchema = Type.Object({
 });
 export type AuditRecord = Static<typeof AuditRecordSchema>;
 export const AuditListSchema = Type.Object({ records: Type.Array(AuditRecordSchema) });
-export const AuditQuerySchema = Type.Object({ since: Type.Optional(Type.String({ format: 'date-time' })) }, { additionalProperties: false });
+export const AuditQuerySchema = Type.Object(
+  { since: Type.Optional(Type.String({ format: 'date-time' })) },
+  { additionalProperties: false },
+);
 
 export const SLOT_STATES = ['idle', 'busy', 'restarting'] as const;
 export type SlotState = (typeof SLOT_STATES)[number];
@@ -214,22 +232,29 @@ export const PoolHealthSchema = Type.Object({
   queueLimit: Type.Integer({ minimum: 0 }),
   accepting: Type.Boolean(),
   agent: Type.Object({
-    command: Type.String(), found: Type.Boolean(), message: Type.String(),
+    command: Type.String(),
+    found: Type.Boolean(),
+    message: Type.String(),
     /** KIRO_AGENT: kiro, claude, codex, gemini, opencode or custom. Older workers leave it out. */
     preset: Type.Optional(Type.String()),
     /** What the agent's `--version` printed (its first line); null when it is missing, did not say, or is a custom command (never asked). */
     version: Type.Optional(Type.Union([Type.String(), Type.Null()])),
   }),
   /** How agents are confined; a worker older than the sandbox leaves it out. */
-  sandbox: Type.Optional(Type.Object({
-    enabled: Type.Boolean(),
-    limits: Type.Unsafe<'cgroup-v2' | 'cgroup-v1' | 'rlimit' | 'none'>({ type: 'string', enum: ['cgroup-v2', 'cgroup-v1', 'rlimit', 'none'] }),
-    /** The policy in force: "allow: api.anthropic.com:443 + 17 more (default)", "open: any public address", "none". */
-    network: Type.String(),
-    /** Every host agents may reach (under `open`: those reached even at a private address). Older workers leave it out. */
-    allowHosts: Type.Optional(Type.Array(Type.String())),
-    warning: Type.Union([Type.String(), Type.Null()]),
-  })),
+  sandbox: Type.Optional(
+    Type.Object({
+      enabled: Type.Boolean(),
+      limits: Type.Unsafe<'cgroup-v2' | 'cgroup-v1' | 'rlimit' | 'none'>({
+        type: 'string',
+        enum: ['cgroup-v2', 'cgroup-v1', 'rlimit', 'none'],
+      }),
+      /** The policy in force: "allow: api.anthropic.com:443 + 17 more (default)", "open: any public address", "none". */
+      network: Type.String(),
+      /** Every host agents may reach (under `open`: those reached even at a private address). Older workers leave it out. */
+      allowHosts: Type.Optional(Type.Array(Type.String())),
+      warning: Type.Union([Type.String(), Type.Null()]),
+    }),
+  ),
   version: Type.String(),
   protocol: Type.Integer(),
   uptimeSeconds: Type.Number({ minimum: 0 }),
@@ -254,7 +279,16 @@ export type PoolHealth = Static<typeof PoolHealthSchema>;
  * a per-user limit; the message says which and when it clears), PR_CHANGED (a job's PR closed
  * or retargeted before its push), BUDGET_EXCEEDED (a job's reported tokens passed its budget).
  */
-export const AUTH_ERROR_CODES = ['UNAUTHORIZED', 'GITHUB_TOKEN_REFUSED', 'FORBIDDEN', 'FORBIDDEN_BRANCH', 'PR_MISMATCH', 'QUOTA_EXCEEDED', 'PR_CHANGED', 'BUDGET_EXCEEDED'] as const satisfies readonly ErrorCode[];
+export const AUTH_ERROR_CODES = [
+  'UNAUTHORIZED',
+  'GITHUB_TOKEN_REFUSED',
+  'FORBIDDEN',
+  'FORBIDDEN_BRANCH',
+  'PR_MISMATCH',
+  'QUOTA_EXCEEDED',
+  'PR_CHANGED',
+  'BUDGET_EXCEEDED',
+] as const satisfies readonly ErrorCode[];
 
 /** Every error the worker answers with: a machine-readable code, words for a person, the field at fault. */
 export const ErrorBodySchema = Type.Object({
@@ -296,5 +330,8 @@ export const EventsQuerySchema = Type.Object(
 export type EventsQuery = Static<typeof EventsQuerySchema>;
 
 /** GET /healthz, the one route without a credential: alive, and how to authenticate (so a client knows whether to exchange a session first). */
-export const HealthzSchema = Type.Object({ ok: Type.Boolean(), auth: Type.Optional(Type.Unsafe<'token' | 'github'>({ type: 'string', enum: ['token', 'github'] })) });
+export const HealthzSchema = Type.Object({
+  ok: Type.Boolean(),
+  auth: Type.Optional(Type.Unsafe<'token' | 'github'>({ type: 'string', enum: ['token', 'github'] })),
+});
 export type Healthz = Static<typeof HealthzSchema>;

@@ -42,9 +42,15 @@ const MAX_ATTEMPTS = 3;
 
 export async function commitTaskRound(input: TaskRoundInput, graphql: GraphqlCall): Promise<TaskRoundCommit> {
   for (let attempt = 1; ; attempt++) {
-    const read = await graphql<{ repository: { ref: { target: { oid: string } } | null; file: { text: string | null } | null } | null }>(READ, {
-      owner: input.owner, name: input.repo, ref: `refs/heads/${input.branch}`, file: `refs/heads/${input.branch}:TASK.md`,
-    });
+    const read = await graphql<{ repository: { ref: { target: { oid: string } } | null; file: { text: string | null } | null } | null }>(
+      READ,
+      {
+        owner: input.owner,
+        name: input.repo,
+        ref: `refs/heads/${input.branch}`,
+        file: `refs/heads/${input.branch}:TASK.md`,
+      },
+    );
     const head = read.repository?.ref?.target.oid;
     if (!head) throw new BranchMissingError(`the branch ${input.branch} no longer exists on ${input.owner}/${input.repo}`);
     const { markdown, round } = input.edit(read.repository?.file?.text ?? `# ${input.title}\n`);

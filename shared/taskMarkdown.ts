@@ -26,12 +26,48 @@ export interface TaskFields {
 
 const MARKER = 'kiro-delegate-task';
 const LANGUAGES: Record<string, string> = {
-  ts: 'typescript', tsx: 'tsx', js: 'javascript', jsx: 'jsx', mjs: 'javascript', cjs: 'javascript',
-  py: 'python', rb: 'ruby', go: 'go', rs: 'rust', java: 'java', kt: 'kotlin', swift: 'swift',
-  c: 'c', h: 'c', cc: 'cpp', cpp: 'cpp', hpp: 'cpp', cs: 'csharp', php: 'php', sh: 'bash',
-  bash: 'bash', zsh: 'bash', ps1: 'powershell', sql: 'sql', json: 'json', yaml: 'yaml', yml: 'yaml',
-  toml: 'toml', md: 'markdown', html: 'html', css: 'css', scss: 'scss', vue: 'vue', svelte: 'svelte',
-  dart: 'dart', scala: 'scala', lua: 'lua', r: 'r', xml: 'xml', dockerfile: 'dockerfile', tf: 'hcl',
+  ts: 'typescript',
+  tsx: 'tsx',
+  js: 'javascript',
+  jsx: 'jsx',
+  mjs: 'javascript',
+  cjs: 'javascript',
+  py: 'python',
+  rb: 'ruby',
+  go: 'go',
+  rs: 'rust',
+  java: 'java',
+  kt: 'kotlin',
+  swift: 'swift',
+  c: 'c',
+  h: 'c',
+  cc: 'cpp',
+  cpp: 'cpp',
+  hpp: 'cpp',
+  cs: 'csharp',
+  php: 'php',
+  sh: 'bash',
+  bash: 'bash',
+  zsh: 'bash',
+  ps1: 'powershell',
+  sql: 'sql',
+  json: 'json',
+  yaml: 'yaml',
+  yml: 'yaml',
+  toml: 'toml',
+  md: 'markdown',
+  html: 'html',
+  css: 'css',
+  scss: 'scss',
+  vue: 'vue',
+  svelte: 'svelte',
+  dart: 'dart',
+  scala: 'scala',
+  lua: 'lua',
+  r: 'r',
+  xml: 'xml',
+  dockerfile: 'dockerfile',
+  tf: 'hcl',
 };
 
 export function languageForPath(path: string): string {
@@ -102,9 +138,15 @@ export function parseTaskMarkdown(markdown: string): TaskFields {
 
 function normalise(v: unknown): TaskFields {
   const o = v as Partial<TaskFields> | null;
-  if (!o || typeof o.title !== 'string' || typeof o.objective !== 'string') throw new TaskParseError('task payload lacks title or objective');
+  if (!o || typeof o.title !== 'string' || typeof o.objective !== 'string')
+    throw new TaskParseError('task payload lacks title or objective');
   const strings = (a: unknown) => (Array.isArray(a) ? a.filter((x): x is string => typeof x === 'string') : []);
-  const fields: TaskFields = { title: o.title, objective: o.objective, constraints: strings(o.constraints), acceptanceCriteria: strings(o.acceptanceCriteria) };
+  const fields: TaskFields = {
+    title: o.title,
+    objective: o.objective,
+    constraints: strings(o.constraints),
+    acceptanceCriteria: strings(o.acceptanceCriteria),
+  };
   if (o.selection && typeof o.selection.path === 'string' && typeof o.selection.code === 'string') fields.selection = o.selection;
   if (typeof o.confirmationCode === 'string') fields.confirmationCode = o.confirmationCode;
   return fields;
@@ -124,7 +166,12 @@ function parseByHeadings(markdown: string): TaskFields {
   const text = (name: string) => (sections.get(name) ?? []).join('\n').trim();
   const items = (name: string) =>
     (sections.get(name) ?? []).filter((l) => /^[-*] /.test(l)).map((l) => l.replace(/^[-*] (\[[ xX]\] )?/, '').trim());
-  return { title: titleLine.slice(2).trim(), objective: text('objective'), constraints: items('constraints'), acceptanceCriteria: items('acceptance criteria') };
+  return {
+    title: titleLine.slice(2).trim(),
+    objective: text('objective'),
+    constraints: items('constraints'),
+    acceptanceCriteria: items('acceptance criteria'),
+  };
 }
 
 const FOLLOW_UP = /^## Follow-up (\d+)\s*$/gm;
@@ -141,7 +188,10 @@ export function followUpCount(markdown: string): number {
  */
 export function appendFollowUp(markdown: string, instructions: string, at: Date): { markdown: string; round: number } {
   const n = followUpCount(markdown) + 1;
-  const body = instructions.trim().replace(/\r\n?/g, '\n').replace(/^(#{1,2}) /gm, '### ');
+  const body = instructions
+    .trim()
+    .replace(/\r\n?/g, '\n')
+    .replace(/^(#{1,2}) /gm, '### ');
   const text = `${markdown.replace(/\s*$/, '')}\n\n## Follow-up ${n}\n\n_${at.toISOString().slice(0, 16).replace('T', ' ')} UTC_\n\n${body}\n`;
   return { markdown: text, round: n };
 }

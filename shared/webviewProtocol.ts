@@ -38,7 +38,8 @@ export interface FormSnapshot {
   /** Things to know before submitting (unsaved or unpushed changes). */
   warnings: string[];
   errors: Partial<Record<FieldName, string>>;
-  status: { kind: 'idle' } | { kind: 'busy'; message: string } | { kind: 'done'; result: SubmitResult } | { kind: 'failed'; message: string };
+  status:
+    { kind: 'idle' } | { kind: 'busy'; message: string } | { kind: 'done'; result: SubmitResult } | { kind: 'failed'; message: string };
 }
 
 export type ToWebview = { type: 'snapshot'; snapshot: FormSnapshot; requestId?: number };
@@ -73,7 +74,9 @@ export function parseFromWebview(msg: unknown): FromWebview | undefined {
     case 'changed':
       return isValues(m.values) ? { type: 'changed', values: m.values } : undefined;
     case 'submit':
-      return typeof m.requestId === 'number' && isValues(m.values) ? { type: 'submit', requestId: m.requestId, values: m.values } : undefined;
+      return typeof m.requestId === 'number' && isValues(m.values)
+        ? { type: 'submit', requestId: m.requestId, values: m.values }
+        : undefined;
     case 'openExternal':
       return typeof m.url === 'string' && /^https?:\/\//.test(m.url) ? { type: 'openExternal', url: m.url } : undefined;
     default:

@@ -16,7 +16,10 @@ export const NOTE_TAG = 'kiro-note ';
 /** One note as the worker writes it into the log. */
 export function formatNote(text: string): string {
   // JSON.stringify escapes C0 controls already; DEL, C1 and the Unicode line separators are escaped here.
-  const json = JSON.stringify({ text }).replace(/[\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  const json = JSON.stringify({ text }).replace(
+    /[\u007f-\u009f\u2028\u2029]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
   return `\r\n\x1b_${NOTE_TAG}${json}\x1b\\\r\n`;
 }
 

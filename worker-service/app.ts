@@ -39,7 +39,14 @@ export async function buildApp(config: WorkerConfig, opts: BuildAppOptions = {})
   if (noKey) throw new ConfigError(noKey.variable, noKey.message);
   const app = Fastify({
     // Whatever the logger, the Authorization header is never written (tests pass their own stream).
-    logger: opts.logger === false ? false : { level: config.logLevel, ...(typeof opts.logger === 'object' ? opts.logger : {}), redact: ['req.headers.authorization', 'headers.authorization'] },
+    logger:
+      opts.logger === false
+        ? false
+        : {
+            level: config.logLevel,
+            ...(typeof opts.logger === 'object' ? opts.logger : {}),
+            redact: ['req.headers.authorization', 'headers.authorization'],
+          },
     bodyLimit: config.bodyLimitBytes,
     // On close, connections a client opened and never used (fetch keeps a spare) must not hold shutdown for a minute.
     forceCloseConnections: true,
@@ -62,7 +69,11 @@ export async function buildApp(config: WorkerConfig, opts: BuildAppOptions = {})
     timeWindow: 60_000,
     keyGenerator: (req) => (req.caller?.kind === 'user' ? `user:${req.caller.login.toLowerCase()}` : `ip:${req.ip}`),
     allowList: (req) => req.caller?.kind === 'admin' && req.caller.mode === 'github',
-    errorResponseBuilder: (_req, ctx) => ({ statusCode: 429, code: 'RATE_LIMITED', message: `too many requests; retry in ${Math.ceil(ctx.ttl / 1000)} s` }),
+    errorResponseBuilder: (_req, ctx) => ({
+      statusCode: 429,
+      code: 'RATE_LIMITED',
+      message: `too many requests; retry in ${Math.ceil(ctx.ttl / 1000)} s`,
+    }),
   });
   // Before every route: the description collects them as they are added.
   await app.register(openapiPlugin, { config });

@@ -1,7 +1,12 @@
 // Errors the pool reports to the routes, each with a machine-readable code.
 import type { ErrorCode } from '../shared/errorCodes.js';
 export class WorkerError extends Error {
-  constructor(readonly code: ErrorCode, message: string, readonly status: number, readonly field?: string) {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly status: number,
+    readonly field?: string,
+  ) {
     super(message);
   }
   static is(e: unknown): e is WorkerError {
@@ -10,7 +15,11 @@ export class WorkerError extends Error {
 }
 
 export class QueueFullError extends WorkerError {
-  constructor(readonly retryAfterSeconds: number, message = 'every slot is busy and the queue is full; try again later', code: ErrorCode = 'QUEUE_FULL') {
+  constructor(
+    readonly retryAfterSeconds: number,
+    message = 'every slot is busy and the queue is full; try again later',
+    code: ErrorCode = 'QUEUE_FULL',
+  ) {
     super(code, message, 503);
   }
 }

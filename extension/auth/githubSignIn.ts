@@ -32,7 +32,11 @@ export class GitHubSignIn {
       if (interactive) void vscode.window.showErrorMessage(verdict.message);
       return undefined;
     }
-    return loadGitHubClient().createGitHubClient({ token, baseUrl: apiUrl, onRetry: (what, s) => this.deps.log.warn(`GitHub asked to slow down (${what}); retrying in ${s} s`) });
+    return loadGitHubClient().createGitHubClient({
+      token,
+      baseUrl: apiUrl,
+      onRetry: (what, s) => this.deps.log.warn(`GitHub asked to slow down (${what}); retrying in ${s} s`),
+    });
   }
 
   /** The GitHub token without any prompt (for the worker's session exchange): a signed-in user is asked nothing. */
@@ -62,13 +66,21 @@ export class GitHubSignIn {
 
   private async token(interactive: boolean): Promise<string | undefined> {
     const { providerId } = githubEndpoint(readSettings());
-    const result = await resolveGitHubToken({
-      getSession: (opts) => Promise.resolve(vscode.authentication.getSession(providerId, ['repo'], opts)),
-      storedToken: () => Promise.resolve(this.deps.secrets.get(GITHUB_TOKEN_KEY)),
-      signInAvailable: hasGitHubSignIn({ appName: vscode.env.appName, githubAuthExtension: Boolean(vscode.extensions.getExtension('vscode.github-authentication')) }),
-    }, interactive);
+    const result = await resolveGitHubToken(
+      {
+        getSession: (opts) => Promise.resolve(vscode.authentication.getSession(providerId, ['repo'], opts)),
+        storedToken: () => Promise.resolve(this.deps.secrets.get(GITHUB_TOKEN_KEY)),
+        signInAvailable: hasGitHubSignIn({
+          appName: vscode.env.appName,
+          githubAuthExtension: Boolean(vscode.extensions.getExtension('vscode.github-authentication')),
+        }),
+      },
+      interactive,
+    );
     if (result.kind === 'token') {
-      this.deps.log.info(`GitHub token from ${result.source === 'session' ? `the ${providerId} sign-in (${result.account ?? ''})` : 'SecretStorage'}`);
+      this.deps.log.info(
+        `GitHub token from ${result.source === 'session' ? `the ${providerId} sign-in (${result.account ?? ''})` : 'SecretStorage'}`,
+      );
       return result.token;
     }
     if (!interactive) return undefined;

@@ -52,12 +52,16 @@ export async function resolveGitHubToken(sources: TokenSources, interactive: boo
   if (stored) return { kind: 'token', token: stored, source: 'stored' };
   if (sources.signInAvailable === false) return { kind: 'none', reason: 'no-provider' };
   try {
-    const session = await withTimeout(sources.getSession(interactive ? { createIfNone: true } : { createIfNone: false, silent: true }), sources.timeoutMs ?? (interactive ? 120_000 : 5_000));
+    const session = await withTimeout(
+      sources.getSession(interactive ? { createIfNone: true } : { createIfNone: false, silent: true }),
+      sources.timeoutMs ?? (interactive ? 120_000 : 5_000),
+    );
     if (session) return { kind: 'token', token: session.accessToken, source: 'session', account: session.account.label };
     return { kind: 'none', reason: 'not-signed-in' };
   } catch (e) {
     const message = (e as Error).message ?? '';
-    if (/timeout|no authentication provider|timed out waiting for authentication provider/i.test(message)) return { kind: 'none', reason: 'no-provider' };
+    if (/timeout|no authentication provider|timed out waiting for authentication provider/i.test(message))
+      return { kind: 'none', reason: 'no-provider' };
     if (/cancel/i.test(message)) return { kind: 'none', reason: 'cancelled' };
     return { kind: 'none', reason: 'no-provider' };
   }

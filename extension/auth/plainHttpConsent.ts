@@ -10,7 +10,10 @@ export class PlainHttpConsent {
   private readonly declined = new Set<string>();
   private readonly asking = new Map<string, Promise<boolean>>();
 
-  constructor(private readonly globalState: vscode.Memento, private readonly log: vscode.LogOutputChannel) {}
+  constructor(
+    private readonly globalState: vscode.Memento,
+    private readonly log: vscode.LogOutputChannel,
+  ) {}
 
   /**
    * Whether a credential may go to `url`: https, or plain http to this machine, at once;
@@ -22,7 +25,10 @@ export class PlainHttpConsent {
     if (decision.kind === 'send') return { ok: true };
     if (decision.kind === 'refuse') return { ok: false, message: `Kiro did not send ${what}: ${decision.reason}.` };
     const { origin } = decision;
-    const no: Verdict = { ok: false, message: `Kiro did not send ${what} to ${origin}: that is plain HTTP to another machine, and you did not agree to it. Use an https:// address, or retry and agree.` };
+    const no: Verdict = {
+      ok: false,
+      message: `Kiro did not send ${what} to ${origin}: that is plain HTTP to another machine, and you did not agree to it. Use an https:// address, or retry and agree.`,
+    };
     if (this.declined.has(origin)) return no;
     let asking = this.asking.get(origin);
     if (!asking) {

@@ -54,7 +54,11 @@ export function transportDecision(url: string, agreedOrigins: readonly string[])
   } catch {
     return { kind: 'refuse', reason: `"${url}" is not a URL` };
   }
-  if (u.username || u.password) return { kind: 'refuse', reason: `${u.protocol}//${u.host} carries a user name or password in the URL; put tokens in Kiro's secret storage instead` };
+  if (u.username || u.password)
+    return {
+      kind: 'refuse',
+      reason: `${u.protocol}//${u.host} carries a user name or password in the URL; put tokens in Kiro's secret storage instead`,
+    };
   if (u.protocol === 'https:') return { kind: 'send', origin: u.origin };
   if (u.protocol !== 'http:') return { kind: 'refuse', reason: `${u.protocol} is not http: or https:` };
   if (isLoopbackHost(u.hostname)) return { kind: 'send', origin: u.origin };

@@ -41,19 +41,25 @@ export function registerChatParticipant(context: vscode.ExtensionContext, servic
   participant.iconPath = new vscode.ThemeIcon('hubot');
   context.subscriptions.push(
     participant,
-    vscode.commands.registerCommand(CHAT_SUBMIT_COMMAND, async (arg: { key: string; values: FormValues; selection: ReturnType<typeof editorSelection> }) => {
-      // One confirmation, one PR: a second click on the same answer does nothing.
-      if (used.has(arg.key)) return void vscode.window.showInformationMessage('Kiro: this task was already delegated.');
-      const checked = validateForm(arg.values);
-      if (!checked.ok) return flow.open(arg.values);
-      used.add(arg.key);
-      try {
-        await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Kiro: creating the pull request…' }, () => flow.submit(checked.value, arg.selection));
-      } catch (e) {
-        used.delete(arg.key);
-        vscode.window.showErrorMessage(`Kiro could not delegate: ${(e as Error).message}`);
-      }
-    }),
+    vscode.commands.registerCommand(
+      CHAT_SUBMIT_COMMAND,
+      async (arg: { key: string; values: FormValues; selection: ReturnType<typeof editorSelection> }) => {
+        // One confirmation, one PR: a second click on the same answer does nothing.
+        if (used.has(arg.key)) return void vscode.window.showInformationMessage('Kiro: this task was already delegated.');
+        const checked = validateForm(arg.values);
+        if (!checked.ok) return flow.open(arg.values);
+        used.add(arg.key);
+        try {
+          await vscode.window.withProgress(
+            { location: vscode.ProgressLocation.Notification, title: 'Kiro: creating the pull request…' },
+            () => flow.submit(checked.value, arg.selection),
+          );
+        } catch (e) {
+          used.delete(arg.key);
+          vscode.window.showErrorMessage(`Kiro could not delegate: ${(e as Error).message}`);
+        }
+      },
+    ),
     vscode.commands.registerCommand(CHAT_EDIT_COMMAND, (values: Partial<FormValues>) => flow.open(values)),
   );
 }
@@ -77,7 +83,13 @@ async function followUp(services: Services, text: string, stream: vscode.ChatRes
   if (!github) return void stream.markdown('Not signed in to GitHub: sign in (or run "Kiro: Set GitHub Token") and ask again.');
   stream.progress(`Sending the follow-up to PR #${d.prNumber}…`);
   try {
-    const sent = await sendFollowUp(d, parsed.instructions, { github, worker: () => services.worker(), store: services.store, log: (m) => services.log.info(m), onSendProblem: (x, o) => notifySendProblem(services, x, o) });
+    const sent = await sendFollowUp(d, parsed.instructions, {
+      github,
+      worker: () => services.worker(),
+      store: services.store,
+      log: (m) => services.log.info(m),
+      onSendProblem: (x, o) => notifySendProblem(services, x, o),
+    });
     services.watcher.start();
     void sent.sending.finally(() => services.watcher.start());
     stream.markdown(`Follow-up ${sent.round - 1} added to [PR #${d.prNumber}](${d.prUrl}); the agent is on it.`);

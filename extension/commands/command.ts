@@ -25,8 +25,15 @@ export function pickDelegation(services: Services, arg: unknown): Delegation | u
 }
 
 /** From the palette there is no item: ask which delegation (those the command applies to). */
-export async function chooseDelegation(services: Services, title: string, filter: (d: Delegation) => boolean): Promise<Delegation | undefined> {
-  const items = services.store.all().filter(filter).map((d) => ({ label: `#${d.prNumber} ${d.title}`, description: `${d.state} · ${d.owner}/${d.repo}`, id: d.id }));
+export async function chooseDelegation(
+  services: Services,
+  title: string,
+  filter: (d: Delegation) => boolean,
+): Promise<Delegation | undefined> {
+  const items = services.store
+    .all()
+    .filter(filter)
+    .map((d) => ({ label: `#${d.prNumber} ${d.title}`, description: `${d.state} · ${d.owner}/${d.repo}`, id: d.id }));
   if (items.length === 0) {
     vscode.window.showInformationMessage(`Kiro: no delegation to ${title.toLowerCase()}.`);
     return undefined;
@@ -60,7 +67,12 @@ export function requireWorker(services: Services): WorkerApi | undefined {
 
 /** Asks for a token and keeps it in SecretStorage (empty removes it); false when the user cancelled. */
 export async function askSecret(context: vscode.ExtensionContext, key: string, title: string, what: string): Promise<boolean> {
-  const token = await vscode.window.showInputBox({ title, prompt: `${what} Kept in VS Code's secret storage. Leave empty to remove it.`, password: true, ignoreFocusOut: true });
+  const token = await vscode.window.showInputBox({
+    title,
+    prompt: `${what} Kept in VS Code's secret storage. Leave empty to remove it.`,
+    password: true,
+    ignoreFocusOut: true,
+  });
   if (token === undefined) return false;
   if (token.trim() === '') await context.secrets.delete(key);
   else await context.secrets.store(key, token.trim());

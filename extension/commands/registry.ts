@@ -18,8 +18,18 @@ import { showPoolDetails } from './showPoolDetails.js';
 import { viewChanges } from './viewChanges.js';
 
 export const ACTION_COMMANDS: readonly Command[] = [
-  showAgentOutput, cancelJob, sendFollowUp, showLog, refreshDelegations, openPr,
-  viewChanges, checkoutBranch, retrySend, setWorkerToken, setGitHubToken, showPoolDetails,
+  showAgentOutput,
+  cancelJob,
+  sendFollowUp,
+  showLog,
+  refreshDelegations,
+  openPr,
+  viewChanges,
+  checkoutBranch,
+  retrySend,
+  setWorkerToken,
+  setGitHubToken,
+  showPoolDetails,
 ];
 
 export function registerActionCommands(context: vscode.ExtensionContext, services: Services, statusBar: HealthStatusBar): void {

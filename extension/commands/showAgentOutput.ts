@@ -4,9 +4,11 @@ import { chooseDelegation, pickDelegation, requireWorker, type Command } from '.
 
 export const showAgentOutput: Command = {
   id: 'kiroDelegate.showAgentOutput',
-  handler: ({ services }) => async (arg: unknown) => {
-    const d = pickDelegation(services, arg) ?? (await chooseDelegation(services, 'Show Agent Output', (x) => Boolean(x.jobId)));
-    const api = d && requireWorker(services);
-    if (d && api) openTerminal(d, api);
-  },
+  handler:
+    ({ services }) =>
+    async (arg: unknown) => {
+      const d = pickDelegation(services, arg) ?? (await chooseDelegation(services, 'Show Agent Output', (x) => Boolean(x.jobId)));
+      const api = d && requireWorker(services);
+      if (d && api) openTerminal(d, api);
+    },
 };

@@ -3,5 +3,8 @@ import type { Command } from './command.js';
 
 export const showLog: Command = {
   id: 'kiroDelegate.showLog',
-  handler: ({ services }) => () => services.log.show(),
+  handler:
+    ({ services }) =>
+    () =>
+      services.log.show(),
 };

@@ -13,7 +13,8 @@ function poolItems(last: HealthStatusBar['last']): PoolItem[] {
   const items: PoolItem[] = [];
   if (last.kind === 'ok') {
     const h = last.health;
-    for (const { kind, ...item } of poolPickItems(h)) items.push(kind === 'separator' ? { label: item.label, kind: vscode.QuickPickItemKind.Separator } : item);
+    for (const { kind, ...item } of poolPickItems(h))
+      items.push(kind === 'separator' ? { label: item.label, kind: vscode.QuickPickItemKind.Separator } : item);
     if (!h.agent.found) items.push({ label: `$(warning) ${h.agent.message}` });
   } else {
     items.push({ label: `$(error) ${'message' in last ? last.message : 'No worker configured'}` });
@@ -24,7 +25,10 @@ function poolItems(last: HealthStatusBar['last']): PoolItem[] {
 function recentItems(services: Services): PoolItem[] {
   return [
     { label: 'Recent delegations', kind: vscode.QuickPickItemKind.Separator },
-    ...services.store.all().slice(0, 10).map((d) => ({ label: `#${d.prNumber} ${d.title}`, description: d.sendFailed ? 'not sent' : d.state, detail: d.problem, id: d.id })),
+    ...services.store
+      .all()
+      .slice(0, 10)
+      .map((d) => ({ label: `#${d.prNumber} ${d.title}`, description: d.sendFailed ? 'not sent' : d.state, detail: d.problem, id: d.id })),
   ];
 }
 
@@ -45,7 +49,7 @@ async function pickFromPool(services: Services, statusBar: HealthStatusBar): Pro
   qp.show();
   void statusBar.refresh().then(() => {
     qp.items = [...poolItems(statusBar.last), ...recentItems(services)];
-    qp.placeholder = 'A busy slot shows its agent\'s output; a delegation opens its pull request';
+    qp.placeholder = "A busy slot shows its agent's output; a delegation opens its pull request";
     qp.busy = false;
   });
   try {
@@ -57,15 +61,28 @@ async function pickFromPool(services: Services, statusBar: HealthStatusBar): Pro
 
 export const showPoolDetails: Command = {
   id: 'kiroDelegate.showPoolDetails',
-  handler: ({ services, statusBar }) => async () => {
-    const pick = await pickFromPool(services, statusBar);
-    if (pick?.id) await vscode.commands.executeCommand('kiroDelegate.openPr', { id: pick.id });
-    else if (pick?.jobId) {
-      // A busy slot: its agent's terminal, whoever delegated the job.
-      const api = requireWorker(services);
-      const mine = services.store.all().find((d) => d.jobId === pick.jobId);
-      const job = mine ? undefined : await api?.job(pick.jobId);
-      if (api && (mine || job)) showAgentOutput(mine ?? { id: `job:${pick.jobId}`, jobId: pick.jobId, prNumber: job?.prNumber ?? 0, owner: job?.owner ?? '', repo: job?.repo ?? '', branch: job?.branch ?? '' }, api);
-    }
-  },
+  handler:
+    ({ services, statusBar }) =>
+    async () => {
+      const pick = await pickFromPool(services, statusBar);
+      if (pick?.id) await vscode.commands.executeCommand('kiroDelegate.openPr', { id: pick.id });
+      else if (pick?.jobId) {
+        // A busy slot: its agent's terminal, whoever delegated the job.
+        const api = requireWorker(services);
+        const mine = services.store.all().find((d) => d.jobId === pick.jobId);
+        const job = mine ? undefined : await api?.job(pick.jobId);
+        if (api && (mine || job))
+          showAgentOutput(
+            mine ?? {
+              id: `job:${pick.jobId}`,
+              jobId: pick.jobId,
+              prNumber: job?.prNumber ?? 0,
+              owner: job?.owner ?? '',
+              repo: job?.repo ?? '',
+              branch: job?.branch ?? '',
+            },
+            api,
+          );
+      }
+    },
 };

@@ -10,7 +10,8 @@ export interface CancelDeps {
   log?: (message: string) => void;
 }
 
-export type CancelOutcome = { kind: 'cancelled' } | { kind: 'already-ended'; state: string } | { kind: 'stopping' } | { kind: 'error'; message: string };
+export type CancelOutcome =
+  { kind: 'cancelled' } | { kind: 'already-ended'; state: string } | { kind: 'stopping' } | { kind: 'error'; message: string };
 
 export async function cancelDelegation(d: Delegation, deps: CancelDeps): Promise<CancelOutcome> {
   if (!d.jobId) return { kind: 'error', message: 'this delegation has no job on the worker' };

@@ -42,29 +42,69 @@ export interface Delegated {
 
 export async function delegate(form: ValidForm, selection: TaskSelection | undefined, deps: DelegateDeps): Promise<Delegated> {
   const timestamp = (deps.now ?? Date.now)();
-  const task: TaskFields = { title: form.title, objective: form.objective, constraints: form.constraints, acceptanceCriteria: form.acceptanceCriteria, ...(selection ? { selection } : {}) };
+  const task: TaskFields = {
+    title: form.title,
+    objective: form.objective,
+    constraints: form.constraints,
+    acceptanceCriteria: form.acceptanceCriteria,
+    ...(selection ? { selection } : {}),
+  };
   const created = await createDelegationPr(
-    { owner: form.owner, repo: form.repo, baseBranch: form.baseBranch, prTitle: form.prTitle, task, branchPrefix: deps.branchPrefix, draft: deps.draft, webUrl: deps.webUrl },
+    {
+      owner: form.owner,
+      repo: form.repo,
+      baseBranch: form.baseBranch,
+      prTitle: form.prTitle,
+      task,
+      branchPrefix: deps.branchPrefix,
+      draft: deps.draft,
+      webUrl: deps.webUrl,
+    },
     { client: deps.github, now: () => timestamp, log: deps.log, prepared: deps.prepared },
   );
   const code = confirmationCode(timestamp);
   const job: GenerateCodeRequest = {
-    owner: form.owner, repo: form.repo, branch: created.branchName, prNumber: created.number, baseBranch: form.baseBranch,
-    title: form.title, taskDescription: renderTaskMarkdown({ ...task, confirmationCode: code }), idempotencyKey: code,
+    owner: form.owner,
+    repo: form.repo,
+    branch: created.branchName,
+    prNumber: created.number,
+    baseBranch: form.baseBranch,
+    title: form.title,
+    taskDescription: renderTaskMarkdown({ ...task, confirmationCode: code }),
+    idempotencyKey: code,
     // For the worker's finish: mark a draft ready for review, and ask this user to review.
-    draft: deps.draft, ...(created.viewerLogin ? { requestedBy: created.viewerLogin } : {}),
+    draft: deps.draft,
+    ...(created.viewerLogin ? { requestedBy: created.viewerLogin } : {}),
   };
   const delegation = await deps.store.upsert({
-    id: code, owner: form.owner, repo: form.repo, branch: created.branchName, baseBranch: form.baseBranch, prNumber: created.number,
-    prUrl: created.prUrl, title: form.title, taskCommitOid: created.taskCommitOid, state: 'queued', job, createdAt: timestamp, updatedAt: timestamp,
+    id: code,
+    owner: form.owner,
+    repo: form.repo,
+    branch: created.branchName,
+    baseBranch: form.baseBranch,
+    prNumber: created.number,
+    prUrl: created.prUrl,
+    title: form.title,
+    taskCommitOid: created.taskCommitOid,
+    state: 'queued',
+    job,
+    createdAt: timestamp,
+    updatedAt: timestamp,
   });
   deps.log?.(`PR #${created.number} created on ${created.branchName} in ${created.roundTrips} round trips (${code})`);
   const sending = sendToWorker(delegation, deps);
-  return { result: { prUrl: created.prUrl, number: created.number, branchName: created.branchName, confirmationCode: code }, delegation, sending };
+  return {
+    result: { prUrl: created.prUrl, number: created.number, branchName: created.branchName, confirmationCode: code },
+    delegation,
+    sending,
+  };
 }
 
 /** Sends (or re-sends) a delegation's job; safe to repeat: the confirmation code is the idempotency key. */
-export async function sendToWorker(d: Delegation, deps: Pick<DelegateDeps, 'worker' | 'store' | 'log' | 'onSendProblem' | 'onQueuedLocally' | 'sleep'>): Promise<void> {
+export async function sendToWorker(
+  d: Delegation,
+  deps: Pick<DelegateDeps, 'worker' | 'store' | 'log' | 'onSendProblem' | 'onQueuedLocally' | 'sleep'>,
+): Promise<void> {
   const worker = deps.worker();
   if (!worker) {
     const problem = 'No worker URL is configured (setting kiroDelegate.workerUrl).';

@@ -57,7 +57,10 @@ function describeRoundState(d: Delegation, now: number): string {
 
 /** The agent's final message as one line for a notification: blank runs folded, control characters gone, cut at `max`. */
 export function summaryLine(summary: string, max = 300): string {
-  const flat = summary.replace(/[\u0000-\u001f\u007f]+/g, ' ').replace(/\s+/g, ' ').trim();
+  const flat = summary
+    .replace(/[\u0000-\u001f\u007f]+/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }
 
@@ -76,7 +79,8 @@ const count = (n: number) => n.toLocaleString('en-US');
  */
 export function describeUsage(usage: JobUsage | undefined, jobState: JobState | undefined): string | undefined {
   if (usage) {
-    const cost = usage.costUsd === undefined ? '' : ` · ${usage.costUsd > 0 && usage.costUsd < 0.005 ? '<$0.01' : `$${usage.costUsd.toFixed(2)}`}`;
+    const cost =
+      usage.costUsd === undefined ? '' : ` · ${usage.costUsd > 0 && usage.costUsd < 0.005 ? '<$0.01' : `$${usage.costUsd.toFixed(2)}`}`;
     return `usage: ${count(usage.inputTokens)} in / ${count(usage.outputTokens)} out tokens${cost}`;
   }
   return jobState && isFinalState(jobState) ? 'usage not reported by this agent' : undefined;

@@ -8,7 +8,10 @@ import { DelegateError } from '../github/errors.js';
 import { sendToWorker, type DelegateDeps } from './delegate.js';
 import type { Delegation } from './model.js';
 
-export type FollowUpDeps = Pick<DelegateDeps, 'worker' | 'store' | 'log' | 'onSendProblem' | 'onQueuedLocally' | 'sleep'> & { github: GitHubClient; now?: () => Date };
+export type FollowUpDeps = Pick<DelegateDeps, 'worker' | 'store' | 'log' | 'onSendProblem' | 'onQueuedLocally' | 'sleep'> & {
+  github: GitHubClient;
+  now?: () => Date;
+};
 
 export interface FollowedUp {
   delegation: Delegation;
@@ -17,7 +20,8 @@ export interface FollowedUp {
 }
 
 export async function sendFollowUp(d: Delegation, instructions: string, deps: FollowUpDeps): Promise<FollowedUp> {
-  if (d.state === 'closed') throw new DelegateError('INVALID_INPUT', `PR #${d.prNumber} is ${d.merged ? 'merged' : 'closed'}: delegate a new task instead`);
+  if (d.state === 'closed')
+    throw new DelegateError('INVALID_INPUT', `PR #${d.prNumber} is ${d.merged ? 'merged' : 'closed'}: delegate a new task instead`);
   if (d.state === 'creating') throw new DelegateError('INVALID_INPUT', `PR #${d.prNumber} is still being created`);
   // A delegation started elsewhere (listed by the worker) does not know its base branch: the PR says it.
   let base = { baseBranch: d.baseBranch || d.job.baseBranch, draft: d.job.draft };
@@ -25,9 +29,18 @@ export async function sendFollowUp(d: Delegation, instructions: string, deps: Fo
     const pr = await deps.github.rest.pulls.get({ owner: d.owner, repo: d.repo, pull_number: d.prNumber });
     base = { baseBranch: pr.data.base.ref, draft: pr.data.draft ?? false };
   }
-  const commit = await commitFollowUp({ owner: d.owner, repo: d.repo, branch: d.branch, title: d.title, instructions }, { client: deps.github, now: deps.now });
+  const commit = await commitFollowUp(
+    { owner: d.owner, repo: d.repo, branch: d.branch, title: d.title, instructions },
+    { client: deps.github, now: deps.now },
+  );
   const round = commit.round + 1;
-  const job = { ...d.job, baseBranch: base.baseBranch, ...(base.draft !== undefined ? { draft: base.draft } : {}), taskDescription: commit.taskMarkdown, idempotencyKey: `${d.id}-R${round}` };
+  const job = {
+    ...d.job,
+    baseBranch: base.baseBranch,
+    ...(base.draft !== undefined ? { draft: base.draft } : {}),
+    taskDescription: commit.taskMarkdown,
+    idempotencyKey: `${d.id}-R${round}`,
+  };
   // The round that ends here is recorded as it ended; the new one's live state is the delegation's own.
   const history = d.rounds ?? [{ round: 1, taskCommitOid: d.taskCommitOid, state: d.state }];
   const rounds = [
@@ -36,9 +49,22 @@ export async function sendFollowUp(d: Delegation, instructions: string, deps: Fo
   ];
   const updated = await deps.store.patch(d.id, {
     // The next "pushed" is measured against this round's TASK.md commit.
-    state: 'queued', job, baseBranch: base.baseBranch, jobId: undefined, jobState: undefined, position: undefined, startedAt: undefined, usage: undefined,
-    taskCommitOid: commit.taskCommitOid, headOid: commit.taskCommitOid, refEtag: undefined,
-    round, rounds, notified: false, problem: undefined, sendFailed: false,
+    state: 'queued',
+    job,
+    baseBranch: base.baseBranch,
+    jobId: undefined,
+    jobState: undefined,
+    position: undefined,
+    startedAt: undefined,
+    usage: undefined,
+    taskCommitOid: commit.taskCommitOid,
+    headOid: commit.taskCommitOid,
+    refEtag: undefined,
+    round,
+    rounds,
+    notified: false,
+    problem: undefined,
+    sendFailed: false,
   });
   if (!updated) throw new DelegateError('INVALID_INPUT', 'the delegation is gone');
   deps.log?.(`follow-up ${commit.round} on PR #${d.prNumber} committed (${commit.taskCommitOid.slice(0, 12)}); sending round ${round}`);

@@ -87,7 +87,10 @@ export const KEEP = 50;
 
 export class DelegationStore {
   private readonly listeners = new Set<() => void>();
-  constructor(private readonly memento: MementoLike, private readonly clock: () => number = Date.now) {}
+  constructor(
+    private readonly memento: MementoLike,
+    private readonly clock: () => number = Date.now,
+  ) {}
 
   all(): Delegation[] {
     return [...(this.memento.get<Delegation[]>(KEY) ?? [])].sort((a, b) => b.createdAt - a.createdAt);

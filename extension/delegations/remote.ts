@@ -13,7 +13,10 @@ export interface JobLister {
 export const MAX_PAGES = 3;
 
 /** Up to `maxPages` pages of the caller's jobs, newest first (what was read before an error is kept). */
-export async function fetchMyJobs(api: JobLister, opts: { maxPages?: number; limit?: number } = {}): Promise<{ jobs: JobStatus[]; error?: string; more: boolean }> {
+export async function fetchMyJobs(
+  api: JobLister,
+  opts: { maxPages?: number; limit?: number } = {},
+): Promise<{ jobs: JobStatus[]; error?: string; more: boolean }> {
   const jobs: JobStatus[] = [];
   let cursor: string | undefined;
   for (let page = 0; page < (opts.maxPages ?? MAX_PAGES); page++) {
@@ -63,23 +66,46 @@ export function delegationFromJobs(jobs: readonly JobStatus[], webUrl: string): 
   return {
     // An id the worker accepts inside an idempotency key (a follow-up's is `<id>-R<n>`).
     id: `worker:${first.jobId}`,
-    owner: cur.owner, repo: cur.repo, branch: cur.branch, prNumber: cur.prNumber, title: cur.title,
+    owner: cur.owner,
+    repo: cur.repo,
+    branch: cur.branch,
+    prNumber: cur.prNumber,
+    title: cur.title,
     prUrl: `${webUrl.replace(/\/+$/, '')}/${cur.owner}/${cur.repo}/pull/${cur.prNumber}`,
     // Not in the worker's list: a follow-up asks GitHub for the base; the job's state alone tells a push.
-    baseBranch: '', taskCommitOid: '',
-    state, jobId: cur.jobId, jobState: cur.state, position: cur.position,
+    baseBranch: '',
+    taskCommitOid: '',
+    state,
+    jobId: cur.jobId,
+    jobState: cur.state,
+    position: cur.position,
     ...(cur.startedAt ? { startedAt: cur.startedAt } : {}),
     ...(cur.commitSha ? { headOid: cur.commitSha } : {}),
     ...(cur.usage ? { usage: cur.usage } : {}),
     ...(isFinalState(cur.state) && cur.state !== 'succeeded' ? { problem: cur.error?.message ?? cur.state } : {}),
     job: {
-      owner: cur.owner, repo: cur.repo, branch: cur.branch, prNumber: cur.prNumber, baseBranch: '', title: cur.title,
-      taskDescription: '', idempotencyKey: `worker:${first.jobId}`, ...(cur.requestedBy ? { requestedBy: cur.requestedBy } : {}),
+      owner: cur.owner,
+      repo: cur.repo,
+      branch: cur.branch,
+      prNumber: cur.prNumber,
+      baseBranch: '',
+      title: cur.title,
+      taskDescription: '',
+      idempotencyKey: `worker:${first.jobId}`,
+      ...(cur.requestedBy ? { requestedBy: cur.requestedBy } : {}),
     },
-    ...(sorted.length > 1 ? {
-      round: sorted.length,
-      rounds: sorted.map((j, i) => ({ round: i + 1, jobId: j.jobId, taskCommitOid: '', state: delegationStateOf(j), ...(j.commitSha ? { headOid: j.commitSha } : {}) })),
-    } : {}),
+    ...(sorted.length > 1
+      ? {
+          round: sorted.length,
+          rounds: sorted.map((j, i) => ({
+            round: i + 1,
+            jobId: j.jobId,
+            taskCommitOid: '',
+            state: delegationStateOf(j),
+            ...(j.commitSha ? { headOid: j.commitSha } : {}),
+          })),
+        }
+      : {}),
     createdAt: Number.isFinite(createdAt) ? createdAt : 0,
     updatedAt: Number.isFinite(createdAt) ? createdAt : 0,
     // An end that came before this window heard of the job was told where it was started.
@@ -119,17 +145,38 @@ export interface Merge {
 export function withRoundsFromElsewhere(d: Delegation, jobs: readonly JobStatus[]): Partial<Delegation> | undefined {
   if (d.state === 'closed' || d.state === 'creating') return undefined;
   const known = new Set([d.jobId, ...(d.rounds ?? []).map((r) => r.jobId)].filter((id): id is string => !!id));
-  const fresh = jobs.filter((j) => !known.has(j.jobId) && Date.parse(j.createdAt) >= d.createdAt).sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt));
+  const fresh = jobs
+    .filter((j) => !known.has(j.jobId) && Date.parse(j.createdAt) >= d.createdAt)
+    .sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt));
   const cur = fresh[fresh.length - 1];
   if (!cur) return undefined;
   const history = d.rounds ?? [{ round: 1, taskCommitOid: d.taskCommitOid, state: d.state }];
-  const kept = history.map((r, i) => (i === history.length - 1 ? { ...r, ...(d.jobId ? { jobId: d.jobId } : {}), state: d.state, ...(d.headOid ? { headOid: d.headOid } : {}) } : r));
+  const kept = history.map((r, i) =>
+    i === history.length - 1
+      ? { ...r, ...(d.jobId ? { jobId: d.jobId } : {}), state: d.state, ...(d.headOid ? { headOid: d.headOid } : {}) }
+      : r,
+  );
   let n = d.round ?? history.length;
-  const added = fresh.map((j) => ({ round: ++n, jobId: j.jobId, taskCommitOid: '', state: delegationStateOf(j), ...(j.commitSha ? { headOid: j.commitSha } : {}) }));
+  const added = fresh.map((j) => ({
+    round: ++n,
+    jobId: j.jobId,
+    taskCommitOid: '',
+    state: delegationStateOf(j),
+    ...(j.commitSha ? { headOid: j.commitSha } : {}),
+  }));
   // Queued until the watcher applies the job's own state: then its push (or end) is told once.
   return {
-    rounds: [...kept, ...added], round: n, jobId: cur.jobId, jobState: 'queued', state: 'queued', position: undefined, startedAt: undefined,
-    usage: undefined, problem: undefined, sendFailed: false, notified: false,
+    rounds: [...kept, ...added],
+    round: n,
+    jobId: cur.jobId,
+    jobState: 'queued',
+    state: 'queued',
+    position: undefined,
+    startedAt: undefined,
+    usage: undefined,
+    problem: undefined,
+    sendFailed: false,
+    notified: false,
   };
 }
 
@@ -140,9 +187,12 @@ export function withRoundsFromElsewhere(d: Delegation, jobs: readonly JobStatus[
  * delegation. Finished ones that would not be kept (older than the newest `keep`) are left out.
  */
 export function mergeRemoteJobs(input: MergeInput): Merge {
-  const localJobs = new Set(input.local.flatMap((d) => [...(d.jobId ? [d.jobId] : []), ...(d.rounds ?? []).flatMap((r) => (r.jobId ? [r.jobId] : []))]));
+  const localJobs = new Set(
+    input.local.flatMap((d) => [...(d.jobId ? [d.jobId] : []), ...(d.rounds ?? []).flatMap((r) => (r.jobId ? [r.jobId] : []))]),
+  );
   const only = input.onlyLogin;
-  const mine = only === undefined ? input.jobs : input.jobs.filter((j) => only !== null && j.requestedBy?.toLowerCase() === only.toLowerCase());
+  const mine =
+    only === undefined ? input.jobs : input.jobs.filter((j) => only !== null && j.requestedBy?.toLowerCase() === only.toLowerCase());
   const known: JobStatus[] = [];
   const byPr = new Map<string, JobStatus[]>();
   const elsewhere = new Map<string, JobStatus[]>();
@@ -193,6 +243,9 @@ export async function syncFromWorker(deps: SyncDeps): Promise<{ added: number; u
     for (const j of [...jobs].sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt))) await deps.applyJob(j);
   }
   await deps.store.upsertMany(merge.added);
-  if (merge.added.length) deps.log?.(`${merge.added.length} delegation(s) started elsewhere, listed by the worker: ${merge.added.map((d) => `${d.owner}/${d.repo}#${d.prNumber}`).join(', ')}`);
+  if (merge.added.length)
+    deps.log?.(
+      `${merge.added.length} delegation(s) started elsewhere, listed by the worker: ${merge.added.map((d) => `${d.owner}/${d.repo}#${d.prNumber}`).join(', ')}`,
+    );
   return { added: merge.added.length, updated: merge.known.length + rounds, ...(fetched.error ? { error: fetched.error } : {}) };
 }

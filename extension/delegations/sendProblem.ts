@@ -28,11 +28,16 @@ export function waitWords(seconds: number): string {
 /** The delegation's `problem` line (the view, the tooltip): the outcome's message, and for a limit, when it clears. */
 export function problemText(outcome: SendProblem): string {
   if (outcome.kind !== 'quota') return outcome.message;
-  return outcome.retryAfterSeconds === undefined ? outcome.message : `${outcome.message} (try again ${waitWords(outcome.retryAfterSeconds)})`;
+  return outcome.retryAfterSeconds === undefined
+    ? outcome.message
+    : `${outcome.message} (try again ${waitWords(outcome.retryAfterSeconds)})`;
 }
 
 /** The notification: its message, and its actions as titles (`actions`) and as ids (`actionIds`, the same order). */
-export function sendProblemView(prNumber: number, outcome: SendProblem): { message: string; actions: SendAction[]; actionIds: SendActionId[] } {
+export function sendProblemView(
+  prNumber: number,
+  outcome: SendProblem,
+): { message: string; actions: SendAction[]; actionIds: SendActionId[] } {
   const { message, actionIds } = viewOf(prNumber, outcome);
   return { message, actions: actionIds.map((id) => SEND_ACTIONS[id]), actionIds };
 }
@@ -42,20 +47,34 @@ function viewOf(prNumber: number, outcome: SendProblem): { message: string; acti
   switch (outcome.kind) {
     case 'quota': {
       const when = outcome.retryAfterSeconds === undefined ? 'once one of your jobs ends' : waitWords(outcome.retryAfterSeconds);
-      return { message: `${created}, but the worker did not start it: ${outcome.message} You can send it again ${when} with "Retry Sending" on the delegation.`, actionIds: [] };
+      return {
+        message: `${created}, but the worker did not start it: ${outcome.message} You can send it again ${when} with "Retry Sending" on the delegation.`,
+        actionIds: [],
+      };
     }
     case 'unauthorized': {
       // A 401's code says which credential; any other (a code from a newer worker included) offers the worker token.
       const remedy = remedyFor(outcome.code);
-      const actionIds: SendActionId[] = remedy === 'github-sign-in' ? ['signInToGitHub', 'setGitHubToken'] : remedy === 'transport' ? ['retry', 'openSettings'] : ['setWorkerToken', 'openSettings'];
+      const actionIds: SendActionId[] =
+        remedy === 'github-sign-in'
+          ? ['signInToGitHub', 'setGitHubToken']
+          : remedy === 'transport'
+            ? ['retry', 'openSettings']
+            : ['setWorkerToken', 'openSettings'];
       return { message: `${created}, but the job was not sent. ${outcome.message}`, actionIds };
     }
     case 'rejected':
       // A 4xx is the worker's decision about this request: sending it again unchanged gets the same answer.
-      return { message: `${created}, but the worker refused the job: ${outcome.message}`, actionIds: outcome.status >= 500 ? ['retry', 'openSettings'] : ['openSettings'] };
+      return {
+        message: `${created}, but the worker refused the job: ${outcome.message}`,
+        actionIds: outcome.status >= 500 ? ['retry', 'openSettings'] : ['openSettings'],
+      };
     case 'busy':
     case 'unreachable':
-      return { message: `${created}, but the job did not reach the worker. ${outcome.message}`, actionIds: ['retry', 'setWorkerToken', 'openSettings'] };
+      return {
+        message: `${created}, but the job did not reach the worker. ${outcome.message}`,
+        actionIds: ['retry', 'setWorkerToken', 'openSettings'],
+      };
     case 'no-worker':
       return { message: `${created}, but the job did not reach the worker. ${outcome.message}`, actionIds: ['openSettings'] };
     default: {

@@ -26,7 +26,10 @@ export function submissionKey(v: Pick<ValidForm, 'owner' | 'repo' | 'baseBranch'
 
 /** One item per line; "- ", "* " and "- [ ] " bullets are dropped, blank lines ignored. */
 export function listItems(text: string): string[] {
-  return text.split(/\r?\n/).map((l) => l.replace(/^\s*(?:[-*]\s+(?:\[[ xX]\]\s+)?|\d+[.)]\s+)/, '').trim()).filter((l) => l.length > 0);
+  return text
+    .split(/\r?\n/)
+    .map((l) => l.replace(/^\s*(?:[-*]\s+(?:\[[ xX]\]\s+)?|\d+[.)]\s+)/, '').trim())
+    .filter((l) => l.length > 0);
 }
 
 export function validateForm(values: FormValues): { ok: true; value: ValidForm } | { ok: false; errors: FieldErrors } {
@@ -48,8 +51,14 @@ export function validateForm(values: FormValues): { ok: true; value: ValidForm }
   return {
     ok: true,
     value: {
-      owner: v.owner, repo: v.repo, baseBranch: v.baseBranch, title: v.title, objective: v.objective,
-      prTitle: v.prTitle || v.title, constraints: listItems(values.constraints), acceptanceCriteria: listItems(values.acceptanceCriteria),
+      owner: v.owner,
+      repo: v.repo,
+      baseBranch: v.baseBranch,
+      title: v.title,
+      objective: v.objective,
+      prTitle: v.prTitle || v.title,
+      constraints: listItems(values.constraints),
+      acceptanceCriteria: listItems(values.acceptanceCriteria),
     },
   };
 }

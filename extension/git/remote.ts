@@ -11,7 +11,10 @@ export function parseGitHubRemote(url: string): RemoteRepo | undefined {
   if (scp?.[1] && scp[2] && scp[3]) return { host: scp[1], owner: scp[2], repo: scp[3] };
   try {
     const u = new URL(trimmed);
-    const parts = u.pathname.replace(/^\/+|\/+$/g, '').replace(/\.git$/, '').split('/');
+    const parts = u.pathname
+      .replace(/^\/+|\/+$/g, '')
+      .replace(/\.git$/, '')
+      .split('/');
     if (parts.length < 2) return undefined;
     const [owner, repo] = parts.slice(-2);
     return owner && repo ? { host: u.hostname, owner, repo } : undefined;

@@ -3,7 +3,9 @@
 import * as vscode from 'vscode';
 import { parseGitHubRemote, pickRemote, type RemoteRepo } from './remote.js';
 
-interface GitChange { uri: vscode.Uri }
+interface GitChange {
+  uri: vscode.Uri;
+}
 interface GitRepository {
   rootUri: vscode.Uri;
   state: {
@@ -77,7 +79,7 @@ export async function workspaceRepo(uri?: vscode.Uri, wait: GitWait = {}): Promi
   if (!repository) return {};
   // A repository just opened has no remotes or HEAD until its first status run.
   if (repository.state.remotes.length === 0 || !repository.state.HEAD) {
-    wait.onWait?.('reading the repository\'s remotes and branch…');
+    wait.onWait?.("reading the repository's remotes and branch…");
     await eventOrTimeout(repository.state.onDidChange, 3_000, wait.token);
   }
   const remote = pickRemote(repository.state.remotes);
@@ -120,13 +122,16 @@ export async function workspaceRepoWithProgress(uri: vscode.Uri | undefined, tit
 export function changeWarnings(info: WorkspaceRepoInfo, document: vscode.TextDocument | undefined, baseBranch: string): string[] {
   const warnings: string[] = [];
   const name = document ? vscode.workspace.asRelativePath(document.uri, false) : undefined;
-  if (document?.isDirty) warnings.push(`${name} has unsaved changes. The agent works from the remote "${baseBranch}" branch and will not see them.`);
+  if (document?.isDirty)
+    warnings.push(`${name} has unsaved changes. The agent works from the remote "${baseBranch}" branch and will not see them.`);
   const repo = info.repository;
   if (repo && document) {
     const same = (c: GitChange) => c.uri.toString() === document.uri.toString();
-    if (repo.state.workingTreeChanges.some(same) || repo.state.indexChanges.some(same)) warnings.push(`${name} has uncommitted changes that the agent will not see.`);
+    if (repo.state.workingTreeChanges.some(same) || repo.state.indexChanges.some(same))
+      warnings.push(`${name} has uncommitted changes that the agent will not see.`);
   }
-  if (repo?.state.HEAD?.ahead) warnings.push(`Your branch has ${repo.state.HEAD.ahead} unpushed commit(s); the agent starts from the remote "${baseBranch}".`);
+  if (repo?.state.HEAD?.ahead)
+    warnings.push(`Your branch has ${repo.state.HEAD.ahead} unpushed commit(s); the agent starts from the remote "${baseBranch}".`);
   return warnings;
 }
 

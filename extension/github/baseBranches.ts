@@ -11,10 +11,21 @@ const QUERY = `query KiroBaseBranches($owner: String!, $name: String!, $current:
   }
 }`;
 
-export async function lookupBaseBranches(client: GitHubClient, owner: string, repo: string, currentBranch?: string): Promise<Pick<BaseBranchFacts, 'defaultBranch' | 'currentOnRemote'>> {
-  const res = await client.graphql<{ repository: { defaultBranchRef: { name: string } | null; current?: { name: string } | null } | null }>(QUERY, {
-    owner, name: repo, current: `refs/heads/${currentBranch ?? ''}`, withCurrent: Boolean(currentBranch),
-  });
+export async function lookupBaseBranches(
+  client: GitHubClient,
+  owner: string,
+  repo: string,
+  currentBranch?: string,
+): Promise<Pick<BaseBranchFacts, 'defaultBranch' | 'currentOnRemote'>> {
+  const res = await client.graphql<{ repository: { defaultBranchRef: { name: string } | null; current?: { name: string } | null } | null }>(
+    QUERY,
+    {
+      owner,
+      name: repo,
+      current: `refs/heads/${currentBranch ?? ''}`,
+      withCurrent: Boolean(currentBranch),
+    },
+  );
   const r = res.repository;
   return { defaultBranch: r?.defaultBranchRef?.name ?? null, currentOnRemote: currentBranch ? Boolean(r?.current) : undefined };
 }

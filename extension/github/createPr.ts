@@ -22,7 +22,19 @@ import { renderTaskMarkdown, type TaskFields } from '../../shared/taskMarkdown.j
 import type { GitHubClient } from './client.js';
 import { webUrlOf } from './urls.js';
 import { DelegateError } from './errors.js';
-import { DELEGATE, FINISH, PREPARE, RECOVER, REPO_ID, undoDocument, type DelegateData, type FinishData, type PrepareData, type RecoverData, type RepoIdData } from './createPrQueries.js';
+import {
+  DELEGATE,
+  FINISH,
+  PREPARE,
+  RECOVER,
+  REPO_ID,
+  undoDocument,
+  type DelegateData,
+  type FinishData,
+  type PrepareData,
+  type RecoverData,
+  type RepoIdData,
+} from './createPrQueries.js';
 import { errorFor, graphqlParts, isNameCollision, type GqlError } from './graphqlErrors.js';
 import { blobUrl, prBody } from './prBody.js';
 import { isPreparedFresh, type PreparedRepo, type RepoKey } from './preparedRepo.js';
@@ -69,28 +81,60 @@ const MAX_ATTEMPTS = 5;
 function checkKey(key: RepoKey): void {
   if (!isValidOwner(key.owner)) throw new DelegateError('INVALID_INPUT', `"${key.owner}" is not a valid GitHub owner`, 'owner');
   if (!isValidRepo(key.repo)) throw new DelegateError('INVALID_INPUT', `"${key.repo}" is not a valid repository name`, 'repo');
-  if (!isValidBranchName(key.baseBranch)) throw new DelegateError('INVALID_INPUT', `"${key.baseBranch}" is not a valid branch name`, 'baseBranch');
+  if (!isValidBranchName(key.baseBranch))
+    throw new DelegateError('INVALID_INPUT', `"${key.baseBranch}" is not a valid branch name`, 'baseBranch');
 }
 
 /**
  * The preparing query (one round trip). With `candidate`, it also says whether that
  * branch name is taken. Throws a DelegateError when the repository or the base is missing.
  */
-async function ask(client: GitHubClient, key: RepoKey, fetchedAt: number, candidate?: string): Promise<{ prepared: PreparedRepo; candidateTaken: boolean }> {
+async function ask(
+  client: GitHubClient,
+  key: RepoKey,
+  fetchedAt: number,
+  candidate?: string,
+): Promise<{ prepared: PreparedRepo; candidateTaken: boolean }> {
   let prep: PrepareData;
   try {
-    prep = await client.graphql<PrepareData>(PREPARE, { owner: key.owner, name: key.repo, base: `refs/heads/${key.baseBranch}`, candidate: `refs/heads/${candidate ?? ''}`, withCandidate: candidate !== undefined });
+    prep = await client.graphql<PrepareData>(PREPARE, {
+      owner: key.owner,
+      name: key.repo,
+      base: `refs/heads/${key.baseBranch}`,
+      candidate: `refs/heads/${candidate ?? ''}`,
+      withCandidate: candidate !== undefined,
+    });
   } catch (e) {
     const { errors, status } = graphqlParts(e);
-    if (errors?.some((er) => er.type === 'NOT_FOUND')) throw new DelegateError('REPO_NOT_FOUND', `Repository ${key.owner}/${key.repo} was not found, or your GitHub account cannot see it.`, 'repo');
+    if (errors?.some((er) => er.type === 'NOT_FOUND'))
+      throw new DelegateError(
+        'REPO_NOT_FOUND',
+        `Repository ${key.owner}/${key.repo} was not found, or your GitHub account cannot see it.`,
+        'repo',
+      );
     if (status === 401) throw new DelegateError('NOT_SIGNED_IN', 'GitHub refused the sign-in token. Sign in to GitHub again.');
     throw new DelegateError('GITHUB_ERROR', `GitHub could not be asked about ${key.owner}/${key.repo}: ${(e as Error).message}`);
   }
   const repository = prep.repository;
-  if (!repository) throw new DelegateError('REPO_NOT_FOUND', `Repository ${key.owner}/${key.repo} was not found, or your GitHub account cannot see it.`, 'repo');
-  if (!repository.base) throw new DelegateError('BASE_BRANCH_MISSING', `Branch "${key.baseBranch}" does not exist in ${key.owner}/${key.repo}.`, 'baseBranch');
+  if (!repository)
+    throw new DelegateError(
+      'REPO_NOT_FOUND',
+      `Repository ${key.owner}/${key.repo} was not found, or your GitHub account cannot see it.`,
+      'repo',
+    );
+  if (!repository.base)
+    throw new DelegateError('BASE_BRANCH_MISSING', `Branch "${key.baseBranch}" does not exist in ${key.owner}/${key.repo}.`, 'baseBranch');
   return {
-    prepared: { owner: key.owner, repo: key.repo, baseBranch: key.baseBranch, repositoryId: repository.id, viewerLogin: prep.viewer?.login, viewerPermission: repository.viewerPermission, baseOid: repository.base.target.oid, fetchedAt },
+    prepared: {
+      owner: key.owner,
+      repo: key.repo,
+      baseBranch: key.baseBranch,
+      repositoryId: repository.id,
+      viewerLogin: prep.viewer?.login,
+      viewerPermission: repository.viewerPermission,
+      baseOid: repository.base.target.oid,
+      fetchedAt,
+    },
     candidateTaken: Boolean(repository.candidate),
   };
 }
@@ -130,7 +174,11 @@ export async function createDelegationPr(input: CreatePrInput, deps: CreatePrDep
     if (asked.candidateTaken) branch = nameOf(suffix());
   }
   if (!WRITE.has(prepared.viewerPermission ?? '')) {
-    throw new DelegateError('NO_WRITE_PERMISSION', `Your GitHub account cannot push to ${input.owner}/${input.repo} (permission: ${prepared.viewerPermission ?? 'none'}). Ask for write access, or delegate on a fork.`, 'repo');
+    throw new DelegateError(
+      'NO_WRITE_PERMISSION',
+      `Your GitHub account cannot push to ${input.owner}/${input.repo} (permission: ${prepared.viewerPermission ?? 'none'}). Ask for write access, or delegate on a fork.`,
+      'repo',
+    );
   }
   const { baseOid, repositoryId, viewerLogin } = prepared;
 
@@ -138,12 +186,18 @@ export async function createDelegationPr(input: CreatePrInput, deps: CreatePrDep
   const webUrl = input.webUrl ?? webUrlOf(client.request.endpoint.DEFAULTS.baseUrl);
   const bodyFor = (head: string) => prBody(task, code, blobUrl(webUrl, input.owner, input.repo, head, 'TASK.md'));
   const variablesFor = (head: string) => ({
-    repositoryId, ref: `refs/heads/${head}`, oid: baseOid,
+    repositoryId,
+    ref: `refs/heads/${head}`,
+    oid: baseOid,
     branch: { repositoryNameWithOwner: `${input.owner}/${input.repo}`, branchName: head },
     // `task:`, not `feat:`: the agent's commit that follows is the feature.
     message: { headline: `task: ${input.task.title}`.slice(0, 250), body: `Delegated with Kiro Delegate (confirmation code ${code}).` },
     changes: { additions: [{ path: 'TASK.md', contents: Buffer.from(markdown, 'utf8').toString('base64') }] },
-    base: input.baseBranch, head, title: input.prTitle, body: bodyFor(head), draft: input.draft ?? false,
+    base: input.baseBranch,
+    head,
+    title: input.prTitle,
+    body: bodyFor(head),
+    draft: input.draft ?? false,
   });
 
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
@@ -168,26 +222,48 @@ export async function createDelegationPr(input: CreatePrInput, deps: CreatePrDep
           branch = nameOf(suffix());
           continue;
         }
-        return { ...recovered, branchName: branch, confirmationCode: code, baseOid, viewerLogin, roundTrips: roundTrips + (recovered.extraTrips ?? 0) };
+        return {
+          ...recovered,
+          branchName: branch,
+          confirmationCode: code,
+          baseOid,
+          viewerLogin,
+          roundTrips: roundTrips + (recovered.extraTrips ?? 0),
+        };
       }
     }
     const refId = data?.createRef?.ref?.id ?? null;
     const commitOid = data?.createCommitOnBranch?.commit?.oid ?? null;
     const pr = data?.createPullRequest?.pullRequest ?? null;
     if (refId && commitOid && pr) {
-      return { prUrl: pr.url, number: pr.number, branchName: branch, confirmationCode: code, taskCommitOid: commitOid, baseOid, viewerLogin, roundTrips };
+      return {
+        prUrl: pr.url,
+        number: pr.number,
+        branchName: branch,
+        confirmationCode: code,
+        taskCommitOid: commitOid,
+        baseOid,
+        viewerLogin,
+        roundTrips,
+      };
     }
     // Something failed: undo whatever of ours acted, then decide whether a new name helps.
     const undo = undoDocument({ pr: pr?.id, ref: refId ?? undefined });
     if (undo) {
       roundTrips++;
-      await client.graphql(undo.query, undo.variables).catch((e: unknown) => deps.log?.(`clean-up after a failed attempt did not complete: ${(e as Error).message}`));
+      await client
+        .graphql(undo.query, undo.variables)
+        .catch((e: unknown) => deps.log?.(`clean-up after a failed attempt did not complete: ${(e as Error).message}`));
     }
     const refError = errorFor(errors, 'createRef');
     const collided = isNameCollision(errors);
     if (!collided && refError?.type === 'FORBIDDEN') {
       // Write access was lost since the preparing answer (or while the document ran).
-      throw new DelegateError('NO_WRITE_PERMISSION', `Your GitHub account cannot push to ${input.owner}/${input.repo}: ${refError.message}. Ask for write access, or delegate on a fork.`, 'repo');
+      throw new DelegateError(
+        'NO_WRITE_PERMISSION',
+        `Your GitHub account cannot push to ${input.owner}/${input.repo}: ${refError.message}. Ask for write access, or delegate on a fork.`,
+        'repo',
+      );
     }
     if (!collided) {
       const detail = (errors ?? []).map((er) => er.message).join('; ') || 'unknown error';
@@ -203,9 +279,7 @@ type Recovered = 'free' | 'taken' | { prUrl: string; number: number; taskCommitO
 
 /** After a mutation whose answer was lost: is the branch free, someone else's, or ours (then finish the PR)? */
 async function recover(client: GitHubClient, input: CreatePrInput, branch: string, code: string, body: string): Promise<Recovered> {
-  const res = await client.graphql<RecoverData>(
-    RECOVER, { owner: input.owner, name: input.repo, candidate: `refs/heads/${branch}` },
-  );
+  const res = await client.graphql<RecoverData>(RECOVER, { owner: input.owner, name: input.repo, candidate: `refs/heads/${branch}` });
   const ref = res.repository.ref;
   if (!ref) return 'free';
   // Without our commit it is someone else's, or ours stopped half-way (a branch still at
@@ -213,11 +287,20 @@ async function recover(client: GitHubClient, input: CreatePrInput, branch: strin
   if (!ref.target.message.includes(code)) return 'taken';
   const open = ref.associatedPullRequests.nodes[0];
   if (open) return { prUrl: open.url, number: open.number, taskCommitOid: ref.target.oid };
-  const created = await client.graphql<FinishData>(
-    FINISH,
-    { repositoryId: await repoId(client, input), base: input.baseBranch, head: branch, title: input.prTitle, body, draft: input.draft ?? false },
-  );
-  return { prUrl: created.createPullRequest.pullRequest.url, number: created.createPullRequest.pullRequest.number, taskCommitOid: ref.target.oid, extraTrips: 2 };
+  const created = await client.graphql<FinishData>(FINISH, {
+    repositoryId: await repoId(client, input),
+    base: input.baseBranch,
+    head: branch,
+    title: input.prTitle,
+    body,
+    draft: input.draft ?? false,
+  });
+  return {
+    prUrl: created.createPullRequest.pullRequest.url,
+    number: created.createPullRequest.pullRequest.number,
+    taskCommitOid: ref.target.oid,
+    extraTrips: 2,
+  };
 }
 
 async function repoId(client: GitHubClient, input: CreatePrInput): Promise<string> {

@@ -13,7 +13,12 @@ export const PREPARE = `query KiroPrepare($owner: String!, $name: String!, $base
 
 export interface PrepareData {
   viewer?: { login: string };
-  repository: { id: string; viewerPermission: string | null; base: { target: { oid: string } } | null; candidate?: { id: string } | null } | null;
+  repository: {
+    id: string;
+    viewerPermission: string | null;
+    base: { target: { oid: string } } | null;
+    candidate?: { id: string } | null;
+  } | null;
 }
 
 /** Round trip 2: the branch at the base head, TASK.md on it (expectedHeadOid = base head), the PR. */
@@ -42,7 +47,9 @@ export function undoDocument(undo: { pr?: string; ref?: string }): { query: stri
     variables.ref = undo.ref;
   }
   if (fields.length === 0) return undefined;
-  const decl = Object.keys(variables).map((k) => `$${k}: ID!`).join(', ');
+  const decl = Object.keys(variables)
+    .map((k) => `$${k}: ID!`)
+    .join(', ');
   return { query: `mutation KiroUndo(${decl}) { ${fields.join('\n')} }`, variables };
 }
 
@@ -58,7 +65,13 @@ export const RECOVER = `query KiroRecover($owner: String!, $name: String!, $cand
 }`;
 
 export interface RecoverData {
-  repository: { ref: { id: string; target: { oid: string; message: string }; associatedPullRequests: { nodes: { number: number; url: string }[] } } | null };
+  repository: {
+    ref: {
+      id: string;
+      target: { oid: string; message: string };
+      associatedPullRequests: { nodes: { number: number; url: string }[] };
+    } | null;
+  };
 }
 
 /** Our branch and commit made it, the PR did not: open it. */

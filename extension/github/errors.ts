@@ -10,7 +10,11 @@ export type DelegateErrorCode =
   | 'INVALID_INPUT';
 
 export class DelegateError extends Error {
-  constructor(readonly code: DelegateErrorCode, message: string, readonly field?: string) {
+  constructor(
+    readonly code: DelegateErrorCode,
+    message: string,
+    readonly field?: string,
+  ) {
     super(message);
   }
   static is(e: unknown): e is DelegateError {

@@ -19,7 +19,9 @@ export async function commitFollowUp(input: FollowUpInput, deps: { client: GitHu
   if (!input.instructions.trim()) throw new DelegateError('INVALID_INPUT', 'the follow-up has no instructions', 'instructions');
   const at = (deps.now ?? (() => new Date()))();
   try {
-    return await commitTaskRound({ ...input, edit: (current) => appendFollowUp(current, input.instructions, at) }, (q, v) => deps.client.graphql(q, v));
+    return await commitTaskRound({ ...input, edit: (current) => appendFollowUp(current, input.instructions, at) }, (q, v) =>
+      deps.client.graphql(q, v),
+    );
   } catch (e) {
     if (e instanceof BranchMissingError) throw new DelegateError('BRANCH_MISSING', e.message);
     throw e;

@@ -17,7 +17,11 @@ export interface RestErrorBody {
 /** What a GraphqlResponseError (or any Octokit error) carries, read without trusting its shape. */
 export function graphqlParts(e: unknown): { data?: unknown; errors?: GqlError[]; status?: number } {
   const x = e as { data?: unknown; errors?: GqlError[]; status?: number; name?: string };
-  return { data: x?.data, errors: Array.isArray(x?.errors) ? x.errors : undefined, status: typeof x?.status === 'number' ? x.status : undefined };
+  return {
+    data: x?.data,
+    errors: Array.isArray(x?.errors) ? x.errors : undefined,
+    status: typeof x?.status === 'number' ? x.status : undefined,
+  };
 }
 
 /** The error of one top-level field of the document (`createRef`, …). */

@@ -45,7 +45,10 @@ const MAX_ENTRIES = 16;
 /** Which account on which GitHub host a client speaks for: its API URL and a hash of its token. */
 export async function accountOf(client: GitHubClient): Promise<string> {
   const auth = (await client.auth()) as { token?: string };
-  const token = createHash('sha256').update(auth.token ?? '').digest('hex').slice(0, 16);
+  const token = createHash('sha256')
+    .update(auth.token ?? '')
+    .digest('hex')
+    .slice(0, 16);
   return `${client.request.endpoint.DEFAULTS.baseUrl} ${token}`;
 }
 

@@ -23,9 +23,19 @@ export interface PreparedRepo extends RepoKey {
 export const PREPARED_MAX_AGE_MS = 60_000;
 
 /** Whether `prepared` may stand in for the query at `now`: same repository (names are case-insensitive) and base, at most `maxAgeMs` old. */
-export function isPreparedFresh(prepared: PreparedRepo | undefined, key: RepoKey, now: number, maxAgeMs = PREPARED_MAX_AGE_MS): prepared is PreparedRepo {
+export function isPreparedFresh(
+  prepared: PreparedRepo | undefined,
+  key: RepoKey,
+  now: number,
+  maxAgeMs = PREPARED_MAX_AGE_MS,
+): prepared is PreparedRepo {
   if (!prepared) return false;
   const age = now - prepared.fetchedAt;
-  return prepared.owner.toLowerCase() === key.owner.toLowerCase() && prepared.repo.toLowerCase() === key.repo.toLowerCase()
-    && prepared.baseBranch === key.baseBranch && age >= 0 && age <= maxAgeMs;
+  return (
+    prepared.owner.toLowerCase() === key.owner.toLowerCase() &&
+    prepared.repo.toLowerCase() === key.repo.toLowerCase() &&
+    prepared.baseBranch === key.baseBranch &&
+    age >= 0 &&
+    age <= maxAgeMs
+  );
 }

@@ -119,7 +119,12 @@ export class PrWatcher {
       return;
     }
     if (!ACTIVE.has(d.state)) return;
-    const live = { jobState: job.state, position: job.position, startedAt: job.startedAt ?? undefined, ...(job.usage ? { usage: job.usage } : {}) };
+    const live = {
+      jobState: job.state,
+      position: job.position,
+      startedAt: job.startedAt ?? undefined,
+      ...(job.usage ? { usage: job.usage } : {}),
+    };
     switch (job.state) {
       case 'queued':
         await this.deps.store.patch(d.id, { ...live, state: 'queued' });
@@ -133,7 +138,13 @@ export class PrWatcher {
         if (!job.commitSha) return;
         const first = this.claim(d);
         const updated = await this.deps.store.patch(d.id, { ...live, state: 'pushed', headOid: job.commitSha, notified: true });
-        if (updated && first) this.deps.notify({ type: 'pushed', delegation: updated, headOid: job.commitSha, ...(job.summary ? { summary: job.summary } : {}) });
+        if (updated && first)
+          this.deps.notify({
+            type: 'pushed',
+            delegation: updated,
+            headOid: job.commitSha,
+            ...(job.summary ? { summary: job.summary } : {}),
+          });
         return;
       }
       case 'failed':
@@ -142,8 +153,10 @@ export class PrWatcher {
       case 'cancelled': {
         const first = this.claim(d);
         const updated = await this.deps.store.patch(d.id, {
-          ...live, state: job.state === 'no-changes' ? 'no-changes' : job.state === 'cancelled' ? 'cancelled' : 'failed',
-          problem: job.error?.message ?? job.state, notified: true,
+          ...live,
+          state: job.state === 'no-changes' ? 'no-changes' : job.state === 'cancelled' ? 'cancelled' : 'failed',
+          problem: job.error?.message ?? job.state,
+          notified: true,
         });
         if (updated && first) this.deps.notify({ type: 'job-ended', delegation: updated, job });
         return;
@@ -164,14 +177,18 @@ export class PrWatcher {
     if (!isFinalState(job.state)) return;
     const r = d.rounds?.find((x) => x.jobId === job.jobId);
     if (!r) return;
-    const state = job.state === 'succeeded' ? 'pushed' : job.state === 'no-changes' ? 'no-changes' : job.state === 'cancelled' ? 'cancelled' : 'failed';
-    const rounds = (d.rounds ?? []).map<DelegationRound>((x) => (x === r ? { ...x, state, ...(job.commitSha ? { headOid: job.commitSha } : {}) } : x));
+    const state =
+      job.state === 'succeeded' ? 'pushed' : job.state === 'no-changes' ? 'no-changes' : job.state === 'cancelled' ? 'cancelled' : 'failed';
+    const rounds = (d.rounds ?? []).map<DelegationRound>((x) =>
+      x === r ? { ...x, state, ...(job.commitSha ? { headOid: job.commitSha } : {}) } : x,
+    );
     const first = this.claimRound(d.id, r.round);
     const updated = await this.deps.store.patch(d.id, { rounds });
     if (!updated || !first) return;
     // Told as the round it was, not the one now running.
     const asRound = { ...updated, round: r.round };
-    if (job.state === 'succeeded' && job.commitSha) this.deps.notify({ type: 'pushed', delegation: asRound, headOid: job.commitSha, ...(job.summary ? { summary: job.summary } : {}) });
+    if (job.state === 'succeeded' && job.commitSha)
+      this.deps.notify({ type: 'pushed', delegation: asRound, headOid: job.commitSha, ...(job.summary ? { summary: job.summary } : {}) });
     else this.deps.notify({ type: 'job-ended', delegation: asRound, job });
   }
 
@@ -179,7 +196,9 @@ export class PrWatcher {
     let res;
     try {
       res = await github.rest.git.getRef({
-        owner: d.owner, repo: d.repo, ref: `heads/${d.branch}`,
+        owner: d.owner,
+        repo: d.repo,
+        ref: `heads/${d.branch}`,
         headers: d.refEtag ? { 'if-none-match': d.refEtag } : {},
       });
     } catch (e) {
@@ -209,7 +228,10 @@ export class PrWatcher {
     if (this.polls % (this.deps.pullCheckEvery ?? 5) !== 0) return;
     try {
       const res = await github.rest.pulls.get({
-        owner: d.owner, repo: d.repo, pull_number: d.prNumber, headers: d.pullEtag ? { 'if-none-match': d.pullEtag } : {},
+        owner: d.owner,
+        repo: d.repo,
+        pull_number: d.prNumber,
+        headers: d.pullEtag ? { 'if-none-match': d.pullEtag } : {},
       });
       const etag = typeof res.headers.etag === 'string' ? res.headers.etag : undefined;
       if (res.data.state === 'closed') {

@@ -17,7 +17,8 @@ export const MARKER = '\u25c6'; // ◆ BLACK DIAMOND
  * guaranteed is that MARKER itself never comes from the agent.
  */
 /** Written as the contents of a regular-expression class (ranges with "-"). */
-export const LOOKALIKE_RANGES = '\u20df\u22c4\u2311\u233a\u235a\u25c6-\u25c8\u25ca\u2662\u2666\u26cb\u2756\u27d0\u27e0-\u27e3\u291d-\u2920\u29ea\u29eb\u29f0\u29f1\u2b16-\u2b19\u2b25-\u2b2b\u2bc1\u2bde';
+export const LOOKALIKE_RANGES =
+  '\u20df\u22c4\u2311\u233a\u235a\u25c6-\u25c8\u25ca\u2662\u2666\u26cb\u2756\u27d0\u27e0-\u27e3\u291d-\u2920\u29ea\u29eb\u29f0\u29f1\u2b16-\u2b19\u2b25-\u2b2b\u2bc1\u2bde';
 export const REPLACEMENT = '?';
 
 const CONTROLS = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/g;

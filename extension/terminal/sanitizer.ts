@@ -41,9 +41,23 @@ export const MAX_SEQUENCE = 4096;
 /** Longest APC string read (a note's JSON is kept whole until its end). */
 export const MAX_NOTE = 64 * 1024;
 
-const enum S { Ground, Esc, EscInter, Csi, Str, StrEsc, Apc, ApcEsc }
+const enum S {
+  Ground,
+  Esc,
+  EscInter,
+  Csi,
+  Str,
+  StrEsc,
+  Apc,
+  ApcEsc,
+}
 
-const ESC = 0x1b, BEL = 0x07, CAN = 0x18, SUB = 0x1a, DEL = 0x7f, ST8 = 0x9c;
+const ESC = 0x1b,
+  BEL = 0x07,
+  CAN = 0x18,
+  SUB = 0x1a,
+  DEL = 0x7f,
+  ST8 = 0x9c;
 /** The C0 controls shown: BS, HT, LF, CR. */
 const isKeptControl = (c: number) => c === 0x08 || c === 0x09 || c === 0x0a || c === 0x0d;
 
@@ -58,10 +72,16 @@ const SGR = /^\x1b\[[0-9:;]*m$/;
 /** The CSI sequences shown: (parameters, final byte) with no private marker and no intermediates. */
 function keptCsi(params: string, final: string): boolean {
   switch (final) {
-    case 'm': return /^[0-9:;]*$/.test(params);
-    case 'C': case 'D': case 'G': return /^[0-9]*$/.test(params);
-    case 'K': return /^[0-2]?$/.test(params);
-    default: return false;
+    case 'm':
+      return /^[0-9:;]*$/.test(params);
+    case 'C':
+    case 'D':
+    case 'G':
+      return /^[0-9]*$/.test(params);
+    case 'K':
+      return /^[0-2]?$/.test(params);
+    default:
+      return false;
   }
 }
 
@@ -172,7 +192,7 @@ export class TerminalSanitizer {
   /** One character inside a sequence. Returns false when the sequence is over and the character is to be read again as text. */
   private inSequence(c: number, ch: string, out: string[]): boolean {
     const st = this.state;
-    if (++this.length > (st === S.Apc ? this.limits.maxNote ?? MAX_NOTE : this.limits.maxSequence ?? MAX_SEQUENCE)) {
+    if (++this.length > (st === S.Apc ? (this.limits.maxNote ?? MAX_NOTE) : (this.limits.maxSequence ?? MAX_SEQUENCE))) {
       // Too long: dropped, and what follows is text.
       this.state = S.Ground;
       this.buf = '';
@@ -203,11 +223,13 @@ export class TerminalSanitizer {
           this.state = S.Ground;
           if (!this.intermediates && keptCsi(this.buf, ch)) out.push(`\x1b[${this.buf}${ch}`);
         } else if (c <= 0x2f) this.intermediates = true;
-        else if (this.intermediates) this.buf += '\x00'; // a parameter after an intermediate: malformed, never kept
+        else if (this.intermediates)
+          this.buf += '\x00'; // a parameter after an intermediate: malformed, never kept
         else this.buf += ch;
         return true;
       }
-      if (c <= 0x2f) this.state = S.EscInter; // ESC + intermediates (charset designations, ESC # 8, …): dropped at their final byte
+      if (c <= 0x2f)
+        this.state = S.EscInter; // ESC + intermediates (charset designations, ESC # 8, …): dropped at their final byte
       else if (st === S.EscInter) this.state = S.Ground;
       else if (ch === '[') this.begin(S.Csi);
       else if (ch === ']' || ch === 'P' || ch === 'X' || ch === '^') {
@@ -219,13 +241,15 @@ export class TerminalSanitizer {
     }
     if (st === S.Str || st === S.Apc) {
       if (c === ESC) this.state = st === S.Str ? S.StrEsc : S.ApcEsc;
-      else if (c === ST8 || (c === BEL && (this.osc || st === S.Apc)) || c === CAN || c === SUB) this.state = S.Ground; // the end (an APC ended so is not a note)
+      else if (c === ST8 || (c === BEL && (this.osc || st === S.Apc)) || c === CAN || c === SUB)
+        this.state = S.Ground; // the end (an APC ended so is not a note)
       else if (c >= 0x80 && c <= 0x9f) {
         // Another C1 control aborts the string and is read afresh.
         this.state = S.Ground;
         return false;
-      } else if (c < 0x20 || c === DEL) { /* ignored inside a string */ }
-      else if (st === S.Apc) this.buf += ch;
+      } else if (c < 0x20 || c === DEL) {
+        /* ignored inside a string */
+      } else if (st === S.Apc) this.buf += ch;
       return true;
     }
     // StrEsc, ApcEsc: ESC \ ends the string; ESC then anything else aborts it and begins a sequence of its own.

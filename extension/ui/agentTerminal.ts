@@ -25,7 +25,12 @@ export function showAgentOutput(d: AgentOutputTarget, worker: WorkerApi): void {
     return;
   }
   const pty = agentPseudoterminal(d, worker, () => open.delete(key));
-  const terminal = vscode.window.createTerminal({ name: `Kiro: PR #${d.prNumber}`, pty, iconPath: new vscode.ThemeIcon('hubot'), isTransient: true });
+  const terminal = vscode.window.createTerminal({
+    name: `Kiro: PR #${d.prNumber}`,
+    pty,
+    iconPath: new vscode.ThemeIcon('hubot'),
+    isTransient: true,
+  });
   open.set(key, terminal);
   terminal.show();
 }
@@ -46,7 +51,14 @@ export function agentPseudoterminal(d: AgentOutputTarget, source: LogSource, onC
         write(sanitizer.line(kiroLine(`PR #${d.prNumber} has not reached the worker yet; use "Retry Sending".`, 'dim')));
         return;
       }
-      write(sanitizer.line(kiroLine(`Kiro agent for PR #${d.prNumber} · ${d.owner}/${d.repo} · ${d.branch} · job ${jobId.slice(0, 8)} · Ctrl+C cancels the job (asks first)`, 'dim')));
+      write(
+        sanitizer.line(
+          kiroLine(
+            `Kiro agent for PR #${d.prNumber} · ${d.owner}/${d.repo} · ${d.branch} · job ${jobId.slice(0, 8)} · Ctrl+C cancels the job (asks first)`,
+            'dim',
+          ),
+        ),
+      );
       follower = new LogFollower({
         source,
         jobId,
@@ -54,12 +66,15 @@ export function agentPseudoterminal(d: AgentOutputTarget, source: LogSource, onC
         onEnd: (job, reason) => {
           // What a sequence left open held is dropped: the log is over.
           sanitizer.end();
-          write(sanitizer.line(kiroLine(`[kiro] ${job ? describeJobEnd(job) : reason ?? 'the log ended'}`, 'strong')));
+          write(sanitizer.line(kiroLine(`[kiro] ${job ? describeJobEnd(job) : (reason ?? 'the log ended')}`, 'strong')));
           // The last line: what the agent used, or that it does not say.
           if (job) write(sanitizer.line(kiroLine(`[kiro] ${describeJobUsage(job)}`, 'dim')));
         },
         onReconnecting: (attempt, delayMs) => {
-          if (attempt === 1 || attempt % 5 === 0) write(sanitizer.line(kiroLine(`[kiro] connection to the worker lost; reconnecting in ${Math.round(delayMs / 100) / 10} s…`, 'dim')));
+          if (attempt === 1 || attempt % 5 === 0)
+            write(
+              sanitizer.line(kiroLine(`[kiro] connection to the worker lost; reconnecting in ${Math.round(delayMs / 100) / 10} s…`, 'dim')),
+            );
         },
       });
       void follower.start();

@@ -4,7 +4,14 @@ import { describeState, tooltipLines } from '../delegations/describe.js';
 import type { Delegation, DelegationState, DelegationStore } from '../delegations/model.js';
 
 const ICON: Record<DelegationState, string> = {
-  creating: 'loading~spin', queued: 'clock', running: 'sync~spin', pushed: 'git-pull-request', 'no-changes': 'circle-slash', failed: 'error', cancelled: 'debug-stop', closed: 'git-pull-request-closed',
+  creating: 'loading~spin',
+  queued: 'clock',
+  running: 'sync~spin',
+  pushed: 'git-pull-request',
+  'no-changes': 'circle-slash',
+  failed: 'error',
+  cancelled: 'debug-stop',
+  closed: 'git-pull-request-closed',
 };
 
 export class DelegationsView implements vscode.TreeDataProvider<Delegation>, vscode.Disposable {

@@ -2,7 +2,17 @@
 // as whole snapshots over the typed protocol in shared/webviewProtocol.ts.
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
-import { emptyBaseHints, emptyValues, parseFromWebview, type BaseBranchHints, type FormSnapshot, type FormValues, type FromWebview, type SelectionInfo, type ToWebview } from '../../shared/webviewProtocol.js';
+import {
+  emptyBaseHints,
+  emptyValues,
+  parseFromWebview,
+  type BaseBranchHints,
+  type FormSnapshot,
+  type FormValues,
+  type FromWebview,
+  type SelectionInfo,
+  type ToWebview,
+} from '../../shared/webviewProtocol.js';
 import { submissionKey, validateForm } from '../form/validation.js';
 import { DelegateError } from '../github/errors.js';
 import type { SubmitResult } from '../../shared/webviewProtocol.js';
@@ -21,7 +31,11 @@ export interface PrefillUpdate {
   warnings: string[];
 }
 
-export type SubmitHandler = (values: ReturnType<typeof validateForm> & { ok: true }, selection: SelectionInfo | null, progress: (message: string) => void) => Promise<SubmitResult>;
+export type SubmitHandler = (
+  values: ReturnType<typeof validateForm> & { ok: true },
+  selection: SelectionInfo | null,
+  progress: (message: string) => void,
+) => Promise<SubmitResult>;
 
 /** Told the form's values when it opens, is reset, or a field changes (the PR's preparing query is asked ahead from them). */
 export type ValuesListener = (values: FormValues) => void;
@@ -39,7 +53,12 @@ export class DelegateFormPanel implements vscode.Disposable {
   private readonly submitted = new Map<string, SubmitResult>();
 
   /** The panel and the generation of the prefill it shows (for update()). */
-  static createOrShow(extensionUri: vscode.Uri, prefill: FormPrefill, onSubmit: SubmitHandler, onValues?: ValuesListener): { panel: DelegateFormPanel; generation: number } {
+  static createOrShow(
+    extensionUri: vscode.Uri,
+    prefill: FormPrefill,
+    onSubmit: SubmitHandler,
+    onValues?: ValuesListener,
+  ): { panel: DelegateFormPanel; generation: number } {
     const existing = DelegateFormPanel.current;
     if (existing) {
       // A new prefill (a new selection) replaces the form unless a submission is under way (then updates for it are dropped).
@@ -64,12 +83,23 @@ export class DelegateFormPanel implements vscode.Disposable {
     if (generation !== this.generation || this.snapshot.status.kind === 'busy') return;
     const untouched = this.snapshot.values.baseBranch === this.prefilledBase;
     if (untouched) this.prefilledBase = u.baseBranch;
-    this.snapshot = { ...this.snapshot, values: untouched ? { ...this.snapshot.values, baseBranch: u.baseBranch } : this.snapshot.values, base: u.base, warnings: u.warnings };
+    this.snapshot = {
+      ...this.snapshot,
+      values: untouched ? { ...this.snapshot.values, baseBranch: u.baseBranch } : this.snapshot.values,
+      base: u.base,
+      warnings: u.warnings,
+    };
     this.post();
     if (untouched) this.onValues?.(this.snapshot.values);
   }
 
-  private constructor(private readonly panel: vscode.WebviewPanel, private readonly extensionUri: vscode.Uri, prefill: FormPrefill, private readonly onSubmit: SubmitHandler, private readonly onValues?: ValuesListener) {
+  private constructor(
+    private readonly panel: vscode.WebviewPanel,
+    private readonly extensionUri: vscode.Uri,
+    prefill: FormPrefill,
+    private readonly onSubmit: SubmitHandler,
+    private readonly onValues?: ValuesListener,
+  ) {
     this.snapshot = DelegateFormPanel.fromPrefill(prefill);
     this.prefilledBase = this.snapshot.values.baseBranch;
     panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'icon.png');
@@ -85,7 +115,14 @@ export class DelegateFormPanel implements vscode.Disposable {
   }
 
   private static fromPrefill(prefill: FormPrefill): FormSnapshot {
-    return { values: { ...emptyValues(), ...prefill.values }, selection: prefill.selection, base: prefill.base ?? emptyBaseHints(), warnings: prefill.warnings, errors: {}, status: { kind: 'idle' } };
+    return {
+      values: { ...emptyValues(), ...prefill.values },
+      selection: prefill.selection,
+      base: prefill.base ?? emptyBaseHints(),
+      warnings: prefill.warnings,
+      errors: {},
+      status: { kind: 'idle' },
+    };
   }
 
   private reset(prefill: FormPrefill): void {
@@ -144,7 +181,10 @@ export class DelegateFormPanel implements vscode.Disposable {
       this.post(requestId);
       const again = await vscode.window.showWarningMessage(
         `You already delegated this task from this form: pull request #${earlier.number}.`,
-        { modal: true, detail: `Same repository (${checked.value.owner}/${checked.value.repo}), base branch "${checked.value.baseBranch}", title and objective. Create a second pull request for it?` },
+        {
+          modal: true,
+          detail: `Same repository (${checked.value.owner}/${checked.value.repo}), base branch "${checked.value.baseBranch}", title and objective. Create a second pull request for it?`,
+        },
         'Create Another PR',
       );
       if (again !== 'Create Another PR') {
@@ -152,7 +192,12 @@ export class DelegateFormPanel implements vscode.Disposable {
         return this.post(requestId);
       }
     }
-    this.snapshot = { ...this.snapshot, values, errors: {}, status: { kind: 'busy', message: 'Creating the branch, TASK.md and the pull request…' } };
+    this.snapshot = {
+      ...this.snapshot,
+      values,
+      errors: {},
+      status: { kind: 'busy', message: 'Creating the branch, TASK.md and the pull request…' },
+    };
     this.post(requestId);
     try {
       const result = await this.onSubmit(checked, this.snapshot.selection, (message) => {
@@ -173,7 +218,13 @@ export class DelegateFormPanel implements vscode.Disposable {
     const webview = this.panel.webview;
     const nonce = randomBytes(16).toString('base64');
     const script = webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview', 'form.js'));
-    const csp = [`default-src 'none'`, `img-src ${webview.cspSource}`, `font-src ${webview.cspSource}`, `style-src ${webview.cspSource} 'nonce-${nonce}'`, `script-src 'nonce-${nonce}'`].join('; ');
+    const csp = [
+      `default-src 'none'`,
+      `img-src ${webview.cspSource}`,
+      `font-src ${webview.cspSource}`,
+      `style-src ${webview.cspSource} 'nonce-${nonce}'`,
+      `script-src 'nonce-${nonce}'`,
+    ].join('; ');
     return `<!DOCTYPE html>
 <html lang="en">
 <head>

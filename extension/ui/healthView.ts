@@ -46,7 +46,12 @@ export function describeHealth(outcome: HealthOutcome | { kind: 'not-configured'
       return { text: '$(error) Kiro offline', tooltip: `${outcome.message}\n\nClick for details.`, severity: 'error' };
     case 'unauthorized':
       // The client's message says what to do (set the worker token, sign in to GitHub, agree to plain HTTP…).
-      if (outcome.code) return { text: outcome.code === 'UNAUTHORIZED' ? '$(lock) Kiro token' : '$(lock) Kiro sign-in', tooltip: outcome.message, severity: 'error' };
+      if (outcome.code)
+        return {
+          text: outcome.code === 'UNAUTHORIZED' ? '$(lock) Kiro token' : '$(lock) Kiro sign-in',
+          tooltip: outcome.message,
+          severity: 'error',
+        };
       return { text: '$(lock) Kiro token', tooltip: `${outcome.message} Run "Kiro: Set Worker Token".`, severity: 'error' };
     case 'ok': {
       const h = outcome.health;
@@ -58,18 +63,35 @@ export function describeHealth(outcome: HealthOutcome | { kind: 'not-configured'
       // A fleet lists a line per host, its running jobs on it (a tooltip of every slot of
       // twenty hosts would not fit); the pool picker has every slot.
       const hostIds = new Set(h.hosts?.map((x) => x.id));
-      const fleet = !h.hosts ? '' : `Fleet on Redis: ${plural(h.hosts.length, 'host')}, ${plural(h.capacity, 'slot')}\n${[...h.hosts].sort((a, b) => a.id.localeCompare(b.id)).map((x) => `- ${describeHost(x, now)}${hostActivity(h.slots.filter((s) => s.host === x.id))}`).join('\n')}`;
-      const slots = !h.hosts ? h.slots.map(slotLine).join('\n') : h.slots.filter((s) => !s.host || !hostIds.has(s.host)).map((s) => `\n${slotLine(s)}`).join('');
+      const fleet = !h.hosts
+        ? ''
+        : `Fleet on Redis: ${plural(h.hosts.length, 'host')}, ${plural(h.capacity, 'slot')}\n${[...h.hosts]
+            .sort((a, b) => a.id.localeCompare(b.id))
+            .map((x) => `- ${describeHost(x, now)}${hostActivity(h.slots.filter((s) => s.host === x.id))}`)
+            .join('\n')}`;
+      const slots = !h.hosts
+        ? h.slots.map(slotLine).join('\n')
+        : h.slots
+            .filter((s) => !s.host || !hostIds.has(s.host))
+            .map((s) => `\n${slotLine(s)}`)
+            .join('');
       // Which agent CLI the worker runs (its preset and version), or why it cannot.
       const agentName = h.agent.preset && h.agent.preset !== 'custom' ? h.agent.preset : h.agent.command;
       const agent = h.agent.found ? `\n\nAgent: ${agentName}${h.agent.version ? ` (${h.agent.version})` : ''}` : `\n\n⚠ ${h.agent.message}`;
       // Operators and users both see when agents run unconfined (or with weaker limits).
-      const sandbox = !h.sandbox ? '' : h.sandbox.enabled
-        ? `\n\nAgents run sandboxed (network: ${h.sandbox.network}, limits: ${h.sandbox.limits})${h.sandbox.warning ? `\n⚠ ${h.sandbox.warning}` : ''}`
-        : `\n\n⚠ ${h.sandbox.warning ?? 'agents run unconfined'}`;
+      const sandbox = !h.sandbox
+        ? ''
+        : h.sandbox.enabled
+          ? `\n\nAgents run sandboxed (network: ${h.sandbox.network}, limits: ${h.sandbox.limits})${h.sandbox.warning ? `\n⚠ ${h.sandbox.warning}` : ''}`
+          : `\n\n⚠ ${h.sandbox.warning ?? 'agents run unconfined'}`;
       // A worker older or newer than this extension understands: said first, before anything fails.
       const mismatch = protocolProblem(compareProtocol(h.protocol));
-      const severity = mismatch || !h.agent.found || restarting > 0 || h.sandbox?.enabled === false ? 'warning' : busy >= h.capacity ? 'warning' : 'normal';
+      const severity =
+        mismatch || !h.agent.found || restarting > 0 || h.sandbox?.enabled === false
+          ? 'warning'
+          : busy >= h.capacity
+            ? 'warning'
+            : 'normal';
       return {
         text: `$(${mismatch ? 'warning' : busy > 0 ? 'sync~spin' : 'hubot'}) Kiro ${busy}/${h.capacity} busy${queued}${hostCount}`,
         tooltip: `${mismatch ? `⚠ ${mismatch}\n\n` : ''}Kiro worker ${h.version}${h.accepting ? '' : ' (shutting down)'}\n\n${fleet}${slots}${agent}${sandbox}`,
@@ -103,15 +125,24 @@ export interface PoolPickItem {
  * slot; in a fleet, one heading per host (with its busy count, version, last seen and
  * whether it drains) above its slots. `time` formats a slot's `since`.
  */
-export function poolPickItems(h: PoolHealth, now = Date.now(), time: (iso: string) => string = (iso) => new Date(iso).toLocaleTimeString()): PoolPickItem[] {
+export function poolPickItems(
+  h: PoolHealth,
+  now = Date.now(),
+  time: (iso: string) => string = (iso) => new Date(iso).toLocaleTimeString(),
+): PoolPickItem[] {
   const slot = (s: SlotHealth): PoolPickItem => ({
     kind: 'item',
     label: `$(server) ${s.host ? `${s.host} · ` : ''}Slot ${s.id}: ${s.state}`,
     description: s.jobId ?? '',
-    detail: `since ${time(s.since)}${s.jobId ? ' · pick to show the agent\'s output' : ''}`,
+    detail: `since ${time(s.since)}${s.jobId ? " · pick to show the agent's output" : ''}`,
     ...(s.jobId ? { jobId: s.jobId } : {}),
   });
-  const items: PoolPickItem[] = [{ kind: 'separator', label: `Worker ${h.version}: ${h.running}/${h.capacity} busy, ${h.queued} queued${h.hosts ? `, ${plural(h.hosts.length, 'host')}` : ''}` }];
+  const items: PoolPickItem[] = [
+    {
+      kind: 'separator',
+      label: `Worker ${h.version}: ${h.running}/${h.capacity} busy, ${h.queued} queued${h.hosts ? `, ${plural(h.hosts.length, 'host')}` : ''}`,
+    },
+  ];
   if (!h.hosts) return [...items, ...h.slots.map(slot)];
   const known = new Set(h.hosts.map((x) => x.id));
   for (const host of [...h.hosts].sort((a, b) => a.id.localeCompare(b.id))) {

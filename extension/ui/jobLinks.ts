@@ -11,12 +11,15 @@ export function jobLinkHandler(services: Services): vscode.UriHandler {
     handleUri: async (uri) => {
       const jobId = jobIdFromLinkPath(uri.path);
       if (!jobId) {
-        void vscode.window.showWarningMessage(`Kiro: this link (${uri.path}) names no job; links look like vscode://kiro-delegate.kiro-delegate/job/<job id>.`);
+        void vscode.window.showWarningMessage(
+          `Kiro: this link (${uri.path}) names no job; links look like vscode://kiro-delegate.kiro-delegate/job/<job id>.`,
+        );
         return;
       }
       const api = services.worker();
       if (!api) {
-        void vscode.window.showWarningMessage('Kiro: no worker configured, so the job cannot be shown. Set "kiroDelegate.workerUrl".', 'Open Settings')
+        void vscode.window
+          .showWarningMessage('Kiro: no worker configured, so the job cannot be shown. Set "kiroDelegate.workerUrl".', 'Open Settings')
           .then((pick) => pick && vscode.commands.executeCommand('workbench.action.openSettings', 'kiroDelegate.workerUrl'));
         return;
       }
@@ -25,10 +28,15 @@ export function jobLinkHandler(services: Services): vscode.UriHandler {
       if (known) return showAgentOutput(known, api);
       const job = await api.job(jobId);
       if (!job) {
-        void vscode.window.showWarningMessage(`Kiro: the worker has no job ${jobId} that you may see (finished jobs are kept for KIRO_JOB_RETENTION_DAYS; sign in with the GitHub account that may read the repository).`);
+        void vscode.window.showWarningMessage(
+          `Kiro: the worker has no job ${jobId} that you may see (finished jobs are kept for KIRO_JOB_RETENTION_DAYS; sign in with the GitHub account that may read the repository).`,
+        );
         return;
       }
-      showAgentOutput({ id: job.jobId, jobId: job.jobId, prNumber: job.prNumber, owner: job.owner, repo: job.repo, branch: job.branch }, api);
+      showAgentOutput(
+        { id: job.jobId, jobId: job.jobId, prNumber: job.prNumber, owner: job.owner, repo: job.repo, branch: job.branch },
+        api,
+      );
     },
   };
 }

@@ -66,16 +66,35 @@ export function notifyWatchEvent(services: Services, e: WatchEvent): void {
   };
   switch (e.type) {
     case 'pushed':
-      services.log.info(`agent pushed ${e.headOid.slice(0, 12)} to ${d.branch} (PR #${d.prNumber})${e.summary ? `; it says:\n${e.summary}` : ''}`);
+      services.log.info(
+        `agent pushed ${e.headOid.slice(0, 12)} to ${d.branch} (PR #${d.prNumber})${e.summary ? `; it says:\n${e.summary}` : ''}`,
+      );
       // A non-modal notification shows no `detail`: the summary goes into the message itself.
-      void vscode.window.showInformationMessage(pushedMessage(d, e.summary), ...prButtons('openPr', 'checkoutBranch', 'viewChanges', 'sendFollowUp')).then(prActions);
+      void vscode.window
+        .showInformationMessage(pushedMessage(d, e.summary), ...prButtons('openPr', 'checkoutBranch', 'viewChanges', 'sendFollowUp'))
+        .then(prActions);
       return;
     case 'job-ended': {
       const reason = e.job.error?.message ?? e.job.state;
       services.log.warn(`job for PR #${d.prNumber} ended ${e.job.state}: ${reason}`);
-      if (e.job.state === 'no-changes') void vscode.window.showInformationMessage(`Kiro finished PR #${d.prNumber} without changing any file: ${d.title}`, ...prButtons('openPr', 'showAgentOutput', 'sendFollowUp')).then(prActions);
-      else if (e.job.state === 'cancelled') void vscode.window.showInformationMessage(`Kiro's job for PR #${d.prNumber} was cancelled: ${d.title}`, ...prButtons('openPr', 'showAgentOutput')).then(prActions);
-      else void vscode.window.showErrorMessage(`Kiro could not finish PR #${d.prNumber} (${e.job.state}): ${reason}`, ...prButtons('openPr', 'showAgentOutput')).then(prActions);
+      if (e.job.state === 'no-changes')
+        void vscode.window
+          .showInformationMessage(
+            `Kiro finished PR #${d.prNumber} without changing any file: ${d.title}`,
+            ...prButtons('openPr', 'showAgentOutput', 'sendFollowUp'),
+          )
+          .then(prActions);
+      else if (e.job.state === 'cancelled')
+        void vscode.window
+          .showInformationMessage(`Kiro's job for PR #${d.prNumber} was cancelled: ${d.title}`, ...prButtons('openPr', 'showAgentOutput'))
+          .then(prActions);
+      else
+        void vscode.window
+          .showErrorMessage(
+            `Kiro could not finish PR #${d.prNumber} (${e.job.state}): ${reason}`,
+            ...prButtons('openPr', 'showAgentOutput'),
+          )
+          .then(prActions);
       return;
     }
     case 'closed':

@@ -60,7 +60,8 @@ export class HealthStatusBar implements vscode.Disposable {
     this.services.log.warn(message);
     const action = compat.kind === 'worker-newer' ? 'Update the Extension' : 'How to Update the Worker';
     void vscode.window.showWarningMessage(message, action).then((pick) => {
-      if (pick === 'Update the Extension') void vscode.commands.executeCommand('workbench.extensions.search', '@id:kiro-delegate.kiro-delegate');
+      if (pick === 'Update the Extension')
+        void vscode.commands.executeCommand('workbench.extensions.search', '@id:kiro-delegate.kiro-delegate');
       else if (pick) void vscode.env.openExternal(vscode.Uri.parse(UPDATE_WORKER_DOCS));
     });
   }
@@ -69,7 +70,12 @@ export class HealthStatusBar implements vscode.Disposable {
     const view = describeHealth(this.last);
     this.item.text = view.text;
     this.item.tooltip = new vscode.MarkdownString(view.tooltip.replace(/\n/g, '  \n'));
-    this.item.backgroundColor = view.severity === 'error' ? new vscode.ThemeColor('statusBarItem.errorBackground') : view.severity === 'warning' ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
+    this.item.backgroundColor =
+      view.severity === 'error'
+        ? new vscode.ThemeColor('statusBarItem.errorBackground')
+        : view.severity === 'warning'
+          ? new vscode.ThemeColor('statusBarItem.warningBackground')
+          : undefined;
   }
 
   dispose(): void {

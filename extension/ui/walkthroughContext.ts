@@ -34,7 +34,9 @@ export async function setWalkthroughKey(key: string, value: boolean): Promise<vo
     if (marked.has(step)) continue;
     marked.add(step);
     // An editor without the command (it is not API) still has the onContext events.
-    await Promise.resolve(vscode.commands.executeCommand('welcome.markStepComplete', `${WALKTHROUGH_STEP_PREFIX}${step}`)).catch(() => marked.delete(step));
+    await Promise.resolve(vscode.commands.executeCommand('welcome.markStepComplete', `${WALKTHROUGH_STEP_PREFIX}${step}`)).catch(() =>
+      marked.delete(step),
+    );
   }
 }
 
@@ -47,7 +49,11 @@ export function trackWalkthroughContext(services: Services): vscode.Disposable {
     // Only the latest question sets the key (a slow silent sign-in must not undo a newer answer).
     if (mine === asked) await setWalkthroughKey(GITHUB_READY, known);
   };
-  const delegations = () => setWalkthroughKey(HAS_DELEGATION, services.store.all().some((d) => d.prNumber > 0));
+  const delegations = () =>
+    setWalkthroughKey(
+      HAS_DELEGATION,
+      services.store.all().some((d) => d.prNumber > 0),
+    );
   void github();
   void delegations();
   return vscode.Disposable.from(

@@ -5,7 +5,17 @@ import '@vscode-elements/elements/dist/vscode-textarea/index.js';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-label/index.js';
 import '@vscode-elements/elements/dist/vscode-progress-ring/index.js';
-import { FIELD_NAMES, emptyBaseHints, emptyValues, type BaseBranchHints, type FieldName, type FormSnapshot, type FormValues, type FromWebview, type ToWebview } from '../../shared/webviewProtocol.js';
+import {
+  FIELD_NAMES,
+  emptyBaseHints,
+  emptyValues,
+  type BaseBranchHints,
+  type FieldName,
+  type FormSnapshot,
+  type FormValues,
+  type FromWebview,
+  type ToWebview,
+} from '../../shared/webviewProtocol.js';
 import { baseBranchWarning } from '../../shared/baseBranch.js';
 
 interface VsCodeApi {
@@ -26,7 +36,12 @@ const LABELS: Record<FieldName, { label: string; multiline: boolean; placeholder
   objective: { label: 'Objective', multiline: true, placeholder: 'What should the agent achieve, and why?', required: true },
   prTitle: { label: 'PR title', multiline: false, placeholder: 'Defaults to the task title', required: false },
   constraints: { label: 'Constraints (one per line)', multiline: true, placeholder: 'No new dependencies', required: false },
-  acceptanceCriteria: { label: 'Acceptance criteria (one per line)', multiline: true, placeholder: 'The form validates e-mail addresses', required: false },
+  acceptanceCriteria: {
+    label: 'Acceptance criteria (one per line)',
+    multiline: true,
+    placeholder: 'The form validates e-mail addresses',
+    required: false,
+  },
 };
 
 type InputEl = HTMLElement & { value: string };
@@ -98,7 +113,7 @@ function renderBaseNote(): void {
     const line = el('div', { class: 'suggestions' }, 'Base on: ');
     for (const b of offers) {
       const a = el('a', { href: '#', class: 'suggestion', role: 'button' }, b);
-      a.title = b === baseHints.defaultBranch ? 'the repository\'s default branch' : 'your current branch (it is on GitHub)';
+      a.title = b === baseHints.defaultBranch ? "the repository's default branch" : 'your current branch (it is on GitHub)';
       a.addEventListener('click', (e) => {
         e.preventDefault();
         const input = inputs.get('baseBranch');
@@ -130,9 +145,22 @@ row.append(field('owner'), field('repo'), field('baseBranch'));
 app.append(
   doneBox,
   el('h1', {}, 'Delegate a task to Kiro'),
-  el('p', { class: 'lead' }, 'Kiro opens a pull request with TASK.md at once; an agent then fills it with code on the worker while you keep working.'),
-  warningsBox, row, baseNote, field('title'), field('objective'), selectionBox, field('prTitle'), field('constraints'), field('acceptanceCriteria'),
-  submitButton, statusBox,
+  el(
+    'p',
+    { class: 'lead' },
+    'Kiro opens a pull request with TASK.md at once; an agent then fills it with code on the worker while you keep working.',
+  ),
+  warningsBox,
+  row,
+  baseNote,
+  field('title'),
+  field('objective'),
+  selectionBox,
+  field('prTitle'),
+  field('constraints'),
+  field('acceptanceCriteria'),
+  submitButton,
+  statusBox,
 );
 document.addEventListener('keydown', (e) => {
   if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
@@ -155,8 +183,14 @@ function render(s: FormSnapshot): void {
   renderBaseNote();
   selectionBox.replaceChildren();
   if (s.selection) {
-    const lines = s.selection.startLine === s.selection.endLine ? `line ${s.selection.startLine}` : `lines ${s.selection.startLine}-${s.selection.endLine}`;
-    selectionBox.append(el('div', { class: 'field' }, `Selection: ${s.selection.path} (${lines})`), el('pre', { class: 'selection' }, s.selection.code));
+    const lines =
+      s.selection.startLine === s.selection.endLine
+        ? `line ${s.selection.startLine}`
+        : `lines ${s.selection.startLine}-${s.selection.endLine}`;
+    selectionBox.append(
+      el('div', { class: 'field' }, `Selection: ${s.selection.path} (${lines})`),
+      el('pre', { class: 'selection' }, s.selection.code),
+    );
   }
   const busy = s.status.kind === 'busy';
   submitButton.toggleAttribute('disabled', busy);
@@ -189,7 +223,12 @@ function render(s: FormSnapshot): void {
       actions.append(open, again);
       const headline = el('div', { class: 'headline' }, 'Delegated: ');
       headline.append(link, document.createTextNode(' is open and the agent is on it.'));
-      box.append(headline, el('div', { class: 'code' }, `Confirmation code: ${r.confirmationCode}`), el('div', {}, `Branch: ${r.branchName}`), actions);
+      box.append(
+        headline,
+        el('div', { class: 'code' }, `Confirmation code: ${r.confirmationCode}`),
+        el('div', {}, `Branch: ${r.branchName}`),
+        actions,
+      );
       doneBox.append(box);
       if (!wasDone) {
         window.scrollTo({ top: 0 });

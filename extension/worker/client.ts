@@ -14,9 +14,7 @@ export type SubmitOutcome =
   | { kind: 'rejected'; status: number; code: string; message: string };
 
 export type HealthOutcome =
-  | { kind: 'ok'; health: PoolHealth }
-  | { kind: 'unauthorized'; code?: string; message: string }
-  | { kind: 'unreachable'; message: string };
+  { kind: 'ok'; health: PoolHealth } | { kind: 'unauthorized'; code?: string; message: string } | { kind: 'unreachable'; message: string };
 
 export type JobListOutcome = { kind: 'ok'; list: JobList } | { kind: 'error'; message: string };
 
@@ -57,18 +55,30 @@ export class WorkerApi {
    * had, and fetch's errors when the worker is unreachable. Never follows a redirect: a
    * credential goes to the configured worker and nowhere else.
    */
-  private async send(method: string, path: string, init: { body?: unknown; headers?: Record<string, string>; signal?: AbortSignal } = {}): Promise<Response> {
-    const attempt = (authorization: string | undefined) => this.fetchImpl(`${this.baseUrl}${path}`, {
-      method,
-      headers: { ...init.headers, ...(authorization ? { authorization } : {}), ...(init.body ? { 'content-type': 'application/json' } : {}) },
-      body: init.body ? JSON.stringify(init.body) : undefined,
-      redirect: 'error',
-      signal: init.signal ?? AbortSignal.timeout(this.opts.timeoutMs ?? 10_000),
-    });
+  private async send(
+    method: string,
+    path: string,
+    init: { body?: unknown; headers?: Record<string, string>; signal?: AbortSignal } = {},
+  ): Promise<Response> {
+    const attempt = (authorization: string | undefined) =>
+      this.fetchImpl(`${this.baseUrl}${path}`, {
+        method,
+        headers: {
+          ...init.headers,
+          ...(authorization ? { authorization } : {}),
+          ...(init.body ? { 'content-type': 'application/json' } : {}),
+        },
+        body: init.body ? JSON.stringify(init.body) : undefined,
+        redirect: 'error',
+        signal: init.signal ?? AbortSignal.timeout(this.opts.timeoutMs ?? 10_000),
+      });
     const sent = await this.credentials.authorization();
     const res = await attempt(sent);
     if (res.status !== 401) return res;
-    const body = (await res.clone().json().catch(() => ({}))) as Partial<ErrorBody>;
+    const body = (await res
+      .clone()
+      .json()
+      .catch(() => ({}))) as Partial<ErrorBody>;
     const fresh = await this.credentials.retryAfter401(sent, body.code);
     if (fresh === undefined || fresh === sent) return res;
     await res.body?.cancel().catch(() => undefined);
@@ -89,13 +99,25 @@ export class WorkerApi {
     try {
       res = await this.send('POST', '/generate-code', { body: req });
     } catch (e) {
-      if (WorkerAuthError.is(e)) return e.code === 'UNREACHABLE' ? { kind: 'unreachable', message: e.message } : { kind: 'unauthorized', ...this.refused(e) };
+      if (WorkerAuthError.is(e))
+        return e.code === 'UNREACHABLE' ? { kind: 'unreachable', message: e.message } : { kind: 'unauthorized', ...this.refused(e) };
       return this.unreachable(e);
     }
     const json = (await res.json().catch(() => ({}))) as Partial<JobAccepted & ErrorBody>;
     if (res.status === 202 || res.status === 200) return { kind: 'accepted', jobId: json.jobId ?? '', position: json.position ?? 0 };
-    if (res.status === 503) return { kind: 'busy', retryAfterSeconds: Math.max(1, Number(res.headers.get('retry-after')) || 30), message: json.message ?? 'the worker is busy' };
-    if (res.status === 429) return { kind: 'quota', retryAfterSeconds: parseRetryAfter(res.headers.get('retry-after')), code: json.code ?? 'QUOTA_EXCEEDED', message: json.message ?? 'the worker refused more work from you for now' };
+    if (res.status === 503)
+      return {
+        kind: 'busy',
+        retryAfterSeconds: Math.max(1, Number(res.headers.get('retry-after')) || 30),
+        message: json.message ?? 'the worker is busy',
+      };
+    if (res.status === 429)
+      return {
+        kind: 'quota',
+        retryAfterSeconds: parseRetryAfter(res.headers.get('retry-after')),
+        code: json.code ?? 'QUOTA_EXCEEDED',
+        message: json.message ?? 'the worker refused more work from you for now',
+      };
     if (res.status === 401) return { kind: 'unauthorized', ...this.refused(json) };
     return { kind: 'rejected', status: res.status, code: json.code ?? 'ERROR', message: json.message ?? `HTTP ${res.status}` };
   }
@@ -151,10 +173,17 @@ export class WorkerApi {
     try {
       const res = await this.send('GET', `/jobs?${query.toString()}`);
       const json = (await res.json().catch(() => ({}))) as Partial<JobList & ErrorBody>;
-      if (res.ok && Array.isArray(json.jobs)) return { kind: 'ok', list: { jobs: json.jobs, nextCursor: typeof json.nextCursor === 'string' ? json.nextCursor : null } };
+      if (res.ok && Array.isArray(json.jobs))
+        return { kind: 'ok', list: { jobs: json.jobs, nextCursor: typeof json.nextCursor === 'string' ? json.nextCursor : null } };
       if (res.status === 401) return { kind: 'error', message: this.refused(json).message };
       // An older worker has no list: GET /jobs is not a route there.
-      return { kind: 'error', message: res.status === 404 ? 'this worker cannot list jobs (an older version)' : json.message ?? `the worker answered HTTP ${res.status}` };
+      return {
+        kind: 'error',
+        message:
+          res.status === 404
+            ? 'this worker cannot list jobs (an older version)'
+            : (json.message ?? `the worker answered HTTP ${res.status}`),
+      };
     } catch (e) {
       return { kind: 'error', message: WorkerAuthError.is(e) ? e.message : this.unreachable(e).message };
     }

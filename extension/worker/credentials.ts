@@ -17,7 +17,10 @@ export type WorkerAuthErrorCode =
   | 'SESSION_FAILED';
 
 export class WorkerAuthError extends Error {
-  constructor(readonly code: WorkerAuthErrorCode, message: string) {
+  constructor(
+    readonly code: WorkerAuthErrorCode,
+    message: string,
+  ) {
     super(message);
     this.name = 'WorkerAuthError';
   }

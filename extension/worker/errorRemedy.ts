@@ -25,7 +25,12 @@ export type Remedy =
   /** A code this build does not know. */
   | 'unknown';
 
-const LOCAL_CODES = ['NO_GITHUB_TOKEN', 'INSECURE_TRANSPORT', 'UNREACHABLE', 'SESSION_FAILED'] as const satisfies readonly WorkerAuthErrorCode[];
+const LOCAL_CODES = [
+  'NO_GITHUB_TOKEN',
+  'INSECURE_TRANSPORT',
+  'UNREACHABLE',
+  'SESSION_FAILED',
+] as const satisfies readonly WorkerAuthErrorCode[];
 type LocalCode = (typeof LOCAL_CODES)[number];
 export type KnownCode = ErrorCode | LocalCode;
 // Every WorkerAuthErrorCode is known: a new one that is neither local nor the worker's fails to compile here.

@@ -99,7 +99,9 @@ export class WorkerEventStream {
             this.lastEventId = e.id || this.lastEventId;
             try {
               this.o.onEvent(JSON.parse(e.data) as WorkerEvent);
-            } catch { /* one bad event never stops the stream */ }
+            } catch {
+              /* one bad event never stops the stream */
+            }
           }
         }
       } catch {

@@ -13,7 +13,8 @@ export type ProtocolCompat =
 
 /** Compares the worker's protocol (the raw /health value) with what this extension understands. */
 export function compareProtocol(worker: unknown, understood: { oldest: number; newest: number } = UNDERSTOOD_PROTOCOLS): ProtocolCompat {
-  if (typeof worker !== 'number' || !Number.isInteger(worker)) return { kind: 'worker-older', worker: undefined, oldest: understood.oldest };
+  if (typeof worker !== 'number' || !Number.isInteger(worker))
+    return { kind: 'worker-older', worker: undefined, oldest: understood.oldest };
   if (worker < understood.oldest) return { kind: 'worker-older', worker, oldest: understood.oldest };
   if (worker > understood.newest) return { kind: 'worker-newer', worker, newest: understood.newest };
   return { kind: 'compatible', worker };

@@ -110,14 +110,20 @@ export class WorkerAuth implements WorkerCredentials {
     this.probing ??= (async () => {
       let res: Response;
       try {
-        res = await this.fetchImpl(`${this.baseUrl}/healthz`, { redirect: 'error', signal: AbortSignal.timeout(this.d.timeoutMs ?? 10_000) });
+        res = await this.fetchImpl(`${this.baseUrl}/healthz`, {
+          redirect: 'error',
+          signal: AbortSignal.timeout(this.d.timeoutMs ?? 10_000),
+        });
       } catch (e) {
         throw new WorkerAuthError('UNREACHABLE', unreachableMessage(this.baseUrl, e));
       }
       const body = (await res.json().catch(() => ({}))) as { auth?: unknown };
       // An older worker says nothing: it is a token worker.
       const mode: WorkerAuthMode = res.ok && body.auth === 'github' ? 'github' : 'token';
-      if (this.known && this.known !== mode) this.d.log?.(`the Kiro worker at ${this.baseUrl} now authenticates with ${mode === 'github' ? 'GitHub sessions' : 'the worker token'}`);
+      if (this.known && this.known !== mode)
+        this.d.log?.(
+          `the Kiro worker at ${this.baseUrl} now authenticates with ${mode === 'github' ? 'GitHub sessions' : 'the worker token'}`,
+        );
       this.known = mode;
       return mode;
     })().finally(() => (this.probing = undefined));
@@ -170,7 +176,9 @@ export class WorkerAuth implements WorkerCredentials {
     try {
       const s = JSON.parse(raw) as StoredSession;
       if (typeof s.token === 'string' && typeof s.expiresLocal === 'number' && typeof s.obtainedAt === 'number') this.current = s;
-    } catch { /* a damaged entry is as good as none */ }
+    } catch {
+      /* a damaged entry is as good as none */
+    }
   }
 
   private async drop(): Promise<void> {
@@ -215,7 +223,10 @@ export class WorkerAuth implements WorkerCredentials {
     await this.checkTransport();
     const github = await this.d.githubToken();
     if (!github) {
-      throw new WorkerAuthError('NO_GITHUB_TOKEN', `The Kiro worker at ${this.baseUrl} signs you in with your GitHub account, and this editor has none: sign in to GitHub (Accounts menu), or run "Kiro: Set GitHub Token".`);
+      throw new WorkerAuthError(
+        'NO_GITHUB_TOKEN',
+        `The Kiro worker at ${this.baseUrl} signs you in with your GitHub account, and this editor has none: sign in to GitHub (Accounts menu), or run "Kiro: Set GitHub Token".`,
+      );
     }
     const refused = this.refused;
     if (refused && refused.token === github && this.now() - refused.at < REFUSAL_MEMORY_MS) throw refused.error;
@@ -234,9 +245,12 @@ export class WorkerAuth implements WorkerCredentials {
       throw new WorkerAuthError('UNREACHABLE', unreachableMessage(this.baseUrl, e));
     }
     const body = (await res.json().catch(() => ({}))) as Record<string, unknown>;
-    const text = (k: string) => (typeof body[k] === 'string' ? (body[k]) : undefined);
+    const text = (k: string) => (typeof body[k] === 'string' ? body[k] : undefined);
     if (res.status === 401) {
-      const error = new WorkerAuthError('GITHUB_TOKEN_REFUSED', `The Kiro worker at ${this.baseUrl} could not confirm who you are with GitHub${text('message') ? ` (${text('message')})` : ''}. Sign out of GitHub and in again (Accounts menu), or run "Kiro: Set GitHub Token" with a token that is valid for this GitHub.`);
+      const error = new WorkerAuthError(
+        'GITHUB_TOKEN_REFUSED',
+        `The Kiro worker at ${this.baseUrl} could not confirm who you are with GitHub${text('message') ? ` (${text('message')})` : ''}. Sign out of GitHub and in again (Accounts menu), or run "Kiro: Set GitHub Token" with a token that is valid for this GitHub.`,
+      );
       this.refused = { token: github, at: this.now(), error };
       throw error;
     }
@@ -245,7 +259,10 @@ export class WorkerAuth implements WorkerCredentials {
     const expiresAt = text('expiresAt');
     const expires = expiresAt ? Date.parse(expiresAt) : NaN;
     if (!res.ok || !token || !login || !expiresAt || !Number.isFinite(expires)) {
-      throw new WorkerAuthError('SESSION_FAILED', `The Kiro worker at ${this.baseUrl} did not open a session (HTTP ${res.status}${text('message') ? `: ${text('message')}` : ''}).`);
+      throw new WorkerAuthError(
+        'SESSION_FAILED',
+        `The Kiro worker at ${this.baseUrl} did not open a session (HTTP ${res.status}${text('message') ? `: ${text('message')}` : ''}).`,
+      );
     }
     this.refused = undefined;
     // The session's life by the worker's clock (its Date header), counted on ours.

@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const list = (xs: string[]) => (xs.length > 1 ? `${xs.slice(0, -1).join(', ')} and ${xs.at(-1)}` : xs[0] ?? 'nothing');
+const list = (xs: string[]) => (xs.length > 1 ? `${xs.slice(0, -1).join(', ')} and ${xs.at(-1)}` : (xs[0] ?? 'nothing'));
 
 export class Lifecycle {
   private readonly undo: { what: string; run: () => Promise<unknown> }[] = [];
@@ -34,14 +34,20 @@ export class Lifecycle {
 
   /** Something started: `close` stops it on the way out, and it is named in the farewell. */
   started<T>(what: string, start: Promise<T>, close: (t: T) => Promise<unknown>): Promise<T> {
-    this.onStop(`stop ${what}`, async () => { await close(await start); this.stopped.unshift(what); });
+    this.onStop(`stop ${what}`, async () => {
+      await close(await start);
+      this.stopped.unshift(what);
+    });
     return start;
   }
 
   /** A fresh folder under the temporary directory, removed on the way out. */
   async tempFolder(prefix: string): Promise<string> {
     const dir = await mkdtemp(join(tmpdir(), prefix));
-    this.onStop(`remove ${dir}`, async () => { await rm(dir, { recursive: true, force: true }); this.markRemoved(dir); });
+    this.onStop(`remove ${dir}`, async () => {
+      await rm(dir, { recursive: true, force: true });
+      this.markRemoved(dir);
+    });
     return dir;
   }
 
@@ -74,7 +80,11 @@ export async function stopChild(child: ChildProcess, killAfterMs: number): Promi
   const exited = once(child, 'exit');
   child.kill('SIGTERM');
   const timer = setTimeout(() => {
-    try { process.kill(-(child.pid ?? 0), 'SIGKILL'); } catch { /* gone */ }
+    try {
+      process.kill(-(child.pid ?? 0), 'SIGKILL');
+    } catch {
+      /* gone */
+    }
   }, killAfterMs);
   await exited;
   clearTimeout(timer);

@@ -9,7 +9,12 @@ export const SAMPLE_LOGIN_TS = 'export function login() {\n  // TODO\n}\n';
 export async function seedSampleRepo(gh: GitHubStandIn): Promise<void> {
   gh.addUser('demo-dev', SAMPLE.devToken);
   gh.addUser('kiro-bot', SAMPLE.botToken);
-  await gh.createRepo(SAMPLE.owner, SAMPLE.repo, { files: [{ path: 'README.md', contents: '# sample-app\n' }, { path: 'src/login.ts', contents: SAMPLE_LOGIN_TS }] });
+  await gh.createRepo(SAMPLE.owner, SAMPLE.repo, {
+    files: [
+      { path: 'README.md', contents: '# sample-app\n' },
+      { path: 'src/login.ts', contents: SAMPLE_LOGIN_TS },
+    ],
+  });
   gh.grant(SAMPLE.owner, SAMPLE.repo, 'demo-dev', 'WRITE');
   gh.grant(SAMPLE.owner, SAMPLE.repo, 'kiro-bot', 'WRITE');
 }

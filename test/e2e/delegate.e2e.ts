@@ -17,7 +17,17 @@ import { stopChild } from '../../scripts/support/lifecycle.js';
 import { parseTaskMarkdown } from '../../shared/taskMarkdown.js';
 import { runGit } from '../../worker-service/git/run.js';
 import { startCodeServer, freePort, type CodeServer } from './support/codeServer.js';
-import { openBrowser, screenshot, runCommand, answerInputBox, formFrame, toast, revealRow, reloadWindow, SHOTS } from './support/browser.js';
+import {
+  openBrowser,
+  screenshot,
+  runCommand,
+  answerInputBox,
+  formFrame,
+  toast,
+  revealRow,
+  reloadWindow,
+  SHOTS,
+} from './support/browser.js';
 import { mkdir } from 'node:fs/promises';
 
 describe('end to end in a real VS Code (code-server + chromium)', function () {
@@ -52,7 +62,15 @@ describe('end to end in a real VS Code (code-server + chromium)', function () {
     gh = await GitHubStandIn.start();
     alice = gh.addUser('alice');
     bot = gh.addUser('kiro-bot');
-    await gh.createRepo('alice', 'app', { files: [{ path: 'README.md', contents: '# app\n' }, { path: 'src/login.ts', contents: 'export function login(email: string, password: string) {\n  // TODO: check the password\n  return true;\n}\n' }] });
+    await gh.createRepo('alice', 'app', {
+      files: [
+        { path: 'README.md', contents: '# app\n' },
+        {
+          path: 'src/login.ts',
+          contents: 'export function login(email: string, password: string) {\n  // TODO: check the password\n  return true;\n}\n',
+        },
+      ],
+    });
     gh.grant('alice', 'app', 'kiro-bot', 'WRITE');
     workerPort = await freePort();
     workerState = await tempDir();
@@ -67,9 +85,13 @@ describe('end to end in a real VS Code (code-server + chromium)', function () {
     await runGit(['config', 'user.email', 'alice@example.com'], { cwd: workspace });
 
     vsix = join(await tempDir(), 'kiro-delegate.vsix');
-    execFileSync('npx', ['vsce', 'package', '--no-dependencies', '--allow-missing-repository', '-o', vsix], { cwd: repoRoot, stdio: 'pipe' });
+    execFileSync('npx', ['vsce', 'package', '--no-dependencies', '--allow-missing-repository', '-o', vsix], {
+      cwd: repoRoot,
+      stdio: 'pipe',
+    });
     cs = await startCodeServer({
-      workspace, vsix,
+      workspace,
+      vsix,
       settings: {
         'kiroDelegate.workerUrl': `http://127.0.0.1:${workerPort}`,
         'kiroDelegate.githubEnterpriseUrl': gh.origin,
@@ -104,7 +126,10 @@ describe('end to end in a real VS Code (code-server + chromium)', function () {
   async function freshForm(p: Page, title: string, objective: string) {
     await runCommand(p, 'Kiro: Delegate Task');
     const f = formFrame(p);
-    await f.locator('vscode-button', { hasText: 'Delegate another task' }).click({ timeout: 3000 }).catch(() => undefined);
+    await f
+      .locator('vscode-button', { hasText: 'Delegate another task' })
+      .click({ timeout: 3000 })
+      .catch(() => undefined);
     await f.locator('#f-title input').fill(title);
     await f.locator('#f-objective textarea').fill(objective);
     return f;
@@ -117,11 +142,14 @@ describe('end to end in a real VS Code (code-server + chromium)', function () {
     for (let i = 0; i < 3; i++) await page.keyboard.press('Escape');
   });
 
-  it('1-2. palette → form prefilled → submit → PR link and code; the agent\'s commit lands → notification → Check Out Branch', async function () {
+  it("1-2. palette → form prefilled → submit → PR link and code; the agent's commit lands → notification → Check Out Branch", async function () {
     await runCommand(page, 'Kiro: Delegate Task');
     const form = formFrame(page);
     await form.locator('#f-owner').waitFor();
-    await pollUntil(async () => (await form.locator('#f-owner input').inputValue()) === 'alice', { timeoutMs: 20_000, what: 'owner prefilled' });
+    await pollUntil(async () => (await form.locator('#f-owner input').inputValue()) === 'alice', {
+      timeoutMs: 20_000,
+      what: 'owner prefilled',
+    });
     assert.equal(await form.locator('#f-repo input').inputValue(), 'app');
     assert.equal(await form.locator('#f-baseBranch input').inputValue(), 'main');
     await screenshot(page, 'form-prefilled');
@@ -160,7 +188,10 @@ describe('end to end in a real VS Code (code-server + chromium)', function () {
     await pushed.waitFor({ timeout: 60_000 });
     await screenshot(page, 'pushed-notification');
     await pushed.locator('.monaco-button', { hasText: 'Check Out Branch' }).click();
-    await pollUntil(async () => (await runGit(['rev-parse', '--abbrev-ref', 'HEAD'], { cwd: workspace })).trim() === branch, { timeoutMs: 30_000, what: `the workspace to be on ${branch}` });
+    await pollUntil(async () => (await runGit(['rev-parse', '--abbrev-ref', 'HEAD'], { cwd: workspace })).trim() === branch, {
+      timeoutMs: 30_000,
+      what: `the workspace to be on ${branch}`,
+    });
     assert.match((await runGit(['log', '-1', '--format=%s %an'], { cwd: workspace })).trim(), /^feat: Add a logout button Kiro Agent$/);
     await runGit(['checkout', '--quiet', 'main'], { cwd: workspace });
   });
@@ -172,12 +203,15 @@ describe('end to end in a real VS Code (code-server + chromium)', function () {
     const srcRow = explorer.locator('.monaco-list-row', { hasText: /^src$/ });
     const fileRow = explorer.locator('.monaco-list-row', { hasText: 'login.ts' });
     const tab = page.locator('.tab', { hasText: 'login.ts' });
-    await pollUntil(async () => {
-      if (await tab.isVisible()) return true;
-      if (!(await fileRow.isVisible())) await srcRow.click({ timeout: 2_000 }).catch(() => undefined);
-      else await fileRow.click({ timeout: 2_000 }).catch(() => undefined);
-      return false;
-    }, { timeoutMs: 30_000, intervalMs: 500, what: 'src/login.ts open in an editor' });
+    await pollUntil(
+      async () => {
+        if (await tab.isVisible()) return true;
+        if (!(await fileRow.isVisible())) await srcRow.click({ timeout: 2_000 }).catch(() => undefined);
+        else await fileRow.click({ timeout: 2_000 }).catch(() => undefined);
+        return false;
+      },
+      { timeoutMs: 30_000, intervalMs: 500, what: 'src/login.ts open in an editor' },
+    );
     const editor = page.locator('.monaco-editor .view-lines').first();
     await editor.waitFor();
     await editor.click();
@@ -191,13 +225,16 @@ describe('end to end in a real VS Code (code-server + chromium)', function () {
     await item.waitFor();
     const form = formFrame(page);
     // A click that lands while the menu is still opening is dropped (seen under load): click until the form shows the selection.
-    await pollUntil(async () => {
-      if (await item.isVisible()) {
-        await item.hover();
-        await item.click({ timeout: 2_000 }).catch(() => undefined);
-      }
-      return form.locator('.selection').isVisible();
-    }, { timeoutMs: 30_000, intervalMs: 500, what: 'the form with the selection' });
+    await pollUntil(
+      async () => {
+        if (await item.isVisible()) {
+          await item.hover();
+          await item.click({ timeout: 2_000 }).catch(() => undefined);
+        }
+        return form.locator('.selection').isVisible();
+      },
+      { timeoutMs: 30_000, intervalMs: 500, what: 'the form with the selection' },
+    );
     assert.match(await form.locator('body').innerText(), /Selection: src\/login\.ts \(lines 1-3\)/);
     assert.match(await form.locator('.selection').innerText(), /check the password/);
     await screenshot(page, 'selection-form');
@@ -209,7 +246,10 @@ describe('end to end in a real VS Code (code-server + chromium)', function () {
     const branch = /Branch: (\S+)/.exec(await result.innerText())?.[1] ?? '';
     const md = (await repo().bare.readFile(`refs/heads/${branch}`, 'TASK.md')) ?? '';
     assert.match(md, /File: `src\/login\.ts` \(lines 1-3\)/);
-    assert.match(md, /```typescript\nexport function login\(email: string, password: string\) \{\n {2}\/\/ TODO: check the password\n {2}return true;\n```/);
+    assert.match(
+      md,
+      /```typescript\nexport function login\(email: string, password: string\) \{\n {2}\/\/ TODO: check the password\n {2}return true;\n```/,
+    );
     await toast(page, /without changing any file/).waitFor({ timeout: 60_000 });
   });
 
@@ -218,10 +258,12 @@ describe('end to end in a real VS Code (code-server + chromium)', function () {
     await item.waitFor({ timeout: 20_000 });
     // Two long jobs straight to the worker: the status bar shows both slots busy.
     const client = new WorkerClient(`http://127.0.0.1:${workerPort}`);
-    const hanging = await Promise.all(['busy-a', 'busy-b'].map(async (b) => {
-      const pr = await makeTaskPr(gh, 'alice', 'app', b, b, '\n[scenario: hang]');
-      return client.submit(jobRequest('alice', 'app', b, pr.number, b));
-    }));
+    const hanging = await Promise.all(
+      ['busy-a', 'busy-b'].map(async (b) => {
+        const pr = await makeTaskPr(gh, 'alice', 'app', b, b, '\n[scenario: hang]');
+        return client.submit(jobRequest('alice', 'app', b, pr.number, b));
+      }),
+    );
     await page.locator('.statusbar-item', { hasText: 'Kiro 2/2 busy' }).first().waitFor({ timeout: 20_000 });
     await screenshot(page, 'status-two-busy');
     for (const j of hanging) await client.request('POST', `/jobs/${j.jobId}/cancel`);
@@ -229,7 +271,10 @@ describe('end to end in a real VS Code (code-server + chromium)', function () {
     const offline = page.locator('.statusbar-item', { hasText: 'Kiro offline' }).first();
     await offline.waitFor({ timeout: 20_000 });
     await offline.hover();
-    await page.locator('.monaco-hover', { hasText: /unreachable/ }).first().waitFor({ timeout: 10_000 });
+    await page
+      .locator('.monaco-hover', { hasText: /unreachable/ })
+      .first()
+      .waitFor({ timeout: 10_000 });
     await screenshot(page, 'status-offline');
 
     const form = await freshForm(page, 'Worker was down', 'Sent later. [scenario: no-change]');
@@ -239,9 +284,15 @@ describe('end to end in a real VS Code (code-server + chromium)', function () {
     await problem.waitFor({ timeout: 30_000 });
     await screenshot(page, 'send-failed');
     await startTheWorker();
-    await page.locator('.statusbar-item', { hasText: /Kiro \d\/2 busy/ }).first().waitFor({ timeout: 20_000 });
+    await page
+      .locator('.statusbar-item', { hasText: /Kiro \d\/2 busy/ })
+      .first()
+      .waitFor({ timeout: 20_000 });
     await problem.locator('.monaco-button', { hasText: 'Retry' }).click();
-    await pollUntil(() => [...(worker?.queue.jobs.values() ?? [])].find((j) => j.request.title === 'Worker was down'), { timeoutMs: 20_000, what: 'the retried job at the worker' });
+    await pollUntil(() => [...(worker?.queue.jobs.values() ?? [])].find((j) => j.request.title === 'Worker was down'), {
+      timeoutMs: 20_000,
+      what: 'the retried job at the worker',
+    });
     await screenshot(page, 'status-recovered');
   });
 
@@ -266,20 +317,25 @@ describe('end to end in a real VS Code (code-server + chromium)', function () {
       const f2 = await freshForm(other, 'Window two task', 'Window two task, please.');
       await f1.locator('vscode-button', { hasText: 'Delegate to Kiro' }).click();
       await f2.locator('vscode-button', { hasText: 'Delegate to Kiro' }).click();
-      const texts = await Promise.all([f1, f2].map(async (f) => {
-        await f.locator('.result').waitFor({ timeout: 30_000 });
-        return f.locator('.result').innerText();
-      }));
+      const texts = await Promise.all(
+        [f1, f2].map(async (f) => {
+          await f.locator('.result').waitFor({ timeout: 30_000 });
+          return f.locator('.result').innerText();
+        }),
+      );
       await screenshot(other, 'second-window-submitted');
       const branches = texts.map((t) => /Branch: (\S+)/.exec(t)?.[1] ?? '');
       assert.notEqual(branches[0], branches[1]);
       const numbers = texts.map((t) => Number(/Pull request #(\d+)/.exec(t)?.[1]));
       assert.notEqual(numbers[0], numbers[1]);
       for (const [i, b] of branches.entries()) {
-        const log = await pollUntil(async () => {
-          const l = await repo().bare.log(`refs/heads/main..refs/heads/${b}`);
-          return l.length === 2 ? l : undefined;
-        }, { timeoutMs: 60_000, what: `the agent's commit on ${b}` });
+        const log = await pollUntil(
+          async () => {
+            const l = await repo().bare.log(`refs/heads/main..refs/heads/${b}`);
+            return l.length === 2 ? l : undefined;
+          },
+          { timeoutMs: 60_000, what: `the agent's commit on ${b}` },
+        );
         assert.equal(log[0]?.subject, `feat: Window ${i === 0 ? 'one' : 'two'} task`);
       }
     } finally {
@@ -302,14 +358,16 @@ describe('end to end in a real VS Code (code-server + chromium)', function () {
 
   /** The Kiro view's row for a PR. */
   async function viewRow(number: number) {
-    const view = page.locator('[id="workbench.parts.sidebar"] .pane', { has: page.locator('.pane-header', { hasText: 'Delegations' }) }).first();
+    const view = page
+      .locator('[id="workbench.parts.sidebar"] .pane', { has: page.locator('.pane-header', { hasText: 'Delegations' }) })
+      .first();
     if (!(await view.isVisible())) await runCommand(page, 'Focus on Delegations View');
     await view.locator('.monaco-list-row').first().waitFor({ timeout: 20_000 });
     // The view is a virtualised tree: a row scrolled out of it is not in the page.
     return revealRow(page, view, view.locator('.monaco-list-row', { hasText: new RegExp(`#${number} `) }), { timeoutMs: 20_000 });
   }
 
-  it('7. Show Agent Output: the terminal shows the agent\'s lines while it runs, then how the job ended', async function () {
+  it("7. Show Agent Output: the terminal shows the agent's lines while it runs, then how the job ended", async function () {
     const { number, branch } = await delegateFromForm('Watch the agent', 'Hold until told. [scenario: hold]');
     // From the "PR created" notification.
     const created = toast(page, `PR #${number} created`);
@@ -318,12 +376,19 @@ describe('end to end in a real VS Code (code-server + chromium)', function () {
     const rows = page.locator('.xterm-rows');
     await rows.filter({ hasText: 'holding until GO appears' }).first().waitFor({ timeout: 30_000 });
     assert.equal(jobFor(branch)?.state, 'running', 'the output shows while the agent runs');
-    await page.locator('.tab, .terminal-tab, .single-terminal-tab', { hasText: `Kiro: PR #${number}` }).first().waitFor({ timeout: 10_000 }).catch(() => undefined);
+    await page
+      .locator('.tab, .terminal-tab, .single-terminal-tab', { hasText: `Kiro: PR #${number}` })
+      .first()
+      .waitFor({ timeout: 10_000 })
+      .catch(() => undefined);
     await screenshot(page, 'agent-terminal-running');
     // Let the agent finish: it waits for a file in its own working tree.
     const job = jobFor(branch);
     writeFileSync(join(worker?.queue.workspaces.slotDir(job?.slotId ?? 0, 'alice', 'app') ?? '', 'GO'), '');
-    await rows.filter({ hasText: /\[kiro\] job succeeded · exit code 0 · \d+ s · pushed [0-9a-f]{12}/ }).first().waitFor({ timeout: 60_000 });
+    await rows
+      .filter({ hasText: /\[kiro\] job succeeded · exit code 0 · \d+ s · pushed [0-9a-f]{12}/ })
+      .first()
+      .waitFor({ timeout: 60_000 });
     await rows.filter({ hasText: 'Done.' }).first().waitFor();
     await screenshot(page, 'agent-terminal-ended');
     await toast(page, `Kiro pushed code to PR #${number}`).waitFor({ timeout: 60_000 });
@@ -353,15 +418,29 @@ describe('end to end in a real VS Code (code-server + chromium)', function () {
     await first.locator('.monaco-button', { hasText: 'Send Follow-up…' }).click();
     await answerInputBox(page, 'Now the second round, please.');
     await toast(page, `follow-up 1 added to PR #${number}`).waitFor({ timeout: 30_000 });
-    await pollUntil(async () => (await repo().bare.log(`refs/heads/main..refs/heads/${branch}`)).length === 4, { timeoutMs: 60_000, what: 'the second agent commit' });
+    await pollUntil(async () => (await repo().bare.log(`refs/heads/main..refs/heads/${branch}`)).length === 4, {
+      timeoutMs: 60_000,
+      what: 'the second agent commit',
+    });
     const log = await repo().bare.log(`refs/heads/main..refs/heads/${branch}`);
-    assert.deepEqual(log.map((l) => l.subject), ['feat: Two rounds', 'task: follow-up 1: Two rounds', 'feat: Two rounds', 'task: Two rounds']);
-    assert.match((await repo().bare.readFile(`refs/heads/${branch}`, 'TASK.md')) ?? '', /## Follow-up 1[\s\S]*Now the second round, please\./);
-    await pollUntil(async () => (await toast(page, `Kiro pushed code to PR #${number}`).count()) >= 1 && (await viewRow(number)).locator('.monaco-tl-contents', { hasText: 'round 2 · pushed' }).isVisible(), { timeoutMs: 60_000, what: 'round 2 pushed in the view' });
+    assert.deepEqual(
+      log.map((l) => l.subject),
+      ['feat: Two rounds', 'task: follow-up 1: Two rounds', 'feat: Two rounds', 'task: Two rounds'],
+    );
+    assert.match(
+      (await repo().bare.readFile(`refs/heads/${branch}`, 'TASK.md')) ?? '',
+      /## Follow-up 1[\s\S]*Now the second round, please\./,
+    );
+    await pollUntil(
+      async () =>
+        (await toast(page, `Kiro pushed code to PR #${number}`).count()) >= 1 &&
+        (await viewRow(number)).locator('.monaco-tl-contents', { hasText: 'round 2 · pushed' }).isVisible(),
+      { timeoutMs: 60_000, what: 'round 2 pushed in the view' },
+    );
     await screenshot(page, 'follow-up-pushed');
   });
 
-  it('10. the demo\'s Open PR and changes pages render from the stand-in', async function () {
+  it("10. the demo's Open PR and changes pages render from the stand-in", async function () {
     const { number, branch } = await delegateFromForm('Page check', 'For the PR page.');
     await toast(page, `Kiro pushed code to PR #${number}`).waitFor({ timeout: 60_000 });
     const other = await browser.context.newPage();
@@ -385,7 +464,10 @@ describe('end to end in a real VS Code (code-server + chromium)', function () {
     writeFileSync(settingsFile, JSON.stringify({ ...settings, 'kiroDelegate.pollIntervalSeconds': 600 }, null, 2));
     // The watcher reads its interval when the extension starts: a reload makes the new one count.
     await reloadWindow(page);
-    await page.locator('.statusbar-item', { hasText: /Kiro \d\/2 busy/ }).first().waitFor({ timeout: 60_000 });
+    await page
+      .locator('.statusbar-item', { hasText: /Kiro \d\/2 busy/ })
+      .first()
+      .waitFor({ timeout: 60_000 });
     const t0 = Date.now();
     const { number, branch } = await delegateFromForm('Live only', 'No polling here. [scenario: hold]');
     const row = await viewRow(number);
@@ -399,7 +481,7 @@ describe('end to end in a real VS Code (code-server + chromium)', function () {
     await screenshot(page, 'pushed-live');
   });
 
-  it('12. VS Code reports the extension\'s activation time (Developer: Show Running Extensions)', async function () {
+  it("12. VS Code reports the extension's activation time (Developer: Show Running Extensions)", async function () {
     await runCommand(page, 'Developer: Show Running Extensions');
     // Sorted slowest first, and only the rows in view are rendered: wherever ours sorts, page to it.
     const editor = page.locator('.runtime-extensions-editor').first();
@@ -423,7 +505,10 @@ describe('end to end in a real VS Code (code-server + chromium)', function () {
     const redis = await startRedis(await tempDir());
     const fleet: TestWorker[] = [];
     const startHost = async (id: string, port?: number) => {
-      const w = await startWorker(workerEnv(gh, bot.token, await tempDir(), { KIRO_REDIS_URL: redis.url, KIRO_WORKER_ID: id, KIRO_FLEET_HEARTBEAT_MS: '500' }), { port, agentEnv: { FAKE_KIRO_STEP_MS: '300' } });
+      const w = await startWorker(
+        workerEnv(gh, bot.token, await tempDir(), { KIRO_REDIS_URL: redis.url, KIRO_WORKER_ID: id, KIRO_FLEET_HEARTBEAT_MS: '500' }),
+        { port, agentEnv: { FAKE_KIRO_STEP_MS: '300' } },
+      );
       fleet.push(w);
       return w;
     };
@@ -434,10 +519,12 @@ describe('end to end in a real VS Code (code-server + chromium)', function () {
       const bar = page.locator('.statusbar-item', { hasText: /Kiro 0\/6 busy · 3 hosts/ }).first();
       await bar.waitFor({ timeout: 30_000 });
       // Two hanging jobs sent to two other hosts: the bar counts them wherever they run.
-      const hanging = await Promise.all(['fleet-a', 'fleet-b'].map(async (b, i) => {
-        const pr = await makeTaskPr(gh, 'alice', 'app', b, b, '\n[scenario: hang]');
-        return new WorkerClient((i ? hostC : hostB).url).submit(jobRequest('alice', 'app', b, pr.number, b));
-      }));
+      const hanging = await Promise.all(
+        ['fleet-a', 'fleet-b'].map(async (b, i) => {
+          const pr = await makeTaskPr(gh, 'alice', 'app', b, b, '\n[scenario: hang]');
+          return new WorkerClient((i ? hostC : hostB).url).submit(jobRequest('alice', 'app', b, pr.number, b));
+        }),
+      );
       const busy = page.locator('.statusbar-item', { hasText: 'Kiro 2/6 busy · 3 hosts' }).first();
       await busy.waitFor({ timeout: 30_000 });
       await page.keyboard.press('Escape');
@@ -451,7 +538,10 @@ describe('end to end in a real VS Code (code-server + chromium)', function () {
       for (const j of hanging) await new WorkerClient(hostB.url).request('POST', `/jobs/${j.jobId}/cancel`);
       // A host that stops leaves the fleet: the bar says so without a reload.
       await hostC.close();
-      await page.locator('.statusbar-item', { hasText: /Kiro 0\/4 busy · 2 hosts/ }).first().waitFor({ timeout: 30_000 });
+      await page
+        .locator('.statusbar-item', { hasText: /Kiro 0\/4 busy · 2 hosts/ })
+        .first()
+        .waitFor({ timeout: 30_000 });
       await screenshot(page, 'fleet-host-gone');
     } finally {
       for (const w of fleet) await w.close().catch(() => undefined);
@@ -460,7 +550,7 @@ describe('end to end in a real VS Code (code-server + chromium)', function () {
     }
   });
 
-  it('14. a workspace\'s .vscode/settings.json cannot redirect the tokens: a capture server named there for the worker and for GitHub sees no Authorization header (activation, the form, the view)', async function () {
+  it("14. a workspace's .vscode/settings.json cannot redirect the tokens: a capture server named there for the worker and for GitHub sees no Authorization header (activation, the form, the view)", async function () {
     const seen: { url: string; authorization: string | undefined }[] = [];
     const capture = createServer((req, res) => {
       seen.push({ url: req.url ?? '', authorization: req.headers.authorization });
@@ -470,21 +560,37 @@ describe('end to end in a real VS Code (code-server + chromium)', function () {
     const captureUrl = `http://127.0.0.1:${(capture.address() as AddressInfo).port}`;
     const vscodeDir = join(workspace, '.vscode');
     await mkdir(vscodeDir, { recursive: true });
-    writeFileSync(join(vscodeDir, 'settings.json'), JSON.stringify({ 'kiroDelegate.workerUrl': captureUrl, 'kiroDelegate.githubEnterpriseUrl': captureUrl }));
+    writeFileSync(
+      join(vscodeDir, 'settings.json'),
+      JSON.stringify({ 'kiroDelegate.workerUrl': captureUrl, 'kiroDelegate.githubEnterpriseUrl': captureUrl }),
+    );
     try {
       await reloadWindow(page);
       // Still the user's worker: the status bar counts its slots.
-      await page.locator('.statusbar-item', { hasText: /Kiro \d\/2 busy/ }).first().waitFor({ timeout: 60_000 });
+      await page
+        .locator('.statusbar-item', { hasText: /Kiro \d\/2 busy/ })
+        .first()
+        .waitFor({ timeout: 60_000 });
       // The form asks GitHub (the stand-in from the user's settings) while it is open, and the view lists delegations.
       await runCommand(page, 'Kiro: Delegate Task');
       const form = formFrame(page);
-      await pollUntil(async () => (await form.locator('#f-owner input').inputValue()) === 'alice', { timeoutMs: 20_000, what: 'the form prefilled' });
+      await pollUntil(async () => (await form.locator('#f-owner input').inputValue()) === 'alice', {
+        timeoutMs: 20_000,
+        what: 'the form prefilled',
+      });
       await form.locator('#f-title input').fill('Capture check');
-      await pollUntil(() => gh.requests.some((r) => r.kind === 'graphql' && r.at > Date.now() - 30_000), { timeoutMs: 20_000, what: 'the form\'s question to the real GitHub stand-in' });
+      await pollUntil(() => gh.requests.some((r) => r.kind === 'graphql' && r.at > Date.now() - 30_000), {
+        timeoutMs: 20_000,
+        what: "the form's question to the real GitHub stand-in",
+      });
       await runCommand(page, 'Focus on Delegations View');
       await page.locator('[id="workbench.parts.sidebar"]', { hasText: /Delegations/ }).waitFor({ timeout: 20_000 });
       await screenshot(page, 'workspace-settings-ignored');
-      assert.deepEqual(seen.filter((r) => r.authorization !== undefined), [], 'no credential reached the capture server');
+      assert.deepEqual(
+        seen.filter((r) => r.authorization !== undefined),
+        [],
+        'no credential reached the capture server',
+      );
     } finally {
       rmSync(vscodeDir, { recursive: true, force: true });
       await new Promise((r) => capture.close(r));
@@ -492,7 +598,7 @@ describe('end to end in a real VS Code (code-server + chromium)', function () {
     }
   });
 
-  it('15. a worker with KIRO_AUTH=github: the GitHub sign-in becomes a worker session without a prompt; a delegation made on another machine (another code-server, same user) appears in this window\'s view with its live state', async function () {
+  it("15. a worker with KIRO_AUTH=github: the GitHub sign-in becomes a worker session without a prompt; a delegation made on another machine (another code-server, same user) appears in this window's view with its live state", async function () {
     this.timeout(240_000);
     await stopTheWorker();
     await startTheWorker({ KIRO_AUTH: 'github', KIRO_SESSION_SECRET: 'an-e2e-session-secret-of-32-bytes-or-more' });
@@ -500,22 +606,41 @@ describe('end to end in a real VS Code (code-server + chromium)', function () {
     const otherPage = await browser.context.newPage();
     try {
       await reloadWindow(page);
-      await page.locator('.statusbar-item', { hasText: /Kiro \d\/2 busy/ }).first().waitFor({ timeout: 60_000 });
+      await page
+        .locator('.statusbar-item', { hasText: /Kiro \d\/2 busy/ })
+        .first()
+        .waitFor({ timeout: 60_000 });
       const { number, branch } = await delegateFromForm('Signed in silently', 'Through a session. [scenario: no-change]');
       assert.equal(await page.locator('.quick-input-widget').isVisible(), false, 'no prompt');
       const job = await pollUntil(() => jobFor(branch), { timeoutMs: 20_000, what: 'the job at the worker' });
       assert.equal(job.request.requestedBy, 'alice', 'the verified login');
       // The submit's record is written just after the job is made: wait for it.
-      const audit = await pollUntil(async () => {
-        const records = await worker!.app.jobs.audit.since(0, 1000);
-        return records.some((r) => r.action === 'submit' && r.outcome === 'ok' && r.caller === 'alice' && r.prNumber === number) ? records : undefined;
-      }, { timeoutMs: 10_000, what: 'the submit\'s audit record' });
-      assert.ok(audit.some((r) => r.action === 'session' && r.outcome === 'ok' && r.caller === 'alice'), 'one session exchange');
+      const audit = await pollUntil(
+        async () => {
+          const records = await worker!.app.jobs.audit.since(0, 1000);
+          return records.some((r) => r.action === 'submit' && r.outcome === 'ok' && r.caller === 'alice' && r.prNumber === number)
+            ? records
+            : undefined;
+        },
+        { timeoutMs: 10_000, what: "the submit's audit record" },
+      );
+      assert.ok(
+        audit.some((r) => r.action === 'session' && r.outcome === 'ok' && r.caller === 'alice'),
+        'one session exchange',
+      );
 
       // Another machine: its own code-server (its own secret storage and state), the same user.
       const otherWs = join(await tempDir(), 'app');
       await gitWithToken(['clone', '--quiet', `${gh.gitBaseUrl}/alice/app.git`, otherWs], alice.token);
-      other = await startCodeServer({ workspace: otherWs, vsix, settings: { 'kiroDelegate.workerUrl': `http://127.0.0.1:${workerPort}`, 'kiroDelegate.githubEnterpriseUrl': gh.origin, 'terminal.integrated.gpuAcceleration': 'off' } });
+      other = await startCodeServer({
+        workspace: otherWs,
+        vsix,
+        settings: {
+          'kiroDelegate.workerUrl': `http://127.0.0.1:${workerPort}`,
+          'kiroDelegate.githubEnterpriseUrl': gh.origin,
+          'terminal.integrated.gpuAcceleration': 'off',
+        },
+      });
       await otherPage.goto(`${other.url}/?folder=${encodeURIComponent(otherWs)}`);
       await otherPage.locator('.monaco-workbench').waitFor({ timeout: 90_000 });
       await otherPage.locator('.statusbar-item', { hasText: 'Kiro' }).first().waitFor({ timeout: 60_000 });
@@ -526,7 +651,7 @@ describe('end to end in a real VS Code (code-server + chromium)', function () {
       await f.locator('.result').waitFor({ timeout: 30_000 });
       const otherNumber = Number(/Pull request #(\d+)/.exec(await f.locator('.result').innerText())?.[1]);
       const otherBranch = /Branch: (\S+)/.exec(await f.locator('.result').innerText())?.[1] ?? '';
-      await pollUntil(() => jobFor(otherBranch)?.state === 'running', { timeoutMs: 30_000, what: 'the other machine\'s job to run' });
+      await pollUntil(() => jobFor(otherBranch)?.state === 'running', { timeoutMs: 30_000, what: "the other machine's job to run" });
       await screenshot(otherPage, 'other-machine-delegated');
 
       // This window learns of it from the worker (GET /jobs?mine=1), then follows it live.
@@ -550,12 +675,19 @@ describe('end to end in a real VS Code (code-server + chromium)', function () {
     this.timeout(180_000);
     const secret = 'an-e2e-webhook-secret-0123456789';
     await stopTheWorker();
-    await startTheWorker({ KIRO_AUTH: 'github', KIRO_SESSION_SECRET: 'an-e2e-session-secret-of-32-bytes-or-more', KIRO_GITHUB_WEBHOOK_SECRET: secret });
+    await startTheWorker({
+      KIRO_AUTH: 'github',
+      KIRO_SESSION_SECRET: 'an-e2e-session-secret-of-32-bytes-or-more',
+      KIRO_GITHUB_WEBHOOK_SECRET: secret,
+    });
     gh.webhooks.set(`http://127.0.0.1:${workerPort}/github/webhook`, secret);
     if (!gh.model.users.get('bob')) gh.addUser('bob');
     gh.grant('alice', 'app', 'bob', 'WRITE');
     await reloadWindow(page);
-    await page.locator('.statusbar-item', { hasText: /Kiro \d\/2 busy/ }).first().waitFor({ timeout: 60_000 });
+    await page
+      .locator('.statusbar-item', { hasText: /Kiro \d\/2 busy/ })
+      .first()
+      .waitFor({ timeout: 60_000 });
     const { number } = await delegateFromForm('Steered from GitHub', 'A first round, then a reviewer asks for more.');
     await (await viewRow(number)).locator('.monaco-tl-contents', { hasText: 'pushed' }).waitFor({ timeout: 60_000 });
     await runCommand(page, 'Notifications: Clear All Notifications');
@@ -581,7 +713,11 @@ describe('end to end in a real VS Code (code-server + chromium)', function () {
     const ask = page.locator('.monaco-dialog-box', { hasText: "Allow 'Kiro Delegate' extension to open this URI?" });
     await ask.waitFor({ timeout: 10_000 });
     await ask.locator('.monaco-button', { hasText: /^Open$/ }).click();
-    await page.locator('.xterm-rows').filter({ hasText: /\[kiro\] job succeeded · exit code 0 · \d+ s · pushed [0-9a-f]{12}/ }).first().waitFor({ timeout: 30_000 });
+    await page
+      .locator('.xterm-rows')
+      .filter({ hasText: /\[kiro\] job succeeded · exit code 0 · \d+ s · pushed [0-9a-f]{12}/ })
+      .first()
+      .waitFor({ timeout: 30_000 });
     await screenshot(page, 'job-link-terminal');
   });
   it('17. the Get Started walkthrough renders its four steps; each is checked once its fact holds (the worker accepts us, a GitHub token is known, a PR exists)', async function () {
@@ -593,20 +729,31 @@ describe('end to end in a real VS Code (code-server + chromium)', function () {
     const step = (id: string) => page.locator(`button.getting-started-step[data-step-id$="#getStarted#${id}"]`);
     const steps = page.locator('button.getting-started-step[data-step-id*="#getStarted#"]');
     await step('workerUrl').waitFor({ timeout: 20_000 });
-    assert.deepEqual((await steps.allInnerTexts()).map((t) => t.split('\n').map((l) => l.trim()).find(Boolean)), [
-      'Point Kiro at your worker', 'Give the worker your credential', 'Connect GitHub', 'Delegate your first task',
-    ]);
+    assert.deepEqual(
+      (await steps.allInnerTexts()).map((t) =>
+        t
+          .split('\n')
+          .map((l) => l.trim())
+          .find(Boolean),
+      ),
+      ['Point Kiro at your worker', 'Give the worker your credential', 'Connect GitHub', 'Delegate your first task'],
+    );
     // The tokens set in before(): the worker answers /health with them, and a GitHub token is known.
-    for (const id of ['workerUrl', 'workerToken', 'github']) await page.locator(`button.getting-started-step[data-step-id$="#getStarted#${id}"][aria-checked="true"]`).waitFor({ timeout: 30_000 });
+    for (const id of ['workerUrl', 'workerToken', 'github'])
+      await page
+        .locator(`button.getting-started-step[data-step-id$="#getStarted#${id}"][aria-checked="true"]`)
+        .waitFor({ timeout: 30_000 });
     // Run on its own (--grep "17\."), nothing was delegated yet: the last step is checked by the first PR.
     if ((await step('firstDelegation').getAttribute('aria-checked')) !== 'true') {
       await screenshot(page, 'walkthrough-three-done');
-      await delegateFromForm('A first delegation', 'Checks the walkthrough\'s last step.');
+      await delegateFromForm('A first delegation', "Checks the walkthrough's last step.");
       await runCommand(page, 'Welcome: Open Walkthrough...');
       await list.locator('.monaco-list-row').first().waitFor({ state: 'visible' });
       await (await revealRow(page, list, list.locator('.monaco-list-row', { hasText: 'Get Started with Kiro Delegate' }))).click();
     }
-    await page.locator('button.getting-started-step[data-step-id$="#getStarted#firstDelegation"][aria-checked="true"]').waitFor({ timeout: 30_000 });
+    await page
+      .locator('button.getting-started-step[data-step-id$="#getStarted#firstDelegation"][aria-checked="true"]')
+      .waitFor({ timeout: 30_000 });
     await screenshot(page, 'walkthrough');
   });
   it('18. Kiro: Show Worker Pool opens its picker at once (busy), and adds the slots when the worker answers', async function () {
@@ -614,7 +761,10 @@ describe('end to end in a real VS Code (code-server + chromium)', function () {
     const widget = page.locator('.quick-input-widget');
     await widget.locator('.quick-input-title', { hasText: 'Kiro worker pool' }).waitFor({ timeout: 10_000 });
     const rows = widget.locator('.quick-input-list .monaco-list-row');
-    await rows.filter({ hasText: /Slot 0: (idle|busy)/ }).first().waitFor({ timeout: 20_000 });
+    await rows
+      .filter({ hasText: /Slot 0: (idle|busy)/ })
+      .first()
+      .waitFor({ timeout: 20_000 });
     // No longer busy: the placeholder says what a pick does.
     assert.match((await widget.locator('input').getAttribute('placeholder')) ?? '', /A busy slot shows its agent's output/);
     await screenshot(page, 'pool-picker');

@@ -34,7 +34,12 @@ describe('mocha suite inside the real extension host', function () {
     worker = await startWorker(workerEnv(gh, bot.token, await tempDir()), { agentEnv: { FAKE_KIRO_STEP_MS: '100' } });
     const workspace = join(await tempDir(), 'app');
     await gitWithToken(['clone', '--quiet', `${gh.gitBaseUrl}/alice/app.git`, workspace], alice.token);
-    const settings = { 'kiroDelegate.workerUrl': worker.url, 'kiroDelegate.githubEnterpriseUrl': gh.origin, 'kiroDelegate.pollIntervalSeconds': 2, 'chat.disableAIFeatures': false };
+    const settings = {
+      'kiroDelegate.workerUrl': worker.url,
+      'kiroDelegate.githubEnterpriseUrl': gh.origin,
+      'kiroDelegate.pollIntervalSeconds': 2,
+      'chat.disableAIFeatures': false,
+    };
     cs = await startCodeServer({ workspace, settings, extraArgs: ['--vscode-option', 'enable-smoke-test-driver'] });
     const { context, page } = await openBrowser();
     const lines: string[] = [];
@@ -47,7 +52,10 @@ describe('mocha suite inside the real extension host', function () {
       exitCode = code;
     });
     const remote = (p: string) => `vscode-remote://127.0.0.1:${cs.port}${p}`;
-    const payload = JSON.stringify([['extensionDevelopmentPath', remote(repoRoot.replace(/\/$/, ''))], ['extensionTestsPath', remote(join(repoRoot, 'dist', 'test', 'host-suite.cjs'))]]);
+    const payload = JSON.stringify([
+      ['extensionDevelopmentPath', remote(repoRoot.replace(/\/$/, ''))],
+      ['extensionTestsPath', remote(join(repoRoot, 'dist', 'test', 'host-suite.cjs'))],
+    ]);
     const devOnly = JSON.stringify([['extensionDevelopmentPath', remote(repoRoot.replace(/\/$/, ''))]]);
     try {
       // Tokens first, as a user of an editor without GitHub sign-in sets them (kept in the secret storage the suite's run then reads).
@@ -64,7 +72,13 @@ describe('mocha suite inside the real extension host', function () {
       await context.close();
     }
     const output = lines.join('\n');
-    console.log(output.split('\n').filter((l) => /✔|passing|failing|\d\)|Error/.test(l)).map((l) => `      [host] ${l}`).join('\n'));
+    console.log(
+      output
+        .split('\n')
+        .filter((l) => /✔|passing|failing|\d\)|Error/.test(l))
+        .map((l) => `      [host] ${l}`)
+        .join('\n'),
+    );
     assert.equal(exitCode, 0, output);
     // Every test of test/e2e/host/suite.ts, and none failing.
     assert.match(output, /\b14 passing/);

@@ -21,10 +21,18 @@ const alive = (pid: number) => {
   }
 };
 
-interface Run { child: ChildProcess; output: () => string; exited: Promise<number | null> }
+interface Run {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+}
 
 function script(args: string[], env: NodeJS.ProcessEnv): Run {
-  const child = spawn(process.execPath, ['--import', 'tsx', ...args], { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
+    cwd: repoRoot,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
@@ -42,10 +50,19 @@ describe('npm run cluster', function () {
   before(async function () {
     tmp = await tempDir();
     cluster = script(['scripts/cluster.ts'], { TMPDIR: tmp });
-    await pollUntil(() => cluster.output().includes('Ctrl-C stops it all') || cluster.child.exitCode !== null, { timeoutMs: 90_000, intervalMs: 100, what: `the cluster to be ready: ${cluster.output()}` });
+    await pollUntil(() => cluster.output().includes('Ctrl-C stops it all') || cluster.child.exitCode !== null, {
+      timeoutMs: 90_000,
+      intervalMs: 100,
+      what: `the cluster to be ready: ${cluster.output()}`,
+    });
     assert.equal(cluster.child.exitCode, null, cluster.output());
     token = /token (\S+)\n/.exec(/Worker hosts .*\n/.exec(cluster.output())?.[0] ?? '')?.[1] ?? '';
-    hosts = [...cluster.output().matchAll(/^ {2}(host-\w) {2}(http:\/\/127\.0\.0\.1:\d+) {2}pid (\d+) {2}state in (\S+)$/gm)].map((m) => ({ id: m[1] ?? '', url: m[2] ?? '', pid: Number(m[3]), stateDir: m[4] ?? '' }));
+    hosts = [...cluster.output().matchAll(/^ {2}(host-\w) {2}(http:\/\/127\.0\.0\.1:\d+) {2}pid (\d+) {2}state in (\S+)$/gm)].map((m) => ({
+      id: m[1] ?? '',
+      url: m[2] ?? '',
+      pid: Number(m[3]),
+      stateDir: m[4] ?? '',
+    }));
   });
 
   after(async function () {
@@ -61,7 +78,7 @@ describe('npm run cluster', function () {
     assert.ok(m, cluster.output());
     const [, url = '', pid = '', dir = ''] = m;
     const port = Number(new URL(url).port);
-    assert.notEqual(port, 6379, 'never the system service\'s port');
+    assert.notEqual(port, 6379, "never the system service's port");
     assert.ok(await redisPing(port));
     assert.equal(readFileSync(`/proc/${pid}/comm`, 'utf8'), 'redis-server\n');
     // A two-element array reply: five CRLFs.
@@ -71,11 +88,18 @@ describe('npm run cluster', function () {
     assert.match(await config('save'), /\r\n\$0\r\n\r\n$/, 'no RDB snapshots');
     assert.match(await config('bind'), /\r\n127\.0\.0\.1\r\n$/);
     assert.ok(dir.startsWith(tmp), `its files under the temporary folder: ${dir}`);
-    assert.ok((await readdir(dir)).some((n) => n.startsWith('appendonly')), 'the append-only file is there');
+    assert.ok(
+      (await readdir(dir)).some((n) => n.startsWith('appendonly')),
+      'the append-only file is there',
+    );
   });
 
   it('starts three hosts, each with its own port and state folder, all taking the one printed token', async function () {
-    assert.deepEqual(hosts.map((h) => h.id), ['host-a', 'host-b', 'host-c'], cluster.output());
+    assert.deepEqual(
+      hosts.map((h) => h.id),
+      ['host-a', 'host-b', 'host-c'],
+      cluster.output(),
+    );
     assert.equal(new Set(hosts.map((h) => h.url)).size, 3);
     assert.equal(new Set(hosts.map((h) => h.stateDir)).size, 3);
     assert.ok(token.length >= 16, `a token the worker accepts: ${token}`);
@@ -99,7 +123,7 @@ describe('npm run cluster', function () {
     }
   });
 
-  it('npm run demo -- --worker-url delegates to a running host, through the cluster\'s GitHub stand-in', async function () {
+  it("npm run demo -- --worker-url delegates to a running host, through the cluster's GitHub stand-in", async function () {
     const line = /npm run demo -- (--worker-url \S+ --worker-token \S+ --github-url \S+)/.exec(cluster.output())?.[1];
     assert.ok(line, cluster.output());
     const demo = script(['scripts/demo.ts', '--once', ...line.split(' ')], { TMPDIR: tmp });
@@ -108,8 +132,15 @@ describe('npm run cluster', function () {
     assert.match(demo.output(), /Kiro pushed code to PR #\d+/);
     assert.match(demo.output(), /feat: Implement the login function \(Kiro Agent\)/);
     // Whichever host ran it (in a fleet, not necessarily the one that took the request) says so, with its name.
-    await pollUntil(() => /\[host-[abc]\] job ended .*"state":"succeeded"/.test(cluster.output()), { timeoutMs: 10_000, what: `a host to log the job's end: ${cluster.output()}` });
-    assert.deepEqual((await leftovers(tmp)).filter((n) => n.startsWith('kiro-demo-')), [], 'the demo removed its folders');
+    await pollUntil(() => /\[host-[abc]\] job ended .*"state":"succeeded"/.test(cluster.output()), {
+      timeoutMs: 10_000,
+      what: `a host to log the job's end: ${cluster.output()}`,
+    });
+    assert.deepEqual(
+      (await leftovers(tmp)).filter((n) => n.startsWith('kiro-demo-')),
+      [],
+      'the demo removed its folders',
+    );
   });
 
   it('SIGTERM drains the hosts, stops Redis and the stand-in, and removes every temporary folder', async function () {
@@ -117,7 +148,10 @@ describe('npm run cluster', function () {
     cluster.child.kill('SIGTERM');
     assert.equal(await cluster.exited, 0, cluster.output());
     assert.match(cluster.output(), /SIGTERM: stopping the cluster/);
-    assert.match(cluster.output(), /Cluster stopped: Redis, the GitHub stand-in, host-a, host-b and host-c are down; removed .*kiro-cluster-/);
+    assert.match(
+      cluster.output(),
+      /Cluster stopped: Redis, the GitHub stand-in, host-a, host-b and host-c are down; removed .*kiro-cluster-/,
+    );
     for (const pid of [redisPid, ...hosts.map((h) => h.pid)]) assert.equal(alive(pid), false, `pid ${pid} is gone`);
     assert.deepEqual(await leftovers(tmp), [], 'no temporary folder left behind');
   });

@@ -10,9 +10,14 @@ const leftovers = async (dir: string) => (await readdir(dir)).filter((n) => !n.s
 
 describe('npm run demo', function () {
   this.timeout(120_000);
-  it('delegates a task with the stand-ins and the agent\'s commit lands on the PR branch', async function () {
+  it("delegates a task with the stand-ins and the agent's commit lands on the PR branch", async function () {
     await withTempDir(async (tmp) => {
-      const r = spawnSync('npx', ['tsx', 'scripts/demo.ts', '--once'], { cwd: repoRoot, encoding: 'utf8', timeout: 110_000, env: { ...process.env, TMPDIR: tmp } });
+      const r = spawnSync('npx', ['tsx', 'scripts/demo.ts', '--once'], {
+        cwd: repoRoot,
+        encoding: 'utf8',
+        timeout: 110_000,
+        env: { ...process.env, TMPDIR: tmp },
+      });
       assert.equal(r.status, 0, r.stdout + r.stderr);
       assert.match(r.stdout, /PR created in \d+ ms: http:\/\/127\.0\.0\.1:\d+\/demo\/sample-app\/pull\/1/);
       assert.match(r.stdout, /Kiro pushed code to PR #1/);
@@ -23,13 +28,21 @@ describe('npm run demo', function () {
 
   it('serves the PR and its diff while it runs; SIGTERM stops it, says so, and removes its temporary folders', async function () {
     await withTempDir(async (tmp) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/demo.ts', '--no-editor'], { cwd: repoRoot, env: { ...process.env, TMPDIR: tmp }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/demo.ts', '--no-editor'], {
+        cwd: repoRoot,
+        env: { ...process.env, TMPDIR: tmp },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let out = '';
       child.stdout.on('data', (d: Buffer) => (out += d.toString()));
       child.stderr.on('data', (d: Buffer) => (out += d.toString()));
       const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
       try {
-        await pollUntil(() => out.includes('Ctrl-C stops it all'), { timeoutMs: 90_000, intervalMs: 100, what: `the demo to be ready: ${out}` });
+        await pollUntil(() => out.includes('Ctrl-C stops it all'), {
+          timeoutMs: 90_000,
+          intervalMs: 100,
+          what: `the demo to be ready: ${out}`,
+        });
         const prUrl = /PR created in \d+ ms: (\S+)/.exec(out)?.[1] ?? '';
         const branch = /branch (kiro\/\S+)/.exec(out)?.[1] ?? '';
         const conversation = await (await fetch(prUrl)).text();

@@ -18,13 +18,20 @@ describe('GitHub stand-in', function () {
     gh = await GitHubStandIn.start();
     alice = gh.addUser('alice');
     bob = gh.addUser('bob');
-    await gh.createRepo('alice', 'app', { files: [{ path: 'README.md', contents: '# app\n' }, { path: 'src/index.ts', contents: 'export {};\n' }] });
+    await gh.createRepo('alice', 'app', {
+      files: [
+        { path: 'README.md', contents: '# app\n' },
+        { path: 'src/index.ts', contents: 'export {};\n' },
+      ],
+    });
   });
   after(async () => gh.close());
 
   describe('GraphQL', function () {
     it('answers a valid query with data from the real repository', async function () {
-      const res = await client(alice.token).graphql<{ repository: { id: string; viewerPermission: string; ref: { target: { oid: string } } } }>(
+      const res = await client(alice.token).graphql<{
+        repository: { id: string; viewerPermission: string; ref: { target: { oid: string } } };
+      }>(
         `query($o: String!, $n: String!) { repository(owner: $o, name: $n) { id viewerPermission ref(qualifiedName: "refs/heads/main") { target { oid } } } }`,
         { o: 'alice', n: 'app' },
       );
@@ -36,7 +43,8 @@ describe('GitHub stand-in', function () {
     it('rejects a document with a field GitHub does not have, as GitHub would', async function () {
       await assert.rejects(
         client(alice.token).graphql(`query { repository(owner: "alice", name: "app") { id noSuchField } }`),
-        (e: Error & { errors?: { message: string }[] }) => /Cannot query field "noSuchField" on type "Repository"/.test(e.errors?.[0]?.message ?? ''),
+        (e: Error & { errors?: { message: string }[] }) =>
+          /Cannot query field "noSuchField" on type "Repository"/.test(e.errors?.[0]?.message ?? ''),
       );
     });
 
@@ -53,7 +61,9 @@ describe('GitHub stand-in', function () {
 
     it('serves GitHub Enterprise style /api/graphql and github.com style /graphql', async function () {
       const viaGhe = await client(bob.token).graphql<{ viewer: { login: string } }>(`query { viewer { login } }`);
-      const viaDotCom = await new Octokit({ baseUrl: gh.origin, auth: bob.token }).graphql<{ viewer: { login: string } }>(`query { viewer { login } }`);
+      const viaDotCom = await new Octokit({ baseUrl: gh.origin, auth: bob.token }).graphql<{ viewer: { login: string } }>(
+        `query { viewer { login } }`,
+      );
       assert.equal(viaGhe.viewer.login, 'bob');
       assert.equal(viaDotCom.viewer.login, 'bob');
     });
@@ -62,7 +72,8 @@ describe('GitHub stand-in', function () {
       const repo = gh.model.repo('alice', 'app');
       const base = await repo?.bare.resolve('refs/heads/main');
       const res = await fetch(gh.graphqlUrl, {
-        method: 'POST', headers: { authorization: `bearer ${alice.token}`, 'content-type': 'application/json' },
+        method: 'POST',
+        headers: { authorization: `bearer ${alice.token}`, 'content-type': 'application/json' },
         body: JSON.stringify({
           query: `mutation($id: ID!, $oid: GitObjectID!) {
             a: createRef(input: { repositoryId: $id, name: "refs/heads/main", oid: $oid }) { ref { id } }
@@ -82,9 +93,16 @@ describe('GitHub stand-in', function () {
 
   describe('REST', function () {
     it('serves refs with percent-encoded slashes as Octokit sends them', async function () {
-      const res = await client(alice.token).request('GET /repos/{owner}/{repo}/git/ref/{ref}', { owner: 'alice', repo: 'app', ref: 'heads/main' });
+      const res = await client(alice.token).request('GET /repos/{owner}/{repo}/git/ref/{ref}', {
+        owner: 'alice',
+        repo: 'app',
+        ref: 'heads/main',
+      });
       assert.equal(res.data.ref, 'refs/heads/main');
-      assert.ok(gh.requests.some((r) => r.path.includes('heads%2Fmain')), 'Octokit should have encoded the slash');
+      assert.ok(
+        gh.requests.some((r) => r.path.includes('heads%2Fmain')),
+        'Octokit should have encoded the slash',
+      );
     });
 
     it('answers an unchanged conditional GET with 304 without spending rate limit', async function () {
@@ -95,23 +113,43 @@ describe('GitHub stand-in', function () {
       const remainingBefore = Number(first.headers['x-ratelimit-remaining']);
       for (let i = 0; i < 3; i++) {
         await assert.rejects(
-          octo.request('GET /repos/{owner}/{repo}/git/ref/{ref}', { owner: 'alice', repo: 'app', ref: 'heads/main', headers: { 'if-none-match': etag } }),
+          octo.request('GET /repos/{owner}/{repo}/git/ref/{ref}', {
+            owner: 'alice',
+            repo: 'app',
+            ref: 'heads/main',
+            headers: { 'if-none-match': etag },
+          }),
           (e: RequestError) => e.status === 304 && Number(e.response?.headers['x-ratelimit-remaining']) === remainingBefore,
         );
       }
       assert.equal(gh.rateLimits.remaining('user:bob', 'core'), remainingBefore);
       // A changed resource answers 200 again and costs one.
-      const again = await octo.request('GET /repos/{owner}/{repo}/git/ref/{ref}', { owner: 'alice', repo: 'app', ref: 'heads/main', headers: { 'if-none-match': 'W/"stale"' } });
+      const again = await octo.request('GET /repos/{owner}/{repo}/git/ref/{ref}', {
+        owner: 'alice',
+        repo: 'app',
+        ref: 'heads/main',
+        headers: { 'if-none-match': 'W/"stale"' },
+      });
       assert.equal(Number(again.headers['x-ratelimit-remaining']), remainingBefore - 1);
     });
 
     it('creates refs and refuses a duplicate with 422 "Reference already exists"', async function () {
       const octo = client(alice.token);
       const main = await octo.request('GET /repos/{owner}/{repo}/git/ref/{ref}', { owner: 'alice', repo: 'app', ref: 'heads/main' });
-      const created = await octo.request('POST /repos/{owner}/{repo}/git/refs', { owner: 'alice', repo: 'app', ref: 'refs/heads/rest-made', sha: main.data.object.sha });
+      const created = await octo.request('POST /repos/{owner}/{repo}/git/refs', {
+        owner: 'alice',
+        repo: 'app',
+        ref: 'refs/heads/rest-made',
+        sha: main.data.object.sha,
+      });
       assert.equal(created.status, 201);
       await assert.rejects(
-        octo.request('POST /repos/{owner}/{repo}/git/refs', { owner: 'alice', repo: 'app', ref: 'refs/heads/rest-made', sha: main.data.object.sha }),
+        octo.request('POST /repos/{owner}/{repo}/git/refs', {
+          owner: 'alice',
+          repo: 'app',
+          ref: 'refs/heads/rest-made',
+          sha: main.data.object.sha,
+        }),
         (e: RequestError) => e.status === 422 && /Reference already exists/.test(e.message),
       );
     });
@@ -119,10 +157,18 @@ describe('GitHub stand-in', function () {
     it('refuses writes from a user without write permission and hides private repositories', async function () {
       await gh.createRepo('alice', 'secret', { private: true });
       const octo = client(bob.token);
-      await assert.rejects(octo.request('GET /repos/{owner}/{repo}', { owner: 'alice', repo: 'secret' }), (e: RequestError) => e.status === 404);
+      await assert.rejects(
+        octo.request('GET /repos/{owner}/{repo}', { owner: 'alice', repo: 'secret' }),
+        (e: RequestError) => e.status === 404,
+      );
       const main = await octo.request('GET /repos/{owner}/{repo}/git/ref/{ref}', { owner: 'alice', repo: 'app', ref: 'heads/main' });
       await assert.rejects(
-        octo.request('POST /repos/{owner}/{repo}/git/refs', { owner: 'alice', repo: 'app', ref: 'refs/heads/bob-was-here', sha: main.data.object.sha }),
+        octo.request('POST /repos/{owner}/{repo}/git/refs', {
+          owner: 'alice',
+          repo: 'app',
+          ref: 'refs/heads/bob-was-here',
+          sha: main.data.object.sha,
+        }),
         (e: RequestError) => e.status === 403,
       );
     });
@@ -130,19 +176,44 @@ describe('GitHub stand-in', function () {
     it('runs the plain REST sequence: ref, contents, pull request', async function () {
       const octo = client(alice.token);
       const main = await octo.request('GET /repos/{owner}/{repo}/git/ref/{ref}', { owner: 'alice', repo: 'app', ref: 'heads/main' });
-      await octo.request('POST /repos/{owner}/{repo}/git/refs', { owner: 'alice', repo: 'app', ref: 'refs/heads/rest-flow', sha: main.data.object.sha });
-      const put = await octo.request('PUT /repos/{owner}/{repo}/contents/{path}', { owner: 'alice', repo: 'app', path: 'docs/TASK.md', message: 'feat: task', content: Buffer.from('# Task\n').toString('base64'), branch: 'rest-flow' });
+      await octo.request('POST /repos/{owner}/{repo}/git/refs', {
+        owner: 'alice',
+        repo: 'app',
+        ref: 'refs/heads/rest-flow',
+        sha: main.data.object.sha,
+      });
+      const put = await octo.request('PUT /repos/{owner}/{repo}/contents/{path}', {
+        owner: 'alice',
+        repo: 'app',
+        path: 'docs/TASK.md',
+        message: 'feat: task',
+        content: Buffer.from('# Task\n').toString('base64'),
+        branch: 'rest-flow',
+      });
       assert.equal(put.status, 201);
-      const pr = await octo.request('POST /repos/{owner}/{repo}/pulls', { owner: 'alice', repo: 'app', title: 'Task', head: 'rest-flow', base: 'main' });
+      const pr = await octo.request('POST /repos/{owner}/{repo}/pulls', {
+        owner: 'alice',
+        repo: 'app',
+        title: 'Task',
+        head: 'rest-flow',
+        base: 'main',
+      });
       assert.equal(pr.data.head.ref, 'rest-flow');
       assert.equal(pr.data.head.sha, put.data.commit.sha);
       assert.equal(await gh.model.repo('alice', 'app')?.bare.readFile('refs/heads/rest-flow', 'docs/TASK.md'), '# Task\n');
-      const got = await octo.request('GET /repos/{owner}/{repo}/pulls/{pull_number}', { owner: 'alice', repo: 'app', pull_number: pr.data.number });
+      const got = await octo.request('GET /repos/{owner}/{repo}/pulls/{pull_number}', {
+        owner: 'alice',
+        repo: 'app',
+        pull_number: pr.data.number,
+      });
       assert.equal(got.data.title, 'Task');
     });
 
-    it('checks its own responses against GitHub\'s OpenAPI description', function () {
-      assert.throws(() => assertResponseMatches('get /repos/{owner}/{repo}/git/ref/{ref}', 200, { ref: 'refs/heads/x', url: 'http://x' }), OpenApiMismatch);
+    it("checks its own responses against GitHub's OpenAPI description", function () {
+      assert.throws(
+        () => assertResponseMatches('get /repos/{owner}/{repo}/git/ref/{ref}', 200, { ref: 'refs/heads/x', url: 'http://x' }),
+        OpenApiMismatch,
+      );
       assert.throws(() => assertResponseMatches('get /repos/{owner}/{repo}/git/ref/{ref}', 418, {}), OpenApiMismatch);
     });
   });
@@ -182,7 +253,11 @@ describe('GitHub stand-in', function () {
         const wc = join(dir, 'wc');
         assert.equal(await readFile(join(wc, 'src/index.ts'), 'utf8'), 'export {};\n');
         await writeFile(join(wc, 'new.txt'), 'hello\n');
-        await gitWithToken(['-c', 'user.name=t', '-c', 'user.email=t@e', 'commit', '--quiet', '-a', '-m', 'x', '--allow-empty'], undefined, wc);
+        await gitWithToken(
+          ['-c', 'user.name=t', '-c', 'user.email=t@e', 'commit', '--quiet', '-a', '-m', 'x', '--allow-empty'],
+          undefined,
+          wc,
+        );
         await gitWithToken(['add', 'new.txt'], undefined, wc);
         await gitWithToken(['-c', 'user.name=t', '-c', 'user.email=t@e', 'commit', '--quiet', '-m', 'add new.txt'], undefined, wc);
         await gitWithToken(['push', '--quiet', 'origin', 'HEAD:refs/heads/pushed'], alice.token, wc);
@@ -195,8 +270,12 @@ describe('GitHub stand-in', function () {
         const wc = join(dir, 'wc');
         await gitWithToken(['clone', '--quiet', `${gh.gitBaseUrl}/alice/app.git`, wc], bob.token);
         await gitWithToken(['-c', 'user.name=t', '-c', 'user.email=t@e', 'commit', '--quiet', '--allow-empty', '-m', 'x'], undefined, wc);
-        await assert.rejects(gitWithToken(['push', 'origin', 'HEAD:refs/heads/anon'], undefined, wc), (e: GitError) => /401|Authentication/.test(e.stderr));
-        await assert.rejects(gitWithToken(['push', 'origin', 'HEAD:refs/heads/bob'], bob.token, wc), (e: GitError) => /403|denied/.test(e.stderr));
+        await assert.rejects(gitWithToken(['push', 'origin', 'HEAD:refs/heads/anon'], undefined, wc), (e: GitError) =>
+          /401|Authentication/.test(e.stderr),
+        );
+        await assert.rejects(gitWithToken(['push', 'origin', 'HEAD:refs/heads/bob'], bob.token, wc), (e: GitError) =>
+          /403|denied/.test(e.stderr),
+        );
         assert.equal(await gh.model.repo('alice', 'app')?.bare.resolve('refs/heads/anon'), null);
         assert.equal(await gh.model.repo('alice', 'app')?.bare.resolve('refs/heads/bob'), null);
       });

@@ -15,26 +15,56 @@ describe('GitHub stand-in web pages', function () {
   before(async function () {
     gh = await GitHubStandIn.start();
     const alice = gh.addUser('alice');
-    repo = await gh.createRepo('alice', 'app', { files: [{ path: 'src/login.ts', contents: 'export const a = 1;\nexport const b = 2;\n' }] });
+    repo = await gh.createRepo('alice', 'app', {
+      files: [{ path: 'src/login.ts', contents: 'export const a = 1;\nexport const b = 2;\n' }],
+    });
     const base = (await repo.bare.resolve('refs/heads/main')) ?? '';
-    const task = await repo.bare.commit({ parent: base, additions: [{ path: 'TASK.md', contents: '# Check the <password>\n' }], message: 'task: Check the password', author: { name: 'alice', email: 'a@x' } });
-    const feat = await repo.bare.commit({ parent: task, additions: [{ path: 'src/login.ts', contents: 'export const a = 1;\nexport const b = 3;\n' }], message: 'feat: <b>bold</b> change', author: { name: 'Kiro Agent', email: 'k@x' } });
+    const task = await repo.bare.commit({
+      parent: base,
+      additions: [{ path: 'TASK.md', contents: '# Check the <password>\n' }],
+      message: 'task: Check the password',
+      author: { name: 'alice', email: 'a@x' },
+    });
+    const feat = await repo.bare.commit({
+      parent: task,
+      additions: [{ path: 'src/login.ts', contents: 'export const a = 1;\nexport const b = 3;\n' }],
+      message: 'feat: <b>bold</b> change',
+      author: { name: 'Kiro Agent', email: 'k@x' },
+    });
     await repo.bare.updateRef('refs/heads/kiro/check-1', feat, '');
     // Opened through the REST API, as GitHub users do: html_url must be the page below.
     const octokit = new Octokit({ baseUrl: gh.apiUrl, auth: alice.token });
-    const created = await octokit.rest.pulls.create({ owner: 'alice', repo: 'app', title: hostile, head: 'kiro/check-1', base: 'main', body: 'See https://example.com/task and <i>this</i>.' });
+    const created = await octokit.rest.pulls.create({
+      owner: 'alice',
+      repo: 'app',
+      title: hostile,
+      head: 'kiro/check-1',
+      base: 'main',
+      body: 'See https://example.com/task and <i>this</i>.',
+    });
     assert.equal(created.data.html_url, `${gh.webUrl}/alice/app/pull/${created.data.number}`);
     pr = repo.pulls.find((p) => p.number === created.data.number) as PullRequest;
-    repo.comments.push({ id: 1, issueNumber: pr.number, body: 'Job finished: <ok>', author: 'kiro-bot', createdAt: new Date().toISOString() });
+    repo.comments.push({
+      id: 1,
+      issueNumber: pr.number,
+      body: 'Job finished: <ok>',
+      author: 'kiro-bot',
+      createdAt: new Date().toISOString(),
+    });
   });
   after(async () => gh.close());
 
   const get = async (path: string) => {
     const res = await fetch(`${gh.webUrl}${path}`);
-    return { status: res.status, type: res.headers.get('content-type') ?? '', csp: res.headers.get('content-security-policy') ?? '', text: await res.text() };
+    return {
+      status: res.status,
+      type: res.headers.get('content-type') ?? '',
+      csp: res.headers.get('content-security-policy') ?? '',
+      text: await res.text(),
+    };
   };
 
-  it('shows a PR: escaped title, state, head → base, the head branch\'s commits, the body and the comments, and links to the diff', async function () {
+  it("shows a PR: escaped title, state, head → base, the head branch's commits, the body and the comments, and links to the diff", async function () {
     const page = await get(`/alice/app/pull/${pr.number}`);
     assert.equal(page.status, 200);
     assert.match(page.type, /^text\/html/);

@@ -34,7 +34,9 @@ export function finalMessage(task: Task): string {
 
 /** The command of the first turn: what TASK.md says, and where the agent runs (HOME, its configuration). */
 function readCommand(agent: RealAgent): string {
-  const config = { codex: '.codex/config.toml', gemini: '.gemini/settings.json', opencode: '.config/opencode/opencode.json', claude: '' }[agent];
+  const config = { codex: '.codex/config.toml', gemini: '.gemini/settings.json', opencode: '.config/opencode/opencode.json', claude: '' }[
+    agent
+  ];
   return `cat TASK.md && echo "HOME=$HOME"${config ? ` && ls "$HOME/${config}"` : ''}`;
 }
 
@@ -84,11 +86,24 @@ export async function startModel(agent: RealAgent, task: Task, fail = false): Pr
     });
     return {
       baseUrl: server.baseUrl,
-      requests: () => server.requests.map((r) => {
-        const b = (r.body && typeof r.body === 'object' ? r.body : {}) as { model?: unknown; input?: { type?: string; output?: unknown }[] };
-        const outputs = (b.input ?? []).filter((i) => i.type === 'function_call_output').map((i) => text(i.output));
-        return { method: r.method, path: r.path, status: r.status, authorized: r.authorized, step: r.step, model: b.model, userAgent: ua(r.headers), toolOutput: lastOf(outputs) };
-      }),
+      requests: () =>
+        server.requests.map((r) => {
+          const b = (r.body && typeof r.body === 'object' ? r.body : {}) as {
+            model?: unknown;
+            input?: { type?: string; output?: unknown }[];
+          };
+          const outputs = (b.input ?? []).filter((i) => i.type === 'function_call_output').map((i) => text(i.output));
+          return {
+            method: r.method,
+            path: r.path,
+            status: r.status,
+            authorized: r.authorized,
+            step: r.step,
+            model: b.model,
+            userAgent: ua(r.headers),
+            toolOutput: lastOf(outputs),
+          };
+        }),
       close: () => server.close(),
     };
   }
@@ -97,7 +112,9 @@ export async function startModel(agent: RealAgent, task: Task, fail = false): Pr
     const [bash, write, path] = agent === 'claude' ? ['Bash', 'Write', 'file_path'] : ['bash', 'write', 'filePath'];
     const server = await MessagesServer.start({
       apiKey: MODEL_KEY,
-      ...(fail ? { failWith: { status: 400, type: 'invalid_request_error', message: 'scripted refusal: this model is not available' } } : {}),
+      ...(fail
+        ? { failWith: { status: 400, type: 'invalid_request_error', message: 'scripted refusal: this model is not available' } }
+        : {}),
       steps: [
         { kind: 'tool', name: bash, input: { command: readCommand(agent), description: 'Read the task' } },
         { kind: 'tool', name: bash, input: { command: FAILING_COMMAND, description: 'Look for a file that is not there' } },
@@ -107,12 +124,29 @@ export async function startModel(agent: RealAgent, task: Task, fail = false): Pr
     });
     return {
       baseUrl: server.baseUrl,
-      requests: () => server.requests.map((r) => {
-        const b = (r.body && typeof r.body === 'object' ? r.body : {}) as { model?: unknown; messages?: { role?: string; content?: unknown }[] };
-        const results = (b.messages ?? []).flatMap((m) => (Array.isArray(m.content) ? (m.content as { type?: string; content?: unknown }[]) : []))
-          .filter((c) => c.type === 'tool_result').map((c) => (Array.isArray(c.content) ? (c.content as { text?: string }[]).map((t) => t.text ?? '').join('\n') : text(c.content)));
-        return { method: r.method, path: r.path, status: r.status, authorized: r.authorized, step: r.step, model: b.model, userAgent: ua(r.headers), toolOutput: lastOf(results) };
-      }),
+      requests: () =>
+        server.requests.map((r) => {
+          const b = (r.body && typeof r.body === 'object' ? r.body : {}) as {
+            model?: unknown;
+            messages?: { role?: string; content?: unknown }[];
+          };
+          const results = (b.messages ?? [])
+            .flatMap((m) => (Array.isArray(m.content) ? (m.content as { type?: string; content?: unknown }[]) : []))
+            .filter((c) => c.type === 'tool_result')
+            .map((c) =>
+              Array.isArray(c.content) ? (c.content as { text?: string }[]).map((t) => t.text ?? '').join('\n') : text(c.content),
+            );
+          return {
+            method: r.method,
+            path: r.path,
+            status: r.status,
+            authorized: r.authorized,
+            step: r.step,
+            model: b.model,
+            userAgent: ua(r.headers),
+            toolOutput: lastOf(results),
+          };
+        }),
       close: () => server.close(),
     };
   }
@@ -127,12 +161,27 @@ export async function startModel(agent: RealAgent, task: Task, fail = false): Pr
   });
   return {
     baseUrl: server.baseUrl,
-    requests: () => server.requests.map((r) => {
-      const b = (r.body && typeof r.body === 'object' ? r.body : {}) as { contents?: { parts?: { functionResponse?: { response?: unknown } }[] }[] };
-      const results = (b.contents ?? []).flatMap((c) => c.parts ?? []).filter((p) => p.functionResponse).map((p) => text(p.functionResponse?.response));
-      const model = /models\/([^/:]+):/.exec(r.path)?.[1];
-      return { method: r.method, path: r.path, status: r.status, authorized: r.authorized, step: r.step, model, userAgent: ua(r.headers), toolOutput: lastOf(results) };
-    }),
+    requests: () =>
+      server.requests.map((r) => {
+        const b = (r.body && typeof r.body === 'object' ? r.body : {}) as {
+          contents?: { parts?: { functionResponse?: { response?: unknown } }[] }[];
+        };
+        const results = (b.contents ?? [])
+          .flatMap((c) => c.parts ?? [])
+          .filter((p) => p.functionResponse)
+          .map((p) => text(p.functionResponse?.response));
+        const model = /models\/([^/:]+):/.exec(r.path)?.[1];
+        return {
+          method: r.method,
+          path: r.path,
+          status: r.status,
+          authorized: r.authorized,
+          step: r.step,
+          model,
+          userAgent: ua(r.headers),
+          toolOutput: lastOf(results),
+        };
+      }),
     close: () => server.close(),
   };
 }
@@ -166,7 +215,11 @@ export const GEMINI_SETTINGS = {
 
 /** opencode's configuration, as it sits in the HOME template: its bundled Anthropic provider pointed at loopback. */
 export function opencodeConfig(baseUrl: string): Record<string, unknown> {
-  return { $schema: 'https://opencode.ai/config.json', model: 'anthropic/claude-sonnet-4-5', provider: { anthropic: { options: { baseURL: `${baseUrl}/v1` } } } };
+  return {
+    $schema: 'https://opencode.ai/config.json',
+    model: 'anthropic/claude-sonnet-4-5',
+    provider: { anthropic: { options: { baseURL: `${baseUrl}/v1` } } },
+  };
 }
 
 /**

@@ -24,12 +24,19 @@ export function assertIsolated(outer: Namespaces | undefined, script: string): v
   const other = outer ?? (process.pid === 1 ? null : namespacesOf('1'));
   for (const ns of ['net', 'mnt'] as const) {
     if (!mine || (other && other[ns] === mine[ns])) {
-      throw new Error(`${script} must run in its own network and mount namespaces (${ns} is shared): unshare --net --mount --pid --fork --mount-proc --kill-child -- node --import tsx ${script} <json>`);
+      throw new Error(
+        `${script} must run in its own network and mount namespaces (${ns} is shared): unshare --net --mount --pid --fork --mount-proc --kill-child -- node --import tsx ${script} <json>`,
+      );
     }
   }
   // /proc/net is this process's own network namespace's view (/sys/class/net would be the host's here).
-  const ifaces = readFileSync('/proc/net/dev', 'utf8').split('\n').slice(2).map((l) => l.split(':')[0]?.trim()).filter(Boolean);
-  if (ifaces.some((i) => i !== 'lo')) throw new Error(`this network namespace has interfaces besides loopback (${ifaces.join(', ')}): refusing to run`);
+  const ifaces = readFileSync('/proc/net/dev', 'utf8')
+    .split('\n')
+    .slice(2)
+    .map((l) => l.split(':')[0]?.trim())
+    .filter(Boolean);
+  if (ifaces.some((i) => i !== 'lo'))
+    throw new Error(`this network namespace has interfaces besides loopback (${ifaces.join(', ')}): refusing to run`);
 }
 
 /** A new network namespace has loopback down: nothing on 127.0.0.1 answers until it is up. */
@@ -38,7 +45,11 @@ export function loopbackUp(): void {
     execFileSync('ip', ['link', 'set', 'lo', 'up'], { stdio: ['ignore', 'ignore', 'pipe'] });
   } catch (e) {
     const err = e as NodeJS.ErrnoException & { stderr?: Buffer };
-    throw new Error(err.code === 'ENOENT' ? '`ip` is not installed (Debian: apt-get install iproute2): it brings loopback up in the run\'s network namespace' : `ip link set lo up failed: ${String(err.stderr ?? err.message).trim()}`, { cause: e });
+    throw new Error(
+      err.code === 'ENOENT'
+        ? "`ip` is not installed (Debian: apt-get install iproute2): it brings loopback up in the run's network namespace"
+        : `ip link set lo up failed: ${String(err.stderr ?? err.message).trim()}`,
+      { cause: e },
+    );
   }
 }
-

@@ -7,7 +7,10 @@ const b64 = (v: object) => Buffer.from(JSON.stringify(v)).toString('base64url');
 export class SignJWT {
   private claims: Record<string, unknown>;
 
-  constructor(claims: Record<string, unknown>, private readonly secret: string) {
+  constructor(
+    claims: Record<string, unknown>,
+    private readonly secret: string,
+  ) {
     this.claims = { ...claims, iat: Math.floor(Date.now() / 1000) };
   }
 

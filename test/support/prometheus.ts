@@ -23,10 +23,17 @@ const LABEL = `([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\\\\\n]|\\\\[\\\\"n])*)"`;
 const VALUE = '([+-]?(?:[Ii][Nn][Ff]|[Nn][Aa][Nn]|[0-9]*\\.?[0-9]+(?:[eE][+-]?[0-9]+)?))';
 const SAMPLE = new RegExp(`^(${NAME})(?:\\{((?:${LABEL}(?:,${LABEL})*)?,?)\\})? ${VALUE}(?: -?[0-9]+)?$`);
 const LABELS = new RegExp(LABEL, 'g');
-const SUFFIXES: Record<Family['type'], string[]> = { counter: [''], gauge: [''], untyped: [''], histogram: ['_bucket', '_sum', '_count'], summary: ['', '_sum', '_count'] };
+const SUFFIXES: Record<Family['type'], string[]> = {
+  counter: [''],
+  gauge: [''],
+  untyped: [''],
+  histogram: ['_bucket', '_sum', '_count'],
+  summary: ['', '_sum', '_count'],
+};
 
 const unescape = (v: string) => v.replace(/\\(["\\n])/g, (_m, c: string) => (c === 'n' ? '\n' : c));
-const number = (v: string) => (/^[+-]?inf$/i.test(v) ? (v.startsWith('-') ? -Infinity : Infinity) : /^[+-]?nan$/i.test(v) ? NaN : Number(v));
+const number = (v: string) =>
+  /^[+-]?inf$/i.test(v) ? (v.startsWith('-') ? -Infinity : Infinity) : /^[+-]?nan$/i.test(v) ? NaN : Number(v);
 
 export function parsePrometheus(text: string): Map<string, Family> {
   const families = new Map<string, Family>();
@@ -85,6 +92,11 @@ function checkHistogram(f: Family): void {
 }
 
 /** The value of the sample `name` whose labels include `labels` (undefined: no such sample). */
-export function valueOf(families: Map<string, Family>, family: string, name: string, labels: Record<string, string> = {}): number | undefined {
+export function valueOf(
+  families: Map<string, Family>,
+  family: string,
+  name: string,
+  labels: Record<string, string> = {},
+): number | undefined {
   return families.get(family)?.samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
 }

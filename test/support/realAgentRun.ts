@@ -76,19 +76,27 @@ async function modelFront(port: number): Promise<{ port: number; close(): Promis
     for (const s of [client, upstream]) {
       sockets.add(s);
       s.once('close', () => sockets.delete(s));
-      s.on('error', () => { client.destroy(); upstream.destroy(); });
+      s.on('error', () => {
+        client.destroy();
+        upstream.destroy();
+      });
     }
     client.pipe(upstream).pipe(client);
   });
   await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, MODEL_ADDRESS, resolve));
   return {
     port: (server.address() as net.AddressInfo).port,
-    close: () => new Promise((resolve) => { for (const s of sockets) s.destroy(); server.close(() => resolve()); }),
+    close: () =>
+      new Promise((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
   };
 }
 
 // The worker's notes (APC kiro-note strings) read as the lines "[kiro-worker] text", as in the tail.
-const stripAnsi = (s: string) => renderNotes(s).replace(/\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[()][0-9A-Za-z]|\r/g, '');
+const stripAnsi = (s: string) =>
+  renderNotes(s).replace(/\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[()][0-9A-Za-z]|\r/g, '');
 
 async function main(args: RealAgentRunArgs): Promise<RunReport> {
   assertIsolated(args.outerNamespaces, 'test/support/realAgentRun.ts');
@@ -142,7 +150,9 @@ async function main(args: RealAgentRunArgs): Promise<RunReport> {
         KIRO_AGENT_ALLOW_HOSTS: modelHost,
         ...(homeTemplate ? { KIRO_AGENT_HOME_TEMPLATE: homeTemplate } : {}),
       });
-      const worker = await startWorker(env, { agentEnv: { PATH: `${dirname(args.bin)}:${process.env.PATH ?? ''}`, ...agentVars(args.agent, baseUrl) } });
+      const worker = await startWorker(env, {
+        agentEnv: { PATH: `${dirname(args.bin)}:${process.env.PATH ?? ''}`, ...agentVars(args.agent, baseUrl) },
+      });
       try {
         const c = new WorkerClient(worker.url);
         const health = ((await (await c.request('GET', '/health')).json()) as PoolHealth).agent;
@@ -151,14 +161,22 @@ async function main(args: RealAgentRunArgs): Promise<RunReport> {
         const started = Date.now();
         const branch = `kiro/real-${args.agent}-${n}`;
         const title = `Create ${args.fileName}`;
-        const pr = await makeTaskPr(gh, 'alice', 'app', branch, title,
-          ` Create a file named ${args.fileName} at the root of the repository whose only line is: ${args.fileContent}`);
+        const pr = await makeTaskPr(
+          gh,
+          'alice',
+          'app',
+          branch,
+          title,
+          ` Create a file named ${args.fileName} at the root of the repository whose only line is: ${args.fileContent}`,
+        );
         const accepted = await c.submit(jobRequest('alice', 'app', branch, pr.number, title));
         const namesSince = () => dns.queries.slice(dnsBefore).map((q) => q.name);
         let cancelled = false;
         if (enough) {
-          const seen = await pollUntil(async () => (enough(namesSince()) ? 'enough' : FINAL_STATES.has((await c.job(accepted.jobId)).state) && 'final'),
-            { timeoutMs: args.jobTimeoutMs + 30_000, intervalMs: 100, what: 'the job to end or to have looked up enough names' });
+          const seen = await pollUntil(
+            async () => (enough(namesSince()) ? 'enough' : FINAL_STATES.has((await c.job(accepted.jobId)).state) && 'final'),
+            { timeoutMs: args.jobTimeoutMs + 30_000, intervalMs: 100, what: 'the job to end or to have looked up enough names' },
+          );
           if (seen === 'enough') {
             cancelled = true;
             await c.request('POST', `/jobs/${accepted.jobId}/cancel`);
@@ -167,9 +185,20 @@ async function main(args: RealAgentRunArgs): Promise<RunReport> {
         const job = await c.waitFor(accepted.jobId, [...FINAL_STATES], args.jobTimeoutMs + 30_000);
         const log = await readFile(join(stateDir, 'logs', `${accepted.jobId}.log`), 'utf8').catch((e: unknown) => `(no log: ${String(e)})`);
         // The PR's comment comes once the job has ended (the worker's follow-up, with the bot's token).
-        const comment = await pollUntil(() => gh.model.repo('alice', 'app')?.comments.find((x) => x.issueNumber === pr.number)?.body, { timeoutMs: 15_000, what: 'the PR comment' }).catch(() => null);
+        const comment = await pollUntil(() => gh.model.repo('alice', 'app')?.comments.find((x) => x.issueNumber === pr.number)?.body, {
+          timeoutMs: 15_000,
+          what: 'the PR comment',
+        }).catch(() => null);
         return {
-          job: { state: job.state, exitCode: job.exitCode, signal: job.signal, error: job.error, commitSha: job.commitSha, outputTail: job.outputTail, summary: job.summary },
+          job: {
+            state: job.state,
+            exitCode: job.exitCode,
+            signal: job.signal,
+            error: job.error,
+            commitSha: job.commitSha,
+            outputTail: job.outputTail,
+            summary: job.summary,
+          },
           file: (await gh.model.repo('alice', 'app')?.bare.readFile(`refs/heads/${branch}`, args.fileName)) ?? null,
           modelRequests: model.requests().slice(requestsBefore),
           dnsNames: [...new Set(namesSince())],
@@ -195,13 +224,24 @@ async function main(args: RealAgentRunArgs): Promise<RunReport> {
 }
 
 function parseArgs(raw: string | undefined): RealAgentRunArgs {
-  if (!raw) throw new Error('usage: realAgentRun.ts \'{"agent":"codex","bin":"/abs/codex","fileName":"hello.txt","fileContent":"…","withoutTemplate":true,"jobTimeoutMs":90000}\'');
+  if (!raw)
+    throw new Error(
+      'usage: realAgentRun.ts \'{"agent":"codex","bin":"/abs/codex","fileName":"hello.txt","fileContent":"…","withoutTemplate":true,"jobTimeoutMs":90000}\'',
+    );
   const a = JSON.parse(raw) as Partial<RealAgentRunArgs>;
   if (!a.agent || !(REAL_AGENTS as readonly string[]).includes(a.agent)) throw new Error(`agent: one of ${REAL_AGENTS.join(', ')}`);
-  if (typeof a.bin !== 'string' || !a.bin.startsWith('/')) throw new Error('bin: the absolute path of the agent\'s executable');
+  if (typeof a.bin !== 'string' || !a.bin.startsWith('/')) throw new Error("bin: the absolute path of the agent's executable");
   if (typeof a.fileName !== 'string' || !/^[\w.-]+$/.test(a.fileName)) throw new Error('fileName: a plain file name');
   if (typeof a.fileContent !== 'string' || a.fileContent.includes('\n')) throw new Error('fileContent: one line of text');
-  return { agent: a.agent, bin: a.bin, fileName: a.fileName, fileContent: a.fileContent, withoutTemplate: a.withoutTemplate === true, jobTimeoutMs: a.jobTimeoutMs ?? 90_000, outerNamespaces: a.outerNamespaces };
+  return {
+    agent: a.agent,
+    bin: a.bin,
+    fileName: a.fileName,
+    fileContent: a.fileContent,
+    withoutTemplate: a.withoutTemplate === true,
+    jobTimeoutMs: a.jobTimeoutMs ?? 90_000,
+    outerNamespaces: a.outerNamespaces,
+  };
 }
 
 try {

@@ -28,7 +28,10 @@ async function record(agent: RealAgent, bin: string, fail: boolean): Promise<{ e
     const tree = join(scratch, 'tree');
     const home = join(scratch, 'home');
     execFileSync('git', ['init', '-q', '-b', 'main', tree]);
-    await writeFile(join(tree, 'TASK.md'), `# Create ${FIXTURE_TASK.fileName}\n\nCreate a file named ${FIXTURE_TASK.fileName} whose only line is: ${FIXTURE_TASK.fileContent}\n`);
+    await writeFile(
+      join(tree, 'TASK.md'),
+      `# Create ${FIXTURE_TASK.fileName}\n\nCreate a file named ${FIXTURE_TASK.fileName} whose only line is: ${FIXTURE_TASK.fileContent}\n`,
+    );
     await writeHomeTemplate(agent, model.baseUrl, home, bin);
     const preset = PRESETS[agent];
     const keyVar = workerVars(agent).KIRO_AGENT_KEY_VAR;

@@ -16,7 +16,12 @@ import { pollUntil } from './helpers.js';
 
 export const WORKER_TOKEN = 'test-worker-token-0123456789';
 
-export function workerEnv(gh: GitHubStandIn, botToken: string, stateDir: string, extra: Record<string, string> = {}): Record<string, string> {
+export function workerEnv(
+  gh: GitHubStandIn,
+  botToken: string,
+  stateDir: string,
+  extra: Record<string, string> = {},
+): Record<string, string> {
   return {
     KIRO_WORKER_HOST: '127.0.0.1',
     KIRO_WORKER_PORT: '0',
@@ -58,16 +63,31 @@ export function embeddedQueueOf(app: FastifyInstance): EmbeddedQueue {
   return app.embeddedQueue;
 }
 
-export async function startWorker(env: Record<string, string>, opts: { commenter?: Commenter; agentEnv?: NodeJS.ProcessEnv; port?: number; logStream?: { write(line: string): void } } = {}): Promise<TestWorker> {
+export async function startWorker(
+  env: Record<string, string>,
+  opts: { commenter?: Commenter; agentEnv?: NodeJS.ProcessEnv; port?: number; logStream?: { write(line: string): void } } = {},
+): Promise<TestWorker> {
   const config = loadConfig(env);
   // The agent's allow-list draws from an environment that also holds the service's secrets,
   // as a real deployment's would, so tests can prove none of them reach the agent.
   const agentSource = { PATH: process.env.PATH, HOME: process.env.HOME, ...env, ...opts.agentEnv };
-  const app = await buildApp(config, { logger: opts.logStream ? { level: 'info', stream: opts.logStream } : false, commenter: opts.commenter, env: agentSource });
+  const app = await buildApp(config, {
+    logger: opts.logStream ? { level: 'info', stream: opts.logStream } : false,
+    commenter: opts.commenter,
+    env: agentSource,
+  });
   await app.listen({ host: '127.0.0.1', port: opts.port ?? 0 });
   const addr = app.server.address();
   if (!addr || typeof addr === 'string') throw new Error('no port');
-  return { app, url: `http://127.0.0.1:${addr.port}`, config, get queue() { return embeddedQueueOf(app); }, close: () => app.close() };
+  return {
+    app,
+    url: `http://127.0.0.1:${addr.port}`,
+    config,
+    get queue() {
+      return embeddedQueueOf(app);
+    },
+    close: () => app.close(),
+  };
 }
 
 export interface ChildWorker {
@@ -82,9 +102,15 @@ export interface ChildWorker {
  * order); `onOutput` sees its output as it comes; `keepChars` bounds what `output()` keeps;
  * `cwd`: a folder holding another copy of dist/worker and its node_modules (default this checkout).
  */
-export async function startWorkerProcess(env: Record<string, string>, opts: { detached?: boolean; onOutput?: (text: string) => void; keepChars?: number; cwd?: string } = {}): Promise<ChildWorker> {
+export async function startWorkerProcess(
+  env: Record<string, string>,
+  opts: { detached?: boolean; onOutput?: (text: string) => void; keepChars?: number; cwd?: string } = {},
+): Promise<ChildWorker> {
   const child = spawn(process.execPath, ['dist/worker/server.mjs'], {
-    cwd: opts.cwd ?? repoRoot, env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env, KIRO_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'], detached: opts.detached ?? false,
+    cwd: opts.cwd ?? repoRoot,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env, KIRO_LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: opts.detached ?? false,
   });
   let out = '';
   const take = (d: Buffer) => {
@@ -95,7 +121,10 @@ export async function startWorkerProcess(env: Record<string, string>, opts: { de
   };
   child.stdout?.on('data', take);
   child.stderr?.on('data', take);
-  const url = await pollUntil(() => /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1], { timeoutMs: 15_000, what: `worker to listen; output: ${out}` });
+  const url = await pollUntil(() => /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1], {
+    timeoutMs: 15_000,
+    what: `worker to listen; output: ${out}`,
+  });
   return { child, url, output: () => out };
 }
 
@@ -108,13 +137,20 @@ export async function stopProcess(child: ChildProcess, signal: NodeJS.Signals = 
 }
 
 export class WorkerClient {
-  constructor(readonly url: string, readonly token: string | null = WORKER_TOKEN) {}
+  constructor(
+    readonly url: string,
+    readonly token: string | null = WORKER_TOKEN,
+  ) {}
 
   request(method: string, path: string, body?: unknown, headers: Record<string, string> = {}, signal?: AbortSignal): Promise<Response> {
     return fetch(`${this.url}${path}`, {
       method,
       signal,
-      headers: { ...(this.token ? { authorization: `Bearer ${this.token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+      headers: {
+        ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...headers,
+      },
       body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
     });
   }
@@ -134,26 +170,47 @@ export class WorkerClient {
   }
 
   waitFor(id: string, states: string[], timeoutMs = 20_000): Promise<JobStatus> {
-    return pollUntil(async () => {
-      const j = await this.job(id);
-      return states.includes(j.state) ? j : undefined;
-    }, { timeoutMs, what: `job ${id} to reach ${states.join('|')}` });
+    return pollUntil(
+      async () => {
+        const j = await this.job(id);
+        return states.includes(j.state) ? j : undefined;
+      },
+      { timeoutMs, what: `job ${id} to reach ${states.join('|')}` },
+    );
   }
 }
 
 /** A PR branch as the extension makes it: base + a TASK.md commit, and an open PR. */
-export async function makeTaskPr(gh: GitHubStandIn, owner: string, repo: string, branch: string, title: string, taskExtra = ''): Promise<{ number: number; taskSha: string }> {
+export async function makeTaskPr(
+  gh: GitHubStandIn,
+  owner: string,
+  repo: string,
+  branch: string,
+  title: string,
+  taskExtra = '',
+): Promise<{ number: number; taskSha: string }> {
   const r = gh.model.repo(owner, repo);
   if (!r) throw new Error('no repo');
   const base = await r.bare.resolve(`refs/heads/${r.defaultBranch}`);
   const md = renderTaskMarkdown({ title, objective: `Do ${title}.${taskExtra}`, constraints: [], acceptanceCriteria: ['it works'] });
-  const sha = await r.bare.commit({ parent: base, additions: [{ path: 'TASK.md', contents: md }], message: `task: ${title}`, author: { name: owner, email: `${owner}@e` } });
+  const sha = await r.bare.commit({
+    parent: base,
+    additions: [{ path: 'TASK.md', contents: md }],
+    message: `task: ${title}`,
+    author: { name: owner, email: `${owner}@e` },
+  });
   await r.bare.updateRef(`refs/heads/${branch}`, sha, '');
   const pr = gh.model.addPull(r, { title, body: '', head: branch, base: r.defaultBranch, draft: false, author: owner });
   return { number: pr.number, taskSha: sha };
 }
 
-export function jobRequest(owner: string, repo: string, branch: string, prNumber: number, title: string, key = `PR${Date.now()}${Math.floor(Math.random() * 1000)}`): GenerateCodeRequest {
+export function jobRequest(
+  owner: string,
+  repo: string,
+  branch: string,
+  prNumber: number,
+  title: string,
+  key = `PR${Date.now()}${Math.floor(Math.random() * 1000)}`,
+): GenerateCodeRequest {
   return { owner, repo, branch, prNumber, baseBranch: 'main', title, taskDescription: `# ${title}\n`, idempotencyKey: key };
 }
-

@@ -6,7 +6,9 @@ import { dirname, join, relative } from 'node:path';
 import { repoRoot } from '../support/paths.js';
 
 function markdownFiles(): string[] {
-  const out = ['README.md', 'MARKETPLACE.md', 'SECURITY.md', 'CHANGELOG.md', 'bench/README.md'].map((f) => join(repoRoot, f)).filter((f) => existsSync(f));
+  const out = ['README.md', 'MARKETPLACE.md', 'SECURITY.md', 'CHANGELOG.md', 'bench/README.md']
+    .map((f) => join(repoRoot, f))
+    .filter((f) => existsSync(f));
   const walk = (dir: string) => {
     for (const e of readdirSync(dir, { withFileTypes: true })) {
       const p = join(dir, e.name);
@@ -25,7 +27,12 @@ function anchorsOf(markdown: string): Set<string> {
   const anchors = new Set<string>();
   const body = markdown.replace(/^```[\s\S]*?^```/gm, '');
   for (const [, text] of body.matchAll(/^#{1,6}\s+(.+?)\s*#*\s*$/gm)) {
-    const base = (text ?? '').replace(/`/g, '').replace(/\[([^\]]*)\]\([^)]*\)/g, '$1').toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, '').replace(/\s/g, '-');
+    const base = (text ?? '')
+      .replace(/`/g, '')
+      .replace(/\[([^\]]*)\]\([^)]*\)/g, '$1')
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+      .replace(/\s/g, '-');
     const n = seen.get(base) ?? 0;
     seen.set(base, n + 1);
     anchors.add(n === 0 ? base : `${base}-${n}`);
@@ -38,7 +45,9 @@ describe('links in the docs', () => {
     const broken: string[] = [];
     let checked = 0;
     for (const file of markdownFiles()) {
-      const text = readFileSync(file, 'utf8').replace(/^```[\s\S]*?^```/gm, '').replace(/`[^`\n]*`/g, '');
+      const text = readFileSync(file, 'utf8')
+        .replace(/^```[\s\S]*?^```/gm, '')
+        .replace(/`[^`\n]*`/g, '');
       for (const [, target] of text.matchAll(/\]\(([^)\s]+)(?:\s+"[^"]*")?\)/g)) {
         if (!target || /^[a-z][a-z0-9+.-]*:/i.test(target)) continue;
         checked++;
@@ -49,14 +58,23 @@ describe('links in the docs', () => {
           broken.push(`${where}: no such file`);
           continue;
         }
-        if (fragment && statSync(resolved).isFile() && resolved.endsWith('.md') && !anchorsOf(readFileSync(resolved, 'utf8')).has(fragment.toLowerCase())) broken.push(`${where}: no such heading`);
+        if (
+          fragment &&
+          statSync(resolved).isFile() &&
+          resolved.endsWith('.md') &&
+          !anchorsOf(readFileSync(resolved, 'utf8')).has(fragment.toLowerCase())
+        )
+          broken.push(`${where}: no such heading`);
       }
     }
     assert.ok(checked >= 40, `the scan found the links (${checked})`);
     assert.deepEqual(broken, []);
   });
 
-  it('reads GitHub\'s anchors as GitHub makes them', () => {
-    assert.deepEqual([...anchorsOf('# A `code` title: with (punctuation)!\n## Same\n## Same\n```\n# not a heading\n```\n')], ['a-code-title-with-punctuation', 'same', 'same-1']);
+  it("reads GitHub's anchors as GitHub makes them", () => {
+    assert.deepEqual(
+      [...anchorsOf('# A `code` title: with (punctuation)!\n## Same\n## Same\n```\n# not a heading\n```\n')],
+      ['a-code-title-with-punctuation', 'same', 'same-1'],
+    );
   });
 });

@@ -97,9 +97,26 @@ describe('imports', () => {
   const graph = importGraph(process.cwd());
 
   it('the cycle finder names a cycle when there is one (and only then)', () => {
-    const g: Graph = new Map([['a', ['b']], ['b', ['c']], ['c', ['a', 'd']], ['d', []], ['e', ['e']]]);
-    assert.deepEqual(findCycles(g), [['a', 'b', 'c', 'a'], ['e', 'e']]);
-    assert.deepEqual(findCycles(new Map([['a', ['b']], ['b', []]])), []);
+    const g: Graph = new Map([
+      ['a', ['b']],
+      ['b', ['c']],
+      ['c', ['a', 'd']],
+      ['d', []],
+      ['e', ['e']],
+    ]);
+    assert.deepEqual(findCycles(g), [
+      ['a', 'b', 'c', 'a'],
+      ['e', 'e'],
+    ]);
+    assert.deepEqual(
+      findCycles(
+        new Map([
+          ['a', ['b']],
+          ['b', []],
+        ]),
+      ),
+      [],
+    );
   });
 
   it('reads the real tree (the graph is not empty, and an import is found)', () => {
@@ -109,7 +126,11 @@ describe('imports', () => {
 
   it('no module imports itself through others (worker-service/, extension/, shared/)', () => {
     const cycles = findCycles(graph);
-    assert.deepEqual(cycles.map((c) => c.join(' → ')), [], 'import cycles');
+    assert.deepEqual(
+      cycles.map((c) => c.join(' → ')),
+      [],
+      'import cycles',
+    );
   });
 
   it("the worker's layers point one way: jobs/ ← host/ ← queue/; the embedded queue and the fleet's apart; identity/ apart from both", () => {

@@ -35,7 +35,14 @@ function isExecutable(path: string): boolean {
 export function findAgent(command: string, pathEnv = process.env.PATH ?? ''): AgentLookup {
   if (command.includes('/')) {
     const found = isExecutable(command);
-    return { command, found, path: found ? command : null, message: found ? `agent ${command} is ready` : `agent ${command} does not exist or is not executable; set KIRO_AGENT (a preset) or KIRO_AGENT_COMMAND` };
+    return {
+      command,
+      found,
+      path: found ? command : null,
+      message: found
+        ? `agent ${command} is ready`
+        : `agent ${command} does not exist or is not executable; set KIRO_AGENT (a preset) or KIRO_AGENT_COMMAND`,
+    };
   }
   for (const dir of pathEnv.split(delimiter)) {
     if (!dir || !isAbsolute(dir)) continue;
@@ -43,21 +50,28 @@ export function findAgent(command: string, pathEnv = process.env.PATH ?? ''): Ag
     if (isExecutable(candidate)) return { command, found: true, path: candidate, message: `agent ${command} found at ${candidate}` };
   }
   return {
-    command, found: false, path: null,
+    command,
+    found: false,
+    path: null,
     message: `agent ${command} was not found on PATH; install it on this host, or set KIRO_AGENT (kiro, claude, codex, gemini, opencode) or KIRO_AGENT_COMMAND to the agent's argv (JSON array)`,
   };
 }
 
 /** The host's PATH without folders inside a node_modules tree (npm puts the service's own tools there: they are not the agent's). */
 export function agentPath(hostPath: string): string {
-  return hostPath.split(delimiter).filter((d) => d && !/[\\/]node_modules([\\/]|$)/.test(d)).join(delimiter);
+  return hostPath
+    .split(delimiter)
+    .filter((d) => d && !/[\\/]node_modules([\\/]|$)/.test(d))
+    .join(delimiter);
 }
 
 const BASE_ENV = ['PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR'];
 
 /** The service's own secrets: never passed to an agent, even if listed. */
 export function isServiceSecret(name: string): boolean {
-  return /^(KIRO_WORKER_TOKEN|KIRO_GITHUB_TOKEN|KIRO_GITHUB_APP_.*|KIRO_GITHUB_WEBHOOK_SECRET|KIRO_SESSION_SECRET|KIRO_METRICS_TOKEN|KIRO_REDIS_URL|GIT_CONFIG_.*)$/.test(name);
+  return /^(KIRO_WORKER_TOKEN|KIRO_GITHUB_TOKEN|KIRO_GITHUB_APP_.*|KIRO_GITHUB_WEBHOOK_SECRET|KIRO_SESSION_SECRET|KIRO_METRICS_TOKEN|KIRO_REDIS_URL|GIT_CONFIG_.*)$/.test(
+    name,
+  );
 }
 
 /** The agent's environment: a short allow-list plus the names the operator adds. */

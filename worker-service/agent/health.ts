@@ -22,11 +22,19 @@ export async function probeVersion(path: string, env: Record<string, string>): P
   const home = await mkdtemp(join(tmpdir(), 'kiro-agent-version-'));
   try {
     const out = await new Promise<string | null>((resolve) => {
-      execFile(path, ['--version'], { cwd: home, env: { ...env, HOME: home }, timeout: VERSION_TIMEOUT_MS, killSignal: 'SIGKILL', maxBuffer: 256 * 1024 }, (err, stdout) => {
-        resolve(err ? null : stdout);
-      });
+      execFile(
+        path,
+        ['--version'],
+        { cwd: home, env: { ...env, HOME: home }, timeout: VERSION_TIMEOUT_MS, killSignal: 'SIGKILL', maxBuffer: 256 * 1024 },
+        (err, stdout) => {
+          resolve(err ? null : stdout);
+        },
+      );
     });
-    const line = out?.split('\n').map((l) => l.trim()).find(Boolean);
+    const line = out
+      ?.split('\n')
+      .map((l) => l.trim())
+      .find(Boolean);
     return line ? line.slice(0, 200) : null;
   } finally {
     await rm(home, { recursive: true, force: true }).catch(() => undefined);
@@ -37,7 +45,10 @@ export class AgentHealth {
   /** path + mtime → its version: an agent upgraded in place is asked again. */
   private readonly versions = new Map<string, Promise<string | null>>();
 
-  constructor(private readonly config: WorkerConfig, private readonly env: NodeJS.ProcessEnv) {}
+  constructor(
+    private readonly config: WorkerConfig,
+    private readonly env: NodeJS.ProcessEnv,
+  ) {}
 
   async report(): Promise<PoolHealth['agent']> {
     const { agentPreset: preset, agentCommand } = this.config;
@@ -52,7 +63,9 @@ export class AgentHealth {
     let key = path;
     try {
       key = `${path}@${statSync(path).mtimeMs}`;
-    } catch { /* gone meanwhile: the probe says null */ }
+    } catch {
+      /* gone meanwhile: the probe says null */
+    }
     let v = this.versions.get(key);
     if (!v) {
       const env: Record<string, string> = { ...PRESETS[this.config.agentPreset].env, PATH: this.env.PATH ?? '' };

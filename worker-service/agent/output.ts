@@ -59,8 +59,12 @@ export class AgentOutput {
    * `redact`: what the job's log does to the agent's output (its secrets replaced), applied to what is
    * taken from the events here rather than from the log: the final message and the error.
    */
-  constructor(format: OutputFormat, private readonly write: (text: string) => void, private readonly onUsage?: (usage: JobUsage) => void,
-    private readonly redact: (text: string) => string = (text) => text) {
+  constructor(
+    format: OutputFormat,
+    private readonly write: (text: string) => void,
+    private readonly onUsage?: (usage: JobUsage) => void,
+    private readonly redact: (text: string) => string = (text) => text,
+  ) {
     this.parser = makeParser(format);
   }
 
@@ -132,7 +136,14 @@ export class AgentOutput {
    */
   summary(tail: readonly string[]): string | null {
     const said = this.parser ? this.safe(() => this.parser?.summary() ?? null) : null;
-    const text = this.redact(said?.trim() ? said.trim() : tail.filter((l) => !l.startsWith('[kiro-worker]')).slice(-PLAIN_SUMMARY_LINES).join('\n')).trim();
+    const text = this.redact(
+      said?.trim()
+        ? said.trim()
+        : tail
+            .filter((l) => !l.startsWith('[kiro-worker]'))
+            .slice(-PLAIN_SUMMARY_LINES)
+            .join('\n'),
+    ).trim();
     if (!text) return null;
     return text.length > SUMMARY_CHARS ? `${text.slice(0, SUMMARY_CHARS - 1)}…` : text;
   }

@@ -45,7 +45,8 @@ const CLAUDE_TOOLS = 'Bash,Read,Write,Edit,MultiEdit,Glob,Grep,NotebookEdit,Todo
 
 export const PRESETS: Readonly<Record<AgentPresetName, AgentPreset>> = {
   kiro: {
-    name: 'kiro', label: 'Kiro CLI',
+    name: 'kiro',
+    label: 'Kiro CLI',
     command: ['kiro-cli', 'chat', '--no-interactive', '--trust-all-tools', '{prompt}'],
     install: 'Kiro CLI (kiro.dev/docs/cli/installation; not in the npm registry)',
     keyVars: ['KIRO_API_KEY'],
@@ -54,23 +55,46 @@ export const PRESETS: Readonly<Record<AgentPresetName, AgentPreset>> = {
     env: { KIRO_DISABLE_TELEMETRY: '1', Q_DISABLE_TELEMETRY: '1' },
     output: 'plain',
     exits: {
-      1: { code: 'AGENT_FAILED', message: 'Kiro CLI failed (exit code 1: the task failed or Kiro could not authenticate; check KIRO_API_KEY)' },
+      1: {
+        code: 'AGENT_FAILED',
+        message: 'Kiro CLI failed (exit code 1: the task failed or Kiro could not authenticate; check KIRO_API_KEY)',
+      },
       3: { code: 'AGENT_MCP_FAILED', message: 'an MCP server Kiro CLI requires did not start (exit code 3)' },
-      4: { code: 'AGENT_CONFIG_NOT_FOUND', message: 'the Kiro agent configuration the run names (--agent or chat.defaultAgent) was not found (exit code 4)' },
+      4: {
+        code: 'AGENT_CONFIG_NOT_FOUND',
+        message: 'the Kiro agent configuration the run names (--agent or chat.defaultAgent) was not found (exit code 4)',
+      },
     },
     // An assumption, not checked against a live Kiro CLI (it is not in the npm registry and needs a
     // real account): Kiro CLI grew out of Amazon Q Developer CLI, whose chat goes to the Q / CodeWhisperer
     // streaming service in us-east-1 (eu-central-1 for European profiles). A host it needs beyond these
     // shows in the job's terminal as "blocked: <host>:443": add it to KIRO_AGENT_ALLOW_HOSTS.
-    apiHosts: ['q.us-east-1.amazonaws.com:443', 'codewhisperer.us-east-1.amazonaws.com:443', 'q.eu-central-1.amazonaws.com:443', 'codewhisperer.eu-central-1.amazonaws.com:443'],
+    apiHosts: [
+      'q.us-east-1.amazonaws.com:443',
+      'codewhisperer.us-east-1.amazonaws.com:443',
+      'q.eu-central-1.amazonaws.com:443',
+      'codewhisperer.eu-central-1.amazonaws.com:443',
+    ],
     // A login kept in the template HOME refreshes its token with Kiro's auth service or AWS IAM Identity Center (Builder ID).
     loginHosts: ['prod.us-east-1.auth.desktop.kiro.dev:443', 'oidc.us-east-1.amazonaws.com:443'],
   },
   claude: {
-    name: 'claude', label: 'Claude Code',
+    name: 'claude',
+    label: 'Claude Code',
     // acceptEdits plus an allow-list rather than --dangerously-skip-permissions, which
     // Claude Code refuses as root; the worker's sandbox is what confines it.
-    command: ['claude', '-p', '{prompt}', '--permission-mode', 'acceptEdits', '--allowedTools', CLAUDE_TOOLS, '--output-format', 'stream-json', '--verbose'],
+    command: [
+      'claude',
+      '-p',
+      '{prompt}',
+      '--permission-mode',
+      'acceptEdits',
+      '--allowedTools',
+      CLAUDE_TOOLS,
+      '--output-format',
+      'stream-json',
+      '--verbose',
+    ],
     install: 'npm install -g @anthropic-ai/claude-code@2.1.331',
     keyVars: ['ANTHROPIC_API_KEY', 'CLAUDE_CODE_OAUTH_TOKEN', 'ANTHROPIC_AUTH_TOKEN'],
     passVars: ['ANTHROPIC_BASE_URL', 'ANTHROPIC_MODEL', 'CLAUDE_CONFIG_DIR'],
@@ -82,11 +106,28 @@ export const PRESETS: Readonly<Record<AgentPresetName, AgentPreset>> = {
     loginHosts: ['console.anthropic.com:443', 'platform.claude.com:443'],
   },
   codex: {
-    name: 'codex', label: 'Codex CLI',
+    name: 'codex',
+    label: 'Codex CLI',
     // Codex's own sandbox needs namespaces the worker's sandbox does not hand out: the worker's confines it.
-    command: ['codex', 'exec', '--json', '--ephemeral', '--strict-config', '--dangerously-bypass-approvals-and-sandbox',
-      '-c', 'check_for_update_on_startup=false', '-c', 'analytics.enabled=false', '-c', 'feedback.enabled=false', '-c', 'otel.exporter="none"',
-      '--disable', 'plugins', '{prompt}'],
+    command: [
+      'codex',
+      'exec',
+      '--json',
+      '--ephemeral',
+      '--strict-config',
+      '--dangerously-bypass-approvals-and-sandbox',
+      '-c',
+      'check_for_update_on_startup=false',
+      '-c',
+      'analytics.enabled=false',
+      '-c',
+      'feedback.enabled=false',
+      '-c',
+      'otel.exporter="none"',
+      '--disable',
+      'plugins',
+      '{prompt}',
+    ],
     install: 'npm install -g @openai/codex@0.169.0',
     keyVars: ['CODEX_API_KEY', 'OPENAI_API_KEY'],
     passVars: ['CODEX_HOME', 'OPENAI_BASE_URL'],
@@ -98,18 +139,29 @@ export const PRESETS: Readonly<Record<AgentPresetName, AgentPreset>> = {
     loginHosts: ['chatgpt.com:443', 'auth.openai.com:443'],
   },
   gemini: {
-    name: 'gemini', label: 'Gemini CLI',
+    name: 'gemini',
+    label: 'Gemini CLI',
     // --skip-trust: in a folder it does not trust, Gemini CLI drops yolo back to asking.
     command: ['gemini', '-p', '{prompt}', '--approval-mode', 'yolo', '--skip-trust', '--output-format', 'stream-json'],
     install: 'npm install -g @google/gemini-cli@0.61.0',
     keyVars: ['GEMINI_API_KEY', 'GOOGLE_API_KEY'],
-    passVars: ['GEMINI_CLI_HOME', 'GOOGLE_GEMINI_BASE_URL', 'GEMINI_MODEL', 'GOOGLE_GENAI_USE_VERTEXAI', 'GOOGLE_CLOUD_PROJECT', 'GOOGLE_CLOUD_LOCATION'],
+    passVars: [
+      'GEMINI_CLI_HOME',
+      'GOOGLE_GEMINI_BASE_URL',
+      'GEMINI_MODEL',
+      'GOOGLE_GENAI_USE_VERTEXAI',
+      'GOOGLE_CLOUD_PROJECT',
+      'GOOGLE_CLOUD_LOCATION',
+    ],
     // Usage statistics and update checks are settings only (privacy.usageStatisticsEnabled,
     // general.enableAutoUpdate in .gemini/settings.json of the template HOME; see the README).
     env: { GEMINI_TELEMETRY_ENABLED: 'false' },
     output: 'gemini-stream-json',
     exits: {
-      41: { code: 'AGENT_AUTH_FAILED', message: 'Gemini CLI could not authenticate (exit code 41); check GEMINI_API_KEY and security.auth.selectedType' },
+      41: {
+        code: 'AGENT_AUTH_FAILED',
+        message: 'Gemini CLI could not authenticate (exit code 41); check GEMINI_API_KEY and security.auth.selectedType',
+      },
       42: { code: 'AGENT_INPUT_ERROR', message: 'Gemini CLI refused its input or arguments (exit code 42)' },
       52: { code: 'AGENT_CONFIG_ERROR', message: 'Gemini CLI found its configuration invalid (exit code 52)' },
       53: { code: 'AGENT_TURN_LIMIT', message: 'Gemini CLI reached its turn limit before finishing (exit code 53)' },
@@ -120,7 +172,8 @@ export const PRESETS: Readonly<Record<AgentPresetName, AgentPreset>> = {
     loginHosts: ['cloudcode-pa.googleapis.com:443', 'oauth2.googleapis.com:443'],
   },
   opencode: {
-    name: 'opencode', label: 'opencode',
+    name: 'opencode',
+    label: 'opencode',
     // --auto: permissions nobody denied are granted (there is nobody to ask).
     command: ['opencode', 'run', '--auto', '{prompt}'],
     install: 'npm install -g opencode-ai@1.18.33',
@@ -134,7 +187,11 @@ export const PRESETS: Readonly<Record<AgentPresetName, AgentPreset>> = {
       OPENCODE_DISABLE_MODELS_FETCH: 'true',
       OPENCODE_DISABLE_LSP_DOWNLOAD: 'true',
       // Applied over its configuration: no update checks, no shared sessions, and nobody to ask.
-      OPENCODE_CONFIG_CONTENT: JSON.stringify({ autoupdate: false, share: 'disabled', permission: { edit: 'allow', bash: 'allow', webfetch: 'allow' } }),
+      OPENCODE_CONFIG_CONTENT: JSON.stringify({
+        autoupdate: false,
+        share: 'disabled',
+        permission: { edit: 'allow', bash: 'allow', webfetch: 'allow' },
+      }),
     },
     output: 'plain',
     exits: {},
@@ -150,7 +207,8 @@ export const PRESETS: Readonly<Record<AgentPresetName, AgentPreset>> = {
     loginHosts: [],
   },
   custom: {
-    name: 'custom', label: 'custom agent',
+    name: 'custom',
+    label: 'custom agent',
     command: [],
     install: 'the program KIRO_AGENT_COMMAND names',
     keyVars: [],
@@ -188,14 +246,19 @@ export function passedVars(preset: AgentPresetName, keyVar: string | undefined):
  * Why the agent cannot start here, or null: its key is in none of the variables that
  * may hold it. Checked at start, so the service refuses to run rather than fail every job.
  */
-export function missingKey(preset: AgentPresetName, keyVar: string | undefined, env: NodeJS.ProcessEnv): { variable: string; message: string } | null {
+export function missingKey(
+  preset: AgentPresetName,
+  keyVar: string | undefined,
+  env: NodeJS.ProcessEnv,
+): { variable: string; message: string } | null {
   const vars = keyVarsOf(preset, keyVar);
   if (vars.length === 0 || vars.some((v) => (env[v] ?? '') !== '')) return null;
   const [first, ...others] = vars;
   const p = PRESETS[preset];
   return {
     variable: first ?? 'KIRO_AGENT_KEY_VAR',
-    message: `required by KIRO_AGENT=${preset} (${p.label}) and not set${others.length ? ` (nor ${others.join(', ')})` : ''}: set it to the agent's key, ` +
+    message:
+      `required by KIRO_AGENT=${preset} (${p.label}) and not set${others.length ? ` (nor ${others.join(', ')})` : ''}: set it to the agent's key, ` +
       'or name the variable that holds the key in KIRO_AGENT_KEY_VAR (KIRO_AGENT_KEY_VAR=none when the agent logs in from KIRO_AGENT_HOME_TEMPLATE)',
   };
 }
@@ -206,15 +269,24 @@ export function missingKey(preset: AgentPresetName, keyVar: string | undefined, 
  * whose key the service has (all of them when it logs in from the template HOME); and with
  * KIRO_AGENT_KEY_VAR=none, its login hosts too.
  */
-export function presetHosts(preset: AgentPresetName, keyVar: string | undefined, env: Readonly<Record<string, string | undefined>>): string[] {
+export function presetHosts(
+  preset: AgentPresetName,
+  keyVar: string | undefined,
+  env: Readonly<Record<string, string | undefined>>,
+): string[] {
   const p = PRESETS[preset];
-  const byKey = Object.entries(p.keyHosts ?? {}).filter(([name]) => keyVar === 'none' || (env[name] ?? '') !== '').flatMap(([, hosts]) => hosts);
+  const byKey = Object.entries(p.keyHosts ?? {})
+    .filter(([name]) => keyVar === 'none' || (env[name] ?? '') !== '')
+    .flatMap(([, hosts]) => hosts);
   return [...new Set([...p.apiHosts, ...byKey, ...(keyVar === 'none' ? p.loginHosts : [])])];
 }
 
 /** What a non-zero exit of the agent means for its job, with what the agent itself said went wrong. */
 export function exitError(preset: AgentPresetName, exitCode: number, reported: string | null): JobError & { code: ErrorCode } {
   const known = PRESETS[preset].exits[exitCode];
-  const base = known ?? { code: 'AGENT_FAILED', message: `${preset === 'custom' ? 'the agent' : PRESETS[preset].label} exited with code ${exitCode}` };
+  const base = known ?? {
+    code: 'AGENT_FAILED',
+    message: `${preset === 'custom' ? 'the agent' : PRESETS[preset].label} exited with code ${exitCode}`,
+  };
   return reported ? { code: base.code, message: `${base.message}: ${reported}` } : base;
 }

@@ -25,7 +25,9 @@ export function addUsage(a: JobUsage, b: JobUsage): JobUsage {
 }
 
 export function sameUsage(a: JobUsage | null, b: JobUsage | null): boolean {
-  return a === b || (a !== null && b !== null && a.inputTokens === b.inputTokens && a.outputTokens === b.outputTokens && a.costUsd === b.costUsd);
+  return (
+    a === b || (a !== null && b !== null && a.inputTokens === b.inputTokens && a.outputTokens === b.outputTokens && a.costUsd === b.costUsd)
+  );
 }
 
 /** What the budget counts: input plus output tokens. */

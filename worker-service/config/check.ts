@@ -17,7 +17,9 @@ export function maskSecret(value: string): string {
       if (u.password) u.password = MASK;
       return u.toString();
     }
-  } catch { /* not a URL */ }
+  } catch {
+    /* not a URL */
+  }
   return MASK;
 }
 
@@ -55,12 +57,18 @@ export function checkConfig(env: NodeJS.ProcessEnv = process.env): CheckResult {
   const warnings = report.warnings.map((w) => `kiro-worker: warning: ${w.variable}: ${w.message}\n`).join('');
   if (errors.length || !report.config) {
     const lines = errors.map((e) => `kiro-worker: bad configuration: ${e.message}\n`).join('');
-    return { stdout: '', stderr: `${lines}${warnings}kiro-worker: ${errors.length} problem${errors.length === 1 ? '' : 's'}; nothing started\n`, exitCode: EX_CONFIG };
+    return {
+      stdout: '',
+      stderr: `${lines}${warnings}kiro-worker: ${errors.length} problem${errors.length === 1 ? '' : 's'}; nothing started\n`,
+      exitCode: EX_CONFIG,
+    };
   }
   const set = VARIABLES.flatMap(([name, spec]) => {
     const s = report.settings[name];
     if (!s) return [];
-    return [`  ${name}=${spec.secret ? maskSecret(s.raw) : s.raw}  (${s.origin === 'file' ? `from ${env.KIRO_WORKER_CONFIG}` : 'environment'})\n`];
+    return [
+      `  ${name}=${spec.secret ? maskSecret(s.raw) : s.raw}  (${s.origin === 'file' ? `from ${env.KIRO_WORKER_CONFIG}` : 'environment'})\n`,
+    ];
   });
   const stdout = [
     'kiro-worker: the configuration is valid (secrets masked).\n',

@@ -24,18 +24,32 @@ export function pemProblem(path: string): string | null {
   let rsa = false;
   try {
     rsa = pem.includes('-----BEGIN') && createPrivateKey(pem).asymmetricKeyType === 'rsa';
-  } catch { /* reported below */ }
+  } catch {
+    /* reported below */
+  }
   return rsa ? null : `${path} is not an RSA private key in PEM (expected the .pem file GitHub generated for the App)`;
 }
 
 export function githubAppProblems(id: number | undefined, keyFile: string | undefined, hasToken: boolean): ConfigError[] {
   if (id === undefined && keyFile === undefined) return [];
-  if (id === undefined) return [new ConfigError('KIRO_GITHUB_APP_ID', 'required with KIRO_GITHUB_APP_PRIVATE_KEY_FILE: the GitHub App\'s numeric App ID')];
-  if (keyFile === undefined) return [new ConfigError('KIRO_GITHUB_APP_PRIVATE_KEY_FILE', 'required with KIRO_GITHUB_APP_ID: the path of the private key (.pem) generated for the GitHub App')];
+  if (id === undefined)
+    return [new ConfigError('KIRO_GITHUB_APP_ID', "required with KIRO_GITHUB_APP_PRIVATE_KEY_FILE: the GitHub App's numeric App ID")];
+  if (keyFile === undefined)
+    return [
+      new ConfigError(
+        'KIRO_GITHUB_APP_PRIVATE_KEY_FILE',
+        'required with KIRO_GITHUB_APP_ID: the path of the private key (.pem) generated for the GitHub App',
+      ),
+    ];
   const problem = pemProblem(keyFile);
   if (problem) return [new ConfigError('KIRO_GITHUB_APP_PRIVATE_KEY_FILE', problem)];
   if (hasToken) {
-    return [new ConfigError('KIRO_GITHUB_TOKEN', 'set either a GitHub App (KIRO_GITHUB_APP_ID and KIRO_GITHUB_APP_PRIVATE_KEY_FILE) or KIRO_GITHUB_TOKEN, not both; remove the personal token when using the App')];
+    return [
+      new ConfigError(
+        'KIRO_GITHUB_TOKEN',
+        'set either a GitHub App (KIRO_GITHUB_APP_ID and KIRO_GITHUB_APP_PRIVATE_KEY_FILE) or KIRO_GITHUB_TOKEN, not both; remove the personal token when using the App',
+      ),
+    ];
   }
   return [];
 }

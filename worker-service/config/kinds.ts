@@ -5,7 +5,10 @@
 
 export class ConfigError extends Error {
   readonly code = 'CONFIG_INVALID';
-  constructor(readonly variable: string, message: string) {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
     super(`${variable}: ${message}`);
   }
   static is(e: unknown): e is ConfigError {
@@ -70,11 +73,21 @@ function wholeNumber(raw: string, name: string, min: number, max: number): numbe
 }
 
 export function int(o: VarMeta & { default: number; min: number; max: number }): VarSpec<number> {
-  return { ...o, accepts: `${fmt(o.min)} – ${fmt(o.max)}`, shownDefault: code(o.default), parse: (raw, name) => (unset(raw) ? o.default : wholeNumber(raw, name, o.min, o.max)) };
+  return {
+    ...o,
+    accepts: `${fmt(o.min)} – ${fmt(o.max)}`,
+    shownDefault: code(o.default),
+    parse: (raw, name) => (unset(raw) ? o.default : wholeNumber(raw, name, o.min, o.max)),
+  };
 }
 
 export function optionalInt(o: VarMeta & { min: number; max: number }): VarSpec<number | undefined> {
-  return { ...o, accepts: `${fmt(o.min)} – ${fmt(o.max)}`, shownDefault: undefined, parse: (raw, name) => (unset(raw) ? undefined : wholeNumber(raw, name, o.min, o.max)) };
+  return {
+    ...o,
+    accepts: `${fmt(o.min)} – ${fmt(o.max)}`,
+    shownDefault: undefined,
+    parse: (raw, name) => (unset(raw) ? undefined : wholeNumber(raw, name, o.min, o.max)),
+  };
 }
 
 export function text(o: VarMeta & { default: string; shown?: string }): VarSpec<string> {
@@ -82,19 +95,31 @@ export function text(o: VarMeta & { default: string; shown?: string }): VarSpec<
 }
 
 /** A variable with a syntax of its own: `parse` returns its value or throws a ConfigError. */
-export function custom<T>(o: VarMeta & { accepts: string; shown?: string; parse: (raw: string | undefined, name: string) => T }): VarSpec<T> {
+export function custom<T>(
+  o: VarMeta & { accepts: string; shown?: string; parse: (raw: string | undefined, name: string) => T },
+): VarSpec<T> {
   return { ...o, shownDefault: o.shown };
 }
 
 /** A secret: its value appears in no message, log or printout. `minimum` in characters or bytes. */
-export function secret(o: Omit<VarMeta, 'secret'> & { minimum?: { count: number; unit: 'characters' | 'bytes'; hint?: string } }): VarSpec<string | undefined> {
+export function secret(
+  o: Omit<VarMeta, 'secret'> & { minimum?: { count: number; unit: 'characters' | 'bytes'; hint?: string } },
+): VarSpec<string | undefined> {
   const m = o.minimum;
   return {
-    ...o, secret: true, accepts: m ? `secret, ≥ ${m.count} ${m.unit}` : 'secret', shownDefault: undefined,
+    ...o,
+    secret: true,
+    accepts: m ? `secret, ≥ ${m.count} ${m.unit}` : 'secret',
+    shownDefault: undefined,
     parse: (raw, name) => {
       const v = raw || undefined;
       if (v !== undefined && m && (m.unit === 'bytes' ? Buffer.byteLength(v) : v.length) < m.count) {
-        throw new ConfigError(name, m.unit === 'bytes' ? `must be at least ${m.count} bytes long${m.hint ?? ''}` : `must be at least ${m.count} characters${m.hint ?? ''}`);
+        throw new ConfigError(
+          name,
+          m.unit === 'bytes'
+            ? `must be at least ${m.count} bytes long${m.hint ?? ''}`
+            : `must be at least ${m.count} characters${m.hint ?? ''}`,
+        );
       }
       return v;
     },
@@ -103,7 +128,9 @@ export function secret(o: Omit<VarMeta, 'secret'> & { minimum?: { count: number;
 
 export function flag(o: VarMeta): VarSpec<boolean> {
   return {
-    ...o, accepts: '`1` or `0` (`true`/`false`, `on`/`off`)', shownDefault: code(0),
+    ...o,
+    accepts: '`1` or `0` (`true`/`false`, `on`/`off`)',
+    shownDefault: code(0),
     parse: (raw, name) => {
       const v = (raw ?? '').trim().toLowerCase();
       if (!['', '0', '1', 'false', 'true', 'off', 'on'].includes(v)) throw new ConfigError(name, `expected 1 or 0, got ${quoted(raw)}`);
@@ -118,11 +145,14 @@ export function oneOf<const V extends string>(values: readonly V[], o: OneOf<V>)
 export function oneOf<const V extends string>(values: readonly V[], o: OneOf<undefined>): VarSpec<V | undefined>;
 export function oneOf<const V extends string>(values: readonly V[], o: OneOf<V | undefined>): VarSpec<V | undefined> {
   return {
-    ...o, accepts: values.map(code).join(', '), shownDefault: o.shown ?? (o.default === undefined ? undefined : code(o.default)),
+    ...o,
+    accepts: values.map(code).join(', '),
+    shownDefault: o.shown ?? (o.default === undefined ? undefined : code(o.default)),
     parse: (raw, name) => {
       const v = (raw ?? '').trim().toLowerCase();
       if (v === '') return o.default;
-      if (!(values as readonly string[]).includes(v)) throw new ConfigError(name, `expected ${o.expected ?? `one of ${values.join(', ')}`}, got ${quoted(raw)}`);
+      if (!(values as readonly string[]).includes(v))
+        throw new ConfigError(name, `expected ${o.expected ?? `one of ${values.join(', ')}`}, got ${quoted(raw)}`);
       return v as V;
     },
   };
@@ -131,7 +161,9 @@ export function oneOf<const V extends string>(values: readonly V[], o: OneOf<V |
 /** An http(s) URL without credentials, its trailing slashes dropped. */
 export function url(o: VarMeta & { default: string }): VarSpec<string> {
   return {
-    ...o, accepts: 'http(s) URL', shownDefault: code(o.default),
+    ...o,
+    accepts: 'http(s) URL',
+    shownDefault: code(o.default),
     parse: (raw, name) => {
       const v = raw || o.default;
       let u: URL;

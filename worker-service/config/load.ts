@@ -41,7 +41,8 @@ function readSources(env: NodeJS.ProcessEnv): Read {
   } catch (e) {
     throw new ConfigError('KIRO_WORKER_CONFIG', `cannot read ${file}: ${(e as Error).message}`);
   }
-  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new ConfigError('KIRO_WORKER_CONFIG', 'expected a JSON object of KIRO_* variables');
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
+    throw new ConfigError('KIRO_WORKER_CONFIG', 'expected a JSON object of KIRO_* variables');
   const fromFile = Object.fromEntries(Object.entries(parsed).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]));
   return { src: { ...fromFile, ...Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== '')) }, fromFile };
 }
@@ -61,7 +62,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ConfigReport {
   const values: Record<string, unknown> = {};
   for (const [name, spec] of VARIABLES) {
     const raw = spec.envOnly ? env[name] : src[name];
-    if (raw !== undefined && raw !== '') settings[name] = { raw, origin: fromFile && name in fromFile && !env[name] ? 'file' : 'environment' };
+    if (raw !== undefined && raw !== '')
+      settings[name] = { raw, origin: fromFile && name in fromFile && !env[name] ? 'file' : 'environment' };
     if (spec.needs && !src[spec.needs]?.trim()) {
       if (raw) warnings.push({ variable: name, message: `has no effect without ${spec.needs}` });
       values[name] = spec.parse(undefined, name);
@@ -96,28 +98,63 @@ function crossProblems(v: Values, src: Source): ConfigError[] {
   const problems: ConfigError[] = [];
   const token = v.KIRO_WORKER_TOKEN;
   const holdsGithub = Boolean(src.KIRO_GITHUB_TOKEN || src.KIRO_GITHUB_APP_ID);
-  if (!isLoopback(v.KIRO_WORKER_HOST) && !token) problems.push(new ConfigError('KIRO_WORKER_TOKEN', `required when listening on ${v.KIRO_WORKER_HOST} (not loopback); refusing to start without one`));
-  if (v.KIRO_AGENT === 'custom' && !v.KIRO_AGENT_COMMAND) problems.push(new ConfigError('KIRO_AGENT_COMMAND', 'required with KIRO_AGENT=custom: the agent\'s argv as a JSON array of strings'));
+  if (!isLoopback(v.KIRO_WORKER_HOST) && !token)
+    problems.push(
+      new ConfigError(
+        'KIRO_WORKER_TOKEN',
+        `required when listening on ${v.KIRO_WORKER_HOST} (not loopback); refusing to start without one`,
+      ),
+    );
+  if (v.KIRO_AGENT === 'custom' && !v.KIRO_AGENT_COMMAND)
+    problems.push(new ConfigError('KIRO_AGENT_COMMAND', "required with KIRO_AGENT=custom: the agent's argv as a JSON array of strings"));
   // The App's own settings come before the token's: their errors say more.
   problems.push(...githubAppProblems(v.KIRO_GITHUB_APP_ID, v.KIRO_GITHUB_APP_PRIVATE_KEY_FILE, Boolean(src.KIRO_GITHUB_TOKEN)));
   // Without a token anything that reaches the port may push with the worker's GitHub credential:
   // only on purpose (the demo), never by leaving a variable out.
   if (!token && holdsGithub && !v.KIRO_ALLOW_UNAUTHENTICATED) {
-    problems.push(new ConfigError('KIRO_WORKER_TOKEN', 'required when the worker holds GitHub credentials (KIRO_GITHUB_TOKEN or a GitHub App): without it any local process or web page could have code pushed with them. Set KIRO_WORKER_TOKEN (e.g. `openssl rand -hex 32`), or KIRO_ALLOW_UNAUTHENTICATED=1 on a machine where every local process is yours'));
+    problems.push(
+      new ConfigError(
+        'KIRO_WORKER_TOKEN',
+        'required when the worker holds GitHub credentials (KIRO_GITHUB_TOKEN or a GitHub App): without it any local process or web page could have code pushed with them. Set KIRO_WORKER_TOKEN (e.g. `openssl rand -hex 32`), or KIRO_ALLOW_UNAUTHENTICATED=1 on a machine where every local process is yours',
+      ),
+    );
   }
   if (v.KIRO_AGENT_NETWORK.mode === 'none' && v.KIRO_AGENT_ALLOW_HOSTS.length) {
-    problems.push(new ConfigError('KIRO_AGENT_ALLOW_HOSTS', 'KIRO_AGENT_NETWORK=none gives agents no network at all: unset one of the two'));
+    problems.push(
+      new ConfigError('KIRO_AGENT_ALLOW_HOSTS', 'KIRO_AGENT_NETWORK=none gives agents no network at all: unset one of the two'),
+    );
   }
   if (v.KIRO_AUTH === 'github') {
     const secret = v.KIRO_SESSION_SECRET;
-    if (!secret) problems.push(new ConfigError('KIRO_SESSION_SECRET', 'required with KIRO_AUTH=github: at least 32 random bytes (e.g. `openssl rand -base64 48`), the same on every host of a fleet'));
+    if (!secret)
+      problems.push(
+        new ConfigError(
+          'KIRO_SESSION_SECRET',
+          'required with KIRO_AUTH=github: at least 32 random bytes (e.g. `openssl rand -base64 48`), the same on every host of a fleet',
+        ),
+      );
     else if (Buffer.byteLength(secret) < 32) problems.push(new ConfigError('KIRO_SESSION_SECRET', 'must be at least 32 bytes long'));
-    if (!token) problems.push(new ConfigError('KIRO_WORKER_TOKEN', 'required with KIRO_AUTH=github: it is the admin credential (operators, automation)'));
-    if (!holdsGithub) problems.push(new ConfigError('KIRO_AUTH', 'KIRO_AUTH=github checks each user\'s permission with the worker\'s own GitHub credential: set a GitHub App (KIRO_GITHUB_APP_ID) or KIRO_GITHUB_TOKEN'));
+    if (!token)
+      problems.push(
+        new ConfigError('KIRO_WORKER_TOKEN', 'required with KIRO_AUTH=github: it is the admin credential (operators, automation)'),
+      );
+    if (!holdsGithub)
+      problems.push(
+        new ConfigError(
+          'KIRO_AUTH',
+          "KIRO_AUTH=github checks each user's permission with the worker's own GitHub credential: set a GitHub App (KIRO_GITHUB_APP_ID) or KIRO_GITHUB_TOKEN",
+        ),
+      );
   }
-  if (!v.KIRO_GITHUB_WEBHOOK_SECRET && v.KIRO_ALLOWED_BOTS.length) problems.push(new ConfigError('KIRO_ALLOWED_BOTS', 'has no effect without KIRO_GITHUB_WEBHOOK_SECRET'));
+  if (!v.KIRO_GITHUB_WEBHOOK_SECRET && v.KIRO_ALLOWED_BOTS.length)
+    problems.push(new ConfigError('KIRO_ALLOWED_BOTS', 'has no effect without KIRO_GITHUB_WEBHOOK_SECRET'));
   if (v.KIRO_GITHUB_WEBHOOK_SECRET && !holdsGithub) {
-    problems.push(new ConfigError('KIRO_GITHUB_WEBHOOK_SECRET', 'webhooks start work with the worker\'s own GitHub credential: set a GitHub App (KIRO_GITHUB_APP_ID) or KIRO_GITHUB_TOKEN'));
+    problems.push(
+      new ConfigError(
+        'KIRO_GITHUB_WEBHOOK_SECRET',
+        "webhooks start work with the worker's own GitHub credential: set a GitHub App (KIRO_GITHUB_APP_ID) or KIRO_GITHUB_TOKEN",
+      ),
+    );
   }
   return problems;
 }
@@ -178,14 +215,17 @@ function assemble(v: Values, src: Source): WorkerConfig {
       maxDiskBytes: v.KIRO_AGENT_MAX_DISK_MB * mib,
     },
     configFile: v.KIRO_WORKER_CONFIG,
-    fleet: v.KIRO_REDIS_URL === undefined ? undefined : {
-      redisUrl: v.KIRO_REDIS_URL,
-      workerId: v.KIRO_WORKER_ID ?? `${hostname()}:${v.KIRO_WORKER_PORT}`,
-      lockMs: v.KIRO_FLEET_LOCK_MS,
-      stalledCheckMs: v.KIRO_FLEET_STALLED_CHECK_MS,
-      heartbeatMs: v.KIRO_FLEET_HEARTBEAT_MS,
-      branchLockMs: v.KIRO_FLEET_BRANCH_LOCK_MS,
-    },
+    fleet:
+      v.KIRO_REDIS_URL === undefined
+        ? undefined
+        : {
+            redisUrl: v.KIRO_REDIS_URL,
+            workerId: v.KIRO_WORKER_ID ?? `${hostname()}:${v.KIRO_WORKER_PORT}`,
+            lockMs: v.KIRO_FLEET_LOCK_MS,
+            stalledCheckMs: v.KIRO_FLEET_STALLED_CHECK_MS,
+            heartbeatMs: v.KIRO_FLEET_HEARTBEAT_MS,
+            branchLockMs: v.KIRO_FLEET_BRANCH_LOCK_MS,
+          },
     identity: {
       mode: v.KIRO_AUTH,
       sessionSecret: v.KIRO_SESSION_SECRET,

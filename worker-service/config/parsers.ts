@@ -11,7 +11,10 @@ export function agentCommand(raw: string | undefined, name: string): string[] | 
   try {
     parsed = JSON.parse(raw);
   } catch {
-    throw new ConfigError(name, 'expected a JSON array of strings, e.g. ["kiro-cli","chat","--no-interactive","--trust-all-tools","{prompt}"]');
+    throw new ConfigError(
+      name,
+      'expected a JSON array of strings, e.g. ["kiro-cli","chat","--no-interactive","--trust-all-tools","{prompt}"]',
+    );
   }
   if (!Array.isArray(parsed) || parsed.length === 0 || !parsed.every((a) => typeof a === 'string') || parsed[0] === '') {
     throw new ConfigError(name, 'expected a non-empty JSON array of strings');
@@ -22,7 +25,8 @@ export function agentCommand(raw: string | undefined, name: string): string[] | 
 export function agentKeyVar(raw: string | undefined, name: string): string | undefined {
   const v = raw?.trim();
   if (!v) return undefined;
-  if (v !== 'none' && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(v)) throw new ConfigError(name, `expected a variable name or "none", got ${JSON.stringify(v)}`);
+  if (v !== 'none' && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(v))
+    throw new ConfigError(name, `expected a variable name or "none", got ${JSON.stringify(v)}`);
   if (isServiceSecret(v)) throw new ConfigError(name, `${v} is one of the service's own secrets, which never reach the agent`);
   return v;
 }
@@ -42,7 +46,10 @@ export function network(raw: string | undefined, name: string): NetworkSetting {
       throw new ConfigError(name, `${(e as Error).message} (e.g. allow:api.anthropic.com,@registries)`);
     }
   }
-  throw new ConfigError(name, `expected open, none or allow:<host>[,<host>…] (unset: the agent's API hosts and KIRO_AGENT_ALLOW_HOSTS), got ${JSON.stringify(v)}`);
+  throw new ConfigError(
+    name,
+    `expected open, none or allow:<host>[,<host>…] (unset: the agent's API hosts and KIRO_AGENT_ALLOW_HOSTS), got ${JSON.stringify(v)}`,
+  );
 }
 
 export function allowHosts(raw: string | undefined, name: string): string[] {
@@ -56,21 +63,28 @@ export function allowHosts(raw: string | undefined, name: string): string[] {
 export function absolutePaths(raw: string | undefined, name: string): string[] {
   const v = raw?.trim();
   if (!v) return [];
-  return v.split(':').filter(Boolean).map((p) => {
-    if (!isAbsolute(p)) throw new ConfigError(name, `paths must be absolute, got ${JSON.stringify(p)}`);
-    return resolve(p);
-  });
+  return v
+    .split(':')
+    .filter(Boolean)
+    .map((p) => {
+      if (!isAbsolute(p)) throw new ConfigError(name, `paths must be absolute, got ${JSON.stringify(p)}`);
+      return resolve(p);
+    });
 }
 
 /** A comma-separated list, each entry trimmed, empty ones dropped. */
 export function names(raw: string | undefined): string[] {
-  return (raw ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  return (raw ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 export function bots(raw: string | undefined, name: string): string[] {
   const list = names(raw).map((b) => b.toLowerCase());
   for (const b of list) {
-    if (!/^[a-z0-9-]{1,39}(\[bot\])?$/.test(b)) throw new ConfigError(name, `expected bot logins such as renovate[bot], got ${JSON.stringify(b)}`);
+    if (!/^[a-z0-9-]{1,39}(\[bot\])?$/.test(b))
+      throw new ConfigError(name, `expected bot logins such as renovate[bot], got ${JSON.stringify(b)}`);
   }
   return list;
 }
@@ -84,8 +98,10 @@ export function redisUrl(raw: string | undefined, name: string): string | undefi
   } catch {
     throw new ConfigError(name, 'expected redis://host:port/db or rediss://host:port/db');
   }
-  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw new ConfigError(name, `expected a redis:// or rediss:// URL, got the scheme ${JSON.stringify(u.protocol)}`);
-  if (u.pathname.length > 1 && !/^\/\d{1,2}$/.test(u.pathname)) throw new ConfigError(name, 'the path, if any, is the database number (e.g. /0)');
+  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:')
+    throw new ConfigError(name, `expected a redis:// or rediss:// URL, got the scheme ${JSON.stringify(u.protocol)}`);
+  if (u.pathname.length > 1 && !/^\/\d{1,2}$/.test(u.pathname))
+    throw new ConfigError(name, 'the path, if any, is the database number (e.g. /0)');
   return v;
 }
 
@@ -99,7 +115,10 @@ export function workerId(raw: string | undefined, name: string): string | undefi
 /** '' is a value here (no prefix rule), not "unset". */
 export function branchPrefix(raw: string | undefined, name: string): string {
   const prefix = raw ?? 'kiro/';
-  if (prefix !== '' && (!/^[A-Za-z0-9._/-]{1,100}$/.test(prefix) || prefix.startsWith('-') || prefix.startsWith('/') || prefix.includes('..'))) {
+  if (
+    prefix !== '' &&
+    (!/^[A-Za-z0-9._/-]{1,100}$/.test(prefix) || prefix.startsWith('-') || prefix.startsWith('/') || prefix.includes('..'))
+  ) {
     throw new ConfigError(name, `expected a branch-name prefix such as "kiro/", got ${JSON.stringify(prefix)}`);
   }
   return prefix;

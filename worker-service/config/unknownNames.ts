@@ -17,7 +17,8 @@ export function levenshtein(a: string, b: string): number {
   let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const row = [i];
-    for (let j = 1; j <= b.length; j++) row[j] = Math.min((prev[j] ?? 0) + 1, (row[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1));
+    for (let j = 1; j <= b.length; j++)
+      row[j] = Math.min((prev[j] ?? 0) + 1, (row[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1));
     prev = row;
   }
   return prev[b.length] ?? 0;
@@ -45,10 +46,14 @@ function warning(name: string, where: string): ConfigWarning {
  * never values: a misspelt secret stays secret.
  */
 export function unknownNames(env: NodeJS.ProcessEnv, fromFile: Record<string, string> | undefined): ConfigWarning[] {
-  const known = (n: string) => n in ALL || NOT_SETTINGS.has(n) || names(env.KIRO_AGENT_ENV_ALLOW).includes(n) || env.KIRO_AGENT_KEY_VAR?.trim() === n;
-  const warnings = Object.keys(env).filter((n) => n.startsWith('KIRO_') && !known(n)).map((n) => warning(n, 'in the environment'));
+  const known = (n: string) =>
+    n in ALL || NOT_SETTINGS.has(n) || names(env.KIRO_AGENT_ENV_ALLOW).includes(n) || env.KIRO_AGENT_KEY_VAR?.trim() === n;
+  const warnings = Object.keys(env)
+    .filter((n) => n.startsWith('KIRO_') && !known(n))
+    .map((n) => warning(n, 'in the environment'));
   for (const n of Object.keys(fromFile ?? {})) {
-    if (n === 'KIRO_WORKER_CONFIG') warnings.push({ variable: n, message: `in ${env.KIRO_WORKER_CONFIG}: ignored, it is read from the environment only` });
+    if (n === 'KIRO_WORKER_CONFIG')
+      warnings.push({ variable: n, message: `in ${env.KIRO_WORKER_CONFIG}: ignored, it is read from the environment only` });
     else if (!(n in ALL)) warnings.push(warning(n, `in ${env.KIRO_WORKER_CONFIG}`));
   }
   return warnings;

@@ -16,7 +16,13 @@ export function parseNumstat(out: string): JobChanges {
       path = parts[i++] ?? '';
     }
     const binary = a === '-' || r === '-';
-    const file: FileChange = { path, ...(from !== undefined ? { from } : {}), added: binary ? 0 : Number(a), removed: binary ? 0 : Number(r), ...(binary ? { binary } : {}) };
+    const file: FileChange = {
+      path,
+      ...(from !== undefined ? { from } : {}),
+      added: binary ? 0 : Number(a),
+      removed: binary ? 0 : Number(r),
+      ...(binary ? { binary } : {}),
+    };
     changes.filesChanged += 1;
     changes.added += file.added;
     changes.removed += file.removed;

@@ -61,7 +61,14 @@ export function runGit(args: readonly string[], opts: GitRunOptions = {}): Promi
         if (err) {
           const exitCode = typeof err.code === 'number' ? err.code : null;
           // Only the subcommand is named: arguments may carry paths or refs the caller logs itself.
-          reject(new GitError(`git ${args[0] ?? ''} failed (${exitCode ?? err.signal ?? err.code}): ${stderr.trim().split('\n').slice(-3).join(' | ')}`, args, exitCode, stderr));
+          reject(
+            new GitError(
+              `git ${args[0] ?? ''} failed (${exitCode ?? err.signal ?? err.code}): ${stderr.trim().split('\n').slice(-3).join(' | ')}`,
+              args,
+              exitCode,
+              stderr,
+            ),
+          );
         } else resolve(stdout);
       },
     );

@@ -11,8 +11,14 @@ export interface Credentials {
 // no file-system monitor, and never a look inside a nested repository (whose config the agent
 // controls): submodules are ignored and recursion is off.
 export const SAFE_CONFIG: Record<string, string> = {
-  'core.hooksPath': '/dev/null', 'core.fsmonitor': 'false', 'diff.ignoreSubmodules': 'all', 'submodule.recurse': 'false', 'status.submoduleSummary': 'false',
-  'gc.auto': '0', 'maintenance.auto': 'false', 'feature.manyFiles': 'true',
+  'core.hooksPath': '/dev/null',
+  'core.fsmonitor': 'false',
+  'diff.ignoreSubmodules': 'all',
+  'submodule.recurse': 'false',
+  'status.submoduleSummary': 'false',
+  'gc.auto': '0',
+  'maintenance.auto': 'false',
+  'feature.manyFiles': 'true',
 };
 
 export function credentialConfig(creds: Credentials): Record<string, string> {

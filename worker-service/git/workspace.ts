@@ -77,7 +77,8 @@ export class Workspaces {
     return this.lock.run(this.mirrorDir(owner, repo), async () => {
       const dir = await this.ensureMirror(owner, repo);
       await runGit(['fetch', '--quiet', '--no-tags', '--no-write-fetch-head', 'origin', `+refs/heads/${branch}:refs/heads/${branch}`], {
-        cwd: dir, config: { ...SAFE_CONFIG, ...credentialConfig({ token }) },
+        cwd: dir,
+        config: { ...SAFE_CONFIG, ...credentialConfig({ token }) },
       });
       return (await runGit(['rev-parse', '--verify', `refs/heads/${branch}^{commit}`], { cwd: dir })).trim();
     });
@@ -118,10 +119,11 @@ export class Workspaces {
       }
     }
     await mkdir(join(dir, '..'), { recursive: true });
-    await this.lock.run(mirror, () => runGit(['worktree', 'add', '--quiet', '--force', '--detach', dir, startSha], { cwd: mirror, config: SAFE_CONFIG }));
+    await this.lock.run(mirror, () =>
+      runGit(['worktree', 'add', '--quiet', '--force', '--detach', dir, startSha], { cwd: mirror, config: SAFE_CONFIG }),
+    );
     return { dir, startSha };
   }
-
 
   /**
    * After a job: leaves the tree exactly at its HEAD (reset, then every untracked
@@ -143,7 +145,6 @@ export class Workspaces {
     });
   }
 
-
   /** Removes a slot's worktree for a repository (recycling, or after damage). */
   async discard(slotId: number, owner: string, repo: string): Promise<void> {
     const dir = this.slotDir(slotId, owner, repo);
@@ -155,7 +156,6 @@ export class Workspaces {
     await rm(dir, { recursive: true, force: true });
     if (existsSync(mirror)) await this.lock.run(mirror, () => runGit(['worktree', 'prune'], { cwd: mirror }).catch(() => ''));
   }
-
 
   /** Removes every warm worktree a slot holds. */
   async discardSlot(slotId: number): Promise<void> {
@@ -178,8 +178,16 @@ export class Workspaces {
    * agent's). Gitlinks the branch already had (real submodules) stay.
    */
   private async unstageNewGitlinks(dir: string, startSha: string): Promise<void> {
-    const had = new Set((await runGit(['ls-tree', '-r', '-z', startSha], { cwd: dir, config: SAFE_CONFIG })).split('\0').filter((l) => l.startsWith('160000 ')).map((l) => l.split('\t')[1]));
-    const now = (await runGit(['ls-files', '-s', '-z'], { cwd: dir, config: SAFE_CONFIG })).split('\0').filter((l) => l.startsWith('160000 ')).map((l) => l.split('\t')[1] ?? '');
+    const had = new Set(
+      (await runGit(['ls-tree', '-r', '-z', startSha], { cwd: dir, config: SAFE_CONFIG }))
+        .split('\0')
+        .filter((l) => l.startsWith('160000 '))
+        .map((l) => l.split('\t')[1]),
+    );
+    const now = (await runGit(['ls-files', '-s', '-z'], { cwd: dir, config: SAFE_CONFIG }))
+      .split('\0')
+      .filter((l) => l.startsWith('160000 '))
+      .map((l) => l.split('\t')[1] ?? '');
     const fresh = now.filter((p) => p && !had.has(p));
     if (fresh.length > 0) await runGit(['rm', '--cached', '-f', '--quiet', '-r', '--', ...fresh], { cwd: dir, config: SAFE_CONFIG });
   }
@@ -192,12 +200,35 @@ export class Workspaces {
    * pushed work sits on (the job's start, or the moved branch head after a rebase);
    * when it throws, nothing is pushed and publish rejects with its error.
    */
-  async publish(checkout: Checkout, opts: { owner: string; repo: string; branch: string; message: string; author: { name: string; email: string }; exclude?: string[]; token?: string; beforePush?: (onto: string) => void | Promise<void> }): Promise<string | null> {
+  async publish(
+    checkout: Checkout,
+    opts: {
+      owner: string;
+      repo: string;
+      branch: string;
+      message: string;
+      author: { name: string; email: string };
+      exclude?: string[];
+      token?: string;
+      beforePush?: (onto: string) => void | Promise<void>;
+    },
+  ): Promise<string | null> {
     const { dir } = checkout;
-    const ident = { GIT_AUTHOR_NAME: opts.author.name, GIT_AUTHOR_EMAIL: opts.author.email, GIT_COMMITTER_NAME: opts.author.name, GIT_COMMITTER_EMAIL: opts.author.email };
+    const ident = {
+      GIT_AUTHOR_NAME: opts.author.name,
+      GIT_AUTHOR_EMAIL: opts.author.email,
+      GIT_COMMITTER_NAME: opts.author.name,
+      GIT_COMMITTER_EMAIL: opts.author.email,
+    };
     const pathspec = ['--', '.', ...(opts.exclude ?? []).map((p) => `:(exclude)${p}`)];
     // One scan tells whether anything changed (ignored files included); the common no-change case stops here.
-    const dirty = (await runGit(['status', '--porcelain', '-z', '--untracked-files=all', '--ignored', '--ignore-submodules=all', ...pathspec], { cwd: dir, config: SAFE_CONFIG })).length > 0;
+    const dirty =
+      (
+        await runGit(['status', '--porcelain', '-z', '--untracked-files=all', '--ignored', '--ignore-submodules=all', ...pathspec], {
+          cwd: dir,
+          config: SAFE_CONFIG,
+        })
+      ).length > 0;
     if (!dirty) {
       // Untouched: apart from the files the service wrote, the tree is exactly its commit, and stays so.
       for (const p of opts.exclude ?? []) await rm(join(dir, p), { force: true });
@@ -228,7 +259,10 @@ export class Workspaces {
       await runGit(['rebase', '--quiet', moved], { cwd: dir, config: SAFE_CONFIG, env: ident });
     } catch (e) {
       await runGit(['rebase', '--abort'], { cwd: dir }).catch(() => '');
-      throw new PushConflictError(`the branch ${opts.branch} moved while the agent worked and the agent's changes do not rebase cleanly onto it`, e);
+      throw new PushConflictError(
+        `the branch ${opts.branch} moved while the agent worked and the agent's changes do not rebase cleanly onto it`,
+        e,
+      );
     }
     await opts.beforePush?.(moved);
     await runGit(['push', '--quiet', '--no-verify', remote, refspec], { cwd: dir, config: netConfig });
@@ -241,7 +275,10 @@ export class Workspaces {
    * out that the first run had pushed already.
    */
   async jobCommit(checkout: Checkout, ref: string, jobId: string, depth = 200): Promise<string | null> {
-    const out = await runGit(['log', `--max-count=${depth}`, '--format=%H %(trailers:key=Kiro-Job,valueonly,separator=%x2C)', ref], { cwd: checkout.dir, config: SAFE_CONFIG });
+    const out = await runGit(['log', `--max-count=${depth}`, '--format=%H %(trailers:key=Kiro-Job,valueonly,separator=%x2C)', ref], {
+      cwd: checkout.dir,
+      config: SAFE_CONFIG,
+    });
     for (const line of out.split('\n')) {
       const [sha, ids] = [line.slice(0, line.indexOf(' ')), line.slice(line.indexOf(' ') + 1)];
       if (ids.split(',').some((id) => id.trim() === jobId)) return sha;
@@ -254,14 +291,20 @@ export class Workspaces {
    * (renames found): totals over all of them, and the first MAX_LISTED_CHANGES listed.
    */
   async diffStat(checkout: Checkout, fromSha: string, toSha: string): Promise<JobChanges> {
-    const out = await runGit(['diff', '--numstat', '-z', '-M', '--no-ext-diff', '--no-textconv', fromSha, toSha, '--'], { cwd: checkout.dir, config: SAFE_CONFIG });
+    const out = await runGit(['diff', '--numstat', '-z', '-M', '--no-ext-diff', '--no-textconv', fromSha, toSha, '--'], {
+      cwd: checkout.dir,
+      config: SAFE_CONFIG,
+    });
     return parseNumstat(out);
   }
 }
 
 export class PushConflictError extends Error {
   readonly code = 'PUSH_CONFLICT';
-  constructor(message: string, override readonly cause?: unknown) {
+  constructor(
+    message: string,
+    override readonly cause?: unknown,
+  ) {
     super(message);
   }
 }

@@ -7,9 +7,9 @@ import type { Job } from '../jobs/job.js';
 const WHY: Record<string, string> = {
   'not-allowed': 'not on the allow list: add it to `KIRO_AGENT_ALLOW_HOSTS` if the agent needs it',
   private: 'not a public address: add it to `KIRO_AGENT_ALLOW_HOSTS` if agents may reach it',
-  'link-local': 'link-local (a cloud\'s metadata service): never reachable from agents',
-  worker: 'this worker\'s own API: never reachable from agents',
-  redis: 'the fleet\'s Redis: never reachable from agents',
+  'link-local': "link-local (a cloud's metadata service): never reachable from agents",
+  worker: "this worker's own API: never reachable from agents",
+  redis: "the fleet's Redis: never reachable from agents",
 };
 
 /** A host name or address as the proxy saw it: it passed the proxy's name check, but a comment shows nothing else. */

@@ -20,7 +20,7 @@ const HEADLINE: Partial<Record<Job['state'], string>> = {
   failed: 'Kiro could not complete this task',
   'timed-out': 'Kiro ran out of time on this task',
   'no-changes': 'Kiro finished without changing any file',
-  cancelled: 'Kiro\'s job on this task was cancelled',
+  cancelled: "Kiro's job on this task was cancelled",
 };
 
 /** How many lines of the agent's output a comment quotes. */
@@ -45,7 +45,10 @@ function outputDetails(job: Job): string {
 
 /** Blank lines never repeat: a missing part leaves no gap. */
 function join(lines: string[]): string {
-  return lines.filter((l, i, a) => !(l === '' && a[i - 1] === '')).join('\n').trim();
+  return lines
+    .filter((l, i, a) => !(l === '' && a[i - 1] === ''))
+    .join('\n')
+    .trim();
 }
 
 /** "42 s", "3 min 5 s", "1 h 2 min". */
@@ -62,7 +65,9 @@ function statLine(f: FileChange, pathWidth: number, countWidth: number, scale: n
 
 /** The diffstat of a job's push, as `git diff --stat` prints it (paths made safe for a fence). */
 export function renderDiffStat(changes: NonNullable<Job['changes']>): string {
-  const files = changes.files.slice(0, LISTED_FILES).map((f) => ({ ...f, path: lineSafe(f.path), ...(f.from !== undefined ? { from: lineSafe(f.from) } : {}) }));
+  const files = changes.files
+    .slice(0, LISTED_FILES)
+    .map((f) => ({ ...f, path: lineSafe(f.path), ...(f.from !== undefined ? { from: lineSafe(f.from) } : {}) }));
   const names = files.map((f) => (f.from !== undefined ? `${f.from} => ${f.path}` : f.path));
   const pathWidth = Math.min(60, Math.max(0, ...names.map((n) => n.length)));
   const countWidth = Math.max(3, ...files.map((f) => String(f.added + f.removed).length));
@@ -72,7 +77,9 @@ export function renderDiffStat(changes: NonNullable<Job['changes']>): string {
   const more = changes.filesChanged - files.length;
   if (more > 0) lines.push(` … and ${more} more file${more === 1 ? '' : 's'}`);
   const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
-  lines.push(` ${plural(changes.filesChanged, 'file')} changed, ${plural(changes.added, 'insertion')}(+), ${plural(changes.removed, 'deletion')}(-)`);
+  lines.push(
+    ` ${plural(changes.filesChanged, 'file')} changed, ${plural(changes.added, 'insertion')}(+), ${plural(changes.removed, 'deletion')}(-)`,
+  );
   return lines.join('\n');
 }
 
@@ -95,8 +102,14 @@ const SUMMARY_CHARS = 4000;
  */
 export function quoteSummary(summary: string): string {
   const text = summary.length > SUMMARY_CHARS ? `${summary.slice(0, SUMMARY_CHARS - 1)}…` : summary;
-  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '').replace(/</g, '&lt;').replace(/@(?=[A-Za-z0-9])/g, '@\u200b')
-    .trim().split('\n').map((l) => `> ${l}`.trimEnd()).join('\n');
+  return text
+    .replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '')
+    .replace(/</g, '&lt;')
+    .replace(/@(?=[A-Za-z0-9])/g, '@\u200b')
+    .trim()
+    .split('\n')
+    .map((l) => `> ${l}`.trimEnd())
+    .join('\n');
 }
 
 /** Where the team opens the agent's terminal in VS Code (the extension's job link). */
@@ -111,23 +124,59 @@ export function summaryBody(job: Job): string {
   const took = ms !== null && Number.isFinite(ms) ? ` after ${formatDuration(ms)}` : '';
   const stat = job.changes && job.changes.filesChanged > 0 ? `\`\`\`\n${renderDiffStat(job.changes)}\n\`\`\`` : '';
   const said = job.summary?.trim() ? quoteSummary(job.summary) : '';
-  return join([`### ${HEADLINE.succeeded}`, '', `${commit}${took} (job \`${job.id}\`, attempt ${job.attempts}).`, '', said, '', stat, '', usageLine(job), '', blockedNote(job), '', terminalLink(job), '', outputDetails(job)]);
+  return join([
+    `### ${HEADLINE.succeeded}`,
+    '',
+    `${commit}${took} (job \`${job.id}\`, attempt ${job.attempts}).`,
+    '',
+    said,
+    '',
+    stat,
+    '',
+    usageLine(job),
+    '',
+    blockedNote(job),
+    '',
+    terminalLink(job),
+    '',
+    outputDetails(job),
+  ]);
 }
 
 /** The comment when a job ended without a push: why, and the agent's last lines if it ran. */
 export function commentBody(job: Job): string {
   if (job.state === 'succeeded') return summaryBody(job);
   const budget = job.state === 'failed' && job.error?.code === 'BUDGET_EXCEEDED';
-  const headline = budget ? 'Kiro\'s token budget stopped this task' : HEADLINE[job.state] ?? `Kiro job ended: ${job.state}`;
+  const headline = budget ? "Kiro's token budget stopped this task" : (HEADLINE[job.state] ?? `Kiro job ended: ${job.state}`);
   // An error's words may quote the agent or git: shown as text, never as a mention, a link or an image.
   const message = escapeMarkdownInline(job.error?.message ?? '');
-  const code = /^[A-Z][A-Z0-9_]{0,63}$/.test(job.error?.code ?? '') ? `\`${job.error?.code}\`` : escapeMarkdownInline(job.error?.code ?? '');
-  const reason = job.state === 'cancelled'
-    ? `The job was cancelled from VS Code or the worker API${job.error ? ` (${message})` : ''}. Nothing was pushed.`
-    : budget ? `The job's token budget stopped it: ${message} (\`BUDGET_EXCEEDED\`). Nothing was pushed.`
-    : job.error ? `**Reason:** ${message} (${code})` : '';
+  const code = /^[A-Z][A-Z0-9_]{0,63}$/.test(job.error?.code ?? '')
+    ? `\`${job.error?.code}\``
+    : escapeMarkdownInline(job.error?.code ?? '');
+  const reason =
+    job.state === 'cancelled'
+      ? `The job was cancelled from VS Code or the worker API${job.error ? ` (${message})` : ''}. Nothing was pushed.`
+      : budget
+        ? `The job's token budget stopped it: ${message} (\`BUDGET_EXCEEDED\`). Nothing was pushed.`
+        : job.error
+          ? `**Reason:** ${message} (${code})`
+          : '';
   const which = job.attempts > 0 ? `Job \`${job.id}\`, attempt ${job.attempts}.` : `Job \`${job.id}\`; it had not started.`;
-  return join([`### ${headline}`, '', reason, '', which, '', usageLine(job), '', blockedNote(job), '', job.attempts > 0 ? terminalLink(job) : '', '', outputDetails(job)]);
+  return join([
+    `### ${headline}`,
+    '',
+    reason,
+    '',
+    which,
+    '',
+    usageLine(job),
+    '',
+    blockedNote(job),
+    '',
+    job.attempts > 0 ? terminalLink(job) : '',
+    '',
+    outputDetails(job),
+  ]);
 }
 
 export function githubCommenter(apiUrl: string): Commenter {
@@ -135,7 +184,10 @@ export function githubCommenter(apiUrl: string): Commenter {
     if (!HEADLINE[job.state] || !token) return;
     const octokit = new Octokit({ baseUrl: apiUrl, auth: token, userAgent: 'kiro-delegate-worker' });
     await octokit.request('POST /repos/{owner}/{repo}/issues/{issue_number}/comments', {
-      owner: job.request.owner, repo: job.request.repo, issue_number: job.request.prNumber, body: commentBody(job),
+      owner: job.request.owner,
+      repo: job.request.repo,
+      issue_number: job.request.prNumber,
+      body: commentBody(job),
       // The job's token is revoked only once this is done, so it may not wait on GitHub indefinitely.
       request: { signal: AbortSignal.timeout(30_000) },
     });

@@ -53,7 +53,10 @@ export interface CredentialLog {
 }
 
 export class CredentialError extends Error {
-  constructor(readonly code: 'APP_NOT_INSTALLED' | 'APP_TOKEN_REFUSED' | 'APP_REQUEST_FAILED', message: string) {
+  constructor(
+    readonly code: 'APP_NOT_INSTALLED' | 'APP_TOKEN_REFUSED' | 'APP_REQUEST_FAILED',
+    message: string,
+  ) {
     super(message);
   }
   static is(e: unknown): e is CredentialError {
@@ -100,7 +103,12 @@ class AppCredentials implements CredentialSource {
   private readonly installations = new Map<string, number>();
   private readonly app: Octokit;
 
-  constructor(appId: number, privateKey: string, private readonly apiUrl: string, private readonly log?: CredentialLog) {
+  constructor(
+    appId: number,
+    privateKey: string,
+    private readonly apiUrl: string,
+    private readonly log?: CredentialLog,
+  ) {
     // The auth strategy signs a short-lived JWT for the /app and /repos/.../installation routes.
     this.app = new Octokit({ baseUrl: apiUrl, userAgent: USER_AGENT, authStrategy: createAppAuth, auth: { appId, privateKey } });
   }
@@ -142,7 +150,9 @@ class AppCredentials implements CredentialSource {
     const installationId = id;
     const made = (async () => {
       const { data } = await this.app.request('POST /app/installations/{installation_id}/access_tokens', {
-        installation_id: installationId, permissions: { ...CHECK_PERMISSIONS }, request: { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) },
+        installation_id: installationId,
+        permissions: { ...CHECK_PERMISSIONS },
+        request: { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) },
       });
       // Ten minutes of margin on its hour: a check never runs with a token about to lapse.
       return { token: data.token, until: Date.parse(data.expires_at) - 600_000 };
@@ -158,11 +168,18 @@ class AppCredentials implements CredentialSource {
 
   private async installationOf(owner: string, repo: string): Promise<number> {
     try {
-      const { data } = await this.app.request('GET /repos/{owner}/{repo}/installation', { owner, repo, request: { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) } });
+      const { data } = await this.app.request('GET /repos/{owner}/{repo}/installation', {
+        owner,
+        repo,
+        request: { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) },
+      });
       return data.id;
     } catch (e) {
       if (e instanceof RequestError && e.status === 404) {
-        throw new CredentialError('APP_NOT_INSTALLED', `the GitHub App is not installed on ${owner}/${repo}; install it on the repository or its organisation`);
+        throw new CredentialError(
+          'APP_NOT_INSTALLED',
+          `the GitHub App is not installed on ${owner}/${repo}; install it on the repository or its organisation`,
+        );
       }
       throw new CredentialError('APP_REQUEST_FAILED', `could not find the GitHub App's installation on ${owner}/${repo}: ${describe(e)}`);
     }
@@ -170,7 +187,10 @@ class AppCredentials implements CredentialSource {
 
   private async tokenFor(installationId: number, owner: string, repo: string, permissions: AppPermissions): Promise<JobCredential> {
     const { data } = await this.app.request('POST /app/installations/{installation_id}/access_tokens', {
-      installation_id: installationId, repositories: [repo], permissions: { ...permissions }, request: { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) },
+      installation_id: installationId,
+      repositories: [repo],
+      permissions: { ...permissions },
+      request: { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) },
     });
     const token = data.token;
     return new Credential('app', token, async () => {
@@ -179,7 +199,7 @@ class AppCredentials implements CredentialSource {
         await asInstallation.request('DELETE /installation/token', { request: { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) } });
       } catch (e) {
         // It expires within the hour anyway; say so rather than fail the job.
-        this.log?.warn({ owner, repo, err: describe(e) }, 'could not revoke the job\'s GitHub App token; it expires within an hour');
+        this.log?.warn({ owner, repo, err: describe(e) }, "could not revoke the job's GitHub App token; it expires within an hour");
       }
     });
   }
@@ -187,7 +207,12 @@ class AppCredentials implements CredentialSource {
   private failure(e: unknown, owner: string, repo: string, permissions: AppPermissions = JOB_PERMISSIONS): CredentialError {
     if (CredentialError.is(e)) return e;
     if (e instanceof RequestError && (e.status === 403 || e.status === 422)) {
-      return new CredentialError('APP_TOKEN_REFUSED', `GitHub refused a token for ${owner}/${repo} with ${Object.entries(permissions).map(([k, v]) => `${k}: ${v}`).join(' and ')} (${describe(e)}); give the App these permissions and access to the repository`);
+      return new CredentialError(
+        'APP_TOKEN_REFUSED',
+        `GitHub refused a token for ${owner}/${repo} with ${Object.entries(permissions)
+          .map(([k, v]) => `${k}: ${v}`)
+          .join(' and ')} (${describe(e)}); give the App these permissions and access to the repository`,
+      );
     }
     return new CredentialError('APP_REQUEST_FAILED', `could not create a GitHub App token for ${owner}/${repo}: ${describe(e)}`);
   }

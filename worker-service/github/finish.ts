@@ -26,7 +26,9 @@ const READY = `mutation KiroReadyForReview($id: ID!) {
 }`;
 
 interface PrInfo {
-  repository: { pullRequest: { id: string; isDraft: boolean; state: 'OPEN' | 'CLOSED' | 'MERGED'; author: { login: string } | null } | null } | null;
+  repository: {
+    pullRequest: { id: string; isDraft: boolean; state: 'OPEN' | 'CLOSED' | 'MERGED'; author: { login: string } | null } | null;
+  } | null;
 }
 
 /** No GitHub call may hold the job's credential (revoked after these) for longer. */
@@ -93,7 +95,11 @@ export function githubFinisher(apiUrl: string): PrFinisher {
     }
     try {
       await octokit.request('POST /repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers', {
-        owner, repo, pull_number: prNumber, reviewers: [requestedBy], request: request(),
+        owner,
+        repo,
+        pull_number: prNumber,
+        reviewers: [requestedBy],
+        request: request(),
       });
       out.review = 'requested';
     } catch (e) {

@@ -76,15 +76,30 @@ export async function runAgent(o: AgentRunOptions): Promise<AgentRunResult> {
     log.note(`stopped: ${v.message}`);
     if (agent && !exited) void agent.stop('limit', config.killGraceMs);
   };
-  const output = new AgentOutput(preset.output, (text) => log.write(text), (usage) => {
-    o.onUsage?.(usage);
-    const over = budgetExceeded(usage, config.jobMaxTokens);
-    if (over) stopFor(over);
-  }, (text) => log.redact(text));
+  const output = new AgentOutput(
+    preset.output,
+    (text) => log.write(text),
+    (usage) => {
+      o.onUsage?.(usage);
+      const over = budgetExceeded(usage, config.jobMaxTokens);
+      if (over) stopFor(over);
+    },
+    (text) => log.redact(text),
+  );
   const sandbox = o.sandbox?.enabled
-    ? await o.sandbox.prepare({ id: o.jobId, tree: o.tree, gitDirs: o.gitDirs, agentPath: o.argv[0] ?? '', agentArgv: o.argv, env, onBlocked: (b) => log.note(blockedNote(b)) }).catch((e: unknown) => {
-      throw new WorkerError('SANDBOX_FAILED', `could not prepare the agent's sandbox: ${(e as Error).message}`, 500);
-    })
+    ? await o.sandbox
+        .prepare({
+          id: o.jobId,
+          tree: o.tree,
+          gitDirs: o.gitDirs,
+          agentPath: o.argv[0] ?? '',
+          agentArgv: o.argv,
+          env,
+          onBlocked: (b) => log.note(blockedNote(b)),
+        })
+        .catch((e: unknown) => {
+          throw new WorkerError('SANDBOX_FAILED', `could not prepare the agent's sandbox: ${(e as Error).message}`, 500);
+        })
     : null;
   try {
     const onData = (d: string) => {
@@ -102,7 +117,9 @@ export async function runAgent(o: AgentRunOptions): Promise<AgentRunResult> {
       const printed = Math.max(log.totalBytes, output.rawBytes);
       const v = sandbox
         ? await sandbox.check(printed)
-        : printed > config.sandbox.maxOutputBytes ? { code: 'OUTPUT_LIMIT' as const, message: 'the agent printed more than KIRO_AGENT_MAX_OUTPUT_MB' } : null;
+        : printed > config.sandbox.maxOutputBytes
+          ? { code: 'OUTPUT_LIMIT' as const, message: 'the agent printed more than KIRO_AGENT_MAX_OUTPUT_MB' }
+          : null;
       if (v) stopFor(v);
     };
     const timer = setTimeout(() => void proc.stop('timeout', config.killGraceMs), config.jobTimeoutMs);
@@ -118,7 +135,14 @@ export async function runAgent(o: AgentRunOptions): Promise<AgentRunResult> {
       output.end();
       await checkLimits(); // a tree that grew past the limit in the last second is not pushed
       const failed = exit.exitCode !== 0 && !exit.signal && !exit.stoppedBy;
-      return { exit, violation, usage: output.usage, summary: output.summary(log.lines()), failure: failed ? exitError(config.agentPreset, exit.exitCode, output.error()) : null, blocked: sandbox?.blocked() ?? [] };
+      return {
+        exit,
+        violation,
+        usage: output.usage,
+        summary: output.summary(log.lines()),
+        failure: failed ? exitError(config.agentPreset, exit.exitCode, output.error()) : null,
+        blocked: sandbox?.blocked() ?? [],
+      };
     } finally {
       clearTimeout(timer);
       clearInterval(watch);

@@ -42,7 +42,7 @@ export interface HostDeps {
 }
 
 export interface HostEvents {
-  'slot': [Slot];
+  slot: [Slot];
   'agent-started': [Job, number];
   'agent-exited': [Job, number];
   /** A run on a slot is over (its tree settled): where its time went, ms by phase (pool/phases.ts). */
@@ -84,7 +84,10 @@ export class HostSlots extends EventEmitter<HostEvents> {
 
   async init(): Promise<void> {
     await mkdir(join(this.deps.config.stateDir, 'logs'), { recursive: true });
-    this.deps.log.info({ agent: this.agent.message, found: this.agent.found, slots: this.slots.length }, this.agent.found ? 'agent ready' : 'AGENT MISSING: jobs will fail until it is installed');
+    this.deps.log.info(
+      { agent: this.agent.message, found: this.agent.found, slots: this.slots.length },
+      this.agent.found ? 'agent ready' : 'AGENT MISSING: jobs will fail until it is installed',
+    );
     this.monitor.start();
   }
 
@@ -134,7 +137,10 @@ export class HostSlots extends EventEmitter<HostEvents> {
     slot.set('busy', job.id);
     this.emit('slot', slot);
     const p = this.run(slot, job, hooks);
-    const tracked = p.then(() => undefined, () => undefined);
+    const tracked = p.then(
+      () => undefined,
+      () => undefined,
+    );
     this.running.add(tracked);
     void tracked.finally(() => this.running.delete(tracked));
     return p;
@@ -159,20 +165,24 @@ export class HostSlots extends EventEmitter<HostEvents> {
 
   private async run(slot: Slot, job: Job, hooks: RunHooks): Promise<RunResult> {
     const { config, log } = this.deps;
-    const result = await runJob({
-      ...this.deps,
-      findAgent: () => (this.agent = findAgent(config.agentCommand[0] ?? '', this.deps.env?.PATH ?? process.env.PATH)),
-      save: hooks.save,
-      beforePush: hooks.beforePush,
-      cancelled: (id) => this.cancelRequested.has(id),
-      openLog: (j) => {
-        const jobLog = hooks.openLog?.(j) ?? new JobLog(logPath(config.stateDir, j.id), config.sandbox.maxOutputBytes);
-        this.logs.set(j.id, jobLog);
-        return jobLog;
+    const result = await runJob(
+      {
+        ...this.deps,
+        findAgent: () => (this.agent = findAgent(config.agentCommand[0] ?? '', this.deps.env?.PATH ?? process.env.PATH)),
+        save: hooks.save,
+        beforePush: hooks.beforePush,
+        cancelled: (id) => this.cancelRequested.has(id),
+        openLog: (j) => {
+          const jobLog = hooks.openLog?.(j) ?? new JobLog(logPath(config.stateDir, j.id), config.sandbox.maxOutputBytes);
+          this.logs.set(j.id, jobLog);
+          return jobLog;
+        },
+        agentStarted: (j) => this.emit('agent-started', j, Date.now()),
+        agentExited: (j) => this.emit('agent-exited', j, Date.now()),
       },
-      agentStarted: (j) => this.emit('agent-started', j, Date.now()),
-      agentExited: (j) => this.emit('agent-exited', j, Date.now()),
-    }, slot, job).finally(() => {
+      slot,
+      job,
+    ).finally(() => {
       this.logs.delete(job.id);
       this.cancelRequested.delete(job.id);
     });
@@ -189,7 +199,11 @@ export class HostSlots extends EventEmitter<HostEvents> {
     else {
       // The job is over (its state saved and announced); the tree is made ready for the next one.
       const { owner, repo } = job.request;
-      await this.deps.workspaces.settle(slot.id, owner, repo).catch((e: unknown) => log.warn({ slot: slot.id, err: String(e) }, 'could not clean the slot\'s checkout; it will be reset at the next job'));
+      await this.deps.workspaces
+        .settle(slot.id, owner, repo)
+        .catch((e: unknown) =>
+          log.warn({ slot: slot.id, err: String(e) }, "could not clean the slot's checkout; it will be reset at the next job"),
+        );
       result.phases.lap('settle');
       slot.set('idle');
       this.emit('slot', slot);

@@ -75,7 +75,9 @@ export interface RunResult {
  */
 export function agentCommitMessage(job: Job): string {
   const { owner, repo, prNumber, taskDescription } = job.request;
-  const addresses = addressedComments(taskDescription, { owner, repo, number: prNumber }).map((u) => `\nAddresses: ${u}`).join('');
+  const addresses = addressedComments(taskDescription, { owner, repo, number: prNumber })
+    .map((u) => `\nAddresses: ${u}`)
+    .join('');
   return `feat: ${job.request.title}\n\nKiro-Job: ${job.id}${addresses}`;
 }
 
@@ -98,7 +100,16 @@ export async function runJob(ctx: RunContext, slot: Slot, job: Job): Promise<Run
   job.slotId = slot.id;
   job.startedAt = new Date().toISOString();
   // Assigned together so that TypeScript does not narrow job.error to null for the rest of the run.
-  Object.assign(job, { finishedAt: null, error: null, exitCode: null, signal: null, commitSha: null, summary: null, usage: null, blocked: null });
+  Object.assign(job, {
+    finishedAt: null,
+    error: null,
+    exitCode: null,
+    signal: null,
+    commitSha: null,
+    summary: null,
+    usage: null,
+    blocked: null,
+  });
   const phases = new PhaseTimes();
   await setState('preparing');
   phases.lap('record');
@@ -131,7 +142,10 @@ export async function runJob(ctx: RunContext, slot: Slot, job: Job): Promise<Run
     if (earlier) throw new AlreadyPushed(earlier);
     const taskFile = join(checkout.dir, 'TASK.md');
     // O_EXCL: never through a link the branch may hold in its place (a dangling one reads as missing).
-    const wroteTask = await writeFile(taskFile, job.request.taskDescription, { flag: 'wx' }).then(() => true, () => false);
+    const wroteTask = await writeFile(taskFile, job.request.taskDescription, { flag: 'wx' }).then(
+      () => true,
+      () => false,
+    );
     if (ctx.cancelled(job.id)) throw new WorkerError('CANCELLED', 'cancelled while preparing', 499);
 
     const agentArgv = expandCommand(config.agentCommand, { prompt: AGENT_PROMPT, taskFile });
@@ -141,9 +155,22 @@ export async function runJob(ctx: RunContext, slot: Slot, job: Job): Promise<Run
     let failure: (JobError & { code: ErrorCode }) | null;
     try {
       let usageToldAt = 0;
-      ({ exit, violation, failure, summary: job.summary, usage: job.usage, blocked: job.blocked } = await runAgent({
-        jobId: job.id, config, sandbox: ctx.sandbox, argv: agentArgv, env: agentEnv(ctx.env ?? process.env, config.agentEnvAllow),
-        tree: checkout.dir, gitDirs: [workspaces.mirrorDir(owner, repo)], log: jobLog,
+      ({
+        exit,
+        violation,
+        failure,
+        summary: job.summary,
+        usage: job.usage,
+        blocked: job.blocked,
+      } = await runAgent({
+        jobId: job.id,
+        config,
+        sandbox: ctx.sandbox,
+        argv: agentArgv,
+        env: agentEnv(ctx.env ?? process.env, config.agentEnvAllow),
+        tree: checkout.dir,
+        gitDirs: [workspaces.mirrorDir(owner, repo)],
+        log: jobLog,
         // Usage as the agent reports it, on the job (GET /jobs/:id) and announced at most every 2 s.
         onUsage: (usage) => {
           job.usage = usage;
@@ -193,7 +220,13 @@ export async function runJob(ctx: RunContext, slot: Slot, job: Job): Promise<Run
         }
         let onto = checkout.startSha;
         const sha = await workspaces.publish(checkout, {
-          owner, repo, branch, message: agentCommitMessage(job), author: { name: config.agentName, email: config.agentEmail }, exclude: wroteTask ? ['TASK.md'] : [], token: cred.token,
+          owner,
+          repo,
+          branch,
+          message: agentCommitMessage(job),
+          author: { name: config.agentName, email: config.agentEmail },
+          exclude: wroteTask ? ['TASK.md'] : [],
+          token: cred.token,
           // The last moment a cancel wins: once git push has started, the push does.
           beforePush: async (base) => {
             if (ctx.cancelled(job.id)) throw new WorkerError('CANCELLED', 'cancelled before its changes were pushed', 499);
@@ -218,9 +251,16 @@ export async function runJob(ctx: RunContext, slot: Slot, job: Job): Promise<Run
           finishJob(job, 'succeeded');
         } else finishJob(job, 'no-changes', { code: 'NO_CHANGES', message: 'the agent finished without changing any file' });
       } catch (e) {
-        if ((WorkerError.is(e) && (e.code === 'CANCELLED' || e.code === 'PR_CHANGED' || e.code === 'FORBIDDEN')) || e instanceof AlreadyPushed) throw e;
+        if (
+          (WorkerError.is(e) && (e.code === 'CANCELLED' || e.code === 'PR_CHANGED' || e.code === 'FORBIDDEN')) ||
+          e instanceof AlreadyPushed
+        )
+          throw e;
         const conflict = e instanceof PushConflictError;
-        finishJob(job, 'failed', { code: conflict ? 'PUSH_CONFLICT' : 'PUSH_FAILED', message: conflict ? e.message : `could not push to ${branch}: ${(e as Error).message}` });
+        finishJob(job, 'failed', {
+          code: conflict ? 'PUSH_CONFLICT' : 'PUSH_FAILED',
+          message: conflict ? e.message : `could not push to ${branch}: ${(e as Error).message}`,
+        });
       }
     }
   } catch (e) {
@@ -232,9 +272,11 @@ export async function runJob(ctx: RunContext, slot: Slot, job: Job): Promise<Run
     } else if (WorkerError.is(e) && e.code === 'CANCELLED') finishJob(job, 'cancelled', { code: 'CANCELLED', message: e.message });
     else if (WorkerError.is(e)) finishJob(job, 'failed', { code: e.code, message: e.message });
     else finishJob(job, 'failed', { code: 'INTERNAL', message: 'the worker failed while running this job; see its log' });
-    if (!WorkerError.is(e) && !(e instanceof AlreadyPushed)) log.error({ jobId: job.id, err: String(e) }, 'job failed with an unexpected error');
+    if (!WorkerError.is(e) && !(e instanceof AlreadyPushed))
+      log.error({ jobId: job.id, err: String(e) }, 'job failed with an unexpected error');
   }
-  if (job.state !== 'queued' && !isFinalState(job.state) && !requeue) finishJob(job, 'failed', { code: 'INTERNAL', message: 'job ended in an unexpected state' });
+  if (job.state !== 'queued' && !isFinalState(job.state) && !requeue)
+    finishJob(job, 'failed', { code: 'INTERNAL', message: 'job ended in an unexpected state' });
   if (requeue) {
     job.state = 'queued';
     job.slotId = null;

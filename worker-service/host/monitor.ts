@@ -39,7 +39,8 @@ export class HealthMonitor {
     log.info({ slots: slots.map((s) => `${s.id}:${s.state}${s.jobId ? `:${s.jobId}` : ''}`) }, 'pool health');
     for (const slot of slots) {
       const jobLog = this.deps.logOn(slot);
-      if (slot.state === 'busy' && slot.agent && jobLog && now - jobLog.lastOutputAt > config.agentSilenceMs) void slot.agent.stop('silence', config.killGraceMs);
+      if (slot.state === 'busy' && slot.agent && jobLog && now - jobLog.lastOutputAt > config.agentSilenceMs)
+        void slot.agent.stop('silence', config.killGraceMs);
       if (slot.state !== 'idle') continue;
       for (const [key, w] of slot.warm) {
         if (now - w.usedAt <= config.slotIdleRecycleMs) continue;

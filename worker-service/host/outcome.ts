@@ -28,18 +28,35 @@ export function outcomeOf({ exit, violation, failure }: AgentEnd, limits: { jobT
   switch (exit.stoppedBy) {
     case 'timeout':
       return {
-        kind: 'end', state: 'timed-out', note: `stopped: no result after ${seconds(limits.jobTimeoutMs)} s`,
+        kind: 'end',
+        state: 'timed-out',
+        note: `stopped: no result after ${seconds(limits.jobTimeoutMs)} s`,
         error: { code: 'TIMED_OUT', message: `the agent did not finish within ${seconds(limits.jobTimeoutMs)} seconds` },
       };
     case 'cancel':
       return { kind: 'end', state: 'cancelled', error: { code: 'CANCELLED', message: 'cancelled while the agent was running' } };
     case 'silence':
-      return { kind: 'end', state: 'failed', error: { code: 'AGENT_SILENT', message: `the agent printed nothing for ${seconds(limits.agentSilenceMs)} seconds and was stopped` } };
+      return {
+        kind: 'end',
+        state: 'failed',
+        error: { code: 'AGENT_SILENT', message: `the agent printed nothing for ${seconds(limits.agentSilenceMs)} seconds and was stopped` },
+      };
     case 'shutdown':
       return { kind: 'requeue' };
   }
-  if (exit.signal) return { kind: 'end', state: 'failed', crashed: true, error: { code: 'AGENT_CRASHED', message: `the agent was killed by signal ${exit.signal}` } };
+  if (exit.signal)
+    return {
+      kind: 'end',
+      state: 'failed',
+      crashed: true,
+      error: { code: 'AGENT_CRASHED', message: `the agent was killed by signal ${exit.signal}` },
+    };
   // The preset says what the code means (Kiro's 3: an MCP server did not start), with what the agent reported.
-  if (exit.exitCode !== 0) return { kind: 'end', state: 'failed', error: failure ?? { code: 'AGENT_FAILED', message: `the agent exited with code ${exit.exitCode}` } };
+  if (exit.exitCode !== 0)
+    return {
+      kind: 'end',
+      state: 'failed',
+      error: failure ?? { code: 'AGENT_FAILED', message: `the agent exited with code ${exit.exitCode}` },
+    };
   return { kind: 'push' };
 }

@@ -26,17 +26,23 @@ export class PrHousekeeping {
     const commenting = commenter && isFinalState(job.state);
     const finishing = finisher && job.state === 'succeeded';
     if (!commenting && !finishing) {
-      void credential().then((c) => c?.release()).catch(() => undefined);
+      void credential()
+        .then((c) => c?.release())
+        .catch(() => undefined);
       return;
     }
     const run = async () => {
       const held = await credential();
       try {
-        if (commenting) await commenter(job, held?.token).catch((e: unknown) => log.warn({ jobId: job.id, err: String(e) }, 'could not comment on the pull request'));
+        if (commenting)
+          await commenter(job, held?.token).catch((e: unknown) =>
+            log.warn({ jobId: job.id, err: String(e) }, 'could not comment on the pull request'),
+          );
         if (finishing) {
           const outcome = await finisher(job, held?.token);
           const fields = { jobId: job.id, readyForReview: outcome.readyForReview, review: outcome.review };
-          if (outcome.warnings.length) log.warn({ ...fields, warnings: outcome.warnings }, 'the pull request was not fully made ready for review');
+          if (outcome.warnings.length)
+            log.warn({ ...fields, warnings: outcome.warnings }, 'the pull request was not fully made ready for review');
           else log.info(fields, 'pull request followed up');
         }
       } finally {

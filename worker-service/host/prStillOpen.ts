@@ -17,9 +17,17 @@ export async function prStillOpen(facts: GitHubFacts | undefined, identityMode: 
   } catch (e) {
     throw new WorkerError('PUSH_FAILED', `could not check pull request #${prNumber} before pushing: ${(e as Error).message}`, 502);
   }
-  const why = !pr ? 'no longer exists' : pr.state !== 'open' ? 'was closed'
-    : pr.headRepo !== `${owner}/${repo}`.toLowerCase() || pr.head !== branch ? `now has the head ${pr.head}`
-      : pr.base !== job.request.baseBranch ? `now targets ${pr.base}` : branch === pr.defaultBranch ? `has the default branch as its head` : null;
+  const why = !pr
+    ? 'no longer exists'
+    : pr.state !== 'open'
+      ? 'was closed'
+      : pr.headRepo !== `${owner}/${repo}`.toLowerCase() || pr.head !== branch
+        ? `now has the head ${pr.head}`
+        : pr.base !== job.request.baseBranch
+          ? `now targets ${pr.base}`
+          : branch === pr.defaultBranch
+            ? `has the default branch as its head`
+            : null;
   if (why) throw new WorkerError('PR_CHANGED', `pull request #${prNumber} ${why} while the agent worked: nothing was pushed`, 409);
   // github mode: the requester must still be allowed to write (asked again, not from the cache).
   const login = job.request.requestedBy;
@@ -30,5 +38,6 @@ export async function prStillOpen(facts: GitHubFacts | undefined, identityMode: 
   } catch (e) {
     throw new WorkerError('PUSH_FAILED', `could not check ${login}'s permission before pushing: ${(e as Error).message}`, 502);
   }
-  if (!atLeast(permission, 'write')) throw new WorkerError('FORBIDDEN', `${login} may no longer write to ${owner}/${repo}: nothing was pushed`, 403);
+  if (!atLeast(permission, 'write'))
+    throw new WorkerError('FORBIDDEN', `${login} may no longer write to ${owner}/${repo}: nothing was pushed`, 403);
 }

@@ -60,7 +60,10 @@ const STREAM_CAP = 1_000_000;
  * held by Redis being away, and its record lands once Redis is back.
  */
 export class RedisAuditStore implements AuditStore {
-  constructor(private readonly redis: Redis, private readonly enqueue: (run: (r: Redis) => Promise<unknown>) => void) {}
+  constructor(
+    private readonly redis: Redis,
+    private readonly enqueue: (run: (r: Redis) => Promise<unknown>) => void,
+  ) {}
 
   async append(record: AuditRecord): Promise<void> {
     const entry = JSON.stringify(record);

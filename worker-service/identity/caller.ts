@@ -1,8 +1,6 @@
 // Who is asking: the worker token's holder (the admin in github mode; in token mode
 // everyone who has it), or a GitHub user signed in through a session.
-export type Caller =
-  | { readonly kind: 'admin'; readonly mode: 'token' | 'github' }
-  | { readonly kind: 'user'; readonly login: string };
+export type Caller = { readonly kind: 'admin'; readonly mode: 'token' | 'github' } | { readonly kind: 'user'; readonly login: string };
 
 /** The caller's name in logs and audit records: a login, `admin` (github mode's worker token), `token` (token mode), or `anonymous`. */
 export function callerName(c: Caller | undefined): string {

@@ -26,7 +26,10 @@ export interface GitHubUser {
 }
 
 export class GitHubFactsError extends Error {
-  constructor(message: string, readonly status: number | undefined) {
+  constructor(
+    message: string,
+    readonly status: number | undefined,
+  ) {
     super(message);
   }
 }
@@ -49,13 +52,19 @@ export function permissionOf(data: unknown): RepoPermission {
 }
 
 export function pullFactsOf(data: unknown): PullFacts {
-  const d = (data ?? {}) as { state?: unknown; head?: { ref?: unknown; repo?: { full_name?: unknown } | null }; base?: { ref?: unknown; repo?: { default_branch?: unknown } } };
+  const d = (data ?? {}) as {
+    state?: unknown;
+    head?: { ref?: unknown; repo?: { full_name?: unknown } | null };
+    base?: { ref?: unknown; repo?: { default_branch?: unknown } };
+  };
   const state = d.state === 'open' || d.state === 'closed' ? d.state : undefined;
   const head = typeof d.head?.ref === 'string' ? d.head.ref : undefined;
   const base = typeof d.base?.ref === 'string' ? d.base.ref : undefined;
   const defaultBranch = typeof d.base?.repo?.default_branch === 'string' ? d.base.repo.default_branch : undefined;
-  const headRepo = d.head?.repo === null ? null : typeof d.head?.repo?.full_name === 'string' ? d.head.repo.full_name.toLowerCase() : undefined;
-  if (!state || head === undefined || base === undefined || defaultBranch === undefined || headRepo === undefined) throw new GitHubFactsError('GitHub answered a pull request without its state, head or base', 502);
+  const headRepo =
+    d.head?.repo === null ? null : typeof d.head?.repo?.full_name === 'string' ? d.head.repo.full_name.toLowerCase() : undefined;
+  if (!state || head === undefined || base === undefined || defaultBranch === undefined || headRepo === undefined)
+    throw new GitHubFactsError('GitHub answered a pull request without its state, head or base', 502);
   return { state, head, headRepo, base, defaultBranch };
 }
 
@@ -67,7 +76,12 @@ interface Entry<T> {
 export class GitHubFacts {
   private readonly cache = new Map<string, Entry<unknown>>();
 
-  constructor(private readonly apiUrl: string, private readonly credentials: CredentialSource, private readonly ttlMs = 60_000, private readonly now = Date.now) {}
+  constructor(
+    private readonly apiUrl: string,
+    private readonly credentials: CredentialSource,
+    private readonly ttlMs = 60_000,
+    private readonly now = Date.now,
+  ) {}
 
   /** Whether the worker can ask GitHub at all (it has a credential). */
   get available(): boolean {
@@ -86,13 +100,23 @@ export class GitHubFacts {
     if (fresh) this.cache.delete(key);
     return this.cached(key, async () => {
       try {
-        const { data } = await (await this.client(owner, repo)).request('GET /repos/{owner}/{repo}/collaborators/{username}/permission', { owner, repo, username: login, request: { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) } });
+        const { data } = await (
+          await this.client(owner, repo)
+        ).request('GET /repos/{owner}/{repo}/collaborators/{username}/permission', {
+          owner,
+          repo,
+          username: login,
+          request: { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) },
+        });
         return permissionOf(data);
       } catch (e) {
         // Not a collaborator of a repository the worker sees (GitHub answers 404 for an unknown user too).
         if (e instanceof RequestError && e.status === 404) return 'none';
         if (CredentialError.is(e)) throw e;
-        throw new GitHubFactsError(`could not ask GitHub for ${login}'s permission on ${owner}/${repo}: ${describe(e)}`, e instanceof RequestError ? e.status : undefined);
+        throw new GitHubFactsError(
+          `could not ask GitHub for ${login}'s permission on ${owner}/${repo}: ${describe(e)}`,
+          e instanceof RequestError ? e.status : undefined,
+        );
       }
     });
   }
@@ -103,12 +127,22 @@ export class GitHubFacts {
     if (fresh) this.cache.delete(key);
     return this.cached(key, async () => {
       try {
-        const { data } = await (await this.client(owner, repo)).request('GET /repos/{owner}/{repo}/pulls/{pull_number}', { owner, repo, pull_number: number, request: { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) } });
+        const { data } = await (
+          await this.client(owner, repo)
+        ).request('GET /repos/{owner}/{repo}/pulls/{pull_number}', {
+          owner,
+          repo,
+          pull_number: number,
+          request: { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) },
+        });
         return pullFactsOf(data);
       } catch (e) {
         if (e instanceof RequestError && e.status === 404) return null;
         if (e instanceof GitHubFactsError || CredentialError.is(e)) throw e;
-        throw new GitHubFactsError(`could not read pull request #${number} of ${owner}/${repo}: ${describe(e)}`, e instanceof RequestError ? e.status : undefined);
+        throw new GitHubFactsError(
+          `could not read pull request #${number} of ${owner}/${repo}: ${describe(e)}`,
+          e instanceof RequestError ? e.status : undefined,
+        );
       }
     });
   }
@@ -116,15 +150,21 @@ export class GitHubFacts {
   /** GET /user with the user's own token: whose it is, or null when GitHub refuses it. Never cached, never kept. */
   async user(token: string): Promise<GitHubUser | null> {
     try {
-      const { data } = await new Octokit({ baseUrl: this.apiUrl, userAgent: USER_AGENT, auth: token }).request('GET /user', { request: { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) } });
+      const { data } = await new Octokit({ baseUrl: this.apiUrl, userAgent: USER_AGENT, auth: token }).request('GET /user', {
+        request: { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) },
+      });
       const login = (data as { login?: unknown }).login;
       const type = (data as { type?: unknown }).type;
-      if (typeof login !== 'string' || !isValidOwner(login.replace(/\[bot\]$/, ''))) throw new GitHubFactsError('GitHub answered GET /user without a valid login', 502);
+      if (typeof login !== 'string' || !isValidOwner(login.replace(/\[bot\]$/, '')))
+        throw new GitHubFactsError('GitHub answered GET /user without a valid login', 502);
       return { login, type: typeof type === 'string' ? type : 'User' };
     } catch (e) {
       if (e instanceof RequestError && (e.status === 401 || e.status === 403)) return null;
       if (e instanceof GitHubFactsError) throw e;
-      throw new GitHubFactsError(`could not ask GitHub whose the token is: ${describe(e)}`, e instanceof RequestError ? e.status : undefined);
+      throw new GitHubFactsError(
+        `could not ask GitHub whose the token is: ${describe(e)}`,
+        e instanceof RequestError ? e.status : undefined,
+      );
     }
   }
 

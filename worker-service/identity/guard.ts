@@ -19,7 +19,10 @@ export interface JobCounts {
 }
 
 export class QuotaError extends WorkerError {
-  constructor(message: string, readonly retryAfterSeconds: number) {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
     super('QUOTA_EXCEEDED', message, 429);
   }
 }
@@ -63,7 +66,11 @@ export class Guard {
    * the verified login in github mode. Throws a WorkerError, audited, when refused.
    * `release` must be called once the request is queued or failed.
    */
-  async admit(req: Asker, body: GenerateCodeRequest, opts: { quotaHeld?: boolean } = {}): Promise<{ request: GenerateCodeRequest; release: () => void }> {
+  async admit(
+    req: Asker,
+    body: GenerateCodeRequest,
+    opts: { quotaHeld?: boolean } = {},
+  ): Promise<{ request: GenerateCodeRequest; release: () => void }> {
     const caller = this.callerOf(req);
     try {
       const refusal = branchRefusal(body.branch, this.identity.branchPrefix);
@@ -71,7 +78,12 @@ export class Guard {
       let request = body;
       if (caller.kind === 'user') {
         if (body.requestedBy !== undefined && !sameLogin(body.requestedBy, caller.login)) {
-          throw new WorkerError('BAD_REQUEST', `requestedBy names ${body.requestedBy}, but you are signed in as ${caller.login}; leave it out`, 400, 'requestedBy');
+          throw new WorkerError(
+            'BAD_REQUEST',
+            `requestedBy names ${body.requestedBy}, but you are signed in as ${caller.login}; leave it out`,
+            400,
+            'requestedBy',
+          );
         }
         request = { ...body, requestedBy: caller.login };
         const answered = this.refusalBudget(caller.login, body.owner, body.repo);
@@ -83,7 +95,12 @@ export class Guard {
         }
         if (decide(caller, 'submit', { permission, isRequester: false }) !== 'allow') {
           this.refused(caller.login);
-          throw new WorkerError('FORBIDDEN', `${caller.login} may not write to ${body.owner}/${body.repo}: delegating needs write permission on the repository`, 403, 'repo');
+          throw new WorkerError(
+            'FORBIDDEN',
+            `${caller.login} may not write to ${body.owner}/${body.repo}: delegating needs write permission on the repository`,
+            403,
+            'repo',
+          );
         }
       }
       if (this.facts.available) {
@@ -122,14 +139,28 @@ export class Guard {
   async mayCancel(req: Asker, job: JobStatus): Promise<void> {
     const d = await this.decideOn(req.caller, 'cancel', job);
     if (d === 'allow') return;
-    const e = d === 'not-found' ? new WorkerError('NOT_FOUND', `no job ${job.jobId}`, 404) : new WorkerError('FORBIDDEN', `only the job's requester or a user with write permission on ${job.owner}/${job.repo} may cancel it`, 403);
+    const e =
+      d === 'not-found'
+        ? new WorkerError('NOT_FOUND', `no job ${job.jobId}`, 404)
+        : new WorkerError(
+            'FORBIDDEN',
+            `only the job's requester or a user with write permission on ${job.owner}/${job.repo} may cancel it`,
+            403,
+          );
     await this.record(req, 'cancel', { outcome: 'refused', code: e.code, ...where(job), jobId: job.jobId });
     throw e;
   }
 
   /** One audit record: a log line and a durable entry. Never throws (a full disk must not fail a cancel). */
   async record(req: Asker, action: AuditRecord['action'], rest: Partial<AuditRecord> & Pick<AuditRecord, 'outcome'>): Promise<void> {
-    const record: AuditRecord = { time: new Date(this.now()).toISOString(), caller: callerName(req.caller), action, requestId: String(req.id), ip: req.ip, ...rest };
+    const record: AuditRecord = {
+      time: new Date(this.now()).toISOString(),
+      caller: callerName(req.caller),
+      action,
+      requestId: String(req.id),
+      ip: req.ip,
+      ...rest,
+    };
     this.log.info({ audit: true, ...record }, `audit: ${action} ${record.outcome}`);
     await this.audit.append(record).catch((e: unknown) => this.log.warn({ err: String(e) }, 'could not keep an audit record'));
   }
@@ -159,9 +190,16 @@ export class Guard {
         else this.asking.delete(key);
       };
     }
-    if (recent.length === 0) throw new QuotaError(`${underWay} questions to GitHub about your access to other repositories are under way; try again in a moment`, 1);
+    if (recent.length === 0)
+      throw new QuotaError(
+        `${underWay} questions to GitHub about your access to other repositories are under way; try again in a moment`,
+        1,
+      );
     const wait = Math.max(1, Math.ceil(((recent[0] ?? this.now()) + REFUSAL_WINDOW_MS - this.now()) / 1000));
-    throw new QuotaError(`you were refused write access to ${recent.length} repositories in the last ${REFUSAL_WINDOW_MS / 60_000} minutes; questions about other repositories wait ${formatSeconds(wait)} (each costs the worker's GitHub budget)`, wait);
+    throw new QuotaError(
+      `you were refused write access to ${recent.length} repositories in the last ${REFUSAL_WINDOW_MS / 60_000} minutes; questions about other repositories wait ${formatSeconds(wait)} (each costs the worker's GitHub budget)`,
+      wait,
+    );
   }
 
   private refused(login: string): void {
@@ -180,7 +218,10 @@ export class Guard {
     const isRequester = sameLogin(job.requestedBy, caller.login);
     // The requester reads and cancels their own job without a question to GitHub.
     if (isRequester) return decide(caller, action, { permission: 'none', isRequester });
-    return decide(caller, action, { permission: await this.ask(() => this.facts.permission(job.owner, job.repo, caller.login)), isRequester });
+    return decide(caller, action, {
+      permission: await this.ask(() => this.facts.permission(job.owner, job.repo, caller.login)),
+      isRequester,
+    });
   }
 
   /** Per user: at most userMaxActive queued or running, userMaxJobsPerDay a day, userDailyTokens a day. */
@@ -197,14 +238,30 @@ export class Guard {
       const now = this.now();
       const dayStart = startOfUtcDay(now);
       const untilMidnight = Math.ceil((dayStart + 86_400_000 - now) / 1000);
-      const { maxActive, maxPerDay, dailyTokens } = { maxActive: this.identity.userMaxActive, maxPerDay: this.identity.userMaxJobsPerDay, dailyTokens: this.identity.userDailyTokens };
+      const { maxActive, maxPerDay, dailyTokens } = {
+        maxActive: this.identity.userMaxActive,
+        maxPerDay: this.identity.userMaxJobsPerDay,
+        dailyTokens: this.identity.userDailyTokens,
+      };
       const today = await this.jobs.byRequester(login, { limit: maxPerDay + 1, sinceMs: dayStart });
       const active = (await this.jobs.unfinished()).filter((j) => sameLogin(j.requestedBy, login)).length + pending;
-      if (active >= maxActive) throw new QuotaError(`${active} delegations of yours are in flight (at most ${maxActive}, KIRO_USER_MAX_ACTIVE); the next can start when one ends`, 30);
-      if (today.jobs.length + pending >= maxPerDay) throw new QuotaError(`you have delegated ${maxPerDay} jobs today (KIRO_USER_MAX_JOBS_PER_DAY); the count starts again at midnight UTC, in ${formatSeconds(untilMidnight)}`, untilMidnight);
+      if (active >= maxActive)
+        throw new QuotaError(
+          `${active} delegations of yours are in flight (at most ${maxActive}, KIRO_USER_MAX_ACTIVE); the next can start when one ends`,
+          30,
+        );
+      if (today.jobs.length + pending >= maxPerDay)
+        throw new QuotaError(
+          `you have delegated ${maxPerDay} jobs today (KIRO_USER_MAX_JOBS_PER_DAY); the count starts again at midnight UTC, in ${formatSeconds(untilMidnight)}`,
+          untilMidnight,
+        );
       if (dailyTokens !== undefined) {
         const spent = today.jobs.reduce((n, j) => n + (j.usage ? j.usage.inputTokens + j.usage.outputTokens : 0), 0);
-        if (spent >= dailyTokens) throw new QuotaError(`your jobs used ${spent.toLocaleString('en-US')} tokens today, the daily budget (KIRO_USER_DAILY_TOKENS) is ${dailyTokens.toLocaleString('en-US')}; it resets at midnight UTC, in ${formatSeconds(untilMidnight)}`, untilMidnight);
+        if (spent >= dailyTokens)
+          throw new QuotaError(
+            `your jobs used ${spent.toLocaleString('en-US')} tokens today, the daily budget (KIRO_USER_DAILY_TOKENS) is ${dailyTokens.toLocaleString('en-US')}; it resets at midnight UTC, in ${formatSeconds(untilMidnight)}`,
+            untilMidnight,
+          );
       }
       return release;
     } catch (e) {
@@ -226,7 +283,9 @@ export class Guard {
   }
 }
 
-function where(j: Pick<GenerateCodeRequest, 'owner' | 'repo' | 'branch' | 'prNumber'> | Pick<JobStatus, 'owner' | 'repo' | 'branch' | 'prNumber'>) {
+function where(
+  j: Pick<GenerateCodeRequest, 'owner' | 'repo' | 'branch' | 'prNumber'> | Pick<JobStatus, 'owner' | 'repo' | 'branch' | 'prNumber'>,
+) {
   return { owner: j.owner, repo: j.repo, branch: j.branch, prNumber: j.prNumber };
 }
 

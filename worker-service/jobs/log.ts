@@ -51,7 +51,11 @@ export class JobLog extends EventEmitter<{ data: [Buffer]; end: [] }> {
   lastOutputAt = Date.now();
   private ended = false;
 
-  constructor(readonly path: string, private readonly maxBytes = 20 * 1024 * 1024, private readonly redactor: OutputFilter = new OutputRedactor()) {
+  constructor(
+    readonly path: string,
+    private readonly maxBytes = 20 * 1024 * 1024,
+    private readonly redactor: OutputFilter = new OutputRedactor(),
+  ) {
     super();
     this.base = fileSize(path);
     this.stream = createWriteStream(path, { flags: 'a' });

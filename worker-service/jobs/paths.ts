@@ -27,6 +27,7 @@ export function underStateDir(stateDir: string, path: string): string {
 /** stateDir/part/part/…: each part one plain segment, the whole strictly inside the state folder. */
 export function statePath(stateDir: string, ...parts: string[]): string {
   const bad = parts.find((p) => !isPlainSegment(p));
-  if (bad !== undefined || parts.length === 0) throw new UnsafePathError(`${JSON.stringify(bad ?? '')} is not a plain name for a path in the state folder`);
+  if (bad !== undefined || parts.length === 0)
+    throw new UnsafePathError(`${JSON.stringify(bad ?? '')} is not a plain name for a path in the state folder`);
   return underStateDir(stateDir, parts.join(sep));
 }

@@ -29,7 +29,10 @@ export async function sweepJobFiles(stateDir: string, cutoffMs: number, running:
       return false;
     }
   };
-  for (const [sub, idOf] of [['logs', (n: string) => (n.endsWith('.log') ? n.slice(0, -4) : null)], ['sandbox', (n: string) => n]] as const) {
+  for (const [sub, idOf] of [
+    ['logs', (n: string) => (n.endsWith('.log') ? n.slice(0, -4) : null)],
+    ['sandbox', (n: string) => n],
+  ] as const) {
     const dir = join(stateDir, sub);
     const names = await readdir(dir).catch(() => [] as string[]);
     for (const name of names) {

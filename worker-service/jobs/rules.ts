@@ -25,11 +25,19 @@ export function finishJob(job: Job, state: JobState, error: (JobError & { code: 
  * A submit whose idempotency scope (scopeKeyOf) already has a job asks for that job again
  * when it names the same pull request and title; anything else is a conflict.
  */
-export function sameRequest(known: Pick<GenerateCodeRequest, 'prNumber' | 'title'>, asked: Pick<GenerateCodeRequest, 'prNumber' | 'title'>): boolean {
+export function sameRequest(
+  known: Pick<GenerateCodeRequest, 'prNumber' | 'title'>,
+  asked: Pick<GenerateCodeRequest, 'prNumber' | 'title'>,
+): boolean {
   return known.prNumber === asked.prNumber && known.title === asked.title;
 }
 
 /** The answer to a submit that reuses an idempotency key for another request. */
 export function idempotencyConflict(request: Pick<GenerateCodeRequest, 'idempotencyKey' | 'branch'>): WorkerError {
-  return new WorkerError('IDEMPOTENCY_CONFLICT', `idempotency key ${request.idempotencyKey} was already used for another pull request on ${request.branch}`, 409, 'idempotencyKey');
+  return new WorkerError(
+    'IDEMPOTENCY_CONFLICT',
+    `idempotency key ${request.idempotencyKey} was already used for another pull request on ${request.branch}`,
+    409,
+    'idempotencyKey',
+  );
 }

@@ -41,20 +41,71 @@ export class WorkerMetrics {
 
   constructor(private readonly opts: MetricsOptions) {
     const registers = [this.registry];
-    this.jobsFinished = new Counter({ name: 'kiro_jobs_finished_total', help: 'Jobs that reached a final state, by state and error code (none: no error)', labelNames: ['state', 'code'], registers });
+    this.jobsFinished = new Counter({
+      name: 'kiro_jobs_finished_total',
+      help: 'Jobs that reached a final state, by state and error code (none: no error)',
+      labelNames: ['state', 'code'],
+      registers,
+    });
     this.queueDepth = new Gauge({ name: 'kiro_queue_depth', help: 'Jobs waiting for a slot (a fleet: in the shared queue)', registers });
     this.slotsBusy = new Gauge({ name: 'kiro_slots_busy', help: 'Slots running a job, by worker host', labelNames: ['host'], registers });
-    this.slotsCapacity = new Gauge({ name: 'kiro_slots_capacity', help: 'Slots of a worker host (KIRO_WORKER_SLOTS)', labelNames: ['host'], registers });
-    this.phaseSeconds = new Histogram({ name: 'kiro_job_phase_duration_seconds', help: 'Time a job spent in each of the service\'s own phases (the agent\'s run aside)', labelNames: ['phase'], buckets: SECONDS_PHASE, registers });
-    this.agentSeconds = new Histogram({ name: 'kiro_agent_run_duration_seconds', help: 'Wall time of an agent run, spawn to exit, by agent preset', labelNames: ['preset'], buckets: SECONDS_AGENT, registers });
-    this.tokens = new Counter({ name: 'kiro_agent_tokens_total', help: 'Tokens the agents reported, by agent preset and kind (input, output)', labelNames: ['preset', 'kind'], registers });
-    this.costUsd = new Counter({ name: 'kiro_agent_cost_usd_total', help: 'Cost in US dollars the agents reported (where their CLI says), by agent preset', labelNames: ['preset'], registers });
-    this.deliveries = new Counter({ name: 'kiro_webhook_deliveries_total', help: 'GitHub webhook deliveries by event (other: not one that starts work) and how they were answered', labelNames: ['event', 'result'], registers });
-    this.redisOutages = new Counter({ name: 'kiro_redis_outages_total', help: 'Times one of this host\'s Redis connections was lost, by connection', labelNames: ['connection'], registers });
-    this.httpSeconds = new Histogram({ name: 'kiro_http_request_duration_seconds', help: 'HTTP requests by route pattern, method and status class', labelNames: ['route', 'method', 'status_class'], buckets: SECONDS_FAST, registers });
+    this.slotsCapacity = new Gauge({
+      name: 'kiro_slots_capacity',
+      help: 'Slots of a worker host (KIRO_WORKER_SLOTS)',
+      labelNames: ['host'],
+      registers,
+    });
+    this.phaseSeconds = new Histogram({
+      name: 'kiro_job_phase_duration_seconds',
+      help: "Time a job spent in each of the service's own phases (the agent's run aside)",
+      labelNames: ['phase'],
+      buckets: SECONDS_PHASE,
+      registers,
+    });
+    this.agentSeconds = new Histogram({
+      name: 'kiro_agent_run_duration_seconds',
+      help: 'Wall time of an agent run, spawn to exit, by agent preset',
+      labelNames: ['preset'],
+      buckets: SECONDS_AGENT,
+      registers,
+    });
+    this.tokens = new Counter({
+      name: 'kiro_agent_tokens_total',
+      help: 'Tokens the agents reported, by agent preset and kind (input, output)',
+      labelNames: ['preset', 'kind'],
+      registers,
+    });
+    this.costUsd = new Counter({
+      name: 'kiro_agent_cost_usd_total',
+      help: 'Cost in US dollars the agents reported (where their CLI says), by agent preset',
+      labelNames: ['preset'],
+      registers,
+    });
+    this.deliveries = new Counter({
+      name: 'kiro_webhook_deliveries_total',
+      help: 'GitHub webhook deliveries by event (other: not one that starts work) and how they were answered',
+      labelNames: ['event', 'result'],
+      registers,
+    });
+    this.redisOutages = new Counter({
+      name: 'kiro_redis_outages_total',
+      help: "Times one of this host's Redis connections was lost, by connection",
+      labelNames: ['connection'],
+      registers,
+    });
+    this.httpSeconds = new Histogram({
+      name: 'kiro_http_request_duration_seconds',
+      help: 'HTTP requests by route pattern, method and status class',
+      labelNames: ['route', 'method', 'status_class'],
+      buckets: SECONDS_FAST,
+      registers,
+    });
     const streams = opts.openStreams;
     new Gauge({
-      name: 'kiro_open_streams', help: 'Open event and log streams (GET /events, GET /jobs/:id/log), by route pattern', labelNames: ['route'], registers,
+      name: 'kiro_open_streams',
+      help: 'Open event and log streams (GET /events, GET /jobs/:id/log), by route pattern',
+      labelNames: ['route'],
+      registers,
       collect() {
         this.reset();
         for (const [route, n] of streams?.() ?? []) this.set({ route }, n);

@@ -45,60 +45,78 @@ declare module 'fastify' {
   }
 }
 
-export default fp<{ config: WorkerConfig }>(async function auth(app: FastifyInstance, opts) {
-  const { token, identity } = opts.config;
-  if (identity.mode === 'github' && identity.sessionSecret) {
-    await app.register(jwt, {
-      secret: identity.sessionSecret,
-      sign: { algorithm: 'HS256', iss: ISSUER, expiresIn: identity.sessionTtlS * 1000 },
-      verify: { algorithms: ['HS256'], allowedIss: ISSUER },
-    });
-    app.decorate('issueSession', (login: string) => {
-      const signed = app.jwt.sign({ sub: login });
-      const { exp } = app.jwt.decode<{ exp: number }>(signed) ?? { exp: Math.floor(Date.now() / 1000) + identity.sessionTtlS };
-      return { token: signed, expiresAt: new Date(exp * 1000).toISOString() };
-    });
-  } else if (!token) {
-    app.log.warn('no KIRO_WORKER_TOKEN set: accepting unauthenticated requests (allowed on loopback only, for Host 127.0.0.1 or localhost)');
-    // Without a token, a web page could drive this worker through DNS rebinding (its name made to
-    // point at 127.0.0.1): only requests addressed to loopback by name or number are served.
-    app.addHook('onRequest', async (req, reply) => {
-      const address = app.server.address();
-      const port = address && typeof address === 'object' ? address.port : opts.config.port;
-      if (!loopbackHosts(port).has((req.headers.host ?? '').toLowerCase())) {
-        return reply.code(421).send({ code: 'MISDIRECTED', message: 'this worker has no token and answers only requests addressed to http://127.0.0.1 or http://localhost with its port' });
+export default fp<{ config: WorkerConfig }>(
+  async function auth(app: FastifyInstance, opts) {
+    const { token, identity } = opts.config;
+    if (identity.mode === 'github' && identity.sessionSecret) {
+      await app.register(jwt, {
+        secret: identity.sessionSecret,
+        sign: { algorithm: 'HS256', iss: ISSUER, expiresIn: identity.sessionTtlS * 1000 },
+        verify: { algorithms: ['HS256'], allowedIss: ISSUER },
+      });
+      app.decorate('issueSession', (login: string) => {
+        const signed = app.jwt.sign({ sub: login });
+        const { exp } = app.jwt.decode<{ exp: number }>(signed) ?? { exp: Math.floor(Date.now() / 1000) + identity.sessionTtlS };
+        return { token: signed, expiresAt: new Date(exp * 1000).toISOString() };
+      });
+    } else if (!token) {
+      app.log.warn(
+        'no KIRO_WORKER_TOKEN set: accepting unauthenticated requests (allowed on loopback only, for Host 127.0.0.1 or localhost)',
+      );
+      // Without a token, a web page could drive this worker through DNS rebinding (its name made to
+      // point at 127.0.0.1): only requests addressed to loopback by name or number are served.
+      app.addHook('onRequest', async (req, reply) => {
+        const address = app.server.address();
+        const port = address && typeof address === 'object' ? address.port : opts.config.port;
+        if (!loopbackHosts(port).has((req.headers.host ?? '').toLowerCase())) {
+          return reply.code(421).send({
+            code: 'MISDIRECTED',
+            message: 'this worker has no token and answers only requests addressed to http://127.0.0.1 or http://localhost with its port',
+          });
+        }
+      });
+    }
+
+    const identify = (req: FastifyRequest): Caller | undefined => {
+      if (identity.mode === 'token') {
+        if (!token) return { kind: 'admin', mode: 'token' };
+        return tokenMatches(token, req.headers.authorization) ? { kind: 'admin', mode: 'token' } : undefined;
       }
+      if (token && tokenMatches(token, req.headers.authorization)) return { kind: 'admin', mode: 'github' };
+      const bearer = bearerOf(req.headers.authorization);
+      if (!bearer) return undefined;
+      try {
+        const claims = app.jwt.verify<{ sub?: unknown }>(bearer);
+        if (typeof claims.sub === 'string' && claims.sub) return { kind: 'user', login: claims.sub };
+        req.authProblem = 'the session token names nobody';
+      } catch (e) {
+        const code = (e as { code?: string }).code;
+        req.authProblem =
+          code === 'FAST_JWT_EXPIRED'
+            ? 'your session has expired: sign in again (POST /auth/github)'
+            : 'the session token is not valid here';
+      }
+      return undefined;
+    };
+
+    app.addHook('onRequest', async (req) => {
+      req.caller = identify(req);
+      req.log = req.log.child({ caller: callerName(req.caller) });
     });
-  }
 
-  const identify = (req: FastifyRequest): Caller | undefined => {
-    if (identity.mode === 'token') {
-      if (!token) return { kind: 'admin', mode: 'token' };
-      return tokenMatches(token, req.headers.authorization) ? { kind: 'admin', mode: 'token' } : undefined;
-    }
-    if (token && tokenMatches(token, req.headers.authorization)) return { kind: 'admin', mode: 'github' };
-    const bearer = bearerOf(req.headers.authorization);
-    if (!bearer) return undefined;
-    try {
-      const claims = app.jwt.verify<{ sub?: unknown }>(bearer);
-      if (typeof claims.sub === 'string' && claims.sub) return { kind: 'user', login: claims.sub };
-      req.authProblem = 'the session token names nobody';
-    } catch (e) {
-      const code = (e as { code?: string }).code;
-      req.authProblem = code === 'FAST_JWT_EXPIRED' ? 'your session has expired: sign in again (POST /auth/github)' : 'the session token is not valid here';
-    }
-    return undefined;
-  };
-
-  app.addHook('onRequest', async (req) => {
-    req.caller = identify(req);
-    req.log = req.log.child({ caller: callerName(req.caller) });
-  });
-
-  app.addHook('preParsing', async (req, reply) => {
-    const route = `${req.method} ${req.routeOptions.url ?? ''}`;
-    if (req.caller || PUBLIC.has(route) || OWN_CHECK.has(route) || (opts.config.publicDocs && isDocsRoute(req.routeOptions.url ?? ''))) return;
-    const how = identity.mode === 'github' ? 'Authorization: Bearer <a session from POST /auth/github, or KIRO_WORKER_TOKEN>' : 'Authorization: Bearer <KIRO_WORKER_TOKEN>';
-    return reply.code(401).header('www-authenticate', `Bearer realm="kiro-worker"`).send({ code: 'UNAUTHORIZED', message: req.authProblem ?? `a valid bearer token is required (${how})` });
-  });
-}, { name: 'auth' });
+    app.addHook('preParsing', async (req, reply) => {
+      const route = `${req.method} ${req.routeOptions.url ?? ''}`;
+      if (req.caller || PUBLIC.has(route) || OWN_CHECK.has(route) || (opts.config.publicDocs && isDocsRoute(req.routeOptions.url ?? '')))
+        return;
+      const how =
+        identity.mode === 'github'
+          ? 'Authorization: Bearer <a session from POST /auth/github, or KIRO_WORKER_TOKEN>'
+          : 'Authorization: Bearer <KIRO_WORKER_TOKEN>';
+      return reply
+        .code(401)
+        .header('www-authenticate', `Bearer realm="kiro-worker"`)
+        .send({ code: 'UNAUTHORIZED', message: req.authProblem ?? `a valid bearer token is required (${how})` });
+    });
+  },
+  { name: 'auth' },
+);

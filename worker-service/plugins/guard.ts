@@ -11,10 +11,14 @@ declare module 'fastify' {
   }
 }
 
-export default fp<{ config: WorkerConfig }>(async function guardPlugin(app: FastifyInstance, opts) {
-  const { config } = opts;
-  const log = app.log.child({ part: 'guard' });
-  const facts = app.githubFacts;
-  if (!facts.available) log.warn('no GitHub credential: pull requests are not checked before a job is queued (nor can the worker push to GitHub)');
-  app.decorate('guard', new Guard(config.identity, facts, app.jobs, app.jobs.audit, log));
-}, { name: 'guard', dependencies: ['pool', 'auth'] });
+export default fp<{ config: WorkerConfig }>(
+  async function guardPlugin(app: FastifyInstance, opts) {
+    const { config } = opts;
+    const log = app.log.child({ part: 'guard' });
+    const facts = app.githubFacts;
+    if (!facts.available)
+      log.warn('no GitHub credential: pull requests are not checked before a job is queued (nor can the worker push to GitHub)');
+    app.decorate('guard', new Guard(config.identity, facts, app.jobs, app.jobs.audit, log));
+  },
+  { name: 'guard', dependencies: ['pool', 'auth'] },
+);

@@ -29,11 +29,17 @@ const openapi: FastifyPluginAsync<{ config: WorkerConfig }> = async (app, { conf
       info: {
         title: 'Kiro Delegate worker',
         version: VERSION,
-        description: 'Runs AI coding agents in sandboxes and pushes their commits to pull requests. Errors are `{code, message}`; codes are listed in shared/errorCodes.ts.',
+        description:
+          'Runs AI coding agents in sandboxes and pushes their commits to pull requests. Errors are `{code, message}`; codes are listed in shared/errorCodes.ts.',
       },
       components: {
         securitySchemes: {
-          bearer: { type: 'http', scheme: 'bearer', description: 'KIRO_WORKER_TOKEN; with KIRO_AUTH=github also a session from POST /auth/github. GET /metrics also takes KIRO_METRICS_TOKEN.' },
+          bearer: {
+            type: 'http',
+            scheme: 'bearer',
+            description:
+              'KIRO_WORKER_TOKEN; with KIRO_AUTH=github also a session from POST /auth/github. GET /metrics also takes KIRO_METRICS_TOKEN.',
+          },
         },
       },
       security: [{ bearer: [] }],

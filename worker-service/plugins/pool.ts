@@ -36,44 +36,62 @@ export interface PoolPluginOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-export default fp<PoolPluginOptions>(async function poolPlugin(app: FastifyInstance, opts) {
-  const { config } = opts;
-  const log = app.log.child({ part: 'pool' });
-  const workspaces = new Workspaces(config.stateDir, config.gitBaseUrl);
-  const credentials = credentialSource(config, { log });
-  const commenter = opts.commenter ?? (credentials.kind !== 'none' ? githubCommenter(config.githubApiUrl) : undefined);
-  const finisher = opts.finisher ?? (credentials.kind !== 'none' ? githubFinisher(config.githubApiUrl) : undefined);
-  // One source of GitHub facts for the pre-push check and the routes' authorization (plugins/guard.ts).
-  const facts = new GitHubFacts(config.githubApiUrl, credentials);
-  app.decorate('githubFacts', facts);
-  app.decorate('credentials', credentials);
-  const hostDeps = { config, workspaces, credentials, log, commenter, finisher, version: opts.version, env: opts.env, sandbox: app.sandbox, facts };
-  let jobs: JobService;
-  if (config.fleet) {
-    jobs = new FleetJobService(hostDeps, config.fleet);
-  } else {
-    const queue = new EmbeddedQueue({ ...hostDeps, store: new JobStore(config.stateDir) });
-    app.decorate('embeddedQueue', queue);
-    jobs = new EmbeddedJobService(queue, config.stateDir);
-  }
-  app.decorate('jobs', jobs);
-  // Retention: at start, then every hour; said in the log when anything went.
-  const sweep = async () => {
-    const removed = await jobs.sweep(Date.now() - config.retentionDays * DAY_MS).catch((e: unknown) => {
-      log.warn({ err: String(e) }, 'retention sweep failed; trying again within the hour');
-      return 0;
+export default fp<PoolPluginOptions>(
+  async function poolPlugin(app: FastifyInstance, opts) {
+    const { config } = opts;
+    const log = app.log.child({ part: 'pool' });
+    const workspaces = new Workspaces(config.stateDir, config.gitBaseUrl);
+    const credentials = credentialSource(config, { log });
+    const commenter = opts.commenter ?? (credentials.kind !== 'none' ? githubCommenter(config.githubApiUrl) : undefined);
+    const finisher = opts.finisher ?? (credentials.kind !== 'none' ? githubFinisher(config.githubApiUrl) : undefined);
+    // One source of GitHub facts for the pre-push check and the routes' authorization (plugins/guard.ts).
+    const facts = new GitHubFacts(config.githubApiUrl, credentials);
+    app.decorate('githubFacts', facts);
+    app.decorate('credentials', credentials);
+    const hostDeps = {
+      config,
+      workspaces,
+      credentials,
+      log,
+      commenter,
+      finisher,
+      version: opts.version,
+      env: opts.env,
+      sandbox: app.sandbox,
+      facts,
+    };
+    let jobs: JobService;
+    if (config.fleet) {
+      jobs = new FleetJobService(hostDeps, config.fleet);
+    } else {
+      const queue = new EmbeddedQueue({ ...hostDeps, store: new JobStore(config.stateDir) });
+      app.decorate('embeddedQueue', queue);
+      jobs = new EmbeddedJobService(queue, config.stateDir);
+    }
+    app.decorate('jobs', jobs);
+    // Retention: at start, then every hour; said in the log when anything went.
+    const sweep = async () => {
+      const removed = await jobs.sweep(Date.now() - config.retentionDays * DAY_MS).catch((e: unknown) => {
+        log.warn({ err: String(e) }, 'retention sweep failed; trying again within the hour');
+        return 0;
+      });
+      if (removed > 0)
+        log.info(
+          { removed, retentionDays: config.retentionDays },
+          `retention: removed ${removed} finished jobs older than ${config.retentionDays} days (KIRO_JOB_RETENTION_DAYS)`,
+        );
+    };
+    let sweeper: NodeJS.Timeout | undefined;
+    app.addHook('onReady', async () => {
+      await jobs.init();
+      await sweep();
+      sweeper = setInterval(() => void sweep(), SWEEP_EVERY_MS);
+      sweeper.unref();
     });
-    if (removed > 0) log.info({ removed, retentionDays: config.retentionDays }, `retention: removed ${removed} finished jobs older than ${config.retentionDays} days (KIRO_JOB_RETENTION_DAYS)`);
-  };
-  let sweeper: NodeJS.Timeout | undefined;
-  app.addHook('onReady', async () => {
-    await jobs.init();
-    await sweep();
-    sweeper = setInterval(() => void sweep(), SWEEP_EVERY_MS);
-    sweeper.unref();
-  });
-  app.addHook('onClose', async () => {
-    clearInterval(sweeper);
-    await jobs.close();
-  });
-}, { name: 'pool', dependencies: ['sandbox'] });
+    app.addHook('onClose', async () => {
+      clearInterval(sweeper);
+      await jobs.close();
+    });
+  },
+  { name: 'pool', dependencies: ['sandbox'] },
+);

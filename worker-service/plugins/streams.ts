@@ -25,37 +25,49 @@ declare module 'fastify' {
 
 /** Signed-in users by login; everyone else (token mode, unauthenticated) by address, like the rate limit. */
 export const streamKeyOf = (req: FastifyRequest): string | null =>
-  req.caller?.kind === 'admin' && req.caller.mode === 'github' ? null : req.caller?.kind === 'user' ? `user:${req.caller.login.toLowerCase()}` : `ip:${req.ip}`;
+  req.caller?.kind === 'admin' && req.caller.mode === 'github'
+    ? null
+    : req.caller?.kind === 'user'
+      ? `user:${req.caller.login.toLowerCase()}`
+      : `ip:${req.ip}`;
 
-export default fp<{ config: WorkerConfig }>(async function streams(app: FastifyInstance, opts) {
-  const { streamMaxPerCaller: max, streamIdleMs: idleMs } = opts.config;
-  const counts = new Map<string, number>();
-  const byRoute = new Map<string, number>();
-  const add = (map: Map<string, number>, key: string, n: number) => {
-    const now = (map.get(key) ?? 0) + n;
-    if (now > 0) map.set(key, now);
-    else map.delete(key);
-  };
-  app.decorate('streams', {
-    idleMs,
-    counts,
-    byRoute,
-    open(req: FastifyRequest) {
-      const key = streamKeyOf(req);
-      if (key !== null) {
-        const n = counts.get(key) ?? 0;
-        if (n >= max) throw new WorkerError('TOO_MANY_STREAMS', `${n} event or log streams of yours are open on this host (at most ${max}, KIRO_STREAM_MAX_PER_CALLER); close one (a terminal, a window) and try again`, 429);
-        add(counts, key, 1);
-      }
-      const route = req.routeOptions.url ?? '';
-      add(byRoute, route, 1);
-      let released = false;
-      return () => {
-        if (released) return;
-        released = true;
-        if (key !== null) add(counts, key, -1);
-        add(byRoute, route, -1);
-      };
-    },
-  } satisfies StreamLimits);
-}, { name: 'streams', dependencies: ['auth'] });
+export default fp<{ config: WorkerConfig }>(
+  async function streams(app: FastifyInstance, opts) {
+    const { streamMaxPerCaller: max, streamIdleMs: idleMs } = opts.config;
+    const counts = new Map<string, number>();
+    const byRoute = new Map<string, number>();
+    const add = (map: Map<string, number>, key: string, n: number) => {
+      const now = (map.get(key) ?? 0) + n;
+      if (now > 0) map.set(key, now);
+      else map.delete(key);
+    };
+    app.decorate('streams', {
+      idleMs,
+      counts,
+      byRoute,
+      open(req: FastifyRequest) {
+        const key = streamKeyOf(req);
+        if (key !== null) {
+          const n = counts.get(key) ?? 0;
+          if (n >= max)
+            throw new WorkerError(
+              'TOO_MANY_STREAMS',
+              `${n} event or log streams of yours are open on this host (at most ${max}, KIRO_STREAM_MAX_PER_CALLER); close one (a terminal, a window) and try again`,
+              429,
+            );
+          add(counts, key, 1);
+        }
+        const route = req.routeOptions.url ?? '';
+        add(byRoute, route, 1);
+        let released = false;
+        return () => {
+          if (released) return;
+          released = true;
+          if (key !== null) add(counts, key, -1);
+          add(byRoute, route, -1);
+        };
+      },
+    } satisfies StreamLimits);
+  },
+  { name: 'streams', dependencies: ['auth'] },
+);

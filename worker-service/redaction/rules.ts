@@ -35,13 +35,20 @@ const PEM_LABEL = '(?:[A-Z0-9]+ ){0,4}PRIVATE KEY(?: BLOCK)?-----';
 const SHAPES: Shape[] = [
   // GitHub: personal, OAuth, user-to-server, server-to-server (an App's installation token), refresh.
   ...['ghp_', 'gho_', 'ghu_', 'ghs_', 'ghr_'].map((marker) => ({
-    marker, boundary: true,
+    marker,
+    boundary: true,
     full: new RegExp(`${marker}[A-Za-z0-9]{20,255}`, 'y'),
     partial: new RegExp(`${marker}[A-Za-z0-9]{0,255}$`, 'y'),
   })),
   { marker: 'github_pat_', boundary: true, full: /github_pat_[A-Za-z0-9_]{20,255}/y, partial: /github_pat_[A-Za-z0-9_]{0,255}$/y },
   // OpenAI (sk-…, sk-proj-…, sk-svcacct-…) and Anthropic (sk-ant-…): a digit somewhere, so that prose and CSS class names are left alone.
-  { marker: 'sk-', boundary: true, full: new RegExp(`sk-[${B64URL}]{20,255}`, 'y'), partial: new RegExp(`sk-[${B64URL}]{0,255}$`, 'y'), accept: (t) => /[0-9]/.test(t.slice(3)) },
+  {
+    marker: 'sk-',
+    boundary: true,
+    full: new RegExp(`sk-[${B64URL}]{20,255}`, 'y'),
+    partial: new RegExp(`sk-[${B64URL}]{0,255}$`, 'y'),
+    accept: (t) => /[0-9]/.test(t.slice(3)),
+  },
   // AWS access key ids (long-lived and temporary).
   { marker: 'AKIA', boundary: true, full: /AKIA[A-Z0-9]{16}(?![A-Za-z0-9])/y, partial: /AKIA[A-Z0-9]{0,16}$/y },
   { marker: 'ASIA', boundary: true, full: /ASIA[A-Z0-9]{16}(?![A-Za-z0-9])/y, partial: /ASIA[A-Z0-9]{0,16}$/y },
@@ -49,13 +56,15 @@ const SHAPES: Shape[] = [
   { marker: 'AIza', boundary: true, full: new RegExp(`AIza[${B64URL}]{35}`, 'y'), partial: new RegExp(`AIza[${B64URL}]{0,35}$`, 'y') },
   // JWTs: header and payload are base64url JSON objects ({" is eyJ), then the signature.
   {
-    marker: 'eyJ', boundary: true,
+    marker: 'eyJ',
+    boundary: true,
     full: new RegExp(`eyJ[${B64URL}]{4,}\\.eyJ[${B64URL}]{4,}\\.[${B64URL}]*`, 'y'),
     partial: new RegExp(`eyJ[${B64URL}]*(?:\\.(?:e(?:y(?:J[${B64URL}]*(?:\\.[${B64URL}]*)?)?)?)?)?$`, 'y'),
   },
   // PEM private keys (RSA, EC, DSA, OpenSSH, PKCS#8, encrypted, PGP), BEGIN to END; line breaks may be real or JSON's \n.
   {
-    marker: '-----BEGIN', boundary: false,
+    marker: '-----BEGIN',
+    boundary: false,
     full: new RegExp(`-----BEGIN ${PEM_LABEL}[\\s\\S]{0,${PEM_WINDOW}}?-----END ${PEM_LABEL}`, 'y'),
     partial: new RegExp(`-----BEGIN(?: ${PEM_LABEL}[\\s\\S]{0,${PEM_WINDOW}}| [A-Z0-9 ]{0,60}-{0,5}|)$`, 'y'),
     open: new RegExp(`-----BEGIN ${PEM_LABEL}(?:[A-Za-z0-9+/=\\r\\n]|\\\\[rn])*`, 'y'),

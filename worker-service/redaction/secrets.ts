@@ -24,7 +24,11 @@ export function isSecretVariable(name: string): boolean {
 
 /** The words of a setting's name: "apiKey" → api, key; "//registry/:_authToken" → …, auth, token. */
 function words(name: string): string[] {
-  return name.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase().split(/[^a-z0-9]+/).filter(Boolean);
+  return name
+    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .filter(Boolean);
 }
 
 /** A setting whose value is a secret, by the last word of its name: access_token, apiKey, client_secret, password, auth… (not token_type, key_path). */
@@ -32,7 +36,9 @@ export function isSecretSetting(name: string): boolean {
   const w = words(name);
   const last = w.at(-1) ?? '';
   if (last === 'key' && w.at(-2) === 'env') return false; // Codex's env_key: the name of the variable that holds the key
-  return /^(?:key|auth|authorization|bearer|pass|pwd|credentials?)$|(?:token|secret|password|passwd|passphrase|apikey|accesskey|secretkey|privatekey|authkey|sessionkey|signingkey)$/.test(last);
+  return /^(?:key|auth|authorization|bearer|pass|pwd|credentials?)$|(?:token|secret|password|passwd|passphrase|apikey|accesskey|secretkey|privatekey|authkey|sessionkey|signingkey)$/.test(
+    last,
+  );
 }
 
 /** Looks like the name of a variable (Codex's env_key = "OPENAI_API_KEY"), not a value. */
@@ -40,7 +46,9 @@ const VARIABLE_NAME = /^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$/;
 
 /** The secret values of the agent's environment: its key variables, and any variable named like a secret. */
 export function environmentSecrets(env: Readonly<Record<string, string | undefined>>, keyVars: readonly string[]): string[] {
-  return Object.entries(env).filter(([name, v]) => v && (keyVars.includes(name) || isSecretVariable(name))).map(([, v]) => v ?? '');
+  return Object.entries(env)
+    .filter(([name, v]) => v && (keyVars.includes(name) || isSecretVariable(name)))
+    .map(([, v]) => v ?? '');
 }
 
 /** The secret values written in one file of the template HOME. */
@@ -58,14 +66,19 @@ export function fileSecrets(path: string, text: string): string[] {
     try {
       json = JSON.parse(text);
       isJson = true;
-    } catch { /* not JSON after all: read as lines */ }
+    } catch {
+      /* not JSON after all: read as lines */
+    }
   }
   if (isJson) walkJson(json, add);
   else {
     for (const line of text.split(/\r?\n/)) settingOfLine(line, add);
     netrcPasswords(text, add);
     // A file named like a token (~/.config/x/token, api_key) holding one word: that word.
-    const lines = text.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+    const lines = text
+      .split(/\r?\n/)
+      .map((l) => l.trim())
+      .filter(Boolean);
     if (lines.length === 1 && !/\s|:\/\//.test(lines[0] ?? '') && isSecretSetting(basename(path).replace(/\.[a-z]+$/i, ''))) add(lines[0]);
   }
   // Passwords in URLs (.git-credentials, a registry URL in any format).
@@ -91,7 +104,10 @@ function settingOfLine(line: string, add: (v: unknown) => void): void {
   const colon = l.search(/:(\s|$)/);
   const sep = eq >= 0 && (colon < 0 || eq < colon) ? eq : colon;
   if (sep <= 0) return;
-  const name = l.slice(0, sep).trim().replace(/^["']|["']$/g, '');
+  const name = l
+    .slice(0, sep)
+    .trim()
+    .replace(/^["']|["']$/g, '');
   if (!isSecretSetting(name)) return;
   let value = l.slice(sep + 1).trim();
   const quoted = /^(["'])(.*?)\1/.exec(value);
@@ -144,7 +160,9 @@ export async function homeSecrets(dir: string | undefined): Promise<string[]> {
         const buf = await readFile(full);
         if (buf.subarray(0, 8192).includes(0)) continue; // binary
         found.push(...fileSecrets(e.name, buf.toString('utf8')));
-      } catch { /* unreadable: skipped */ }
+      } catch {
+        /* unreadable: skipped */
+      }
     }
   };
   await visit(dir, '', 0);
@@ -152,6 +170,10 @@ export async function homeSecrets(dir: string | undefined): Promise<string[]> {
 }
 
 /** Everything the job's output must not show: the agent's secret variables and its template HOME's logins. */
-export async function agentSecrets(env: Readonly<Record<string, string | undefined>>, keyVars: readonly string[], homeTemplate: string | undefined): Promise<string[]> {
+export async function agentSecrets(
+  env: Readonly<Record<string, string | undefined>>,
+  keyVars: readonly string[],
+  homeTemplate: string | undefined,
+): Promise<string[]> {
   return [...environmentSecrets(env, keyVars), ...(await homeSecrets(homeTemplate))];
 }

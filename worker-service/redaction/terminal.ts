@@ -11,7 +11,8 @@
 // boundary is held until its end arrives; one still open when the output ends is dropped.
 
 /** Complete escape sequences as this filter writes them: CSI, OSC, DCS/SOS/PM, and ESC + intermediates + final. */
-export const ESCAPES = /\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x00-\x1f\x7f-\x9f]*(?:\x07|\x1b\\)|[PX^][^\x00-\x1f\x7f-\x9f]*\x1b\\|[ -/]+[0-~]|[0-OQ-WYZ\\`-~])/g;
+export const ESCAPES =
+  /\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x00-\x1f\x7f-\x9f]*(?:\x07|\x1b\\)|[PX^][^\x00-\x1f\x7f-\x9f]*\x1b\\|[ -/]+[0-~]|[0-OQ-WYZ\\`-~])/g;
 /** CSI and ESC-final sequences with nothing in them a terminal would treat apart: passed through as they are. */
 const PLAIN_ESCAPES = /\x1b(?:\[[0-?]*[ -/]*[@-~]|[ -/]+[0-~]|[0-OQ-WYZ\\`-~])/g;
 /** Text and plain escapes from a position on: what needs no rewriting (sticky; stops at the first thing that does). */
@@ -33,10 +34,23 @@ const MAX_SEQUENCE = 256;
 /** Longest OSC/DCS/SOS/PM text kept (a longer string is dropped whole). */
 const MAX_STRING = 64 * 1024;
 
-const enum S { Ground, Esc, Csi, Str, StrEsc, Apc, ApcEsc }
+const enum S {
+  Ground,
+  Esc,
+  Csi,
+  Str,
+  StrEsc,
+  Apc,
+  ApcEsc,
+}
 type StringKind = ']' | 'P' | 'X' | '^';
 
-const ESC = 0x1b, BEL = 0x07, CAN = 0x18, SUB = 0x1a, DEL = 0x7f, ST8 = 0x9c;
+const ESC = 0x1b,
+  BEL = 0x07,
+  CAN = 0x18,
+  SUB = 0x1a,
+  DEL = 0x7f,
+  ST8 = 0x9c;
 const isExecuted = (c: number) => c < 0x20 && c !== ESC && c !== CAN && c !== SUB;
 
 export class TerminalFilter {
@@ -124,13 +138,15 @@ export class TerminalFilter {
       i++;
       const st = this.state;
       if (st === S.Esc || st === S.Csi) {
-        if (isExecuted(c)) out += ch; // executed where it stands, before the sequence it interrupts
+        if (isExecuted(c))
+          out += ch; // executed where it stands, before the sequence it interrupts
         else if (c === CAN || c === SUB) {
           out += ch;
           this.state = S.Ground;
         } else if (c === ESC) this.begin(S.Esc, '\x1b');
-        else if (c === DEL) { /* ignored by the terminal */ }
-        else if (c >= 0x80) {
+        else if (c === DEL) {
+          /* ignored by the terminal */
+        } else if (c >= 0x80) {
           // Not ASCII: the sequence is over and the character is read afresh.
           this.state = S.Ground;
           i--;
@@ -151,8 +167,9 @@ export class TerminalFilter {
           // unterminated cannot hide the rest of the agent's output from the log.
           this.state = S.Ground;
           i--;
-        } else if (c < 0x20 || c === DEL) { /* ignored inside a string */ }
-        else this.seq += ch;
+        } else if (c < 0x20 || c === DEL) {
+          /* ignored inside a string */
+        } else this.seq += ch;
       } else if (st === S.StrEsc) {
         if (c === 0x5c) out += this.endString('\x1b\\');
         else {
@@ -185,7 +202,8 @@ export class TerminalFilter {
     }
     if (!this.intermediates && (c === 0x5b || c === 0x5d || c === 0x50 || c === 0x58 || c === 0x5e || c === 0x5f)) {
       if (c === 0x5b) this.begin(S.Csi, '\x1b[');
-      else if (c === 0x5f) this.begin(S.Apc, ''); // the worker's channel: never the agent's
+      else if (c === 0x5f)
+        this.begin(S.Apc, ''); // the worker's channel: never the agent's
       else this.beginString(ch as StringKind);
       return '';
     }

@@ -5,7 +5,14 @@ import { randomInt } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import fp from 'fastify-plugin';
-import { EventsQuerySchema, ErrorBodySchema, WorkerEventSchema, type JobStatus, type PoolSlots, type WorkerEvent } from '../../shared/protocol.js';
+import {
+  EventsQuerySchema,
+  ErrorBodySchema,
+  WorkerEventSchema,
+  type JobStatus,
+  type PoolSlots,
+  type WorkerEvent,
+} from '../../shared/protocol.js';
 
 export interface EventsOptions {
   /** Interval of the `: ping` comment; 15 s by default. */
@@ -43,7 +50,10 @@ export class EventFeed {
   private readonly ring: FeedEvent[] = [];
   private readonly subscribers = new Set<(e: FeedEvent) => void>();
 
-  constructor(private readonly size: number, start = FIRST_ID + randomInt(0, 2 ** 48 - 1) * 16) {
+  constructor(
+    private readonly size: number,
+    start = FIRST_ID + randomInt(0, 2 ** 48 - 1) * 16,
+  ) {
     this.seq = start;
     this.evictedUpTo = start;
   }
@@ -53,7 +63,13 @@ export class EventFeed {
   }
 
   publish(jobId: string | null, event: WorkerEvent): void {
-    const e: FeedEvent = { id: this.nextId(), jobId, type: event.type, data: JSON.stringify(event), ...(event.type === 'job' ? { job: event.job } : {}) };
+    const e: FeedEvent = {
+      id: this.nextId(),
+      jobId,
+      type: event.type,
+      data: JSON.stringify(event),
+      ...(event.type === 'job' ? { job: event.job } : {}),
+    };
     this.ring.push(e);
     if (this.ring.length > this.size) this.evictedUpTo = this.ring.shift()?.id ?? this.evictedUpTo;
     for (const fn of this.subscribers) fn(e);
@@ -111,7 +127,10 @@ const events: FastifyPluginAsyncTypebox<EventsOptions> = async (app, opts) => {
 
   const response = {
     // Each `data:` line is one WorkerEvent; the stream never ends by itself.
-    200: { description: 'Server-Sent Events: `id:`, `event:` (job or slots) and a `data:` line holding one WorkerEvent as JSON', content: { 'text/event-stream': { schema: WorkerEventSchema } } },
+    200: {
+      description: 'Server-Sent Events: `id:`, `event:` (job or slots) and a `data:` line holding one WorkerEvent as JSON',
+      content: { 'text/event-stream': { schema: WorkerEventSchema } },
+    },
     '4xx': ErrorBodySchema,
   };
   app.get('/events', { schema: { querystring: EventsQuerySchema, response } }, async (req, reply) => {
@@ -138,7 +157,10 @@ const events: FastifyPluginAsyncTypebox<EventsOptions> = async (app, opts) => {
     const release = app.streams.open(req);
     reply.hijack();
     const res = reply.raw;
-    const inherited = Object.fromEntries(Object.entries(reply.getHeaders()).filter(([, v]) => v !== undefined)) as Record<string, string | number | string[]>;
+    const inherited = Object.fromEntries(Object.entries(reply.getHeaders()).filter(([, v]) => v !== undefined)) as Record<
+      string,
+      string | number | string[]
+    >;
     res.writeHead(200, {
       ...inherited,
       'content-type': 'text/event-stream; charset=utf-8',
@@ -207,7 +229,12 @@ const events: FastifyPluginAsyncTypebox<EventsOptions> = async (app, opts) => {
           sentInSnapshot.set(job.jobId, data);
           write(frame({ id: feed.nextId(), jobId: job.jobId, type: 'job', data }));
         }
-        const slotsEvent: FeedEvent = { id: feed.nextId(), jobId: null, type: 'slots', data: JSON.stringify({ type: 'slots', pool: slots } satisfies WorkerEvent) };
+        const slotsEvent: FeedEvent = {
+          id: feed.nextId(),
+          jobId: null,
+          type: 'slots',
+          data: JSON.stringify({ type: 'slots', pool: slots } satisfies WorkerEvent),
+        };
         write(frame({ ...slotsEvent, data: (await visible(slotsEvent)) ?? slotsEvent.data }));
       } catch (e) {
         // The queue is out of reach (Redis down): the client reconnects and gets a snapshot then.

@@ -66,13 +66,29 @@ const THIS_HOST = blockList(['127.0.0.0/8', '0.0.0.0/8'], ['::1/128', '::/128'])
 
 /** Everything that is not the public internet (RFC 6890's special-purpose registries), for `open`. */
 const NOT_PUBLIC = blockList(
-  ['0.0.0.0/8', '10.0.0.0/8', '100.64.0.0/10', '127.0.0.0/8', '169.254.0.0/16', '172.16.0.0/12', '192.0.0.0/24', '192.0.2.0/24', '192.88.99.0/24',
-    '192.168.0.0/16', '198.18.0.0/15', '198.51.100.0/24', '203.0.113.0/24', '224.0.0.0/4', '240.0.0.0/4'],
+  [
+    '0.0.0.0/8',
+    '10.0.0.0/8',
+    '100.64.0.0/10',
+    '127.0.0.0/8',
+    '169.254.0.0/16',
+    '172.16.0.0/12',
+    '192.0.0.0/24',
+    '192.0.2.0/24',
+    '192.88.99.0/24',
+    '192.168.0.0/16',
+    '198.18.0.0/15',
+    '198.51.100.0/24',
+    '203.0.113.0/24',
+    '224.0.0.0/4',
+    '240.0.0.0/4',
+  ],
   ['::/128', '::1/128', '100::/64', '2001:db8::/32', 'fc00::/7', 'fe80::/10', 'fec0::/10', 'ff00::/8'],
 );
 
 /** Whether a normalised address is in `list`. */
-export const inBlockList = (list: net.BlockList, a: { address: string; family: 4 | 6 }) => list.check(a.address, a.family === 4 ? 'ipv4' : 'ipv6');
+export const inBlockList = (list: net.BlockList, a: { address: string; family: 4 | 6 }) =>
+  list.check(a.address, a.family === 4 ? 'ipv4' : 'ipv6');
 
 export function isLinkLocal(addr: string): boolean {
   const a = normalizeAddress(addr);

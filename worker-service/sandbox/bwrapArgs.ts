@@ -73,16 +73,27 @@ export function bwrapArgs(layout: SandboxLayout): string[] {
     // loopback, and the way out (but under `none`) is the egress proxy's socket bound in below.
     '--unshare-all',
     // The agent cannot make namespaces of its own to climb out of these.
-    '--unshare-user', '--disable-userns',
-    '--cap-drop', 'ALL',
+    '--unshare-user',
+    '--disable-userns',
+    '--cap-drop',
+    'ALL',
     // The sandbox dies with the service (even kill -9), and cannot push keystrokes into a terminal (TIOCSTI).
-    '--die-with-parent', '--new-session',
-    '--hostname', 'kiro-sandbox',
-    '--ro-bind', '/', '/',
-    '--dev', '/dev',
+    '--die-with-parent',
+    '--new-session',
+    '--hostname',
+    'kiro-sandbox',
+    '--ro-bind',
+    '/',
+    '/',
+    '--dev',
+    '/dev',
     // Its own /proc: no other process's environment or command line.
-    '--proc', '/proc',
-    '--size', String(layout.tmpBytes), '--tmpfs', '/tmp',
+    '--proc',
+    '/proc',
+    '--size',
+    String(layout.tmpBytes),
+    '--tmpfs',
+    '/tmp',
   ];
   const hidden = coverage(layout.hidden);
   for (const h of hidden) {
@@ -120,5 +131,12 @@ export function sandboxedArgv(layout: SandboxLayout, agentArgv: string[]): strin
 export function proxyEnv(network: NetworkPolicy): Record<string, string> {
   if (!proxied(network)) return {};
   const url = `http://127.0.0.1:${SANDBOX_PROXY_PORT}`;
-  return { HTTPS_PROXY: url, HTTP_PROXY: url, https_proxy: url, http_proxy: url, NO_PROXY: 'localhost,127.0.0.1', no_proxy: 'localhost,127.0.0.1' };
+  return {
+    HTTPS_PROXY: url,
+    HTTP_PROXY: url,
+    https_proxy: url,
+    http_proxy: url,
+    NO_PROXY: 'localhost,127.0.0.1',
+    no_proxy: 'localhost,127.0.0.1',
+  };
 }

@@ -49,7 +49,9 @@ async function killAll(procsFiles: string[]): Promise<void> {
     for (const pid of pids) {
       try {
         process.kill(pid, 'SIGKILL');
-      } catch { /* gone */ }
+      } catch {
+        /* gone */
+      }
     }
     await new Promise((r) => setTimeout(r, 10 * (round + 1)));
   }
@@ -187,14 +189,25 @@ async function writable(dir: string): Promise<boolean> {
  */
 export async function detectCgroups(root = '/sys/fs/cgroup', selfCgroup = '/proc/self/cgroup'): Promise<CgroupDriver> {
   const own = ownGroups(existsSync(selfCgroup) ? readFileSync(selfCgroup, 'utf8') : '');
-  const unified = existsSync(join(root, 'cgroup.controllers')) ? root : existsSync(join(root, 'unified', 'cgroup.controllers')) ? join(root, 'unified') : null;
+  const unified = existsSync(join(root, 'cgroup.controllers'))
+    ? root
+    : existsSync(join(root, 'unified', 'cgroup.controllers'))
+      ? join(root, 'unified')
+      : null;
   if (unified && own.v2 !== undefined) {
     const parent = await delegateV2(join(unified, own.v2));
     if (parent) return cgroupV2(parent);
   }
   const mem = own.v1.memory !== undefined ? join(root, 'memory', own.v1.memory) : null;
   const pids = own.v1.pids !== undefined ? join(root, 'pids', own.v1.pids) : null;
-  if (mem && pids && existsSync(join(mem, 'memory.limit_in_bytes')) && existsSync(join(pids, 'cgroup.procs')) && (await writable(mem)) && (await writable(pids))) {
+  if (
+    mem &&
+    pids &&
+    existsSync(join(mem, 'memory.limit_in_bytes')) &&
+    existsSync(join(pids, 'cgroup.procs')) &&
+    (await writable(mem)) &&
+    (await writable(pids))
+  ) {
     return cgroupV1(join(mem, 'kiro-jobs'), join(pids, 'kiro-jobs'));
   }
   return { kind: 'none', create: async () => null };

@@ -80,13 +80,23 @@ export function formatTarget(host: string, port: number): string {
 export const NAMED_SETS: Readonly<Record<string, readonly string[]>> = {
   '@registries': [
     'registry.npmjs.org:443',
-    'pypi.org:443', 'files.pythonhosted.org:443',
-    'crates.io:443', 'static.crates.io:443', 'index.crates.io:443',
-    'proxy.golang.org:443', 'sum.golang.org:443',
+    'pypi.org:443',
+    'files.pythonhosted.org:443',
+    'crates.io:443',
+    'static.crates.io:443',
+    'index.crates.io:443',
+    'proxy.golang.org:443',
+    'sum.golang.org:443',
     'repo.maven.apache.org:443',
     'rubygems.org:443',
-    'deb.debian.org:80', 'deb.debian.org:443', 'security.debian.org:80', 'security.debian.org:443',
-    'archive.ubuntu.com:80', 'archive.ubuntu.com:443', 'security.ubuntu.com:80', 'security.ubuntu.com:443',
+    'deb.debian.org:80',
+    'deb.debian.org:443',
+    'security.debian.org:80',
+    'security.debian.org:443',
+    'archive.ubuntu.com:80',
+    'archive.ubuntu.com:443',
+    'security.ubuntu.com:80',
+    'security.ubuntu.com:443',
   ],
 };
 
@@ -230,7 +240,9 @@ export class EgressRules {
     const passed: string[] = [];
     let first: { reason: BlockReason; address: string } | null = null;
     for (const address of resolved) {
-      const reason = (await this.forbidden.reason(host, address, port)) ?? (this.o.mode === 'open' && !listed && !isPublicAddress(address) ? 'private' : null);
+      const reason =
+        (await this.forbidden.reason(host, address, port)) ??
+        (this.o.mode === 'open' && !listed && !isPublicAddress(address) ? 'private' : null);
       if (reason) first ??= { reason, address };
       else passed.push(address);
     }

@@ -54,9 +54,7 @@ export function parseAllowList(spec: string): string[] {
   return parseHostList(spec);
 }
 
-type Decision =
-  | { ok: true; addresses: string[] }
-  | { ok: false; status: string; body: string };
+type Decision = { ok: true; addresses: string[] } | { ok: false; status: string; body: string };
 
 export async function startEgressProxy(opts: EgressProxyOptions): Promise<EgressProxy> {
   const { socketPath, log } = opts;

@@ -44,7 +44,12 @@ export async function startJobEgress(o: {
   }
   const blocked: BlockedTarget[] = [];
   const proxy = await startEgressProxy({
-    socketPath, mode: o.policy.mode, allow: o.policy.hosts ?? [], forbidden: o.forbidden, lookup: o.lookup, log: o.log,
+    socketPath,
+    mode: o.policy.mode,
+    allow: o.policy.hosts ?? [],
+    forbidden: o.forbidden,
+    lookup: o.lookup,
+    log: o.log,
     onBlocked: (b) => {
       const seen = blocked.find((x) => x.host === b.host && x.port === b.port);
       if (seen) {
@@ -74,11 +79,17 @@ export async function startJobEgress(o: {
 export function blockedNote(b: Pick<BlockedRequest, 'host' | 'port' | 'reason'>): string {
   const target = formatTarget(b.host, b.port);
   switch (b.reason) {
-    case 'not-allowed': return `blocked: ${target} — add it to KIRO_AGENT_ALLOW_HOSTS`;
-    case 'private': return `blocked: ${target} — not a public address; add it to KIRO_AGENT_ALLOW_HOSTS if agents may reach it`;
-    case 'link-local': return `blocked: ${target} — link-local (a cloud's metadata service); no agent may reach it`;
-    case 'worker': return `blocked: ${target} — this worker's own API; no agent may reach it`;
-    case 'redis': return `blocked: ${target} — the fleet's Redis; no agent may reach it`;
-    case 'not-an-address': return `blocked: ${target}`;
+    case 'not-allowed':
+      return `blocked: ${target} — add it to KIRO_AGENT_ALLOW_HOSTS`;
+    case 'private':
+      return `blocked: ${target} — not a public address; add it to KIRO_AGENT_ALLOW_HOSTS if agents may reach it`;
+    case 'link-local':
+      return `blocked: ${target} — link-local (a cloud's metadata service); no agent may reach it`;
+    case 'worker':
+      return `blocked: ${target} — this worker's own API; no agent may reach it`;
+    case 'redis':
+      return `blocked: ${target} — the fleet's Redis; no agent may reach it`;
+    case 'not-an-address':
+      return `blocked: ${target}`;
   }
 }

@@ -14,7 +14,9 @@ function children(pid: number): number[] {
   for (const tid of tasks) {
     try {
       for (const c of readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(' ')) if (c.trim()) out.push(Number(c));
-    } catch { /* the task ended */ }
+    } catch {
+      /* the task ended */
+    }
   }
   return out;
 }
@@ -34,6 +36,8 @@ export function signalDescendants(pid: number, signal: NodeJS.Signals): void {
   for (const p of descendants(pid)) {
     try {
       process.kill(p, signal);
-    } catch { /* gone */ }
+    } catch {
+      /* gone */
+    }
   }
 }

@@ -37,12 +37,18 @@ export function refusal(host: string, port: number, reason: BlockReason, address
   const target = formatTarget(host, port);
   const at = address && address !== host ? ` (${address})` : '';
   switch (reason) {
-    case 'not-allowed': return `${target} is not on KIRO_AGENT_NETWORK's allow list\n`;
-    case 'private': return `${target}${at} is not a public address: KIRO_AGENT_NETWORK=open reaches only public ones (KIRO_AGENT_ALLOW_HOSTS may name it)\n`;
-    case 'link-local': return `${target}${at} is link-local (a cloud's metadata service): no agent may reach it\n`;
-    case 'worker': return `${target}${at} is this worker's own API: no agent may reach it\n`;
-    case 'redis': return `${target}${at} is the fleet's Redis: no agent may reach it\n`;
-    case 'not-an-address': return `${target}: not an address\n`;
+    case 'not-allowed':
+      return `${target} is not on KIRO_AGENT_NETWORK's allow list\n`;
+    case 'private':
+      return `${target}${at} is not a public address: KIRO_AGENT_NETWORK=open reaches only public ones (KIRO_AGENT_ALLOW_HOSTS may name it)\n`;
+    case 'link-local':
+      return `${target}${at} is link-local (a cloud's metadata service): no agent may reach it\n`;
+    case 'worker':
+      return `${target}${at} is this worker's own API: no agent may reach it\n`;
+    case 'redis':
+      return `${target}${at} is the fleet's Redis: no agent may reach it\n`;
+    case 'not-an-address':
+      return `${target}: not an address\n`;
   }
 }
 

@@ -39,7 +39,24 @@ export interface SandboxStatus {
 }
 
 /** Directories and files no agent may see, whatever else it is allowed. */
-const ALWAYS_HIDDEN = ['/home', '/root', '/run', '/mnt', '/media', '/srv', '/var/lib', '/var/log', '/var/mail', '/var/spool', '/var/backups', '/var/tmp', '/etc/shadow', '/etc/gshadow', '/etc/ssh', '/etc/kiro-worker'];
+const ALWAYS_HIDDEN = [
+  '/home',
+  '/root',
+  '/run',
+  '/mnt',
+  '/media',
+  '/srv',
+  '/var/lib',
+  '/var/log',
+  '/var/mail',
+  '/var/spool',
+  '/var/backups',
+  '/var/tmp',
+  '/etc/shadow',
+  '/etc/gshadow',
+  '/etc/ssh',
+  '/etc/kiro-worker',
+];
 
 function hiddenPaths(paths: (string | undefined)[]): HiddenPath[] {
   const out: HiddenPath[] = [];
@@ -47,7 +64,9 @@ function hiddenPaths(paths: (string | undefined)[]): HiddenPath[] {
     if (!p) continue;
     try {
       out.push({ path: p, kind: statSync(p).isDirectory() ? 'dir' : 'file' });
-    } catch { /* nothing there to hide */ }
+    } catch {
+      /* nothing there to hide */
+    }
   }
   return out;
 }
@@ -116,16 +135,38 @@ export class SandboxRuntime {
   /** Why bubblewrap cannot make a sandbox here now, or null when it can. */
   private async bwrapProblem(): Promise<string | null> {
     try {
-      await run('bwrap', ['--unshare-all', '--unshare-user', '--disable-userns', '--cap-drop', 'ALL', '--die-with-parent', '--ro-bind', '/', '/', '--proc', '/proc', '--dev', '/dev', '--', 'true'], { timeout: 10_000 });
+      await run(
+        'bwrap',
+        [
+          '--unshare-all',
+          '--unshare-user',
+          '--disable-userns',
+          '--cap-drop',
+          'ALL',
+          '--die-with-parent',
+          '--ro-bind',
+          '/',
+          '/',
+          '--proc',
+          '/proc',
+          '--dev',
+          '/dev',
+          '--',
+          'true',
+        ],
+        { timeout: 10_000 },
+      );
       return null;
     } catch (e) {
       const err = e as NodeJS.ErrnoException & { stderr?: string };
       if (err.code === 'ENOENT') {
         return 'bubblewrap (bwrap) is not installed, and every agent runs inside it: install it (Debian/Ubuntu: apt-get install bubblewrap; Fedora: dnf install bubblewrap), or set KIRO_SANDBOX=off to run agents unconfined (not for shared hosts)';
       }
-      return `bubblewrap could not make a sandbox here (${(err.stderr ?? err.message).trim()}): the service needs user namespaces ` +
+      return (
+        `bubblewrap could not make a sandbox here (${(err.stderr ?? err.message).trim()}): the service needs user namespaces ` +
         '(sysctl kernel.unprivileged_userns_clone=1 and user.max_user_namespaces > 0; on Ubuntu 24.04+ also kernel.apparmor_restrict_unprivileged_userns=0 or an AppArmor profile for bwrap), ' +
-        'or set KIRO_SANDBOX=off to run agents unconfined (not for shared hosts)';
+        'or set KIRO_SANDBOX=off to run agents unconfined (not for shared hosts)'
+      );
     }
   }
 
@@ -146,7 +187,10 @@ export class SandboxRuntime {
     const problem = await this.bwrapProblem();
     if (problem) throw new SandboxUnavailableError(problem);
     if (proxied(this.sb.network) && !(this.opts.bridgePath && existsSync(this.opts.bridgePath))) {
-      const which = this.sb.network.mode === 'allow' && this.sb.network.default ? 'the default KIRO_AGENT_NETWORK (the agent\'s API hosts)' : `KIRO_AGENT_NETWORK=${this.sb.network.mode}`;
+      const which =
+        this.sb.network.mode === 'allow' && this.sb.network.default
+          ? "the default KIRO_AGENT_NETWORK (the agent's API hosts)"
+          : `KIRO_AGENT_NETWORK=${this.sb.network.mode}`;
       throw new SandboxUnavailableError(`${which} needs the egress bridge (dist/worker/net-bridge.mjs): run npm run build`);
     }
     this.cgroups = this.opts.cgroups ?? (await detectCgroups());
@@ -154,11 +198,18 @@ export class SandboxRuntime {
 
   status(): SandboxStatus {
     if (!this.sb.enabled) {
-      return { enabled: false, limits: 'none', network: 'host (unconfined)', warning: 'KIRO_SANDBOX=off: agents run unconfined, with the service\'s view of this host (its files, processes and network)' };
+      return {
+        enabled: false,
+        limits: 'none',
+        network: 'host (unconfined)',
+        warning: "KIRO_SANDBOX=off: agents run unconfined, with the service's view of this host (its files, processes and network)",
+      };
     }
     const limits = this.cgroups.kind === 'none' ? 'rlimit' : (`cgroup-${this.cgroups.kind}` as const);
     const warnings = [
-      ...(limits === 'rlimit' ? ['no writable cgroup for agents: memory is limited by RLIMIT_AS and processes by RLIMIT_NPROC (per user, and not for root)'] : []),
+      ...(limits === 'rlimit'
+        ? ['no writable cgroup for agents: memory is limited by RLIMIT_AS and processes by RLIMIT_NPROC (per user, and not for root)']
+        : []),
       ...(this.cgroupFailure ? [this.cgroupFailure] : []),
     ];
     return { enabled: true, limits, ...describeNetwork(this.sb.network), warning: warnings.length ? warnings.join('; ') : null };
@@ -166,7 +217,12 @@ export class SandboxRuntime {
 
   /** The hidden paths and read-only binds for one job, and the agent's HOME and environment. */
   async prepare(job: {
-    id: string; tree: string; gitDirs: string[]; agentPath: string; agentArgv: string[]; env: Record<string, string>;
+    id: string;
+    tree: string;
+    gitDirs: string[];
+    agentPath: string;
+    agentArgv: string[];
+    env: Record<string, string>;
     /** Told of each destination its egress proxy refuses, the first time (at most MAX_BLOCKED of them). */
     onBlocked?: (b: BlockedTarget) => void;
   }): Promise<JobSandbox> {
@@ -175,7 +231,8 @@ export class SandboxRuntime {
     const home = statePath(config.stateDir, 'sandbox', job.id, 'home');
     await rm(dirname(home), { recursive: true, force: true });
     await mkdir(home, { recursive: true, mode: 0o700 });
-    if (this.sb.homeTemplate) await cp(this.sb.homeTemplate, home, { recursive: true, verbatimSymlinks: true, errorOnExist: false, force: true });
+    if (this.sb.homeTemplate)
+      await cp(this.sb.homeTemplate, home, { recursive: true, verbatimSymlinks: true, errorOnExist: false, force: true });
 
     const hidden = hiddenPaths([config.stateDir, ...ALWAYS_HIDDEN, this.opts.serviceHome, ...(this.opts.secretFiles ?? [])]);
     // An agent installed under a hidden path (kiro-cli in ~/.local/bin) still has to run: bring back its directory, read-only.
@@ -186,29 +243,50 @@ export class SandboxRuntime {
       if (p && covered && !readPaths.some((r) => isWithin(p, r))) readPaths.push(p);
     }
     const layout: SandboxLayout = {
-      tree: job.tree, gitDirs: job.gitDirs, home, hidden, readPaths,
+      tree: job.tree,
+      gitDirs: job.gitDirs,
+      home,
+      hidden,
+      readPaths,
       tmpBytes: Math.min(this.sb.maxDiskBytes, 4 * 1024 * 1024 * 1024),
       network: this.sb.network,
     };
     // The job's own egress proxy: what it refuses is this job's, and its tunnels end with the job.
     const policy = this.sb.network;
     const bridge = this.opts.bridgePath;
-    const egress = proxied(policy) && bridge
-      ? await startJobEgress({ dir: dirname(home), policy, forbidden: this.forbidden, lookup: this.opts.lookup, log: this.opts.egressLog, onBlocked: job.onBlocked })
-      : null;
+    const egress =
+      proxied(policy) && bridge
+        ? await startJobEgress({
+            dir: dirname(home),
+            policy,
+            forbidden: this.forbidden,
+            lookup: this.opts.lookup,
+            log: this.opts.egressLog,
+            onBlocked: job.onBlocked,
+          })
+        : null;
     if (egress && bridge) layout.egress = { socket: egress.socketPath, bridge, node: process.execPath };
     // Never another run's group: hosts of a fleet on one machine (npm run cluster) may run one job id at once
     // (a host thought dead and the one that took its job over), and a group's end kills everything in it.
-    const cgroup = await this.cgroups.create(`job-${job.id}-${randomBytes(4).toString('hex')}`, { memoryBytes: this.sb.memoryBytes, maxProcesses: this.sb.maxProcesses }).then((made) => {
-      if (made) this.cgroupFailure = null;
-      return made;
-    }, (e: unknown) => {
-      // Never silent: the job still runs, under rlimits, and the operator hears why.
-      this.cgroupFailure = `the cgroup of job ${job.id} could not be made (${(e as Error).message}): it ran with RLIMIT_AS and RLIMIT_NPROC instead`;
-      this.opts.onWarning?.(this.cgroupFailure);
-      return null;
-    });
-    const rlimits = [`--fsize=${this.sb.maxDiskBytes}`, '--core=0', ...(cgroup ? [] : [`--as=${this.sb.memoryBytes}`, `--nproc=${this.sb.maxProcesses}`])];
+    const cgroup = await this.cgroups
+      .create(`job-${job.id}-${randomBytes(4).toString('hex')}`, { memoryBytes: this.sb.memoryBytes, maxProcesses: this.sb.maxProcesses })
+      .then(
+        (made) => {
+          if (made) this.cgroupFailure = null;
+          return made;
+        },
+        (e: unknown) => {
+          // Never silent: the job still runs, under rlimits, and the operator hears why.
+          this.cgroupFailure = `the cgroup of job ${job.id} could not be made (${(e as Error).message}): it ran with RLIMIT_AS and RLIMIT_NPROC instead`;
+          this.opts.onWarning?.(this.cgroupFailure);
+          return null;
+        },
+      );
+    const rlimits = [
+      `--fsize=${this.sb.maxDiskBytes}`,
+      '--core=0',
+      ...(cgroup ? [] : [`--as=${this.sb.memoryBytes}`, `--nproc=${this.sb.maxProcesses}`]),
+    ];
     const inner = ['prlimit', ...rlimits, '--', 'bwrap', ...bwrapArgs(layout), ...sandboxedArgv(layout, job.agentArgv)];
     const argv = cgroup ? [...joinCgroupArgv(cgroup), ...inner] : inner;
     const env = {
@@ -221,14 +299,31 @@ export class SandboxRuntime {
     };
     const limit = this.sb;
     return {
-      argv, env,
+      argv,
+      env,
       async check(outputBytes) {
-        if (outputBytes > limit.maxOutputBytes) return { code: 'OUTPUT_LIMIT', message: `the agent printed more than ${mib(limit.maxOutputBytes)} MiB (KIRO_AGENT_MAX_OUTPUT_MB)` };
+        if (outputBytes > limit.maxOutputBytes)
+          return {
+            code: 'OUTPUT_LIMIT',
+            message: `the agent printed more than ${mib(limit.maxOutputBytes)} MiB (KIRO_AGENT_MAX_OUTPUT_MB)`,
+          };
         const v = cgroup ? await cgroup.violation() : null;
-        if (v === 'memory') return { code: 'MEMORY_LIMIT', message: `the agent used more than ${mib(limit.memoryBytes)} MiB of memory (KIRO_AGENT_MEMORY_MB)` };
-        if (v === 'processes') return { code: 'PROCESS_LIMIT', message: `the agent tried to run more than ${limit.maxProcesses} processes at once (KIRO_AGENT_MAX_PROCS)` };
+        if (v === 'memory')
+          return {
+            code: 'MEMORY_LIMIT',
+            message: `the agent used more than ${mib(limit.memoryBytes)} MiB of memory (KIRO_AGENT_MEMORY_MB)`,
+          };
+        if (v === 'processes')
+          return {
+            code: 'PROCESS_LIMIT',
+            message: `the agent tried to run more than ${limit.maxProcesses} processes at once (KIRO_AGENT_MAX_PROCS)`,
+          };
         const used = await diskUse([job.tree, home]);
-        if (used !== null && used > limit.maxDiskBytes) return { code: 'DISK_LIMIT', message: `the working tree and HOME grew past ${mib(limit.maxDiskBytes)} MiB (KIRO_AGENT_MAX_DISK_MB)` };
+        if (used !== null && used > limit.maxDiskBytes)
+          return {
+            code: 'DISK_LIMIT',
+            message: `the working tree and HOME grew past ${mib(limit.maxDiskBytes)} MiB (KIRO_AGENT_MAX_DISK_MB)`,
+          };
         return null;
       },
       blocked: () => egress?.blocked() ?? [],
@@ -247,7 +342,10 @@ export function describeNetwork(network: SandboxConfig['network']): Pick<Sandbox
   if (network.mode === 'none') return { network: 'none' };
   const hosts = network.hosts ?? [];
   if (network.mode === 'open') {
-    return { network: `open: any public address${hosts.length ? ` + ${hosts.length} listed host${hosts.length === 1 ? '' : 's'}` : ''}`, allowHosts: hosts };
+    return {
+      network: `open: any public address${hosts.length ? ` + ${hosts.length} listed host${hosts.length === 1 ? '' : 's'}` : ''}`,
+      allowHosts: hosts,
+    };
   }
   const [first] = hosts;
   const list = first === undefined ? 'no host' : `${first}${hosts.length > 1 ? ` + ${hosts.length - 1} more` : ''}`;
@@ -266,14 +364,18 @@ function safeRealpath(p: string): string | null {
 
 /** A one-line POSIX sh that writes its own pid into each cgroup.procs, then execs the rest: the agent starts inside its group. */
 function joinCgroupArgv(cgroup: JobCgroup): string[] {
-  const script = 'while [ "$1" != -- ]; do echo $$ > "$1" || { echo "kiro-worker: cannot join $1" >&2; exit 125; }; shift; done; shift; exec "$@"';
+  const script =
+    'while [ "$1" != -- ]; do echo $$ > "$1" || { echo "kiro-worker: cannot join $1" >&2; exit 125; }; shift; done; shift; exec "$@"';
   return ['/bin/sh', '-c', script, 'kiro-sandbox', ...cgroup.procsFiles, '--'];
 }
 
 /** Bytes on disk under the given paths (du: symlinks are not followed, hard links counted once). */
 export async function diskUse(paths: string[]): Promise<number | null> {
   try {
-    const { stdout } = await run('du', ['-s', '-B1', '-c', '--', ...paths.filter((p) => existsSync(p))], { timeout: 30_000, maxBuffer: 1024 * 1024 });
+    const { stdout } = await run('du', ['-s', '-B1', '-c', '--', ...paths.filter((p) => existsSync(p))], {
+      timeout: 30_000,
+      maxBuffer: 1024 * 1024,
+    });
     const total = /^(\d+)\s+total$/m.exec(stdout);
     return total ? Number(total[1]) : null;
   } catch {

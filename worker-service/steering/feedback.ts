@@ -20,17 +20,58 @@ export interface FeedbackLog {
   warn(obj: object, msg: string): void;
 }
 
-const CONCLUSION: Record<string, CheckConclusion> = { succeeded: 'success', 'no-changes': 'neutral', failed: 'failure', 'timed-out': 'failure', cancelled: 'cancelled' };
-const STATUS_STATE = { succeeded: 'success', 'no-changes': 'success', failed: 'failure', 'timed-out': 'failure', cancelled: 'error' } as const;
-const TITLE: Record<string, string> = { succeeded: 'Kiro pushed its changes', 'no-changes': 'Kiro made no changes', failed: 'Kiro failed', 'timed-out': 'Kiro timed out', cancelled: 'Kiro was cancelled' };
+const CONCLUSION: Record<string, CheckConclusion> = {
+  succeeded: 'success',
+  'no-changes': 'neutral',
+  failed: 'failure',
+  'timed-out': 'failure',
+  cancelled: 'cancelled',
+};
+const STATUS_STATE = {
+  succeeded: 'success',
+  'no-changes': 'success',
+  failed: 'failure',
+  'timed-out': 'failure',
+  cancelled: 'error',
+} as const;
+const TITLE: Record<string, string> = {
+  succeeded: 'Kiro pushed its changes',
+  'no-changes': 'Kiro made no changes',
+  failed: 'Kiro failed',
+  'timed-out': 'Kiro timed out',
+  cancelled: 'Kiro was cancelled',
+};
 
 /** The job as the summary comment's renderer takes it, from its public status. */
 function jobOf(s: JobStatus): Job {
   return {
-    id: s.jobId, scopeKey: '', state: s.state, attempts: s.attempts, slotId: s.slotId, createdAt: s.createdAt, startedAt: s.startedAt, finishedAt: s.finishedAt,
-    exitCode: s.exitCode, signal: s.signal, commitSha: s.commitSha, error: s.error, outputTail: s.outputTail, changes: s.changes ?? null, summary: s.summary ?? null,
-    usage: s.usage ?? null, blocked: s.blocked ?? null,
-    request: { owner: s.owner, repo: s.repo, branch: s.branch, prNumber: s.prNumber, baseBranch: '', title: s.title, taskDescription: '', idempotencyKey: 'status' },
+    id: s.jobId,
+    scopeKey: '',
+    state: s.state,
+    attempts: s.attempts,
+    slotId: s.slotId,
+    createdAt: s.createdAt,
+    startedAt: s.startedAt,
+    finishedAt: s.finishedAt,
+    exitCode: s.exitCode,
+    signal: s.signal,
+    commitSha: s.commitSha,
+    error: s.error,
+    outputTail: s.outputTail,
+    changes: s.changes ?? null,
+    summary: s.summary ?? null,
+    usage: s.usage ?? null,
+    blocked: s.blocked ?? null,
+    request: {
+      owner: s.owner,
+      repo: s.repo,
+      branch: s.branch,
+      prNumber: s.prNumber,
+      baseBranch: '',
+      title: s.title,
+      taskDescription: '',
+      idempotencyKey: 'status',
+    },
   };
 }
 
@@ -38,7 +79,14 @@ export class Feedback {
   private readonly chains = new Map<string, Promise<void>>();
 
   constructor(
-    private readonly deps: { store: SteeringStore; credentials: CredentialSource; apiUrl: string; webUrl: string; log: FeedbackLog; self?: string },
+    private readonly deps: {
+      store: SteeringStore;
+      credentials: CredentialSource;
+      apiUrl: string;
+      webUrl: string;
+      log: FeedbackLog;
+      self?: string;
+    },
   ) {}
 
   /** Tells GitHub of every steered job's changes that this host runs (or, embedded, all). */
@@ -52,7 +100,9 @@ export class Feedback {
   /** One job's changes are told in order, each after the one before. */
   private enqueue(status: JobStatus): void {
     const prev = this.chains.get(status.jobId) ?? Promise.resolve();
-    const next = prev.then(() => this.onJob(status)).catch((e: unknown) => this.deps.log.warn({ jobId: status.jobId, err: describe(e) }, 'could not tell GitHub of a steered job'));
+    const next = prev
+      .then(() => this.onJob(status))
+      .catch((e: unknown) => this.deps.log.warn({ jobId: status.jobId, err: describe(e) }, 'could not tell GitHub of a steered job'));
     this.chains.set(status.jobId, next);
     void next.finally(() => this.chains.get(status.jobId) === next && this.chains.delete(status.jobId));
   }
@@ -82,7 +132,15 @@ export class Feedback {
   }
 
   async react(gh: SteeringGitHub, s: Pick<SteeredJob, 'reactTo' | 'jobId'>, content: Reaction): Promise<void> {
-    await Promise.all(s.reactTo.map((t) => gh.react(t, content).catch((e: unknown) => this.deps.log.warn({ jobId: s.jobId, target: t, err: describe(e) }, `could not react ${content} on GitHub`))));
+    await Promise.all(
+      s.reactTo.map((t) =>
+        gh
+          .react(t, content)
+          .catch((e: unknown) =>
+            this.deps.log.warn({ jobId: s.jobId, target: t, err: describe(e) }, `could not react ${content} on GitHub`),
+          ),
+      ),
+    );
   }
 
   private async onJob(status: JobStatus): Promise<void> {
@@ -102,7 +160,8 @@ export class Feedback {
       const gh = new SteeringGitHub(this.deps.apiUrl, cred.token, s.owner, s.repo);
       if (final) await this.finished(gh, s, status);
       else if (s.check?.kind === 'check-run') await gh.updateCheckRun(s.check.id, { status: 'in_progress' });
-      else if (s.check?.kind === 'status') await gh.status(s.check.sha, 'pending', 'Kiro is working on this round', openInVsCodeUrl(s.jobId));
+      else if (s.check?.kind === 'status')
+        await gh.status(s.check.sha, 'pending', 'Kiro is working on this round', openInVsCodeUrl(s.jobId));
     } finally {
       await cred.release();
     }
@@ -113,24 +172,36 @@ export class Feedback {
     const url = openInVsCodeUrl(s.jobId);
     const pushed = status.state === 'succeeded' && status.commitSha ? status.commitSha : null;
     const output = { title: TITLE[status.state] ?? `Kiro: ${status.state}`, summary: commentBody(jobOf(status)).slice(0, 65_000) };
-    const told = async (what: string, call: () => Promise<void>) => call().catch((e: unknown) => log.warn({ jobId: s.jobId, err: describe(e) }, `could not ${what} on GitHub`));
+    const told = async (what: string, call: () => Promise<void>) =>
+      call().catch((e: unknown) => log.warn({ jobId: s.jobId, err: describe(e) }, `could not ${what} on GitHub`));
     if (s.check?.kind === 'check-run') {
       const conclusion = CONCLUSION[status.state] ?? 'failure';
       const check = s.check;
       await told('complete the Kiro check run', () => gh.updateCheckRun(check.id, { status: 'completed', conclusion, output }));
       // The PR's checks show its head's: the agent's commit gets the run's outcome too.
-      if (pushed && pushed !== check.sha) await told('add the Kiro check run to the pushed commit', () => gh.completedCheckRun(pushed, url, s.jobId, conclusion, output));
+      if (pushed && pushed !== check.sha)
+        await told('add the Kiro check run to the pushed commit', () => gh.completedCheckRun(pushed, url, s.jobId, conclusion, output));
     } else if (s.check?.kind === 'status') {
       const state = STATUS_STATE[status.state as keyof typeof STATUS_STATE] ?? 'error';
-      const words = status.state === 'succeeded' ? `Kiro pushed ${status.commitSha?.slice(0, 7) ?? ''}`.trim() : status.error ? `${output.title}: ${status.error.code}` : output.title;
+      const words =
+        status.state === 'succeeded'
+          ? `Kiro pushed ${status.commitSha?.slice(0, 7) ?? ''}`.trim()
+          : status.error
+            ? `${output.title}: ${status.error.code}`
+            : output.title;
       const check = s.check;
       await told('set the Kiro status', () => gh.status(check.sha, state, words, url));
-      if (pushed && pushed !== check.sha) await told('set the Kiro status on the pushed commit', () => gh.status(pushed, state, words, url));
+      if (pushed && pushed !== check.sha)
+        await told('set the Kiro status on the pushed commit', () => gh.status(pushed, state, words, url));
     }
     if (pushed) {
       await this.react(gh, s, 'rocket');
       const commitUrl = `${this.deps.webUrl}/${s.owner}/${s.repo}/commit/${pushed}`;
-      await Promise.all(s.threads.map((t) => told('reply in a review thread', () => gh.reply(s.prNumber, t.commentId, `Addressed in ${pushed.slice(0, 12)} (${commitUrl}).`))));
+      await Promise.all(
+        s.threads.map((t) =>
+          told('reply in a review thread', () => gh.reply(s.prNumber, t.commentId, `Addressed in ${pushed.slice(0, 12)} (${commitUrl}).`)),
+        ),
+      );
     } else if (status.state === 'failed' || status.state === 'timed-out') {
       await this.react(gh, s, 'confused');
     }

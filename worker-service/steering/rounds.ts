@@ -32,14 +32,26 @@ export interface SteeringDeps {
   now?: () => number;
 }
 
-export type Outcome = { kind: 'queued'; jobId: string } | { kind: 'refused'; code: ErrorCode; why: string } | { kind: 'ignored'; why: string };
+export type Outcome =
+  { kind: 'queued'; jobId: string } | { kind: 'refused'; code: ErrorCode; why: string } | { kind: 'ignored'; why: string };
 
 const TITLE = /^[^\u0000-\u001f\u007f]{1,256}$/;
-const oneLineTitle = (t: string) => t.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim().slice(0, 256) || 'Kiro task';
+const oneLineTitle = (t: string) =>
+  t
+    .replace(/[\u0000-\u001f\u007f]+/g, ' ')
+    .trim()
+    .slice(0, 256) || 'Kiro task';
 
 /** `<prefix><slug>-<ms>`: the issue's title in lower-case words, at most 40 characters. */
 export function issueBranch(prefix: string, number: number, title: string, ms: number): string {
-  const slug = title.toLowerCase().normalize('NFKD').replace(/[\u0300-\u036f]/g, '').replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40).replace(/-+$/, '');
+  const slug = title
+    .toLowerCase()
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 40)
+    .replace(/-+$/, '');
   return `${prefix}${slug || `issue-${number}`}-${ms}`;
 }
 
@@ -52,10 +64,14 @@ export class Steering {
     const asker: Asker = { caller: { kind: 'user', login: actor.login }, id: deliveryId, ip };
     const refuse = async (code: ErrorCode, why: string): Promise<Outcome> => {
       await deps.guard.record(asker, 'submit', { outcome: 'refused', code, owner, repo, prNumber: trigger.number });
-      deps.log.info({ deliveryId, login: actor.login, repo: `${owner}/${repo}`, number: trigger.number, code }, `webhook: nothing done (${why})`);
+      deps.log.info(
+        { deliveryId, login: actor.login, repo: `${owner}/${repo}`, number: trigger.number, code },
+        `webhook: nothing done (${why})`,
+      );
       return { kind: 'refused', code, why };
     };
-    if (actor.bot && !deps.allowedBots.includes(actor.login.toLowerCase())) return refuse('BOT', `${actor.login} is a bot, not listed in KIRO_ALLOWED_BOTS`);
+    if (actor.bot && !deps.allowedBots.includes(actor.login.toLowerCase()))
+      return refuse('BOT', `${actor.login} is a bot, not listed in KIRO_ALLOWED_BOTS`);
     let permission;
     try {
       permission = await deps.facts.permission(owner, repo, actor.login);
@@ -68,12 +84,22 @@ export class Steering {
       if (!cred.token) return refuse('NO_CREDENTIAL', 'the worker has no GitHub credential');
       const gh = new SteeringGitHub(deps.apiUrl, cred.token, owner, repo);
       try {
-        return trigger.kind === 'issue' ? await this.issue(deliveryId, trigger, asker, gh, cred.kind === 'app') : await this.round(deliveryId, trigger, asker, gh, cred.kind === 'app');
+        return trigger.kind === 'issue'
+          ? await this.issue(deliveryId, trigger, asker, gh, cred.kind === 'app')
+          : await this.round(deliveryId, trigger, asker, gh, cred.kind === 'app');
       } catch (e) {
         if (WorkerError.is(e)) return refuse(e.code, e.message);
         // Someone allowed asked, and the worker failed them: they see 😕 (the log says why).
-        deps.log.warn({ deliveryId, repo: `${owner}/${repo}`, number: trigger.number, err: describe(e) }, 'webhook: the round could not be started');
-        const target = trigger.kind === 'pr-comment' ? { kind: 'issue-comment' as const, id: trigger.commentId } : trigger.kind === 'issue' ? trigger.reactTo : undefined;
+        deps.log.warn(
+          { deliveryId, repo: `${owner}/${repo}`, number: trigger.number, err: describe(e) },
+          'webhook: the round could not be started',
+        );
+        const target =
+          trigger.kind === 'pr-comment'
+            ? { kind: 'issue-comment' as const, id: trigger.commentId }
+            : trigger.kind === 'issue'
+              ? trigger.reactTo
+              : undefined;
         if (target) await deps.feedback.react(gh, { jobId: deliveryId, reactTo: [target] }, 'confused');
         return { kind: 'refused', code: 'INTERNAL', why: describe(e) };
       }
@@ -83,12 +109,20 @@ export class Steering {
   }
 
   /** A new round on a Kiro branch's open pull request (a comment, or a review). */
-  private async round(deliveryId: string, t: Extract<Trigger, { kind: 'pr-comment' | 'review' }>, asker: Asker, gh: SteeringGitHub, app: boolean): Promise<Outcome> {
+  private async round(
+    deliveryId: string,
+    t: Extract<Trigger, { kind: 'pr-comment' | 'review' }>,
+    asker: Asker,
+    gh: SteeringGitHub,
+    app: boolean,
+  ): Promise<Outcome> {
     const { deps } = this;
     const pr = await gh.pull(t.number);
-    if (pr.headRepo !== `${t.owner}/${t.repo}`.toLowerCase()) throw new WorkerError('FORK', `pull request #${t.number} comes from a fork: the agent works only on this repository's branches`, 403);
+    if (pr.headRepo !== `${t.owner}/${t.repo}`.toLowerCase())
+      throw new WorkerError('FORK', `pull request #${t.number} comes from a fork: the agent works only on this repository's branches`, 403);
     if (pr.state !== 'open') throw new WorkerError('PR_CLOSED', `pull request #${t.number} is closed`, 409);
-    if (!pr.headRef.startsWith(deps.branchPrefix)) return { kind: 'ignored', why: `${pr.headRef} is not a Kiro branch (${deps.branchPrefix}…)` };
+    if (!pr.headRef.startsWith(deps.branchPrefix))
+      return { kind: 'ignored', why: `${pr.headRef} is not a Kiro branch (${deps.branchPrefix}…)` };
     let text: string;
     let reactTo: SteeredJob['reactTo'];
     let threads: SteeredJob['threads'] = [];
@@ -98,21 +132,42 @@ export class Steering {
     } else {
       const asked = (await gh.reviewComments(t.number, t.reviewId)).filter((c) => mentionsCommand(c.body));
       if (!mentionsCommand(t.body) && asked.length === 0) return { kind: 'ignored', why: 'the review does not say /kiro' };
-      text = reviewRound(t.actor.login, t.url, withoutCommand(t.body), asked.map((c) => ({ ...c, body: withoutCommand(c.body) })));
+      text = reviewRound(
+        t.actor.login,
+        t.url,
+        withoutCommand(t.body),
+        asked.map((c) => ({ ...c, body: withoutCommand(c.body) })),
+      );
       reactTo = asked.map((c) => ({ kind: 'review-comment' as const, id: c.id }));
       threads = asked.map((c) => ({ commentId: c.id, url: c.url }));
     }
     const title = TITLE.test(pr.title) ? pr.title : oneLineTitle(pr.title);
     const body: GenerateCodeRequest = {
-      owner: t.owner, repo: t.repo, branch: pr.headRef, prNumber: t.number, baseBranch: pr.baseRef, title,
-      taskDescription: '(the round is being written)', idempotencyKey: `gh-${deliveryId}`, requestedBy: t.actor.login, draft: pr.draft,
+      owner: t.owner,
+      repo: t.repo,
+      branch: pr.headRef,
+      prNumber: t.number,
+      baseBranch: pr.baseRef,
+      title,
+      taskDescription: '(the round is being written)',
+      idempotencyKey: `gh-${deliveryId}`,
+      requestedBy: t.actor.login,
+      draft: pr.draft,
     };
     const { request, release } = await deps.guard.admit(asker, body);
     try {
       const at = new Date((deps.now ?? Date.now)());
-      const commit = await gh.commitRound({ owner: t.owner, repo: t.repo, branch: pr.headRef, title, edit: (current) => appendFollowUp(current, text, at) });
+      const commit = await gh.commitRound({
+        owner: t.owner,
+        repo: t.repo,
+        branch: pr.headRef,
+        title,
+        edit: (current) => appendFollowUp(current, text, at),
+      });
       return await this.queue(deliveryId, t, asker, gh, app, { ...request, taskDescription: commit.taskMarkdown }, commit.taskCommitOid, {
-        reactTo, threads, delegatedBy: pr.author && pr.author.toLowerCase() !== t.actor.login.toLowerCase() ? pr.author : null,
+        reactTo,
+        threads,
+        delegatedBy: pr.author && pr.author.toLowerCase() !== t.actor.login.toLowerCase() ? pr.author : null,
       });
     } finally {
       release();
@@ -120,7 +175,13 @@ export class Steering {
   }
 
   /** An issue handed to the agent: a branch, its TASK.md and a draft PR that fixes the issue, then the job. */
-  private async issue(deliveryId: string, t: Extract<Trigger, { kind: 'issue' }>, asker: Asker, gh: SteeringGitHub, app: boolean): Promise<Outcome> {
+  private async issue(
+    deliveryId: string,
+    t: Extract<Trigger, { kind: 'issue' }>,
+    asker: Asker,
+    gh: SteeringGitHub,
+    app: boolean,
+  ): Promise<Outcome> {
     const { deps } = this;
     // Quotas first: nothing is made on GitHub for a job that could not be queued.
     const release = await deps.guard.reserveQuota(t.actor.login);
@@ -128,15 +189,31 @@ export class Steering {
       const title = oneLineTitle(t.title || `Issue #${t.number}`);
       const branch = issueBranch(deps.branchPrefix, t.number, title, (deps.now ?? Date.now)());
       const task = issueTask({ number: t.number, title, body: t.body, url: t.url }, t.actor.login, t.instructions);
-      const prBody = [`Fixes #${t.number}`, '', `@${t.actor.login} handed this issue to Kiro on GitHub; the agent's work follows on \`${branch}\`, its task in \`TASK.md\`. Comment \`/kiro <instructions>\` here for another round.`].join('\n');
+      const prBody = [
+        `Fixes #${t.number}`,
+        '',
+        `@${t.actor.login} handed this issue to Kiro on GitHub; the agent's work follows on \`${branch}\`, its task in \`TASK.md\`. Comment \`/kiro <instructions>\` here for another round.`,
+      ].join('\n');
       const pr = await gh.openPull(branch, task, title, prBody);
       const body: GenerateCodeRequest = {
-        owner: t.owner, repo: t.repo, branch, prNumber: pr.number, baseBranch: pr.baseBranch, title, taskDescription: task,
-        idempotencyKey: `gh-${deliveryId}`, requestedBy: t.actor.login, draft: true,
+        owner: t.owner,
+        repo: t.repo,
+        branch,
+        prNumber: pr.number,
+        baseBranch: pr.baseBranch,
+        title,
+        taskDescription: task,
+        idempotencyKey: `gh-${deliveryId}`,
+        requestedBy: t.actor.login,
+        draft: true,
       };
       const { request, release: done } = await deps.guard.admit(asker, body, { quotaHeld: true });
       try {
-        return await this.queue(deliveryId, { ...t, number: pr.number }, asker, gh, app, request, pr.headSha, { reactTo: [t.reactTo], threads: [], delegatedBy: null });
+        return await this.queue(deliveryId, { ...t, number: pr.number }, asker, gh, app, request, pr.headSha, {
+          reactTo: [t.reactTo],
+          threads: [],
+          delegatedBy: null,
+        });
       } finally {
         done();
       }
@@ -145,17 +222,52 @@ export class Steering {
     }
   }
 
-  private async queue(deliveryId: string, t: Trigger, asker: Asker, gh: SteeringGitHub, app: boolean, request: GenerateCodeRequest, sha: string,
-    rest: Pick<SteeredJob, 'reactTo' | 'threads' | 'delegatedBy'>): Promise<Outcome> {
+  private async queue(
+    deliveryId: string,
+    t: Trigger,
+    asker: Asker,
+    gh: SteeringGitHub,
+    app: boolean,
+    request: GenerateCodeRequest,
+    sha: string,
+    rest: Pick<SteeredJob, 'reactTo' | 'threads' | 'delegatedBy'>,
+  ): Promise<Outcome> {
     const { deps } = this;
     const { status } = await deps.jobs.submit(request);
     const steered: SteeredJob = {
-      jobId: status.jobId, deliveryId, kind: t.kind, owner: request.owner, repo: request.repo, prNumber: request.prNumber, login: t.actor.login,
-      check: null, startedTold: false, finishedTold: false, createdAt: (deps.now ?? Date.now)(), ...rest,
+      jobId: status.jobId,
+      deliveryId,
+      kind: t.kind,
+      owner: request.owner,
+      repo: request.repo,
+      prNumber: request.prNumber,
+      login: t.actor.login,
+      check: null,
+      startedTold: false,
+      finishedTold: false,
+      createdAt: (deps.now ?? Date.now)(),
+      ...rest,
     };
     await deps.store.save(steered);
-    await deps.guard.record(asker, 'submit', { outcome: 'ok', owner: request.owner, repo: request.repo, branch: request.branch, prNumber: request.prNumber, jobId: status.jobId });
-    deps.log.info({ deliveryId, jobId: status.jobId, repo: `${request.owner}/${request.repo}`, prNumber: request.prNumber, login: t.actor.login, kind: t.kind }, 'webhook: round queued');
+    await deps.guard.record(asker, 'submit', {
+      outcome: 'ok',
+      owner: request.owner,
+      repo: request.repo,
+      branch: request.branch,
+      prNumber: request.prNumber,
+      jobId: status.jobId,
+    });
+    deps.log.info(
+      {
+        deliveryId,
+        jobId: status.jobId,
+        repo: `${request.owner}/${request.repo}`,
+        prNumber: request.prNumber,
+        login: t.actor.login,
+        kind: t.kind,
+      },
+      'webhook: round queued',
+    );
     await deps.feedback.accepted(steered, gh, app, sha);
     return { kind: 'queued', jobId: status.jobId };
   }

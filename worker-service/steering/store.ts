@@ -26,7 +26,10 @@ export const SteeredJobSchema = Type.Object({
   login: Login,
   /** Who delegated the PR first (its author), when not the requester: their view lists the round too. */
   delegatedBy: Type.Union([Login, Type.Null()]),
-  reactTo: Type.Array(Type.Object({ kind: Type.Union([Type.Literal('issue-comment'), Type.Literal('review-comment'), Type.Literal('issue')]), id: Id }), { maxItems: 300 }),
+  reactTo: Type.Array(
+    Type.Object({ kind: Type.Union([Type.Literal('issue-comment'), Type.Literal('review-comment'), Type.Literal('issue')]), id: Id }),
+    { maxItems: 300 },
+  ),
   check: Type.Union([
     Type.Object({ kind: Type.Literal('check-run'), id: Id, sha: Type.String({ pattern: '^[0-9a-f]{40}$' }) }),
     Type.Object({ kind: Type.Literal('status'), sha: Type.String({ pattern: '^[0-9a-f]{40}$' }) }),
@@ -85,10 +88,13 @@ export class FileSteeringStore implements SteeringStore {
 
   async claimDelivery(id: string): Promise<boolean> {
     if (!isDeliveryId(id)) return false;
-    return writeFile(join(this.deliveries, id), '', { flag: 'wx' }).then(() => true, (e: NodeJS.ErrnoException) => {
-      if (e.code === 'EEXIST') return false;
-      throw e;
-    });
+    return writeFile(join(this.deliveries, id), '', { flag: 'wx' }).then(
+      () => true,
+      (e: NodeJS.ErrnoException) => {
+        if (e.code === 'EEXIST') return false;
+        throw e;
+      },
+    );
   }
 
   async releaseDelivery(id: string): Promise<void> {
@@ -106,8 +112,11 @@ export class FileSteeringStore implements SteeringStore {
 
   async delegatedTo(login: string, limit: number): Promise<string[]> {
     const all = await Promise.all((await readdir(this.jobs)).filter((n) => n.endsWith('.json')).map((n) => this.get(n.slice(0, -5))));
-    return all.filter((j): j is SteeredJob => !!j && j.delegatedBy?.toLowerCase() === login.toLowerCase())
-      .sort((a, b) => b.createdAt - a.createdAt).slice(0, limit).map((j) => j.jobId);
+    return all
+      .filter((j): j is SteeredJob => !!j && j.delegatedBy?.toLowerCase() === login.toLowerCase())
+      .sort((a, b) => b.createdAt - a.createdAt)
+      .slice(0, limit)
+      .map((j) => j.jobId);
   }
 }
 

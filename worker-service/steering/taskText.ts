@@ -33,20 +33,40 @@ export function reviewRound(login: string, url: string, body: string, comments: 
   for (const c of comments) {
     const hunk = stripHidden(c.diffHunk).replace(/\s+$/, '');
     const f = fence(hunk);
-    out.push('', `### \`${c.path.replace(/`/g, '')}\`${c.line ? ` line ${c.line}` : ' (outdated)'}`, '', `${f}diff`, hunk, f, '', quoted(stripHidden(c.body).trim()), '', `Addresses: ${c.url}`);
+    out.push(
+      '',
+      `### \`${c.path.replace(/`/g, '')}\`${c.line ? ` line ${c.line}` : ' (outdated)'}`,
+      '',
+      `${f}diff`,
+      hunk,
+      f,
+      '',
+      quoted(stripHidden(c.body).trim()),
+      '',
+      `Addresses: ${c.url}`,
+    );
   }
   return out.join('\n');
 }
 
 /** TASK.md for an issue handed to the agent: its title, its words and the instructions, and `Fixes #N`. */
-export function issueTask(issue: { number: number; title: string; body: string; url: string }, login: string, instructions: string): string {
+export function issueTask(
+  issue: { number: number; title: string; body: string; url: string },
+  login: string,
+  instructions: string,
+): string {
   const objective = [
     `Resolve issue #${issue.number} (${issue.url}), handed to the agent by @${login}. The issue says:`,
     '',
     quoted(issue.body.trim() || '(no description)'),
     ...(instructions.trim() ? ['', `@${login} adds:`, '', quoted(instructions.trim())] : []),
   ].join('\n');
-  return renderTaskMarkdown({ title: issue.title || `Issue #${issue.number}`, objective, constraints: [], acceptanceCriteria: [`Fixes #${issue.number}`] });
+  return renderTaskMarkdown({
+    title: issue.title || `Issue #${issue.number}`,
+    objective,
+    constraints: [],
+    acceptanceCriteria: [`Fixes #${issue.number}`],
+  });
 }
 
 const ADDRESSES = /^Addresses: (https?:\/\/[^\s<>]+)$/gm;

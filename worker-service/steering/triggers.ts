@@ -43,7 +43,9 @@ export function mentionsCommand(text: string): boolean {
 
 /** The text without its `/kiro` words. */
 export function withoutCommand(text: string): string {
-  return stripHidden(text).replace(/(^|\s)\/kiro(?=\s|$|[.,:;!?])/gi, '$1').trim();
+  return stripHidden(text)
+    .replace(/(^|\s)\/kiro(?=\s|$|[.,:;!?])/gi, '$1')
+    .trim();
 }
 
 type Obj = Record<string, unknown>;
@@ -65,7 +67,9 @@ function base(p: Obj, number: unknown): Base {
   if (n === undefined) throw new PayloadError('the payload has no valid issue or pull request number');
   const installationId = int(obj(p.installation)?.id);
   return {
-    owner, repo: name, number: n,
+    owner,
+    repo: name,
+    number: n,
     actor: { login, bot: sender?.type === 'Bot' || login.endsWith('[bot]') },
     ...(installationId !== undefined ? { installationId } : {}),
   };
@@ -86,21 +90,43 @@ export function triggerOf(event: string, payload: unknown): Trigger | null {
     if (id === undefined) throw new PayloadError('the comment has no id');
     const b = base(p, issue?.number);
     if (obj(issue?.pull_request)) return { ...b, kind: 'pr-comment', instructions, commentId: id, url };
-    return { ...b, kind: 'issue', title: stripHidden(str(issue?.title) ?? '').trim(), body: stripHidden(str(issue?.body) ?? ''), instructions, reactTo: { kind: 'issue-comment', id }, url };
+    return {
+      ...b,
+      kind: 'issue',
+      title: stripHidden(str(issue?.title) ?? '').trim(),
+      body: stripHidden(str(issue?.body) ?? ''),
+      instructions,
+      reactTo: { kind: 'issue-comment', id },
+      url,
+    };
   }
   if (event === 'pull_request_review' && action === 'submitted') {
     const review = obj(p.review);
     const id = int(review?.id);
     if (id === undefined) throw new PayloadError('the review has no id');
     // Whether its inline comments say /kiro is asked of GitHub (the payload does not carry them).
-    return { ...base(p, obj(p.pull_request)?.number), kind: 'review', reviewId: id, body: str(review?.body) ?? '', url: str(review?.html_url) ?? '' };
+    return {
+      ...base(p, obj(p.pull_request)?.number),
+      kind: 'review',
+      reviewId: id,
+      body: str(review?.body) ?? '',
+      url: str(review?.html_url) ?? '',
+    };
   }
   if (event === 'issues' && action === 'labeled') {
     if (str(obj(p.label)?.name)?.toLowerCase() !== LABEL) return null;
     const issue = obj(p.issue);
     if (obj(issue?.pull_request)) return null;
     const b = base(p, issue?.number);
-    return { ...b, kind: 'issue', title: stripHidden(str(issue?.title) ?? '').trim(), body: stripHidden(str(issue?.body) ?? ''), instructions: '', reactTo: { kind: 'issue', id: b.number }, url: str(issue?.html_url) ?? '' };
+    return {
+      ...b,
+      kind: 'issue',
+      title: stripHidden(str(issue?.title) ?? '').trim(),
+      body: stripHidden(str(issue?.body) ?? ''),
+      instructions: '',
+      reactTo: { kind: 'issue', id: b.number },
+      url: str(issue?.html_url) ?? '',
+    };
   }
   return null;
 }

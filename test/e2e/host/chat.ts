@@ -19,32 +19,48 @@ function resultJson(r: vscode.LanguageModelToolResult): unknown {
 
 export function chatTests(g: { describe: Mocha.SuiteFunction; it: Mocha.TestFunction }): void {
   g.describe('chat participant and language-model tools', function () {
-    g.it('registers the three tools (vscode.lm.tools) and the participant\'s commands', async function () {
-      await pollUntil(() => TOOLS.every((t) => vscode.lm.tools.some((x) => x.name === t)), { timeoutMs: 10_000, what: `tools ${TOOLS.join(', ')} in vscode.lm.tools (have: ${vscode.lm.tools.map((t) => t.name).join(', ')})` });
+    g.it("registers the three tools (vscode.lm.tools) and the participant's commands", async function () {
+      await pollUntil(() => TOOLS.every((t) => vscode.lm.tools.some((x) => x.name === t)), {
+        timeoutMs: 10_000,
+        what: `tools ${TOOLS.join(', ')} in vscode.lm.tools (have: ${vscode.lm.tools.map((t) => t.name).join(', ')})`,
+      });
       const delegateTool = vscode.lm.tools.find((t) => t.name === 'kiro_delegate');
       assert.deepEqual((delegateTool?.inputSchema as { required?: string[] } | undefined)?.required, ['title', 'objective']);
       const commands = new Set(await vscode.commands.getCommands(true));
-      assert.ok(commands.has('kiroDelegate.chatSubmit') && commands.has('kiroDelegate.chatEdit'), 'the chat answer\'s buttons have their commands');
+      assert.ok(
+        commands.has('kiroDelegate.chatSubmit') && commands.has('kiroDelegate.chatEdit'),
+        "the chat answer's buttons have their commands",
+      );
     });
 
     g.it('kiro_delegate (invoked without a chat request) opens a PR and sends the job; kiro_status reports it', async function () {
       this.timeout(60_000);
       const input = { title: 'Add a health endpoint', objective: 'Serve GET /health with 200.', acceptanceCriteria: ['It answers 200'] };
-      const result = resultJson(await vscode.lm.invokeTool('kiro_delegate', { input, toolInvocationToken: undefined })) as { prUrl: string; prNumber: number; branch: string; state: string; jobId?: string; repository: string };
+      const result = resultJson(await vscode.lm.invokeTool('kiro_delegate', { input, toolInvocationToken: undefined })) as {
+        prUrl: string;
+        prNumber: number;
+        branch: string;
+        state: string;
+        jobId?: string;
+        repository: string;
+      };
       assert.equal(result.repository, 'alice/app');
       assert.match(result.prUrl, /\/alice\/app\/pull\/\d+$/);
       assert.ok(result.jobId, `the worker accepted the job: ${JSON.stringify(result)}`);
       // host.e2e.ts checks the PR in the stand-in from this line.
       console.log(`KIRO_TOOL_PR ${JSON.stringify({ prNumber: result.prNumber, branch: result.branch })}`);
       let status: { prNumber: number; state: string; jobId?: string }[] = [];
-      await pollUntil(async () => {
-        status = resultJson(await vscode.lm.invokeTool('kiro_status', { input: {}, toolInvocationToken: undefined })) as typeof status;
-        return status.some((s) => s.prNumber === result.prNumber && s.state === 'pushed');
-      }, { timeoutMs: 45_000, what: `kiro_status to report PR #${result.prNumber} pushed (last: ${JSON.stringify(status)})` });
+      await pollUntil(
+        async () => {
+          status = resultJson(await vscode.lm.invokeTool('kiro_status', { input: {}, toolInvocationToken: undefined })) as typeof status;
+          return status.some((s) => s.prNumber === result.prNumber && s.state === 'pushed');
+        },
+        { timeoutMs: 45_000, what: `kiro_status to report PR #${result.prNumber} pushed (last: ${JSON.stringify(status)})` },
+      );
       assert.equal(status.find((s) => s.prNumber === result.prNumber)?.jobId, result.jobId);
     });
 
-    g.it('kiro_delegate refuses an input without a title, with the form\'s reason, and opens nothing', async function () {
+    g.it("kiro_delegate refuses an input without a title, with the form's reason, and opens nothing", async function () {
       const r = await vscode.lm.invokeTool('kiro_delegate', { input: { objective: 'x' }, toolInvocationToken: undefined });
       const text = r.content.map((p) => (p instanceof vscode.LanguageModelTextPart ? p.value : '')).join('');
       assert.match(text, /title: Give the task a title/);

@@ -10,8 +10,19 @@ export const SHOTS = join(repoRoot, 'test-results', 'e2e');
 
 export async function openBrowser(): Promise<{ context: BrowserContext; page: Page }> {
   const context = await chromium.launchPersistentContext(await mkdtemp(join(tmpdir(), 'kiro-chromium-')), {
-    executablePath: '/usr/bin/chromium', headless: true, viewport: { width: 1400, height: 900 },
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    viewport: { width: 1400, height: 900 },
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--disable-dev-shm-usage',
+    ],
   });
   const page = context.pages()[0] ?? (await context.newPage());
   return { context, page };
@@ -77,7 +88,11 @@ export async function revealRow(page: Page, list: Locator, row: Locator, opts: {
   const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
   const monacoList = list.locator('.monaco-list').first();
   await monacoList.waitFor({ timeout: opts.timeoutMs ?? 30_000 });
-  const rendered = () => monacoList.locator('.monaco-list-row').evaluateAll((rows) => rows.map((r) => r.getAttribute('aria-posinset')).join(',')).catch(() => '');
+  const rendered = () =>
+    monacoList
+      .locator('.monaco-list-row')
+      .evaluateAll((rows) => rows.map((r) => r.getAttribute('aria-posinset')).join(','))
+      .catch(() => '');
   for (;;) {
     if (await row.first().isVisible()) return row.first();
     if (Date.now() > deadline) throw new Error(`timed out bringing a list row into view: ${String(row)}`);

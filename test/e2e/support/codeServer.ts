@@ -52,39 +52,83 @@ export interface CodeServer {
   stop(): Promise<void>;
 }
 
-export async function startCodeServer(opts: { workspace: string; settings: Record<string, unknown>; vsix?: string; extraArgs?: string[] }): Promise<CodeServer> {
+export async function startCodeServer(opts: {
+  workspace: string;
+  settings: Record<string, unknown>;
+  vsix?: string;
+  extraArgs?: string[];
+}): Promise<CodeServer> {
   const home = await mkdtemp(join(tmpdir(), 'kiro-cs-home-'));
   const userData = join(home, 'user-data');
   const extensions = join(home, 'extensions');
   await mkdir(join(userData, 'User'), { recursive: true });
   await writeFile(join(userData, 'User', 'settings.json'), JSON.stringify({ ...QUIET_SETTINGS, ...opts.settings }, null, 2));
   const env = {
-    PATH: `${join(NODE24, '..')}:${process.env.PATH ?? ''}`, HOME: home, XDG_CONFIG_HOME: join(home, '.config'), XDG_DATA_HOME: join(home, '.local/share'),
-    XDG_CACHE_HOME: join(home, '.cache'), GIT_TERMINAL_PROMPT: '0', LANG: 'C.UTF-8',
+    PATH: `${join(NODE24, '..')}:${process.env.PATH ?? ''}`,
+    HOME: home,
+    XDG_CONFIG_HOME: join(home, '.config'),
+    XDG_DATA_HOME: join(home, '.local/share'),
+    XDG_CACHE_HOME: join(home, '.cache'),
+    GIT_TERMINAL_PROMPT: '0',
+    LANG: 'C.UTF-8',
   };
-  const base = ['--auth', 'none', '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--disable-getting-started-override', '--user-data-dir', userData, '--extensions-dir', extensions];
+  const base = [
+    '--auth',
+    'none',
+    '--disable-telemetry',
+    '--disable-update-check',
+    '--disable-workspace-trust',
+    '--disable-getting-started-override',
+    '--user-data-dir',
+    userData,
+    '--extensions-dir',
+    extensions,
+  ];
   if (opts.vsix) {
-    const install = spawnSync(NODE24, [CODE_SERVER, ...base, '--install-extension', opts.vsix], { env, encoding: 'utf8', timeout: 120_000 });
+    const install = spawnSync(NODE24, [CODE_SERVER, ...base, '--install-extension', opts.vsix], {
+      env,
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
     if (install.status !== 0) throw new Error(`installing the VSIX failed: ${install.stdout}${install.stderr}`);
   }
   const port = await freePort();
-  const child: ChildProcess = spawn(NODE24, [CODE_SERVER, ...base, '--bind-addr', `127.0.0.1:${port}`, '--reconnection-grace-time', '5', ...(opts.extraArgs ?? []), opts.workspace], {
-    env, detached: true, stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child: ChildProcess = spawn(
+    NODE24,
+    [CODE_SERVER, ...base, '--bind-addr', `127.0.0.1:${port}`, '--reconnection-grace-time', '5', ...(opts.extraArgs ?? []), opts.workspace],
+    {
+      env,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let output = '';
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
   const url = `http://127.0.0.1:${port}`;
-  await pollUntil(async () => (await fetch(`${url}/healthz`).catch(() => undefined))?.ok, { timeoutMs: 60_000, what: `code-server to answer /healthz; output: ${output.slice(-2000)}` });
+  await pollUntil(async () => (await fetch(`${url}/healthz`).catch(() => undefined))?.ok, {
+    timeoutMs: 60_000,
+    what: `code-server to answer /healthz; output: ${output.slice(-2000)}`,
+  });
   return {
-    url, port, home,
+    url,
+    port,
+    home,
     async stop() {
       if (child.exitCode !== null) return;
       const exited = new Promise((r) => child.once('exit', r));
       try {
         process.kill(-(child.pid ?? 0), 'SIGTERM'); // the whole group: the file watcher and extension hosts too
-      } catch { /* gone */ }
-      const t = setTimeout(() => { try { process.kill(-(child.pid ?? 0), 'SIGKILL'); } catch { /* gone */ } }, 5000);
+      } catch {
+        /* gone */
+      }
+      const t = setTimeout(() => {
+        try {
+          process.kill(-(child.pid ?? 0), 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }, 5000);
       await exited;
       clearTimeout(t);
     },

@@ -19,7 +19,16 @@ describe('delegating: PR, worker, watcher', function () {
   let alice: { token: string; login: string };
   let bot: { token: string };
   let w: TestWorker;
-  const form = (title: string, extra = ''): ValidForm => ({ owner: 'alice', repo: 'app', baseBranch: 'main', title, objective: `Do ${title}.${extra}`, prTitle: title, constraints: [], acceptanceCriteria: ['works'] });
+  const form = (title: string, extra = ''): ValidForm => ({
+    owner: 'alice',
+    repo: 'app',
+    baseBranch: 'main',
+    title,
+    objective: `Do ${title}.${extra}`,
+    prTitle: title,
+    constraints: [],
+    acceptanceCriteria: ['works'],
+  });
   const github = () => createGitHubClient({ token: alice.token, baseUrl: gh.apiUrl, retryAfterBaseValue: 1 });
 
   before(async function () {
@@ -28,7 +37,10 @@ describe('delegating: PR, worker, watcher', function () {
     bot = gh.addUser('kiro-bot');
     await gh.createRepo('alice', 'app');
     gh.grant('alice', 'app', 'kiro-bot', 'WRITE');
-    w = await startWorker(workerEnv(gh, bot.token, await tempDir(), { FAKE_KIRO_STEP_MS: '150' }), { commenter: async () => undefined, agentEnv: { FAKE_KIRO_STEP_MS: '150' } });
+    w = await startWorker(workerEnv(gh, bot.token, await tempDir(), { FAKE_KIRO_STEP_MS: '150' }), {
+      commenter: async () => undefined,
+      agentEnv: { FAKE_KIRO_STEP_MS: '150' },
+    });
   });
   after(async () => {
     await w.close();
@@ -44,13 +56,24 @@ describe('delegating: PR, worker, watcher', function () {
     // A worker front that holds every answer for a second proves the user does not wait for it.
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
-    const slowFront = createServer((req, res) => void (async () => {
-      await gate;
-      const body = await new Promise<string>((r) => { let b = ''; req.on('data', (c) => (b += c)); req.on('end', () => r(b)); });
-      const upstream = await fetch(`${w.url}${req.url}`, { method: req.method, headers: { authorization: req.headers.authorization ?? '', 'content-type': 'application/json' }, body: body || undefined });
-      res.writeHead(upstream.status, { 'content-type': 'application/json' });
-      res.end(await upstream.text());
-    })());
+    const slowFront = createServer(
+      (req, res) =>
+        void (async () => {
+          await gate;
+          const body = await new Promise<string>((r) => {
+            let b = '';
+            req.on('data', (c) => (b += c));
+            req.on('end', () => r(b));
+          });
+          const upstream = await fetch(`${w.url}${req.url}`, {
+            method: req.method,
+            headers: { authorization: req.headers.authorization ?? '', 'content-type': 'application/json' },
+            body: body || undefined,
+          });
+          res.writeHead(upstream.status, { 'content-type': 'application/json' });
+          res.end(await upstream.text());
+        })(),
+    );
     await new Promise<void>((r) => slowFront.listen(0, '127.0.0.1', r));
     const addr = slowFront.address();
     const frontUrl = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
@@ -67,7 +90,14 @@ describe('delegating: PR, worker, watcher', function () {
       assert.ok(jobId, 'the job id is stored once the worker answers');
 
       const events: WatchEvent[] = [];
-      const watcher = new PrWatcher({ store, github: async () => github(), worker: () => new WorkerApi({ baseUrl: w.url, token: async () => WORKER_TOKEN }), notify: (e) => events.push(e), isFocused: () => true, intervalMs: 50 });
+      const watcher = new PrWatcher({
+        store,
+        github: async () => github(),
+        worker: () => new WorkerApi({ baseUrl: w.url, token: async () => WORKER_TOKEN }),
+        notify: (e) => events.push(e),
+        isFocused: () => true,
+        intervalMs: 50,
+      });
       watcher.start();
       try {
         const pushed = await pollUntil(() => events.find((e) => e.type === 'pushed'), { what: 'the pushed notification' });
@@ -91,7 +121,15 @@ describe('delegating: PR, worker, watcher', function () {
     // No worker: the branch stays at the TASK.md commit.
     const done = await delegate(form('Quiet branch'), undefined, deps(store, { worker: () => undefined }));
     await done.sending;
-    const watcher = new PrWatcher({ store, github: async () => github(), worker: () => undefined, notify: () => undefined, isFocused: () => true, intervalMs: 1000, pullCheckEvery: 1000 });
+    const watcher = new PrWatcher({
+      store,
+      github: async () => github(),
+      worker: () => undefined,
+      notify: () => undefined,
+      isFocused: () => true,
+      intervalMs: 1000,
+      pullCheckEvery: 1000,
+    });
     await watcher.pollOnce(); // first poll: 200 with an ETag, costs one
     const remaining = gh.rateLimits.remaining('user:alice', 'core');
     for (let i = 0; i < 10; i++) await watcher.pollOnce();
@@ -108,9 +146,15 @@ describe('delegating: PR, worker, watcher', function () {
     flaky.submit = async (req) => (busyAnswers-- > 0 ? { kind: 'busy', retryAfterSeconds: 7, message: 'full' } : api.submit(req));
     const waits: number[] = [];
     const queued: number[] = [];
-    const done = await delegate(form('Busy worker', '\n[scenario: no-change]'), undefined, deps(store, {
-      worker: () => flaky, sleep: async (ms) => void waits.push(ms), onQueuedLocally: (_d, s) => queued.push(s),
-    }));
+    const done = await delegate(
+      form('Busy worker', '\n[scenario: no-change]'),
+      undefined,
+      deps(store, {
+        worker: () => flaky,
+        sleep: async (ms) => void waits.push(ms),
+        onQueuedLocally: (_d, s) => queued.push(s),
+      }),
+    );
     await done.sending;
     assert.deepEqual(waits, [7000, 7000], 'Retry-After honoured');
     assert.deepEqual(queued, [7, 7]);
@@ -126,13 +170,21 @@ describe('delegating: PR, worker, watcher', function () {
     const store = new DelegationStore(new MemoryMemento());
     const problems: string[] = [];
     const dead = new WorkerApi({ baseUrl: 'http://127.0.0.1:9', token: async () => WORKER_TOKEN });
-    const done = await delegate(form('Worker down', '\n[scenario: no-change]'), undefined, deps(store, { worker: () => dead, onSendProblem: (_d, o) => problems.push(o.kind) }));
+    const done = await delegate(
+      form('Worker down', '\n[scenario: no-change]'),
+      undefined,
+      deps(store, { worker: () => dead, onSendProblem: (_d, o) => problems.push(o.kind) }),
+    );
     await done.sending;
     assert.deepEqual(problems, ['unreachable']);
     assert.equal(store.get(done.result.confirmationCode)?.sendFailed, true);
     assert.match(store.get(done.result.confirmationCode)?.problem ?? '', /unreachable/);
     const wrongToken = new WorkerApi({ baseUrl: w.url, token: async () => 'wrong-token-wrong-token' });
-    await sendToWorker(store.get(done.result.confirmationCode) ?? done.delegation, { worker: () => wrongToken, store, onSendProblem: (_d, o) => problems.push(o.kind) });
+    await sendToWorker(store.get(done.result.confirmationCode) ?? done.delegation, {
+      worker: () => wrongToken,
+      store,
+      onSendProblem: (_d, o) => problems.push(o.kind),
+    });
     assert.deepEqual(problems, ['unreachable', 'unauthorized']);
     const good = new WorkerApi({ baseUrl: w.url, token: async () => WORKER_TOKEN });
     await sendToWorker(store.get(done.result.confirmationCode) ?? done.delegation, { worker: () => good, store });
@@ -149,10 +201,20 @@ describe('delegating: PR, worker, watcher', function () {
     const events: WatchEvent[] = [];
     const reloaded = new DelegationStore(memento);
     assert.equal(reloaded.active().length >= 1, true);
-    const watcher = new PrWatcher({ store: reloaded, github: async () => github(), worker: () => new WorkerApi({ baseUrl: w.url, token: async () => WORKER_TOKEN }), notify: (e) => events.push(e), isFocused: () => false, intervalMs: 20, unfocusedFactor: 2 });
+    const watcher = new PrWatcher({
+      store: reloaded,
+      github: async () => github(),
+      worker: () => new WorkerApi({ baseUrl: w.url, token: async () => WORKER_TOKEN }),
+      notify: (e) => events.push(e),
+      isFocused: () => false,
+      intervalMs: 20,
+      unfocusedFactor: 2,
+    });
     watcher.start();
     try {
-      const ended = await pollUntil(() => events.find((e) => e.type === 'job-ended' && e.delegation.id === done.result.confirmationCode), { what: 'the failure notification' });
+      const ended = await pollUntil(() => events.find((e) => e.type === 'job-ended' && e.delegation.id === done.result.confirmationCode), {
+        what: 'the failure notification',
+      });
       assert.equal(ended.type === 'job-ended' && ended.job.error?.code, 'AGENT_FAILED');
       assert.equal(reloaded.get(done.result.confirmationCode)?.state, 'failed');
     } finally {
@@ -169,7 +231,14 @@ describe('delegating: PR, worker, watcher', function () {
     const api = new WorkerApi({ baseUrl: w.url, token: async () => WORKER_TOKEN });
     await pollUntil(async () => (await api.job(jobId))?.state === 'running', { what: 'the agent to run' });
     const events: WatchEvent[] = [];
-    const watcher = new PrWatcher({ store, github: async () => github(), worker: () => api, notify: (e) => events.push(e), isFocused: () => true, intervalMs: 20 });
+    const watcher = new PrWatcher({
+      store,
+      github: async () => github(),
+      worker: () => api,
+      notify: (e) => events.push(e),
+      isFocused: () => true,
+      intervalMs: 20,
+    });
     try {
       const outcome = await cancelDelegation(store.get(id) as Delegation, { worker: api, store });
       assert.equal(outcome.kind, 'cancelled', 'the answer already says how the job ended');
@@ -195,11 +264,22 @@ describe('delegating: PR, worker, watcher', function () {
     assert.ok(pr);
     pr.state = 'closed';
     const events: WatchEvent[] = [];
-    const watcher = new PrWatcher({ store, github: async () => github(), worker: () => undefined, notify: (e) => events.push(e), isFocused: () => true, intervalMs: 10, pullCheckEvery: 1 });
+    const watcher = new PrWatcher({
+      store,
+      github: async () => github(),
+      worker: () => undefined,
+      notify: (e) => events.push(e),
+      isFocused: () => true,
+      intervalMs: 10,
+      pullCheckEvery: 1,
+    });
     await watcher.pollOnce();
     assert.equal(events[0]?.type, 'closed');
     assert.equal(store.get(done.result.confirmationCode)?.state, 'closed');
-    assert.equal(store.active().some((d) => d.id === done.result.confirmationCode), false);
+    assert.equal(
+      store.active().some((d) => d.id === done.result.confirmationCode),
+      false,
+    );
     watcher.dispose();
   });
 });

@@ -34,7 +34,7 @@ describe('follow-ups on a delegated PR', function () {
     await gh.close();
   });
 
-  it('numbers sections and keeps the user\'s headings from posing as sections', () => {
+  it("numbers sections and keeps the user's headings from posing as sections", () => {
     const one = appendFollowUp('# Task\n\nDo it.\n', '## Also\nthe rest', new Date('2026-11-25T10:00:00Z'));
     assert.equal(one.round, 1);
     assert.match(one.markdown, /\n## Follow-up 1\n\n_2026-11-25 10:00 UTC_\n\n### Also\nthe rest\n$/);
@@ -48,11 +48,28 @@ describe('follow-ups on a delegated PR', function () {
     const github = createGitHubClient({ token: alice.token, baseUrl: gh.apiUrl });
     const api = new WorkerApi({ baseUrl: w.url, token: async () => WORKER_TOKEN });
     const events: WatchEvent[] = [];
-    const watcher = new PrWatcher({ store, github: async () => github, worker: () => api, notify: (e) => events.push(e), isFocused: () => true, intervalMs: 50 });
+    const watcher = new PrWatcher({
+      store,
+      github: async () => github,
+      worker: () => api,
+      notify: (e) => events.push(e),
+      isFocused: () => true,
+      intervalMs: 50,
+    });
     try {
       const done = await delegate(
-        { owner: 'alice', repo: 'app', baseBranch: 'main', title: 'Rounds', objective: 'First round.', prTitle: 'Rounds', constraints: [], acceptanceCriteria: ['ok'] },
-        undefined, { github, worker: () => api, store, branchPrefix: 'kiro/', draft: false },
+        {
+          owner: 'alice',
+          repo: 'app',
+          baseBranch: 'main',
+          title: 'Rounds',
+          objective: 'First round.',
+          prTitle: 'Rounds',
+          constraints: [],
+          acceptanceCriteria: ['ok'],
+        },
+        undefined,
+        { github, worker: () => api, store, branchPrefix: 'kiro/', draft: false },
       );
       await done.sending;
       watcher.start();
@@ -67,7 +84,12 @@ describe('follow-ups on a delegated PR', function () {
         if (field !== 'createCommitOnBranch' || moved) return;
         moved = true;
         const head = (await repo?.bare.resolve(`refs/heads/${branch}`)) ?? '';
-        const sha = await repo?.bare.commit({ parent: head, additions: [{ path: 'human.txt', contents: 'a human was here\n' }], message: 'human edit', author: { name: 'alice', email: 'a@e' } });
+        const sha = await repo?.bare.commit({
+          parent: head,
+          additions: [{ path: 'human.txt', contents: 'a human was here\n' }],
+          message: 'human edit',
+          author: { name: 'alice', email: 'a@e' },
+        });
         await repo?.bare.updateRef(`refs/heads/${branch}`, sha ?? '', head);
       };
       const sent = await sendFollowUp(store.get(id) as Delegation, 'Now also write the docs.', { github, worker: () => api, store });
@@ -75,7 +97,11 @@ describe('follow-ups on a delegated PR', function () {
       assert.equal(moved, true);
       assert.equal(sent.round, 2);
       const log = (await repo?.bare.log(`refs/heads/main..refs/heads/${branch}`)) ?? [];
-      assert.deepEqual(log.slice(0, 3).map((l) => l.subject), ['task: follow-up 1: Rounds', 'human edit', 'feat: Rounds'], 'the follow-up went on top of the moved branch');
+      assert.deepEqual(
+        log.slice(0, 3).map((l) => l.subject),
+        ['task: follow-up 1: Rounds', 'human edit', 'feat: Rounds'],
+        'the follow-up went on top of the moved branch',
+      );
       const task = (await repo?.bare.readFile(`refs/heads/${branch}`, 'TASK.md')) ?? '';
       assert.match(task, /## Follow-up 1\n\n_.*UTC_\n\nNow also write the docs\.\n$/);
       assert.equal(describeState(store.get(id) as Delegation).startsWith('round 2 · '), true);
@@ -85,10 +111,13 @@ describe('follow-ups on a delegated PR', function () {
       assert.ok(second.type === 'pushed' && first.type === 'pushed' && second.headOid !== first.headOid);
       assert.equal(second.type === 'pushed' && second.headOid, await repo?.bare.resolve(`refs/heads/${branch}`));
       const after = (await repo?.bare.log(`refs/heads/main..refs/heads/${branch}`)) ?? [];
-      assert.equal(after[0]?.subject, 'feat: Rounds', 'round 2\'s agent commit is on top');
+      assert.equal(after[0]?.subject, 'feat: Rounds', "round 2's agent commit is on top");
       const d = store.get(id) as Delegation;
       assert.equal(d.state, 'pushed');
-      assert.deepEqual(describeRounds(d).map((r) => r.split(':')[0]), ['Task', 'Follow-up 1']);
+      assert.deepEqual(
+        describeRounds(d).map((r) => r.split(':')[0]),
+        ['Task', 'Follow-up 1'],
+      );
       assert.match(describeRounds(d)[0] ?? '', /^Task: pushed [0-9a-f]{7}$/);
       assert.equal(events.filter((e) => e.type === 'pushed').length, 2, 'each round told once');
       // The worker saw two jobs for the one PR, with different keys.
@@ -98,16 +127,33 @@ describe('follow-ups on a delegated PR', function () {
     }
   });
 
-  it('a follow-up sent while the first round still runs: each round\'s push is told once, as its own round', async function () {
+  it("a follow-up sent while the first round still runs: each round's push is told once, as its own round", async function () {
     const store = new DelegationStore(new MemoryMemento());
     const github = createGitHubClient({ token: alice.token, baseUrl: gh.apiUrl });
     const api = new WorkerApi({ baseUrl: w.url, token: async () => WORKER_TOKEN });
     const events: WatchEvent[] = [];
-    const watcher = new PrWatcher({ store, github: async () => github, worker: () => api, notify: (e) => events.push(e), isFocused: () => true, intervalMs: 50 });
+    const watcher = new PrWatcher({
+      store,
+      github: async () => github,
+      worker: () => api,
+      notify: (e) => events.push(e),
+      isFocused: () => true,
+      intervalMs: 50,
+    });
     try {
       const done = await delegate(
-        { owner: 'alice', repo: 'app', baseBranch: 'main', title: 'Overlapping rounds', objective: 'First round.', prTitle: 'Overlapping rounds', constraints: [], acceptanceCriteria: ['ok'] },
-        undefined, { github, worker: () => api, store, branchPrefix: 'kiro/', draft: false },
+        {
+          owner: 'alice',
+          repo: 'app',
+          baseBranch: 'main',
+          title: 'Overlapping rounds',
+          objective: 'First round.',
+          prTitle: 'Overlapping rounds',
+          constraints: [],
+          acceptanceCriteria: ['ok'],
+        },
+        undefined,
+        { github, worker: () => api, store, branchPrefix: 'kiro/', draft: false },
       );
       await done.sending;
       watcher.start();
@@ -116,20 +162,34 @@ describe('follow-ups on a delegated PR', function () {
       const sent = await sendFollowUp(store.get(id) as Delegation, 'And the docs.', { github, worker: () => api, store });
       await sent.sending;
       watcher.start();
-      const pushes = await pollUntil(() => {
-        const p = events.filter((e) => e.type === 'pushed');
-        return p.length >= 2 ? p : undefined;
-      }, { timeoutMs: 30_000, what: `both rounds' pushes (events: ${events.map((e) => e.type).join(',')})` });
-      assert.deepEqual(pushes.map((e) => e.delegation.round), [1, 2], 'round 1 told as round 1, then round 2');
+      const pushes = await pollUntil(
+        () => {
+          const p = events.filter((e) => e.type === 'pushed');
+          return p.length >= 2 ? p : undefined;
+        },
+        { timeoutMs: 30_000, what: `both rounds' pushes (events: ${events.map((e) => e.type).join(',')})` },
+      );
+      assert.deepEqual(
+        pushes.map((e) => e.delegation.round),
+        [1, 2],
+        'round 1 told as round 1, then round 2',
+      );
       assert.notEqual(pushes[0]?.type === 'pushed' && pushes[0].headOid, pushes[1]?.type === 'pushed' && pushes[1].headOid);
       const d = store.get(id) as Delegation;
       assert.equal(d.state, 'pushed');
       // The earlier round records how it ended; the current round's state is the delegation's own.
       assert.equal(d.rounds?.[0]?.state, 'pushed');
-      assert.deepEqual(describeRounds(d).map((r) => r.replace(/ [0-9a-f]{7}$/, '')), ['Task: pushed', 'Follow-up 1: pushed']);
+      assert.deepEqual(
+        describeRounds(d).map((r) => r.replace(/ [0-9a-f]{7}$/, '')),
+        ['Task: pushed', 'Follow-up 1: pushed'],
+      );
       const log = (await gh.model.repo('alice', 'app')?.bare.log(`refs/heads/main..refs/heads/${done.result.branchName}`)) ?? [];
       const subjects = log.map((l) => l.subject);
-      assert.equal(subjects.filter((x) => x === 'feat: Overlapping rounds').length, 2, `one agent commit per round: ${subjects.join(' | ')}`);
+      assert.equal(
+        subjects.filter((x) => x === 'feat: Overlapping rounds').length,
+        2,
+        `one agent commit per round: ${subjects.join(' | ')}`,
+      );
       assert.ok(subjects.includes('task: follow-up 1: Overlapping rounds'), subjects.join(' | '));
       assert.equal(events.filter((e) => e.type === 'pushed').length, 2, 'no third notification');
     } finally {
@@ -139,7 +199,22 @@ describe('follow-ups on a delegated PR', function () {
 
   it('refuses a follow-up on a closed PR, saying why', async function () {
     const store = new DelegationStore(new MemoryMemento());
-    const d = { id: 'x', owner: 'alice', repo: 'app', branch: 'b', baseBranch: 'main', prNumber: 1, prUrl: '', title: 't', taskCommitOid: '', state: 'closed', merged: true, job: {} as Delegation['job'], createdAt: 0, updatedAt: 0 } as Delegation;
+    const d = {
+      id: 'x',
+      owner: 'alice',
+      repo: 'app',
+      branch: 'b',
+      baseBranch: 'main',
+      prNumber: 1,
+      prUrl: '',
+      title: 't',
+      taskCommitOid: '',
+      state: 'closed',
+      merged: true,
+      job: {} as Delegation['job'],
+      createdAt: 0,
+      updatedAt: 0,
+    } as Delegation;
     await store.upsert(d);
     const github = createGitHubClient({ token: alice.token, baseUrl: gh.apiUrl });
     await assert.rejects(sendFollowUp(d, 'more', { github, worker: () => undefined, store }), /PR #1 is merged/);

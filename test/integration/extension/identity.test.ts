@@ -24,19 +24,39 @@ import type { ValidForm } from '../../../extension/form/validation.js';
 
 class MemorySecrets implements SecretsLike {
   readonly data = new Map<string, string>();
-  async get(key: string) { return this.data.get(key); }
-  async store(key: string, value: string) { this.data.set(key, value); }
-  async delete(key: string) { this.data.delete(key); }
+  async get(key: string) {
+    return this.data.get(key);
+  }
+  async store(key: string, value: string) {
+    this.data.set(key, value);
+  }
+  async delete(key: string) {
+    this.data.delete(key);
+  }
 }
 
-interface Seen { method: string; path: string; authorization: string | undefined; body: string | undefined }
+interface Seen {
+  method: string;
+  path: string;
+  authorization: string | undefined;
+  body: string | undefined;
+}
 
 describe('the extension and a KIRO_AUTH=github worker', function () {
   this.timeout(60_000);
   let gh: GitHubStandIn;
   let alice: { token: string; login: string };
   let w: TestWorker;
-  const form = (title: string, scenario = 'change'): ValidForm => ({ owner: 'alice', repo: 'app', baseBranch: 'main', title, objective: `Do ${title}.\n[scenario: ${scenario}]`, prTitle: title, constraints: [], acceptanceCriteria: ['works'] });
+  const form = (title: string, scenario = 'change'): ValidForm => ({
+    owner: 'alice',
+    repo: 'app',
+    baseBranch: 'main',
+    title,
+    objective: `Do ${title}.\n[scenario: ${scenario}]`,
+    prTitle: title,
+    constraints: [],
+    acceptanceCriteria: ['works'],
+  });
 
   before(async function () {
     gh = await GitHubStandIn.start();
@@ -44,9 +64,16 @@ describe('the extension and a KIRO_AUTH=github worker', function () {
     const bot = gh.addUser('kiro-bot');
     await gh.createRepo('alice', 'app');
     gh.grant('alice', 'app', 'kiro-bot', 'WRITE');
-    w = await startWorker(workerEnv(gh, bot.token, await tempDir(), {
-      KIRO_AUTH: 'github', KIRO_SESSION_SECRET: 'a-session-secret-of-at-least-32-bytes!', KIRO_BRANCH_PREFIX: 'kiro/', KIRO_USER_MAX_ACTIVE: '1', KIRO_WORKER_SLOTS: '2',
-    }), { commenter: async () => undefined, agentEnv: { FAKE_KIRO_STEP_MS: '50' } });
+    w = await startWorker(
+      workerEnv(gh, bot.token, await tempDir(), {
+        KIRO_AUTH: 'github',
+        KIRO_SESSION_SECRET: 'a-session-secret-of-at-least-32-bytes!',
+        KIRO_BRANCH_PREFIX: 'kiro/',
+        KIRO_USER_MAX_ACTIVE: '1',
+        KIRO_WORKER_SLOTS: '2',
+      }),
+      { commenter: async () => undefined, agentEnv: { FAKE_KIRO_STEP_MS: '50' } },
+    );
   });
   after(async () => {
     await w?.close();
@@ -58,36 +85,68 @@ describe('the extension and a KIRO_AUTH=github worker', function () {
     const seen: Seen[] = [];
     const recording = (async (input: string | URL | Request, init: RequestInit = {}) => {
       const headers = (init.headers ?? {}) as Record<string, string>;
-      seen.push({ method: init.method ?? 'GET', path: new URL(urlOf(input)).pathname, authorization: headers.authorization, body: typeof init.body === 'string' ? init.body : undefined });
+      seen.push({
+        method: init.method ?? 'GET',
+        path: new URL(urlOf(input)).pathname,
+        authorization: headers.authorization,
+        body: typeof init.body === 'string' ? init.body : undefined,
+      });
       return fetch(input, init);
     }) as typeof fetch;
     const auth = new WorkerAuth({
-      baseUrl: w.url, fetch: recording, secrets,
+      baseUrl: w.url,
+      fetch: recording,
+      secrets,
       workerToken: async () => undefined,
       githubToken: async () => githubToken(),
-      mayCarryCredentials: async (url) => (transportDecision(url, []).kind === 'send' ? { ok: true } : { ok: false, message: 'plain http' }),
+      mayCarryCredentials: async (url) =>
+        transportDecision(url, []).kind === 'send' ? { ok: true } : { ok: false, message: 'plain http' },
     });
     const api = new WorkerApi({ baseUrl: w.url, credentials: auth, fetch: recording });
     const store = new DelegationStore(new MemoryMemento());
     const github = createGitHubClient({ token: alice.token, baseUrl: gh.apiUrl });
     const events: WatchEvent[] = [];
-    const watcher = new PrWatcher({ store, github: async () => github, worker: () => api, notify: (e) => events.push(e), isFocused: () => true, intervalMs: 600_000 });
+    const watcher = new PrWatcher({
+      store,
+      github: async () => github,
+      worker: () => api,
+      notify: (e) => events.push(e),
+      isFocused: () => true,
+      intervalMs: 600_000,
+    });
     return { seen, auth, api, store, github, events, watcher, secrets };
   }
 
   function follow(api: WorkerApi, jobId: string) {
     const out = { text: '', end: undefined as JobStatus | undefined };
-    const follower = new LogFollower({ source: api, jobId, onData: (t) => (out.text += t), onEnd: (job) => (out.end = job), maxDelayMs: 200 });
+    const follower = new LogFollower({
+      source: api,
+      jobId,
+      onData: (t) => (out.text += t),
+      onEnd: (job) => (out.end = job),
+      maxDelayMs: 200,
+    });
     void follower.start();
     return { out, follower };
   }
 
   it('one exchange; the session on submit, status, events and log; the GitHub token only in POST /auth/github', async function () {
     const a = window();
-    const stream = new WorkerEventStream({ source: () => a.api, jobIds: () => a.store.active().flatMap((d) => (d.jobId ? [d.jobId] : [])), onEvent: (e) => e.type === 'job' && void a.watcher.applyJob(e.job), maxDelayMs: 200 });
+    const stream = new WorkerEventStream({
+      source: () => a.api,
+      jobIds: () => a.store.active().flatMap((d) => (d.jobId ? [d.jobId] : [])),
+      onEvent: (e) => e.type === 'job' && void a.watcher.applyJob(e.job),
+      maxDelayMs: 200,
+    });
     a.store.onDidChange(() => stream.refresh());
     try {
-      const done = await delegate(form('Session everywhere'), undefined, { github: a.github, worker: () => a.api, store: a.store, branchPrefix: 'kiro/', draft: false });
+      const done = await delegate(form('Session everywhere'), undefined, {
+        github: a.github,
+        worker: () => a.api,
+        store: a.store,
+        branchPrefix: 'kiro/',
+        draft: false,
+      });
       await done.sending;
       const d = a.store.get(done.result.confirmationCode);
       assert.ok(d?.jobId, `the worker took the job (${d?.problem ?? ''})`);
@@ -103,10 +162,15 @@ describe('the extension and a KIRO_AUTH=github worker', function () {
       const session = JSON.parse(a.secrets.data.get(sessionSecretKey(w.url)) ?? '{}') as { token?: string; login?: string };
       assert.equal(session.login, 'alice');
       const calls = a.seen.filter((s) => s.path !== '/healthz' && s.path !== '/auth/github');
-      for (const path of ['/generate-code', '/events', `/jobs/${d.jobId}/log`]) assert.ok(calls.some((s) => s.path === path), `${path} was asked`);
+      for (const path of ['/generate-code', '/events', `/jobs/${d.jobId}/log`])
+        assert.ok(
+          calls.some((s) => s.path === path),
+          `${path} was asked`,
+        );
       assert.deepEqual([...new Set(calls.map((s) => s.authorization))], [`Bearer ${session.token}`], 'every request carried the session');
       for (const s of a.seen) {
-        if (s.body?.includes(alice.token) || s.authorization?.includes(alice.token)) assert.equal(`${s.method} ${s.path}`, 'POST /auth/github', 'the GitHub token went only to the exchange');
+        if (s.body?.includes(alice.token) || s.authorization?.includes(alice.token))
+          assert.equal(`${s.method} ${s.path}`, 'POST /auth/github', 'the GitHub token went only to the exchange');
       }
       assert.equal(a.seen.filter((s) => s.path === '/auth/github').length, 1);
       assert.ok(a.seen.filter((s) => s.path === '/auth/github').every((s) => s.authorization === undefined));
@@ -120,20 +184,38 @@ describe('the extension and a KIRO_AUTH=github worker', function () {
     const a = window();
     const b = window();
     const problems: SendProblem[] = [];
-    const first = await delegate(form('Started on the laptop', 'hang'), undefined, { github: a.github, worker: () => a.api, store: a.store, branchPrefix: 'kiro/', draft: false });
+    const first = await delegate(form('Started on the laptop', 'hang'), undefined, {
+      github: a.github,
+      worker: () => a.api,
+      store: a.store,
+      branchPrefix: 'kiro/',
+      draft: false,
+    });
     await first.sending;
     const jobId = a.store.get(first.result.confirmationCode)?.jobId;
     assert.ok(jobId, a.store.get(first.result.confirmationCode)?.problem);
     await pollUntil(async () => (await a.api.job(jobId))?.state === 'running', { what: 'the job to run' });
 
     // KIRO_USER_MAX_ACTIVE=1: a second delegation is refused with the worker's words, and not retried.
-    const second = await delegate(form('One too many'), undefined, { github: a.github, worker: () => a.api, store: a.store, branchPrefix: 'kiro/', draft: false, onSendProblem: (_d, o) => problems.push(o), sleep: async () => assert.fail('a 429 is not waited out') });
+    const second = await delegate(form('One too many'), undefined, {
+      github: a.github,
+      worker: () => a.api,
+      store: a.store,
+      branchPrefix: 'kiro/',
+      draft: false,
+      onSendProblem: (_d, o) => problems.push(o),
+      sleep: async () => assert.fail('a 429 is not waited out'),
+    });
     await second.sending;
     assert.equal(problems.length, 1);
     const quota = problems[0]!;
     assert.equal(quota.kind, 'quota');
     assert.equal(quota.kind === 'quota' && quota.code, 'QUOTA_EXCEEDED');
-    assert.match(quota.kind === 'quota' ? quota.message : '', /1 delegations of yours are in flight .*the next can start when one ends/, 'the worker\'s own words');
+    assert.match(
+      quota.kind === 'quota' ? quota.message : '',
+      /1 delegations of yours are in flight .*the next can start when one ends/,
+      "the worker's own words",
+    );
     assert.equal(quota.kind === 'quota' && quota.retryAfterSeconds, 30, 'from Retry-After');
     assert.equal(a.seen.filter((s) => s.path === '/generate-code').length, 2, 'one request for the refused job');
     const refused = a.store.get(second.result.confirmationCode);
@@ -144,11 +226,20 @@ describe('the extension and a KIRO_AUTH=github worker', function () {
     const synced = await syncFromWorker({ api: b.api, store: b.store, applyJob: (j) => b.watcher.applyJob(j), webUrl: gh.webUrl });
     assert.equal(synced.error, undefined);
     const there = b.store.all().find((d) => d.jobId === jobId);
-    assert.ok(there, `listed in the other window (${b.store.all().map((d) => d.jobId).join(', ')})`);
-    assert.deepEqual({ state: there.state, prNumber: there.prNumber, branch: there.branch, fromWorker: there.fromWorker }, { state: 'running', prNumber: first.result.number, branch: first.result.branchName, fromWorker: true });
+    assert.ok(
+      there,
+      `listed in the other window (${b.store
+        .all()
+        .map((d) => d.jobId)
+        .join(', ')})`,
+    );
+    assert.deepEqual(
+      { state: there.state, prNumber: there.prNumber, branch: there.branch, fromWorker: there.fromWorker },
+      { state: 'running', prNumber: first.result.number, branch: first.result.branchName, fromWorker: true },
+    );
     assert.equal(there.prUrl, first.result.prUrl);
     const { out, follower } = follow(b.api, jobId);
-    await pollUntil(() => /thinking forever/.test(out.text), { what: 'the agent\'s output in the other window' });
+    await pollUntil(() => /thinking forever/.test(out.text), { what: "the agent's output in the other window" });
     const cancelled = await cancelDelegation(there, { worker: b.api, store: b.store });
     assert.ok(cancelled.kind === 'cancelled' || cancelled.kind === 'stopping', JSON.stringify(cancelled));
     await pollUntil(() => out.end, { what: 'the log to end after the cancel' });
@@ -170,7 +261,16 @@ describe('the extension and a KIRO_AUTH=github worker', function () {
     assert.equal(bogus.seen.filter((s) => s.path === '/health').length, 0, 'nothing sent without a session');
 
     const secrets = new MemorySecrets();
-    await secrets.store(sessionSecretKey(w.url), JSON.stringify({ token: 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.forged', login: 'alice', expiresAt: new Date(Date.now() + 3_600_000).toISOString(), obtainedAt: Date.now(), expiresLocal: Date.now() + 3_600_000 }));
+    await secrets.store(
+      sessionSecretKey(w.url),
+      JSON.stringify({
+        token: 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.forged',
+        login: 'alice',
+        expiresAt: new Date(Date.now() + 3_600_000).toISOString(),
+        obtainedAt: Date.now(),
+        expiresLocal: Date.now() + 3_600_000,
+      }),
+    );
     const c = window(() => alice.token, secrets);
     assert.equal((await c.api.health()).kind, 'ok');
     assert.equal(c.auth.exchanges, 1);

@@ -30,7 +30,9 @@ describe('live events in the extension (event stream, no polling)', function () 
     const bot = gh.addUser('kiro-bot');
     await gh.createRepo('alice', 'app');
     gh.grant('alice', 'app', 'kiro-bot', 'WRITE');
-    w = await startWorker(workerEnv(gh, bot.token, await tempDir(), { KIRO_WORKER_SLOTS: '1' }), { agentEnv: { FAKE_KIRO_STEP_MS: '200' } });
+    w = await startWorker(workerEnv(gh, bot.token, await tempDir(), { KIRO_WORKER_SLOTS: '1' }), {
+      agentEnv: { FAKE_KIRO_STEP_MS: '200' },
+    });
   });
   after(async () => {
     await w.close();
@@ -44,7 +46,14 @@ describe('live events in the extension (event stream, no polling)', function () 
     const slots: PoolSlots[] = [];
     const seen: string[] = [];
     const github = createGitHubClient({ token: alice.token, baseUrl: gh.apiUrl });
-    const watcher = new PrWatcher({ store, github: async () => github, worker: () => api, notify: (e) => events.push(e), isFocused: () => true, intervalMs: TEN_MINUTES });
+    const watcher = new PrWatcher({
+      store,
+      github: async () => github,
+      worker: () => api,
+      notify: (e) => events.push(e),
+      isFocused: () => true,
+      intervalMs: TEN_MINUTES,
+    });
     let connects = 0;
     const stream = new WorkerEventStream({
       source: () => api,
@@ -65,20 +74,45 @@ describe('live events in the extension (event stream, no polling)', function () 
     try {
       const t0 = Date.now();
       const done = await delegate(
-        { owner: 'alice', repo: 'app', baseBranch: 'main', title: 'Live', objective: 'Live states.', prTitle: 'Live', constraints: [], acceptanceCriteria: ['ok'] },
-        undefined, { github: s.github, worker: () => s.api, store: s.store, branchPrefix: 'kiro/', draft: false },
+        {
+          owner: 'alice',
+          repo: 'app',
+          baseBranch: 'main',
+          title: 'Live',
+          objective: 'Live states.',
+          prTitle: 'Live',
+          constraints: [],
+          acceptanceCriteria: ['ok'],
+        },
+        undefined,
+        { github: s.github, worker: () => s.api, store: s.store, branchPrefix: 'kiro/', draft: false },
       );
       await done.sending;
       // The watcher never polls here (ten minutes): only the stream can move the delegation on.
-      const pushed = await pollUntil(() => s.events.find((e) => e.type === 'pushed'), { timeoutMs: 20_000, what: `the pushed notification (seen: ${s.seen.join(' → ')})` });
+      const pushed = await pollUntil(() => s.events.find((e) => e.type === 'pushed'), {
+        timeoutMs: 20_000,
+        what: `the pushed notification (seen: ${s.seen.join(' → ')})`,
+      });
       assert.ok(Date.now() - t0 < 20_000);
       const d = s.store.get(done.result.confirmationCode);
       assert.equal(d?.state, 'pushed');
-      assert.equal(pushed.type === 'pushed' && pushed.headOid, await gh.model.repo('alice', 'app')?.bare.resolve(`refs/heads/${done.result.branchName}`), 'the notified commit is the branch head');
-      assert.ok(s.seen.some((x) => /^running \d+:\d\d$/.test(x)), `running m:ss was shown (seen: ${s.seen.join(' → ')})`);
+      assert.equal(
+        pushed.type === 'pushed' && pushed.headOid,
+        await gh.model.repo('alice', 'app')?.bare.resolve(`refs/heads/${done.result.branchName}`),
+        'the notified commit is the branch head',
+      );
+      assert.ok(
+        s.seen.some((x) => /^running \d+:\d\d$/.test(x)),
+        `running m:ss was shown (seen: ${s.seen.join(' → ')})`,
+      );
       assert.ok(s.seen.includes('pushing'), 'pushing was shown');
       // The slot frees just after the job's last event: the stream lingers to show that too (the status bar's "0/1 busy").
-      await pollUntil(() => s.slots.findIndex((p) => p.running === 1) >= 0 && s.slots.findLastIndex((p) => p.running === 0) > s.slots.findIndex((p) => p.running === 1), { what: `the slots to go busy, then idle (${JSON.stringify(s.slots.map((p) => p.running))})` });
+      await pollUntil(
+        () =>
+          s.slots.findIndex((p) => p.running === 1) >= 0 &&
+          s.slots.findLastIndex((p) => p.running === 0) > s.slots.findIndex((p) => p.running === 1),
+        { what: `the slots to go busy, then idle (${JSON.stringify(s.slots.map((p) => p.running))})` },
+      );
       assert.equal(s.events.filter((e) => e.type === 'pushed').length, 1, 'told once');
     } finally {
       s.stream.dispose();
@@ -86,7 +120,7 @@ describe('live events in the extension (event stream, no polling)', function () 
     }
   });
 
-  it('reconnects after the stream is cut and misses nothing (the job\'s end still arrives)', async function () {
+  it("reconnects after the stream is cut and misses nothing (the job's end still arrives)", async function () {
     const sockets = new Set<Socket>();
     const relay = createServer((client) => {
       const up = connect(Number(new URL(w.url).port), '127.0.0.1');
@@ -103,13 +137,28 @@ describe('live events in the extension (event stream, no polling)', function () 
     const s = setUp(`http://127.0.0.1:${(relay.address() as { port: number }).port}`);
     try {
       const done = await delegate(
-        { owner: 'alice', repo: 'app', baseBranch: 'main', title: 'Cut', objective: 'Cut the stream.', prTitle: 'Cut', constraints: [], acceptanceCriteria: ['ok'] },
-        undefined, { github: s.github, worker: () => s.api, store: s.store, branchPrefix: 'kiro/', draft: false },
+        {
+          owner: 'alice',
+          repo: 'app',
+          baseBranch: 'main',
+          title: 'Cut',
+          objective: 'Cut the stream.',
+          prTitle: 'Cut',
+          constraints: [],
+          acceptanceCriteria: ['ok'],
+        },
+        undefined,
+        { github: s.github, worker: () => s.api, store: s.store, branchPrefix: 'kiro/', draft: false },
       );
       await done.sending;
-      await pollUntil(() => s.stream.connected && s.store.get(done.result.confirmationCode)?.state === 'running', { what: 'a live stream and a running job' });
+      await pollUntil(() => s.stream.connected && s.store.get(done.result.confirmationCode)?.state === 'running', {
+        what: 'a live stream and a running job',
+      });
       for (const x of sockets) x.destroy();
-      await pollUntil(() => s.events.find((e) => e.type === 'pushed'), { timeoutMs: 20_000, what: 'the pushed notification after a reconnect' });
+      await pollUntil(() => s.events.find((e) => e.type === 'pushed'), {
+        timeoutMs: 20_000,
+        what: 'the pushed notification after a reconnect',
+      });
       assert.ok(s.connects() >= 2, 'it connected again');
     } finally {
       s.stream.dispose();
@@ -124,7 +173,12 @@ describe('live events in the extension (event stream, no polling)', function () 
     const states: boolean[] = [];
     let jobs = ['some-job'];
     const stream = new WorkerEventStream({
-      source: () => ({ openEvents: (ids, last, signal) => { attempts.push(Date.now()); return api.openEvents(ids, last, signal); } }),
+      source: () => ({
+        openEvents: (ids, last, signal) => {
+          attempts.push(Date.now());
+          return api.openEvents(ids, last, signal);
+        },
+      }),
       jobIds: () => jobs,
       onEvent: () => undefined,
       onConnected: (up) => states.push(up),

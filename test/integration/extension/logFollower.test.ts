@@ -12,7 +12,16 @@ import { WorkerApi } from '../../../extension/worker/client.js';
 import type { JobStatus } from '../../../shared/protocol.js';
 import { GitHubStandIn } from '../../support/github/server.js';
 import { pollUntil, tempDir } from '../../support/helpers.js';
-import { startWorker, startWorkerProcess, stopProcess, workerEnv, makeTaskPr, jobRequest, WorkerClient, WORKER_TOKEN } from '../../support/worker.js';
+import {
+  startWorker,
+  startWorkerProcess,
+  stopProcess,
+  workerEnv,
+  makeTaskPr,
+  jobRequest,
+  WorkerClient,
+  WORKER_TOKEN,
+} from '../../support/worker.js';
 
 /** A TCP relay to the worker whose open connections a test can cut. */
 async function relay(target: () => number): Promise<{ port: number; cut(): void; close(): void }> {
@@ -31,7 +40,14 @@ async function relay(target: () => number): Promise<{ port: number; cut(): void;
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as { port: number }).port;
-  return { port, cut: () => sockets.forEach((s) => s.destroy()), close: () => { sockets.forEach((s) => s.destroy()); server.close(); } };
+  return {
+    port,
+    cut: () => sockets.forEach((s) => s.destroy()),
+    close: () => {
+      sockets.forEach((s) => s.destroy());
+      server.close();
+    },
+  };
 }
 
 function follow(api: WorkerApi, jobId: string) {
@@ -39,7 +55,8 @@ function follow(api: WorkerApi, jobId: string) {
   let reconnects = 0;
   let ended: { job: JobStatus | undefined; reason?: string } | undefined;
   const f = new LogFollower({
-    source: api, jobId,
+    source: api,
+    jobId,
     onData: (t) => (text += t),
     onEnd: (job, reason) => (ended = { job, reason }),
     onReconnecting: () => reconnects++,
@@ -66,8 +83,10 @@ describe('log follower (extension) against the real worker', function () {
   });
   after(async () => gh.close());
 
-  it('resumes after the connection is cut mid-job, with the exact log and the job\'s end', async function () {
-    const w = await startWorker(workerEnv(gh, bot.token, await tempDir(), { KIRO_WORKER_SLOTS: '1' }), { agentEnv: { FAKE_KIRO_STEP_MS: '250' } });
+  it("resumes after the connection is cut mid-job, with the exact log and the job's end", async function () {
+    const w = await startWorker(workerEnv(gh, bot.token, await tempDir(), { KIRO_WORKER_SLOTS: '1' }), {
+      agentEnv: { FAKE_KIRO_STEP_MS: '250' },
+    });
     const r = await relay(() => Number(new URL(w.url).port));
     try {
       const pr = await makeTaskPr(gh, 'alice', 'app', 'follow-cut', 'Follow');
@@ -102,7 +121,9 @@ describe('log follower (extension) against the real worker', function () {
       const job = await c.submit(jobRequest('alice', 'app', 'follow-restart', pr.number, 'Restart'));
       const api = new WorkerApi({ baseUrl: `http://127.0.0.1:${r.port}`, token: async () => WORKER_TOKEN });
       const run = follow(api, job.jobId);
-      await pollUntil(() => /Reading TASK\.md/.test(run.text()), { what: `the first attempt's lines (so far: ${JSON.stringify(run.text())}, reconnects ${run.reconnects()}, ended ${JSON.stringify(run.ended())}, worker: ${worker.output().slice(-800)})` });
+      await pollUntil(() => /Reading TASK\.md/.test(run.text()), {
+        what: `the first attempt's lines (so far: ${JSON.stringify(run.text())}, reconnects ${run.reconnects()}, ended ${JSON.stringify(run.ended())}, worker: ${worker.output().slice(-800)})`,
+      });
       await stopProcess(worker.child, 'SIGKILL');
       worker = await startWorkerProcess({ ...env, KIRO_WORKER_PORT: String(port) }).catch(async () => {
         // The old port may be taken meanwhile: a new one, and the relay follows it.
@@ -111,7 +132,10 @@ describe('log follower (extension) against the real worker', function () {
         return w2;
       });
       children.push(worker.child);
-      await pollUntil(() => run.ended(), { timeoutMs: 30_000, what: `the follower to see the end (reconnects ${run.reconnects()}, text ${JSON.stringify(run.text().slice(-300))}, worker: ${worker.output().slice(-1500)})` });
+      await pollUntil(() => run.ended(), {
+        timeoutMs: 30_000,
+        what: `the follower to see the end (reconnects ${run.reconnects()}, text ${JSON.stringify(run.text().slice(-300))}, worker: ${worker.output().slice(-1500)})`,
+      });
       assert.equal(run.ended()?.job?.state, 'succeeded', JSON.stringify(run.ended()));
       assert.equal(run.ended()?.job?.attempts, 2);
       const log = readFileSync(join(state, 'logs', `${job.jobId}.log`), 'utf8');

@@ -36,7 +36,13 @@ describe('worker API', function () {
     const hz = await anon.request('GET', '/healthz');
     assert.equal(hz.status, 200);
     assert.deepEqual(await hz.json(), { ok: true, auth: 'token' });
-    for (const [method, path] of [['GET', '/health'], ['POST', '/generate-code'], ['GET', '/jobs/abc'], ['POST', '/jobs/abc/cancel'], ['GET', '/jobs/abc/log']] as const) {
+    for (const [method, path] of [
+      ['GET', '/health'],
+      ['POST', '/generate-code'],
+      ['GET', '/jobs/abc'],
+      ['POST', '/jobs/abc/cancel'],
+      ['GET', '/jobs/abc/log'],
+    ] as const) {
       const res = await anon.request(method, path, method === 'POST' ? {} : undefined);
       assert.equal(res.status, 401, `${method} ${path}`);
       assert.equal(((await res.json()) as { code: string }).code, 'UNAUTHORIZED');
@@ -47,9 +53,22 @@ describe('worker API', function () {
   });
 
   it('reports pool health: slots, capacity, version, the agent', async function () {
-    const h = (await (await c.request('GET', '/health')).json()) as { slots: { id: number; state: string }[]; capacity: number; version: string; agent: { found: boolean }; uptimeSeconds: number; accepting: boolean };
+    const h = (await (await c.request('GET', '/health')).json()) as {
+      slots: { id: number; state: string }[];
+      capacity: number;
+      version: string;
+      agent: { found: boolean };
+      uptimeSeconds: number;
+      accepting: boolean;
+    };
     assert.equal(h.capacity, 2);
-    assert.deepEqual(h.slots.map((s) => [s.id, s.state]), [[0, 'idle'], [1, 'idle']]);
+    assert.deepEqual(
+      h.slots.map((s) => [s.id, s.state]),
+      [
+        [0, 'idle'],
+        [1, 'idle'],
+      ],
+    );
     assert.equal(h.agent.found, true);
     assert.equal(h.accepting, true);
     assert.match(h.version, /^\d+\.\d+\.\d+/);
@@ -60,7 +79,8 @@ describe('worker API', function () {
     const bodies: [string, unknown, number, string?][] = [];
     const fields = ['owner', 'repo', 'branch', 'baseBranch', 'title', 'taskDescription', 'idempotencyKey'] as const;
     for (const f of ['owner', 'repo', 'branch', 'baseBranch', 'idempotencyKey'] as const) {
-      for (const evil of ['$(touch /tmp/pwned)', 'a;rm -rf /', 'x\ny', '`id`', '| cat /etc/passwd']) bodies.push([`${f}=${JSON.stringify(evil)}`, { ...good, [f]: evil }, 400, f]);
+      for (const evil of ['$(touch /tmp/pwned)', 'a;rm -rf /', 'x\ny', '`id`', '| cat /etc/passwd'])
+        bodies.push([`${f}=${JSON.stringify(evil)}`, { ...good, [f]: evil }, 400, f]);
     }
     bodies.push(['branch ..', { ...good, branch: 'a..b' }, 400, 'branch']);
     bodies.push(['branch --upload-pack', { ...good, branch: '--upload-pack=touch /tmp/x' }, 400, 'branch']);
@@ -85,7 +105,8 @@ describe('worker API', function () {
     bodies.push(['outside allow-list', { ...good, owner: 'mallory', repo: 'evil' }, 403, 'repo']);
     for (const f of fields) bodies.push([`${f} with NUL`, { ...good, [f]: 'a\u0000b' }, 400, f]);
     bodies.push(['title with newline', { ...good, title: 'a\nb' }, 400, 'title']);
-    for (const evil of ['-alice', 'al--ice', 'alice[bot]', '$(id)', 'a\nb', 'x'.repeat(40)]) bodies.push([`requestedBy=${JSON.stringify(evil)}`, { ...good, requestedBy: evil }, 400, 'requestedBy']);
+    for (const evil of ['-alice', 'al--ice', 'alice[bot]', '$(id)', 'a\nb', 'x'.repeat(40)])
+      bodies.push([`requestedBy=${JSON.stringify(evil)}`, { ...good, requestedBy: evil }, 400, 'requestedBy']);
     bodies.push(['draft string', { ...good, draft: 'true' }, 400, 'draft']);
     assert.ok(bodies.length >= 30, `${bodies.length} cases`);
 
@@ -118,7 +139,11 @@ describe('worker API', function () {
     // The key for a pull request that does not exist (or is not this branch's) is refused before the key is looked at.
     const conflict = await c.request('POST', '/generate-code', { ...req, prNumber: req.prNumber + 100 });
     assert.equal(conflict.status, 409);
-    assert.deepEqual(((await conflict.json()) as { code: string; field: string }), { code: 'PR_MISMATCH', field: 'prNumber', message: `alice/app has no pull request #${req.prNumber + 100}` });
+    assert.deepEqual((await conflict.json()) as { code: string; field: string }, {
+      code: 'PR_MISMATCH',
+      field: 'prNumber',
+      message: `alice/app has no pull request #${req.prNumber + 100}`,
+    });
     // The same key on another repository (or branch) is another job: two users may share a millisecond.
     const otherPr = await makeTaskPr(gh, 'alice', 'other', 'idem-1', 'Idem');
     const other = await c.submit({ ...req, repo: 'other', prNumber: otherPr.number });
@@ -132,14 +157,18 @@ describe('worker API', function () {
     const pr = await makeTaskPr(gh, 'alice', 'app', 'comment-1', 'Comment', '\n[scenario: no-change]');
     const job = await c.submit(jobRequest('alice', 'app', 'comment-1', pr.number, 'Comment'));
     await c.waitFor(job.jobId, ['no-changes']);
-    const comment = await pollUntil(() => gh.model.repo('alice', 'app')?.comments.find((x) => x.issueNumber === pr.number), { what: 'a PR comment' });
+    const comment = await pollUntil(() => gh.model.repo('alice', 'app')?.comments.find((x) => x.issueNumber === pr.number), {
+      what: 'a PR comment',
+    });
     assert.equal(comment.author, 'kiro-bot');
     assert.match(comment.body, /finished without changing any file/);
     assert.match(comment.body, /Nothing to change/);
   });
 
   it('fails jobs plainly when the agent is not installed, and says so in /health', async function () {
-    const w2 = await startWorker(workerEnv(gh, bot.token, await tempDir(), { KIRO_AGENT_COMMAND: '["kiro-cli-not-installed","chat","{prompt}"]' }));
+    const w2 = await startWorker(
+      workerEnv(gh, bot.token, await tempDir(), { KIRO_AGENT_COMMAND: '["kiro-cli-not-installed","chat","{prompt}"]' }),
+    );
     try {
       const c2 = new WorkerClient(w2.url);
       const h = (await (await c2.request('GET', '/health')).json()) as { agent: { found: boolean; message: string } };
@@ -152,7 +181,11 @@ describe('worker API', function () {
       assert.match(done.error?.message ?? '', /KIRO_AGENT_COMMAND/);
       // The slot is given back just after the job's end is recorded: once it is, none rests as after a crash.
       await pollUntil(() => w2.queue.slots.every((s) => s.state !== 'busy'), { what: 'the slot to be given back' });
-      assert.equal(w2.queue.slots.every((s) => s.state === 'idle'), true, 'a missing agent is not a crash');
+      assert.equal(
+        w2.queue.slots.every((s) => s.state === 'idle'),
+        true,
+        'a missing agent is not a crash',
+      );
     } finally {
       await w2.close();
     }

@@ -11,7 +11,14 @@ import { RequestError } from '@octokit/request-error';
 import { loadConfig } from '../../../worker-service/config.js';
 import { Workspaces, type Checkout } from '../../../worker-service/git/workspace.js';
 import { githubCommenter } from '../../../worker-service/github/comments.js';
-import { credentialSource, CredentialError, JOB_PERMISSIONS, CHECK_PERMISSIONS, type CredentialSource, type JobCredential } from '../../../worker-service/github/credentials.js';
+import {
+  credentialSource,
+  CredentialError,
+  JOB_PERMISSIONS,
+  CHECK_PERMISSIONS,
+  type CredentialSource,
+  type JobCredential,
+} from '../../../worker-service/github/credentials.js';
 import { GitError } from '../../../worker-service/git/run.js';
 import type { Job } from '../../../worker-service/jobs/job.js';
 import { makeAppKey, type AppKey } from '../../support/github/apps.js';
@@ -24,7 +31,11 @@ const AUTHOR = { name: 'Kiro Agent', email: 'kiro-agent@users.noreply.github.com
 const BOT = 'kiro-delegate[bot]';
 
 /** A JWT as an App would sign it, with whatever claims a test wants. */
-function jwt(privateKeyPem: string, payload: Record<string, unknown>, header: Record<string, unknown> = { alg: 'RS256', typ: 'JWT' }): string {
+function jwt(
+  privateKeyPem: string,
+  payload: Record<string, unknown>,
+  header: Record<string, unknown> = { alg: 'RS256', typ: 'JWT' },
+): string {
   const enc = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
   const data = `${enc(header)}.${enc(payload)}`;
   return `${data}.${sign('RSA-SHA256', Buffer.from(data), privateKeyPem).toString('base64url')}`;
@@ -34,9 +45,20 @@ function jwt(privateKeyPem: string, payload: Record<string, unknown>, header: Re
 function endedJob(owner: string, repo: string, prNumber: number): Job {
   const now = new Date().toISOString();
   return {
-    id: `job-${repo}-${prNumber}`, scopeKey: 'x', request: jobRequest(owner, repo, `b-${prNumber}`, prNumber, 'Scoped'), state: 'no-changes', attempts: 1,
-    slotId: 0, createdAt: now, startedAt: now, finishedAt: now, exitCode: 0, signal: null, commitSha: null,
-    error: { code: 'NO_CHANGES', message: 'the agent finished without changing any file' }, outputTail: ['Nothing to change.'],
+    id: `job-${repo}-${prNumber}`,
+    scopeKey: 'x',
+    request: jobRequest(owner, repo, `b-${prNumber}`, prNumber, 'Scoped'),
+    state: 'no-changes',
+    attempts: 1,
+    slotId: 0,
+    createdAt: now,
+    startedAt: now,
+    finishedAt: now,
+    exitCode: 0,
+    signal: null,
+    commitSha: null,
+    error: { code: 'NO_CHANGES', message: 'the agent finished without changing any file' },
+    outputTail: ['Nothing to change.'],
   };
 }
 
@@ -54,7 +76,13 @@ describe('GitHub App credentials', function () {
   let seq = 0;
   const nextBranch = (what: string) => `${what}-${Date.now()}-${seq++}`;
   // A worker holding GitHub credentials has a token of its own (config.ts refuses one without).
-  const appEnv = () => ({ KIRO_GITHUB_APP_ID: String(ghApp.id), KIRO_GITHUB_APP_PRIVATE_KEY_FILE: key.privateKeyFile, KIRO_GITHUB_API_URL: gh.apiUrl, KIRO_GIT_BASE_URL: gh.gitBaseUrl, KIRO_WORKER_TOKEN: WORKER_TOKEN });
+  const appEnv = () => ({
+    KIRO_GITHUB_APP_ID: String(ghApp.id),
+    KIRO_GITHUB_APP_PRIVATE_KEY_FILE: key.privateKeyFile,
+    KIRO_GITHUB_API_URL: gh.apiUrl,
+    KIRO_GIT_BASE_URL: gh.gitBaseUrl,
+    KIRO_WORKER_TOKEN: WORKER_TOKEN,
+  });
 
   before(async function () {
     gh = await GitHubStandIn.start();
@@ -91,7 +119,7 @@ describe('GitHub App credentials', function () {
       assert.equal(more.length, 0);
     });
 
-    it('gets a token for the one repository, with contents and pull requests write only, from the App\'s JWT', async function () {
+    it("gets a token for the one repository, with contents and pull requests write only, from the App's JWT", async function () {
       assert.equal(cred.kind, 'app');
       assert.match(cred.token ?? '', /^ghs_/);
       const issued = gh.model.installationTokens.find((t) => t.token === cred.token);
@@ -99,8 +127,14 @@ describe('GitHub App credentials', function () {
       assert.deepEqual([...issued.repositoryIds], [repoA.id]);
       assert.equal(issued.selected, true);
       assert.deepEqual(issued.permissions, JOB_PERMISSIONS);
-      assert.equal(gh.count((r) => r.method === 'GET' && r.path === '/api/v3/repos/acme/app-a/installation' && r.status === 200), 1);
-      assert.equal(gh.count((r) => r.method === 'POST' && /^\/api\/v3\/app\/installations\/\d+\/access_tokens$/.test(r.path) && r.status === 201), 1);
+      assert.equal(
+        gh.count((r) => r.method === 'GET' && r.path === '/api/v3/repos/acme/app-a/installation' && r.status === 200),
+        1,
+      );
+      assert.equal(
+        gh.count((r) => r.method === 'POST' && /^\/api\/v3\/app\/installations\/\d+\/access_tokens$/.test(r.path) && r.status === 201),
+        1,
+      );
     });
 
     it('makes a new token for every job (even two at once), looking the installation up only once', async function () {
@@ -109,7 +143,11 @@ describe('GitHub App credentials', function () {
       assert.ok(x?.token && y?.token);
       assert.equal(new Set([cred.token, x.token, y.token]).size, 3, 'no token is shared between jobs');
       assert.equal(issuedSince(before).length, 2);
-      assert.equal(gh.count((r) => r.path === '/api/v3/repos/acme/app-a/installation'), 1, 'the installation id is cached per repository');
+      assert.equal(
+        gh.count((r) => r.path === '/api/v3/repos/acme/app-a/installation'),
+        1,
+        'the installation id is cached per repository',
+      );
       await Promise.all([x.release(), y.release()]);
       assert.ok(issuedSince(before).every((t) => t.revokedAt !== null));
     });
@@ -120,22 +158,44 @@ describe('GitHub App credentials', function () {
       const checkout = await ws.prepare(0, 'acme', 'app-a', branch, cred.token);
       assert.equal(checkout.startSha, await repoA.bare.resolve(`refs/heads/${branch}`));
       await writeFile(join(checkout.dir, 'SCOPED.md'), 'pushed with an installation token\n');
-      const sha = await ws.publish(checkout, { owner: 'acme', repo: 'app-a', branch, message: 'feat: Scoped', author: AUTHOR, token: cred.token });
+      const sha = await ws.publish(checkout, {
+        owner: 'acme',
+        repo: 'app-a',
+        branch,
+        message: 'feat: Scoped',
+        author: AUTHOR,
+        token: cred.token,
+      });
       assert.ok(sha);
       assert.equal(await repoA.bare.resolve(`refs/heads/${branch}`), sha);
       assert.equal(await repoA.bare.readFile(`refs/heads/${branch}`, 'SCOPED.md'), 'pushed with an installation token\n');
-      assert.ok(gh.count((r) => r.kind === 'git' && r.user === BOT && r.path === '/acme/app-a.git/git-receive-pack' && r.status === 200) >= 1);
+      assert.ok(
+        gh.count((r) => r.kind === 'git' && r.user === BOT && r.path === '/acme/app-a.git/git-receive-pack' && r.status === 200) >= 1,
+      );
     });
 
     it('is refused by repository B for fetch and push, and by a public repository for push', async function () {
       const branchB = nextBranch('other');
       prB = (await makeTaskPr(gh, 'acme', 'app-b', branchB, 'Other')).number;
-      await assert.rejects(ws.prepare(0, 'acme', 'app-b', branchB, cred.token), (e: unknown) => GitError.is(e) && /not found|404/i.test(e.stderr));
+      await assert.rejects(
+        ws.prepare(0, 'acme', 'app-b', branchB, cred.token),
+        (e: unknown) => GitError.is(e) && /not found|404/i.test(e.stderr),
+      );
       // A checkout of B made with the owner's token, then pushed with A's token.
       const headB = await repoB.bare.resolve(`refs/heads/${branchB}`);
       const checkoutB: Checkout = await ws.prepare(1, 'acme', 'app-b', branchB, acme.token);
       await writeFile(join(checkoutB.dir, 'INTRUDER.md'), 'should never land\n');
-      await assert.rejects(ws.publish(checkoutB, { owner: 'acme', repo: 'app-b', branch: branchB, message: 'feat: Intruder', author: AUTHOR, token: cred.token }), (e: unknown) => GitError.is(e));
+      await assert.rejects(
+        ws.publish(checkoutB, {
+          owner: 'acme',
+          repo: 'app-b',
+          branch: branchB,
+          message: 'feat: Intruder',
+          author: AUTHOR,
+          token: cred.token,
+        }),
+        (e: unknown) => GitError.is(e),
+      );
       assert.equal(await repoB.bare.resolve(`refs/heads/${branchB}`), headB, 'nothing landed on B');
       // A public repository: readable by anyone, as on GitHub, but not writable with A's token.
       const branchC = nextBranch('public');
@@ -143,17 +203,30 @@ describe('GitHub App credentials', function () {
       const headC = await repoC.bare.resolve(`refs/heads/${branchC}`);
       const checkoutC = await ws.prepare(0, 'acme', 'public-c', branchC, cred.token);
       await writeFile(join(checkoutC.dir, 'INTRUDER.md'), 'should never land\n');
-      await assert.rejects(ws.publish(checkoutC, { owner: 'acme', repo: 'public-c', branch: branchC, message: 'feat: Intruder', author: AUTHOR, token: cred.token }), (e: unknown) => GitError.is(e) && /403|denied/i.test(e.stderr));
+      await assert.rejects(
+        ws.publish(checkoutC, {
+          owner: 'acme',
+          repo: 'public-c',
+          branch: branchC,
+          message: 'feat: Intruder',
+          author: AUTHOR,
+          token: cred.token,
+        }),
+        (e: unknown) => GitError.is(e) && /403|denied/i.test(e.stderr),
+      );
       assert.equal(await repoC.bare.resolve(`refs/heads/${branchC}`), headC, 'nothing landed on the public repository');
     });
 
-    it('comments on A\'s pull request, and is refused on B\'s', async function () {
+    it("comments on A's pull request, and is refused on B's", async function () {
       const comment = githubCommenter(gh.apiUrl);
       await comment(endedJob('acme', 'app-a', prA), cred.token);
       const made = repoA.comments.find((c) => c.issueNumber === prA);
       assert.equal(made?.author, BOT);
       assert.match(made?.body ?? '', /finished without changing any file/);
-      await assert.rejects(comment(endedJob('acme', 'app-b', prB), cred.token), (e: unknown) => e instanceof RequestError && e.status === 404);
+      await assert.rejects(
+        comment(endedJob('acme', 'app-b', prB), cred.token),
+        (e: unknown) => e instanceof RequestError && e.status === 404,
+      );
       assert.equal(repoB.comments.length, 0);
     });
 
@@ -164,26 +237,47 @@ describe('GitHub App credentials', function () {
       await cred.release();
       const issued = gh.model.installationTokens.find((t) => t.token === cred.token);
       assert.ok(issued?.revokedAt, 'the stand-in revoked it');
-      assert.equal(gh.count((r) => r.method === 'DELETE' && r.path === '/api/v3/installation/token' && r.status === 204), 3);
+      assert.equal(
+        gh.count((r) => r.method === 'DELETE' && r.path === '/api/v3/installation/token' && r.status === 204),
+        3,
+      );
       await assert.rejects(ws.fetchBranch('acme', 'app-a', branch, cred.token), (e: unknown) => GitError.is(e));
       await writeFile(join(checkout.dir, 'LATE.md'), 'too late\n');
-      await assert.rejects(ws.publish(checkout, { owner: 'acme', repo: 'app-a', branch, message: 'feat: Late', author: AUTHOR, token: cred.token }), (e: unknown) => GitError.is(e));
+      await assert.rejects(
+        ws.publish(checkout, { owner: 'acme', repo: 'app-a', branch, message: 'feat: Late', author: AUTHOR, token: cred.token }),
+        (e: unknown) => GitError.is(e),
+      );
       assert.equal(await repoA.bare.readFile(`refs/heads/${branch}`, 'LATE.md'), null);
-      await assert.rejects(githubCommenter(gh.apiUrl)(endedJob('acme', 'app-a', pr.number), cred.token), (e: unknown) => e instanceof RequestError && e.status === 404);
+      await assert.rejects(
+        githubCommenter(gh.apiUrl)(endedJob('acme', 'app-a', pr.number), cred.token),
+        (e: unknown) => e instanceof RequestError && e.status === 404,
+      );
       await cred.release();
-      assert.equal(gh.count((r) => r.path === '/api/v3/installation/token'), 3, 'a second release asks nothing');
+      assert.equal(
+        gh.count((r) => r.path === '/api/v3/installation/token'),
+        3,
+        'a second release asks nothing',
+      );
     });
 
     it('says plainly when the App is not installed on the repository', async function () {
-      await assert.rejects(source.forRepository('elsewhere', 'app'), (e: unknown) => CredentialError.is(e) && e.code === 'APP_NOT_INSTALLED' && /not installed on elsewhere\/app/.test(e.message));
+      await assert.rejects(
+        source.forRepository('elsewhere', 'app'),
+        (e: unknown) => CredentialError.is(e) && e.code === 'APP_NOT_INSTALLED' && /not installed on elsewhere\/app/.test(e.message),
+      );
     });
   });
 
-  describe('the stand-in\'s JWT check', function () {
+  describe("the stand-in's JWT check", function () {
     const now = () => Math.floor(Date.now() / 1000);
-    const ask = async (token: string) => (await fetch(`${gh.apiUrl}/repos/acme/app-a/installation`, { headers: { authorization: `Bearer ${token}`, accept: 'application/vnd.github+json' } })).status;
+    const ask = async (token: string) =>
+      (
+        await fetch(`${gh.apiUrl}/repos/acme/app-a/installation`, {
+          headers: { authorization: `Bearer ${token}`, accept: 'application/vnd.github+json' },
+        })
+      ).status;
 
-    it('accepts the App\'s own JWT and refuses one signed with another key, expired, from the future, too long-lived, or of another issuer', async function () {
+    it("accepts the App's own JWT and refuses one signed with another key, expired, from the future, too long-lived, or of another issuer", async function () {
       const other = await makeAppKey(dir, 'other.pem');
       const good = { iat: now() - 30, exp: now() + 540, iss: ghApp.id };
       assert.equal(await ask(jwt(key.privateKeyPem, good)), 200);
@@ -198,20 +292,29 @@ describe('GitHub App credentials', function () {
       assert.equal(await ask(acme.token), 401, 'a user token is no App JWT');
     });
 
-    it('refuses the worker\'s source when its key is not the App\'s', async function () {
+    it("refuses the worker's source when its key is not the App's", async function () {
       const wrong = await makeAppKey(dir, 'wrong.pem');
       const impostor = credentialSource(loadConfig({ ...appEnv(), KIRO_GITHUB_APP_PRIVATE_KEY_FILE: wrong.privateKeyFile }));
       const before = gh.model.installationTokens.length;
-      await assert.rejects(impostor.forRepository('acme', 'app-a'), (e: unknown) => CredentialError.is(e) && e.code === 'APP_REQUEST_FAILED' && /401/.test(e.message));
+      await assert.rejects(
+        impostor.forRepository('acme', 'app-a'),
+        (e: unknown) => CredentialError.is(e) && e.code === 'APP_REQUEST_FAILED' && /401/.test(e.message),
+      );
       assert.equal(issuedSince(before).length, 0);
     });
 
-    it('refuses token requests beyond the installation: another owner\'s repository, more permissions than granted', async function () {
+    it("refuses token requests beyond the installation: another owner's repository, more permissions than granted", async function () {
       const inst = gh.model.installationFor(ghApp, repoA);
       assert.ok(inst);
-      const post = (body: unknown) => fetch(`${gh.apiUrl}/app/installations/${inst.id}/access_tokens`, {
-        method: 'POST', headers: { authorization: `Bearer ${jwt(key.privateKeyPem, { iat: now() - 30, exp: now() + 540, iss: ghApp.id })}`, 'content-type': 'application/json' }, body: JSON.stringify(body),
-      });
+      const post = (body: unknown) =>
+        fetch(`${gh.apiUrl}/app/installations/${inst.id}/access_tokens`, {
+          method: 'POST',
+          headers: {
+            authorization: `Bearer ${jwt(key.privateKeyPem, { iat: now() - 30, exp: now() + 540, iss: ghApp.id })}`,
+            'content-type': 'application/json',
+          },
+          body: JSON.stringify(body),
+        });
       assert.equal((await post({ repositories: ['app-a'], permissions: { contents: 'write' } })).status, 201);
       assert.equal((await post({ repositories: ['app-a'], permissions: { administration: 'write' } })).status, 422);
       assert.equal((await post({ repository_ids: [gh.model.repo('elsewhere', 'app')?.id] })).status, 422);
@@ -223,7 +326,9 @@ describe('GitHub App credentials', function () {
     it('pushes with a token made for that one repository and revokes it after the job; a failure is commented, then revoked', async function () {
       const stateDir = await tempDir();
       // No KIRO_GITHUB_TOKEN (the service refuses both), no injected commenter: comments go through Octokit.
-      const w = await startWorker(workerEnv(gh, '', stateDir, { ...appEnv(), KIRO_GITHUB_TOKEN: '' }), { agentEnv: { FAKE_KIRO_STEP_MS: '10' } });
+      const w = await startWorker(workerEnv(gh, '', stateDir, { ...appEnv(), KIRO_GITHUB_TOKEN: '' }), {
+        agentEnv: { FAKE_KIRO_STEP_MS: '10' },
+      });
       try {
         assert.equal(w.config.githubToken, undefined);
         const c = new WorkerClient(w.url);
@@ -248,8 +353,10 @@ describe('GitHub App credentials', function () {
         assert.deepEqual([...token.repositoryIds], [repoA.id]);
         assert.equal(token.selected, true);
         assert.deepEqual(token.permissions, JOB_PERMISSIONS);
-        await pollUntil(() => token.revokedAt !== null, { what: 'the job\'s token to be revoked' });
-        const stored = readFileSync(join(stateDir, 'jobs', `${job.jobId}.json`), 'utf8') + readFileSync(join(stateDir, 'logs', `${job.jobId}.log`), 'utf8');
+        await pollUntil(() => token.revokedAt !== null, { what: "the job's token to be revoked" });
+        const stored =
+          readFileSync(join(stateDir, 'jobs', `${job.jobId}.json`), 'utf8') +
+          readFileSync(join(stateDir, 'logs', `${job.jobId}.log`), 'utf8');
         assert.equal(stored.includes(token.token), false, 'the token is in no job record or log');
 
         const failBranch = nextBranch('app-fail');
@@ -258,14 +365,20 @@ describe('GitHub App credentials', function () {
         const failed = await c.submit(jobRequest('acme', 'app-a', failBranch, failPr.number, 'App fail'));
         assert.equal((await c.waitFor(failed.jobId, ['succeeded', 'failed', 'no-changes'])).error?.code, 'AGENT_FAILED');
         const commentPath = `/api/v3/repos/acme/app-a/issues/${failPr.number}/comments`;
-        await pollUntil(() => gh.count((r) => r.method === 'POST' && r.path === commentPath && r.user === BOT && r.status === 201) === 1, { what: 'a PR comment by the App' });
+        await pollUntil(() => gh.count((r) => r.method === 'POST' && r.path === commentPath && r.user === BOT && r.status === 201) === 1, {
+          what: 'a PR comment by the App',
+        });
         const comment = repoA.comments.find((x) => x.issueNumber === failPr.number);
         assert.ok(comment);
         assert.equal(comment.author, BOT);
-        assert.equal(issuedSince(mark2).filter((t) => JSON.stringify(t.permissions) === JSON.stringify(CHECK_PERMISSIONS)).length, 0, 'the checks\' token is kept, not made again');
+        assert.equal(
+          issuedSince(mark2).filter((t) => JSON.stringify(t.permissions) === JSON.stringify(CHECK_PERMISSIONS)).length,
+          0,
+          "the checks' token is kept, not made again",
+        );
         const [failToken] = issuedSince(mark2);
         assert.ok(failToken);
-        await pollUntil(() => failToken.revokedAt !== null, { what: 'the failed job\'s token to be revoked' });
+        await pollUntil(() => failToken.revokedAt !== null, { what: "the failed job's token to be revoked" });
         assert.ok((failToken.revokedAt ?? 0) >= Date.parse(comment.createdAt), 'revoked after the comment was made');
 
         // Where the App is not installed, the request is refused with a clear reason (the worker cannot even read the PR) and no token is made.

@@ -10,7 +10,7 @@ import { pollUntil, tempDir } from '../../support/helpers.js';
 import { repoRoot } from '../../support/paths.js';
 import { jobRequest, makeTaskPr, startWorker, workerEnv, WorkerClient, type TestWorker } from '../../support/worker.js';
 
-describe('usage and token budgets (the real CLIs\' transcripts through the real worker)', function () {
+describe("usage and token budgets (the real CLIs' transcripts through the real worker)", function () {
   this.timeout(60_000);
   let gh: GitHubStandIn;
   let botToken: string;
@@ -20,10 +20,21 @@ describe('usage and token budgets (the real CLIs\' transcripts through the real 
   after(async () => gh?.close());
 
   async function run(preset: 'claude' | 'codex', budget: string, branch: string) {
-    const w: TestWorker = await startWorker(workerEnv(gh, botToken, await tempDir(), {
-      KIRO_AGENT: preset, KIRO_AGENT_KEY_VAR: 'none', KIRO_JOB_MAX_TOKENS: budget,
-      KIRO_AGENT_ENV_ALLOW: 'FAKE_KIRO_SCENARIO,FAKE_KIRO_STEP_MS,FAKE_KIRO_REPLAY',
-    }), { agentEnv: { FAKE_KIRO_SCENARIO: 'replay', FAKE_KIRO_STEP_MS: '1', FAKE_KIRO_REPLAY: join(repoRoot, 'test', 'fixtures', 'agents', `${preset}-ok.txt`) } });
+    const w: TestWorker = await startWorker(
+      workerEnv(gh, botToken, await tempDir(), {
+        KIRO_AGENT: preset,
+        KIRO_AGENT_KEY_VAR: 'none',
+        KIRO_JOB_MAX_TOKENS: budget,
+        KIRO_AGENT_ENV_ALLOW: 'FAKE_KIRO_SCENARIO,FAKE_KIRO_STEP_MS,FAKE_KIRO_REPLAY',
+      }),
+      {
+        agentEnv: {
+          FAKE_KIRO_SCENARIO: 'replay',
+          FAKE_KIRO_STEP_MS: '1',
+          FAKE_KIRO_REPLAY: join(repoRoot, 'test', 'fixtures', 'agents', `${preset}-ok.txt`),
+        },
+      },
+    );
     try {
       const repo = gh.model.repo('alice', 'app')!;
       const pr = await makeTaskPr(gh, 'alice', 'app', branch, branch);
@@ -58,18 +69,40 @@ describe('usage and token budgets (the real CLIs\' transcripts through the real 
     });
   }
 
-  it('KIRO_USER_DAILY_TOKENS: once a user\'s jobs reported that many tokens today, their next job is refused (429, when it resets); another user is not', async function () {
+  it("KIRO_USER_DAILY_TOKENS: once a user's jobs reported that many tokens today, their next job is refused (429, when it resets); another user is not", async function () {
     const bob = gh.addUser('bob-daily');
     gh.grant('alice', 'app', 'bob-daily', 'WRITE');
     const alice = gh.model.users.get('alice')!;
-    const w = await startWorker(workerEnv(gh, botToken, await tempDir(), {
-      KIRO_AGENT: 'claude', KIRO_AGENT_KEY_VAR: 'none', KIRO_AUTH: 'github', KIRO_SESSION_SECRET: 'x'.repeat(40), KIRO_USER_DAILY_TOKENS: '400',
-      KIRO_AGENT_ENV_ALLOW: 'FAKE_KIRO_SCENARIO,FAKE_KIRO_STEP_MS,FAKE_KIRO_REPLAY',
-    }), { agentEnv: { FAKE_KIRO_SCENARIO: 'replay', FAKE_KIRO_STEP_MS: '1', FAKE_KIRO_REPLAY: join(repoRoot, 'test', 'fixtures', 'agents', 'claude-ok.txt') } });
+    const w = await startWorker(
+      workerEnv(gh, botToken, await tempDir(), {
+        KIRO_AGENT: 'claude',
+        KIRO_AGENT_KEY_VAR: 'none',
+        KIRO_AUTH: 'github',
+        KIRO_SESSION_SECRET: 'x'.repeat(40),
+        KIRO_USER_DAILY_TOKENS: '400',
+        KIRO_AGENT_ENV_ALLOW: 'FAKE_KIRO_SCENARIO,FAKE_KIRO_STEP_MS,FAKE_KIRO_REPLAY',
+      }),
+      {
+        agentEnv: {
+          FAKE_KIRO_SCENARIO: 'replay',
+          FAKE_KIRO_STEP_MS: '1',
+          FAKE_KIRO_REPLAY: join(repoRoot, 'test', 'fixtures', 'agents', 'claude-ok.txt'),
+        },
+      },
+    );
     try {
-      const signIn = async (token: string) => new WorkerClient(w.url, ((await (await new WorkerClient(w.url, null).request('POST', '/auth/github', { token })).json()) as { token: string }).token);
+      const signIn = async (token: string) =>
+        new WorkerClient(
+          w.url,
+          ((await (await new WorkerClient(w.url, null).request('POST', '/auth/github', { token })).json()) as { token: string }).token,
+        );
       const [a, b] = [await signIn(alice.token), await signIn(bob.token)];
-      const submit = async (c: WorkerClient, branch: string) => c.request('POST', '/generate-code', jobRequest('alice', 'app', branch, (await makeTaskPr(gh, 'alice', 'app', branch, branch)).number, branch));
+      const submit = async (c: WorkerClient, branch: string) =>
+        c.request(
+          'POST',
+          '/generate-code',
+          jobRequest('alice', 'app', branch, (await makeTaskPr(gh, 'alice', 'app', branch, branch)).number, branch),
+        );
       const first = (await (await submit(a, 'daily-1')).json()) as { jobId: string };
       assert.deepEqual((await a.waitFor(first.jobId, ['succeeded', 'failed'])).usage?.inputTokens, 400);
       const second = await submit(a, 'daily-2');

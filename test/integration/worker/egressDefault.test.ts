@@ -30,7 +30,11 @@ interface Attempt {
   /** Sent in the tunnel: `http` (GET /probe) by default, `redis` (PING). */
   speak?: 'http' | 'redis';
 }
-interface Outcome { name: string; ok: boolean; detail: string }
+interface Outcome {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
 
 // The hostile agent: runs with the sandbox's node, reads its plan from TASK.md, prints one EGRESS line per attempt.
 const AGENT = String.raw`
@@ -96,7 +100,9 @@ async function freePort(): Promise<number> {
 
 /** The first non-loopback IPv4 address of this host (its own interface), if it has one. */
 function ownAddress(): string | undefined {
-  return Object.values(networkInterfaces()).flat().find((i) => i && i.family === 'IPv4' && !i.internal)?.address;
+  return Object.values(networkInterfaces())
+    .flat()
+    .find((i) => i && i.family === 'IPv4' && !i.internal)?.address;
 }
 
 describe('egress: hostile agents against the default network, an explicit allow list and open, on the real worker', function () {
@@ -142,15 +148,21 @@ describe('egress: hostile agents against the default network, an explicit allow 
     // Not under /tmp, as in production: the sandbox's private /tmp would cover it.
     const stateDir = await mkdtemp('/var/tmp/kiro-egress-');
     dirs.push(stateDir);
-    return startWorker(workerEnv(gh, bot.token, stateDir, {
-      KIRO_AGENT_COMMAND: JSON.stringify([process.execPath, '-e', AGENT, '{prompt}']),
-      KIRO_JOB_TIMEOUT_MS: '60000',
-      ...extra,
-    }), { port });
+    return startWorker(
+      workerEnv(gh, bot.token, stateDir, {
+        KIRO_AGENT_COMMAND: JSON.stringify([process.execPath, '-e', AGENT, '{prompt}']),
+        KIRO_JOB_TIMEOUT_MS: '60000',
+        ...extra,
+      }),
+      { port },
+    );
   }
 
   /** One job whose agent makes these attempts; its status, what the agent saw, its terminal and its PR comment. */
-  async function run(w: TestWorker, attempts: Attempt[]): Promise<{ job: JobStatus; out: Map<string, Outcome>; log: string; comment: string }> {
+  async function run(
+    w: TestWorker,
+    attempts: Attempt[],
+  ): Promise<{ job: JobStatus; out: Map<string, Outcome>; log: string; comment: string }> {
     const c = new WorkerClient(w.url);
     const branch = `egress-${++seq}-${Date.now()}`;
     const plan = Buffer.from(JSON.stringify({ attempts })).toString('base64');
@@ -159,8 +171,13 @@ describe('egress: hostile agents against the default network, an explicit allow 
     const job = await c.waitFor(accepted.jobId, ['succeeded', 'failed', 'no-changes', 'timed-out'], 90_000);
     // The job's terminal as every reader gets it (a fleet keeps it in Redis).
     const log = await (await c.request('GET', `/jobs/${accepted.jobId}/log`)).text();
-    const out = new Map([...log.matchAll(/^EGRESS (\{.*\})\r?$/gm)].map((m) => JSON.parse(m[1] ?? '{}') as Outcome).map((o) => [o.name, o]));
-    const comment = await pollUntil(() => gh.model.repo('alice', 'app')?.comments.find((x) => x.issueNumber === pr.number)?.body, { timeoutMs: 15_000, what: 'the PR comment' });
+    const out = new Map(
+      [...log.matchAll(/^EGRESS (\{.*\})\r?$/gm)].map((m) => JSON.parse(m[1] ?? '{}') as Outcome).map((o) => [o.name, o]),
+    );
+    const comment = await pollUntil(() => gh.model.repo('alice', 'app')?.comments.find((x) => x.issueNumber === pr.number)?.body, {
+      timeoutMs: 15_000,
+      what: 'the PR comment',
+    });
     assert.equal(job.state, 'succeeded', `the agent ran to its end: ${JSON.stringify(job.error)}\n${log.slice(-3000)}`);
     assert.equal(out.size, new Set(attempts.map((a) => a.name)).size, `every attempt reported:\n${log.slice(-3000)}`);
     return { job, out, log, comment };
@@ -173,7 +190,7 @@ describe('egress: hostile agents against the default network, an explicit allow 
     assert.match(o.detail, why, name);
   }
 
-  describe('the default: the preset\'s API hosts and KIRO_AGENT_ALLOW_HOSTS', function () {
+  describe("the default: the preset's API hosts and KIRO_AGENT_ALLOW_HOSTS", function () {
     let w: TestWorker;
     let allowed: { port: number; hits: string[] };
     let other: { port: number; hits: string[] };
@@ -186,7 +203,9 @@ describe('egress: hostile agents against the default network, an explicit allow 
 
     it('is in force with nothing set, and /health names it', async function () {
       assert.equal(w.config.sandbox.network.mode, 'allow');
-      const h = (await (await new WorkerClient(w.url).request('GET', '/health')).json()) as { sandbox?: { network: string; allowHosts?: string[] } };
+      const h = (await (await new WorkerClient(w.url).request('GET', '/health')).json()) as {
+        sandbox?: { network: string; allowHosts?: string[] };
+      };
       assert.equal(h.sandbox?.network, `allow: 127.0.0.1:${allowed.port} (default)`);
       assert.deepEqual(h.sandbox?.allowHosts, [`127.0.0.1:${allowed.port}`]);
     });
@@ -210,10 +229,13 @@ describe('egress: hostile agents against the default network, an explicit allow 
       assert.deepEqual(other.hits, [], 'the refused server saw nothing');
       assert.deepEqual(allowed.hits, ['/probe']);
       // On the job: each destination once, with how often.
-      assert.deepEqual(r.job.blocked?.map((b) => [b.host, b.port, b.reason, b.count]), [
-        ['registry.npmjs.org', 443, 'not-allowed', 2],
-        ['127.0.0.1', other.port, 'not-allowed', 2],
-      ]);
+      assert.deepEqual(
+        r.job.blocked?.map((b) => [b.host, b.port, b.reason, b.count]),
+        [
+          ['registry.npmjs.org', 443, 'not-allowed', 2],
+          ['127.0.0.1', other.port, 'not-allowed', 2],
+        ],
+      );
       // In the terminal: a worker note the first time each was refused.
       assert.equal(r.log.split('blocked: registry.npmjs.org:443 — add it to KIRO_AGENT_ALLOW_HOSTS').length - 1, 1, r.log.slice(-3000));
       assert.ok(r.log.includes(`blocked: 127.0.0.1:${other.port} — add it to KIRO_AGENT_ALLOW_HOSTS`));
@@ -260,25 +282,52 @@ describe('egress: hostile agents against the default network, an explicit allow 
     before(async function () {
       allowed = await probe('allowed');
       port = await freePort();
-      const listed = ['169.254.169.254:80', '169.254.170.2:80', '[fd00:ec2::254]:80', '[::ffff:169.254.169.254]:80', `127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`,
-        `127.0.0.1:${redis.port}`, `localhost:${redis.port}`, `127.0.0.1:${allowed.port}`];
-      w = await worker({ KIRO_AGENT_NETWORK: `allow:${listed.join(',')}`, KIRO_REDIS_URL: `${redis.url.replace(/\/\d*$/, '')}/3`, KIRO_WORKER_ID: 'egress-allow' }, port);
+      const listed = [
+        '169.254.169.254:80',
+        '169.254.170.2:80',
+        '[fd00:ec2::254]:80',
+        '[::ffff:169.254.169.254]:80',
+        `127.0.0.1:${port}`,
+        `localhost:${port}`,
+        `[::1]:${port}`,
+        `127.0.0.1:${redis.port}`,
+        `localhost:${redis.port}`,
+        `127.0.0.1:${allowed.port}`,
+      ];
+      w = await worker(
+        {
+          KIRO_AGENT_NETWORK: `allow:${listed.join(',')}`,
+          KIRO_REDIS_URL: `${redis.url.replace(/\/\d*$/, '')}/3`,
+          KIRO_WORKER_ID: 'egress-allow',
+        },
+        port,
+      );
     });
     after(async () => w?.close());
 
     it('refuses each of them, at whatever address, and still reaches the rest of the list', async function () {
       assert.ok(w.config.fleet, 'a fleet host: it knows its Redis');
-      const attempts = [...metadataAttempts, ...workerAttempts(port, redis.port), { name: 'allowed', via: 'connect' as const, target: `127.0.0.1:${allowed.port}` }];
+      const attempts = [
+        ...metadataAttempts,
+        ...workerAttempts(port, redis.port),
+        { name: 'allowed', via: 'connect' as const, target: `127.0.0.1:${allowed.port}` },
+      ];
       const r = await run(w, attempts);
       assert.equal(r.out.get('allowed')?.ok, true, r.out.get('allowed')?.detail);
-      assertForbidden(r, attempts.filter((a) => a.name !== 'allowed').map((a) => a.name));
+      assertForbidden(
+        r,
+        attempts.filter((a) => a.name !== 'allowed').map((a) => a.name),
+      );
       const reasons = new Map(r.job.blocked?.map((b) => [`${b.host}:${b.port}`, b.reason]));
       assert.equal(reasons.get('169.254.169.254:80'), 'link-local');
       assert.equal(reasons.get('fd00:ec2::254:80'), 'link-local');
       assert.equal(reasons.get(`127.0.0.1:${port}`), 'worker');
       assert.equal(reasons.get(`::1:${port}`), 'worker');
       assert.equal(reasons.get(`localhost:${redis.port}`), 'redis');
-      assert.ok(r.log.includes('blocked: 169.254.169.254:80 — link-local (a cloud\'s metadata service); no agent may reach it'), r.log.slice(-3000));
+      assert.ok(
+        r.log.includes("blocked: 169.254.169.254:80 — link-local (a cloud's metadata service); no agent may reach it"),
+        r.log.slice(-3000),
+      );
       assert.match(r.comment, /^- `\[fd00:ec2::254\]:80`: link-local/m);
       assert.match(r.comment, new RegExp(`^- \`127\\.0\\.0\\.1:${redis.port}\`: the fleet's Redis`, 'm'));
     });
@@ -292,7 +341,15 @@ describe('egress: hostile agents against the default network, an explicit allow 
     before(async function () {
       [allowed, other] = await Promise.all([probe('allowed'), probe('other')]);
       port = await freePort();
-      w = await worker({ KIRO_AGENT_NETWORK: 'open', KIRO_AGENT_ALLOW_HOSTS: `127.0.0.1:${allowed.port}`, KIRO_REDIS_URL: `${redis.url.replace(/\/\d*$/, '')}/4`, KIRO_WORKER_ID: 'egress-open' }, port);
+      w = await worker(
+        {
+          KIRO_AGENT_NETWORK: 'open',
+          KIRO_AGENT_ALLOW_HOSTS: `127.0.0.1:${allowed.port}`,
+          KIRO_REDIS_URL: `${redis.url.replace(/\/\d*$/, '')}/4`,
+          KIRO_WORKER_ID: 'egress-open',
+        },
+        port,
+      );
     });
     after(async () => w?.close());
 
@@ -314,16 +371,21 @@ describe('egress: hostile agents against the default network, an explicit allow 
         { name: 'worker, decimal', via: 'connect', target: `2130706433:${port}` },
         { name: 'worker, 0.0.0.0', via: 'connect', target: `0.0.0.0:${port}` },
         { name: 'worker, another loopback', via: 'connect', target: `127.9.8.7:${port}` },
-        ...(own ? [{ name: 'worker, this host\'s own address', via: 'connect' as const, target: `${own}:${port}` }] : []),
+        ...(own ? [{ name: "worker, this host's own address", via: 'connect' as const, target: `${own}:${port}` }] : []),
         { name: 'redis, hex', via: 'connect', target: `0x7f000001:${redis.port}`, speak: 'redis' },
       ];
       const attempts: Attempt[] = [
-        ...metadataAttempts, ...workerAttempts(port, redis.port), ...disguised,
+        ...metadataAttempts,
+        ...workerAttempts(port, redis.port),
+        ...disguised,
         { name: 'listed private host', via: 'connect', target: `127.0.0.1:${allowed.port}` },
         { name: 'unlisted private host', via: 'connect', target: `127.0.0.1:${other.port}` },
       ];
       const r = await run(w, attempts);
-      assertForbidden(r, [...metadataAttempts, ...workerAttempts(port, redis.port), ...disguised].map((a) => a.name));
+      assertForbidden(
+        r,
+        [...metadataAttempts, ...workerAttempts(port, redis.port), ...disguised].map((a) => a.name),
+      );
       assert.equal(r.out.get('listed private host')?.ok, true, r.out.get('listed private host')?.detail);
       refused(r, 'unlisted private host', /not a public address/);
       assert.deepEqual(other.hits, []);

@@ -90,7 +90,11 @@ async function connectThrough(socketPath: string, target: string, path = '/tunne
 }
 
 /** A request to the proxy over its socket; `path` is absolute-form or origin-form. */
-function viaProxy(socketPath: string, path: string, opts: { method?: string; headers?: http.OutgoingHttpHeaders; body?: string } = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+function viaProxy(
+  socketPath: string,
+  path: string,
+  opts: { method?: string; headers?: http.OutgoingHttpHeaders; body?: string } = {},
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
   return within(
     new Promise((resolve, reject) => {
       const req = http.request({ socketPath, path, method: opts.method ?? 'GET', headers: opts.headers, agent: false }, (res) => {
@@ -131,7 +135,7 @@ describe('egress proxy and net-bridge', function () {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it('listens on a socket only the service\'s own uid can use (a sandboxed agent is mapped to it)', function () {
+  it("listens on a socket only the service's own uid can use (a sandboxed agent is mapped to it)", function () {
     const st = statSync(socketPath);
     assert.ok(st.isSocket());
     assert.equal(st.mode & 0o777, 0o600);
@@ -155,8 +159,14 @@ describe('egress proxy and net-bridge', function () {
     const name = await connectThrough(socketPath, 'example.invalid:443');
     assert.match(name, /^HTTP\/1\.1 403 Forbidden\r\n[^]*example\.invalid:443 is not on KIRO_AGENT_NETWORK's allow list/);
     assert.equal(other.seen.length, 0);
-    assert.ok(infos.some((i) => (i.o as { host?: string }).host === 'example.invalid'), 'the refusal is logged with its host');
-    assert.ok(infos.every((i) => !('headers' in i.o)), 'no headers in the log');
+    assert.ok(
+      infos.some((i) => (i.o as { host?: string }).host === 'example.invalid'),
+      'the refusal is logged with its host',
+    );
+    assert.ok(
+      infos.every((i) => !('headers' in i.o)),
+      'no headers in the log',
+    );
   });
 
   it('answers 502 when an allowed upstream cannot be reached, 400 to a CONNECT without a port', async function () {
@@ -168,7 +178,13 @@ describe('egress proxy and net-bridge', function () {
     const before = allowed.seen.length;
     const r = await viaProxy(socketPath, `http://127.0.0.1:${allowed.port}/post?q=1`, {
       method: 'POST',
-      headers: { 'proxy-authorization': 'Basic c2VjcmV0', connection: 'close, x-hop', 'x-hop': 'drop me', 'x-keep': 'keep me', 'content-type': 'text/plain' },
+      headers: {
+        'proxy-authorization': 'Basic c2VjcmV0',
+        connection: 'close, x-hop',
+        'x-hop': 'drop me',
+        'x-keep': 'keep me',
+        'content-type': 'text/plain',
+      },
       body: 'hello',
     });
     assert.equal(r.status, 200);
@@ -192,7 +208,11 @@ describe('egress proxy and net-bridge', function () {
 
   it('replaces a stale socket (its process killed), refuses to replace a file that is not one, removes its socket on close', async function () {
     const path = join(dir, 'stale.sock');
-    const crashed = spawn(process.execPath, ['-e', 'require("net").createServer().listen(process.argv[1], () => process.kill(process.pid, "SIGKILL"))', path], { stdio: 'ignore' });
+    const crashed = spawn(
+      process.execPath,
+      ['-e', 'require("net").createServer().listen(process.argv[1], () => process.kill(process.pid, "SIGKILL"))', path],
+      { stdio: 'ignore' },
+    );
     await within(once(crashed, 'exit'), 10_000, 'the crashing listener');
     assert.ok(statSync(path).isSocket(), 'a stale socket was left behind');
     const p = await startEgressProxy({ socketPath: path, allow: ['localhost'] });
@@ -226,7 +246,15 @@ describe('egress proxy and net-bridge', function () {
       await mkdir(out);
       bridge = join(out, 'net-bridge.mjs');
       // The same options as scripts/build.ts, so the test runs what ships.
-      await build({ entryPoints: [join(repoRoot, 'worker-service/sandbox/netBridge.ts')], outfile: bridge, bundle: true, platform: 'node', format: 'esm', target: 'node20', logLevel: 'warning' });
+      await build({
+        entryPoints: [join(repoRoot, 'worker-service/sandbox/netBridge.ts')],
+        outfile: bridge,
+        bundle: true,
+        platform: 'node',
+        format: 'esm',
+        target: 'node20',
+        logLevel: 'warning',
+      });
       // The "agent": CONNECTs through HTTP_PROXY (a raw socket, as curl or git would), prints what came back.
       agentScript = join(out, 'agent.mjs');
       await writeFile(
@@ -261,7 +289,13 @@ else process.exit(Number(process.env.EXIT_WITH ?? 0));
     function runBridge(port: number, env: Record<string, string>, socket = socketPath) {
       const child = spawn(process.execPath, [bridge, String(port), socket, '--', process.execPath, agentScript], {
         cwd: dir,
-        env: { ...process.env, HTTP_PROXY: `http://127.0.0.1:${port}`, ALLOWED: `127.0.0.1:${allowed.port}`, OTHER: `127.0.0.1:${other.port}`, ...env },
+        env: {
+          ...process.env,
+          HTTP_PROXY: `http://127.0.0.1:${port}`,
+          ALLOWED: `127.0.0.1:${allowed.port}`,
+          OTHER: `127.0.0.1:${other.port}`,
+          ...env,
+        },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let stdout = '';
@@ -269,7 +303,9 @@ else process.exit(Number(process.env.EXIT_WITH ?? 0));
       child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
       child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
       const done = within(
-        new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr }))),
+        new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
+          child.once('close', (code) => resolve({ code, stdout, stderr })),
+        ),
         15_000,
         'net-bridge to exit',
       );
@@ -281,7 +317,10 @@ else process.exit(Number(process.env.EXIT_WITH ?? 0));
       const { code, stdout, stderr } = await runBridge(port, { EXIT_WITH: '7' }).done;
       assert.equal(code, 7, stderr);
       assert.match(stdout, /^allowed: HTTP\/1\.1 200 Connection Established \| allowed got GET \/from-agent$/m);
-      assert.match(stdout, new RegExp(`^other: HTTP/1\\.1 403 Forbidden \\| 127\\.0\\.0\\.1:${other.port} is not on KIRO_AGENT_NETWORK's allow list$`, 'm'));
+      assert.match(
+        stdout,
+        new RegExp(`^other: HTTP/1\\.1 403 Forbidden \\| 127\\.0\\.0\\.1:${other.port} is not on KIRO_AGENT_NETWORK's allow list$`, 'm'),
+      );
       assert.match(stdout, new RegExp(`^cwd: ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'));
       assert.equal(other.seen.length, 0);
       const ok = await runBridge(await freePort(), {}).done;
@@ -340,11 +379,26 @@ describe('egress proxy: addresses, not names (forbidden destinations, DNS rebind
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  async function proxyWith(name: string, o: { mode?: 'allow' | 'open'; allow: string[]; lookup?: Lookup }): Promise<{ path: string; blocked: BlockedRequest[] }> {
+  async function proxyWith(
+    name: string,
+    o: { mode?: 'allow' | 'open'; allow: string[]; lookup?: Lookup },
+  ): Promise<{ path: string; blocked: BlockedRequest[] }> {
     const path = join(dir, `${name}.sock`);
     const blocked: BlockedRequest[] = [];
-    const forbidden = new ForbiddenTargets({ workerPorts: () => [worker.port], redis: { host: 'localhost', port: redis.port }, extra: forbiddenExtra, lookup: o.lookup });
-    const p = await startEgressProxy({ socketPath: path, mode: o.mode, allow: o.allow, forbidden, lookup: o.lookup, onBlocked: (b) => blocked.push(b) });
+    const forbidden = new ForbiddenTargets({
+      workerPorts: () => [worker.port],
+      redis: { host: 'localhost', port: redis.port },
+      extra: forbiddenExtra,
+      lookup: o.lookup,
+    });
+    const p = await startEgressProxy({
+      socketPath: path,
+      mode: o.mode,
+      allow: o.allow,
+      forbidden,
+      lookup: o.lookup,
+      onBlocked: (b) => blocked.push(b),
+    });
     closers.push(() => p.close());
     return { path, blocked };
   }
@@ -358,17 +412,27 @@ describe('egress proxy: addresses, not names (forbidden destinations, DNS rebind
     assert.match(await connectThrough(path, `rebind.test:${good.port}`, '/first'), /good got GET \/first$/);
     assert.equal(asked, 1, 'one lookup per request');
     // The next request gets the forbidden answer, and is refused for it.
-    assert.match(await connectThrough(path, `rebind.test:${good.port}`, '/second'), /^HTTP\/1\.1 403 Forbidden\r\n[^]*rebind\.test:\d+ \(127\.0\.0\.3\) is link-local/);
+    assert.match(
+      await connectThrough(path, `rebind.test:${good.port}`, '/second'),
+      /^HTTP\/1\.1 403 Forbidden\r\n[^]*rebind\.test:\d+ \(127\.0\.0\.3\) is link-local/,
+    );
     assert.equal(asked, 2);
     const plain = await viaProxy(path, `http://rebind.test:${good.port}/plain`);
     assert.equal(plain.status, 403);
     assert.equal(asked, 3);
     assert.deepEqual(metadata.seen, [], 'the forbidden address saw nothing');
-    assert.deepEqual(blocked.map((b) => [b.host, b.reason]), [['rebind.test', 'link-local'], ['rebind.test', 'link-local']]);
+    assert.deepEqual(
+      blocked.map((b) => [b.host, b.reason]),
+      [
+        ['rebind.test', 'link-local'],
+        ['rebind.test', 'link-local'],
+      ],
+    );
   });
 
   it('refuses a listed name that resolves to a forbidden address; one with a forbidden and an allowed answer is reached at the allowed one only', async function () {
-    const lookup: Lookup = async (host) => (host === 'both.test' ? ['127.0.0.3', '127.0.0.1'] : ['127.0.0.3']).map((address) => ({ address, family: 4 }));
+    const lookup: Lookup = async (host) =>
+      (host === 'both.test' ? ['127.0.0.3', '127.0.0.1'] : ['127.0.0.3']).map((address) => ({ address, family: 4 }));
     const { path } = await proxyWith('mixed', { allow: ['meta.test', 'both.test', '127.0.0.3'], lookup });
     assert.match(await connectThrough(path, `meta.test:${good.port}`), /^HTTP\/1\.1 403 Forbidden\r\n/);
     assert.match(await connectThrough(path, `127.0.0.3:${good.port}`), /^HTTP\/1\.1 403 Forbidden\r\n/);
@@ -377,22 +441,48 @@ describe('egress proxy: addresses, not names (forbidden destinations, DNS rebind
     assert.deepEqual(metadata.seen, []);
   });
 
-  it('never lets an agent reach this worker\'s port or Redis, at any address of this host, however it is written, listed or not', async function () {
-    const listed = await proxyWith('listed', { allow: [`127.0.0.1:${worker.port}`, `localhost:${worker.port}`, `[::1]:${worker.port}`, `127.0.0.1:${redis.port}`, 'localhost'] });
+  it("never lets an agent reach this worker's port or Redis, at any address of this host, however it is written, listed or not", async function () {
+    const listed = await proxyWith('listed', {
+      allow: [`127.0.0.1:${worker.port}`, `localhost:${worker.port}`, `[::1]:${worker.port}`, `127.0.0.1:${redis.port}`, 'localhost'],
+    });
     const open = await proxyWith('open', { mode: 'open', allow: [`127.0.0.1:${worker.port}`, 'localhost'] });
     for (const { path } of [listed, open]) {
-      for (const target of [`127.0.0.1:${worker.port}`, `localhost:${worker.port}`, `[::1]:${worker.port}`, `127.0.0.1:${redis.port}`, `localhost:${redis.port}`]) {
-        assert.match(await connectThrough(path, target), /^HTTP\/1\.1 403 Forbidden\r\n[^]*(this worker's own API|the fleet's Redis)/, target);
+      for (const target of [
+        `127.0.0.1:${worker.port}`,
+        `localhost:${worker.port}`,
+        `[::1]:${worker.port}`,
+        `127.0.0.1:${redis.port}`,
+        `localhost:${redis.port}`,
+      ]) {
+        assert.match(
+          await connectThrough(path, target),
+          /^HTTP\/1\.1 403 Forbidden\r\n[^]*(this worker's own API|the fleet's Redis)/,
+          target,
+        );
       }
       assert.equal((await viaProxy(path, `http://localhost:${worker.port}/health`)).status, 403);
     }
     // Open reaches any address: these are this host all the same (0.0.0.0 connects to it; 2130706433 is 127.0.0.1 to the resolver).
-    for (const target of [`0.0.0.0:${worker.port}`, `127.1.2.3:${worker.port}`, `[::ffff:127.0.0.1]:${worker.port}`, `[::]:${worker.port}`, `2130706433:${worker.port}`, `0x7f000001:${redis.port}`]) {
-      assert.match(await connectThrough(open.path, target), /^HTTP\/1\.1 403 Forbidden\r\n[^]*(this worker's own API|the fleet's Redis)/, target);
+    for (const target of [
+      `0.0.0.0:${worker.port}`,
+      `127.1.2.3:${worker.port}`,
+      `[::ffff:127.0.0.1]:${worker.port}`,
+      `[::]:${worker.port}`,
+      `2130706433:${worker.port}`,
+      `0x7f000001:${redis.port}`,
+    ]) {
+      assert.match(
+        await connectThrough(open.path, target),
+        /^HTTP\/1\.1 403 Forbidden\r\n[^]*(this worker's own API|the fleet's Redis)/,
+        target,
+      );
     }
     assert.deepEqual(worker.seen, [], 'the worker saw nothing');
     assert.deepEqual(redis.seen, [], 'Redis saw nothing');
-    assert.ok(open.blocked.every((b) => b.reason === 'worker' || b.reason === 'redis'), JSON.stringify(open.blocked));
+    assert.ok(
+      open.blocked.every((b) => b.reason === 'worker' || b.reason === 'redis'),
+      JSON.stringify(open.blocked),
+    );
   });
 
   it('open: a host KIRO_AGENT_ALLOW_HOSTS lists is reached at its private address; any other private address is refused, and recorded', async function () {
@@ -403,7 +493,10 @@ describe('egress proxy: addresses, not names (forbidden destinations, DNS rebind
     assert.match(await connectThrough(path, `127.0.0.2:${good.port}`), /^HTTP\/1\.1 403 Forbidden\r\n/);
     assert.equal((await viaProxy(path, `http://127.0.0.1:${worker.port}/`)).status, 403);
     assert.equal(good.seen.length, before);
-    assert.deepEqual(blocked.map((b) => b.reason), ['private', 'private', 'worker']);
+    assert.deepEqual(
+      blocked.map((b) => b.reason),
+      ['private', 'private', 'worker'],
+    );
     assert.ok(blocked.every((b) => !Number.isNaN(Date.parse(b.at))));
   });
 });

@@ -29,7 +29,10 @@ class EventStream {
   ended = false;
   error: unknown = null;
   private closing = false;
-  private constructor(private readonly req: ClientRequest, readonly res: IncomingMessage) {}
+  private constructor(
+    private readonly req: ClientRequest,
+    readonly res: IncomingMessage,
+  ) {}
 
   static open(c: WorkerClient, query = '', lastEventId?: string): Promise<EventStream> {
     const headers: Record<string, string> = { accept: 'text/event-stream' };
@@ -85,10 +88,16 @@ class EventStream {
   }
 
   until<T>(check: () => T | undefined | false, what: string, timeoutMs = 30_000): Promise<T> {
-    return pollUntil(() => {
-      if (this.error) throw this.error instanceof Error ? this.error : new Error(JSON.stringify(this.error));
-      return check();
-    }, { timeoutMs, what: `${what} (events so far: ${this.events.map((e) => (e.data.type === 'job' ? `${e.id}:${e.data.job.state}` : `${e.id}:slots`)).join(' ')})` });
+    return pollUntil(
+      () => {
+        if (this.error) throw this.error instanceof Error ? this.error : new Error(JSON.stringify(this.error));
+        return check();
+      },
+      {
+        timeoutMs,
+        what: `${what} (events so far: ${this.events.map((e) => (e.data.type === 'job' ? `${e.id}:${e.data.job.state}` : `${e.id}:slots`)).join(' ')})`,
+      },
+    );
   }
 
   close(): void {
@@ -101,7 +110,8 @@ const FINAL: JobState[] = ['succeeded', 'no-changes', 'failed', 'timed-out', 'ca
 const LIFE: JobState[] = ['queued', 'preparing', 'running', 'pushing', 'succeeded'];
 
 function assertIncreasing(s: EventStream): void {
-  for (let i = 1; i < s.events.length; i++) assert.ok((s.events[i]?.id ?? 0) > (s.events[i - 1]?.id ?? 0), `ids increase: ${s.events.map((e) => e.id).join(',')}`);
+  for (let i = 1; i < s.events.length; i++)
+    assert.ok((s.events[i]?.id ?? 0) > (s.events[i - 1]?.id ?? 0), `ids increase: ${s.events.map((e) => e.id).join(',')}`);
 }
 
 describe('worker events (GET /events)', function () {
@@ -135,13 +145,23 @@ describe('worker events (GET /events)', function () {
     const env = workerEnv(gh, bot.token, await tempDir());
     const config = loadConfig(env);
     const app = await buildApp(config, {
-      logger: false, commenter: async () => undefined, events: { heartbeatMs: 200 },
+      logger: false,
+      commenter: async () => undefined,
+      events: { heartbeatMs: 200 },
       env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env, FAKE_KIRO_STEP_MS: '100' },
     });
     await app.listen({ host: '127.0.0.1', port: 0 });
     const addr = app.server.address();
     if (!addr || typeof addr === 'string') throw new Error('no port');
-    w = { app, url: `http://127.0.0.1:${addr.port}`, config, get queue() { return embeddedQueueOf(app); }, close: () => app.close() };
+    w = {
+      app,
+      url: `http://127.0.0.1:${addr.port}`,
+      config,
+      get queue() {
+        return embeddedQueueOf(app);
+      },
+      close: () => app.close(),
+    };
     c = new WorkerClient(w.url);
   });
   afterEach(() => {
@@ -181,7 +201,11 @@ describe('worker events (GET /events)', function () {
 
     const id = await submit('Events order');
     const done = await s.until(() => s.jobs(id).find((j) => FINAL.includes(j.state)), 'the job to end');
-    assert.deepEqual(s.jobs(id).map((j) => j.state), LIFE, JSON.stringify(done.error));
+    assert.deepEqual(
+      s.jobs(id).map((j) => j.state),
+      LIFE,
+      JSON.stringify(done.error),
+    );
     assertIncreasing(s);
     // The payload is what GET /jobs/:id answers.
     assert.deepEqual(done, await c.job(id));
@@ -191,14 +215,20 @@ describe('worker events (GET /events)', function () {
     const isEnd = (e: Received) => e.data.type === 'job' && e.data.job.jobId === id && FINAL.includes(e.data.job.state);
     const isIdle = (e: Received) => e.data.type === 'slots' && e.data.pool.slots[slot]?.state === 'idle';
     await s.until(() => s.events.slice(s.events.findIndex(isEnd)).some(isIdle), 'the slot idle again');
-    assert.deepEqual(s.slots().map((p) => p.slots[slot]?.state), ['idle', 'busy', 'idle']);
+    assert.deepEqual(
+      s.slots().map((p) => p.slots[slot]?.state),
+      ['idle', 'busy', 'idle'],
+    );
     const [, busy, after] = s.slots();
     assert.equal(busy?.slots[slot]?.jobId, id);
     assert.equal(busy?.running, 1);
     assert.equal(after?.running, 0);
     // In the order they happened: busy before preparing, idle after the end.
     const at = (pred: (e: Received) => boolean) => s.events.findIndex(pred);
-    assert.ok(at((e) => e.data.type === 'slots' && e.data.pool.slots[slot]?.state === 'busy') < at((e) => e.data.type === 'job' && e.data.job.state === 'preparing'));
+    assert.ok(
+      at((e) => e.data.type === 'slots' && e.data.pool.slots[slot]?.state === 'busy') <
+        at((e) => e.data.type === 'job' && e.data.job.state === 'preparing'),
+    );
     assert.ok(at(isEnd) < s.events.findLastIndex(isIdle));
   });
 
@@ -207,7 +237,10 @@ describe('worker events (GET /events)', function () {
     const s = await open();
     const id = await submit('Events nothing', 'no-change');
     await s.until(() => s.jobs(id).find((j) => FINAL.includes(j.state)), 'the job to end');
-    assert.deepEqual(s.jobs(id).map((j) => j.state), ['queued', 'preparing', 'running', 'pushing', 'no-changes']);
+    assert.deepEqual(
+      s.jobs(id).map((j) => j.state),
+      ['queued', 'preparing', 'running', 'pushing', 'no-changes'],
+    );
     assert.equal(s.jobs(id).at(-1)?.error?.code, 'NO_CHANGES');
     assertIncreasing(s);
   });
@@ -219,14 +252,26 @@ describe('worker events (GET /events)', function () {
     const onlyA = await open(`?jobs=${a},no-such-job`);
     const onlyB = await open(`?jobs=${b}`);
     const none = await open('?jobs=');
-    for (const [s, id] of [[onlyA, a], [onlyB, b], [all, a], [all, b]] as const) await s.until(() => s.jobs(id).some((j) => FINAL.includes(j.state)), `job ${id} to end`);
+    for (const [s, id] of [
+      [onlyA, a],
+      [onlyB, b],
+      [all, a],
+      [all, b],
+    ] as const)
+      await s.until(() => s.jobs(id).some((j) => FINAL.includes(j.state)), `job ${id} to end`);
     await idle();
-    await none.until(() => none.slots().some((p) => p.running > 0) && none.slots().at(-1)?.running === 0, 'the slots-only stream to see the slots busy, then idle');
+    await none.until(
+      () => none.slots().some((p) => p.running > 0) && none.slots().at(-1)?.running === 0,
+      'the slots-only stream to see the slots busy, then idle',
+    );
 
     assert.deepEqual([...new Set(onlyA.jobs().map((j) => j.jobId))], [a]);
     assert.deepEqual([...new Set(onlyB.jobs().map((j) => j.jobId))], [b]);
     assert.deepEqual(none.jobs(), []);
-    for (const [s, id] of [[onlyA, a], [onlyB, b]] as const) {
+    for (const [s, id] of [
+      [onlyA, a],
+      [onlyB, b],
+    ] as const) {
       // Connected after the submit: the first event is its state at that moment, then the rest of its life.
       // A state may come twice only when something else changed with it (a running agent's output).
       const jobs = s.jobs(id);
@@ -236,8 +281,14 @@ describe('worker events (GET /events)', function () {
       assert.deepEqual(states, LIFE.slice(LIFE.indexOf(states[0] ?? 'failed')), `${id}: ${states.join(',')}`);
       assertIncreasing(s);
     }
-    assert.deepEqual(all.jobs(a).map((j) => j.state), LIFE);
-    assert.deepEqual(all.jobs(b).map((j) => j.state), LIFE);
+    assert.deepEqual(
+      all.jobs(a).map((j) => j.state),
+      LIFE,
+    );
+    assert.deepEqual(
+      all.jobs(b).map((j) => j.state),
+      LIFE,
+    );
     // Slot events reach every stream, filtered or not.
     assert.ok(onlyA.slots().length > 1 && none.slots().length > 1);
   });
@@ -247,7 +298,10 @@ describe('worker events (GET /events)', function () {
     const reference = await open();
     const s = await open();
     const id = await submit('Events resume');
-    const running = await s.until(() => s.events.find((e) => e.data.type === 'job' && e.data.job.jobId === id && e.data.job.state === 'running'), 'running');
+    const running = await s.until(
+      () => s.events.find((e) => e.data.type === 'job' && e.data.job.jobId === id && e.data.job.state === 'running'),
+      'running',
+    );
     s.close();
     const seenBefore = s.events.filter((e) => e.id <= running.id);
     // Everything else happens while it is away.
@@ -260,18 +314,30 @@ describe('worker events (GET /events)', function () {
     const missed = reference.events.filter((e) => e.id > running.id && e.id <= reference.lastId);
     const replayed = resumed.events.filter((e) => e.id <= reference.lastId);
     assert.deepEqual(replayed, missed);
-    assert.deepEqual(replayed.flatMap((e) => (e.data.type === 'job' ? [e.data.job.state] : [])), ['pushing', 'succeeded']);
-    assert.ok(replayed.some((e) => e.data.type === 'slots'), 'the slot going idle is replayed too');
+    assert.deepEqual(
+      replayed.flatMap((e) => (e.data.type === 'job' ? [e.data.job.state] : [])),
+      ['pushing', 'succeeded'],
+    );
+    assert.ok(
+      replayed.some((e) => e.data.type === 'slots'),
+      'the slot going idle is replayed too',
+    );
     assertIncreasing(resumed);
     // Together, the two connections saw the job's whole life once.
     const whole = [...seenBefore, ...replayed].flatMap((e) => (e.data.type === 'job' && e.data.job.jobId === id ? [e.data.job.state] : []));
     assert.deepEqual(whole, LIFE);
-    assert.deepEqual([...seenBefore, ...replayed].map((e) => e.id), [...new Set([...seenBefore, ...replayed].map((e) => e.id))]);
+    assert.deepEqual(
+      [...seenBefore, ...replayed].map((e) => e.id),
+      [...new Set([...seenBefore, ...replayed].map((e) => e.id))],
+    );
 
     // With a filter, the replay is filtered the same way.
     const filtered = await open(`?jobs=${id}`, String(running.id));
     await filtered.until(() => filtered.lastId >= reference.lastId, 'the filtered replay');
-    assert.deepEqual(filtered.events.filter((e) => e.id <= reference.lastId), missed);
+    assert.deepEqual(
+      filtered.events.filter((e) => e.id <= reference.lastId),
+      missed,
+    );
   });
 
   it('an unusable Last-Event-ID (older than the buffer, from another process, not a number) gets the current state as on a fresh connect', async function () {
@@ -282,7 +348,10 @@ describe('worker events (GET /events)', function () {
     await idle();
     for (const last of ['1', String(ref.lastId + 1000), String(Number.MAX_SAFE_INTEGER), 'abc', '']) {
       const s = await open(`?jobs=${id}`, last);
-      const [job, slots] = await s.until(() => (s.events.length >= 2 ? s.events : undefined), `a snapshot for Last-Event-ID ${JSON.stringify(last)}`);
+      const [job, slots] = await s.until(
+        () => (s.events.length >= 2 ? s.events : undefined),
+        `a snapshot for Last-Event-ID ${JSON.stringify(last)}`,
+      );
       assert.equal(job?.data.type, 'job');
       assert.deepEqual(job?.data.type === 'job' && job.data.job, await c.job(id));
       assert.equal(slots?.data.type, 'slots');
@@ -317,8 +386,15 @@ describe('worker events (GET /events)', function () {
     const closing = w.close();
     await s.until(() => s.ended, 'the stream to end', 5_000);
     assert.equal(s.error, null, 'a clean end, not an error');
-    await Promise.race([closing, new Promise((_, reject) => setTimeout(() => reject(new Error('app.close() waited for an open event stream')), 10_000).unref())]);
-    assert.equal(w.app.jobs.listenerCount('job'), 0, `every listener (the event feed's, the metrics') let go of the jobs (${listeners} before)`);
+    await Promise.race([
+      closing,
+      new Promise((_, reject) => setTimeout(() => reject(new Error('app.close() waited for an open event stream')), 10_000).unref()),
+    ]);
+    assert.equal(
+      w.app.jobs.listenerCount('job'),
+      0,
+      `every listener (the event feed's, the metrics') let go of the jobs (${listeners} before)`,
+    );
   });
 });
 
@@ -328,8 +404,14 @@ describe('EventFeed', function () {
     const slots: WorkerEvent = { type: 'slots', pool: { slots: [], queued: 0, running: 0, capacity: 0 } };
     for (let i = 0; i < 5; i++) feed.publish(null, slots);
     // ids 1001..1005; 1003..1005 kept.
-    assert.deepEqual(feed.since(1003)?.map((e) => e.id), [1004, 1005]);
-    assert.deepEqual(feed.since(1002)?.map((e) => e.id), [1003, 1004, 1005]);
+    assert.deepEqual(
+      feed.since(1003)?.map((e) => e.id),
+      [1004, 1005],
+    );
+    assert.deepEqual(
+      feed.since(1002)?.map((e) => e.id),
+      [1003, 1004, 1005],
+    );
     assert.deepEqual(feed.since(1005), []);
     assert.equal(feed.since(1001), null, 'event 1002 is gone');
     assert.equal(feed.since(1006), null, 'not yet given');
@@ -337,7 +419,10 @@ describe('EventFeed', function () {
     // Ids handed out for snapshots leave gaps; a resume from one replays what followed it.
     const snap = feed.nextId();
     feed.publish('j', slots);
-    assert.deepEqual(feed.since(snap)?.map((e) => e.id), [snap + 1]);
+    assert.deepEqual(
+      feed.since(snap)?.map((e) => e.id),
+      [snap + 1],
+    );
     const got: number[] = [];
     const off = feed.subscribe((e) => got.push(e.id));
     feed.publish(null, slots);

@@ -9,9 +9,22 @@ import { startRedis, type RedisServer } from '../../../scripts/support/redis.js'
 import { stopChild } from '../../../scripts/support/lifecycle.js';
 import { GitHubStandIn } from '../../support/github/server.js';
 import { pollUntil, tempDir } from '../../support/helpers.js';
-import { jobRequest, makeTaskPr, startWorkerProcess, stopProcess, workerEnv, WorkerClient, type ChildWorker } from '../../support/worker.js';
+import {
+  jobRequest,
+  makeTaskPr,
+  startWorkerProcess,
+  stopProcess,
+  workerEnv,
+  WorkerClient,
+  type ChildWorker,
+} from '../../support/worker.js';
 
-interface Host { id: string; state: string; worker: ChildWorker; client: WorkerClient }
+interface Host {
+  id: string;
+  state: string;
+  worker: ChildWorker;
+  client: WorkerClient;
+}
 
 describe('a fleet of worker hosts on Redis (BullMQ)', function () {
   this.timeout(120_000);
@@ -23,18 +36,19 @@ describe('a fleet of worker hosts on Redis (BullMQ)', function () {
   const children: ChildProcess[] = [];
   let seq = 0;
 
-  const fleetEnv = (id: string, state: string, extra: Record<string, string> = {}) => workerEnv(gh, bot.token, state, {
-    KIRO_REDIS_URL: redis.url,
-    KIRO_WORKER_ID: id,
-    KIRO_WORKER_SLOTS: '2',
-    // Short enough for the test to see a dead host's job move within seconds.
-    KIRO_FLEET_HEARTBEAT_MS: '500',
-    KIRO_FLEET_LOCK_MS: '4000',
-    KIRO_FLEET_STALLED_CHECK_MS: '1000',
-    KIRO_FLEET_BRANCH_LOCK_MS: '4000',
-    FAKE_KIRO_STEP_MS: '150',
-    ...extra,
-  });
+  const fleetEnv = (id: string, state: string, extra: Record<string, string> = {}) =>
+    workerEnv(gh, bot.token, state, {
+      KIRO_REDIS_URL: redis.url,
+      KIRO_WORKER_ID: id,
+      KIRO_WORKER_SLOTS: '2',
+      // Short enough for the test to see a dead host's job move within seconds.
+      KIRO_FLEET_HEARTBEAT_MS: '500',
+      KIRO_FLEET_LOCK_MS: '4000',
+      KIRO_FLEET_STALLED_CHECK_MS: '1000',
+      KIRO_FLEET_BRANCH_LOCK_MS: '4000',
+      FAKE_KIRO_STEP_MS: '150',
+      ...extra,
+    });
 
   async function startHost(id: string, state?: string, extra: Record<string, string> = {}): Promise<Host> {
     const dir = state ?? (await tempDir());
@@ -57,12 +71,19 @@ describe('a fleet of worker hosts on Redis (BullMQ)', function () {
     return { branch, req: jobRequest('alice', 'app', branch, pr.number, title) };
   }
 
-  const agentCommits = async (branch: string) => ((await gh.model.repo('alice', 'app')?.bare.log(`refs/heads/main..refs/heads/${branch}`)) ?? []).filter((c) => c.subject.startsWith('feat: '));
+  const agentCommits = async (branch: string) =>
+    ((await gh.model.repo('alice', 'app')?.bare.log(`refs/heads/main..refs/heads/${branch}`)) ?? []).filter((c) =>
+      c.subject.startsWith('feat: '),
+    );
 
-  const waitAll = (client: WorkerClient, ids: string[], timeoutMs = 60_000) => pollUntil(async () => {
-    const all = await Promise.all(ids.map((id) => client.job(id)));
-    return all.every((j) => ['succeeded', 'failed', 'cancelled', 'no-changes', 'timed-out'].includes(j.state)) ? all : undefined;
-  }, { timeoutMs, intervalMs: 100, what: `jobs ${ids.join(', ')} to end` });
+  const waitAll = (client: WorkerClient, ids: string[], timeoutMs = 60_000) =>
+    pollUntil(
+      async () => {
+        const all = await Promise.all(ids.map((id) => client.job(id)));
+        return all.every((j) => ['succeeded', 'failed', 'cancelled', 'no-changes', 'timed-out'].includes(j.state)) ? all : undefined;
+      },
+      { timeoutMs, intervalMs: 100, what: `jobs ${ids.join(', ')} to end` },
+    );
 
   before(async function () {
     gh = await GitHubStandIn.start();
@@ -93,7 +114,10 @@ describe('a fleet of worker hosts on Redis (BullMQ)', function () {
     for (const h of hosts) {
       const hl = await health(h);
       assert.equal(hl.queue, 'redis');
-      assert.deepEqual(hl.hosts?.map((x) => x.id), ['host-a', 'host-b', 'host-c']);
+      assert.deepEqual(
+        hl.hosts?.map((x) => x.id),
+        ['host-a', 'host-b', 'host-c'],
+      );
       assert.equal(hl.capacity, 6);
       assert.equal(hl.slots.length, 6);
       assert.deepEqual([...new Set(hl.slots.map((s) => s.host))].sort(), ['host-a', 'host-b', 'host-c']);
@@ -110,7 +134,14 @@ describe('a fleet of worker hosts on Redis (BullMQ)', function () {
     for (const j of done) assert.equal(j.state, 'succeeded', `${j.jobId}: ${JSON.stringify(j.error)}`);
     assert.deepEqual([...new Set(done.map((j) => j.host))].sort(), ['host-a', 'host-b', 'host-c'], 'every host ran some');
     // In parallel across hosts: two jobs on different hosts whose runs overlap.
-    const overlap = done.some((a) => done.some((b) => a.host !== b.host && Date.parse(a.startedAt ?? '') < Date.parse(b.finishedAt ?? '') && Date.parse(b.startedAt ?? '') < Date.parse(a.finishedAt ?? '')));
+    const overlap = done.some((a) =>
+      done.some(
+        (b) =>
+          a.host !== b.host &&
+          Date.parse(a.startedAt ?? '') < Date.parse(b.finishedAt ?? '') &&
+          Date.parse(b.startedAt ?? '') < Date.parse(a.finishedAt ?? ''),
+      ),
+    );
     assert.ok(overlap, 'jobs on different hosts ran at the same time');
     for (const j of jobs) assert.equal((await agentCommits(j.branch)).length, 1, `one agent commit on ${j.branch}`);
   });
@@ -138,7 +169,10 @@ describe('a fleet of worker hosts on Redis (BullMQ)', function () {
     assert.equal(a.state, 'succeeded');
     assert.equal(b.state, 'succeeded');
     const [s1, f1, s2, f2] = [a.startedAt, a.finishedAt, b.startedAt, b.finishedAt].map((t) => Date.parse(t ?? ''));
-    assert.ok((f1 ?? 0) <= (s2 ?? 0) || (f2 ?? 0) <= (s1 ?? 0), `runs overlap: ${a.startedAt}–${a.finishedAt} and ${b.startedAt}–${b.finishedAt}`);
+    assert.ok(
+      (f1 ?? 0) <= (s2 ?? 0) || (f2 ?? 0) <= (s1 ?? 0),
+      `runs overlap: ${a.startedAt}–${a.finishedAt} and ${b.startedAt}–${b.finishedAt}`,
+    );
     assert.equal((await agentCommits(j.branch)).length, 2, 'each round its own commit, one after the other');
   });
 
@@ -161,7 +195,10 @@ describe('a fleet of worker hosts on Redis (BullMQ)', function () {
         text += Buffer.from(chunk.value).toString();
       }
     })();
-    await pollUntil(() => text.includes('fake-kiro'), { timeoutMs: 10_000, what: `the agent's output through ${other.id} (got ${JSON.stringify(text)})` });
+    await pollUntil(() => text.includes('fake-kiro'), {
+      timeoutMs: 10_000,
+      what: `the agent's output through ${other.id} (got ${JSON.stringify(text)})`,
+    });
     const cancelled = (await (await other.client.request('POST', `/jobs/${accepted.jobId}/cancel`)).json()) as JobStatus;
     assert.equal(cancelled.state, 'cancelled', JSON.stringify(cancelled));
     await reading; // the log ends with the job
@@ -175,22 +212,43 @@ describe('a fleet of worker hosts on Redis (BullMQ)', function () {
     const accepted = await host('host-a').client.submit(j.req);
     const watch = async (h: Host, lastEventId?: string) => {
       const ctl = new AbortController();
-      const res = await h.client.request('GET', `/events?jobs=${accepted.jobId}`, undefined, lastEventId ? { 'last-event-id': lastEventId } : {}, ctl.signal);
+      const res = await h.client.request(
+        'GET',
+        `/events?jobs=${accepted.jobId}`,
+        undefined,
+        lastEventId ? { 'last-event-id': lastEventId } : {},
+        ctl.signal,
+      );
       assert.equal(res.status, 200);
       const seen: Array<{ id: string; data: WorkerEvent }> = [];
       const reading = (async () => {
         try {
-          for await (const e of readSse(res.body as AsyncIterable<Uint8Array>)) seen.push({ id: e.id, data: JSON.parse(e.data) as WorkerEvent });
-        } catch { /* aborted */ }
+          for await (const e of readSse(res.body as AsyncIterable<Uint8Array>))
+            seen.push({ id: e.id, data: JSON.parse(e.data) as WorkerEvent });
+        } catch {
+          /* aborted */
+        }
       })();
-      return { seen, stop: async () => { ctl.abort(); await reading; } };
+      return {
+        seen,
+        stop: async () => {
+          ctl.abort();
+          await reading;
+        },
+      };
     };
     const onC = await watch(host('host-c'));
     const states = () => onC.seen.flatMap((e) => (e.data.type === 'job' ? [e.data.job.state] : []));
-    await pollUntil(() => states().includes('succeeded'), { timeoutMs: 30_000, what: `the job's end through host-c (states: ${states().join(',')})` });
+    await pollUntil(() => states().includes('succeeded'), {
+      timeoutMs: 30_000,
+      what: `the job's end through host-c (states: ${states().join(',')})`,
+    });
     assert.ok(states().includes('running') || states().includes('pushing'), `live states, not only the end: ${states().join(',')}`);
     const ran = (await host('host-c').client.job(accepted.jobId)).host;
-    assert.ok(onC.seen.some((e) => e.data.type === 'slots' && e.data.pool.hosts?.length === 3), 'slot events describe the fleet');
+    assert.ok(
+      onC.seen.some((e) => e.data.type === 'slots' && e.data.pool.hosts?.length === 3),
+      'slot events describe the fleet',
+    );
     const lastId = onC.seen.at(-1)?.id ?? '';
     await onC.stop();
     // A load balancer may send the reconnect to another host: its ids are not this one's, so it starts from a snapshot.
@@ -207,23 +265,32 @@ describe('a fleet of worker hosts on Redis (BullMQ)', function () {
     const jobs = await Promise.all(Array.from({ length: 6 }, (_, i) => newJob(`Survive ${i}`)));
     // Long enough for the kill to land mid-run.
     const ids = (await Promise.all(jobs.map((j, i) => hosts[i % 3]!.client.submit(j.req)))).map((a) => a?.jobId ?? '');
-    const victim = await pollUntil(async () => {
-      const all = await Promise.all(ids.map((id) => host('host-a').client.job(id)));
-      return all.find((j) => j.state === 'running' && j.host === 'host-c');
-    }, { timeoutMs: 20_000, intervalMs: 50, what: 'a job running on host-c' });
+    const victim = await pollUntil(
+      async () => {
+        const all = await Promise.all(ids.map((id) => host('host-a').client.job(id)));
+        return all.find((j) => j.state === 'running' && j.host === 'host-c');
+      },
+      { timeoutMs: 20_000, intervalMs: 50, what: 'a job running on host-c' },
+    );
     const killedAt = Date.now();
     await stopProcess(host('host-c').worker.child, 'SIGKILL');
-    const moved = await pollUntil(async () => {
-      const j = await host('host-a').client.job(victim.jobId);
-      return j.host !== 'host-c' && ['preparing', 'running', 'pushing', 'succeeded'].includes(j.state) ? j : undefined;
-    }, { timeoutMs: 30_000, intervalMs: 100, what: `job ${victim.jobId} to move off host-c` });
+    const moved = await pollUntil(
+      async () => {
+        const j = await host('host-a').client.job(victim.jobId);
+        return j.host !== 'host-c' && ['preparing', 'running', 'pushing', 'succeeded'].includes(j.state) ? j : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 100, what: `job ${victim.jobId} to move off host-c` },
+    );
     const recoveryMs = Date.now() - killedAt;
     assert.ok(recoveryMs < 15_000, `taken up after ${recoveryMs} ms`);
     assert.ok(moved.attempts >= 2, 'its second run');
     const done = await waitAll(host('host-b').client, ids);
     for (const j of done) assert.equal(j.state, 'succeeded', `${j.jobId}: ${JSON.stringify(j.error)}`);
     for (const j of jobs) assert.equal((await agentCommits(j.branch)).length, 1, `exactly one agent commit on ${j.branch}`);
-    await pollUntil(async () => (await liveHosts(host('host-a'))).join() === 'host-a,host-b', { timeoutMs: 30_000, what: '/health to drop host-c' });
+    await pollUntil(async () => (await liveHosts(host('host-a'))).join() === 'host-a,host-b', {
+      timeoutMs: 30_000,
+      what: '/health to drop host-c',
+    });
     await startHost('host-c', host('host-c').state);
     await pollUntil(async () => (await liveHosts(host('host-a'))).length === 3, { timeoutMs: 15_000, what: 'host-c back' });
   });
@@ -235,10 +302,13 @@ describe('a fleet of worker hosts on Redis (BullMQ)', function () {
     const killed: Host[] = [];
     for (const attempt of [1, 2]) {
       const observer = () => hosts.find((h) => !killed.includes(h)) ?? host('host-a');
-      const running = await pollUntil(async () => {
-        const s = await observer().client.job(accepted.jobId);
-        return s.state === 'running' && s.attempts === attempt ? s : undefined;
-      }, { timeoutMs: 30_000, intervalMs: 100, what: `attempt ${attempt} of the job running` });
+      const running = await pollUntil(
+        async () => {
+          const s = await observer().client.job(accepted.jobId);
+          return s.state === 'running' && s.attempts === attempt ? s : undefined;
+        },
+        { timeoutMs: 30_000, intervalMs: 100, what: `attempt ${attempt} of the job running` },
+      );
       const holder = host(running.host ?? '');
       killed.push(holder);
       await stopProcess(holder.worker.child, 'SIGKILL');
@@ -256,18 +326,24 @@ describe('a fleet of worker hosts on Redis (BullMQ)', function () {
   it('a host frozen past its lock (SIGSTOP) and then resumed: another host runs the job, the frozen one pushes nothing and writes nothing over it', async function () {
     const j = await newJob('Frozen host');
     const accepted = await host('host-a').client.submit(j.req);
-    const running = await pollUntil(async () => {
-      const s = await host('host-a').client.job(accepted.jobId);
-      return s.state === 'running' ? s : undefined;
-    }, { timeoutMs: 20_000, intervalMs: 20, what: 'the job to run' });
+    const running = await pollUntil(
+      async () => {
+        const s = await host('host-a').client.job(accepted.jobId);
+        return s.state === 'running' ? s : undefined;
+      },
+      { timeoutMs: 20_000, intervalMs: 20, what: 'the job to run' },
+    );
     const frozen = host(running.host ?? '');
     const observer = hosts.find((h) => h !== frozen) ?? host('host-a');
     frozen.worker.child.kill('SIGSTOP');
     try {
-      await pollUntil(async () => {
-        const s = await observer.client.job(accepted.jobId);
-        return s.host !== frozen.id && s.attempts >= 2 && s.state !== 'queued' ? s : undefined;
-      }, { timeoutMs: 30_000, intervalMs: 100, what: 'another host to take the job up' });
+      await pollUntil(
+        async () => {
+          const s = await observer.client.job(accepted.jobId);
+          return s.host !== frozen.id && s.attempts >= 2 && s.state !== 'queued' ? s : undefined;
+        },
+        { timeoutMs: 30_000, intervalMs: 100, what: 'another host to take the job up' },
+      );
     } finally {
       frozen.worker.child.kill('SIGCONT');
     }
@@ -275,7 +351,10 @@ describe('a fleet of worker hosts on Redis (BullMQ)', function () {
     assert.equal(done.state, 'succeeded', JSON.stringify(done.error));
     assert.notEqual(done.host, frozen.id, 'the record is the run that took over');
     // The resumed host stops its run, and it says why.
-    await pollUntil(() => /lost the lock of a running job|not pushing: the job's lock/.test(frozen.worker.output()), { timeoutMs: 15_000, what: `${frozen.id} to give the job up` });
+    await pollUntil(() => /lost the lock of a running job|not pushing: the job's lock/.test(frozen.worker.output()), {
+      timeoutMs: 15_000,
+      what: `${frozen.id} to give the job up`,
+    });
     assert.equal((await agentCommits(j.branch)).length, 1, 'one agent commit');
     const after = await observer.client.job(accepted.jobId);
     assert.equal(after.state, 'succeeded');
@@ -286,10 +365,13 @@ describe('a fleet of worker hosts on Redis (BullMQ)', function () {
     const drained = host('host-b');
     const j = await newJob('Drain', '\n[scenario: change]');
     const accepted = await drained.client.submit(j.req);
-    const running = await pollUntil(async () => {
-      const s = await drained.client.job(accepted.jobId);
-      return s.state === 'running' ? s : undefined;
-    }, { timeoutMs: 20_000, intervalMs: 50, what: 'the job to run' });
+    const running = await pollUntil(
+      async () => {
+        const s = await drained.client.job(accepted.jobId);
+        return s.state === 'running' ? s : undefined;
+      },
+      { timeoutMs: 20_000, intervalMs: 50, what: 'the job to run' },
+    );
     const holder = host(running.host ?? '');
     const exit = stopProcess(holder.worker.child, 'SIGTERM');
     const another = await newJob('Served meanwhile');
@@ -309,7 +391,11 @@ describe('a fleet of worker hosts on Redis (BullMQ)', function () {
     const held = await Promise.all(Array.from({ length: 9 }, (_, i) => newJob(`Outage ${i}`)));
     const a = host('host-a');
     const ids = (await Promise.all(held.map((j) => a.client.submit(j.req)))).map((x) => x.jobId);
-    await pollUntil(async () => (await Promise.all(ids.map((id) => a.client.job(id)))).some((s) => s.state === 'running'), { timeoutMs: 20_000, intervalMs: 50, what: 'a job running' });
+    await pollUntil(async () => (await Promise.all(ids.map((id) => a.client.job(id)))).some((s) => s.state === 'running'), {
+      timeoutMs: 20_000,
+      intervalMs: 50,
+      what: 'a job running',
+    });
     await stopChild(redis.child, 5000);
     const extra = await newJob('During outage');
     const res = await a.client.request('POST', '/generate-code', extra.req);

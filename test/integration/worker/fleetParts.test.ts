@@ -44,7 +44,11 @@ describe('fleet parts on a real Redis', function () {
     assert.ok(await b.acquire('alice/app#two', 'job-3', () => undefined), 'another branch is free');
     // Three lifetimes later it is still held: its holder renews it.
     const until = Date.now() + 1800;
-    await pollUntil(async () => Date.now() > until && (await r.pttl(keys.branch('alice/app#one'))) > 0, { timeoutMs: 5_000, intervalMs: 100, what: 'three lock lifetimes' });
+    await pollUntil(async () => Date.now() > until && (await r.pttl(keys.branch('alice/app#one'))) > 0, {
+      timeoutMs: 5_000,
+      intervalMs: 100,
+      what: 'three lock lifetimes',
+    });
     assert.equal(await b.acquire('alice/app#one', 'job-2', () => undefined), null);
     assert.equal(held.held, true);
     await held.release();
@@ -89,13 +93,20 @@ describe('fleet parts on a real Redis', function () {
   it('the host registry drops a host that stops beating within three beats, and prunes it from the set', async function () {
     const r = client();
     const registry = new HostRegistry(r, 100);
-    const beat = (id: string) => registry.beat({ id, slots: 2, busy: 0, version: '0.1.0', accepting: true, lastSeen: new Date().toISOString(), slotStates: [] });
+    const beat = (id: string) =>
+      registry.beat({ id, slots: 2, busy: 0, version: '0.1.0', accepting: true, lastSeen: new Date().toISOString(), slotStates: [] });
     await beat('alive');
     await beat('dying');
-    assert.deepEqual((await registry.live()).map((h) => h.id), ['alive', 'dying']);
+    assert.deepEqual(
+      (await registry.live()).map((h) => h.id),
+      ['alive', 'dying'],
+    );
     const keepBeating = setInterval(() => void beat('alive'), 50);
     try {
-      await pollUntil(async () => (await registry.live()).map((h) => h.id).join() === 'alive', { timeoutMs: 3_000, what: 'the silent host to go' });
+      await pollUntil(async () => (await registry.live()).map((h) => h.id).join() === 'alive', {
+        timeoutMs: 3_000,
+        what: 'the silent host to go',
+      });
     } finally {
       clearInterval(keepBeating);
     }

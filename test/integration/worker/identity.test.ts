@@ -33,7 +33,8 @@ describe('identity and authorization (KIRO_AUTH=github)', function () {
   }
 
   const pr = (b: string, extra = '\n[scenario: no-change]') => makeTaskPr(gh, 'alice', 'app', b, b, extra);
-  const submit = async (c: WorkerClient, b: string, number: number, over: Record<string, unknown> = {}) => c.request('POST', '/generate-code', { ...jobRequest('alice', 'app', b, number, b), ...over });
+  const submit = async (c: WorkerClient, b: string, number: number, over: Record<string, unknown> = {}) =>
+    c.request('POST', '/generate-code', { ...jobRequest('alice', 'app', b, number, b), ...over });
   const errorOf = async (res: Response) => ({ status: res.status, ...((await res.json()) as { code: string; message: string }) });
 
   before(async function () {
@@ -45,9 +46,15 @@ describe('identity and authorization (KIRO_AUTH=github)', function () {
     gh.grant('alice', 'app', 'bob', 'READ');
     gh.grant('alice', 'app', 'ci[bot]', 'WRITE');
     stateDir = await tempDir();
-    w = await startWorker(workerEnv(gh, bot.token, stateDir, {
-      KIRO_AUTH: 'github', KIRO_SESSION_SECRET: SECRET, KIRO_BRANCH_PREFIX: 'kiro/', KIRO_USER_MAX_ACTIVE: '5',
-    }), { logStream: { write: (line: string) => void logLines.push(line) } });
+    w = await startWorker(
+      workerEnv(gh, bot.token, stateDir, {
+        KIRO_AUTH: 'github',
+        KIRO_SESSION_SECRET: SECRET,
+        KIRO_BRANCH_PREFIX: 'kiro/',
+        KIRO_USER_MAX_ACTIVE: '5',
+      }),
+      { logStream: { write: (line: string) => void logLines.push(line) } },
+    );
   });
 
   after(async () => {
@@ -67,9 +74,18 @@ describe('identity and authorization (KIRO_AUTH=github)', function () {
     assert.deepEqual([bot.status, bot.code], [403, 'FORBIDDEN']);
     const now = Math.floor(Date.now() / 1000);
     const forged = [
-      await new SignJWT({ sub: 'alice' }, 'another-secret-of-at-least-32-bytes!!!').issuer('kiro-delegate-worker').expires(now + 600).sign(),
-      await new SignJWT({ sub: 'alice' }, SECRET).issuer('kiro-delegate-worker').expires(now - 10).sign(),
-      await new SignJWT({ sub: 'alice' }, SECRET).issuer('someone-else').expires(now + 600).sign(),
+      await new SignJWT({ sub: 'alice' }, 'another-secret-of-at-least-32-bytes!!!')
+        .issuer('kiro-delegate-worker')
+        .expires(now + 600)
+        .sign(),
+      await new SignJWT({ sub: 'alice' }, SECRET)
+        .issuer('kiro-delegate-worker')
+        .expires(now - 10)
+        .sign(),
+      await new SignJWT({ sub: 'alice' }, SECRET)
+        .issuer('someone-else')
+        .expires(now + 600)
+        .sign(),
       'eyJhbGciOiJub25lIn0.eyJzdWIiOiJhbGljZSIsImlzcyI6Imtpcm8tZGVsZWdhdGUtd29ya2VyIn0.',
     ];
     for (const [i, token] of forged.entries()) {
@@ -83,7 +99,10 @@ describe('identity and authorization (KIRO_AUTH=github)', function () {
     const [alice, bob, carol] = await Promise.all(['alice', 'bob', 'carol'].map(session));
     const b = branch('ok');
     const p = await pr(b);
-    for (const [c, who] of [[bob, 'bob'], [carol, 'carol']] as const) {
+    for (const [c, who] of [
+      [bob, 'bob'],
+      [carol, 'carol'],
+    ] as const) {
       const res = await errorOf(await submit(c!, b, p.number));
       assert.deepEqual([res.status, res.code], [403, 'FORBIDDEN'], who);
       assert.match(res.message, new RegExp(`${who} may not write to alice/app`));
@@ -95,7 +114,7 @@ describe('identity and authorization (KIRO_AUTH=github)', function () {
     const job = await alice!.waitFor(jobId, ['no-changes']);
     assert.equal(job.requestedBy, 'alice', 'the verified login');
     const jobs = [...w.queue.jobs.values()].filter((j) => j.request.branch === b);
-    assert.equal(jobs.length, 1, 'only alice\'s job was queued');
+    assert.equal(jobs.length, 1, "only alice's job was queued");
   });
 
   it('refuses pushes the PR does not allow, whoever asks: main, no prefix, another head, a closed PR, a fork, another base; nothing queued, pushed or commented', async function () {
@@ -123,7 +142,7 @@ describe('identity and authorization (KIRO_AUTH=github)', function () {
       ['a branch without the prefix', await submit(alice, 'plain-branch', plainPr.number), 403, 'FORBIDDEN_BRANCH'],
       ['a PR whose head is another branch', await submit(alice, ok, otherPr.number), 409, 'PR_MISMATCH'],
       ['a closed PR', await submit(alice, closed, closedPr.number), 409, 'PR_MISMATCH'],
-      ['a fork\'s PR', await submit(alice, fork, forkPr.number), 409, 'PR_MISMATCH'],
+      ["a fork's PR", await submit(alice, fork, forkPr.number), 409, 'PR_MISMATCH'],
       ['another base', await submit(alice, ok, p.number, { baseBranch: 'release' }), 409, 'PR_MISMATCH'],
       ['a PR that does not exist', await submit(alice, ok, 999), 409, 'PR_MISMATCH'],
     ];
@@ -131,15 +150,20 @@ describe('identity and authorization (KIRO_AUTH=github)', function () {
       const e = await errorOf(res);
       assert.deepEqual([e.status, e.code], [status, code], `${what}: ${e.message}`);
     }
-    for (const b of ['main', 'plain-branch', closed, fork]) assert.equal([...w.queue.jobs.values()].filter((j) => j.request.branch === b).length, 0, `nothing queued for ${b}`);
+    for (const b of ['main', 'plain-branch', closed, fork])
+      assert.equal([...w.queue.jobs.values()].filter((j) => j.request.branch === b).length, 0, `nothing queued for ${b}`);
     assert.equal(await repo.bare.resolve('refs/heads/main'), mainBefore, 'main untouched');
-    assert.equal(repo.comments.filter((c) => [closedPr.number, forkPr.number, otherPr.number].includes(c.issueNumber)).length, 0, 'no comments');
+    assert.equal(
+      repo.comments.filter((c) => [closedPr.number, forkPr.number, otherPr.number].includes(c.issueNumber)).length,
+      0,
+      'no comments',
+    );
     // A body that names another requester is refused: requestedBy is the verified login.
     const named = await errorOf(await submit(alice, ok, p.number, { requestedBy: 'bob' }));
     assert.deepEqual([named.status, named.code], [400, 'BAD_REQUEST']);
   });
 
-  it('carol gets 404 for alice\'s job, its log and its events; bob sees it but may not cancel it (403); alice may', async function () {
+  it("carol gets 404 for alice's job, its log and its events; bob sees it but may not cancel it (403); alice may", async function () {
     const [alice, bob, carol] = await Promise.all(['alice', 'bob', 'carol'].map(session));
     const b = branch('private');
     const p = await pr(b, '\n[scenario: hang]');
@@ -154,11 +178,14 @@ describe('identity and authorization (KIRO_AUTH=github)', function () {
       const r = await c.request('GET', `/events${query}`, undefined, {}, ac.signal);
       const reader = r.body!.getReader();
       let text = '';
-      await pollUntil(async () => {
-        const { value } = await reader.read();
-        text += new TextDecoder().decode(value);
-        return text.includes('event: slots');
-      }, { timeoutMs: 10_000, what: 'the snapshot' });
+      await pollUntil(
+        async () => {
+          const { value } = await reader.read();
+          text += new TextDecoder().decode(value);
+          return text.includes('event: slots');
+        },
+        { timeoutMs: 10_000, what: 'the snapshot' },
+      );
       ac.abort();
       return text;
     };
@@ -167,7 +194,10 @@ describe('identity and authorization (KIRO_AUTH=github)', function () {
     const carolHealth = (await (await carol!.request('GET', '/health')).json()) as { slots: { jobId: string | null }[] };
     assert.ok(carolHealth.slots.every((s) => s.jobId !== jobId));
     const bobHealth = (await (await bob!.request('GET', '/health')).json()) as { slots: { jobId: string | null }[] };
-    assert.ok(bobHealth.slots.some((s) => s.jobId === jobId), 'bob sees the busy slot\'s job');
+    assert.ok(
+      bobHealth.slots.some((s) => s.jobId === jobId),
+      "bob sees the busy slot's job",
+    );
     assert.equal((await bob!.job(jobId)).state, 'running');
     const bobCancel = await errorOf(await bob!.request('POST', `/jobs/${jobId}/cancel`));
     assert.deepEqual([bobCancel.status, bobCancel.code], [403, 'FORBIDDEN']);
@@ -177,7 +207,7 @@ describe('identity and authorization (KIRO_AUTH=github)', function () {
     assert.equal(((await cancelled.json()) as JobStatus).state, 'cancelled');
   });
 
-  it('GET /jobs?mine=1 pages through the caller\'s own jobs, newest first', async function () {
+  it("GET /jobs?mine=1 pages through the caller's own jobs, newest first", async function () {
     const [alice, bob] = await Promise.all([session('alice'), session('bob')]);
     const b = branch('listed');
     const made = (await (await submit(alice, b, (await pr(b)).number)).json()) as { jobId: string };
@@ -196,7 +226,13 @@ describe('identity and authorization (KIRO_AUTH=github)', function () {
     }
     const ids = all.map((j) => j.jobId);
     assert.equal(new Set(ids).size, ids.length, 'no job twice');
-    assert.deepEqual(ids.sort(), [...w.queue.jobs.values()].filter((j) => j.request.requestedBy === 'alice').map((j) => j.id).sort());
+    assert.deepEqual(
+      ids.sort(),
+      [...w.queue.jobs.values()]
+        .filter((j) => j.request.requestedBy === 'alice')
+        .map((j) => j.id)
+        .sort(),
+    );
     assert.deepEqual(((await (await bob.request('GET', '/jobs?mine=1')).json()) as JobList).jobs, [], 'bob delegated nothing');
   });
 
@@ -210,7 +246,9 @@ describe('identity and authorization (KIRO_AUTH=github)', function () {
     const head = await repo.bare.resolve(`refs/heads/${b}`);
     repo.pulls.find((x) => x.number === p.number)!.state = 'closed';
     const job = w.queue.jobs.get(jobId)!;
-    await import('node:fs/promises').then((fs) => fs.writeFile(join(w.queue.workspaces.slotDir(job.slotId ?? 0, 'alice', 'app'), 'GO'), ''));
+    await import('node:fs/promises').then((fs) =>
+      fs.writeFile(join(w.queue.workspaces.slotDir(job.slotId ?? 0, 'alice', 'app'), 'GO'), ''),
+    );
     const done = await alice.waitFor(jobId, ['failed', 'succeeded']);
     assert.equal(done.error?.code, 'PR_CHANGED', JSON.stringify(done.error));
     assert.equal(await repo.bare.resolve(`refs/heads/${b}`), head, 'nothing pushed');
@@ -218,7 +256,13 @@ describe('identity and authorization (KIRO_AUTH=github)', function () {
 
   it('an unauthenticated flood from one address never gets alice (same address) a 429', async function () {
     // A worker of its own, with the default limit of 600 a minute: the tests' worker allows far more for its pollers.
-    const limited = await startWorker(workerEnv(gh, users['carol']!.token, await tempDir(), { KIRO_AUTH: 'github', KIRO_SESSION_SECRET: SECRET, KIRO_RATE_LIMIT_PER_MIN: '600' }));
+    const limited = await startWorker(
+      workerEnv(gh, users['carol']!.token, await tempDir(), {
+        KIRO_AUTH: 'github',
+        KIRO_SESSION_SECRET: SECRET,
+        KIRO_RATE_LIMIT_PER_MIN: '600',
+      }),
+    );
     try {
       const res = await new WorkerClient(limited.url, null).request('POST', '/auth/github', { token: users['alice']?.token });
       const alice = new WorkerClient(limited.url, ((await res.json()) as AuthSession).token);
@@ -235,22 +279,41 @@ describe('identity and authorization (KIRO_AUTH=github)', function () {
   it('KIRO_TRUST_PROXY=1: behind a load balancer each client address (X-Forwarded-For) has its own bucket; without it, the header is not believed', async function () {
     const flood = async (url: string, forwardedFor: string, n: number) => {
       const anon = new WorkerClient(url, null);
-      return Promise.all(Array.from({ length: n }, () => anon.request('GET', '/health', undefined, { 'x-forwarded-for': forwardedFor }).then((r) => r.status)));
+      return Promise.all(
+        Array.from({ length: n }, () =>
+          anon.request('GET', '/health', undefined, { 'x-forwarded-for': forwardedFor }).then((r) => r.status),
+        ),
+      );
     };
     for (const trust of ['1', '0']) {
-      const lb = await startWorker(workerEnv(gh, users['carol']!.token, await tempDir(), { KIRO_AUTH: 'github', KIRO_SESSION_SECRET: SECRET, KIRO_RATE_LIMIT_PER_MIN: '50', KIRO_TRUST_PROXY: trust }));
+      const lb = await startWorker(
+        workerEnv(gh, users['carol']!.token, await tempDir(), {
+          KIRO_AUTH: 'github',
+          KIRO_SESSION_SECRET: SECRET,
+          KIRO_RATE_LIMIT_PER_MIN: '50',
+          KIRO_TRUST_PROXY: trust,
+        }),
+      );
       try {
         assert.ok((await flood(lb.url, '203.0.113.7', 60)).includes(429), 'one address floods');
         const other = await flood(lb.url, '198.51.100.9', 5);
-        if (trust === '1') assert.ok(other.every((s) => s === 401), `another address behind the balancer is not limited: ${other.join(',')}`);
-        else assert.ok(other.every((s) => s === 429), `without KIRO_TRUST_PROXY every request is the balancer's: ${other.join(',')}`);
+        if (trust === '1')
+          assert.ok(
+            other.every((s) => s === 401),
+            `another address behind the balancer is not limited: ${other.join(',')}`,
+          );
+        else
+          assert.ok(
+            other.every((s) => s === 429),
+            `without KIRO_TRUST_PROXY every request is the balancer's: ${other.join(',')}`,
+          );
       } finally {
         await lb.close();
       }
     }
   });
 
-  it('alice\'s sixth active job → 429 with Retry-After and a message that says why; her first five run', async function () {
+  it("alice's sixth active job → 429 with Retry-After and a message that says why; her first five run", async function () {
     const alice = await session('alice');
     const held: string[] = [];
     for (let i = 0; i < 5; i++) {
@@ -286,13 +349,22 @@ describe('identity and authorization (KIRO_AUTH=github)', function () {
     has((r) => r.action === 'submit' && r.outcome === 'refused' && r.caller === 'carol' && r.code === 'FORBIDDEN', 'carol refused');
     has((r) => r.action === 'submit' && r.outcome === 'refused' && r.code === 'FORBIDDEN_BRANCH', 'a branch refused');
     has((r) => r.action === 'submit' && r.outcome === 'refused' && r.code === 'QUOTA_EXCEEDED', 'the quota');
-    has((r) => r.action === 'cancel' && r.outcome === 'refused' && r.caller === 'bob' && r.code === 'FORBIDDEN', 'bob\'s cancel refused');
-    has((r) => r.action === 'cancel' && r.outcome === 'ok' && r.caller === 'alice', 'alice\'s cancel');
-    assert.ok(records.every((r) => r.requestId && r.ip && r.time), 'request id, address and time on each');
+    has((r) => r.action === 'cancel' && r.outcome === 'refused' && r.caller === 'bob' && r.code === 'FORBIDDEN', "bob's cancel refused");
+    has((r) => r.action === 'cancel' && r.outcome === 'ok' && r.caller === 'alice', "alice's cancel");
+    assert.ok(
+      records.every((r) => r.requestId && r.ip && r.time),
+      'request id, address and time on each',
+    );
     const file = await readFile(join(stateDir, 'audit.jsonl'), 'utf8');
     assert.equal(file.trim().split('\n').length, records.length, 'the same records are in audit.jsonl');
-    assert.ok(logLines.some((l) => /"audit":true/.test(l) && /"action":"submit"/.test(l)), 'and in the log');
-    assert.ok(logLines.some((l) => /"caller":"alice"/.test(l)), 'log lines name the caller');
+    assert.ok(
+      logLines.some((l) => /"audit":true/.test(l) && /"action":"submit"/.test(l)),
+      'and in the log',
+    );
+    assert.ok(
+      logLines.some((l) => /"caller":"alice"/.test(l)),
+      'log lines name the caller',
+    );
   });
 
   it('no GitHub token appears in a log line, job record, audit record or state file', async function () {

@@ -26,9 +26,18 @@ describe('identity on a fleet of three hosts (real Redis)', function () {
     gh.grant('alice', 'app', 'kiro-bot', 'WRITE');
     redis = await startRedis(await tempDir());
     for (const id of ['host-a', 'host-b', 'host-c']) {
-      hosts.push(await startWorker(workerEnv(gh, bot.token, await tempDir(), {
-        KIRO_REDIS_URL: redis.url, KIRO_WORKER_ID: id, KIRO_AUTH: 'github', KIRO_SESSION_SECRET: 'one-secret-for-every-host-of-the-fleet', KIRO_BRANCH_PREFIX: 'kiro/', KIRO_USER_MAX_ACTIVE: '3',
-      })));
+      hosts.push(
+        await startWorker(
+          workerEnv(gh, bot.token, await tempDir(), {
+            KIRO_REDIS_URL: redis.url,
+            KIRO_WORKER_ID: id,
+            KIRO_AUTH: 'github',
+            KIRO_SESSION_SECRET: 'one-secret-for-every-host-of-the-fleet',
+            KIRO_BRANCH_PREFIX: 'kiro/',
+            KIRO_USER_MAX_ACTIVE: '3',
+          }),
+        ),
+      );
     }
   });
 
@@ -60,11 +69,16 @@ describe('identity on a fleet of three hosts (real Redis)', function () {
     assert.equal(fourth.status, 429, 'three in flight across the fleet');
     for (const id of ids) await clients[2]!.request('POST', `/jobs/${id}/cancel`);
     // Each host writes its records behind its requests (never holding one): they land in order, shortly.
-    const audit = await pollUntil(async () => {
-      const a = (await (await new WorkerClient(hosts[2]!.url, WORKER_TOKEN).request('GET', '/audit')).json()) as { records: AuditRecord[] };
-      return a.records.filter((r) => r.action === 'cancel' && r.outcome === 'ok').length === 3 ? a : undefined;
-    }, { what: 'every host\'s records in the trail' });
-    assert.equal(audit.records.filter((r) => r.action === 'submit' && r.outcome === 'ok').length, 3, 'every host\'s submits in one trail');
+    const audit = await pollUntil(
+      async () => {
+        const a = (await (await new WorkerClient(hosts[2]!.url, WORKER_TOKEN).request('GET', '/audit')).json()) as {
+          records: AuditRecord[];
+        };
+        return a.records.filter((r) => r.action === 'cancel' && r.outcome === 'ok').length === 3 ? a : undefined;
+      },
+      { what: "every host's records in the trail" },
+    );
+    assert.equal(audit.records.filter((r) => r.action === 'submit' && r.outcome === 'ok').length, 3, "every host's submits in one trail");
     assert.ok(audit.records.some((r) => r.action === 'submit' && r.code === 'QUOTA_EXCEEDED'));
     assert.equal(audit.records.filter((r) => r.action === 'cancel' && r.outcome === 'ok').length, 3);
   });
@@ -75,13 +89,20 @@ describe('identity on a fleet of three hosts (real Redis)', function () {
       let looked = 0;
       for (const key of await r.keys('*')) {
         const type = await r.type(key);
-        const values = type === 'string' ? [await r.getBuffer(key).then((b) => b?.toString('latin1') ?? '')]
-          : type === 'zset' ? await r.zrange(key, 0, -1)
-            : type === 'set' ? await r.smembers(key)
-              : type === 'hash' ? Object.entries(await r.hgetall(key)).flat()
-                : type === 'list' ? await r.lrange(key, 0, -1)
-                  : type === 'stream' ? (await r.xrange(key, '-', '+')).flatMap(([id, fields]) => [id, ...fields])
-                    : [];
+        const values =
+          type === 'string'
+            ? [await r.getBuffer(key).then((b) => b?.toString('latin1') ?? '')]
+            : type === 'zset'
+              ? await r.zrange(key, 0, -1)
+              : type === 'set'
+                ? await r.smembers(key)
+                : type === 'hash'
+                  ? Object.entries(await r.hgetall(key)).flat()
+                  : type === 'list'
+                    ? await r.lrange(key, 0, -1)
+                    : type === 'stream'
+                      ? (await r.xrange(key, '-', '+')).flatMap(([id, fields]) => [id, ...fields])
+                      : [];
         looked += 1;
         for (const v of [key, ...values]) assert.ok(!v.includes(alice.token), `the GitHub token in ${type} ${key}`);
       }

@@ -49,15 +49,29 @@ describe('worker lifecycle (separate process)', function () {
     const c1 = new WorkerClient(first.url);
     const job = await c1.submit(jobRequest('alice', 'app', 'killed-1', pr.number, 'Survive'));
     await c1.waitFor(job.jobId, ['running']);
-    const orphan = await pollUntil(() => {
-      const record = JSON.parse(readFileSync(join(state, 'jobs', `${job.jobId}.json`), 'utf8')) as Job;
-      return record.agentPid && alive(record.agentPid) ? record.agentPid : undefined;
-    }, { timeoutMs: 5_000, what: `a running agent in the job record (worker output: ${first.output().slice(-500)})` });
+    const orphan = await pollUntil(
+      () => {
+        const record = JSON.parse(readFileSync(join(state, 'jobs', `${job.jobId}.json`), 'utf8')) as Job;
+        return record.agentPid && alive(record.agentPid) ? record.agentPid : undefined;
+      },
+      { timeoutMs: 5_000, what: `a running agent in the job record (worker output: ${first.output().slice(-500)})` },
+    );
     // bwrap, its init and the agent, once the agent runs inside.
-    const sandboxed = await pollUntil(() => {
-      const all = [orphan, ...descendants(orphan)];
-      return all.some((p) => { try { return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('fake-kiro'); } catch { return false; } }) ? all : undefined;
-    }, { timeoutMs: 5_000, what: 'the agent running inside its sandbox' });
+    const sandboxed = await pollUntil(
+      () => {
+        const all = [orphan, ...descendants(orphan)];
+        return all.some((p) => {
+          try {
+            return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('fake-kiro');
+          } catch {
+            return false;
+          }
+        })
+          ? all
+          : undefined;
+      },
+      { timeoutMs: 5_000, what: 'the agent running inside its sandbox' },
+    );
     await stopProcess(first.child, 'SIGKILL');
     // The sandbox dies with the service (bwrap --die-with-parent): nothing of it waits for a restart.
     await pollUntil(() => sandboxed.every((p) => !alive(p)), { timeoutMs: 5_000, what: 'the sandbox to die with the service' });
@@ -70,7 +84,11 @@ describe('worker lifecycle (separate process)', function () {
       assert.equal(done.state, 'succeeded', JSON.stringify(done.error));
       assert.equal(done.attempts, 2);
       const log = (await gh.model.repo('alice', 'app')?.bare.log('refs/heads/main..refs/heads/killed-1')) ?? [];
-      assert.deepEqual(log.map((l) => l.subject), ['feat: Survive', 'task: Survive'], 'one agent commit on top of TASK.md');
+      assert.deepEqual(
+        log.map((l) => l.subject),
+        ['feat: Survive', 'task: Survive'],
+        'one agent commit on top of TASK.md',
+      );
       // The service's own log (pino, level info, every request) never holds a token.
       for (const out of [first.output(), second.output()]) {
         assert.ok(out.includes('"msg":"job ended"') || out.includes('job'), 'the log has content');
@@ -92,10 +110,13 @@ describe('worker lifecycle (separate process)', function () {
       children.push(w.child);
       const c = new WorkerClient(w.url);
       if (round === 1) jobId = (await c.submit(jobRequest('alice', 'app', 'killed-twice', pr.number, 'Twice'))).jobId;
-      await pollUntil(async () => {
-        const j = await c.job(jobId);
-        return j.state === 'running' && j.attempts === round;
-      }, { timeoutMs: 20_000, what: `attempt ${round} running` });
+      await pollUntil(
+        async () => {
+          const j = await c.job(jobId);
+          return j.state === 'running' && j.attempts === round;
+        },
+        { timeoutMs: 20_000, what: `attempt ${round} running` },
+      );
       await stopProcess(w.child, 'SIGKILL');
     }
     const third = await startWorkerProcess(env);
@@ -121,7 +142,9 @@ describe('worker lifecycle (separate process)', function () {
     await c.waitFor(a.jobId, ['running']);
     const exited = new Promise<number | null>((r) => w.child.once('exit', (code) => r(code)));
     w.child.kill('SIGTERM');
-    await pollUntil(async () => ((await (await c.request('GET', '/health')).json()) as { accepting: boolean }).accepting === false, { what: 'the service to start draining' });
+    await pollUntil(async () => ((await (await c.request('GET', '/health')).json()) as { accepting: boolean }).accepting === false, {
+      what: 'the service to start draining',
+    });
     const refused = await c.request('POST', '/generate-code', jobRequest('alice', 'app', 'drain-c', pc?.number ?? 0, 'drain-c'));
     assert.equal(refused.status, 503);
     assert.ok(refused.headers.get('retry-after'));
@@ -146,9 +169,12 @@ describe('worker lifecycle (separate process)', function () {
     const state = await tempDir();
     // A PATH with git and the other tools but no bwrap.
     const bin = await tempDir();
-    for (const tool of ['git', 'prlimit', 'du', 'sh']) symlinkSync(execFileSync('which', [tool], { encoding: 'utf8' }).trim(), join(bin, tool));
+    for (const tool of ['git', 'prlimit', 'du', 'sh'])
+      symlinkSync(execFileSync('which', [tool], { encoding: 'utf8' }).trim(), join(bin, tool));
     const child = spawn(process.execPath, ['dist/worker/server.mjs'], {
-      cwd: repoRoot, env: { ...workerEnv(gh, bot.token, state), PATH: bin, HOME: process.env.HOME }, stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: repoRoot,
+      env: { ...workerEnv(gh, bot.token, state), PATH: bin, HOME: process.env.HOME },
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
     children.push(child);
     let err = '';

@@ -20,14 +20,19 @@ describe('GET /metrics on a fleet (real Redis)', function () {
     assert.equal(res.status, 200);
     return parsePrometheus(await res.text());
   };
-  const finished = (m: Map<string, Family>) => valueOf(m, 'kiro_jobs_finished_total', 'kiro_jobs_finished_total', { state: 'succeeded', code: 'none' }) ?? 0;
+  const finished = (m: Map<string, Family>) =>
+    valueOf(m, 'kiro_jobs_finished_total', 'kiro_jobs_finished_total', { state: 'succeeded', code: 'none' }) ?? 0;
 
   before(async function () {
     s = await standInWithAliceApp();
     redisDir = await tempDir();
     redis = await startRedis(redisDir);
     for (const id of ['host-a', 'host-b']) {
-      hosts.push(await startWorker(workerEnv(s.gh, s.botToken, await tempDir(), { KIRO_REDIS_URL: redis.url, KIRO_WORKER_ID: id }), { agentEnv: { FAKE_KIRO_STEP_MS: '0' } }));
+      hosts.push(
+        await startWorker(workerEnv(s.gh, s.botToken, await tempDir(), { KIRO_REDIS_URL: redis.url, KIRO_WORKER_ID: id }), {
+          agentEnv: { FAKE_KIRO_STEP_MS: '0' },
+        }),
+      );
     }
   });
   after(async () => {
@@ -36,7 +41,7 @@ describe('GET /metrics on a fleet (real Redis)', function () {
     await s?.gh.close();
   });
 
-  it('a job is counted by the host that ran it only; each host shows every host\'s slots', async function () {
+  it("a job is counted by the host that ran it only; each host shows every host's slots", async function () {
     const [a, b] = hosts as [TestWorker, TestWorker];
     const pr = await makeTaskPr(s.gh, 'alice', 'app', 'fleet-metrics', 'fleet metrics');
     const c = new WorkerClient(a.url);
@@ -49,10 +54,13 @@ describe('GET /metrics on a fleet (real Redis)', function () {
     // The other host heard the same final event (over pub/sub) and counts nothing for it.
     const counts = await Promise.all([a, b].map(async (h) => finished(await scrape(h))));
     assert.deepEqual(counts.sort(), [0, 1]);
-    const m = await pollUntil(async () => {
-      const got = await scrape(b);
-      return valueOf(got, 'kiro_slots_capacity', 'kiro_slots_capacity', { host: 'host-a' }) === 2 ? got : undefined;
-    }, { what: 'host-a\'s slots in host-b\'s metrics' });
+    const m = await pollUntil(
+      async () => {
+        const got = await scrape(b);
+        return valueOf(got, 'kiro_slots_capacity', 'kiro_slots_capacity', { host: 'host-a' }) === 2 ? got : undefined;
+      },
+      { what: "host-a's slots in host-b's metrics" },
+    );
     assert.equal(valueOf(m, 'kiro_slots_capacity', 'kiro_slots_capacity', { host: 'host-b' }), 2);
     assert.equal(valueOf(m, 'kiro_queue_depth', 'kiro_queue_depth'), 0);
   });
@@ -61,13 +69,27 @@ describe('GET /metrics on a fleet (real Redis)', function () {
     const [a] = hosts as [TestWorker];
     assert.equal(valueOf(await scrape(a), 'kiro_redis_outages_total', 'kiro_redis_outages_total', { connection: 'cmd' }), undefined);
     await stopChild(redis.child, 3000);
-    const m = await pollUntil(async () => {
-      const got = await scrape(a);
-      return (['cmd', 'writer', 'sub', 'locks'] as const).every((connection) => valueOf(got, 'kiro_redis_outages_total', 'kiro_redis_outages_total', { connection }) === 1) ? got : undefined;
-    }, { timeoutMs: 15_000, what: 'an outage counted on each connection' });
+    const m = await pollUntil(
+      async () => {
+        const got = await scrape(a);
+        return (['cmd', 'writer', 'sub', 'locks'] as const).every(
+          (connection) => valueOf(got, 'kiro_redis_outages_total', 'kiro_redis_outages_total', { connection }) === 1,
+        )
+          ? got
+          : undefined;
+      },
+      { timeoutMs: 15_000, what: 'an outage counted on each connection' },
+    );
     assert.ok(m.has('kiro_jobs_finished_total'));
     redis = await startRedis(redisDir, redis.port);
-    await pollUntil(async () => (await (await new WorkerClient(a.url).request('GET', '/health')).json() as { accepting: boolean }).accepting, { timeoutMs: 15_000, what: 'the host back on Redis' });
-    assert.equal(valueOf(await scrape(a), 'kiro_redis_outages_total', 'kiro_redis_outages_total', { connection: 'cmd' }), 1, 'retries are not outages');
+    await pollUntil(
+      async () => ((await (await new WorkerClient(a.url).request('GET', '/health')).json()) as { accepting: boolean }).accepting,
+      { timeoutMs: 15_000, what: 'the host back on Redis' },
+    );
+    assert.equal(
+      valueOf(await scrape(a), 'kiro_redis_outages_total', 'kiro_redis_outages_total', { connection: 'cmd' }),
+      1,
+      'retries are not outages',
+    );
   });
 });

@@ -36,7 +36,11 @@ describe('no open door on loopback', function () {
   after(async () => gh?.close());
 
   it('with GitHub credentials and no KIRO_WORKER_TOKEN the service refuses to start (exit 78, saying how to fix it), unless KIRO_ALLOW_UNAUTHENTICATED=1', async function () {
-    const env = { ...workerEnv(gh, botToken, await tempDir(), { KIRO_WORKER_TOKEN: '' }), PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' };
+    const env = {
+      ...workerEnv(gh, botToken, await tempDir(), { KIRO_WORKER_TOKEN: '' }),
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+    };
     const child = spawn(process.execPath, ['dist/worker/server.mjs'], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
@@ -49,7 +53,9 @@ describe('no open door on loopback', function () {
   });
 
   it('without a token, a request addressed to another name (DNS rebinding) gets 421 and queues nothing; 127.0.0.1 and localhost are served', async function () {
-    const w: TestWorker = await startWorker(workerEnv(gh, botToken, await tempDir(), { KIRO_WORKER_TOKEN: '', KIRO_ALLOW_UNAUTHENTICATED: '1' }));
+    const w: TestWorker = await startWorker(
+      workerEnv(gh, botToken, await tempDir(), { KIRO_WORKER_TOKEN: '', KIRO_ALLOW_UNAUTHENTICATED: '1' }),
+    );
     try {
       const port = new URL(w.url).port;
       const pr = await makeTaskPr(gh, 'alice', 'app', 'rebind-1', 'rebind');
@@ -61,8 +67,15 @@ describe('no open door on loopback', function () {
         assert.equal(submit.status, 421);
       }
       assert.equal(w.queue.jobs.size, 0, 'nothing queued');
-      for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `LOCALHOST:${port}`]) assert.equal((await withHost(w.url, host)).status, 200, host);
-      const ok = await withHost(w.url, `127.0.0.1:${port}`, 'POST', '/generate-code', jobRequest('alice', 'app', 'rebind-1', pr.number, 'rebind'));
+      for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `LOCALHOST:${port}`])
+        assert.equal((await withHost(w.url, host)).status, 200, host);
+      const ok = await withHost(
+        w.url,
+        `127.0.0.1:${port}`,
+        'POST',
+        '/generate-code',
+        jobRequest('alice', 'app', 'rebind-1', pr.number, 'rebind'),
+      );
       assert.equal(ok.status, 202, ok.body);
     } finally {
       await w.close();

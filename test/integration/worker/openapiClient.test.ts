@@ -13,15 +13,21 @@ import { WorkerAuth, type SecretsLike } from '../../../extension/worker/session.
 
 class MemorySecrets implements SecretsLike {
   readonly data = new Map<string, string>();
-  async get(key: string) { return this.data.get(key); }
-  async store(key: string, value: string) { this.data.set(key, value); }
-  async delete(key: string) { this.data.delete(key); }
+  async get(key: string) {
+    return this.data.get(key);
+  }
+  async store(key: string, value: string) {
+    this.data.set(key, value);
+  }
+  async delete(key: string) {
+    this.data.delete(key);
+  }
 }
 
 /** `/jobs/{id}/log` → a pattern for the concrete paths it stands for. */
 const templatePattern = (p: string) => new RegExp(`^${p.replace(/\{[^}]+\}/g, '[^/]+')}$`);
 
-describe('the extension\'s worker client and the worker\'s OpenAPI description', function () {
+describe("the extension's worker client and the worker's OpenAPI description", function () {
   this.timeout(60_000);
   let gh: GitHubStandIn;
   let w: TestWorker;
@@ -33,7 +39,14 @@ describe('the extension\'s worker client and the worker\'s OpenAPI description',
     const bot = gh.addUser('kiro-bot');
     await gh.createRepo('alice', 'app');
     gh.grant('alice', 'app', 'kiro-bot', 'WRITE');
-    w = await startWorker(workerEnv(gh, bot.token, await tempDir(), { KIRO_AUTH: 'github', KIRO_SESSION_SECRET: 'a-session-secret-of-at-least-32-bytes!', KIRO_BRANCH_PREFIX: '' }), { agentEnv: { FAKE_KIRO_STEP_MS: '200' } });
+    w = await startWorker(
+      workerEnv(gh, bot.token, await tempDir(), {
+        KIRO_AUTH: 'github',
+        KIRO_SESSION_SECRET: 'a-session-secret-of-at-least-32-bytes!',
+        KIRO_BRANCH_PREFIX: '',
+      }),
+      { agentEnv: { FAKE_KIRO_STEP_MS: '200' } },
+    );
   });
   after(async () => {
     await w?.close();
@@ -41,13 +54,22 @@ describe('the extension\'s worker client and the worker\'s OpenAPI description',
   });
 
   it('every request the client makes is a described operation, and the scan of its source finds no call left out', async () => {
-    const doc = (await (await fetch(`${w.url}/openapi.json`, { headers: { authorization: `Bearer ${WORKER_TOKEN}` } })).json()) as { paths: Record<string, Record<string, unknown>> };
+    const doc = (await (await fetch(`${w.url}/openapi.json`, { headers: { authorization: `Bearer ${WORKER_TOKEN}` } })).json()) as {
+      paths: Record<string, Record<string, unknown>>;
+    };
     const seen: { method: string; path: string }[] = [];
     const recording = (async (input: string | URL | Request, init: RequestInit = {}) => {
       seen.push({ method: init.method ?? 'GET', path: new URL(urlOf(input)).pathname });
       return fetch(input, init);
     }) as typeof fetch;
-    const auth = new WorkerAuth({ baseUrl: w.url, fetch: recording, workerToken: async () => undefined, githubToken: async () => alice.token, secrets: new MemorySecrets(), mayCarryCredentials: async () => ({ ok: true }) });
+    const auth = new WorkerAuth({
+      baseUrl: w.url,
+      fetch: recording,
+      workerToken: async () => undefined,
+      githubToken: async () => alice.token,
+      secrets: new MemorySecrets(),
+      mayCarryCredentials: async () => ({ ok: true }),
+    });
     const api = new WorkerApi({ baseUrl: w.url, credentials: auth, fetch: recording });
 
     assert.equal((await api.health()).kind, 'ok');
@@ -65,7 +87,9 @@ describe('the extension\'s worker client and the worker\'s OpenAPI description',
     }
     assert.equal((await api.cancel(jobId)).kind, 'ok');
 
-    const undescribed = seen.filter(({ method, path }) => !Object.entries(doc.paths).some(([p, ops]) => templatePattern(p).test(path) && ops[method.toLowerCase()]));
+    const undescribed = seen.filter(
+      ({ method, path }) => !Object.entries(doc.paths).some(([p, ops]) => templatePattern(p).test(path) && ops[method.toLowerCase()]),
+    );
     assert.deepEqual(undescribed, [], 'requests the description does not list');
     // Every call site in the client's source was exercised above (a new one must be added here, and described).
     const dir = join(repoRoot, 'extension', 'worker');
@@ -78,7 +102,10 @@ describe('the extension\'s worker client and the worker\'s OpenAPI description',
     assert.ok(sites.size >= 8, `the scan found the client's calls: ${[...sites].join(', ')}`);
     for (const site of sites) {
       const [method, prefix] = site.split(' ') as [string, string];
-      assert.ok(seen.some((s) => (method === '*' || s.method === method) && s.path.startsWith(prefix)), `${site} (in extension/worker/) was exercised`);
+      assert.ok(
+        seen.some((s) => (method === '*' || s.method === method) && s.path.startsWith(prefix)),
+        `${site} (in extension/worker/) was exercised`,
+      );
     }
   });
 });

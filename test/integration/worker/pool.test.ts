@@ -7,7 +7,13 @@ import { GitHubStandIn } from '../../support/github/server.js';
 import { pollUntil, tempDir } from '../../support/helpers.js';
 import { descendants } from '../../../worker-service/sandbox/processTree.js';
 
-const cmdline = (pid: number): string => { try { return readFileSync(`/proc/${pid}/cmdline`, 'utf8'); } catch { return ''; } };
+const cmdline = (pid: number): string => {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return '';
+  }
+};
 import { startWorker, workerEnv, WorkerClient, makeTaskPr, jobRequest, type TestWorker } from '../../support/worker.js';
 import type { Job } from '../../../worker-service/jobs/job.js';
 
@@ -27,7 +33,10 @@ describe('worker pool', function () {
   });
   after(async () => gh.close());
 
-  async function withWorker(extra: Record<string, string>, fn: (w: TestWorker, c: WorkerClient, comments: Job[]) => Promise<void>): Promise<void> {
+  async function withWorker(
+    extra: Record<string, string>,
+    fn: (w: TestWorker, c: WorkerClient, comments: Job[]) => Promise<void>,
+  ): Promise<void> {
     const comments: Job[] = [];
     const w = await startWorker(workerEnv(gh, bot.token, await tempDir(), extra), {
       commenter: async (job) => void comments.push(structuredClone(job)),
@@ -47,23 +56,38 @@ describe('worker pool', function () {
       const prs = await Promise.all(branches.map((b, i) => makeTaskPr(gh, 'alice', 'app', b, `Parallel ${i}`)));
       const started: { id: string; at: number }[] = [];
       w.queue.on('agent-started', (job, at) => started.push({ id: job.id, at }));
-      const [a, b] = await Promise.all([0, 1].map((i) => c.submit(jobRequest('alice', 'app', branches[i] ?? '', prs[i]?.number ?? 0, `Parallel ${i}`))));
+      const [a, b] = await Promise.all(
+        [0, 1].map((i) => c.submit(jobRequest('alice', 'app', branches[i] ?? '', prs[i]?.number ?? 0, `Parallel ${i}`))),
+      );
       assert.ok(a && b);
       const third = await c.submit(jobRequest('alice', 'app', branches[2] ?? '', prs[2]?.number ?? 0, 'Parallel 2'));
       assert.equal(third.state, 'queued');
       assert.equal((await c.job(third.jobId)).state, 'queued');
-      const health = await pollUntil(async () => {
-        const h = (await (await c.request('GET', '/health')).json()) as { running: number; queued: number; slots: { state: string }[] };
-        return h.running === 2 ? h : undefined;
-      }, { what: 'both slots busy' });
-      assert.deepEqual(health.slots.map((s) => s.state), ['busy', 'busy']);
+      const health = await pollUntil(
+        async () => {
+          const h = (await (await c.request('GET', '/health')).json()) as { running: number; queued: number; slots: { state: string }[] };
+          return h.running === 2 ? h : undefined;
+        },
+        { what: 'both slots busy' },
+      );
+      assert.deepEqual(
+        health.slots.map((s) => s.state),
+        ['busy', 'busy'],
+      );
       assert.equal(health.queued, 1);
       const done = await Promise.all([a.jobId, b.jobId, third.jobId].map((id) => c.waitFor(id, ['succeeded', 'failed', 'no-changes'])));
-      assert.deepEqual(done.map((j) => j.state), ['succeeded', 'succeeded', 'succeeded'], JSON.stringify(done.map((d) => d.error)));
+      assert.deepEqual(
+        done.map((j) => j.state),
+        ['succeeded', 'succeeded', 'succeeded'],
+        JSON.stringify(done.map((d) => d.error)),
+      );
       // The first two really overlapped; the third started only after one of them ended.
       const [s0, s1, s2] = [a.jobId, b.jobId, third.jobId].map((id) => started.find((s) => s.id === id)?.at ?? 0);
       assert.ok(Math.abs((s0 ?? 0) - (s1 ?? 0)) < 600, 'the first two jobs started together');
-      assert.ok((s2 ?? 0) > Math.min(Date.parse(done[0]?.finishedAt ?? ''), Date.parse(done[1]?.finishedAt ?? '')) - 50, 'the third started after a slot freed');
+      assert.ok(
+        (s2 ?? 0) > Math.min(Date.parse(done[0]?.finishedAt ?? ''), Date.parse(done[1]?.finishedAt ?? '')) - 50,
+        'the third started after a slot freed',
+      );
       assert.notEqual(done[0]?.slotId, done[1]?.slotId);
       const repo = gh.model.repo('alice', 'app');
       for (const [i, branch] of branches.entries()) {
@@ -85,12 +109,21 @@ describe('worker pool', function () {
       const pr2 = await makeTaskPr(gh, 'alice', 'app', other, 'Other');
       const spans = new Map<string, { start: number; end: number }>();
       w.queue.on('agent-started', (job, at) => spans.set(job.id, { start: at, end: Number.NaN }));
-      w.queue.on('agent-exited', (job, at) => { const s2 = spans.get(job.id); if (s2) s2.end = at; });
+      w.queue.on('agent-exited', (job, at) => {
+        const s2 = spans.get(job.id);
+        if (s2) s2.end = at;
+      });
       const round1 = await c.submit(jobRequest('alice', 'app', b, pr.number, 'Rounds', `R1-${b}`));
       const round2 = await c.submit(jobRequest('alice', 'app', b, pr.number, 'Rounds', `R2-${b}`));
       const elsewhere = await c.submit(jobRequest('alice', 'app', other, pr2.number, 'Other'));
-      const done = await Promise.all([round1, round2, elsewhere].map((j) => c.waitFor(j.jobId, ['succeeded', 'failed', 'no-changes'], 30_000)));
-      assert.deepEqual(done.map((d) => d.state), ['succeeded', 'succeeded', 'succeeded'], JSON.stringify(done.map((d) => d.error)));
+      const done = await Promise.all(
+        [round1, round2, elsewhere].map((j) => c.waitFor(j.jobId, ['succeeded', 'failed', 'no-changes'], 30_000)),
+      );
+      assert.deepEqual(
+        done.map((d) => d.state),
+        ['succeeded', 'succeeded', 'succeeded'],
+        JSON.stringify(done.map((d) => d.error)),
+      );
       const [s1, s2, s3] = [round1, round2, elsewhere].map((j) => spans.get(j.jobId) ?? { start: NaN, end: NaN });
       assert.ok((s2?.start ?? 0) >= (s1?.end ?? Infinity), 'round 2 started only after round 1 ended');
       assert.ok((s3?.start ?? Infinity) < (s1?.end ?? 0), 'the other branch did not wait behind them');
@@ -117,14 +150,21 @@ describe('worker pool', function () {
       assert.equal((await c.job(second.jobId)).state, 'cancelled');
       const agentPid = w.queue.jobs.get(first.jobId)?.agentPid ?? 0;
       // The running agent's sandbox: bwrap, its init and the agent, once the agent runs inside.
-      const sandbox = await pollUntil(() => {
-        const all = [agentPid, ...descendants(agentPid)];
-        return all.some((p) => cmdline(p).includes('fake-kiro')) ? all : undefined;
-      }, { what: 'the agent running inside its sandbox' });
+      const sandbox = await pollUntil(
+        () => {
+          const all = [agentPid, ...descendants(agentPid)];
+          return all.some((p) => cmdline(p).includes('fake-kiro')) ? all : undefined;
+        },
+        { what: 'the agent running inside its sandbox' },
+      );
       await c.request('POST', `/jobs/${first.jobId}/cancel`);
       const cancelled = await c.waitFor(first.jobId, ['cancelled']);
       assert.equal(cancelled.error?.code, 'CANCELLED');
-      assert.deepEqual(sandbox.filter((p) => cmdline(p) !== ''), [], 'the whole sandbox is gone with the cancelled job');
+      assert.deepEqual(
+        sandbox.filter((p) => cmdline(p) !== ''),
+        [],
+        'the whole sandbox is gone with the cancelled job',
+      );
       await pollUntil(() => w.queue.slots[0]?.state === 'idle', { what: 'slot idle after cancel' });
     });
   });
@@ -137,27 +177,42 @@ describe('worker pool', function () {
       const job = await c.submit(jobRequest('alice', 'app', b, pr.number, 'Hang'));
       // The helper as the host sees it: a descendant of the agent's sandbox.
       const agentPid = await pollUntil(() => w.queue.jobs.get(job.jobId)?.agentPid ?? undefined, { what: 'the agent pid' });
-      const helper = await pollUntil(() => descendants(agentPid).find((p) => cmdline(p).includes('setInterval')), { what: 'the agent\'s helper process' });
+      const helper = await pollUntil(() => descendants(agentPid).find((p) => cmdline(p).includes('setInterval')), {
+        what: "the agent's helper process",
+      });
       const done = await c.waitFor(job.jobId, ['timed-out', 'failed', 'succeeded']);
       assert.equal(done.state, 'timed-out');
       assert.ok(Date.now() - t0 >= 1500);
       assert.equal(done.error?.code, 'TIMED_OUT');
-      await pollUntil(() => { try { process.kill(helper, 0); return false; } catch { return true; } }, { what: 'the agent\'s helper process to be gone' });
+      await pollUntil(
+        () => {
+          try {
+            process.kill(helper, 0);
+            return false;
+          } catch {
+            return true;
+          }
+        },
+        { what: "the agent's helper process to be gone" },
+      );
       await pollUntil(() => w.queue.slots[0]?.state === 'idle', { what: 'the slot to be idle again (its checkout settled)' });
       await pollUntil(() => comments.find((j) => j.id === job.jobId), { what: 'a PR comment about the timeout' });
     });
   }).timeout(30_000);
 
   it('escalates to SIGKILL when the agent ignores SIGTERM', async function () {
-    await withWorker({ KIRO_WORKER_SLOTS: '1', KIRO_JOB_TIMEOUT_MS: '1000', KIRO_KILL_GRACE_MS: '500', FAKE_KIRO_SCENARIO: 'ignore-term' }, async (_w, c) => {
-      const b = nextBranch('deaf');
-      const pr = await makeTaskPr(gh, 'alice', 'app', b, 'Deaf');
-      const job = await c.submit(jobRequest('alice', 'app', b, pr.number, 'Deaf'));
-      const done = await c.waitFor(job.jobId, ['timed-out', 'failed']);
-      assert.equal(done.state, 'timed-out');
-      assert.equal(done.signal, '9');
-      assert.ok(done.outputTail.some((l) => l.includes('ignoring SIGTERM')));
-    });
+    await withWorker(
+      { KIRO_WORKER_SLOTS: '1', KIRO_JOB_TIMEOUT_MS: '1000', KIRO_KILL_GRACE_MS: '500', FAKE_KIRO_SCENARIO: 'ignore-term' },
+      async (_w, c) => {
+        const b = nextBranch('deaf');
+        const pr = await makeTaskPr(gh, 'alice', 'app', b, 'Deaf');
+        const job = await c.submit(jobRequest('alice', 'app', b, pr.number, 'Deaf'));
+        const done = await c.waitFor(job.jobId, ['timed-out', 'failed']);
+        assert.equal(done.state, 'timed-out');
+        assert.equal(done.signal, '9');
+        assert.ok(done.outputTail.some((l) => l.includes('ignoring SIGTERM')));
+      },
+    );
   });
 
   it('restarts a crashed slot after 5 s', async function () {
@@ -194,7 +249,11 @@ describe('worker pool', function () {
       assert.ok(d2.outputTail.some((l) => l.includes('the model refused the task')));
       await pollUntil(() => comments.length >= 2, { what: 'two comments' });
       assert.deepEqual(comments.map((j) => j.state).sort(), ['failed', 'no-changes']);
-      assert.equal(gh.model.repo('alice', 'app')?.bare ? await gh.model.repo('alice', 'app')?.bare.resolve(`refs/heads/${b1}`) : null, p1.taskSha, 'no-changes leaves the branch alone');
+      assert.equal(
+        gh.model.repo('alice', 'app')?.bare ? await gh.model.repo('alice', 'app')?.bare.resolve(`refs/heads/${b1}`) : null,
+        p1.taskSha,
+        'no-changes leaves the branch alone',
+      );
     });
   });
 
@@ -206,17 +265,25 @@ describe('worker pool', function () {
       await c.waitFor(job.jobId, ['running']);
       const repo = gh.model.repo('alice', 'app');
       const head = await repo?.bare.resolve(`refs/heads/${b}`);
-      const human = await repo?.bare.commit({ parent: head ?? null, additions: [{ path: 'HUMAN.md', contents: 'a human pushed\n' }], message: 'human edit', author: { name: 'alice', email: 'a@e' } });
+      const human = await repo?.bare.commit({
+        parent: head ?? null,
+        additions: [{ path: 'HUMAN.md', contents: 'a human pushed\n' }],
+        message: 'human edit',
+        author: { name: 'alice', email: 'a@e' },
+      });
       assert.ok(human && (await repo?.bare.updateRef(`refs/heads/${b}`, human, head ?? '')));
       const done = await c.waitFor(job.jobId, ['succeeded', 'failed']);
       assert.equal(done.state, 'succeeded', JSON.stringify(done.error));
       const log = (await repo?.bare.log(`refs/heads/main..refs/heads/${b}`)) ?? [];
-      assert.deepEqual(log.map((l) => l.subject), ['feat: Moved', 'human edit', 'task: Moved']);
+      assert.deepEqual(
+        log.map((l) => l.subject),
+        ['feat: Moved', 'human edit', 'task: Moved'],
+      );
       assert.equal(await repo?.bare.readFile(`refs/heads/${b}`, 'HUMAN.md'), 'a human pushed\n');
     });
   });
 
-  it('streams the agent\'s output: replay from the start, then live until the job ends', async function () {
+  it("streams the agent's output: replay from the start, then live until the job ends", async function () {
     await withWorker({ FAKE_KIRO_STEP_MS: '200' }, async (_w, c) => {
       const b = nextBranch('log');
       const pr = await makeTaskPr(gh, 'alice', 'app', b, 'Log');
@@ -266,7 +333,7 @@ describe('worker pool', function () {
     });
   });
 
-  it('keeps the service\'s secrets away from the agent, its argv and the checkout', async function () {
+  it("keeps the service's secrets away from the agent, its argv and the checkout", async function () {
     await withWorker({ FAKE_KIRO_RECORD: '-' }, async (w, c) => {
       const b = nextBranch('secrets');
       const pr = await makeTaskPr(gh, 'alice', 'app', b, 'Secrets');
@@ -274,17 +341,39 @@ describe('worker pool', function () {
       const job = await c.submit(req);
       await c.waitFor(job.jobId, ['succeeded', 'failed']);
       const log = readFileSync(join(w.config.stateDir, 'logs', `${job.jobId}.log`), 'utf8');
-      const seen = JSON.parse(Buffer.from(/^FAKE_KIRO_RECORD (\S+)\r?$/m.exec(log)?.[1] ?? '', 'base64').toString('utf8')) as { argv: string[]; env: Record<string, string>; cwd: string };
+      const seen = JSON.parse(Buffer.from(/^FAKE_KIRO_RECORD (\S+)\r?$/m.exec(log)?.[1] ?? '', 'base64').toString('utf8')) as {
+        argv: string[];
+        env: Record<string, string>;
+        cwd: string;
+      };
       // Exactly the environment the README lists (the service's own has no USER, LOGNAME, SHELL, LANG, LC_ALL or TZ here).
-      assert.deepEqual(Object.keys(seen.env).sort(), ['CI', 'COLORTERM', 'FAKE_KIRO_RECORD', 'FAKE_KIRO_STEP_MS', 'HOME', 'KIRO_DELEGATE', 'PATH', 'PWD', 'TERM', 'TMPDIR']);
+      assert.deepEqual(Object.keys(seen.env).sort(), [
+        'CI',
+        'COLORTERM',
+        'FAKE_KIRO_RECORD',
+        'FAKE_KIRO_STEP_MS',
+        'HOME',
+        'KIRO_DELEGATE',
+        'PATH',
+        'PWD',
+        'TERM',
+        'TMPDIR',
+      ]);
       assert.equal(seen.env.HOME, '/home/agent');
       assert.equal(seen.env.TMPDIR, '/tmp');
-      assert.equal(seen.env.PATH?.split(':').some((d) => d.includes('node_modules')), false, 'the service\'s node_modules/.bin is not on the agent\'s PATH');
+      assert.equal(
+        seen.env.PATH?.split(':').some((d) => d.includes('node_modules')),
+        false,
+        "the service's node_modules/.bin is not on the agent's PATH",
+      );
       // Tokens the service holds; the agent's environment is built from an env that has them all.
       const secrets = [bot.token, w.config.token ?? ''];
       const blob = JSON.stringify(seen);
       for (const s of secrets) assert.equal(blob.includes(s), false, 'a secret reached the agent');
-      assert.equal(Object.keys(seen.env).some((k) => k.startsWith('GIT_CONFIG') || k.startsWith('KIRO_WORKER') || k === 'KIRO_GITHUB_TOKEN'), false);
+      assert.equal(
+        Object.keys(seen.env).some((k) => k.startsWith('GIT_CONFIG') || k.startsWith('KIRO_WORKER') || k === 'KIRO_GITHUB_TOKEN'),
+        false,
+      );
       assert.equal(seen.argv.length, 4, 'the prompt is one argument');
       const gitConfig = readFileSync(join(w.config.stateDir, 'repos', 'alice', 'app.git', 'config'), 'utf8');
       assert.equal(gitConfig.includes(bot.token), false);
@@ -292,26 +381,37 @@ describe('worker pool', function () {
       const wtConfig = readFileSync(join(seen.cwd, '.git'), 'utf8');
       assert.equal(wtConfig.includes(bot.token), false);
       // Nor in the job's log, its status, or its stored record.
-      const stored = readFileSync(join(w.config.stateDir, 'jobs', `${job.jobId}.json`), 'utf8') + readFileSync(join(w.config.stateDir, 'logs', `${job.jobId}.log`), 'utf8');
+      const stored =
+        readFileSync(join(w.config.stateDir, 'jobs', `${job.jobId}.json`), 'utf8') +
+        readFileSync(join(w.config.stateDir, 'logs', `${job.jobId}.log`), 'utf8');
       for (const s of secrets) assert.equal(stored.includes(s), false, 'a secret reached a log or a record');
     });
   });
 
   it('health monitor: stops an agent silent for too long and recycles warm checkouts of idle slots', async function () {
-    await withWorker({ KIRO_WORKER_SLOTS: '1', KIRO_HEALTH_INTERVAL_MS: '200', KIRO_AGENT_SILENCE_MS: '1000', KIRO_SLOT_IDLE_RECYCLE_MS: '1500', KIRO_KILL_GRACE_MS: '200' }, async (w, c) => {
-      const b1 = nextBranch('silent');
-      const p1 = await makeTaskPr(gh, 'alice', 'app', b1, 'Silent', '\n[scenario: hang]');
-      const j1 = await c.submit(jobRequest('alice', 'app', b1, p1.number, 'Silent'));
-      const d1 = await c.waitFor(j1.jobId, ['failed', 'timed-out', 'succeeded']);
-      assert.equal(d1.error?.code, 'AGENT_SILENT');
-      const warmDir = join(w.config.stateDir, 'work', 'slot-0', 'alice__app');
-      assert.ok(existsSync(warmDir), 'the slot keeps its checkout warm after a job');
-      await pollUntil(() => !existsSync(warmDir), { timeoutMs: 10_000, what: 'the idle warm checkout to be recycled' });
-      // A recycled slot still works: the next job gets a fresh worktree.
-      const b2 = nextBranch('after-recycle');
-      const p2 = await makeTaskPr(gh, 'alice', 'app', b2, 'After');
-      const j2 = await c.submit(jobRequest('alice', 'app', b2, p2.number, 'After'));
-      assert.equal((await c.waitFor(j2.jobId, ['succeeded', 'failed'])).state, 'succeeded');
-    });
+    await withWorker(
+      {
+        KIRO_WORKER_SLOTS: '1',
+        KIRO_HEALTH_INTERVAL_MS: '200',
+        KIRO_AGENT_SILENCE_MS: '1000',
+        KIRO_SLOT_IDLE_RECYCLE_MS: '1500',
+        KIRO_KILL_GRACE_MS: '200',
+      },
+      async (w, c) => {
+        const b1 = nextBranch('silent');
+        const p1 = await makeTaskPr(gh, 'alice', 'app', b1, 'Silent', '\n[scenario: hang]');
+        const j1 = await c.submit(jobRequest('alice', 'app', b1, p1.number, 'Silent'));
+        const d1 = await c.waitFor(j1.jobId, ['failed', 'timed-out', 'succeeded']);
+        assert.equal(d1.error?.code, 'AGENT_SILENT');
+        const warmDir = join(w.config.stateDir, 'work', 'slot-0', 'alice__app');
+        assert.ok(existsSync(warmDir), 'the slot keeps its checkout warm after a job');
+        await pollUntil(() => !existsSync(warmDir), { timeoutMs: 10_000, what: 'the idle warm checkout to be recycled' });
+        // A recycled slot still works: the next job gets a fresh worktree.
+        const b2 = nextBranch('after-recycle');
+        const p2 = await makeTaskPr(gh, 'alice', 'app', b2, 'After');
+        const j2 = await c.submit(jobRequest('alice', 'app', b2, p2.number, 'After'));
+        assert.equal((await c.waitFor(j2.jobId, ['succeeded', 'failed'])).state, 'succeeded');
+      },
+    );
   });
 });

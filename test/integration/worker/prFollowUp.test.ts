@@ -26,9 +26,11 @@ describe('PR follow-up after a job', function () {
     if (!p) throw new Error(`no PR ${n}`);
     return p;
   };
-  const commentOn = (n: number, text: RegExp) => pollUntil(() => repo().comments.find((c) => c.issueNumber === n && text.test(c.body)), { what: `a comment on #${n} matching ${text}` });
+  const commentOn = (n: number, text: RegExp) =>
+    pollUntil(() => repo().comments.find((c) => c.issueNumber === n && text.test(c.body)), { what: `a comment on #${n} matching ${text}` });
   const readyMutations = () => gh.count((r) => r.kind === 'graphql' && (r.graphqlFields ?? []).includes('markPullRequestReadyForReview'));
-  const reviewRequests = (n: number) => gh.count((r) => r.method === 'POST' && r.path === `/api/v3/repos/alice/app/pulls/${n}/requested_reviewers`);
+  const reviewRequests = (n: number) =>
+    gh.count((r) => r.method === 'POST' && r.path === `/api/v3/repos/alice/app/pulls/${n}/requested_reviewers`);
 
   before(async function () {
     gh = await GitHubStandIn.start();
@@ -57,48 +59,72 @@ describe('PR follow-up after a job', function () {
   }
 
   /** A task PR as the extension makes it; `draft` as the user's setting made it. */
-  async function taskPr(what: string, opts: { draft?: boolean; taskExtra?: string } = {}): Promise<{ branch: string; number: number; taskSha: string }> {
+  async function taskPr(
+    what: string,
+    opts: { draft?: boolean; taskExtra?: string } = {},
+  ): Promise<{ branch: string; number: number; taskSha: string }> {
     const branch = nextBranch(what.toLowerCase().replace(/[^a-z0-9]+/g, '-'));
     const pr = await makeTaskPr(gh, 'alice', 'app', branch, what, opts.taskExtra);
     pull(pr.number).draft = opts.draft ?? false;
     return { branch, ...pr };
   }
 
-  const request = (pr: { branch: string; number: number }, title: string, extra: Partial<GenerateCodeRequest> = {}): GenerateCodeRequest => ({ ...jobRequest('alice', 'app', pr.branch, pr.number, title), ...extra });
+  const request = (
+    pr: { branch: string; number: number },
+    title: string,
+    extra: Partial<GenerateCodeRequest> = {},
+  ): GenerateCodeRequest => ({ ...jobRequest('alice', 'app', pr.branch, pr.number, title), ...extra });
 
-  it('after a push, comments a summary: the commit, the duration, the diffstat of the agent\'s files and its last lines', async function () {
+  it("after a push, comments a summary: the commit, the duration, the diffstat of the agent's files and its last lines", async function () {
     await withWorker({}, async (_w, c) => {
       const pr = await taskPr('Summary');
       const job = await c.submit(request(pr, 'Summary'));
       const done = await c.waitFor(job.jobId, ['succeeded', 'failed', 'no-changes']);
       assert.equal(done.state, 'succeeded', JSON.stringify(done.error));
-      assert.deepEqual(done.changes, { files: [{ path: 'kiro/IMPLEMENTATION.md', added: 3, removed: 0 }], filesChanged: 1, added: 3, removed: 0 });
+      assert.deepEqual(done.changes, {
+        files: [{ path: 'kiro/IMPLEMENTATION.md', added: 3, removed: 0 }],
+        filesChanged: 1,
+        added: 3,
+        removed: 0,
+      });
       const comment = await commentOn(pr.number, /Kiro pushed its changes/);
       assert.equal(comment.author, 'kiro-bot');
-      assert.match(comment.body, new RegExp(`Pushed \`${done.commitSha?.slice(0, 12)}\` to \`${pr.branch}\` after \\d+ s \\(job \`${job.jobId}\`, attempt 1\\)`));
+      assert.match(
+        comment.body,
+        new RegExp(`Pushed \`${done.commitSha?.slice(0, 12)}\` to \`${pr.branch}\` after \\d+ s \\(job \`${job.jobId}\`, attempt 1\\)`),
+      );
       assert.match(comment.body, /```\n kiro\/IMPLEMENTATION\.md \| +3 \+\+\+\n 1 file changed, 3 insertions\(\+\), 0 deletions\(-\)\n```/);
       assert.match(comment.body, /Last lines of the agent's output[\s\S]*Wrote kiro\/IMPLEMENTATION\.md[\s\S]*Done\./);
       assert.equal(repo().comments.filter((x) => x.issueNumber === pr.number).length, 1, 'one comment per job');
     });
   });
 
-  it('counts only the agent\'s files when the branch moved and its work was rebased onto it', async function () {
+  it("counts only the agent's files when the branch moved and its work was rebased onto it", async function () {
     await withWorker({ FAKE_KIRO_STEP_MS: '400' }, async (_w, c) => {
       const pr = await taskPr('Moved summary');
       const job = await c.submit(request(pr, 'Moved summary'));
       await c.waitFor(job.jobId, ['running']);
       const head = await repo().bare.resolve(`refs/heads/${pr.branch}`);
-      const human = await repo().bare.commit({ parent: head, additions: [{ path: 'HUMAN.md', contents: 'one\ntwo\n' }], message: 'human edit', author: { name: 'alice', email: 'a@e' } });
+      const human = await repo().bare.commit({
+        parent: head,
+        additions: [{ path: 'HUMAN.md', contents: 'one\ntwo\n' }],
+        message: 'human edit',
+        author: { name: 'alice', email: 'a@e' },
+      });
       assert.ok(await repo().bare.updateRef(`refs/heads/${pr.branch}`, human, head ?? ''));
       const done = await c.waitFor(job.jobId, ['succeeded', 'failed']);
       assert.equal(done.state, 'succeeded', JSON.stringify(done.error));
-      assert.deepEqual(done.changes?.files.map((f) => f.path), ['kiro/IMPLEMENTATION.md'], 'the human\'s HUMAN.md is not the agent\'s');
+      assert.deepEqual(
+        done.changes?.files.map((f) => f.path),
+        ['kiro/IMPLEMENTATION.md'],
+        "the human's HUMAN.md is not the agent's",
+      );
       const comment = await commentOn(pr.number, /Kiro pushed its changes/);
       assert.doesNotMatch(comment.body, /HUMAN\.md/);
     });
   });
 
-  it('marks a draft PR ready for review and asks the delegating user to review, with the job\'s credential', async function () {
+  it("marks a draft PR ready for review and asks the delegating user to review, with the job's credential", async function () {
     await withWorker({}, async (_w, c) => {
       const pr = await taskPr('Draft', { draft: true });
       const mutations = readyMutations();
@@ -110,10 +136,18 @@ describe('PR follow-up after a job', function () {
       assert.deepEqual(pull(pr.number).requestedReviewers, ['bob']);
       assert.equal(readyMutations() - mutations, 1);
       // Enterprise-style API base (…/api/v3): GraphQL went to …/api/graphql, as the bot.
-      const graphql = gh.requests.filter((r) => r.kind === 'graphql' && r.user === 'kiro-bot' && (r.graphqlFields ?? []).includes('markPullRequestReadyForReview'));
-      assert.deepEqual(graphql.map((r) => [r.path, r.status]), [['/api/graphql', 200]]);
+      const graphql = gh.requests.filter(
+        (r) => r.kind === 'graphql' && r.user === 'kiro-bot' && (r.graphqlFields ?? []).includes('markPullRequestReadyForReview'),
+      );
+      assert.deepEqual(
+        graphql.map((r) => [r.path, r.status]),
+        [['/api/graphql', 200]],
+      );
       const rest = gh.requests.filter((r) => r.path === `/api/v3/repos/alice/app/pulls/${pr.number}/requested_reviewers`);
-      assert.deepEqual(rest.map((r) => [r.method, r.status, r.user]), [['POST', 201, 'kiro-bot']]);
+      assert.deepEqual(
+        rest.map((r) => [r.method, r.status, r.user]),
+        [['POST', 201, 'kiro-bot']],
+      );
       // The summary is on the PR before the reviewer is asked to look.
       const comment = await commentOn(pr.number, /Kiro pushed its changes/);
       const asked = rest[0]?.at ?? 0;
@@ -121,7 +155,7 @@ describe('PR follow-up after a job', function () {
     });
   });
 
-  it('asks nobody when the delegating user is the PR\'s author (GitHub refuses that), and still makes the draft ready', async function () {
+  it("asks nobody when the delegating user is the PR's author (GitHub refuses that), and still makes the draft ready", async function () {
     await withWorker({}, async (w, c) => {
       const pr = await taskPr('Own draft', { draft: true });
       const job = await c.submit(request(pr, 'Own draft', { requestedBy: 'alice', draft: true }));
@@ -134,7 +168,7 @@ describe('PR follow-up after a job', function () {
     });
   });
 
-  it('on a PR that is no draft: no mutation, only the review request; an old client\'s request (neither field) changes nothing', async function () {
+  it("on a PR that is no draft: no mutation, only the review request; an old client's request (neither field) changes nothing", async function () {
     await withWorker({}, async (w, c) => {
       const before = readyMutations();
       const pr = await taskPr('Not draft');
@@ -161,7 +195,10 @@ describe('PR follow-up after a job', function () {
       const job = await c.submit(request(pr, 'Refused', { requestedBy: 'carol', draft: true }));
       const done = await c.waitFor(job.jobId, ['succeeded', 'failed', 'no-changes']);
       assert.equal(done.state, 'succeeded');
-      await pollUntil(() => gh.count((r) => r.path === `/api/v3/repos/alice/app/pulls/${pr.number}/requested_reviewers` && r.status === 422) === 1, { what: 'the refused review request' });
+      await pollUntil(
+        () => gh.count((r) => r.path === `/api/v3/repos/alice/app/pulls/${pr.number}/requested_reviewers` && r.status === 422) === 1,
+        { what: 'the refused review request' },
+      );
       await commentOn(pr.number, /Kiro pushed its changes/);
       assert.equal(pull(pr.number).draft, false);
       assert.deepEqual(pull(pr.number).requestedReviewers, []);
@@ -184,7 +221,9 @@ describe('PR follow-up after a job', function () {
       const running = await taskPr('Cancel running', { taskExtra: '\n[scenario: hang]' });
       const queued = await taskPr('Cancel queued');
       const a = await c.submit(request(running, 'Cancel running'));
-      await pollUntil(async () => (await c.job(a.jobId)).outputTail.some((l) => l.includes('thinking forever')), { what: 'the agent to be thinking' });
+      await pollUntil(async () => (await c.job(a.jobId)).outputTail.some((l) => l.includes('thinking forever')), {
+        what: 'the agent to be thinking',
+      });
       const b = await c.submit(request(queued, 'Cancel queued'));
       assert.equal(b.state, 'queued');
       const qAnswer = (await (await c.request('POST', `/jobs/${b.jobId}/cancel`)).json()) as { state: string };
@@ -231,18 +270,26 @@ describe('PR follow-up after a job', function () {
       const again = (await (await c.request('POST', `/jobs/${job.jobId}/cancel`)).json()) as { state: string; commitSha: string };
       assert.deepEqual([again.state, again.commitSha], ['succeeded', head], 'a cancel of a finished job answers with the job as it is');
       await commentOn(pr.number, /Kiro pushed its changes/);
-      assert.equal(repo().comments.some((x) => x.issueNumber === pr.number && /cancelled/.test(x.body)), false);
+      assert.equal(
+        repo().comments.some((x) => x.issueNumber === pr.number && /cancelled/.test(x.body)),
+        false,
+      );
     });
   });
 
-  it('a cancel that arrives before the push starts wins: the job is cancelled and nothing of the agent\'s is on the branch', async function () {
+  it("a cancel that arrives before the push starts wins: the job is cancelled and nothing of the agent's is on the branch", async function () {
     await withWorker({ FAKE_KIRO_STEP_MS: '400' }, async (w, c) => {
       const pr = await taskPr('Cancel early');
       const job = await c.submit(request(pr, 'Cancel early'));
       await c.waitFor(job.jobId, ['running']);
       // A human pushes while the agent works: its first push is refused, and before the second one it fetches.
       const head = await repo().bare.resolve(`refs/heads/${pr.branch}`);
-      const human = await repo().bare.commit({ parent: head, additions: [{ path: 'HUMAN.md', contents: 'mine\n' }], message: 'human edit', author: { name: 'alice', email: 'a@e' } });
+      const human = await repo().bare.commit({
+        parent: head,
+        additions: [{ path: 'HUMAN.md', contents: 'mine\n' }],
+        message: 'human edit',
+        author: { name: 'alice', email: 'a@e' },
+      });
       assert.ok(await repo().bare.updateRef(`refs/heads/${pr.branch}`, human, head ?? ''));
       let release = () => {};
       const gate = new Promise<void>((r) => (release = r));
@@ -262,13 +309,19 @@ describe('PR follow-up after a job', function () {
       assert.equal(answered.error?.message, 'cancelled before its changes were pushed');
       assert.equal(await repo().bare.resolve(`refs/heads/${pr.branch}`), human, 'the branch is as the human left it');
       const comment = await commentOn(pr.number, /was cancelled/);
-      assert.match(comment.body, /cancelled from VS Code or the worker API \(cancelled before its changes were pushed\)\. Nothing was pushed\./);
+      assert.match(
+        comment.body,
+        /cancelled from VS Code or the worker API \(cancelled before its changes were pushed\)\. Nothing was pushed\./,
+      );
       // The slot's tree held the unpushed commit; the next job on the slot starts clean from its own branch.
       const next = await taskPr('After cancel');
       const nextJob = await c.submit(request(next, 'After cancel'));
       const nextDone = await c.waitFor(nextJob.jobId, ['succeeded', 'failed', 'no-changes']);
       assert.equal(nextDone.state, 'succeeded', JSON.stringify(nextDone.error));
-      assert.deepEqual(nextDone.changes?.files.map((f) => f.path), ['kiro/IMPLEMENTATION.md']);
+      assert.deepEqual(
+        nextDone.changes?.files.map((f) => f.path),
+        ['kiro/IMPLEMENTATION.md'],
+      );
     });
   });
 });

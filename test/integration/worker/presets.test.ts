@@ -47,8 +47,11 @@ describe('a preset through the real worker (KIRO_AGENT=kiro, the scripted agent 
     return { job, log: readFileSync(join(w.config.stateDir, 'logs', `${jobId}.log`), 'utf8') };
   }
 
-  it('refuses to start without the preset\'s key, naming the variable', async function () {
-    await assert.rejects(startWorker(await env(), { agentEnv: { KIRO_API_KEY: '' } }), (e: unknown) => ConfigError.is(e) && e.variable === 'KIRO_API_KEY');
+  it("refuses to start without the preset's key, naming the variable", async function () {
+    await assert.rejects(
+      startWorker(await env(), { agentEnv: { KIRO_API_KEY: '' } }),
+      (e: unknown) => ConfigError.is(e) && e.variable === 'KIRO_API_KEY',
+    );
   });
 
   it('/health names the preset and finds its command', async function () {
@@ -57,26 +60,28 @@ describe('a preset through the real worker (KIRO_AGENT=kiro, the scripted agent 
     assert.equal(h.agent.found, true, h.agent.message);
   });
 
-  it('the agent gets the preset\'s key and telemetry switches, in its sandbox, and nothing of other presets', async function () {
+  it("the agent gets the preset's key and telemetry switches, in its sandbox, and nothing of other presets", async function () {
     const { job, log } = await run('change');
     assert.equal(job.state, 'succeeded', JSON.stringify(job.error));
-    const seen = JSON.parse(Buffer.from(/^FAKE_KIRO_RECORD (\S+)\r?$/m.exec(log)?.[1] ?? '', 'base64').toString('utf8')) as { env: Record<string, string> };
+    const seen = JSON.parse(Buffer.from(/^FAKE_KIRO_RECORD (\S+)\r?$/m.exec(log)?.[1] ?? '', 'base64').toString('utf8')) as {
+      env: Record<string, string>;
+    };
     assert.equal(seen.env.KIRO_API_KEY, KEY);
     assert.equal(seen.env.KIRO_DISABLE_TELEMETRY, '1');
     assert.equal(seen.env.Q_DISABLE_TELEMETRY, '1');
     assert.equal(seen.env.HOME, '/home/agent', 'in its sandbox');
-    assert.equal('DISABLE_TELEMETRY' in seen.env, false, 'Claude Code\'s switches are Claude Code\'s');
+    assert.equal('DISABLE_TELEMETRY' in seen.env, false, "Claude Code's switches are Claude Code's");
   });
 
-  it('a plain-text agent\'s last lines are the job\'s summary', async function () {
+  it("a plain-text agent's last lines are the job's summary", async function () {
     const { job } = await run('change');
     assert.equal(job.state, 'succeeded');
     const summary = job.summary ?? '';
     assert.match(summary, /> Wrote kiro\/IMPLEMENTATION\.md\nDone\.$/);
-    assert.doesNotMatch(summary, /\[kiro-worker\]/, 'the worker\'s own notes are not the agent\'s words');
+    assert.doesNotMatch(summary, /\[kiro-worker\]/, "the worker's own notes are not the agent's words");
   });
 
-  it('Kiro\'s exit code 3 fails the job with its own error, not a bare exit code', async function () {
+  it("Kiro's exit code 3 fails the job with its own error, not a bare exit code", async function () {
     const { job } = await run('fail');
     assert.equal(job.state, 'failed');
     assert.equal(job.exitCode, 3);

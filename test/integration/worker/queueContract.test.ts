@@ -68,7 +68,10 @@ for (const backend of backends) {
       return { branch, pr, req: jobRequest('alice', 'app', branch, pr.number, title) };
     }
     const head = async (branch: string) => gh.model.repo('alice', 'app')?.bare.resolve(`refs/heads/${branch}`);
-    const agentCommits = async (branch: string) => ((await gh.model.repo('alice', 'app')?.bare.log(`refs/heads/main..refs/heads/${branch}`)) ?? []).filter((l) => l.subject.startsWith('feat: '));
+    const agentCommits = async (branch: string) =>
+      ((await gh.model.repo('alice', 'app')?.bare.log(`refs/heads/main..refs/heads/${branch}`)) ?? []).filter((l) =>
+        l.subject.startsWith('feat: '),
+      );
     const ended = (id: string) => c.waitFor(id, FINAL, 30_000);
     const cancel = async (id: string) => (await (await c.request('POST', `/jobs/${id}/cancel`)).json()) as JobStatus;
     /** The whole log from `offset`, once the job has ended. */
@@ -94,13 +97,16 @@ for (const backend of backends) {
       assert.equal((await agentCommits(j.branch)).length, 1, 'one job, one commit');
     });
 
-    it('runs a job to its end: the agent\'s commit on the branch, and the job reports it, what changed and the summary', async function () {
+    it("runs a job to its end: the agent's commit on the branch, and the job reports it, what changed and the summary", async function () {
       const j = await newJob('Reported');
       const { jobId } = await c.submit(j.req);
       const done = await ended(jobId);
       assert.equal(done.state, 'succeeded', JSON.stringify(done.error));
       assert.equal(done.commitSha, await head(j.branch));
-      assert.deepEqual(done.changes?.files.map((f) => f.path), ['kiro/IMPLEMENTATION.md']);
+      assert.deepEqual(
+        done.changes?.files.map((f) => f.path),
+        ['kiro/IMPLEMENTATION.md'],
+      );
       assert.match(done.summary ?? '', /Done\./);
       assert.equal(done.attempts, 1);
       assert.ok(done.startedAt && done.finishedAt && Date.parse(done.finishedAt) >= Date.parse(done.startedAt));
@@ -120,7 +126,11 @@ for (const backend of backends) {
     });
 
     it('answers 404 for a job it does not know: status, log and cancel', async function () {
-      for (const [method, path] of [['GET', '/jobs/0b2f0c8e-0000-4000-8000-000000000000'], ['GET', '/jobs/0b2f0c8e-0000-4000-8000-000000000000/log'], ['POST', '/jobs/0b2f0c8e-0000-4000-8000-000000000000/cancel']] as const) {
+      for (const [method, path] of [
+        ['GET', '/jobs/0b2f0c8e-0000-4000-8000-000000000000'],
+        ['GET', '/jobs/0b2f0c8e-0000-4000-8000-000000000000/log'],
+        ['POST', '/jobs/0b2f0c8e-0000-4000-8000-000000000000/cancel'],
+      ] as const) {
         const res = await c.request(method, path);
         assert.equal(res.status, 404, `${method} ${path}`);
         assert.equal(((await res.json()) as { code: string }).code, 'NOT_FOUND');
@@ -154,9 +164,11 @@ for (const backend of backends) {
       const live = await logFrom(jobId);
       assert.ok(FINAL.includes((await c.job(jobId)).state), 'the live log ended with the job');
       const text = live.toString();
-      for (const line of ['fake-kiro', 'Reading TASK.md', 'Wrote kiro/IMPLEMENTATION.md', 'Done.']) assert.ok(text.includes(line), `${line} in ${JSON.stringify(text)}`);
+      for (const line of ['fake-kiro', 'Reading TASK.md', 'Wrote kiro/IMPLEMENTATION.md', 'Done.'])
+        assert.ok(text.includes(line), `${line} in ${JSON.stringify(text)}`);
       assert.deepEqual(await logFrom(jobId), live, 'a replay is the same bytes');
-      for (const offset of [1, Math.floor(live.length / 2), live.length - 1]) assert.deepEqual(await logFrom(jobId, offset), live.subarray(offset), `from byte ${offset}`);
+      for (const offset of [1, Math.floor(live.length / 2), live.length - 1])
+        assert.deepEqual(await logFrom(jobId, offset), live.subarray(offset), `from byte ${offset}`);
     });
 
     it('the event stream: a snapshot of unfinished jobs on connect, then each state change of a job to its end', async function () {
@@ -170,15 +182,26 @@ for (const backend of backends) {
       const reading = (async () => {
         try {
           for await (const e of readSse(res.body as AsyncIterable<Uint8Array>)) seen.push(JSON.parse(e.data) as WorkerEvent);
-        } catch { /* aborted */ }
+        } catch {
+          /* aborted */
+        }
       })();
       const jobStates = () => seen.flatMap((e) => (e.type === 'job' && e.job.jobId === jobId ? [e.job.state] : []));
-      await pollUntil(() => jobStates()[0] === 'running' && seen.some((e) => e.type === 'slots'), { timeoutMs: 10_000, what: `the snapshot (seen ${JSON.stringify(seen)})` });
+      await pollUntil(() => jobStates()[0] === 'running' && seen.some((e) => e.type === 'slots'), {
+        timeoutMs: 10_000,
+        what: `the snapshot (seen ${JSON.stringify(seen)})`,
+      });
       const slots = seen.find((e) => e.type === 'slots');
       assert.ok(slots?.type === 'slots' && slots.pool.running === 1 && slots.pool.capacity === 1, JSON.stringify(slots));
       await cancel(jobId);
-      await pollUntil(() => jobStates().at(-1) === 'cancelled', { timeoutMs: 10_000, what: `the cancelled event (states ${jobStates().join(',')})` });
-      await pollUntil(() => seen.some((e) => e.type === 'slots' && e.pool.running === 0), { timeoutMs: 10_000, what: 'the slot free again' });
+      await pollUntil(() => jobStates().at(-1) === 'cancelled', {
+        timeoutMs: 10_000,
+        what: `the cancelled event (states ${jobStates().join(',')})`,
+      });
+      await pollUntil(() => seen.some((e) => e.type === 'slots' && e.pool.running === 0), {
+        timeoutMs: 10_000,
+        what: 'the slot free again',
+      });
       ctl.abort();
       await reading;
     });

@@ -46,10 +46,13 @@ describe('GET /readyz (readiness)', function () {
       assert.equal((await readyz(w)).status, 200);
       // The worker runs in this process: without bwrap on its PATH, the next probe fails.
       process.env.PATH = '/nonexistent';
-      const down = await pollUntil(async () => {
-        const r = await readyz(w);
-        return r.status === 503 ? r : undefined;
-      }, { timeoutMs: 20_000, what: 'readiness to see bubblewrap gone' });
+      const down = await pollUntil(
+        async () => {
+          const r = await readyz(w);
+          return r.status === 503 ? r : undefined;
+        },
+        { timeoutMs: 20_000, what: 'readiness to see bubblewrap gone' },
+      );
       process.env.PATH = path;
       assert.equal(down.body.code, 'SANDBOX_UNAVAILABLE');
       assert.match(down.body.message ?? '', /bubblewrap \(bwrap\) is not installed/);
@@ -60,17 +63,28 @@ describe('GET /readyz (readiness)', function () {
     }
   });
 
-  it('the unit\'s ExecStartPost (deploy/wait-live.mjs) ends 0 once the worker is live, 1 when nothing answers in time', async () => {
+  it("the unit's ExecStartPost (deploy/wait-live.mjs) ends 0 once the worker is live, 1 when nothing answers in time", async () => {
     const w = await startWorker(workerEnv(s.gh, s.botToken, await tempDir()));
-    const waitLive = (port: number, seconds: string) => promisify(execFile)(process.execPath, [join(repoRoot, 'deploy', 'wait-live.mjs'), seconds], { env: { ...process.env, KIRO_WORKER_HOST: '0.0.0.0', KIRO_WORKER_PORT: String(port) } });
+    const waitLive = (port: number, seconds: string) =>
+      promisify(execFile)(process.execPath, [join(repoRoot, 'deploy', 'wait-live.mjs'), seconds], {
+        env: { ...process.env, KIRO_WORKER_HOST: '0.0.0.0', KIRO_WORKER_PORT: String(port) },
+      });
     try {
       await waitLive(Number(new URL(w.url).port), '10');
     } finally {
       await w.close();
     }
     // A port nobody listens on: taken and let go.
-    const free = await new Promise<number>((r) => { const srv = createServer().listen(0, '127.0.0.1', () => { const a = srv.address(); srv.close(() => r(typeof a === 'object' && a ? a.port : 0)); }); });
-    await assert.rejects(waitLive(free, '1'), (e: { code?: number; stderr?: string }) => e.code === 1 && /did not answer/.test(e.stderr ?? ''));
+    const free = await new Promise<number>((r) => {
+      const srv = createServer().listen(0, '127.0.0.1', () => {
+        const a = srv.address();
+        srv.close(() => r(typeof a === 'object' && a ? a.port : 0));
+      });
+    });
+    await assert.rejects(
+      waitLive(free, '1'),
+      (e: { code?: number; stderr?: string }) => e.code === 1 && /did not answer/.test(e.stderr ?? ''),
+    );
   });
 
   describe('a fleet host', () => {
@@ -90,10 +104,13 @@ describe('GET /readyz (readiness)', function () {
     it('503 QUEUE_UNAVAILABLE while its Redis is away, 200 once it is back', async () => {
       await pollUntil(async () => (await readyz(w)).status === 200, { what: 'the host ready on Redis' });
       await stopChild(redis.child, 3000);
-      const down = await pollUntil(async () => {
-        const r = await readyz(w);
-        return r.status === 503 ? r : undefined;
-      }, { timeoutMs: 15_000, what: 'readiness to see Redis gone' });
+      const down = await pollUntil(
+        async () => {
+          const r = await readyz(w);
+          return r.status === 503 ? r : undefined;
+        },
+        { timeoutMs: 15_000, what: 'readiness to see Redis gone' },
+      );
       assert.equal(down.body.code, 'QUEUE_UNAVAILABLE');
       redis = await startRedis(redisDir, redis.port);
       await pollUntil(async () => (await readyz(w)).status === 200, { timeoutMs: 20_000, what: 'ready again on Redis' });

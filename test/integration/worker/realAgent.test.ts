@@ -18,7 +18,9 @@ const run = promisify(execFile);
 
 /** The mounts over /etc/resolv.conf this process can see (none, unless the host made one). */
 function resolvMounts(): string[] {
-  return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.split(' ')[4] === '/etc/resolv.conf');
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .filter((l) => l.split(' ')[4] === '/etc/resolv.conf');
 }
 
 const FILE_NAME = 'hello.txt';
@@ -38,11 +40,39 @@ interface Expect {
 }
 
 const EXPECT: Record<RealAgent, Expect> = {
-  codex: { ran: (c) => `▸ $ ${c}`, version: /^codex-cli 0\.169\.0$/, userAgent: /^codex_exec\/0\.169\.0 /, wrote: (f) => `▸ $ printf '%s\\n' '${FILE_CONTENT}' > '${f}'`, failed: '✗ exit 2', configFile: '/home/agent/.codex/config.toml' },
-  claude: { ran: (c) => `▸ $ ${c}`, version: /^2\.1\.331 \(Claude Code\)$/, userAgent: /claude-cli\/2\.1\.331/, wrote: (f) => `▸ wrote ${f}`, failed: '✗ exit 2', configFile: null },
-  gemini: { ran: (c) => `▸ $ ${c}`, version: /^0\.61\.0$/, userAgent: /^GeminiCLI(-tui)?\/0\.61\.0\//, wrote: (f) => `▸ wrote ${f}`, failed: '· ran', configFile: '/home/agent/.gemini/settings.json' },
+  codex: {
+    ran: (c) => `▸ $ ${c}`,
+    version: /^codex-cli 0\.169\.0$/,
+    userAgent: /^codex_exec\/0\.169\.0 /,
+    wrote: (f) => `▸ $ printf '%s\\n' '${FILE_CONTENT}' > '${f}'`,
+    failed: '✗ exit 2',
+    configFile: '/home/agent/.codex/config.toml',
+  },
+  claude: {
+    ran: (c) => `▸ $ ${c}`,
+    version: /^2\.1\.331 \(Claude Code\)$/,
+    userAgent: /claude-cli\/2\.1\.331/,
+    wrote: (f) => `▸ wrote ${f}`,
+    failed: '✗ exit 2',
+    configFile: null,
+  },
+  gemini: {
+    ran: (c) => `▸ $ ${c}`,
+    version: /^0\.61\.0$/,
+    userAgent: /^GeminiCLI(-tui)?\/0\.61\.0\//,
+    wrote: (f) => `▸ wrote ${f}`,
+    failed: '· ran',
+    configFile: '/home/agent/.gemini/settings.json',
+  },
   // Plain text, kept as printed: its own lines, and what the failing command printed under it.
-  opencode: { ran: (c) => `$ ${c}`, version: /^1\.18\.33$/, userAgent: /opencode\/1\.18\.33/, wrote: (f) => `← Write ${f}`, failed: 'ls: cannot access \'no-such-file\': No such file or directory', configFile: '/home/agent/.config/opencode/opencode.json' },
+  opencode: {
+    ran: (c) => `$ ${c}`,
+    version: /^1\.18\.33$/,
+    userAgent: /opencode\/1\.18\.33/,
+    wrote: (f) => `← Write ${f}`,
+    failed: "ls: cannot access 'no-such-file': No such file or directory",
+    configFile: '/home/agent/.config/opencode/opencode.json',
+  },
 };
 
 for (const agent of ['codex', 'claude', 'gemini', 'opencode'] as const) {
@@ -56,23 +86,46 @@ for (const agent of ['codex', 'claude', 'gemini', 'opencode'] as const) {
       // A fresh machine installs the CLI from the npm registry; later runs find it in .cache/agents.
       this.timeout(600_000);
       assert.equal(process.getuid?.(), 0, 'this test makes network and mount namespaces with unshare: run it as root');
-      const { stdout: binPath } = await run('bash', ['scripts/agents/install.sh', agent], { cwd: repoRoot, timeout: 540_000, maxBuffer: 16 * 1024 * 1024 });
+      const { stdout: binPath } = await run('bash', ['scripts/agents/install.sh', agent], {
+        cwd: repoRoot,
+        timeout: 540_000,
+        maxBuffer: 16 * 1024 * 1024,
+      });
       const bin = binPath.trim().split('\n').pop() ?? '';
 
       resolvBefore = { content: readFileSync('/etc/resolv.conf', 'utf8'), mounts: resolvMounts() };
       const args: RealAgentRunArgs = {
-        agent, bin, fileName: FILE_NAME, fileContent: FILE_CONTENT, withoutTemplate: agent === 'codex', jobTimeoutMs: 90_000,
+        agent,
+        bin,
+        fileName: FILE_NAME,
+        fileContent: FILE_CONTENT,
+        withoutTemplate: agent === 'codex',
+        jobTimeoutMs: 90_000,
         outerNamespaces: { net: readlinkSync('/proc/self/ns/net'), mnt: readlinkSync('/proc/self/ns/mnt') },
       };
       // --kill-child and a PID namespace: if this test kills unshare, every process of the run dies with it.
-      const argv = ['--net', '--mount', '--pid', '--fork', '--mount-proc', '--kill-child', '--',
-        process.execPath, '--import', 'tsx', 'test/support/realAgentRun.ts', JSON.stringify(args)];
+      const argv = [
+        '--net',
+        '--mount',
+        '--pid',
+        '--fork',
+        '--mount-proc',
+        '--kill-child',
+        '--',
+        process.execPath,
+        '--import',
+        'tsx',
+        'test/support/realAgentRun.ts',
+        JSON.stringify(args),
+      ];
       let stdout: string;
       try {
         ({ stdout } = await run('unshare', argv, { cwd: repoRoot, timeout: 300_000, killSignal: 'SIGKILL', maxBuffer: 64 * 1024 * 1024 }));
       } catch (e) {
         const err = e as Error & { stdout?: string; stderr?: string };
-        throw new Error(`realAgentRun failed: ${err.message}\nstderr:\n${err.stderr ?? ''}\nstdout:\n${(err.stdout ?? '').slice(-4000)}`, { cause: e });
+        throw new Error(`realAgentRun failed: ${err.message}\nstderr:\n${err.stderr ?? ''}\nstdout:\n${(err.stdout ?? '').slice(-4000)}`, {
+          cause: e,
+        });
       }
       report = JSON.parse(stdout.trim().split('\n').pop() ?? '') as RunReport;
     });
@@ -87,7 +140,7 @@ for (const agent of ['codex', 'claude', 'gemini', 'opencode'] as const) {
       assert.match(r().health.version ?? '', expect.version);
     });
 
-    it('the job succeeds, the file the agent wrote is on the PR branch, and the summary is the model\'s final message', function () {
+    it("the job succeeds, the file the agent wrote is on the PR branch, and the summary is the model's final message", function () {
       assert.equal(r().job.state, 'succeeded', explain());
       assert.equal(r().job.exitCode, 0);
       assert.match(r().job.commitSha ?? '', /^[0-9a-f]{40}$/);
@@ -100,25 +153,43 @@ for (const agent of ['codex', 'claude', 'gemini', 'opencode'] as const) {
     it('the PR comment after the push quotes the summary', function () {
       const comment = r().comment ?? '';
       assert.match(comment, /^### Kiro pushed its changes/);
-      assert.ok(comment.includes(finalMessage(TASK).split('\n').map((l) => `> ${l}`).join('\n')), comment);
+      assert.ok(
+        comment.includes(
+          finalMessage(TASK)
+            .split('\n')
+            .map((l) => `> ${l}`)
+            .join('\n'),
+        ),
+        comment,
+      );
     });
 
-    it('every turn came from the scripted model on loopback, in order, with the key from the service\'s environment', function () {
+    it("every turn came from the scripted model on loopback, in order, with the key from the service's environment", function () {
       const requests = r().modelRequests;
-      assert.deepEqual(requests.filter((q) => q.status !== 200).map((q) => `${q.method} ${q.path} ${q.status}`), [], 'no request the server did not know (404) or refused');
-      assert.ok(requests.every((q) => q.authorized), 'every request carried the key');
-      assert.deepEqual(requests.filter((q) => q.step !== undefined).map((q) => q.step), [0, 1, 2, 3]);
+      assert.deepEqual(
+        requests.filter((q) => q.status !== 200).map((q) => `${q.method} ${q.path} ${q.status}`),
+        [],
+        'no request the server did not know (404) or refused',
+      );
+      assert.ok(
+        requests.every((q) => q.authorized),
+        'every request carried the key',
+      );
+      assert.deepEqual(
+        requests.filter((q) => q.step !== undefined).map((q) => q.step),
+        [0, 1, 2, 3],
+      );
       assert.match(requests[0]?.userAgent ?? '', expect.userAgent);
     });
 
-    it('its commands ran inside the sandbox: in the job\'s tree, with HOME the private /home/agent holding the template', function () {
+    it("its commands ran inside the sandbox: in the job's tree, with HOME the private /home/agent holding the template", function () {
       const firstResult = r().modelRequests.find((q) => q.step === 1)?.toolOutput ?? '';
-      assert.match(firstResult, /# Create hello\.txt/, 'TASK.md of the job\'s branch came back to the model');
+      assert.match(firstResult, /# Create hello\.txt/, "TASK.md of the job's branch came back to the model");
       assert.match(firstResult, /HOME=\/home\/agent/);
       if (expect.configFile) assert.ok(firstResult.includes(expect.configFile), firstResult);
     });
 
-    it('the terminal shows readable progress: each command and how it ended, the file written, the agent\'s message; no raw events', function () {
+    it("the terminal shows readable progress: each command and how it ended, the file written, the agent's message; no raw events", function () {
       const log = lines().map((l) => l.trim());
       const at = (line: string) => {
         const i = log.findIndex((l) => l.startsWith(line));
@@ -132,11 +203,17 @@ for (const agent of ['codex', 'claude', 'gemini', 'opencode'] as const) {
       const said = at(finalMessage(TASK).split('\n')[0] ?? '');
       assert.ok(read < failing && failing < wrote && wrote < said, 'in the order it happened');
       assert.ok(at('[kiro-worker] job succeeded') > said);
-      assert.deepEqual(log.filter((l) => l.startsWith('{"type"') || l.startsWith('{"item"')), []);
+      assert.deepEqual(
+        log.filter((l) => l.startsWith('{"type"') || l.startsWith('{"item"')),
+        [],
+      );
     });
 
     it('nothing looked up a name: the CLI stayed on loopback (no telemetry, no update check)', function () {
-      assert.deepEqual(r().dnsNames.filter((n) => n !== 'localhost'), []);
+      assert.deepEqual(
+        r().dnsNames.filter((n) => n !== 'localhost'),
+        [],
+      );
     });
 
     if (agent === 'codex') {
@@ -151,7 +228,7 @@ for (const agent of ['codex', 'claude', 'gemini', 'opencode'] as const) {
       });
     }
 
-    it('the host\'s /etc/resolv.conf was never touched (the bind mount lived only in the run\'s namespace)', function () {
+    it("the host's /etc/resolv.conf was never touched (the bind mount lived only in the run's namespace)", function () {
       assert.equal(readFileSync('/etc/resolv.conf', 'utf8'), resolvBefore.content);
       assert.deepEqual(resolvMounts(), resolvBefore.mounts);
     });

@@ -48,13 +48,19 @@ describe('redaction: a hostile agent on the real worker and sandbox', function (
     const template = await mkdtemp('/var/tmp/kiro-redaction-home-');
     dirs.push(stateDir, template);
     await mkdir(join(template, '.config', 'agent'), { recursive: true });
-    await writeFile(join(template, '.config', 'agent', 'credentials.json'), `${JSON.stringify({ refresh_token: HOME_LOGIN, token_type: 'Bearer' }, null, 2)}\n`);
-    const w = await startWorker(workerEnv(gh, bot.token, stateDir, {
-      KIRO_AGENT: 'kiro', // the preset's key variable: KIRO_API_KEY
-      KIRO_AGENT_HOME_TEMPLATE: template,
-      KIRO_AGENT_ENV_ALLOW: 'FAKE_KIRO_SCENARIO,FAKE_KIRO_STEP_MS,MY_SERVICE_TOKEN',
-      KIRO_AGENT_READ_PATHS: repoRoot,
-    }), { agentEnv: { KIRO_API_KEY: AGENT_KEY, MY_SERVICE_TOKEN: OTHER_TOKEN, FAKE_KIRO_STEP_MS: '20' } });
+    await writeFile(
+      join(template, '.config', 'agent', 'credentials.json'),
+      `${JSON.stringify({ refresh_token: HOME_LOGIN, token_type: 'Bearer' }, null, 2)}\n`,
+    );
+    const w = await startWorker(
+      workerEnv(gh, bot.token, stateDir, {
+        KIRO_AGENT: 'kiro', // the preset's key variable: KIRO_API_KEY
+        KIRO_AGENT_HOME_TEMPLATE: template,
+        KIRO_AGENT_ENV_ALLOW: 'FAKE_KIRO_SCENARIO,FAKE_KIRO_STEP_MS,MY_SERVICE_TOKEN',
+        KIRO_AGENT_READ_PATHS: repoRoot,
+      }),
+      { agentEnv: { KIRO_API_KEY: AGENT_KEY, MY_SERVICE_TOKEN: OTHER_TOKEN, FAKE_KIRO_STEP_MS: '20' } },
+    );
     try {
       const health = (await (await new WorkerClient(w.url).request('GET', '/health')).json()) as { sandbox?: { enabled: boolean } };
       assert.equal(health.sandbox?.enabled, true, 'the agent runs in the real sandbox');
@@ -64,11 +70,13 @@ describe('redaction: a hostile agent on the real worker and sandbox', function (
       const accepted = await c.submit(jobRequest('alice', 'app', branch, pr.number, 'Leak'));
       const job = await c.waitFor(accepted.jobId, ['succeeded', 'failed', 'no-changes', 'timed-out'], 45_000);
       assert.equal(job.state, 'succeeded', JSON.stringify(job.error));
-      const comment = await pollUntil(() => gh.model.repo('alice', 'app')?.comments.find((x) => x.issueNumber === pr.number), { what: 'the PR comment' });
+      const comment = await pollUntil(() => gh.model.repo('alice', 'app')?.comments.find((x) => x.issueNumber === pr.number), {
+        what: 'the PR comment',
+      });
 
       const file = readFileSync(join(stateDir, 'logs', `${accepted.jobId}.log`), 'utf8');
       const served = await (await c.request('GET', `/jobs/${accepted.jobId}/log`)).text();
-      assert.equal(served, file, 'GET /jobs/:id/log serves the file\'s bytes');
+      assert.equal(served, file, "GET /jobs/:id/log serves the file's bytes");
       // The agent did print them (its environment, its HOME's file): only [redacted] stands where they were.
       assert.match(file, /KIRO_API_KEY=\[redacted\]/);
       assert.match(file, /MY_SERVICE_TOKEN=\[redacted\]/);
@@ -76,7 +84,11 @@ describe('redaction: a hostile agent on the real worker and sandbox', function (
       assert.match(file, /"refresh_token": "\[redacted\]"/);
       assert.match(file, /\[redacted\]\r\n\$ cat ~\/.config\/agent\/credentials.json/, 'the private key');
       const places: Record<string, string> = {
-        'the log file': file, 'GET /jobs/:id/log': served, outputTail: job.outputTail.join('\n'), summary: job.summary ?? '', 'the PR comment': comment.body,
+        'the log file': file,
+        'GET /jobs/:id/log': served,
+        outputTail: job.outputTail.join('\n'),
+        summary: job.summary ?? '',
+        'the PR comment': comment.body,
       };
       for (const [where, text] of Object.entries(places)) {
         for (const secret of SECRETS) assert.ok(!text.includes(secret), `${secret} is in ${where}`);

@@ -32,13 +32,17 @@ class RawEvents {
   private constructor(private readonly req: ClientRequest) {}
   static open(c: WorkerClient): Promise<RawEvents> {
     return new Promise((resolve, reject) => {
-      const req = httpGet(`${c.url}/events`, { agent: false, headers: { accept: 'text/event-stream', authorization: `Bearer ${c.token ?? ''}` } }, (res) => {
-        const s = new RawEvents(req);
-        void (async () => {
-          for await (const e of readSse(res)) s.data.push(e.data);
-        })().catch(() => undefined);
-        resolve(s);
-      });
+      const req = httpGet(
+        `${c.url}/events`,
+        { agent: false, headers: { accept: 'text/event-stream', authorization: `Bearer ${c.token ?? ''}` } },
+        (res) => {
+          const s = new RawEvents(req);
+          void (async () => {
+            for await (const e of readSse(res)) s.data.push(e.data);
+          })().catch(() => undefined);
+          resolve(s);
+        },
+      );
       req.on('error', reject);
     });
   }
@@ -78,9 +82,17 @@ describe('a fleet host reads Redis as input, not truth (hostile jobs, records an
     // Where stateDir/sandbox/<id> points for the id ../../x: the sandbox's recursive delete, without the checks.
     await mkdir(join(root, 'x', 'home'), { recursive: true });
     await writeFile(join(root, 'x', 'canary'), 'keep me');
-    w = await startWorker(workerEnv(gh, bot.token, state, { KIRO_REDIS_URL: redis.url, KIRO_WORKER_ID: 'hostile-a', KIRO_WORKER_SLOTS: '1', FAKE_KIRO_STEP_MS: '60' }), {
-      logStream: { write: (line: string) => void logs.push(line) },
-    });
+    w = await startWorker(
+      workerEnv(gh, bot.token, state, {
+        KIRO_REDIS_URL: redis.url,
+        KIRO_WORKER_ID: 'hostile-a',
+        KIRO_WORKER_SLOTS: '1',
+        FAKE_KIRO_STEP_MS: '60',
+      }),
+      {
+        logStream: { write: (line: string) => void logs.push(line) },
+      },
+    );
     c = new WorkerClient(w.url);
     raw = new Redis(redis.url, { maxRetriesPerRequest: null }).on('error', () => undefined);
     // BullMQ leaves a connection it was given open at close: closed with the rest below.
@@ -114,10 +126,13 @@ describe('a fleet host reads Redis as input, not truth (hostile jobs, records an
     if (record !== undefined) await raw.set(keys.job(jobId), record);
     await queue.add('job', { request, createdAt: new Date().toISOString() }, { jobId, attempts: 5 });
     // Completed or failed: either way BullMQ is done with it.
-    const state = await pollUntil(async () => {
-      const s = await queue.getJobState(jobId);
-      return s === 'completed' || s === 'failed' ? s : undefined;
-    }, { timeoutMs: 30_000, what: `BullMQ to finish ${jobId}` });
+    const state = await pollUntil(
+      async () => {
+        const s = await queue.getJobState(jobId);
+        return s === 'completed' || s === 'failed' ? s : undefined;
+      },
+      { timeoutMs: 30_000, what: `BullMQ to finish ${jobId}` },
+    );
     // Read once it is done (a job read before would carry no failure yet).
     const j = await queue.getJob(jobId);
     return { state, reason: j?.failedReason ?? '', value: j?.returnvalue as unknown };
@@ -132,14 +147,20 @@ describe('a fleet host reads Redis as input, not truth (hostile jobs, records an
   }
 
   /** The job's status once the host has written its end (GET answers 404 while its record is not a valid one). */
-  const ended = (id: string) => pollUntil(async () => {
-    const res = await c.request('GET', `/jobs/${id}`);
-    const s = res.ok ? ((await res.json()) as JobStatus) : undefined;
-    return s && FINAL.includes(s.state) ? s : undefined;
-  }, { timeoutMs: 30_000, what: `job ${id} to end` });
+  const ended = (id: string) =>
+    pollUntil(
+      async () => {
+        const res = await c.request('GET', `/jobs/${id}`);
+        const s = res.ok ? ((await res.json()) as JobStatus) : undefined;
+        return s && FINAL.includes(s.state) ? s : undefined;
+      },
+      { timeoutMs: 30_000, what: `job ${id} to end` },
+    );
 
-  const audited = async (jobId?: string) => (await raw.xrange(AUDIT_STREAM, '-', '+')).map(([, f]) => JSON.parse(f[1] ?? '{}') as { code?: string; jobId?: string; caller?: string })
-    .filter((r) => r.code === 'INVALID_RECORD' && (jobId === undefined || r.jobId === jobId));
+  const audited = async (jobId?: string) =>
+    (await raw.xrange(AUDIT_STREAM, '-', '+'))
+      .map(([, f]) => JSON.parse(f[1] ?? '{}') as { code?: string; jobId?: string; caller?: string })
+      .filter((r) => r.code === 'INVALID_RECORD' && (jobId === undefined || r.jobId === jobId));
 
   it('a BullMQ job whose id is a path (../../x) is failed unrun: the folder it points at outside the state folder survives, no record is made for it, it is audited', async function () {
     const j = await newPr('Path id');
@@ -153,7 +174,10 @@ describe('a fleet host reads Redis as input, not truth (hostile jobs, records an
     assert.equal(await head('alice', 'app', j.branch), before, 'nothing pushed');
     assert.ok(!existsSync(join(state, 'sandbox', 'x')), 'nor a sandbox inside the state folder');
     assert.equal((await audited()).length, auditsBefore + 1, 'audited once (with no job id: it is not one)');
-    assert.ok(logs.some((l) => l.includes('INVALID_RECORD') && l.includes('../../x')), 'logged');
+    assert.ok(
+      logs.some((l) => l.includes('INVALID_RECORD') && l.includes('../../x')),
+      'logged',
+    );
   });
 
   it('a queued job (and its record) for the owner ../../escape is failed unrun: no mirror or worktree made outside the state folder, the record not served', async function () {
@@ -201,7 +225,10 @@ describe('a fleet host reads Redis as input, not truth (hostile jobs, records an
     // The open jobs' snapshot (which lists this id) still answers, without it.
     const events = await RawEvents.open(c);
     try {
-      await pollUntil(() => events.data.some((d) => d.includes('"type":"slots"')), { timeoutMs: 20_000, what: 'the event stream\'s snapshot' });
+      await pollUntil(() => events.data.some((d) => d.includes('"type":"slots"')), {
+        timeoutMs: 20_000,
+        what: "the event stream's snapshot",
+      });
       assert.ok(!events.data.some((d) => d.includes(jobId)), 'the garbage job is not in the snapshot');
     } finally {
       events.close();
@@ -216,7 +243,7 @@ describe('a fleet host reads Redis as input, not truth (hostile jobs, records an
   it('malformed pub/sub messages are dropped (and logged), never relayed to event-stream clients; a well-formed one after them is', async function () {
     const events = await RawEvents.open(c);
     try {
-      await pollUntil(() => events.data.length > 0, { timeoutMs: 20_000, what: 'the event stream\'s snapshot' });
+      await pollUntil(() => events.data.length > 0, { timeoutMs: 20_000, what: "the event stream's snapshot" });
       const good = newJob(jobIdFor('marker'), 'marker', jobRequest('alice', 'app', 'marker', 1, 'Marker'));
       const status = toStatus(good, 0);
       const [twoFields, ownerId, branchId] = [jobIdFor('two-fields'), jobIdFor('owner'), jobIdFor('branch')];
@@ -234,20 +261,27 @@ describe('a fleet host reads Redis as input, not truth (hostile jobs, records an
           JSON.stringify({ type: 'job', job: { ...status, jobId: '../../x' } }),
           JSON.stringify({ type: 'job', job: { ...status, jobId: ownerId, owner: '../etc' } }),
           JSON.stringify({ type: 'job', job: { ...status, jobId: branchId, branch: 'a..b', state: 'succeeded' } }),
-        ]) await publisher.publish(channels.events, m);
+        ])
+          await publisher.publish(channels.events, m);
         for (const m of ['../../x', 'garbage', '']) await publisher.publish(channels.cancel, m);
         // In order on one connection: once this one is through, the ones before it were handled.
         await publisher.publish(channels.events, JSON.stringify({ type: 'job', job: status }));
       } finally {
         publisher.disconnect();
       }
-      await pollUntil(() => events.data.some((d) => d.includes(good.id)), { timeoutMs: 20_000, what: 'the well-formed event to be relayed' });
+      await pollUntil(() => events.data.some((d) => d.includes(good.id)), {
+        timeoutMs: 20_000,
+        what: 'the well-formed event to be relayed',
+      });
       const relayed = events.data.filter((d) => d.includes('"type":"job"'));
       for (const d of relayed) {
         assert.ok(!hostileIds.some((id) => d.includes(id)), `a malformed event reached a client: ${d.slice(0, 200)}`);
         assert.ok(!d.includes('../'), `a hostile name reached a client: ${d.slice(0, 200)}`);
       }
-      await pollUntil(() => logs.some((l) => l.includes('dropped a malformed event message')), { timeoutMs: 20_000, what: 'the drop to be logged' });
+      await pollUntil(() => logs.some((l) => l.includes('dropped a malformed event message')), {
+        timeoutMs: 20_000,
+        what: 'the drop to be logged',
+      });
       assert.ok(logs.some((l) => l.includes('dropped a malformed cancel message')));
     } finally {
       events.close();

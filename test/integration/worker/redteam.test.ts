@@ -30,7 +30,8 @@ describe('red team: identity and authorization', function () {
   }
   const session = (login: string) => sessionAt(w.url, login);
   const pr = (b: string, extra = '\n[scenario: no-change]') => makeTaskPr(gh, 'alice', 'app', b, b, extra);
-  const submit = async (c: WorkerClient, b: string, number: number, over: Record<string, unknown> = {}) => c.request('POST', '/generate-code', { ...jobRequest('alice', 'app', b, number, b), ...over });
+  const submit = async (c: WorkerClient, b: string, number: number, over: Record<string, unknown> = {}) =>
+    c.request('POST', '/generate-code', { ...jobRequest('alice', 'app', b, number, b), ...over });
   const go = async (jobId: string) => {
     const job = w.queue.jobs.get(jobId)!;
     await writeFile(join(w.queue.workspaces.slotDir(job.slotId ?? 0, 'alice', 'app'), 'GO'), '');
@@ -65,9 +66,15 @@ describe('red team: identity and authorization', function () {
     gh.grant('alice', 'app', 'bob', 'READ');
     gh.grant('alice', 'app', 'dave', 'WRITE');
     gh.grant('alice', 'app', 'erin', 'WRITE');
-    w = await startWorker(workerEnv(gh, bot.token, await tempDir(), {
-      KIRO_AUTH: 'github', KIRO_SESSION_SECRET: SECRET, KIRO_BRANCH_PREFIX: 'kiro/', KIRO_USER_MAX_ACTIVE: '3',
-    }), { logStream: { write: (line: string) => void logLines.push(line) } });
+    w = await startWorker(
+      workerEnv(gh, bot.token, await tempDir(), {
+        KIRO_AUTH: 'github',
+        KIRO_SESSION_SECRET: SECRET,
+        KIRO_BRANCH_PREFIX: 'kiro/',
+        KIRO_USER_MAX_ACTIVE: '3',
+      }),
+      { logStream: { write: (line: string) => void logLines.push(line) } },
+    );
   });
 
   after(async () => {
@@ -88,7 +95,11 @@ describe('red team: identity and authorization', function () {
     repo.pulls.find((x) => x.number === p.number)!.base = 'release';
     await go(jobId);
     const done = await alice.waitFor(jobId, ['failed', 'succeeded', 'no-changes']);
-    assert.equal(await repo.bare.resolve(`refs/heads/${b}`), head, `pushed onto a PR that now targets release (job ${done.state}, ${JSON.stringify(done.error)})`);
+    assert.equal(
+      await repo.bare.resolve(`refs/heads/${b}`),
+      head,
+      `pushed onto a PR that now targets release (job ${done.state}, ${JSON.stringify(done.error)})`,
+    );
     assert.equal(done.error?.code, 'PR_CHANGED');
   });
 
@@ -113,14 +124,30 @@ describe('red team: identity and authorization', function () {
   });
 
   it('KIRO_TRUST_PROXY=1 takes the address the balancer appended, not the left-most X-Forwarded-For the client wrote: one client gets one bucket and cannot forge its audited address', async function () {
-    const lb = await startWorker(workerEnv(gh, users['carol']!.token, await tempDir(), { KIRO_AUTH: 'github', KIRO_SESSION_SECRET: SECRET, KIRO_RATE_LIMIT_PER_MIN: '20', KIRO_TRUST_PROXY: '1' }));
+    const lb = await startWorker(
+      workerEnv(gh, users['carol']!.token, await tempDir(), {
+        KIRO_AUTH: 'github',
+        KIRO_SESSION_SECRET: SECRET,
+        KIRO_RATE_LIMIT_PER_MIN: '20',
+        KIRO_TRUST_PROXY: '1',
+      }),
+    );
     try {
       const anon = new WorkerClient(lb.url, null);
       // The one real client is 203.0.113.7: the balancer appends it; the client prepends what it likes.
-      const statuses = await Promise.all(Array.from({ length: 60 }, (_, i) => anon.request('POST', '/auth/github', { token: `ghp_guess_${i}` }, { 'x-forwarded-for': `10.9.${i}.1, 203.0.113.7` }).then((r) => r.status)));
+      const statuses = await Promise.all(
+        Array.from({ length: 60 }, (_, i) =>
+          anon
+            .request('POST', '/auth/github', { token: `ghp_guess_${i}` }, { 'x-forwarded-for': `10.9.${i}.1, 203.0.113.7` })
+            .then((r) => r.status),
+        ),
+      );
       const audit = (await (await new WorkerClient(lb.url, WORKER_TOKEN).request('GET', '/audit')).json()) as { records: AuditRecord[] };
       const ips = new Set(audit.records.map((r) => r.ip));
-      assert.ok(statuses.includes(429), `60 guesses from one client in a minute with a limit of 20: ${statuses.filter((s) => s === 429).length} limited; audited addresses: ${[...ips].slice(0, 3).join(', ')}…`);
+      assert.ok(
+        statuses.includes(429),
+        `60 guesses from one client in a minute with a limit of 20: ${statuses.filter((s) => s === 429).length} limited; audited addresses: ${[...ips].slice(0, 3).join(', ')}…`,
+      );
       assert.ok(!ips.has('10.9.0.1'), 'the audit names an address the client made up');
     } finally {
       await lb.close();
@@ -131,16 +158,23 @@ describe('red team: identity and authorization', function () {
     const carol = await session('carol');
     gh.clearLog();
     const n = 40;
-    const statuses = await Promise.all(Array.from({ length: n }, (_, i) => carol.request('POST', '/generate-code', jobRequest(`ghost${i}`, `repo${i}`, 'kiro/x', 1, 'x')).then((r) => r.status)));
+    const statuses = await Promise.all(
+      Array.from({ length: n }, (_, i) =>
+        carol.request('POST', '/generate-code', jobRequest(`ghost${i}`, `repo${i}`, 'kiro/x', 1, 'x')).then((r) => r.status),
+      ),
+    );
     // Refused (403) while the budget lasts, then told to wait (429): never a question to GitHub for each.
     assert.ok(statuses.every((s) => s === 403 || s === 429) && statuses.includes(429), String(statuses));
     const spent = gh.count((r) => r.kind === 'rest' && r.user === 'kiro-bot');
-    assert.ok(spent <= 5, `${n} refused submits cost ${spent} requests on the worker's credential (its 5,000/h budget is everyone's pushes and comments)`);
+    assert.ok(
+      spent <= 5,
+      `${n} refused submits cost ${spent} requests on the worker's credential (its 5,000/h budget is everyone's pushes and comments)`,
+    );
   });
 
   // ---- attacks the worker resisted ----
 
-  it('Last-Event-ID replay (feed.since) is filtered per caller: carol resuming after alice\'s job events does not get them', async function () {
+  it("Last-Event-ID replay (feed.since) is filtered per caller: carol resuming after alice's job events does not get them", async function () {
     const [alice, carol] = await Promise.all([session('alice'), session('carol')]);
     const first = await readEvents(carol, '');
     const ids = [...first.matchAll(/^id: (\d+)$/gm)].map((m) => m[1]!);
@@ -149,7 +183,10 @@ describe('red team: identity and authorization', function () {
     const p = await pr(b);
     const { jobId } = (await (await submit(alice, b, p.number)).json()) as { jobId: string };
     await alice.waitFor(jobId, ['no-changes', 'succeeded', 'failed']);
-    assert.ok(w.app.eventFeed.since(Number(ids.at(-1)))!.some((e) => e.jobId === jobId), 'the replay buffer holds alice\'s events');
+    assert.ok(
+      w.app.eventFeed.since(Number(ids.at(-1)))!.some((e) => e.jobId === jobId),
+      "the replay buffer holds alice's events",
+    );
     for (const q of ['', `?jobs=${jobId}`]) {
       const replayed = await readEvents(carol, q, { 'last-event-id': ids.at(-1)! }, new RegExp(`${jobId}[\\s\\S]*no-changes`));
       assert.doesNotMatch(replayed, new RegExp(jobId), `carol's replay${q}`);
@@ -159,7 +196,7 @@ describe('red team: identity and authorization', function () {
     assert.match(bobs, new RegExp(jobId), 'a reader does get the replay');
   });
 
-  it('idempotency-key reuse: bob (read) replaying alice\'s exact request is refused before the key is looked up; the requestedBy of a case-twisted login is the session\'s', async function () {
+  it("idempotency-key reuse: bob (read) replaying alice's exact request is refused before the key is looked up; the requestedBy of a case-twisted login is the session's", async function () {
     const [alice, bob] = await Promise.all([session('alice'), session('bob')]);
     const b = branch('idem');
     const p = await pr(b);
@@ -173,21 +210,37 @@ describe('red team: identity and authorization', function () {
     assert.equal(upper.status, 403, 'another case of owner/repo asks the same question');
     const b2 = branch('idem2');
     const p2 = await pr(b2);
-    const twisted = await alice.request('POST', '/generate-code', { ...jobRequest('alice', 'app', b2, p2.number, b2), requestedBy: 'ALICE' });
+    const twisted = await alice.request('POST', '/generate-code', {
+      ...jobRequest('alice', 'app', b2, p2.number, b2),
+      requestedBy: 'ALICE',
+    });
     assert.equal(twisted.status, 202);
-    assert.equal((await alice.job(((await twisted.json()) as { jobId: string }).jobId)).requestedBy, 'alice', 'the verified login, not the body\'s spelling');
+    assert.equal(
+      (await alice.job(((await twisted.json()) as { jobId: string }).jobId)).requestedBy,
+      'alice',
+      "the verified login, not the body's spelling",
+    );
   });
 
-  it('one user\'s concurrent submits do not race past KIRO_USER_MAX_ACTIVE on one host', async function () {
+  it("one user's concurrent submits do not race past KIRO_USER_MAX_ACTIVE on one host", async function () {
     const erin = await session('erin');
-    const prs = await Promise.all(Array.from({ length: 10 }, async () => { const b = branch('race'); return { b, p: await pr(b, '\n[scenario: hang]') }; }));
-    const results = await Promise.all(prs.map(({ b, p }) => submit(erin, b, p.number).then(async (r) => ({ status: r.status, body: (await r.json()) as { jobId?: string } }))));
+    const prs = await Promise.all(
+      Array.from({ length: 10 }, async () => {
+        const b = branch('race');
+        return { b, p: await pr(b, '\n[scenario: hang]') };
+      }),
+    );
+    const results = await Promise.all(
+      prs.map(({ b, p }) =>
+        submit(erin, b, p.number).then(async (r) => ({ status: r.status, body: (await r.json()) as { jobId?: string } })),
+      ),
+    );
     const accepted = results.filter((r) => r.status === 202);
     assert.ok(accepted.length <= 3, `${accepted.length} accepted with a limit of 3`);
     for (const r of accepted) await erin.request('POST', `/jobs/${r.body.jobId}/cancel`);
   });
 
-  it('a user\'s GitHub token does not reach a log line on a validation error or a failed GitHub call', async function () {
+  it("a user's GitHub token does not reach a log line on a validation error or a failed GitHub call", async function () {
     const anon = new WorkerClient(w.url, null);
     const secret = users['alice']!.token;
     await anon.request('POST', '/auth/github', { token: secret, extra: 1 });
@@ -205,25 +258,57 @@ describe('red team: identity and authorization', function () {
     const open = await startWorker({ ...workerEnv(gh, '', await tempDir(), {}), KIRO_WORKER_TOKEN: '', KIRO_GITHUB_TOKEN: '' });
     try {
       const port = Number(new URL(open.url).port);
-      const get = (host: string | string[]) => new Promise<number>((resolve, reject) => {
-        const options: RequestOptions = { host: '127.0.0.1', port, path: '/health', method: 'GET', setHost: false, headers: Array.isArray(host) ? host.flatMap((h) => ['Host', h]) : { host } };
-        const req = httpRequest(options, (res) => { res.resume(); resolve(res.statusCode ?? 0); });
-        req.on('error', reject);
-        req.end();
-      });
+      const get = (host: string | string[]) =>
+        new Promise<number>((resolve, reject) => {
+          const options: RequestOptions = {
+            host: '127.0.0.1',
+            port,
+            path: '/health',
+            method: 'GET',
+            setHost: false,
+            headers: Array.isArray(host) ? host.flatMap((h) => ['Host', h]) : { host },
+          };
+          const req = httpRequest(options, (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          });
+          req.on('error', reject);
+          req.end();
+        });
       for (const ok of [`127.0.0.1:${port}`, `LOCALHOST:${port}`, `[::1]:${port}`]) assert.equal(await get(ok), 200, ok);
-      for (const bad of ['127.0.0.1', `evil.example:${port}`, `127.0.0.1.:${port}`, `localhost.:${port}`, `[::ffff:127.0.0.1]:${port}`, `127.1:${port}`, `0x7f000001:${port}`, `localhost:${port}@evil.example`, `localhost:0${port}`]) {
+      for (const bad of [
+        '127.0.0.1',
+        `evil.example:${port}`,
+        `127.0.0.1.:${port}`,
+        `localhost.:${port}`,
+        `[::ffff:127.0.0.1]:${port}`,
+        `127.1:${port}`,
+        `0x7f000001:${port}`,
+        `localhost:${port}@evil.example`,
+        `localhost:0${port}`,
+      ]) {
         assert.notEqual(await get(bad), 200, bad);
       }
-      const raw = (text: string) => new Promise<string>((resolve, reject) => {
-        const sock = connect(port, '127.0.0.1', () => sock.end(text));
-        let got = '';
-        sock.on('data', (d) => { got += d.toString(); });
-        sock.on('close', () => resolve(got.split('\r\n')[0] ?? ''));
-        sock.on('error', reject);
-      });
-      assert.doesNotMatch(await raw(`GET /health HTTP/1.1\r\nHost: evil.example:${port}\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`), / 200 /, 'two Host headers');
-      assert.doesNotMatch(await raw(`GET http://127.0.0.1:${port}/health HTTP/1.1\r\nHost: evil.example:${port}\r\nConnection: close\r\n\r\n`), / 200 /, 'an absolute URI with another Host');
+      const raw = (text: string) =>
+        new Promise<string>((resolve, reject) => {
+          const sock = connect(port, '127.0.0.1', () => sock.end(text));
+          let got = '';
+          sock.on('data', (d) => {
+            got += d.toString();
+          });
+          sock.on('close', () => resolve(got.split('\r\n')[0] ?? ''));
+          sock.on('error', reject);
+        });
+      assert.doesNotMatch(
+        await raw(`GET /health HTTP/1.1\r\nHost: evil.example:${port}\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`),
+        / 200 /,
+        'two Host headers',
+      );
+      assert.doesNotMatch(
+        await raw(`GET http://127.0.0.1:${port}/health HTTP/1.1\r\nHost: evil.example:${port}\r\nConnection: close\r\n\r\n`),
+        / 200 /,
+        'an absolute URI with another Host',
+      );
       assert.doesNotMatch(await raw(`GET /health HTTP/1.0\r\n\r\n`), / 200 /, 'HTTP/1.0 without Host');
     } finally {
       await open.close();
@@ -234,8 +319,14 @@ describe('red team: identity and authorization', function () {
     const now = Math.floor(Date.now() / 1000);
     const { SignJWT } = await import('../../support/jwt.js');
     const bad = [
-      await new SignJWT({ sub: 'alice' }, WORKER_TOKEN.padEnd(32, 'x')).issuer('kiro-delegate-worker').expires(now + 600).sign(),
-      await new SignJWT({ sub: '' }, SECRET).issuer('kiro-delegate-worker').expires(now + 600).sign(),
+      await new SignJWT({ sub: 'alice' }, WORKER_TOKEN.padEnd(32, 'x'))
+        .issuer('kiro-delegate-worker')
+        .expires(now + 600)
+        .sign(),
+      await new SignJWT({ sub: '' }, SECRET)
+        .issuer('kiro-delegate-worker')
+        .expires(now + 600)
+        .sign(),
       `Basic ${Buffer.from(`x:${WORKER_TOKEN}`).toString('base64')}`,
     ];
     for (const t of bad) assert.equal((await new WorkerClient(w.url, t).request('GET', '/health')).status, 401);

@@ -31,14 +31,31 @@ describe('a job run again after an interrupted push', function () {
     if (pushed) {
       // What the first run had pushed before its host went away.
       const head = await repo.bare.resolve(`refs/heads/${branch}`);
-      const sha = await repo.bare.commit({ parent: head, additions: [{ path: 'kiro/FIRST.md', contents: 'first run\n' }], message: `feat: Half done\n\nKiro-Job: ${id}`, author: { name: 'Kiro Agent', email: 'k@e' } });
+      const sha = await repo.bare.commit({
+        parent: head,
+        additions: [{ path: 'kiro/FIRST.md', contents: 'first run\n' }],
+        message: `feat: Half done\n\nKiro-Job: ${id}`,
+        author: { name: 'Kiro Agent', email: 'k@e' },
+      });
       await repo.bare.updateRef(`refs/heads/${branch}`, sha, head ?? '');
     }
     const state = await tempDir();
     const request = jobRequest('alice', 'app', branch, pr.number, 'Half done');
     const job: Job = {
-      id, scopeKey: scopeKeyOf(request), request, state: 'pushing', attempts: 1, slotId: 0, createdAt: new Date().toISOString(),
-      startedAt: new Date().toISOString(), finishedAt: null, exitCode: 0, signal: null, commitSha: null, error: null, outputTail: [],
+      id,
+      scopeKey: scopeKeyOf(request),
+      request,
+      state: 'pushing',
+      attempts: 1,
+      slotId: 0,
+      createdAt: new Date().toISOString(),
+      startedAt: new Date().toISOString(),
+      finishedAt: null,
+      exitCode: 0,
+      signal: null,
+      commitSha: null,
+      error: null,
+      outputTail: [],
     };
     await mkdir(join(state, 'jobs'), { recursive: true });
     await writeFile(join(state, 'jobs', `${id}.json`), JSON.stringify(job));
@@ -52,11 +69,18 @@ describe('a job run again after an interrupted push', function () {
       const done = await new WorkerClient(w.url).waitFor(job.id, ['succeeded', 'failed', 'no-changes'], 30_000);
       assert.equal(done.state, 'succeeded', JSON.stringify(done.error));
       const log = (await gh.model.repo('alice', 'app')?.bare.log('refs/heads/main..refs/heads/rerun-pushed')) ?? [];
-      assert.deepEqual(log.map((c) => c.subject), ['feat: Half done', 'task: Half done'], 'exactly one agent commit');
-      assert.equal(done.commitSha, log[0]?.oid, 'the first run\'s commit is the job\'s');
+      assert.deepEqual(
+        log.map((c) => c.subject),
+        ['feat: Half done', 'task: Half done'],
+        'exactly one agent commit',
+      );
+      assert.equal(done.commitSha, log[0]?.oid, "the first run's commit is the job's");
       assert.equal(done.attempts, 2);
       assert.ok(!done.outputTail.some((l) => l.includes('fake-kiro')), 'the agent did not run again');
-      assert.ok(done.outputTail.some((l) => l.includes('already pushed')), done.outputTail.join('\n'));
+      assert.ok(
+        done.outputTail.some((l) => l.includes('already pushed')),
+        done.outputTail.join('\n'),
+      );
     } finally {
       await w.close();
     }
@@ -70,8 +94,11 @@ describe('a job run again after an interrupted push', function () {
       assert.equal(done.state, 'succeeded', JSON.stringify(done.error));
       const repo = gh.model.repo('alice', 'app');
       const log = (await repo?.bare.log('refs/heads/main..refs/heads/rerun-fresh')) ?? [];
-      assert.deepEqual(log.map((c) => c.subject), ['feat: Half done', 'task: Half done']);
-      assert.match(await repo?.bare.git(['log', '-1', '--format=%B', log[0]?.oid ?? '']) ?? '', new RegExp(`^Kiro-Job: ${job.id}$`, 'm'));
+      assert.deepEqual(
+        log.map((c) => c.subject),
+        ['feat: Half done', 'task: Half done'],
+      );
+      assert.match((await repo?.bare.git(['log', '-1', '--format=%B', log[0]?.oid ?? ''])) ?? '', new RegExp(`^Kiro-Job: ${job.id}$`, 'm'));
     } finally {
       await w.close();
     }

@@ -49,14 +49,17 @@ describe('retention of finished jobs (KIRO_JOB_RETENTION_DAYS)', function () {
       assert.equal((await c.request('GET', `/jobs/${old}`)).status, 404, 'the old job is gone');
       assert.equal((await c.job(recent)).state, 'no-changes', 'the recent one stays');
       for (const path of [file, logPath(state, old), join(state, 'sandbox', old)]) assert.equal(existsSync(path), false, `${path} removed`);
-      assert.ok(existsSync(logPath(state, recent)), 'the recent job\'s log stays');
-      assert.ok(lines.some((l) => /retention: removed 1 finished jobs older than 14 days/.test(l)), 'said in the log');
+      assert.ok(existsSync(logPath(state, recent)), "the recent job's log stays");
+      assert.ok(
+        lines.some((l) => /retention: removed 1 finished jobs older than 14 days/.test(l)),
+        'said in the log',
+      );
     } finally {
       await w.close();
     }
   });
 
-  it('a fleet: a finished job\'s record lives KIRO_JOB_RETENTION_DAYS in Redis, and a host sweeps its own old log files', async function () {
+  it("a fleet: a finished job's record lives KIRO_JOB_RETENTION_DAYS in Redis, and a host sweeps its own old log files", async function () {
     const redis = await startRedis(await tempDir());
     const probe = new Redis(redis.url);
     try {
@@ -64,10 +67,13 @@ describe('retention of finished jobs (KIRO_JOB_RETENTION_DAYS)', function () {
       const env = workerEnv(gh, botToken, state, { KIRO_REDIS_URL: redis.url, KIRO_WORKER_ID: 'retain', KIRO_JOB_RETENTION_DAYS: '3' });
       let w = await startWorker(env);
       const id = await runOne(new WorkerClient(w.url), 'retain-fleet');
-      const ttl = await pollUntil(async () => {
-        const t = await probe.ttl(`kiro:job:${id}`);
-        return t > 0 && t <= 3 * 86_400 ? t : undefined;
-      }, { what: 'the finished record\'s lifetime' });
+      const ttl = await pollUntil(
+        async () => {
+          const t = await probe.ttl(`kiro:job:${id}`);
+          return t > 0 && t <= 3 * 86_400 ? t : undefined;
+        },
+        { what: "the finished record's lifetime" },
+      );
       assert.ok(ttl > 3 * 86_400 - 120, `${ttl} s: three days`);
       await w.close();
       const log = logPath(state, id);
@@ -76,7 +82,7 @@ describe('retention of finished jobs (KIRO_JOB_RETENTION_DAYS)', function () {
       utimesSync(log, longAgo, longAgo);
       w = await startWorker(env);
       await w.close();
-      assert.equal(existsSync(log), false, 'the host\'s own copy of the log is swept');
+      assert.equal(existsSync(log), false, "the host's own copy of the log is swept");
     } finally {
       probe.disconnect();
       await stopChild(redis.child, 3000);

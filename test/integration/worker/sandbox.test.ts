@@ -17,7 +17,11 @@ import { startWorker, workerEnv, WorkerClient, makeTaskPr, jobRequest, type Test
 import type { HostilePlan } from '../../support/agent/hostileAgent.js';
 import type { JobStatus } from '../../../shared/protocol.js';
 
-interface Report { attempt: string; ok: boolean; detail: string }
+interface Report {
+  attempt: string;
+  ok: boolean;
+  detail: string;
+}
 
 interface AttackResult {
   hostile: JobStatus;
@@ -31,7 +35,10 @@ interface AttackResult {
 /** Host processes whose command line holds `marker` (what the host sees, not what the sandbox says). */
 function hostProcessesWith(marker: string): number[] {
   const out = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' });
-  return out.split('\n').filter((l) => l.includes(marker) && !l.includes('ps -eo')).map((l) => Number(l.trim().split(/\s+/)[0]));
+  return out
+    .split('\n')
+    .filter((l) => l.includes(marker) && !l.includes('ps -eo'))
+    .map((l) => Number(l.trim().split(/\s+/)[0]));
 }
 
 describe('sandbox: hostile agents on the real worker', function () {
@@ -76,7 +83,11 @@ describe('sandbox: hostile agents on the real worker', function () {
     stateDirs.push(stateDir);
     const env = workerEnv(gh, bot.token, stateDir, {
       KIRO_AGENT_COMMAND: JSON.stringify([hostileAgentPath, 'chat', '{prompt}']),
-      KIRO_SLOT_RESTART_MS: '100', KIRO_KILL_GRACE_MS: '300', KIRO_JOB_TIMEOUT_MS: '45000', ...LIMITS, ...extra,
+      KIRO_SLOT_RESTART_MS: '100',
+      KIRO_KILL_GRACE_MS: '300',
+      KIRO_JOB_TIMEOUT_MS: '45000',
+      ...LIMITS,
+      ...extra,
     });
     return startWorker(env, { agentEnv: { FAKE_KIRO_STEP_MS: '5' } });
   }
@@ -102,14 +113,26 @@ describe('sandbox: hostile agents on the real worker', function () {
     const plan: HostilePlan = {
       attacks,
       stateDir: w.config.stateDir,
-      other: { jobId: neighbour.jobId, tree: w.queue.workspaces.slotDir(slot, 'alice', 'other'), mirror: w.queue.workspaces.mirrorDir('alice', 'other'), agentPid },
+      other: {
+        jobId: neighbour.jobId,
+        tree: w.queue.workspaces.slotDir(slot, 'alice', 'other'),
+        mirror: w.queue.workspaces.mirrorDir('alice', 'other'),
+        agentPid,
+      },
       ownMirror: w.queue.workspaces.mirrorDir('alice', 'app'),
       serviceDir: repoRoot,
       marker: `kiro-hostile-marker-${n}-${Date.now()}`,
       ...extra,
     };
     const hb = `hostile-${n}-${Date.now()}`;
-    const hpr = await makeTaskPr(gh, 'alice', 'app', hb, `Hostile ${n}`, `\n[hostile: ${Buffer.from(JSON.stringify(plan)).toString('base64')}]`);
+    const hpr = await makeTaskPr(
+      gh,
+      'alice',
+      'app',
+      hb,
+      `Hostile ${n}`,
+      `\n[hostile: ${Buffer.from(JSON.stringify(plan)).toString('base64')}]`,
+    );
     const h = await c.submit(jobRequest('alice', 'app', hb, hpr.number, `Hostile ${n}`));
     const hostile = await c.waitFor(h.jobId, ['succeeded', 'failed', 'no-changes', 'timed-out'], 60_000);
     // The next job goes to the attacked slot: the neighbour still holds the other one.
@@ -126,7 +149,7 @@ describe('sandbox: hostile agents on the real worker', function () {
     assert.equal(nDone.state, 'succeeded', `the neighbour job must run normally: ${JSON.stringify(nDone.error)}`);
     const other = gh.model.repo('alice', 'other');
     assert.match((await other?.bare.readFile(`refs/heads/${nb}`, 'kiro/IMPLEMENTATION.md')) ?? '', new RegExp(`Neighbour ${n}`));
-    assert.equal(await other?.bare.readFile(`refs/heads/${nb}`, 'pwned'), null, 'nothing planted in the neighbour\'s tree');
+    assert.equal(await other?.bare.readFile(`refs/heads/${nb}`, 'pwned'), null, "nothing planted in the neighbour's tree");
     assert.equal(next.state, 'succeeded', `the next job on the attacked slot must succeed: ${JSON.stringify(next.error)}`);
     assert.equal(next.slotId, hostile.slotId, 'the next job ran on the attacked slot');
     return { hostile, neighbour: nDone, next, reports, log, plan };
@@ -138,7 +161,7 @@ describe('sandbox: hostile agents on the real worker', function () {
     return found;
   }
 
-  describe('KIRO_AGENT_NETWORK unset (the default: the preset\'s API hosts, none for this custom agent)', function () {
+  describe("KIRO_AGENT_NETWORK unset (the default: the preset's API hosts, none for this custom agent)", function () {
     let w: TestWorker;
     let c: WorkerClient;
     before(async () => {
@@ -148,31 +171,56 @@ describe('sandbox: hostile agents on the real worker', function () {
     after(async () => w?.close());
 
     it('reports the sandbox in /health', async function () {
-      const h = (await (await c.request('GET', '/health')).json()) as { sandbox?: { enabled: boolean; limits: string; network: string; warning: string | null } };
+      const h = (await (await c.request('GET', '/health')).json()) as {
+        sandbox?: { enabled: boolean; limits: string; network: string; warning: string | null };
+      };
       assert.equal(h.sandbox?.enabled, true);
       assert.equal(h.sandbox?.network, 'allow: no host (default)');
       assert.match(h.sandbox?.limits ?? '', /^(cgroup-v1|cgroup-v2|rlimit)$/);
     });
 
-    it('cannot read another job\'s record, log, working tree or mirror, the state directory, the service\'s home or /etc/shadow', async function () {
+    it("cannot read another job's record, log, working tree or mirror, the state directory, the service's home or /etc/shadow", async function () {
       const r = await attack(w, c, ['read']);
       assert.equal(r.hostile.state, 'succeeded');
-      for (const a of ['read another job\'s record', 'read another job\'s log', 'read another job\'s working tree', 'list the state directory', 'read another repository\'s mirror', 'read the service\'s home', 'read /etc/shadow']) {
+      for (const a of [
+        "read another job's record",
+        "read another job's log",
+        "read another job's working tree",
+        'list the state directory',
+        "read another repository's mirror",
+        "read the service's home",
+        'read /etc/shadow',
+      ]) {
         assert.equal(report(r, a).ok, false, `${a}: ${report(r, a).detail}`);
       }
-      assert.doesNotMatch(r.log, new RegExp(r.neighbour.jobId), 'nothing of the neighbour job reached the hostile log but its id in the plan');
+      assert.doesNotMatch(
+        r.log,
+        new RegExp(r.neighbour.jobId),
+        'nothing of the neighbour job reached the hostile log but its id in the plan',
+      );
     });
 
-    it('cannot write into the state directory, another slot\'s tree, the mirror\'s refs, objects, config or hooks, /etc or the service\'s folder', async function () {
+    it("cannot write into the state directory, another slot's tree, the mirror's refs, objects, config or hooks, /etc or the service's folder", async function () {
       const mirrorConfig = readFileSync(join(w.queue.workspaces.mirrorDir('alice', 'app'), 'config'), 'utf8');
       const r = await attack(w, c, ['write']);
-      for (const rep of r.reports.filter((x) => x.attempt.startsWith('write into') || x.attempt.startsWith('change') || x.attempt.startsWith('repoint'))) {
+      for (const rep of r.reports.filter(
+        (x) => x.attempt.startsWith('write into') || x.attempt.startsWith('change') || x.attempt.startsWith('repoint'),
+      )) {
         assert.equal(rep.ok, false, `${rep.attempt} must fail`);
       }
       assert.equal(report(r, 'write its own tree').ok, true, 'the agent can still write its own tree');
       // The host's view: nothing landed anywhere.
       const { stateDir, other, ownMirror, serviceDir } = r.plan;
-      for (const p of [join(stateDir, 'pwned'), join(stateDir, 'jobs', 'pwned.json'), join(other.tree, 'pwned'), join(ownMirror, 'refs', 'heads', 'pwned'), join(ownMirror, 'objects', 'pwned'), join(ownMirror, 'hooks', 'pre-push'), '/etc/pwned', join(serviceDir, 'pwned')]) {
+      for (const p of [
+        join(stateDir, 'pwned'),
+        join(stateDir, 'jobs', 'pwned.json'),
+        join(other.tree, 'pwned'),
+        join(ownMirror, 'refs', 'heads', 'pwned'),
+        join(ownMirror, 'objects', 'pwned'),
+        join(ownMirror, 'hooks', 'pre-push'),
+        '/etc/pwned',
+        join(serviceDir, 'pwned'),
+      ]) {
         assert.equal(existsSync(p), false, `${p} must not exist`);
       }
       assert.equal(readFileSync(join(ownMirror, 'config'), 'utf8'), mirrorConfig, 'the mirror config is unchanged');
@@ -183,18 +231,19 @@ describe('sandbox: hostile agents on the real worker', function () {
 
     it('still runs git status, diff and log in its tree, but cannot commit into the mirror', async function () {
       const r = await attack(w, c, ['git']);
-      for (const a of ['git status works', 'git diff works', 'git log works']) assert.equal(report(r, a).ok, true, `${a}: ${report(r, a).detail}`);
+      for (const a of ['git status works', 'git diff works', 'git log works'])
+        assert.equal(report(r, a).ok, true, `${a}: ${report(r, a).detail}`);
       assert.match(report(r, 'git log works').detail, /Hostile/);
       assert.equal(report(r, 'git commit').ok, false);
     });
 
-    it('sees only its own processes and cannot signal the other job\'s agent', async function () {
+    it("sees only its own processes and cannot signal the other job's agent", async function () {
       const r = await attack(w, c, ['procs']);
       assert.equal(report(r, 'see processes outside the sandbox').ok, false, report(r, 'see processes outside the sandbox').detail);
-      assert.equal(report(r, 'signal the other job\'s agent').ok, false);
+      assert.equal(report(r, "signal the other job's agent").ok, false);
     });
 
-    it('cannot read the service\'s environment through /proc', async function () {
+    it("cannot read the service's environment through /proc", async function () {
       const r = await attack(w, c, ['environ']);
       assert.equal(report(r, 'read service secrets from /proc/*/environ').ok, false);
       const env = Buffer.from(/^ENVIRON (\S*)\r?$/m.exec(r.log)?.[1] ?? '', 'base64').toString('utf8');
@@ -212,7 +261,10 @@ describe('sandbox: hostile agents on the real worker', function () {
       const r = await attack(w, c, ['memory']);
       assert.equal(r.hostile.state, 'failed');
       assert.equal(r.hostile.error?.code, 'MEMORY_LIMIT', JSON.stringify(r.hostile.error));
-      assert.equal(r.reports.some((x) => x.attempt === 'allocate 4 GiB'), false);
+      assert.equal(
+        r.reports.some((x) => x.attempt === 'allocate 4 GiB'),
+        false,
+      );
     });
 
     it('filling the disk past the limit fails the job with DISK_LIMIT and pushes nothing', async function () {
@@ -237,12 +289,12 @@ describe('sandbox: hostile agents on the real worker', function () {
       assert.deepEqual(hostProcessesWith(r.plan.marker), [], 'no process of the sandbox is left on the host');
     });
 
-    it('a nested repository with a hostile config: the service\'s git never looks into it and never pushes it', async function () {
+    it("a nested repository with a hostile config: the service's git never looks into it and never pushes it", async function () {
       const hostProbe = `/tmp/kiro-nested-probe-${Date.now()}`;
       const r = await attack(w, c, ['nested'], { hostProbe });
       assert.equal(report(r, 'make a nested repository').ok, true, report(r, 'make a nested repository').detail);
       assert.equal(r.hostile.state, 'succeeded', JSON.stringify(r.hostile.error));
-      assert.equal(existsSync(hostProbe), false, 'the nested repository\'s fsmonitor never ran on the host');
+      assert.equal(existsSync(hostProbe), false, "the nested repository's fsmonitor never ran on the host");
       const app = gh.model.repo('alice', 'app');
       const entries = execFileSync('git', ['ls-tree', '-r', `refs/heads/${r.hostile.branch}`], { cwd: app?.bare.dir, encoding: 'utf8' });
       assert.doesNotMatch(entries, /^160000 /m, 'no gitlink was pushed');
@@ -257,12 +309,23 @@ describe('sandbox: hostile agents on the real worker', function () {
       const entries = execFileSync('git', ['ls-tree', '-r', branch], { cwd: app?.bare.dir, encoding: 'utf8' });
       assert.match(entries, /^120000 blob \S+\tleak-record$/m, 'leak-record is a symlink entry');
       assert.match(entries, /^120000 blob \S+\tleak-state$/m);
-      assert.equal(await app?.bare.readFile(branch, 'leak-record'), join(r.plan.stateDir, 'jobs', `${r.neighbour.jobId}.json`), 'its content is the link target, not the record');
+      assert.equal(
+        await app?.bare.readFile(branch, 'leak-record'),
+        join(r.plan.stateDir, 'jobs', `${r.neighbour.jobId}.json`),
+        'its content is the link target, not the record',
+      );
       assert.equal(await app?.bare.readFile(branch, 'leak-hostname'), '/etc/hostname');
       // No regular file on the branch holds anything the links pointed at.
-      for (const line of entries.trim().split('\n').filter((l) => l.startsWith('100644'))) {
+      for (const line of entries
+        .trim()
+        .split('\n')
+        .filter((l) => l.startsWith('100644'))) {
         const path = line.split('\t')[1] ?? '';
-        assert.doesNotMatch((await app?.bare.readFile(branch, path)) ?? '', new RegExp(`${r.neighbour.jobId}|Neighbour`), `${path} leaks the neighbour's record`);
+        assert.doesNotMatch(
+          (await app?.bare.readFile(branch, path)) ?? '',
+          new RegExp(`${r.neighbour.jobId}|Neighbour`),
+          `${path} leaks the neighbour's record`,
+        );
       }
     });
   });

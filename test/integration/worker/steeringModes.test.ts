@@ -14,7 +14,10 @@ describe('steering with a personal token, and in github mode', function () {
   let s: AliceApp;
   const workers: TestWorker[] = [];
   const start = async (extra: Record<string, string>) => {
-    const w = await startWorker(workerEnv(s.gh, s.botToken, await tempDir(), { KIRO_GITHUB_WEBHOOK_SECRET: SECRET, KIRO_BRANCH_PREFIX: 'kiro/', ...extra }), { agentEnv: { FAKE_KIRO_STEP_MS: '0' } });
+    const w = await startWorker(
+      workerEnv(s.gh, s.botToken, await tempDir(), { KIRO_GITHUB_WEBHOOK_SECRET: SECRET, KIRO_BRANCH_PREFIX: 'kiro/', ...extra }),
+      { agentEnv: { FAKE_KIRO_STEP_MS: '0' } },
+    );
     workers.push(w);
     s.gh.webhooks.set(`${w.url}/github/webhook`, SECRET);
     return w;
@@ -45,15 +48,25 @@ describe('steering with a personal token, and in github mode', function () {
     const st = s.gh.webhooks.state('alice', 'app');
     await pollUntil(() => st.statuses.some((x) => x.sha === done.commitSha), { what: 'the status on the pushed commit' });
     const taskSha = st.statuses.find((x) => x.state === 'pending')?.sha;
-    assert.ok(taskSha && taskSha !== done.commitSha, 'pending on the round\'s TASK.md commit');
-    assert.deepEqual(st.statuses.filter((x) => x.sha === taskSha).map((x) => [x.context, x.state]), [['Kiro', 'pending'], ['Kiro', 'pending'], ['Kiro', 'success']]);
-    assert.ok(st.statuses.every((x) => /^https:\/\/vscode\.dev\/redirect\?/.test(x.targetUrl ?? '')), 'each links to the job in VS Code');
+    assert.ok(taskSha && taskSha !== done.commitSha, "pending on the round's TASK.md commit");
+    assert.deepEqual(
+      st.statuses.filter((x) => x.sha === taskSha).map((x) => [x.context, x.state]),
+      [
+        ['Kiro', 'pending'],
+        ['Kiro', 'pending'],
+        ['Kiro', 'success'],
+      ],
+    );
+    assert.ok(
+      st.statuses.every((x) => /^https:\/\/vscode\.dev\/redirect\?/.test(x.targetUrl ?? '')),
+      'each links to the job in VS Code',
+    );
     assert.equal(st.checkRuns.length, 0, 'the Checks API is for Apps');
     await w.close();
     workers.pop();
   });
 
-  it('github mode: the round bob started on alice\'s PR is listed to both (GET /jobs?mine=1)', async function () {
+  it("github mode: the round bob started on alice's PR is listed to both (GET /jobs?mine=1)", async function () {
     const w = await start({ KIRO_AUTH: 'github', KIRO_SESSION_SECRET: 'a-session-secret-of-at-least-32-bytes!' });
     const { number } = await makeTaskPr(s.gh, 'alice', 'app', 'kiro/listed', 'listed');
     await s.gh.webhooks.comment('alice', 'app', number, 'bob', '/kiro and a test');
@@ -65,7 +78,11 @@ describe('steering with a personal token, and in github mode', function () {
     };
     for (const login of ['alice', 'bob']) {
       const list = (await (await (await session(login)).request('GET', '/jobs?mine=1')).json()) as JobList;
-      assert.deepEqual(list.jobs.map((j) => j.jobId), [jobId], `listed to ${login}`);
+      assert.deepEqual(
+        list.jobs.map((j) => j.jobId),
+        [jobId],
+        `listed to ${login}`,
+      );
       assert.equal(list.jobs[0]?.requestedBy, 'bob');
     }
     const rita = s.gh.addUser('rita');

@@ -51,7 +51,9 @@ describe('streams with bounds', function () {
       assert.equal(((await over.json()) as { code: string }).code, 'TOO_MANY_STREAMS');
       assert.equal((await c.request('GET', '/jobs/nope/log')).status, 404, 'a log of an unknown job is refused before it counts');
       controllers.pop()?.abort();
-      await pollUntil(async () => (await c.request('GET', '/health')).ok && [...w.app.streams.counts.values()][0] === 19, { what: 'the closed stream released' });
+      await pollUntil(async () => (await c.request('GET', '/health')).ok && [...w.app.streams.counts.values()][0] === 19, {
+        what: 'the closed stream released',
+      });
       const ac = new AbortController();
       controllers.push(ac);
       assert.equal((await c.request('GET', '/events?jobs=', undefined, {}, ac.signal)).status, 200);
@@ -62,7 +64,9 @@ describe('streams with bounds', function () {
   });
 
   it('a log replay reads only as fast as its client: ten clients that never read a 40 MB log cost the worker no copy of it each', async function () {
-    const w = await startWorker(workerEnv(gh, botToken, await tempDir(), { KIRO_STREAM_MAX_PER_CALLER: '100' }), { agentEnv: { FAKE_KIRO_SCENARIO: 'huge-output' } });
+    const w = await startWorker(workerEnv(gh, botToken, await tempDir(), { KIRO_STREAM_MAX_PER_CALLER: '100' }), {
+      agentEnv: { FAKE_KIRO_SCENARIO: 'huge-output' },
+    });
     const sockets: Socket[] = [];
     try {
       const c = new WorkerClient(w.url);
@@ -80,13 +84,23 @@ describe('streams with bounds', function () {
       await pollUntil(() => [...w.app.streams.counts.values()].reduce((a, b) => a + b, 0) === 10, { what: 'ten readers open' });
       const settle = Date.now() + 2000;
       let peak = 0;
-      await pollUntil(() => {
-        peak = Math.max(peak, process.memoryUsage().arrayBuffers - before);
-        return Date.now() > settle;
-      }, { timeoutMs: 5000, intervalMs: 50, what: 'two seconds of readers not reading' });
+      await pollUntil(
+        () => {
+          peak = Math.max(peak, process.memoryUsage().arrayBuffers - before);
+          return Date.now() > settle;
+        },
+        { timeoutMs: 5000, intervalMs: 50, what: 'two seconds of readers not reading' },
+      );
       // Waiting, not cut off: a worker that filled each response would have cut them at 4 MiB unsent.
-      assert.equal([...w.app.streams.counts.values()].reduce((a, b) => a + b, 0), 10, 'the ten readers are still open, paused');
-      assert.ok(peak < 40 * 1024 * 1024, `the worker grew ${Math.round(peak / 1024 / 1024)} MB for 10 stalled readers of ${Math.round(size / 1024 / 1024)} MB (without backpressure: about ${Math.round((10 * size) / 1024 / 1024)} MB)`);
+      assert.equal(
+        [...w.app.streams.counts.values()].reduce((a, b) => a + b, 0),
+        10,
+        'the ten readers are still open, paused',
+      );
+      assert.ok(
+        peak < 40 * 1024 * 1024,
+        `the worker grew ${Math.round(peak / 1024 / 1024)} MB for 10 stalled readers of ${Math.round(size / 1024 / 1024)} MB (without backpressure: about ${Math.round((10 * size) / 1024 / 1024)} MB)`,
+      );
       // A reader that reads gets every byte.
       assert.equal((await (await c.request('GET', `/jobs/${jobId}/log`)).arrayBuffer()).byteLength, size);
     } finally {
@@ -96,7 +110,9 @@ describe('streams with bounds', function () {
   });
 
   it('an idle stream is closed after KIRO_STREAM_IDLE_MS (pings do not count), and resumes', async function () {
-    const w = await startWorker(workerEnv(gh, botToken, await tempDir(), { KIRO_STREAM_IDLE_MS: '1500' }), { agentEnv: { FAKE_KIRO_SCENARIO: 'hang' } });
+    const w = await startWorker(workerEnv(gh, botToken, await tempDir(), { KIRO_STREAM_IDLE_MS: '1500' }), {
+      agentEnv: { FAKE_KIRO_SCENARIO: 'hang' },
+    });
     try {
       const c = new WorkerClient(w.url);
       const t0 = Date.now();
@@ -117,7 +133,7 @@ describe('streams with bounds', function () {
     }
   });
 
-  describe('a fleet\'s log reader', function () {
+  describe("a fleet's log reader", function () {
     let redis: RedisServer;
     before(async () => {
       redis = await startRedis(await tempDir());
@@ -127,7 +143,10 @@ describe('streams with bounds', function () {
     });
 
     it('of a queued job waits on pub/sub rather than polling Redis (GETRANGE calls counted), and still gets every byte once it runs', async function () {
-      const w: TestWorker = await startWorker(workerEnv(gh, botToken, await tempDir(), { KIRO_REDIS_URL: redis.url, KIRO_WORKER_ID: 'streams', KIRO_WORKER_SLOTS: '1' }), { agentEnv: { FAKE_KIRO_STEP_MS: '50' } });
+      const w: TestWorker = await startWorker(
+        workerEnv(gh, botToken, await tempDir(), { KIRO_REDIS_URL: redis.url, KIRO_WORKER_ID: 'streams', KIRO_WORKER_SLOTS: '1' }),
+        { agentEnv: { FAKE_KIRO_STEP_MS: '50' } },
+      );
       const probe = new Redis(redis.url);
       try {
         const c = new WorkerClient(w.url);

@@ -27,7 +27,16 @@ describe('webhook deliveries to a fleet (real Redis)', function () {
     redisDir = await tempDir();
     redis = await startRedis(redisDir);
     for (const id of ['host-a', 'host-b']) {
-      hosts.push(await startWorker(workerEnv(s.gh, s.botToken, await tempDir(), { KIRO_REDIS_URL: redis.url, KIRO_WORKER_ID: id, KIRO_GITHUB_WEBHOOK_SECRET: SECRET }), { agentEnv: { FAKE_KIRO_STEP_MS: '0' } }));
+      hosts.push(
+        await startWorker(
+          workerEnv(s.gh, s.botToken, await tempDir(), {
+            KIRO_REDIS_URL: redis.url,
+            KIRO_WORKER_ID: id,
+            KIRO_GITHUB_WEBHOOK_SECRET: SECRET,
+          }),
+          { agentEnv: { FAKE_KIRO_STEP_MS: '0' } },
+        ),
+      );
     }
   });
   after(async () => {
@@ -36,13 +45,25 @@ describe('webhook deliveries to a fleet (real Redis)', function () {
     await s?.gh.close();
   });
 
-  const comment = (prNumber: number, body: string) => JSON.stringify({
-    action: 'created', repository: { name: 'app', owner: { login: 'alice' } }, sender: { login: 'alice', type: 'User' },
-    issue: { number: prNumber, pull_request: { url: 'x' } }, comment: { id: prNumber * 10, body, html_url: `${s.gh.origin}/alice/app/pull/${prNumber}#issuecomment-${prNumber * 10}` },
-  });
-  const deliver = async (host: TestWorker, id: string, body: string) => fetch(`${host.url}/github/webhook`, {
-    method: 'POST', body, headers: { 'content-type': 'application/json', 'x-github-event': 'issue_comment', 'x-github-delivery': id, 'x-hub-signature-256': await signer.sign(body) },
-  });
+  const comment = (prNumber: number, body: string) =>
+    JSON.stringify({
+      action: 'created',
+      repository: { name: 'app', owner: { login: 'alice' } },
+      sender: { login: 'alice', type: 'User' },
+      issue: { number: prNumber, pull_request: { url: 'x' } },
+      comment: { id: prNumber * 10, body, html_url: `${s.gh.origin}/alice/app/pull/${prNumber}#issuecomment-${prNumber * 10}` },
+    });
+  const deliver = async (host: TestWorker, id: string, body: string) =>
+    fetch(`${host.url}/github/webhook`, {
+      method: 'POST',
+      body,
+      headers: {
+        'content-type': 'application/json',
+        'x-github-event': 'issue_comment',
+        'x-github-delivery': id,
+        'x-hub-signature-256': await signer.sign(body),
+      },
+    });
   const taskMd = async (branch: string) => {
     const r = s.gh.model.repo('alice', 'app');
     return (await r?.bare.readFile(`refs/heads/${branch}`, 'TASK.md')) ?? '';
@@ -78,12 +99,19 @@ describe('webhook deliveries to a fleet (real Redis)', function () {
     assert.equal(refused.status, 503, await refused.clone().text());
     assert.ok(refused.headers.get('retry-after'), 'says when to try again');
     redis = await startRedis(redisDir, port);
-    const accepted = await pollUntil(async () => {
-      const res = await deliver(hosts[1]!, id, body);
-      return res.status === 202 ? res : undefined;
-    }, { timeoutMs: 20_000, what: 'the redelivery to be accepted once Redis is back' });
+    const accepted = await pollUntil(
+      async () => {
+        const res = await deliver(hosts[1]!, id, body);
+        return res.status === 202 ? res : undefined;
+      },
+      { timeoutMs: 20_000, what: 'the redelivery to be accepted once Redis is back' },
+    );
     assert.equal(((await accepted.json()) as { outcome: string }).outcome, 'accepted');
     const after = (await hosts[1]!.app.steering!.handled()).slice(before);
-    assert.deepEqual(after.map((o) => o.kind), ['queued'], JSON.stringify(after));
+    assert.deepEqual(
+      after.map((o) => o.kind),
+      ['queued'],
+      JSON.stringify(after),
+    );
   });
 });

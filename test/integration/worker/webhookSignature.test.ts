@@ -21,13 +21,20 @@ describe('webhook signatures (hostile)', function () {
   let prNumber: number;
   const signer = new Webhooks({ secret: SECRET });
 
-  const payload = () => JSON.stringify({
-    action: 'created', repository: { name: 'app', owner: { login: 'alice' } }, sender: { login: 'alice', type: 'User' },
-    issue: { number: prNumber, pull_request: { url: 'x' } }, comment: { id: 1, body: '/kiro do it', html_url: 'https://example/c/1' },
-  });
-  const deliver = (body: string, headers: Record<string, string>) => fetch(`${w.url}/github/webhook`, {
-    method: 'POST', body, headers: { 'content-type': 'application/json', 'x-github-event': 'issue_comment', 'x-github-delivery': randomUUID(), ...headers },
-  });
+  const payload = () =>
+    JSON.stringify({
+      action: 'created',
+      repository: { name: 'app', owner: { login: 'alice' } },
+      sender: { login: 'alice', type: 'User' },
+      issue: { number: prNumber, pull_request: { url: 'x' } },
+      comment: { id: 1, body: '/kiro do it', html_url: 'https://example/c/1' },
+    });
+  const deliver = (body: string, headers: Record<string, string>) =>
+    fetch(`${w.url}/github/webhook`, {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/json', 'x-github-event': 'issue_comment', 'x-github-delivery': randomUUID(), ...headers },
+    });
   /** Nothing started: no job, no TASK.md commit, no call to GitHub's API on behalf of the delivery. */
   const nothingDone = async (before: number) => {
     const outcomes = await w.app.steering?.handled();
@@ -48,7 +55,7 @@ describe('webhook signatures (hostile)', function () {
     await rm(state, { recursive: true, force: true });
   });
 
-  it('no signature, a wrong one, another secret\'s, or a body changed after signing: 401, nothing done', async function () {
+  it("no signature, a wrong one, another secret's, or a body changed after signing: 401, nothing done", async function () {
     const body = payload();
     const good = await signer.sign(body);
     const other = await new Webhooks({ secret: 'another-secret-of-someone-else' }).sign(body);
@@ -73,15 +80,27 @@ describe('webhook signatures (hostile)', function () {
     const res = await deliver(body, { 'x-hub-signature-256': await signer.sign(body) });
     assert.equal(res.status, 202, await res.clone().text());
     assert.equal(((await res.json()) as { outcome: string }).outcome, 'ignored');
-    for (const [method, path] of [['GET', '/jobs/x'], ['POST', '/generate-code'], ['GET', '/audit'], ['GET', '/health']] as const) {
-      const r = await fetch(`${w.url}${path}`, { method, headers: { 'content-type': 'application/json' }, body: method === 'POST' ? '{}' : undefined });
+    for (const [method, path] of [
+      ['GET', '/jobs/x'],
+      ['POST', '/generate-code'],
+      ['GET', '/audit'],
+      ['GET', '/health'],
+    ] as const) {
+      const r = await fetch(`${w.url}${path}`, {
+        method,
+        headers: { 'content-type': 'application/json' },
+        body: method === 'POST' ? '{}' : undefined,
+      });
       assert.equal(r.status, 401, `${method} ${path} without a token`);
     }
   });
 
   it('a form-encoded or text body is refused before it is read as a delivery', async function () {
     const body = `payload=${encodeURIComponent(payload())}`;
-    const res = await deliver(body, { 'content-type': 'application/x-www-form-urlencoded', 'x-hub-signature-256': await signer.sign(body) });
+    const res = await deliver(body, {
+      'content-type': 'application/x-www-form-urlencoded',
+      'x-hub-signature-256': await signer.sign(body),
+    });
     assert.equal(res.status, 415, await res.clone().text());
   });
 
@@ -89,9 +108,22 @@ describe('webhook signatures (hostile)', function () {
     const plain = await startWorker(workerEnv(s.gh, s.botToken, await tempDir()));
     try {
       const body = payload();
-      const res = await fetch(`${plain.url}/github/webhook`, { method: 'POST', body, headers: { 'content-type': 'application/json', 'x-hub-signature-256': await signer.sign(body), 'x-github-event': 'issue_comment', 'x-github-delivery': randomUUID() } });
+      const res = await fetch(`${plain.url}/github/webhook`, {
+        method: 'POST',
+        body,
+        headers: {
+          'content-type': 'application/json',
+          'x-hub-signature-256': await signer.sign(body),
+          'x-github-event': 'issue_comment',
+          'x-github-delivery': randomUUID(),
+        },
+      });
       assert.equal(res.status, 401, 'an unknown route is not public: refused before anything');
-      const withToken = await fetch(`${plain.url}/github/webhook`, { method: 'POST', body, headers: { 'content-type': 'application/json', authorization: `Bearer ${WORKER_TOKEN}` } });
+      const withToken = await fetch(`${plain.url}/github/webhook`, {
+        method: 'POST',
+        body,
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${WORKER_TOKEN}` },
+      });
       assert.equal(withToken.status, 404);
     } finally {
       await plain.close();

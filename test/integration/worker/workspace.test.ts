@@ -23,7 +23,13 @@ describe('warm worktrees between jobs', function () {
     gh = await GitHubStandIn.start();
     gh.addUser('alice');
     token = gh.addUser('kiro-bot').token;
-    await gh.createRepo('alice', 'app', { files: [{ path: 'README.md', contents: '# app\n' }, { path: '.gitignore', contents: 'build/\n' }, { path: 'src/a.ts', contents: 'export const a = 1;\n' }] });
+    await gh.createRepo('alice', 'app', {
+      files: [
+        { path: 'README.md', contents: '# app\n' },
+        { path: '.gitignore', contents: 'build/\n' },
+        { path: 'src/a.ts', contents: 'export const a = 1;\n' },
+      ],
+    });
     gh.grant('alice', 'app', 'kiro-bot', 'WRITE');
     ws = new Workspaces(await tempDir(), gh.gitBaseUrl);
   });
@@ -52,7 +58,7 @@ describe('warm worktrees between jobs', function () {
     assert.equal(two.dir, one.dir, 'the same warm worktree');
     assert.equal((await runGit(['rev-parse', 'HEAD'], { cwd: two.dir })).trim(), two.startSha);
     assert.equal(await status(two.dir), '');
-    assert.equal(readFileSync(join(two.dir, 'README.md'), 'utf8'), '# app\n', 'the last job\'s change is gone');
+    assert.equal(readFileSync(join(two.dir, 'README.md'), 'utf8'), '# app\n', "the last job's change is gone");
     assert.equal(existsSync(join(two.dir, 'notes.txt')), false);
     assert.equal(existsSync(join(two.dir, 'build')), false);
     assert.match(readFileSync(join(two.dir, 'TASK.md'), 'utf8'), /Two/);
@@ -66,8 +72,11 @@ describe('warm worktrees between jobs', function () {
     await makeTaskPr(gh, 'alice', 'app', 'w-4', 'Four');
     const three = await ws.prepare(0, 'alice', 'app', 'w-3', token);
     writeFileSync(join(three.dir, 'TASK.md'), '# Three\n');
-    assert.equal(await ws.publish(three, { owner: 'alice', repo: 'app', branch: 'w-3', message: 'feat: Three', author, token, exclude: ['TASK.md'] }), null);
-    assert.equal(existsSync(join(three.dir, 'TASK.md')), false, 'the service\'s own TASK.md is removed with no scan');
+    assert.equal(
+      await ws.publish(three, { owner: 'alice', repo: 'app', branch: 'w-3', message: 'feat: Three', author, token, exclude: ['TASK.md'] }),
+      null,
+    );
+    assert.equal(existsSync(join(three.dir, 'TASK.md')), false, "the service's own TASK.md is removed with no scan");
     await ws.settle(0, 'alice', 'app');
     const four = await ws.prepare(0, 'alice', 'app', 'w-4', token);
     assert.equal(await status(four.dir), '');

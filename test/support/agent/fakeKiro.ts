@@ -18,7 +18,8 @@ import { join } from 'node:path';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** What `leak-secrets` prints besides its environment and HOME (test/integration/worker/redaction.test.ts has the same). */
 const LEAKED_GITHUB_TOKEN = 'ghp_Fake0Token1For2The3Redaction4Test5';
-const LEAKED_PRIVATE_KEY = '-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAfakeKeyForTheRedactionTest0123456789abcdef\nZmFrZS1rZXktYm9keS1saW5lLXR3bw==\n-----END RSA PRIVATE KEY-----';
+const LEAKED_PRIVATE_KEY =
+  '-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAfakeKeyForTheRedactionTest0123456789abcdef\nZmFrZS1rZXktYm9keS1saW5lLXR3bw==\n-----END RSA PRIVATE KEY-----';
 const step = Number(process.env.FAKE_KIRO_STEP_MS ?? '10');
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -130,7 +131,10 @@ async function main(): Promise<number> {
   }
 }
 
-main().then((code) => process.exit(code), (e) => {
-  process.stderr.write(`fake-kiro: ${String(e)}\n`);
-  process.exit(70);
-});
+main().then(
+  (code) => process.exit(code),
+  (e) => {
+    process.stderr.write(`fake-kiro: ${String(e)}\n`);
+    process.exit(70);
+  },
+);

@@ -31,7 +31,8 @@ export interface HostilePlan {
   hostProbe?: string;
 }
 
-const report = (attempt: string, ok: boolean, detail = '') => process.stdout.write(`HOSTILE ${JSON.stringify({ attempt, ok, detail: detail.slice(0, 300) })}\n`);
+const report = (attempt: string, ok: boolean, detail = '') =>
+  process.stdout.write(`HOSTILE ${JSON.stringify({ attempt, ok, detail: detail.slice(0, 300) })}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function tryIt(attempt: string, fn: () => string | void): void {
@@ -91,41 +92,54 @@ async function attack(name: string, plan: HostilePlan): Promise<void> {
   const { stateDir, other, ownMirror } = plan;
   switch (name) {
     case 'read':
-      tryIt('read another job\'s record', () => readFileSync(join(stateDir, 'jobs', `${other.jobId}.json`), 'utf8'));
-      tryIt('read another job\'s log', () => readFileSync(join(stateDir, 'logs', `${other.jobId}.log`), 'utf8'));
-      tryIt('read another job\'s working tree', () => readFileSync(join(other.tree, 'TASK.md'), 'utf8'));
+      tryIt("read another job's record", () => readFileSync(join(stateDir, 'jobs', `${other.jobId}.json`), 'utf8'));
+      tryIt("read another job's log", () => readFileSync(join(stateDir, 'logs', `${other.jobId}.log`), 'utf8'));
+      tryIt("read another job's working tree", () => readFileSync(join(other.tree, 'TASK.md'), 'utf8'));
       tryIt('list the state directory', () => {
         const names = readdirSync(stateDir);
         if (names.some((n) => n === 'jobs' || n === 'logs')) return names.join(',');
-        throw Object.assign(new Error('only the job\'s own paths'), { code: `ONLY_OWN(${names.join(',')})` });
+        throw Object.assign(new Error("only the job's own paths"), { code: `ONLY_OWN(${names.join(',')})` });
       });
-      tryIt('read another repository\'s mirror', () => readFileSync(join(other.mirror, 'config'), 'utf8'));
-      tryIt('read the service\'s home', () => {
+      tryIt("read another repository's mirror", () => readFileSync(join(other.mirror, 'config'), 'utf8'));
+      tryIt("read the service's home", () => {
         const names = readdirSync('/root');
         if (names.length === 0) throw Object.assign(new Error('empty'), { code: 'EMPTY' });
         return names.join(',');
       });
-      tryIt('read /etc/shadow', () => readFileSync('/etc/shadow', 'utf8').slice(0, 20) || (() => { throw Object.assign(new Error('empty'), { code: 'EMPTY' }); })());
+      tryIt(
+        'read /etc/shadow',
+        () =>
+          readFileSync('/etc/shadow', 'utf8').slice(0, 20) ||
+          (() => {
+            throw Object.assign(new Error('empty'), { code: 'EMPTY' });
+          })(),
+      );
       return;
     case 'write': {
       const targets: [string, string][] = [
         ['the state directory', join(stateDir, 'pwned')],
         ['the job records', join(stateDir, 'jobs', 'pwned.json')],
-        ['another slot\'s tree', join(other.tree, 'pwned')],
-        ['the mirror\'s refs', join(ownMirror, 'refs', 'heads', 'pwned')],
-        ['the mirror\'s objects', join(ownMirror, 'objects', 'pwned')],
-        ['the mirror\'s hooks', join(ownMirror, 'hooks', 'pre-push')],
+        ["another slot's tree", join(other.tree, 'pwned')],
+        ["the mirror's refs", join(ownMirror, 'refs', 'heads', 'pwned')],
+        ["the mirror's objects", join(ownMirror, 'objects', 'pwned')],
+        ["the mirror's hooks", join(ownMirror, 'hooks', 'pre-push')],
         ['/etc', '/etc/pwned'],
-        ['the service\'s folder', join(plan.serviceDir, 'pwned')],
+        ["the service's folder", join(plan.serviceDir, 'pwned')],
       ];
       for (const [what, path] of targets) tryIt(`write into ${what}`, () => writeFileSync(path, plan.marker));
-      tryIt('change the mirror\'s config', () => appendFileSync(join(ownMirror, 'config'), '[core]\n\tfsmonitor = /bin/sh -c "touch /tmp/pwned"\n'));
-      tryIt('repoint the worktree\'s .git file', () => writeFileSync('.git', 'gitdir: /tmp/evil\n'));
+      tryIt("change the mirror's config", () =>
+        appendFileSync(join(ownMirror, 'config'), '[core]\n\tfsmonitor = /bin/sh -c "touch /tmp/pwned"\n'),
+      );
+      tryIt("repoint the worktree's .git file", () => writeFileSync('.git', 'gitdir: /tmp/evil\n'));
       tryIt('write its own tree', () => writeFileSync('allowed.txt', 'mine\n'));
       return;
     }
     case 'git':
-      for (const args of [['status', '--short'], ['diff', '--stat'], ['log', '-1', '--format=%s']]) {
+      for (const args of [
+        ['status', '--short'],
+        ['diff', '--stat'],
+        ['log', '-1', '--format=%s'],
+      ]) {
         tryIt(`git ${args[0]} works`, () => execFileSync('git', args, { encoding: 'utf8' }));
       }
       tryIt('git commit', () => execFileSync('git', ['commit', '--allow-empty', '-m', 'sneaky'], { encoding: 'utf8', stdio: 'pipe' }));
@@ -139,8 +153,12 @@ async function attack(name: string, plan: HostilePlan): Promise<void> {
           return '?';
         }
       });
-      report('see processes outside the sandbox', pids.length > 8 || cmds.some((c) => /server\.mjs|mocha|fake-kiro/.test(c)), `${pids.length}: ${cmds.join(' | ')}`);
-      tryIt('signal the other job\'s agent', () => void process.kill(other.agentPid, 'SIGKILL'));
+      report(
+        'see processes outside the sandbox',
+        pids.length > 8 || cmds.some((c) => /server\.mjs|mocha|fake-kiro/.test(c)),
+        `${pids.length}: ${cmds.join(' | ')}`,
+      );
+      tryIt("signal the other job's agent", () => void process.kill(other.agentPid, 'SIGKILL'));
       return;
     }
     case 'environ': {
@@ -148,24 +166,50 @@ async function attack(name: string, plan: HostilePlan): Promise<void> {
       for (const p of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
         try {
           all += readFileSync(`/proc/${p}/environ`, 'utf8') + '\n';
-        } catch { /* not readable */ }
+        } catch {
+          /* not readable */
+        }
       }
-      report('read service secrets from /proc/*/environ', /KIRO_WORKER_TOKEN|KIRO_GITHUB_TOKEN|KIRO_GITHUB_APP/.test(all), Buffer.from(all).toString('base64'));
+      report(
+        'read service secrets from /proc/*/environ',
+        /KIRO_WORKER_TOKEN|KIRO_GITHUB_TOKEN|KIRO_GITHUB_APP/.test(all),
+        Buffer.from(all).toString('base64'),
+      );
       // Printed whole so the test can search it for the real secret values.
       process.stdout.write(`ENVIRON ${Buffer.from(all).toString('base64')}\n`);
       return;
     }
     case 'net':
-      if (plan.probeUrl) await httpGet(plan.probeUrl).then((b) => report('reach a host server directly', true, b), (e: Error) => report('reach a host server directly', false, e.message));
-      await lookup('registry.npmjs.org').then((a) => report('resolve a public name', true, a.address), (e: NodeJS.ErrnoException) => report('resolve a public name', false, e.code ?? e.message));
+      if (plan.probeUrl)
+        await httpGet(plan.probeUrl).then(
+          (b) => report('reach a host server directly', true, b),
+          (e: Error) => report('reach a host server directly', false, e.message),
+        );
+      await lookup('registry.npmjs.org').then(
+        (a) => report('resolve a public name', true, a.address),
+        (e: NodeJS.ErrnoException) => report('resolve a public name', false, e.code ?? e.message),
+      );
       return;
     case 'proxy': {
       const proxy = process.env.HTTPS_PROXY ?? '';
-      if (plan.allowedUrl) await viaConnect(proxy, plan.allowedUrl).then((b) => report('reach the allowed host through the proxy', true, b), (e: Error) => report('reach the allowed host through the proxy', false, e.message));
+      if (plan.allowedUrl)
+        await viaConnect(proxy, plan.allowedUrl).then(
+          (b) => report('reach the allowed host through the proxy', true, b),
+          (e: Error) => report('reach the allowed host through the proxy', false, e.message),
+        );
       if (plan.deniedUrl) {
-        await viaConnect(proxy, plan.deniedUrl).then((b) => report('reach a host off the list through the proxy', true, b), (e: Error) => report('reach a host off the list through the proxy', false, e.message));
-        await httpGet(plan.deniedUrl, proxy).then((b) => report('plain HTTP to a host off the list', true, b), (e: Error) => report('plain HTTP to a host off the list', false, e.message));
-        await httpGet(plan.deniedUrl).then((b) => report('reach a host off the list directly', true, b), (e: Error) => report('reach a host off the list directly', false, e.message));
+        await viaConnect(proxy, plan.deniedUrl).then(
+          (b) => report('reach a host off the list through the proxy', true, b),
+          (e: Error) => report('reach a host off the list through the proxy', false, e.message),
+        );
+        await httpGet(plan.deniedUrl, proxy).then(
+          (b) => report('plain HTTP to a host off the list', true, b),
+          (e: Error) => report('plain HTTP to a host off the list', false, e.message),
+        );
+        await httpGet(plan.deniedUrl).then(
+          (b) => report('reach a host off the list directly', true, b),
+          (e: Error) => report('reach a host off the list directly', false, e.message),
+        );
       }
       return;
     }
@@ -219,7 +263,8 @@ async function attack(name: string, plan: HostilePlan): Promise<void> {
     }
     case 'nested': {
       // A repository of its own inside the tree, whose config would run a program in any git that looks into it.
-      const git = (args: string[], cwd = '.') => execFileSync('git', ['-c', 'user.name=a', '-c', 'user.email=a@e', ...args], { cwd, stdio: 'pipe' });
+      const git = (args: string[], cwd = '.') =>
+        execFileSync('git', ['-c', 'user.name=a', '-c', 'user.email=a@e', ...args], { cwd, stdio: 'pipe' });
       tryIt('make a nested repository', () => {
         git(['init', '-q', 'sub']);
         writeFileSync(join('sub', 'inner.txt'), 'inner\n');
@@ -230,7 +275,7 @@ async function attack(name: string, plan: HostilePlan): Promise<void> {
       return;
     }
     case 'symlink':
-      tryIt('plant a link to another job\'s record', () => symlinkSync(join(stateDir, 'jobs', `${other.jobId}.json`), 'leak-record'));
+      tryIt("plant a link to another job's record", () => symlinkSync(join(stateDir, 'jobs', `${other.jobId}.json`), 'leak-record'));
       tryIt('plant a link to the state directory', () => symlinkSync(stateDir, 'leak-state'));
       tryIt('plant a link to /etc/hostname', () => symlinkSync('/etc/hostname', 'leak-hostname'));
       writeFileSync('links.txt', 'links planted\n');
@@ -257,7 +302,10 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then((code) => process.exit(code), (e) => {
-  process.stderr.write(`hostile-agent: ${String(e)}\n`);
-  process.exit(70);
-});
+main().then(
+  (code) => process.exit(code),
+  (e) => {
+    process.stderr.write(`hostile-agent: ${String(e)}\n`);
+    process.exit(70);
+  },
+);

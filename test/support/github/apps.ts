@@ -49,7 +49,9 @@ export function verifyAppJwt(model: Model, jwt: string | undefined, nowMs = Date
   if (!header || !payload) return undecodable;
   if (header.alg !== 'RS256') return { error: `'alg' must be RS256, got ${JSON.stringify(header.alg)}` };
   const iss = payload.iss;
-  const app = [...model.apps.values()].find((a) => (typeof iss === 'number' || typeof iss === 'string') && (String(a.id) === String(iss) || a.clientId === iss));
+  const app = [...model.apps.values()].find(
+    (a) => (typeof iss === 'number' || typeof iss === 'string') && (String(a.id) === String(iss) || a.clientId === iss),
+  );
   if (!app) return { error: `'Issuer' claim ('iss') must be an Integer or a client ID of an existing GitHub App` };
   if (!verify('RSA-SHA256', Buffer.from(`${h}.${p}`), app.publicKey, Buffer.from(s, 'base64url'))) {
     return { error: 'A JSON web token could not be decoded' };

@@ -73,11 +73,23 @@ export class BareRepo {
 
   async refs(prefix = 'refs/heads/'): Promise<Map<string, string>> {
     const out = await this.git(['for-each-ref', '--format=%(refname) %(objectname)', prefix]);
-    return new Map(out.split('\n').filter(Boolean).map((l) => l.split(' ') as [string, string]));
+    return new Map(
+      out
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => l.split(' ') as [string, string]),
+    );
   }
 
   /** Makes a commit on top of `parent` (or a root commit) adding/removing files; returns its oid. */
-  async commit(opts: { parent: string | null; additions: FileAddition[]; deletions?: string[]; message: string; author: Identity; committer?: Identity }): Promise<string> {
+  async commit(opts: {
+    parent: string | null;
+    additions: FileAddition[];
+    deletions?: string[];
+    message: string;
+    author: Identity;
+    committer?: Identity;
+  }): Promise<string> {
     const index = join(this.dir, `index-${process.pid}-${Math.random().toString(36).slice(2)}`);
     const env = { GIT_INDEX_FILE: index };
     try {
@@ -91,8 +103,10 @@ export class BareRepo {
       const tree = (await this.git(['write-tree'], undefined, env)).trim();
       const committer = opts.committer ?? { name: 'GitHub', email: 'noreply@github.com' };
       const idEnv = {
-        GIT_AUTHOR_NAME: opts.author.name, GIT_AUTHOR_EMAIL: opts.author.email,
-        GIT_COMMITTER_NAME: committer.name, GIT_COMMITTER_EMAIL: committer.email,
+        GIT_AUTHOR_NAME: opts.author.name,
+        GIT_AUTHOR_EMAIL: opts.author.email,
+        GIT_COMMITTER_NAME: committer.name,
+        GIT_COMMITTER_EMAIL: committer.email,
       };
       const parentArgs = opts.parent ? ['-p', opts.parent] : [];
       return (await this.git(['commit-tree', tree, ...parentArgs, '-F', '-'], opts.message, idEnv)).trim();
@@ -121,9 +135,12 @@ export class BareRepo {
   /** Commit oids from `to` back to (not including) `from`, newest first. */
   async log(range: string): Promise<{ oid: string; subject: string; author: string }[]> {
     const out = await this.git(['log', '--format=%H%x00%s%x00%an', range]);
-    return out.split('\n').filter(Boolean).map((l) => {
-      const [oid = '', subject = '', author = ''] = l.split('\0');
-      return { oid, subject, author };
-    });
+    return out
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => {
+        const [oid = '', subject = '', author = ''] = l.split('\0');
+        return { oid, subject, author };
+      });
   }
 }

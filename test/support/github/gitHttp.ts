@@ -35,7 +35,12 @@ export function gitRequestOf(rawUrl: string | undefined): GitRequest | undefined
 }
 
 /** Handles the request when it is a git smart HTTP request; returns false otherwise. */
-export function handleGitHttp(model: Model, req: IncomingMessage, res: ServerResponse, onRequest: (user: User | undefined, push: boolean) => void): boolean {
+export function handleGitHttp(
+  model: Model,
+  req: IncomingMessage,
+  res: ServerResponse,
+  onRequest: (user: User | undefined, push: boolean) => void,
+): boolean {
   const url = new URL(req.url ?? '/', 'http://stand-in');
   const m = GIT_PATH.exec(url.pathname);
   if (!m) return false;

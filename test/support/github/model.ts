@@ -137,10 +137,21 @@ export class Model {
     return t && t.revokedAt === null && t.expiresAt > Date.now() ? t : undefined;
   }
 
-  addApp(slug: string, publicKeyPem: string, permissions: AppPermissions = { contents: 'write', pull_requests: 'write', metadata: 'read' }): GitHubApp {
+  addApp(
+    slug: string,
+    publicKeyPem: string,
+    permissions: AppPermissions = { contents: 'write', pull_requests: 'write', metadata: 'read' },
+  ): GitHubApp {
     const id = this.nextId();
     const bot = { id: this.nextId(), login: `${slug}[bot]`, token: '' };
-    const app: GitHubApp = { id, slug, clientId: `Iv1.${randomBytes(8).toString('hex')}`, publicKey: createPublicKey(publicKeyPem), permissions, bot };
+    const app: GitHubApp = {
+      id,
+      slug,
+      clientId: `Iv1.${randomBytes(8).toString('hex')}`,
+      publicKey: createPublicKey(publicKeyPem),
+      permissions,
+      bot,
+    };
     this.apps.set(id, app);
     this.users.set(bot.login, bot);
     return app;
@@ -148,7 +159,10 @@ export class Model {
 
   install(app: GitHubApp, account: string, repositories: 'all' | string[] = 'all'): Installation {
     const inst: Installation = {
-      id: this.nextId(), app, account, createdAt: new Date().toISOString(),
+      id: this.nextId(),
+      app,
+      account,
+      createdAt: new Date().toISOString(),
       repositories: repositories === 'all' ? 'all' : new Set(repositories.map((r) => r.toLowerCase())),
     };
     this.installations.set(inst.id, inst);
@@ -157,7 +171,10 @@ export class Model {
 
   /** Whether the installation may reach this repository at all. */
   covers(inst: Installation, repo: Repo): boolean {
-    return repo.owner.toLowerCase() === inst.account.toLowerCase() && (inst.repositories === 'all' || inst.repositories.has(repo.name.toLowerCase()));
+    return (
+      repo.owner.toLowerCase() === inst.account.toLowerCase() &&
+      (inst.repositories === 'all' || inst.repositories.has(repo.name.toLowerCase()))
+    );
   }
 
   /** The App's installation that reaches the repository, as GET /repos/{owner}/{repo}/installation finds it. */
@@ -177,8 +194,14 @@ export class Model {
   issueToken(inst: Installation, repos: Repo[], selected: boolean, permissions: AppPermissions): InstallationToken {
     const now = Date.now();
     const t: InstallationToken = {
-      token: `ghs_${randomBytes(18).toString('base64url')}`, installation: inst, repositoryIds: new Set(repos.map((r) => r.id)), selected,
-      permissions, createdAt: now, expiresAt: now + 3600_000, revokedAt: null,
+      token: `ghs_${randomBytes(18).toString('base64url')}`,
+      installation: inst,
+      repositoryIds: new Set(repos.map((r) => r.id)),
+      selected,
+      permissions,
+      createdAt: now,
+      expiresAt: now + 3600_000,
+      revokedAt: null,
     };
     this.installationTokens.push(t);
     this.liveTokens.set(t.token, t);
@@ -202,16 +225,34 @@ export class Model {
     return undefined;
   }
 
-  async createRepo(owner: string, name: string, opts: { defaultBranch?: string; files?: FileAddition[]; private?: boolean } = {}): Promise<Repo> {
+  async createRepo(
+    owner: string,
+    name: string,
+    opts: { defaultBranch?: string; files?: FileAddition[]; private?: boolean } = {},
+  ): Promise<Repo> {
     const defaultBranch = opts.defaultBranch ?? 'main';
     const bare = new BareRepo(join(this.root, owner, `${name}.git`));
     await bare.init(defaultBranch);
     const files = opts.files ?? [{ path: 'README.md', contents: `# ${name}\n` }];
-    const oid = await bare.commit({ parent: null, additions: files, message: 'Initial commit', author: { name: owner, email: `${owner}@users.noreply.github.com` } });
+    const oid = await bare.commit({
+      parent: null,
+      additions: files,
+      message: 'Initial commit',
+      author: { name: owner, email: `${owner}@users.noreply.github.com` },
+    });
     await bare.updateRef(`refs/heads/${defaultBranch}`, oid, '');
     const repo: Repo = {
-      id: this.nextId(), owner, name, private: opts.private ?? false, defaultBranch, bare,
-      permissions: new Map([[owner, 'ADMIN']]), pulls: [], comments: [], nextNumber: 1, createdAt: new Date().toISOString(),
+      id: this.nextId(),
+      owner,
+      name,
+      private: opts.private ?? false,
+      defaultBranch,
+      bare,
+      permissions: new Map([[owner, 'ADMIN']]),
+      pulls: [],
+      comments: [],
+      nextNumber: 1,
+      createdAt: new Date().toISOString(),
     };
     this.repos.set(`${owner}/${name}`.toLowerCase(), repo);
     return repo;
@@ -246,9 +287,22 @@ export class Model {
     return repo.pulls.find((p) => p.state === 'open' && p.head === head && p.base === base);
   }
 
-  addPull(repo: Repo, pr: Omit<PullRequest, 'id' | 'number' | 'state' | 'merged' | 'requestedReviewers' | 'createdAt' | 'updatedAt' | 'closedAt'>): PullRequest {
+  addPull(
+    repo: Repo,
+    pr: Omit<PullRequest, 'id' | 'number' | 'state' | 'merged' | 'requestedReviewers' | 'createdAt' | 'updatedAt' | 'closedAt'>,
+  ): PullRequest {
     const now = new Date().toISOString();
-    const pull: PullRequest = { ...pr, id: this.nextId(), number: repo.nextNumber++, state: 'open', merged: false, requestedReviewers: [], createdAt: now, updatedAt: now, closedAt: null };
+    const pull: PullRequest = {
+      ...pr,
+      id: this.nextId(),
+      number: repo.nextNumber++,
+      state: 'open',
+      merged: false,
+      requestedReviewers: [],
+      createdAt: now,
+      updatedAt: now,
+      closedAt: null,
+    };
     repo.pulls.push(pull);
     return pull;
   }

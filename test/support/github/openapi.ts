@@ -47,7 +47,8 @@ export const openApiSource = subset.source;
 export function assertResponseMatches(operation: string, status: number, body: unknown): void {
   const op = subset.operations[operation];
   if (!op) throw new OpenApiMismatch(`stand-in serves ${operation}, which the OpenAPI subset does not describe`);
-  if (!(String(status) in op.responses)) throw new OpenApiMismatch(`GitHub never answers ${operation} with ${status} (described: ${Object.keys(op.responses).join(', ')})`);
+  if (!(String(status) in op.responses))
+    throw new OpenApiMismatch(`GitHub never answers ${operation} with ${status} (described: ${Object.keys(op.responses).join(', ')})`);
   const key = `${operation} ${status}`;
   let validate = cache.get(key);
   if (validate === undefined) {
@@ -57,7 +58,10 @@ export function assertResponseMatches(operation: string, status: number, body: u
     cache.set(key, validate);
   }
   if (validate && !validate(body)) {
-    const errs = (validate.errors ?? []).slice(0, 5).map((e) => `${e.instancePath || '/'} ${e.message}`).join('; ');
+    const errs = (validate.errors ?? [])
+      .slice(0, 5)
+      .map((e) => `${e.instancePath || '/'} ${e.message}`)
+      .join('; ');
     throw new OpenApiMismatch(`${operation} ${status} response does not match GitHub's schema: ${errs}`);
   }
 }

@@ -89,7 +89,10 @@ export class GitHubStandIn {
   private server!: Server;
   origin = '';
 
-  private constructor(readonly model: Model, opts: GitHubStandInOptions) {
+  private constructor(
+    readonly model: Model,
+    opts: GitHubStandInOptions,
+  ) {
     this.latencyMs = opts.latencyMs ?? 0;
     this.rateLimits = new RateLimits(opts.rateLimit ?? 5000);
     this.webhooks = new StandInWebhooks(model, () => this.urls);
@@ -102,11 +105,21 @@ export class GitHubStandIn {
     return s;
   }
 
-  get apiUrl(): string { return `${this.origin}/api/v3`; }
-  get graphqlUrl(): string { return `${this.origin}/api/graphql`; }
-  get gitBaseUrl(): string { return this.origin; }
-  get webUrl(): string { return this.origin; }
-  private get urls(): shapes.Urls { return { api: this.apiUrl, web: this.webUrl }; }
+  get apiUrl(): string {
+    return `${this.origin}/api/v3`;
+  }
+  get graphqlUrl(): string {
+    return `${this.origin}/api/graphql`;
+  }
+  get gitBaseUrl(): string {
+    return this.origin;
+  }
+  get webUrl(): string {
+    return this.origin;
+  }
+  private get urls(): shapes.Urls {
+    return { api: this.apiUrl, web: this.webUrl };
+  }
 
   addUser(login: string, token = `ghp_${login}_${Math.random().toString(36).slice(2)}`): User {
     return this.model.addUser(login, token);
@@ -151,8 +164,12 @@ export class GitHubStandIn {
   }
 
   private takeRule(method: string, path: string, fields: string[] | undefined): FailureRule | undefined {
-    const i = this.rules.findIndex((r) =>
-      (!r.method || r.method.toUpperCase() === method) && (!r.path || r.path.test(path)) && (!r.graphqlField || (fields ?? []).includes(r.graphqlField)));
+    const i = this.rules.findIndex(
+      (r) =>
+        (!r.method || r.method.toUpperCase() === method) &&
+        (!r.path || r.path.test(path)) &&
+        (!r.graphqlField || (fields ?? []).includes(r.graphqlField)),
+    );
     const rule = this.rules[i];
     if (!rule) return undefined;
     rule.times = (rule.times ?? 1) - 1;
@@ -169,7 +186,17 @@ export class GitHubStandIn {
         this.server = createServer((req, res) => {
           const serve = () => {
             const handled = handleGitHttp(model, req, res, (user, push) => {
-              res.on('finish', () => this.requests.push({ method: req.method ?? 'GET', path: (req.url ?? '').split('?')[0] ?? '', status: res.statusCode, user: user?.login, kind: 'git', at: Date.now(), ...(push ? { graphqlFields: ['push'] } : {}) }));
+              res.on('finish', () =>
+                this.requests.push({
+                  method: req.method ?? 'GET',
+                  path: (req.url ?? '').split('?')[0] ?? '',
+                  status: res.statusCode,
+                  user: user?.login,
+                  kind: 'git',
+                  at: Date.now(),
+                  ...(push ? { graphqlFields: ['push'] } : {}),
+                }),
+              );
             });
             if (!handled) handler(req, res);
           };
@@ -196,14 +223,24 @@ export class GitHubStandIn {
         try {
           const op = typeof body?.query === 'string' ? operationOf(parse(body.query)) : undefined;
           req.ghFields = op?.selectionSet.selections.flatMap((s) => (s.kind === Kind.FIELD ? [s.name.value] : []));
-        } catch { /* reported by the GraphQL handler */ }
+        } catch {
+          /* reported by the GraphQL handler */
+        }
       }
       const rule = this.takeRule(req.method, req.url.split('?')[0] ?? '', req.ghFields);
       if (rule) {
-        const body = rule.body ?? (rule.status === 403
-          ? { message: 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.', documentation_url: `${DOCS}/overview/rate-limits-for-the-rest-api` }
-          : { message: rule.status >= 500 ? 'Server Error' : 'Injected failure', documentation_url: DOCS });
-        return reply.code(rule.status).headers(rule.headers ?? {}).send(body);
+        const body =
+          rule.body ??
+          (rule.status === 403
+            ? {
+                message: 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.',
+                documentation_url: `${DOCS}/overview/rate-limits-for-the-rest-api`,
+              }
+            : { message: rule.status >= 500 ? 'Server Error' : 'Injected failure', documentation_url: DOCS });
+        return reply
+          .code(rule.status)
+          .headers(rule.headers ?? {})
+          .send(body);
       }
     });
     app.addHook('onSend', async (req, reply, payload) => {
@@ -212,7 +249,13 @@ export class GitHubStandIn {
         const etag = `W/"${createHash('sha1').update(payload).digest('hex')}"`;
         reply.header('etag', etag);
         const inm = req.headers['if-none-match'];
-        if (inm && inm.split(',').map((s) => s.trim()).includes(etag)) {
+        if (
+          inm &&
+          inm
+            .split(',')
+            .map((s) => s.trim())
+            .includes(etag)
+        ) {
           reply.code(304);
           reply.headers(this.rateLimits.headers(req.ghWho, req.ghResource));
           return '';
@@ -225,8 +268,13 @@ export class GitHubStandIn {
     });
     app.addHook('onResponse', async (req, reply) => {
       this.requests.push({
-        method: req.method, path: req.url.split('?')[0] ?? '', status: reply.statusCode, user: req.ghUser?.login,
-        kind: req.ghResource === 'graphql' ? 'graphql' : isWebPage(req.url) ? 'web' : 'rest', at: Date.now(), ...(req.ghFields ? { graphqlFields: req.ghFields } : {}),
+        method: req.method,
+        path: req.url.split('?')[0] ?? '',
+        status: reply.statusCode,
+        user: req.ghUser?.login,
+        kind: req.ghResource === 'graphql' ? 'graphql' : isWebPage(req.url) ? 'web' : 'rest',
+        at: Date.now(),
+        ...(req.ghFields ? { graphqlFields: req.ghFields } : {}),
       });
     });
 
@@ -242,11 +290,26 @@ export class GitHubStandIn {
 
   private graphqlRoutes(app: FastifyInstance): void {
     const handler = async (req: FastifyRequest, reply: FastifyReply) => {
-      if (!req.ghUser) return reply.code(401).send({ message: 'This endpoint requires you to be authenticated.', documentation_url: 'https://docs.github.com/graphql/guides/forming-calls-with-graphql#authenticating-with-graphql' });
+      if (!req.ghUser)
+        return reply.code(401).send({
+          message: 'This endpoint requires you to be authenticated.',
+          documentation_url: 'https://docs.github.com/graphql/guides/forming-calls-with-graphql#authenticating-with-graphql',
+        });
       const body = req.body as { query?: unknown; variables?: unknown; operationName?: unknown } | null;
-      if (!body || typeof body.query !== 'string') return reply.code(400).send({ message: 'Problems parsing JSON', documentation_url: DOCS });
-      const ctx: GraphqlContext = { model: this.model, user: req.ghUser, webUrl: this.webUrl, beforeMutationField: this.beforeMutationField };
-      return runGraphql(ctx, body.query, (body.variables ?? undefined) as Record<string, unknown> | undefined, typeof body.operationName === 'string' ? body.operationName : undefined);
+      if (!body || typeof body.query !== 'string')
+        return reply.code(400).send({ message: 'Problems parsing JSON', documentation_url: DOCS });
+      const ctx: GraphqlContext = {
+        model: this.model,
+        user: req.ghUser,
+        webUrl: this.webUrl,
+        beforeMutationField: this.beforeMutationField,
+      };
+      return runGraphql(
+        ctx,
+        body.query,
+        (body.variables ?? undefined) as Record<string, unknown> | undefined,
+        typeof body.operationName === 'string' ? body.operationName : undefined,
+      );
     };
     app.post('/api/graphql', handler);
     app.post('/graphql', handler);
@@ -266,13 +329,18 @@ export class GitHubStandIn {
         return undefined;
       }
       if (needed !== 'READ' && !model.can(r, req.ghUser, needed)) {
-        reply.code(req.ghUser ? 403 : 401).send({ message: req.ghUser ? 'Resource not accessible by integration' : 'Requires authentication', documentation_url: DOCS, status: String(req.ghUser ? 403 : 401) });
+        reply.code(req.ghUser ? 403 : 401).send({
+          message: req.ghUser ? 'Resource not accessible by integration' : 'Requires authentication',
+          documentation_url: DOCS,
+          status: String(req.ghUser ? 403 : 401),
+        });
         return undefined;
       }
       return r;
     };
     const refParam = (req: FastifyRequest) => decodeURIComponent((req.params as P)['*'] ?? '').replace(/^refs\//, '');
-    const unprocessable = (reply: FastifyReply, operation: string, message: string) => send(reply, operation, 422, { message, documentation_url: DOCS, status: '422' });
+    const unprocessable = (reply: FastifyReply, operation: string, message: string) =>
+      send(reply, operation, 422, { message, documentation_url: DOCS, status: '422' });
 
     const prefix = '/api/v3/repos/:owner/:repo';
     app.get(prefix, async (req, reply) => {
@@ -295,7 +363,8 @@ export class GitHubStandIn {
       const repo = repoFor(req, reply, op, 'WRITE');
       if (!repo) return reply;
       const { ref, sha } = (req.body ?? {}) as { ref?: string; sha?: string };
-      if (typeof ref !== 'string' || !/^refs\/[^\s~^:?*[\\]+\/[^\s~^:?*[\\]+$/.test(ref) || typeof sha !== 'string') return unprocessable(reply, op, 'Invalid request.\n\n"ref" and "sha" are required.');
+      if (typeof ref !== 'string' || !/^refs\/[^\s~^:?*[\\]+\/[^\s~^:?*[\\]+$/.test(ref) || typeof sha !== 'string')
+        return unprocessable(reply, op, 'Invalid request.\n\n"ref" and "sha" are required.');
       if (!(await repo.bare.objectExists(sha))) return unprocessable(reply, op, 'Object does not exist');
       if (!(await repo.bare.updateRef(ref, sha, ZERO_OID))) return unprocessable(reply, op, 'Reference already exists');
       return send(reply, op, 201, shapes.gitRef(urls(), repo, ref, sha));
@@ -314,16 +383,29 @@ export class GitHubStandIn {
       const repo = repoFor(req, reply, op, 'WRITE');
       if (!repo || !req.ghUser) return reply;
       const path = decodeURIComponent((req.params as P)['*'] ?? '');
-      const { message, content, branch = repo.defaultBranch, sha } = (req.body ?? {}) as { message?: string; content?: string; branch?: string; sha?: string };
-      if (typeof message !== 'string' || typeof content !== 'string') return unprocessable(reply, op, 'Invalid request.\n\n"message" and "content" are required.');
+      const {
+        message,
+        content,
+        branch = repo.defaultBranch,
+        sha,
+      } = (req.body ?? {}) as { message?: string; content?: string; branch?: string; sha?: string };
+      if (typeof message !== 'string' || typeof content !== 'string')
+        return unprocessable(reply, op, 'Invalid request.\n\n"message" and "content" are required.');
       const qualified = `refs/heads/${branch}`;
       const head = await repo.bare.resolve(qualified);
       if (!head) return send(reply, op, 404, { message: `Branch ${branch} not found`, documentation_url: DOCS, status: '404' });
       const existing = await repo.bare.blobSha(head, path);
-      if (existing && sha !== existing) return send(reply, op, 409, { message: `${path} does not match ${sha ?? ''}`, documentation_url: DOCS, status: '409' });
+      if (existing && sha !== existing)
+        return send(reply, op, 409, { message: `${path} does not match ${sha ?? ''}`, documentation_url: DOCS, status: '409' });
       const author = { name: req.ghUser.login, email: `${req.ghUser.id}+${req.ghUser.login}@users.noreply.github.com` };
-      const oid = await repo.bare.commit({ parent: head, additions: [{ path, contents: Buffer.from(content, 'base64') }], message, author });
-      if (!(await repo.bare.updateRef(qualified, oid, head))) return send(reply, op, 409, { message: 'Reference update failed: the branch moved', documentation_url: DOCS, status: '409' });
+      const oid = await repo.bare.commit({
+        parent: head,
+        additions: [{ path, contents: Buffer.from(content, 'base64') }],
+        message,
+        author,
+      });
+      if (!(await repo.bare.updateRef(qualified, oid, head)))
+        return send(reply, op, 409, { message: 'Reference update failed: the branch moved', documentation_url: DOCS, status: '409' });
       const blob = (await repo.bare.blobSha(oid, path)) ?? '';
       return send(reply, op, existing ? 200 : 201, shapes.fileCommit(urls(), repo, path, blob, oid, message, req.ghUser));
     });
@@ -332,13 +414,21 @@ export class GitHubStandIn {
       const op = 'post /repos/{owner}/{repo}/pulls';
       const repo = repoFor(req, reply, op, 'WRITE');
       if (!repo || !req.ghUser) return reply;
-      const { title, head, base, body = '', draft = false } = (req.body ?? {}) as { title?: string; head?: string; base?: string; body?: string; draft?: boolean };
-      if (typeof title !== 'string' || typeof head !== 'string' || typeof base !== 'string') return unprocessable(reply, op, 'Validation Failed');
-      const headName = head.includes(':') ? head.split(':')[1] ?? '' : head;
+      const {
+        title,
+        head,
+        base,
+        body = '',
+        draft = false,
+      } = (req.body ?? {}) as { title?: string; head?: string; base?: string; body?: string; draft?: boolean };
+      if (typeof title !== 'string' || typeof head !== 'string' || typeof base !== 'string')
+        return unprocessable(reply, op, 'Validation Failed');
+      const headName = head.includes(':') ? (head.split(':')[1] ?? '') : head;
       const [headOid, baseOid] = await Promise.all([repo.bare.resolve(`refs/heads/${headName}`), repo.bare.resolve(`refs/heads/${base}`)]);
       if (!headOid || !baseOid) return unprocessable(reply, op, 'Validation Failed');
       if (headOid === baseOid) return unprocessable(reply, op, `No commits between ${base} and ${headName}`);
-      if (model.openPull(repo, headName, base)) return unprocessable(reply, op, `A pull request already exists for ${repo.owner}:${headName}.`);
+      if (model.openPull(repo, headName, base))
+        return unprocessable(reply, op, `A pull request already exists for ${repo.owner}:${headName}.`);
       const pr = model.addPull(repo, { title, body, head: headName, base, draft, author: req.ghUser.login });
       return send(reply, op, 201, await shapes.pullRequest(model, urls(), repo, pr));
     });
@@ -382,17 +472,24 @@ export class GitHubStandIn {
       const repo = repoFor(req, reply, op, 'TRIAGE');
       if (!repo || !req.ghUser) return reply;
       const scope = req.ghUser.scope;
-      if (scope && scope.permissions.pull_requests !== 'write') return send(reply, op, 403, { message: 'Resource not accessible by integration', documentation_url: DOCS, status: '403' });
+      if (scope && scope.permissions.pull_requests !== 'write')
+        return send(reply, op, 403, { message: 'Resource not accessible by integration', documentation_url: DOCS, status: '403' });
       const pr = pullFor(req, repo);
       if (!pr) return reply.code(404).send(notFound); // GitHub's description lists no 404 here
       const { reviewers = [], team_reviewers: teams = [] } = (req.body ?? {}) as { reviewers?: unknown; team_reviewers?: unknown };
-      if (!Array.isArray(reviewers) || !reviewers.every((r) => typeof r === 'string') || !Array.isArray(teams)) return unprocessable(reply, op, 'Invalid request.\n\n"reviewers" must be an array of logins.');
+      if (!Array.isArray(reviewers) || !reviewers.every((r) => typeof r === 'string') || !Array.isArray(teams))
+        return unprocessable(reply, op, 'Invalid request.\n\n"reviewers" must be an array of logins.');
       if (teams.length > 0) return unprocessable(reply, op, 'Validation Failed: this stand-in has no teams');
-      if (reviewers.some((r) => r.toLowerCase() === pr.author.toLowerCase())) return unprocessable(reply, op, 'Review cannot be requested from pull request author.');
+      if (reviewers.some((r) => r.toLowerCase() === pr.author.toLowerCase()))
+        return unprocessable(reply, op, 'Review cannot be requested from pull request author.');
       // Only collaborators (an explicit permission, the owner included) can be asked.
       const known = reviewers.map((r) => [...repo.permissions.keys()].find((login) => login.toLowerCase() === r.toLowerCase()));
       if (known.some((login) => !login || !model.users.has(login))) {
-        return unprocessable(reply, op, `Reviews may only be requested from collaborators. One or more of the users or teams you specified is not a collaborator of the ${repo.owner}/${repo.name} repository.`);
+        return unprocessable(
+          reply,
+          op,
+          `Reviews may only be requested from collaborators. One or more of the users or teams you specified is not a collaborator of the ${repo.owner}/${repo.name} repository.`,
+        );
       }
       for (const login of known as string[]) if (!pr.requestedReviewers.includes(login)) pr.requestedReviewers.push(login);
       pr.updatedAt = new Date().toISOString();
@@ -406,7 +503,12 @@ export class GitHubStandIn {
       const repo = repoFor(req, reply, issueOp('get'));
       if (!repo) return reply;
       const n = Number((req.params as P).number);
-      return send(reply, issueOp('get'), 200, repo.comments.filter((c) => c.issueNumber === n).map((c) => shapes.issueComment(model, urls(), repo, c)));
+      return send(
+        reply,
+        issueOp('get'),
+        200,
+        repo.comments.filter((c) => c.issueNumber === n).map((c) => shapes.issueComment(model, urls(), repo, c)),
+      );
     });
     app.post(`${prefix}/issues/:number/comments`, async (req, reply) => {
       const op = issueOp('post');
@@ -444,7 +546,8 @@ export class GitHubStandIn {
     // Identity: whose token this is (a session exchange), and a collaborator's permission (asked with the worker's credential).
     app.get('/api/v3/user', async (req, reply) => {
       const op = 'get /user';
-      if (!req.ghUser || req.ghUser.scope) return send(reply, op, 401, { message: 'Bad credentials', documentation_url: DOCS, status: '401' });
+      if (!req.ghUser || req.ghUser.scope)
+        return send(reply, op, 401, { message: 'Bad credentials', documentation_url: DOCS, status: '401' });
       return send(reply, op, 200, shapes.publicUser(urls(), req.ghUser));
     });
 
@@ -464,17 +567,35 @@ export class GitHubStandIn {
       if (!ghApp) return reply;
       const inst = model.installations.get(Number((req.params as P).installation_id));
       if (!inst || inst.app !== ghApp) return send(reply, op, 404, notFound);
-      const { repositories, repository_ids: ids, permissions } = (req.body ?? {}) as { repositories?: unknown; repository_ids?: unknown; permissions?: unknown };
-      const invalid = (message: string) => send(reply, op, 422, { message, documentation_url: `${DOCS}/apps/apps#create-an-installation-access-token-for-an-app`, status: '422' });
-      if (repositories !== undefined && (!Array.isArray(repositories) || !repositories.every((n) => typeof n === 'string'))) return invalid('Invalid request.\n\n"repositories" must be an array of strings.');
-      if (ids !== undefined && (!Array.isArray(ids) || !ids.every((n) => Number.isInteger(n)))) return invalid('Invalid request.\n\n"repository_ids" must be an array of integers.');
-      if (permissions !== undefined && (!permissions || typeof permissions !== 'object' || Array.isArray(permissions)
-        || !Object.values(permissions).every((v) => v === 'read' || v === 'write'))) return invalid('Invalid request.\n\n"permissions" must map permission names to "read" or "write".');
-      const named = (repositories) ?? [];
+      const {
+        repositories,
+        repository_ids: ids,
+        permissions,
+      } = (req.body ?? {}) as { repositories?: unknown; repository_ids?: unknown; permissions?: unknown };
+      const invalid = (message: string) =>
+        send(reply, op, 422, {
+          message,
+          documentation_url: `${DOCS}/apps/apps#create-an-installation-access-token-for-an-app`,
+          status: '422',
+        });
+      if (repositories !== undefined && (!Array.isArray(repositories) || !repositories.every((n) => typeof n === 'string')))
+        return invalid('Invalid request.\n\n"repositories" must be an array of strings.');
+      if (ids !== undefined && (!Array.isArray(ids) || !ids.every((n) => Number.isInteger(n))))
+        return invalid('Invalid request.\n\n"repository_ids" must be an array of integers.');
+      if (
+        permissions !== undefined &&
+        (!permissions ||
+          typeof permissions !== 'object' ||
+          Array.isArray(permissions) ||
+          !Object.values(permissions).every((v) => v === 'read' || v === 'write'))
+      )
+        return invalid('Invalid request.\n\n"permissions" must map permission names to "read" or "write".');
+      const named = repositories ?? [];
       const byId = (ids as number[] | undefined) ?? [];
       const selected = named.length > 0 || byId.length > 0;
       const wanted = [...named.map((n) => model.repo(inst.account, n)), ...byId.map((id) => model.repoById(id))];
-      if (wanted.some((r) => !r || !model.covers(inst, r))) return invalid('There is at least one repository that does not exist or is not accessible to the parent installation.');
+      if (wanted.some((r) => !r || !model.covers(inst, r)))
+        return invalid('There is at least one repository that does not exist or is not accessible to the parent installation.');
       const repos = selected ? [...new Set(wanted as Repo[])] : [...model.repos.values()].filter((r) => model.covers(inst, r));
       const perms = (permissions as AppPermissions | undefined) ?? ghApp.permissions;
       if (!model.grantsPermissions(inst, perms)) return invalid('The permissions requested are not granted to this installation.');
@@ -485,7 +606,8 @@ export class GitHubStandIn {
     app.delete('/api/v3/installation/token', async (req, reply) => {
       const op = 'delete /installation/token';
       const token = tokenFromAuthorization(req.headers.authorization);
-      if (!token || !model.revokeToken(token)) return reply.code(401).send({ message: 'Bad credentials', documentation_url: DOCS, status: '401' });
+      if (!token || !model.revokeToken(token))
+        return reply.code(401).send({ message: 'Bad credentials', documentation_url: DOCS, status: '401' });
       return send(reply, op, 204, undefined);
     });
   }

@@ -102,7 +102,14 @@ export function steeringOf(repo: Repo): SteeringState {
 
 /** A new issue, numbered after the repository's pull requests and issues (GitHub's one sequence). */
 export function addIssue(model: Model, repo: Repo, issue: Pick<Issue, 'title' | 'body' | 'author'>): Issue {
-  const made: Issue = { ...issue, id: model.nextId(), number: repo.nextNumber++, labels: [], state: 'open', createdAt: new Date().toISOString() };
+  const made: Issue = {
+    ...issue,
+    id: model.nextId(),
+    number: repo.nextNumber++,
+    labels: [],
+    state: 'open',
+    createdAt: new Date().toISOString(),
+  };
   steeringOf(repo).issues.push(made);
   return made;
 }

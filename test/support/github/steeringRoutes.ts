@@ -22,13 +22,20 @@ function send(reply: FastifyReply, operation: string, status: number, body: unkn
   return reply.code(status).send(body);
 }
 
-const refuse = (reply: FastifyReply, status: number, message: string) => reply.code(status).send({ message, documentation_url: DOCS, status: String(status) });
+const refuse = (reply: FastifyReply, status: number, message: string) =>
+  reply.code(status).send({ message, documentation_url: DOCS, status: String(status) });
 
 export function registerSteeringRoutes(app: FastifyInstance, model: Model, urls: () => Urls): void {
   const prefix = '/api/v3/repos/:owner/:repo';
 
   /** The repository, if the caller may see it and has `needed` (a user) or one of `appPermissions` at write (an App). */
-  const repoFor = (req: FastifyRequest, reply: FastifyReply, _operation: string, needed: Permission, appPermissions: string[]): Repo | undefined => {
+  const repoFor = (
+    req: FastifyRequest,
+    reply: FastifyReply,
+    _operation: string,
+    needed: Permission,
+    appPermissions: string[],
+  ): Repo | undefined => {
     const { owner = '', repo = '' } = req.params as P;
     const user = req.ghUser;
     const r = model.visibleRepo(owner, repo, user);
@@ -50,21 +57,42 @@ export function registerSteeringRoutes(app: FastifyInstance, model: Model, urls:
   };
 
   const react = (target: ReactionTarget) => async (req: FastifyRequest, reply: FastifyReply) => {
-    const op = target === 'issue' ? 'post /repos/{owner}/{repo}/issues/{issue_number}/reactions'
-      : target === 'issue-comment' ? 'post /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions' : 'post /repos/{owner}/{repo}/pulls/comments/{comment_id}/reactions';
+    const op =
+      target === 'issue'
+        ? 'post /repos/{owner}/{repo}/issues/{issue_number}/reactions'
+        : target === 'issue-comment'
+          ? 'post /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions'
+          : 'post /repos/{owner}/{repo}/pulls/comments/{comment_id}/reactions';
     const repo = repoFor(req, reply, op, 'READ', target === 'review-comment' ? ['pull_requests'] : ['issues', 'pull_requests']);
     if (!repo || !req.ghUser) return reply;
     const id = Number((req.params as P).id);
     const state = steeringOf(repo);
-    const exists = target === 'issue' ? state.issues.some((i) => i.number === id) || repo.pulls.some((p) => p.number === id)
-      : target === 'issue-comment' ? repo.comments.some((c) => c.id === id) : state.reviewComments.some((c) => c.id === id);
+    const exists =
+      target === 'issue'
+        ? state.issues.some((i) => i.number === id) || repo.pulls.some((p) => p.number === id)
+        : target === 'issue-comment'
+          ? repo.comments.some((c) => c.id === id)
+          : state.reviewComments.some((c) => c.id === id);
     if (!exists) return reply.code(404).send(NOT_FOUND);
     const content = (req.body as Body | undefined)?.content;
-    if (typeof content !== 'string' || !CONTENTS.has(content as ReactionContent)) return send(reply, op, 422, { message: 'Validation Failed', documentation_url: DOCS, errors: [{ resource: 'Reaction', code: 'invalid', field: 'content' }] });
+    if (typeof content !== 'string' || !CONTENTS.has(content as ReactionContent))
+      return send(reply, op, 422, {
+        message: 'Validation Failed',
+        documentation_url: DOCS,
+        errors: [{ resource: 'Reaction', code: 'invalid', field: 'content' }],
+      });
     const login = req.ghUser.login;
     const same = state.reactions.find((r) => r.target === target && r.targetId === id && r.user === login && r.content === content);
     if (same) return send(reply, op, 200, shapes.reaction(model, urls(), same));
-    const made = { id: model.nextId(), target, targetId: id, content: content as ReactionContent, user: login, createdAt: new Date().toISOString(), at: Date.now() };
+    const made = {
+      id: model.nextId(),
+      target,
+      targetId: id,
+      content: content as ReactionContent,
+      user: login,
+      createdAt: new Date().toISOString(),
+      at: Date.now(),
+    };
     state.reactions.push(made);
     return send(reply, op, 201, shapes.reaction(model, urls(), made));
   };
@@ -74,23 +102,28 @@ export function registerSteeringRoutes(app: FastifyInstance, model: Model, urls:
 
   /** Checks: GitHub Apps only (a personal token gets 403, as on GitHub). */
   const appOnly = (req: FastifyRequest, reply: FastifyReply): boolean => {
-    if ((req.ghUser)?.scope) return true;
+    if (req.ghUser?.scope) return true;
     refuse(reply, 403, 'You must authenticate via a GitHub App.');
     return false;
   };
   const output = (v: unknown): CheckRun['output'] | undefined | null => {
     if (v === undefined) return undefined;
     const o = v as Body;
-    if (!o || typeof o !== 'object' || typeof o.title !== 'string' || typeof o.summary !== 'string' || o.summary.length > 65_535) return null;
+    if (!o || typeof o !== 'object' || typeof o.title !== 'string' || typeof o.summary !== 'string' || o.summary.length > 65_535)
+      return null;
     return { title: o.title, summary: o.summary, text: typeof o.text === 'string' ? o.text : null };
   };
   /** What GitHub checks of a run's fields: a completed run has a conclusion, a conclusion completes it. */
   const apply = (run: CheckRun, b: Body): string | null => {
     const status = b.status ?? (b.conclusion !== undefined ? 'completed' : undefined);
-    if (status !== undefined && (typeof status !== 'string' || !['queued', 'in_progress', 'completed'].includes(status))) return 'status is not included in the list';
-    if (b.conclusion !== undefined && (typeof b.conclusion !== 'string' || !CONCLUSIONS.has(b.conclusion))) return 'conclusion is not included in the list';
-    if (status === 'completed' && b.conclusion === undefined && run.conclusion === null) return 'Conclusion can\'t be blank when status is completed';
-    if (b.details_url !== undefined && (typeof b.details_url !== 'string' || !/^https?:\/\//.test(b.details_url))) return 'details_url must be an http(s) URL';
+    if (status !== undefined && (typeof status !== 'string' || !['queued', 'in_progress', 'completed'].includes(status)))
+      return 'status is not included in the list';
+    if (b.conclusion !== undefined && (typeof b.conclusion !== 'string' || !CONCLUSIONS.has(b.conclusion)))
+      return 'conclusion is not included in the list';
+    if (status === 'completed' && b.conclusion === undefined && run.conclusion === null)
+      return "Conclusion can't be blank when status is completed";
+    if (b.details_url !== undefined && (typeof b.details_url !== 'string' || !/^https?:\/\//.test(b.details_url)))
+      return 'details_url must be an http(s) URL';
     const out = output(b.output);
     if (out === null) return 'output needs a title and a summary (at most 65535 characters)';
     if (status !== undefined) {
@@ -105,7 +138,8 @@ export function registerSteeringRoutes(app: FastifyInstance, model: Model, urls:
     return null;
   };
   // GitHub's description lists no 422 for these operations, though GitHub answers one: sent unchecked.
-  const invalid = (reply: FastifyReply, _op: string, message: string) => reply.code(422).send({ message, documentation_url: DOCS, status: '422' });
+  const invalid = (reply: FastifyReply, _op: string, message: string) =>
+    reply.code(422).send({ message, documentation_url: DOCS, status: '422' });
 
   app.post(`${prefix}/check-runs`, async (req, reply) => {
     const op = 'post /repos/{owner}/{repo}/check-runs';
@@ -113,11 +147,22 @@ export function registerSteeringRoutes(app: FastifyInstance, model: Model, urls:
     const repo = repoFor(req, reply, op, 'WRITE', ['checks']);
     if (!repo || !req.ghUser?.scope) return reply;
     const b = (req.body ?? {}) as Body;
-    if (typeof b.name !== 'string' || !b.name || typeof b.head_sha !== 'string' || !SHA.test(b.head_sha)) return invalid(reply, op, 'Validation Failed: name and head_sha are required');
+    if (typeof b.name !== 'string' || !b.name || typeof b.head_sha !== 'string' || !SHA.test(b.head_sha))
+      return invalid(reply, op, 'Validation Failed: name and head_sha are required');
     if (!(await repo.bare.objectExists(b.head_sha))) return invalid(reply, op, 'No commit found for SHA: ' + b.head_sha);
     const run: CheckRun = {
-      id: model.nextId(), appId: req.ghUser.scope.installation.app.id, name: b.name, headSha: b.head_sha, status: 'queued', conclusion: null, detailsUrl: null, externalId: null,
-      output: { title: null, summary: null, text: null }, startedAt: new Date().toISOString(), completedAt: null, history: [],
+      id: model.nextId(),
+      appId: req.ghUser.scope.installation.app.id,
+      name: b.name,
+      headSha: b.head_sha,
+      status: 'queued',
+      conclusion: null,
+      detailsUrl: null,
+      externalId: null,
+      output: { title: null, summary: null, text: null },
+      startedAt: new Date().toISOString(),
+      completedAt: null,
+      history: [],
     };
     const problem = apply(run, { status: 'queued', ...b });
     if (problem) return invalid(reply, op, problem);
@@ -152,12 +197,21 @@ export function registerSteeringRoutes(app: FastifyInstance, model: Model, urls:
     if (!repo || !req.ghUser) return reply;
     const sha = (req.params as P).sha ?? '';
     const b = (req.body ?? {}) as Body;
-    if (!['pending', 'success', 'failure', 'error'].includes(String(b.state))) return reply.code(422).send({ message: 'Validation Failed', documentation_url: DOCS });
-    if (typeof b.description === 'string' && b.description.length > 140) return reply.code(422).send({ message: 'description is too long (maximum is 140 characters)', documentation_url: DOCS });
-    if (!SHA.test(sha) || !(await repo.bare.objectExists(sha))) return reply.code(422).send({ message: `No commit found for SHA: ${sha}`, documentation_url: DOCS });
+    if (!['pending', 'success', 'failure', 'error'].includes(String(b.state)))
+      return reply.code(422).send({ message: 'Validation Failed', documentation_url: DOCS });
+    if (typeof b.description === 'string' && b.description.length > 140)
+      return reply.code(422).send({ message: 'description is too long (maximum is 140 characters)', documentation_url: DOCS });
+    if (!SHA.test(sha) || !(await repo.bare.objectExists(sha)))
+      return reply.code(422).send({ message: `No commit found for SHA: ${sha}`, documentation_url: DOCS });
     const s = {
-      id: model.nextId(), sha, state: b.state as 'pending', context: typeof b.context === 'string' ? b.context : 'default', description: typeof b.description === 'string' ? b.description : null,
-      targetUrl: typeof b.target_url === 'string' ? b.target_url : null, creator: req.ghUser.login, createdAt: new Date().toISOString(),
+      id: model.nextId(),
+      sha,
+      state: b.state as 'pending',
+      context: typeof b.context === 'string' ? b.context : 'default',
+      description: typeof b.description === 'string' ? b.description : null,
+      targetUrl: typeof b.target_url === 'string' ? b.target_url : null,
+      creator: req.ghUser.login,
+      createdAt: new Date().toISOString(),
     };
     steeringOf(repo).statuses.push(s);
     return send(reply, op, 201, shapes.commitStatus(model, urls(), repo, s));
@@ -174,7 +228,12 @@ export function registerSteeringRoutes(app: FastifyInstance, model: Model, urls:
     const perPage = Math.min(100, Number(q.per_page ?? 30));
     const page = Math.max(1, Number(q.page ?? 1));
     const all = state.reviewComments.filter((c) => c.reviewId === Number(review));
-    return send(reply, op, 200, all.slice((page - 1) * perPage, page * perPage).map((c) => shapes.reviewComment(model, urls(), repo, c)));
+    return send(
+      reply,
+      op,
+      200,
+      all.slice((page - 1) * perPage, page * perPage).map((c) => shapes.reviewComment(model, urls(), repo, c)),
+    );
   });
 
   app.post(`${prefix}/pulls/:number/comments/:id/replies`, async (req, reply) => {
@@ -189,8 +248,24 @@ export function registerSteeringRoutes(app: FastifyInstance, model: Model, urls:
     if (typeof body !== 'string' || !body) return reply.code(422).send({ message: 'Validation Failed', documentation_url: DOCS });
     // A reply is a comment of a review of its own, in the thread of the comment it answers (the thread's first).
     const reviewId = model.nextId();
-    state.reviews.push({ id: reviewId, pullNumber: parent.pullNumber, body: '', author: req.ghUser.login, state: 'COMMENTED', commitId: parent.commitId, submittedAt: new Date().toISOString() });
-    const made = { ...parent, id: model.nextId(), reviewId, body, author: req.ghUser.login, inReplyTo: parent.inReplyTo ?? parent.id, createdAt: new Date().toISOString() };
+    state.reviews.push({
+      id: reviewId,
+      pullNumber: parent.pullNumber,
+      body: '',
+      author: req.ghUser.login,
+      state: 'COMMENTED',
+      commitId: parent.commitId,
+      submittedAt: new Date().toISOString(),
+    });
+    const made = {
+      ...parent,
+      id: model.nextId(),
+      reviewId,
+      body,
+      author: req.ghUser.login,
+      inReplyTo: parent.inReplyTo ?? parent.id,
+      createdAt: new Date().toISOString(),
+    };
     state.reviewComments.push(made);
     return send(reply, op, 201, shapes.reviewComment(model, urls(), repo, made));
   });

@@ -50,17 +50,32 @@ function header(repo: Repo, pr: PullRequest, commits: number, tab: 'conversation
 
 /** `git diff base...head` as lines, each classed for colour. */
 export function diffHtml(diff: string): string {
-  const lines = diff.replace(/\n$/, '').split('\n').map((l) => {
-    const cls = l.startsWith('diff --git') ? 'file' : l.startsWith('@@') ? 'hunk' : l.startsWith('+') && !l.startsWith('+++') ? 'add' : l.startsWith('-') && !l.startsWith('---') ? 'del' : '';
-    return `<span${cls ? ` class="${cls}"` : ''}>${escapeHtml(l) || ' '}</span>`;
-  });
+  const lines = diff
+    .replace(/\n$/, '')
+    .split('\n')
+    .map((l) => {
+      const cls = l.startsWith('diff --git')
+        ? 'file'
+        : l.startsWith('@@')
+          ? 'hunk'
+          : l.startsWith('+') && !l.startsWith('+++')
+            ? 'add'
+            : l.startsWith('-') && !l.startsWith('---')
+              ? 'del'
+              : '';
+      return `<span${cls ? ` class="${cls}"` : ''}>${escapeHtml(l) || ' '}</span>`;
+    });
   return `<pre class="diff">${lines.join('')}</pre>`;
 }
 
 export function registerWebPages(app: FastifyInstance, model: Model): void {
   type P = Record<string, string>;
   const html = (reply: FastifyReply, status: number, body: string) =>
-    reply.code(status).header('content-type', 'text/html; charset=utf-8').header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'").send(body);
+    reply
+      .code(status)
+      .header('content-type', 'text/html; charset=utf-8')
+      .header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'")
+      .send(body);
   const notFound = (reply: FastifyReply) => html(reply, 404, page('Not Found', '<h1>404: not found</h1>'));
   // A browser sends no token: public repositories only, as on github.com when signed out.
   const pullOf = (params: P) => {
@@ -69,7 +84,9 @@ export function registerWebPages(app: FastifyInstance, model: Model): void {
     return repo && pr ? { repo, pr } : undefined;
   };
   const commitsOf = async (repo: Repo, pr: PullRequest) =>
-    (await repo.bare.resolve(`refs/heads/${pr.head}`)) && (await repo.bare.resolve(`refs/heads/${pr.base}`)) ? repo.bare.log(`refs/heads/${pr.base}..refs/heads/${pr.head}`) : [];
+    (await repo.bare.resolve(`refs/heads/${pr.head}`)) && (await repo.bare.resolve(`refs/heads/${pr.base}`))
+      ? repo.bare.log(`refs/heads/${pr.base}..refs/heads/${pr.head}`)
+      : [];
 
   app.get('/:owner/:repo/pull/:number', async (req, reply) => {
     const found = pullOf(req.params as P);
@@ -79,7 +96,18 @@ export function registerWebPages(app: FastifyInstance, model: Model): void {
     const comments = repo.comments.filter((c) => c.issueNumber === pr.number);
     const body = `${header(repo, pr, commits.length, 'conversation')}
 <div class="box"><h3>${escapeHtml(pr.author)} opened this pull request</h3><div class="body">${pr.body ? linkified(pr.body) : '<span class="muted">No description provided.</span>'}</div></div>
-<div class="box"><h3>Commits on ${escapeHtml(pr.head)}</h3><ul class="commits">${commits.length === 0 ? '<li class="muted">No commits (the branch is gone, or level with the base).</li>' : commits.slice().reverse().map((c) => `<li><span class="sha">${escapeHtml(c.oid.slice(0, 7))}</span>${escapeHtml(c.subject)} <span class="muted">· ${escapeHtml(c.author)}</span></li>`).join('')}</ul></div>
+<div class="box"><h3>Commits on ${escapeHtml(pr.head)}</h3><ul class="commits">${
+      commits.length === 0
+        ? '<li class="muted">No commits (the branch is gone, or level with the base).</li>'
+        : commits
+            .slice()
+            .reverse()
+            .map(
+              (c) =>
+                `<li><span class="sha">${escapeHtml(c.oid.slice(0, 7))}</span>${escapeHtml(c.subject)} <span class="muted">· ${escapeHtml(c.author)}</span></li>`,
+            )
+            .join('')
+    }</ul></div>
 ${comments.map((c) => `<div class="box comment"><h3>${escapeHtml(c.author)} commented on ${escapeHtml(c.createdAt)}</h3><div class="body">${linkified(c.body)}</div></div>`).join('\n')}`;
     return html(reply, 200, page(`${pr.title} by ${pr.author} · Pull Request #${pr.number}`, body));
   });
@@ -92,7 +120,8 @@ ${comments.map((c) => `<div class="box comment"><h3>${escapeHtml(c.author)} comm
     let diff = '';
     try {
       // Argv only: the three-dot range is one argument, `--` ends the revisions.
-      if (commits.length > 0) diff = await repo.bare.git(['diff', '--no-color', '--no-ext-diff', `refs/heads/${pr.base}...refs/heads/${pr.head}`, '--']);
+      if (commits.length > 0)
+        diff = await repo.bare.git(['diff', '--no-color', '--no-ext-diff', `refs/heads/${pr.base}...refs/heads/${pr.head}`, '--']);
     } catch (e) {
       if (!GitError.is(e)) throw e;
     }
@@ -113,9 +142,15 @@ ${comments.map((c) => `<div class="box comment"><h3>${escapeHtml(c.author)} comm
       if (!(await repo.bare.resolve(`refs/heads/${branch}`))) continue;
       const text = await repo.bare.readFile(`refs/heads/${branch}`, path);
       if (text === null) return notFound(reply);
-      return html(reply, 200, page(`${path} at ${branch} · ${repo.owner}/${repo.name}`,
-        `<p class="muted">${escapeHtml(`${repo.owner}/${repo.name}`)} · <span class="branch">${escapeHtml(branch)}</span></p>
-<div class="box"><h3>${escapeHtml(path)}</h3><pre>${escapeHtml(text)}</pre></div>`));
+      return html(
+        reply,
+        200,
+        page(
+          `${path} at ${branch} · ${repo.owner}/${repo.name}`,
+          `<p class="muted">${escapeHtml(`${repo.owner}/${repo.name}`)} · <span class="branch">${escapeHtml(branch)}</span></p>
+<div class="box"><h3>${escapeHtml(path)}</h3><pre>${escapeHtml(text)}</pre></div>`,
+        ),
+      );
     }
     return notFound(reply);
   });

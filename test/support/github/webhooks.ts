@@ -79,7 +79,13 @@ export function assertPayloadMatches(event: string, payload: Json): void {
     v = ajv.compile({ $ref: `webhooks#/definitions/${key}` });
     validators.set(key, v);
   }
-  if (!v(payload)) throw new PayloadSchemaError(`${key} payload does not match the webhook schema: ${(v.errors ?? []).slice(0, 5).map((e) => `${e.instancePath || '/'} ${e.message}`).join('; ')}`);
+  if (!v(payload))
+    throw new PayloadSchemaError(
+      `${key} payload does not match the webhook schema: ${(v.errors ?? [])
+        .slice(0, 5)
+        .map((e) => `${e.instancePath || '/'} ${e.message}`)
+        .join('; ')}`,
+    );
 }
 
 function example(event: string, action: string): Json {
@@ -110,7 +116,10 @@ export class StandInWebhooks {
   private hook: { url: string; secret: string; signer: Webhooks } | undefined;
   readonly deliveries: Delivery[] = [];
 
-  constructor(private readonly model: Model, private readonly urls: () => Urls) {}
+  constructor(
+    private readonly model: Model,
+    private readonly urls: () => Urls,
+  ) {}
 
   /** Where deliveries go, and the secret they are signed with. */
   set(url: string, secret: string): void {
@@ -138,8 +147,18 @@ export class StandInWebhooks {
     const base = example('issue_comment', 'created').repository as Json;
     const url = `${api}/repos/${repo.owner}/${repo.name}`;
     return {
-      ...base, id: repo.id, node_id: `R_${repo.id}`, name: repo.name, full_name: `${repo.owner}/${repo.name}`, private: repo.private, owner: this.userJson(repo.owner),
-      html_url: `${web}/${repo.owner}/${repo.name}`, url, default_branch: repo.defaultBranch, fork: false, visibility: repo.private ? 'private' : 'public',
+      ...base,
+      id: repo.id,
+      node_id: `R_${repo.id}`,
+      name: repo.name,
+      full_name: `${repo.owner}/${repo.name}`,
+      private: repo.private,
+      owner: this.userJson(repo.owner),
+      html_url: `${web}/${repo.owner}/${repo.name}`,
+      url,
+      default_branch: repo.defaultBranch,
+      fork: false,
+      visibility: repo.private ? 'private' : 'public',
       clone_url: `${web}/${repo.owner}/${repo.name}.git`,
     };
   }
@@ -147,7 +166,11 @@ export class StandInWebhooks {
   /** What every delivery carries: the repository, who did it, and the App's installation if one covers it. */
   private common(repo: Repo, sender: string): Json {
     const inst = [...this.model.installations.values()].find((i) => this.model.covers(i, repo));
-    return { repository: this.repoJson(repo), sender: this.userJson(sender), ...(inst ? { installation: { id: inst.id, node_id: `MDIz_${inst.id}` } } : {}) };
+    return {
+      repository: this.repoJson(repo),
+      sender: this.userJson(sender),
+      ...(inst ? { installation: { id: inst.id, node_id: `MDIz_${inst.id}` } } : {}),
+    };
   }
 
   private issueJson(repo: Repo, number: number, pr: PullRequest | undefined, issue: Issue | undefined): Json {
@@ -156,17 +179,49 @@ export class StandInWebhooks {
     const kind = pr ? 'pull' : 'issues';
     const url = `${api}/repos/${repo.owner}/${repo.name}/issues/${number}`;
     return {
-      ...base, url, repository_url: `${api}/repos/${repo.owner}/${repo.name}`, html_url: `${web}/${repo.owner}/${repo.name}/${kind}/${number}`,
-      id: pr?.id ?? issue?.id ?? number, node_id: `I_${number}`, number, title: pr?.title ?? issue?.title ?? '', body: (pr?.body ?? issue?.body) || null,
-      user: this.userJson(pr?.author ?? issue?.author ?? repo.owner), state: pr?.state ?? issue?.state ?? 'open', labels: (issue?.labels ?? []).map((n, i) => this.labelJson(repo, n, i)),
-      assignee: null, assignees: [], milestone: null, comments: 0, locked: false, closed_at: null,
-      ...(pr ? { pull_request: { url: `${api}/repos/${repo.owner}/${repo.name}/pulls/${number}`, html_url: `${web}/${repo.owner}/${repo.name}/pull/${number}`, diff_url: `${web}/${repo.owner}/${repo.name}/pull/${number}.diff`, patch_url: `${web}/${repo.owner}/${repo.name}/pull/${number}.patch`, merged_at: null } } : {}),
+      ...base,
+      url,
+      repository_url: `${api}/repos/${repo.owner}/${repo.name}`,
+      html_url: `${web}/${repo.owner}/${repo.name}/${kind}/${number}`,
+      id: pr?.id ?? issue?.id ?? number,
+      node_id: `I_${number}`,
+      number,
+      title: pr?.title ?? issue?.title ?? '',
+      body: (pr?.body ?? issue?.body) || null,
+      user: this.userJson(pr?.author ?? issue?.author ?? repo.owner),
+      state: pr?.state ?? issue?.state ?? 'open',
+      labels: (issue?.labels ?? []).map((n, i) => this.labelJson(repo, n, i)),
+      assignee: null,
+      assignees: [],
+      milestone: null,
+      comments: 0,
+      locked: false,
+      closed_at: null,
+      ...(pr
+        ? {
+            pull_request: {
+              url: `${api}/repos/${repo.owner}/${repo.name}/pulls/${number}`,
+              html_url: `${web}/${repo.owner}/${repo.name}/pull/${number}`,
+              diff_url: `${web}/${repo.owner}/${repo.name}/pull/${number}.diff`,
+              patch_url: `${web}/${repo.owner}/${repo.name}/pull/${number}.patch`,
+              merged_at: null,
+            },
+          }
+        : {}),
     };
   }
 
   private labelJson(repo: Repo, name: string, i: number): Json {
     const { api } = this.urls();
-    return { id: 9000 + i, node_id: `LA_${i}`, url: `${api}/repos/${repo.owner}/${repo.name}/labels/${encodeURIComponent(name)}`, name, color: 'ededed', default: false, description: null };
+    return {
+      id: 9000 + i,
+      node_id: `LA_${i}`,
+      url: `${api}/repos/${repo.owner}/${repo.name}/labels/${encodeURIComponent(name)}`,
+      name,
+      color: 'ededed',
+      default: false,
+      description: null,
+    };
   }
 
   private async pullJson(repo: Repo, pr: PullRequest): Promise<Json> {
@@ -175,12 +230,37 @@ export class StandInWebhooks {
     const headRepo = pr.headRepo ? this.model.repo(...(pr.headRepo.split('/') as [string, string])) : repo;
     const headSha = (await (headRepo ?? repo).bare.resolve(`refs/heads/${pr.head}`)) ?? '0'.repeat(40);
     const baseSha = (await repo.bare.resolve(`refs/heads/${pr.base}`)) ?? '0'.repeat(40);
-    const side = (r: Repo, ref: string, sha: string) => ({ label: `${r.owner}:${ref}`, ref, sha, user: this.userJson(r.owner), repo: this.repoJson(r) });
+    const side = (r: Repo, ref: string, sha: string) => ({
+      label: `${r.owner}:${ref}`,
+      ref,
+      sha,
+      user: this.userJson(r.owner),
+      repo: this.repoJson(r),
+    });
     const url = `${api}/repos/${repo.owner}/${repo.name}/pulls/${pr.number}`;
     return {
-      ...base, url, id: pr.id, node_id: `PR_${pr.id}`, html_url: `${web}/${repo.owner}/${repo.name}/pull/${pr.number}`, number: pr.number, state: pr.state, title: pr.title,
-      body: pr.body || null, user: this.userJson(pr.author), draft: pr.draft, head: side(headRepo ?? repo, pr.head, headSha), base: side(repo, pr.base, baseSha),
-      created_at: pr.createdAt, updated_at: pr.updatedAt, closed_at: pr.closedAt, merged_at: null, assignee: null, assignees: [], requested_reviewers: [], labels: [], milestone: null,
+      ...base,
+      url,
+      id: pr.id,
+      node_id: `PR_${pr.id}`,
+      html_url: `${web}/${repo.owner}/${repo.name}/pull/${pr.number}`,
+      number: pr.number,
+      state: pr.state,
+      title: pr.title,
+      body: pr.body || null,
+      user: this.userJson(pr.author),
+      draft: pr.draft,
+      head: side(headRepo ?? repo, pr.head, headSha),
+      base: side(repo, pr.base, baseSha),
+      created_at: pr.createdAt,
+      updated_at: pr.updatedAt,
+      closed_at: pr.closedAt,
+      merged_at: null,
+      assignee: null,
+      assignees: [],
+      requested_reviewers: [],
+      labels: [],
+      milestone: null,
     };
   }
 
@@ -189,11 +269,35 @@ export class StandInWebhooks {
     const base = example('pull_request_review_comment', 'created').comment as Json;
     const html = reviewCommentUrl(this.urls(), repo, c);
     return {
-      ...base, url: `${api}/repos/${repo.owner}/${repo.name}/pulls/comments/${c.id}`, pull_request_review_id: c.reviewId, id: c.id, node_id: `PRRC_${c.id}`, diff_hunk: c.diffHunk,
-      path: c.path, position: c.line, original_position: c.line, commit_id: c.commitId, original_commit_id: c.commitId, user: this.userJson(c.author), body: c.body,
-      created_at: c.createdAt, updated_at: c.createdAt, html_url: html, pull_request_url: `${api}/repos/${repo.owner}/${repo.name}/pulls/${c.pullNumber}`,
-      line: c.line, original_line: c.line, start_line: null, original_start_line: null, side: 'RIGHT', start_side: null, subject_type: 'line',
-      _links: { self: { href: `${api}/repos/${repo.owner}/${repo.name}/pulls/comments/${c.id}` }, html: { href: html }, pull_request: { href: `${api}/repos/${repo.owner}/${repo.name}/pulls/${c.pullNumber}` } },
+      ...base,
+      url: `${api}/repos/${repo.owner}/${repo.name}/pulls/comments/${c.id}`,
+      pull_request_review_id: c.reviewId,
+      id: c.id,
+      node_id: `PRRC_${c.id}`,
+      diff_hunk: c.diffHunk,
+      path: c.path,
+      position: c.line,
+      original_position: c.line,
+      commit_id: c.commitId,
+      original_commit_id: c.commitId,
+      user: this.userJson(c.author),
+      body: c.body,
+      created_at: c.createdAt,
+      updated_at: c.createdAt,
+      html_url: html,
+      pull_request_url: `${api}/repos/${repo.owner}/${repo.name}/pulls/${c.pullNumber}`,
+      line: c.line,
+      original_line: c.line,
+      start_line: null,
+      original_start_line: null,
+      side: 'RIGHT',
+      start_side: null,
+      subject_type: 'line',
+      _links: {
+        self: { href: `${api}/repos/${repo.owner}/${repo.name}/pulls/comments/${c.id}` },
+        html: { href: html },
+        pull_request: { href: `${api}/repos/${repo.owner}/${repo.name}/pulls/${c.pullNumber}` },
+      },
     };
   }
 
@@ -204,10 +308,16 @@ export class StandInWebhooks {
     const out: Delivery = { ...d, status: 0, answer: '', sentAt: Date.now(), answeredAt: 0 };
     try {
       const res = await fetch(hook.url, {
-        method: 'POST', body: d.body, signal: AbortSignal.timeout(10_000),
+        method: 'POST',
+        body: d.body,
+        signal: AbortSignal.timeout(10_000),
         headers: {
-          'content-type': 'application/json', 'user-agent': 'GitHub-Hookshot/stand-in', 'x-github-event': d.event, 'x-github-delivery': d.id,
-          'x-github-hook-id': '1', 'x-hub-signature-256': await hook.signer.sign(d.body),
+          'content-type': 'application/json',
+          'user-agent': 'GitHub-Hookshot/stand-in',
+          'x-github-event': d.event,
+          'x-github-delivery': d.id,
+          'x-github-hook-id': '1',
+          'x-hub-signature-256': await hook.signer.sign(d.body),
         },
       });
       out.status = res.status;
@@ -243,8 +353,25 @@ export class StandInWebhooks {
     repo.comments.push(c);
     const { api, web } = this.urls();
     const url = `${web}/${owner}/${name}/${pr ? 'pull' : 'issues'}/${number}#issuecomment-${c.id}`;
-    const comment = { ...example('issue_comment', 'created').comment, id: c.id, node_id: `IC_${c.id}`, url: `${api}/repos/${owner}/${name}/issues/comments/${c.id}`, html_url: url, issue_url: `${api}/repos/${owner}/${name}/issues/${number}`, user: this.userJson(login), body, created_at: c.createdAt, updated_at: c.createdAt, author_association: 'COLLABORATOR' };
-    const delivery = await this.deliver('issue_comment', { action: 'created', issue: this.issueJson(repo, number, pr, issue), comment, ...this.common(repo, login) });
+    const comment = {
+      ...example('issue_comment', 'created').comment,
+      id: c.id,
+      node_id: `IC_${c.id}`,
+      url: `${api}/repos/${owner}/${name}/issues/comments/${c.id}`,
+      html_url: url,
+      issue_url: `${api}/repos/${owner}/${name}/issues/${number}`,
+      user: this.userJson(login),
+      body,
+      created_at: c.createdAt,
+      updated_at: c.createdAt,
+      author_association: 'COLLABORATOR',
+    };
+    const delivery = await this.deliver('issue_comment', {
+      action: 'created',
+      issue: this.issueJson(repo, number, pr, issue),
+      comment,
+      ...this.common(repo, login),
+    });
     return { id: c.id, url, delivery };
   }
 
@@ -253,7 +380,13 @@ export class StandInWebhooks {
    * per inline comment, then one pull_request_review.submitted. Each comment's hunk is the
    * file's diff between the PR's base and head at its line.
    */
-  async submitReview(owner: string, name: string, number: number, login: string, review: { body: string; event?: 'COMMENT' | 'APPROVE' | 'REQUEST_CHANGES'; comments?: { path: string; line: number; body: string }[] }): Promise<{ reviewId: number; comments: { id: number; url: string }[]; deliveries: Delivery[] }> {
+  async submitReview(
+    owner: string,
+    name: string,
+    number: number,
+    login: string,
+    review: { body: string; event?: 'COMMENT' | 'APPROVE' | 'REQUEST_CHANGES'; comments?: { path: string; line: number; body: string }[] },
+  ): Promise<{ reviewId: number; comments: { id: number; url: string }[]; deliveries: Delivery[] }> {
     const repo = this.repo(owner, name);
     const pr = repo.pulls.find((p) => p.number === number);
     if (!pr) throw new Error(`no pull request #${number}`);
@@ -261,34 +394,85 @@ export class StandInWebhooks {
     const headSha = (await repo.bare.resolve(`refs/heads/${pr.head}`)) ?? '';
     const reviewId = this.model.nextId();
     const kind = review.event === 'APPROVE' ? 'APPROVED' : review.event === 'REQUEST_CHANGES' ? 'CHANGES_REQUESTED' : 'COMMENTED';
-    state.reviews.push({ id: reviewId, pullNumber: number, body: review.body, author: login, state: kind, commitId: headSha, submittedAt: new Date().toISOString() });
+    state.reviews.push({
+      id: reviewId,
+      pullNumber: number,
+      body: review.body,
+      author: login,
+      state: kind,
+      commitId: headSha,
+      submittedAt: new Date().toISOString(),
+    });
     const deliveries: Delivery[] = [];
     const made: { id: number; url: string }[] = [];
     const pullJson = await this.pullJson(repo, pr);
     for (const c of review.comments ?? []) {
       const head = (await repo.bare.readFile(`refs/heads/${pr.head}`, c.path)) ?? '';
       const base = (await repo.bare.readFile(`refs/heads/${pr.base}`, c.path)) ?? '';
-      const rc: ReviewComment = { id: this.model.nextId(), pullNumber: number, reviewId, path: c.path, line: c.line, body: c.body, author: login, diffHunk: hunkAt(base, head, c.path, c.line), commitId: headSha, createdAt: new Date().toISOString() };
+      const rc: ReviewComment = {
+        id: this.model.nextId(),
+        pullNumber: number,
+        reviewId,
+        path: c.path,
+        line: c.line,
+        body: c.body,
+        author: login,
+        diffHunk: hunkAt(base, head, c.path, c.line),
+        commitId: headSha,
+        createdAt: new Date().toISOString(),
+      };
       state.reviewComments.push(rc);
       made.push({ id: rc.id, url: reviewCommentUrl(this.urls(), repo, rc) });
-      deliveries.push(await this.deliver('pull_request_review_comment', { action: 'created', comment: this.reviewCommentJson(repo, rc), pull_request: pullJson, ...this.common(repo, login) }));
+      deliveries.push(
+        await this.deliver('pull_request_review_comment', {
+          action: 'created',
+          comment: this.reviewCommentJson(repo, rc),
+          pull_request: pullJson,
+          ...this.common(repo, login),
+        }),
+      );
     }
     const { api, web } = this.urls();
     const html = `${web}/${owner}/${name}/pull/${number}#pullrequestreview-${reviewId}`;
     const reviewJson = {
-      ...example('pull_request_review', 'submitted').review, id: reviewId, node_id: `PRR_${reviewId}`, user: this.userJson(login), body: review.body || null, commit_id: headSha,
-      submitted_at: new Date().toISOString(), state: kind.toLowerCase(), html_url: html, pull_request_url: `${api}/repos/${owner}/${name}/pulls/${number}`, author_association: 'COLLABORATOR',
+      ...example('pull_request_review', 'submitted').review,
+      id: reviewId,
+      node_id: `PRR_${reviewId}`,
+      user: this.userJson(login),
+      body: review.body || null,
+      commit_id: headSha,
+      submitted_at: new Date().toISOString(),
+      state: kind.toLowerCase(),
+      html_url: html,
+      pull_request_url: `${api}/repos/${owner}/${name}/pulls/${number}`,
+      author_association: 'COLLABORATOR',
       _links: { html: { href: html }, pull_request: { href: `${api}/repos/${owner}/${name}/pulls/${number}` } },
     };
-    deliveries.push(await this.deliver('pull_request_review', { action: 'submitted', review: reviewJson, pull_request: pullJson, ...this.common(repo, login) }));
+    deliveries.push(
+      await this.deliver('pull_request_review', {
+        action: 'submitted',
+        review: reviewJson,
+        pull_request: pullJson,
+        ...this.common(repo, login),
+      }),
+    );
     return { reviewId, comments: made, deliveries };
   }
 
   /** A new issue (issues.opened). */
-  async createIssue(owner: string, name: string, login: string, issue: { title: string; body: string }): Promise<{ number: number; url: string; delivery: Delivery }> {
+  async createIssue(
+    owner: string,
+    name: string,
+    login: string,
+    issue: { title: string; body: string },
+  ): Promise<{ number: number; url: string; delivery: Delivery }> {
     const repo = this.repo(owner, name);
     const made = addIssue(this.model, repo, { ...issue, author: this.user(login).login });
-    const delivery = await this.deliver('issues', { action: 'opened', issue: this.issueJson(repo, made.number, undefined, made), ...this.common(repo, login) });
+    const delivery = await this.deliver('issues', {
+      action: 'opened',
+      issue: this.issueJson(repo, made.number, undefined, made),
+      ...this.common(repo, login),
+    });
     return { number: made.number, url: `${this.urls().web}/${owner}/${name}/issues/${made.number}`, delivery };
   }
 
@@ -298,7 +482,12 @@ export class StandInWebhooks {
     const issue = steeringOf(repo).issues.find((i) => i.number === number);
     if (!issue) throw new Error(`no issue #${number}`);
     issue.labels.push(label);
-    return this.deliver('issues', { action: 'labeled', issue: this.issueJson(repo, number, undefined, issue), label: this.labelJson(repo, label, issue.labels.length - 1), ...this.common(repo, login) });
+    return this.deliver('issues', {
+      action: 'labeled',
+      issue: this.issueJson(repo, number, undefined, issue),
+      label: this.labelJson(repo, label, issue.labels.length - 1),
+      ...this.common(repo, login),
+    });
   }
 
   /** What the stand-in holds for assertions: reactions, check runs, statuses, review comments. */

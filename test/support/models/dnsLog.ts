@@ -3,7 +3,10 @@
 // resolv.conf pointing here) learns which names an agent tried to look up.
 import { createSocket, type Socket } from 'node:dgram';
 
-export interface DnsQuery { name: string; type: number }
+export interface DnsQuery {
+  name: string;
+  type: number;
+}
 
 /** The first question of a DNS message: labels from offset 12 up to the zero byte, then QTYPE. */
 export function parseQuestion(msg: Buffer): { query: DnsQuery; end: number } | null {

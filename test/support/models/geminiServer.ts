@@ -11,9 +11,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ScriptedModelServer, type RecordedModelRequest } from './modelServer.js';
 
 /** One model turn: a call of one of Gemini CLI's tools, or a final message. */
-export type GeminiStep =
-  | { kind: 'tool'; name: string; args: Record<string, unknown> }
-  | { kind: 'message'; text: string };
+export type GeminiStep = { kind: 'tool'; name: string; args: Record<string, unknown> } | { kind: 'message'; text: string };
 
 /** `authorized`: whether `x-goog-api-key` (or `?key=`) was the expected key. */
 export interface RecordedGeminiRequest extends RecordedModelRequest {
@@ -43,11 +41,24 @@ function functionResponses(contents: unknown): number {
 }
 
 function offersFunctions(tools: unknown): boolean {
-  return Array.isArray(tools) && (tools as { functionDeclarations?: unknown[] }[]).some((t) => Array.isArray(t?.functionDeclarations) && t.functionDeclarations.length > 0);
+  return (
+    Array.isArray(tools) &&
+    (tools as { functionDeclarations?: unknown[] }[]).some(
+      (t) => Array.isArray(t?.functionDeclarations) && t.functionDeclarations.length > 0,
+    )
+  );
 }
 
 /** The answer to a side question: JSON that the CLI's routing, next-speaker and loop checks all accept. */
-const SIDE_ANSWER = JSON.stringify({ reasoning: 'scripted', next_speaker: 'user', model_choice: 'flash', complexity_reasoning: 'scripted', complexity_score: 10, unproductive_state_confidence: 0, unproductive_state_analysis: 'none' });
+const SIDE_ANSWER = JSON.stringify({
+  reasoning: 'scripted',
+  next_speaker: 'user',
+  model_choice: 'flash',
+  complexity_reasoning: 'scripted',
+  complexity_score: 10,
+  unproductive_state_confidence: 0,
+  unproductive_state_analysis: 'none',
+});
 
 export class GeminiServer extends ScriptedModelServer<RecordedGeminiRequest, GeminiServerOptions> {
   static start(opts: GeminiServerOptions): Promise<GeminiServer> {
@@ -63,8 +74,12 @@ export class GeminiServer extends ScriptedModelServer<RecordedGeminiRequest, Gem
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const { 'x-goog-api-key': apiKey, ...headers } = req.headers;
     const rec: RecordedGeminiRequest = {
-      method: req.method ?? '', path: url.pathname, status: 0, headers,
-      authorized: apiKey === this.opts.apiKey || url.searchParams.get('key') === this.opts.apiKey, body,
+      method: req.method ?? '',
+      path: url.pathname,
+      status: 0,
+      headers,
+      authorized: apiKey === this.opts.apiKey || url.searchParams.get('key') === this.opts.apiKey,
+      body,
     };
     this.requests.push(rec);
     const reply = (status: number, json: unknown) => {
@@ -73,7 +88,10 @@ export class GeminiServer extends ScriptedModelServer<RecordedGeminiRequest, Gem
       res.end(JSON.stringify(json));
     };
     const m = /^\/v1(?:beta|alpha)?\/models\/([^/:]+):(streamGenerateContent|generateContent|countTokens)$/.exec(url.pathname);
-    if (req.method !== 'POST' || !m) return reply(404, { error: { code: 404, message: `no route ${req.method} ${url.pathname} in the scripted model server`, status: 'NOT_FOUND' } });
+    if (req.method !== 'POST' || !m)
+      return reply(404, {
+        error: { code: 404, message: `no route ${req.method} ${url.pathname} in the scripted model server`, status: 'NOT_FOUND' },
+      });
     if (!rec.authorized) return reply(401, { error: { code: 401, message: 'API key not valid', status: 'UNAUTHENTICATED' } });
     if (m[2] === 'countTokens') return reply(200, { totalTokens: 100 });
     const b = (body && typeof body === 'object' ? body : {}) as GenerateBody;
@@ -84,7 +102,14 @@ export class GeminiServer extends ScriptedModelServer<RecordedGeminiRequest, Gem
     } else {
       const index = functionResponses(b.contents);
       const scripted = this.opts.steps[index];
-      if (!scripted) return reply(400, { error: { code: 400, message: `the script has ${this.opts.steps.length} steps; request ${index + 1} is past its end`, status: 'INVALID_ARGUMENT' } });
+      if (!scripted)
+        return reply(400, {
+          error: {
+            code: 400,
+            message: `the script has ${this.opts.steps.length} steps; request ${index + 1} is past its end`,
+            status: 'INVALID_ARGUMENT',
+          },
+        });
       rec.step = index;
       step = scripted;
     }

@@ -8,15 +8,20 @@ import type { AddressInfo } from 'node:net';
 export type Handler = (req: IncomingMessage, res: ServerResponse, body: unknown) => Promise<void>;
 
 export class LoopbackServer {
-  private constructor(private readonly server: Server, readonly port: number) {}
+  private constructor(
+    private readonly server: Server,
+    readonly port: number,
+  ) {}
 
   /** `errorBody(message)`: how the imitated API words an internal error. */
   static async start(port: number | undefined, handle: Handler, errorBody: (message: string) => unknown): Promise<LoopbackServer> {
     const server = createServer((req, res) => {
-      readBody(req).then((body) => handle(req, res, body)).catch((e: unknown) => {
-        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
-        res.end(JSON.stringify(errorBody(String(e))));
-      });
+      readBody(req)
+        .then((body) => handle(req, res, body))
+        .catch((e: unknown) => {
+          if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+          res.end(JSON.stringify(errorBody(String(e))));
+        });
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

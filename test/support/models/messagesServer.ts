@@ -13,9 +13,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ScriptedModelServer, type RecordedModelRequest } from './modelServer.js';
 
 /** One model turn: a call of one of Claude's tools, or a final assistant message. */
-export type MessagesStep =
-  | { kind: 'tool'; name: string; input: Record<string, unknown> }
-  | { kind: 'message'; text: string };
+export type MessagesStep = { kind: 'tool'; name: string; input: Record<string, unknown> } | { kind: 'message'; text: string };
 
 /** `authorized`: whether `x-api-key` (or `Authorization: Bearer`) was the expected key; `step` is absent for a side question or a refusal. */
 export interface RecordedMessagesRequest extends RecordedModelRequest {
@@ -66,8 +64,13 @@ export class MessagesServer extends ScriptedModelServer<RecordedMessagesRequest,
     const { 'x-api-key': apiKey, authorization, ...headers } = req.headers;
     const path = (req.url ?? '').split('?')[0] ?? '';
     const rec: RecordedMessagesRequest = {
-      method: req.method ?? '', path, status: 0, headers,
-      authorized: apiKey === this.opts.apiKey || authorization === `Bearer ${this.opts.apiKey}`, body, events: [],
+      method: req.method ?? '',
+      path,
+      status: 0,
+      headers,
+      authorized: apiKey === this.opts.apiKey || authorization === `Bearer ${this.opts.apiKey}`,
+      body,
+      events: [],
     };
     this.requests.push(rec);
     const fail = (status: number, type: string, message: string) => {
@@ -76,7 +79,8 @@ export class MessagesServer extends ScriptedModelServer<RecordedMessagesRequest,
       res.end(JSON.stringify({ type: 'error', error: { type, message } }));
     };
 
-    if (req.method !== 'POST' || path !== '/v1/messages') return fail(404, 'not_found_error', `no route ${req.method} ${path} in the scripted model server`);
+    if (req.method !== 'POST' || path !== '/v1/messages')
+      return fail(404, 'not_found_error', `no route ${req.method} ${path} in the scripted model server`);
     if (!rec.authorized) return fail(401, 'authentication_error', 'invalid x-api-key');
     if (this.opts.failWith) return fail(this.opts.failWith.status, this.opts.failWith.type, this.opts.failWith.message);
     const b = (body && typeof body === 'object' ? body : {}) as MessagesBody;
@@ -89,7 +93,8 @@ export class MessagesServer extends ScriptedModelServer<RecordedMessagesRequest,
     } else {
       const index = toolResults(b.messages);
       const scripted = this.opts.steps[index];
-      if (!scripted) return fail(400, 'invalid_request_error', `the script has ${this.opts.steps.length} steps; request ${index + 1} is past its end`);
+      if (!scripted)
+        return fail(400, 'invalid_request_error', `the script has ${this.opts.steps.length} steps; request ${index + 1} is past its end`);
       rec.step = index;
       step = scripted;
     }
@@ -103,18 +108,29 @@ export class MessagesServer extends ScriptedModelServer<RecordedMessagesRequest,
 
   private message(step: MessagesStep, model: string): Record<string, unknown> {
     const n = ++this.seq;
-    const content = step.kind === 'tool'
-      ? [{ type: 'tool_use', id: `toolu_${n}`, name: step.name, input: step.input }]
-      : [{ type: 'text', text: step.text }];
+    const content =
+      step.kind === 'tool'
+        ? [{ type: 'tool_use', id: `toolu_${n}`, name: step.name, input: step.input }]
+        : [{ type: 'text', text: step.text }];
     return {
-      id: `msg_${n}`, type: 'message', role: 'assistant', model, content,
-      stop_reason: step.kind === 'tool' ? 'tool_use' : 'end_turn', stop_sequence: null,
+      id: `msg_${n}`,
+      type: 'message',
+      role: 'assistant',
+      model,
+      content,
+      stop_reason: step.kind === 'tool' ? 'tool_use' : 'end_turn',
+      stop_sequence: null,
       usage: { input_tokens: 100, output_tokens: 20 },
     };
   }
 
   private stream(res: ServerResponse, rec: RecordedMessagesRequest, step: MessagesStep, model: string): void {
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'request-id': `req_${randomUUID()}` });
+    res.writeHead(200, {
+      'content-type': 'text/event-stream',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+      'request-id': `req_${randomUUID()}`,
+    });
     const send = (data: { type: string } & Record<string, unknown>) => {
       rec.events.push(data.type);
       res.write(`event: ${data.type}\ndata: ${JSON.stringify(data)}\n\n`);

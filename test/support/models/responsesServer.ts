@@ -12,9 +12,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ScriptedModelServer, type RecordedModelRequest } from './modelServer.js';
 
 /** One model turn: a call of Codex's `exec_command` tool, or a final assistant message. */
-export type ScriptedStep =
-  | { kind: 'exec'; cmd: string }
-  | { kind: 'message'; text: string };
+export type ScriptedStep = { kind: 'exec'; cmd: string } | { kind: 'message'; text: string };
 
 /** `authorized`: whether `authorization` was `Bearer <the expected key>`. */
 export interface RecordedRequest extends RecordedModelRequest {
@@ -57,8 +55,13 @@ export class ResponsesServer extends ScriptedModelServer<RecordedRequest, Respon
     const { authorization, ...headers } = req.headers;
     const path = (req.url ?? '').split('?')[0] ?? '';
     const rec: RecordedRequest = {
-      method: req.method ?? '', path, status: 0, headers,
-      authorized: authorization === `Bearer ${this.opts.apiKey}`, body, events: [],
+      method: req.method ?? '',
+      path,
+      status: 0,
+      headers,
+      authorized: authorization === `Bearer ${this.opts.apiKey}`,
+      body,
+      events: [],
     };
     this.requests.push(rec);
     const fail = (status: number, message: string) => {
@@ -90,8 +93,23 @@ export class ResponsesServer extends ScriptedModelServer<RecordedRequest, Respon
     const n = ++this.seq;
     const responseId = `resp_${n}_${randomUUID().replaceAll('-', '')}`;
     const response = (status: string, output: unknown[]) => ({
-      id: responseId, object: 'response', created_at: Math.floor(Date.now() / 1000), status, model, output,
-      ...(status === 'completed' ? { usage: { input_tokens: 100, input_tokens_details: { cached_tokens: 0 }, output_tokens: 20, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 120 } } : {}),
+      id: responseId,
+      object: 'response',
+      created_at: Math.floor(Date.now() / 1000),
+      status,
+      model,
+      output,
+      ...(status === 'completed'
+        ? {
+            usage: {
+              input_tokens: 100,
+              input_tokens_details: { cached_tokens: 0 },
+              output_tokens: 20,
+              output_tokens_details: { reasoning_tokens: 0 },
+              total_tokens: 120,
+            },
+          }
+        : {}),
     });
 
     send({ type: 'response.created', response: response('in_progress', []) });

@@ -5,14 +5,18 @@ import { parse, validate } from 'graphql';
 import { githubSchema } from '../../support/github/graphql.js';
 import { DELEGATE, FINISH, PREPARE, RECOVER, REPO_ID, undoDocument } from '../../../extension/github/createPrQueries.js';
 
-describe('createPr\'s GraphQL documents', function () {
+describe("createPr's GraphQL documents", function () {
   this.timeout(20_000);
 
-  it('are valid against GitHub\'s schema (all six)', () => {
+  it("are valid against GitHub's schema (all six)", () => {
     const undo = undoDocument({ pr: 'PR_1', ref: 'REF_1' });
     assert.ok(undo, 'an undo document for a PR and a branch');
     for (const [name, doc] of Object.entries({ PREPARE, DELEGATE, RECOVER, FINISH, REPO_ID, UNDO: undo.query })) {
-      assert.deepEqual(validate(githubSchema(), parse(doc)).map((e) => e.message), [], name);
+      assert.deepEqual(
+        validate(githubSchema(), parse(doc)).map((e) => e.message),
+        [],
+        name,
+      );
     }
   });
 

@@ -10,7 +10,9 @@ import { SEND_ACTIONS, sendProblemView } from '../../../extension/delegations/se
 
 const root = new URL('../../../', import.meta.url).pathname;
 function sources(dir: string): string[] {
-  return readdirSync(join(root, dir), { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
+  return readdirSync(join(root, dir), { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+  );
 }
 
 describe('error codes', () => {
@@ -28,7 +30,11 @@ describe('error codes', () => {
       }
     }
     assert.ok(sent.size >= 5, `the scan found the error bodies (${[...sent.keys()].join(', ')})`);
-    assert.deepEqual([...sent].filter(([code]) => !isErrorCode(code)), [], 'codes sent but not in shared/errorCodes.ts');
+    assert.deepEqual(
+      [...sent].filter(([code]) => !isErrorCode(code)),
+      [],
+      'codes sent but not in shared/errorCodes.ts',
+    );
   });
 
   it('gives every known code a remedy, and a code it does not know none', () => {
@@ -45,20 +51,32 @@ describe('error codes', () => {
     }
   });
 
-  it('a send refused with a code this build does not know: the worker\'s words, and the plain actions', () => {
-    const unauthorized = sendProblemView(3, { kind: 'unauthorized', code: 'A_CODE_FROM_A_NEWER_WORKER', message: 'The worker wants something new.' });
+  it("a send refused with a code this build does not know: the worker's words, and the plain actions", () => {
+    const unauthorized = sendProblemView(3, {
+      kind: 'unauthorized',
+      code: 'A_CODE_FROM_A_NEWER_WORKER',
+      message: 'The worker wants something new.',
+    });
     assert.match(unauthorized.message, /PR #3 was created, but the job was not sent\. The worker wants something new\./);
     assert.deepEqual(unauthorized.actionIds, ['setWorkerToken', 'openSettings']);
     const rejected = sendProblemView(3, { kind: 'rejected', status: 422, code: 'A_CODE_FROM_A_NEWER_WORKER', message: 'no such thing' });
     assert.match(rejected.message, /refused the job: no such thing/);
     assert.deepEqual(rejected.actionIds, ['openSettings']);
-    const quota = sendProblemView(3, { kind: 'quota', retryAfterSeconds: undefined, code: 'A_CODE_FROM_A_NEWER_WORKER', message: 'Slow down.' });
+    const quota = sendProblemView(3, {
+      kind: 'quota',
+      retryAfterSeconds: undefined,
+      code: 'A_CODE_FROM_A_NEWER_WORKER',
+      message: 'Slow down.',
+    });
     assert.deepEqual(quota.actionIds, []);
   });
 
-  it('the notification\'s buttons carry ids; their titles come from one table, in the same order', () => {
+  it("the notification's buttons carry ids; their titles come from one table, in the same order", () => {
     const view = sendProblemView(1, { kind: 'unreachable', message: 'down' });
     assert.deepEqual(view.actionIds, ['retry', 'setWorkerToken', 'openSettings']);
-    assert.deepEqual(view.actions, view.actionIds.map((id) => SEND_ACTIONS[id]));
+    assert.deepEqual(
+      view.actions,
+      view.actionIds.map((id) => SEND_ACTIONS[id]),
+    );
   });
 });

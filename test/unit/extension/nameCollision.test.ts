@@ -4,13 +4,18 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { errorFor, isNameCollision, type GqlError, type RestErrorBody } from '../../../extension/github/graphqlErrors.js';
 
-const fixture = <T>(name: string): T => JSON.parse(readFileSync(new URL(`../../fixtures/github-errors/${name}`, import.meta.url), 'utf8')) as T;
+const fixture = <T>(name: string): T =>
+  JSON.parse(readFileSync(new URL(`../../fixtures/github-errors/${name}`, import.meta.url), 'utf8')) as T;
 const errorsOf = (name: string) => fixture<{ errors: GqlError[] }>(name).errors;
 
 describe('isNameCollision on recorded GitHub error bodies', () => {
   it('createRef "A ref named … already exists" (every field failed: theirs has its commit and its PR)', () => {
     const errors = errorsOf('graphql-ref-exists.json');
-    assert.match(errorFor(errors, 'createRef')?.message ?? '', /^A ref named "refs\/heads\/taken" already exists/, 'the recording is the collision it claims to be');
+    assert.match(
+      errorFor(errors, 'createRef')?.message ?? '',
+      /^A ref named "refs\/heads\/taken" already exists/,
+      'the recording is the collision it claims to be',
+    );
     assert.equal(isNameCollision(errors), true);
   });
 

@@ -39,22 +39,33 @@ class FakeClock {
 const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
 const key = (over: Partial<RepoKey> = {}): RepoKey => ({ owner: 'octo', repo: 'app', baseBranch: 'main', ...over });
 
-describe('the form\'s prefetch of the preparing query', function () {
+describe("the form's prefetch of the preparing query", function () {
   let clock: FakeClock;
   let asked: RepoKey[];
   let client: GitHubClient;
   let logs: string[];
   let answer: (k: RepoKey, now: () => number) => Promise<PreparedRepo>;
 
-  const cache = (over: Partial<PrefetchDeps> = {}) => new PrepareCache({
-    github: async () => client, now: clock.now, timers: clock.timers, log: (m) => logs.push(m),
-    ask: (_c, k, now) => {
-      asked.push(k);
-      return answer(k, now);
-    },
-    ...over,
+  const cache = (over: Partial<PrefetchDeps> = {}) =>
+    new PrepareCache({
+      github: async () => client,
+      now: clock.now,
+      timers: clock.timers,
+      log: (m) => logs.push(m),
+      ask: (_c, k, now) => {
+        asked.push(k);
+        return answer(k, now);
+      },
+      ...over,
+    });
+  const prepared = (k: RepoKey, fetchedAt: number): PreparedRepo => ({
+    ...k,
+    repositoryId: 'R_1',
+    viewerLogin: 'octo',
+    viewerPermission: 'WRITE',
+    baseOid: 'a'.repeat(40),
+    fetchedAt,
   });
-  const prepared = (k: RepoKey, fetchedAt: number): PreparedRepo => ({ ...k, repositoryId: 'R_1', viewerLogin: 'octo', viewerPermission: 'WRITE', baseOid: 'a'.repeat(40), fetchedAt });
 
   beforeEach(function () {
     clock = new FakeClock();
@@ -127,9 +138,20 @@ describe('the form\'s prefetch of the preparing query', function () {
     c.schedule(key());
     clock.advance(300);
     await c.idle();
-    assert.ok(await c.lookup(createGitHubClient({ token: 'ghp_one', baseUrl: 'https://api.github.com' }), key()), 'same token, another client object');
-    assert.equal(await c.lookup(createGitHubClient({ token: 'ghp_two', baseUrl: 'https://api.github.com' }), key()), undefined, 'another account');
-    assert.equal(await c.lookup(createGitHubClient({ token: 'ghp_one', baseUrl: 'https://ghe.example.com/api/v3' }), key()), undefined, 'another host');
+    assert.ok(
+      await c.lookup(createGitHubClient({ token: 'ghp_one', baseUrl: 'https://api.github.com' }), key()),
+      'same token, another client object',
+    );
+    assert.equal(
+      await c.lookup(createGitHubClient({ token: 'ghp_two', baseUrl: 'https://api.github.com' }), key()),
+      undefined,
+      'another account',
+    );
+    assert.equal(
+      await c.lookup(createGitHubClient({ token: 'ghp_one', baseUrl: 'https://ghe.example.com/api/v3' }), key()),
+      undefined,
+      'another host',
+    );
   });
 
   it('a submit waits for a query already on its way, and drops one still waiting for the pause in typing', async function () {

@@ -5,9 +5,16 @@ import { PROTOCOL_VERSION, type PoolHealth } from '../../../shared/protocol.js';
 
 const health = (protocol: unknown): PoolHealth => ({
   slots: [{ id: 0, state: 'idle', jobId: null, since: '2026-01-01T00:00:00.000Z' }],
-  queued: 0, running: 0, capacity: 1, queueLimit: 10, accepting: true, agent: { command: 'kiro-cli', found: true, message: '' }, version: '0.1.0',
+  queued: 0,
+  running: 0,
+  capacity: 1,
+  queueLimit: 10,
+  accepting: true,
+  agent: { command: 'kiro-cli', found: true, message: '' },
+  version: '0.1.0',
   // An older or foreign worker may send anything here.
-  protocol: protocol as number, uptimeSeconds: 5,
+  protocol: protocol as number,
+  uptimeSeconds: 5,
 });
 
 describe('worker protocol version', function () {
@@ -23,7 +30,8 @@ describe('worker protocol version', function () {
     assert.deepEqual(compareProtocol(2, range), { kind: 'compatible', worker: 2 });
     assert.deepEqual(compareProtocol(4, range), { kind: 'compatible', worker: 4 });
     assert.deepEqual(compareProtocol(5, range), { kind: 'worker-newer', worker: 5, newest: 4 });
-    for (const unstated of [undefined, null, '3', 2.5, Number.NaN]) assert.deepEqual(compareProtocol(unstated, range), { kind: 'worker-older', worker: undefined, oldest: 2 }, String(unstated));
+    for (const unstated of [undefined, null, '3', 2.5, Number.NaN])
+      assert.deepEqual(compareProtocol(unstated, range), { kind: 'worker-older', worker: undefined, oldest: 2 }, String(unstated));
   });
 
   it('says who updates what', function () {

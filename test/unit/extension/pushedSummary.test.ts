@@ -13,15 +13,35 @@ const SUMMARY = 'Added the login form.\n\nIt validates the e-mail and the passwo
 
 function job(over: Partial<Job> = {}): Job {
   return {
-    id: 'job-1', scopeKey: 'x', state: 'succeeded', attempts: 1, slotId: 0,
-    request: { owner: 'alice', repo: 'app', branch: 'kiro/add-login-1', prNumber: 7, baseBranch: 'main', title: 'Add login', taskDescription: '# Add login\n', idempotencyKey: 'PR1' },
-    createdAt: '2025-01-01T10:00:00.000Z', startedAt: '2025-01-01T10:00:00.000Z', finishedAt: '2025-01-01T10:03:05.000Z',
-    exitCode: 0, signal: null, commitSha: '0123456789abcdef0123456789abcdef01234567', error: null, outputTail: ['Done.'], ...over,
+    id: 'job-1',
+    scopeKey: 'x',
+    state: 'succeeded',
+    attempts: 1,
+    slotId: 0,
+    request: {
+      owner: 'alice',
+      repo: 'app',
+      branch: 'kiro/add-login-1',
+      prNumber: 7,
+      baseBranch: 'main',
+      title: 'Add login',
+      taskDescription: '# Add login\n',
+      idempotencyKey: 'PR1',
+    },
+    createdAt: '2025-01-01T10:00:00.000Z',
+    startedAt: '2025-01-01T10:00:00.000Z',
+    finishedAt: '2025-01-01T10:03:05.000Z',
+    exitCode: 0,
+    signal: null,
+    commitSha: '0123456789abcdef0123456789abcdef01234567',
+    error: null,
+    outputTail: ['Done.'],
+    ...over,
   };
 }
 
-describe('the agent\'s summary, worker to notification', function () {
-  it('is in the job\'s status when the agent said one, and the status fits the wire schema either way', function () {
+describe("the agent's summary, worker to notification", function () {
+  it("is in the job's status when the agent said one, and the status fits the wire schema either way", function () {
     const withSummary = toStatus(job({ summary: SUMMARY }), 0);
     assert.equal(withSummary.summary, SUMMARY);
     assert.ok(Value.Check(JobStatusSchema, withSummary));
@@ -31,29 +51,64 @@ describe('the agent\'s summary, worker to notification', function () {
     assert.equal(Value.Check(JobStatusSchema, { ...withSummary, summary: 42 }), false);
   });
 
-  it('/health\'s agent may carry its preset and version (older workers leave them out)', function () {
+  it("/health's agent may carry its preset and version (older workers leave them out)", function () {
     const health = {
-      slots: [], queued: 0, running: 0, capacity: 1, queueLimit: 1, accepting: true, version: '1', protocol: 1, uptimeSeconds: 1,
+      slots: [],
+      queued: 0,
+      running: 0,
+      capacity: 1,
+      queueLimit: 1,
+      accepting: true,
+      version: '1',
+      protocol: 1,
+      uptimeSeconds: 1,
       agent: { command: 'claude', found: true, message: 'ok', preset: 'claude', version: '2.1.331 (Claude Code)' },
     };
     assert.ok(Value.Check(PoolHealthSchema, health));
-    assert.ok(Value.Check(PoolHealthSchema, { ...health, agent: { command: 'claude', found: false, message: 'missing', preset: 'claude', version: null } }));
+    assert.ok(
+      Value.Check(PoolHealthSchema, {
+        ...health,
+        agent: { command: 'claude', found: false, message: 'missing', preset: 'claude', version: null },
+      }),
+    );
     assert.ok(Value.Check(PoolHealthSchema, { ...health, agent: { command: 'kiro-cli', found: true, message: 'ok' } }));
   });
 
-  it('reaches the watcher\'s pushed event, and the notification says it on one line', async function () {
+  it("reaches the watcher's pushed event, and the notification says it on one line", async function () {
     const store = new DelegationStore(new MemoryMemento());
     const d: Delegation = {
-      id: 'PR1', owner: 'alice', repo: 'app', branch: 'kiro/add-login-1', baseBranch: 'main', prNumber: 7, prUrl: 'https://github.com/alice/app/pull/7',
-      title: 'Add login', taskCommitOid: 'a'.repeat(40), state: 'running', job: job().request, jobId: 'job-1', createdAt: 1, updatedAt: 1,
+      id: 'PR1',
+      owner: 'alice',
+      repo: 'app',
+      branch: 'kiro/add-login-1',
+      baseBranch: 'main',
+      prNumber: 7,
+      prUrl: 'https://github.com/alice/app/pull/7',
+      title: 'Add login',
+      taskCommitOid: 'a'.repeat(40),
+      state: 'running',
+      job: job().request,
+      jobId: 'job-1',
+      createdAt: 1,
+      updatedAt: 1,
     };
     await store.upsert(d);
     const events: WatchEvent[] = [];
-    const watcher = new PrWatcher({ store, github: async () => undefined, worker: () => undefined, notify: (e) => events.push(e), isFocused: () => true, intervalMs: 1000 });
+    const watcher = new PrWatcher({
+      store,
+      github: async () => undefined,
+      worker: () => undefined,
+      notify: (e) => events.push(e),
+      isFocused: () => true,
+      intervalMs: 1000,
+    });
     await watcher.applyJob(toStatus(job({ summary: SUMMARY }), 0));
     const pushed = events.find((e): e is Extract<WatchEvent, { type: 'pushed' }> => e.type === 'pushed');
     assert.equal(pushed?.summary, SUMMARY);
-    assert.equal(pushedMessage(pushed.delegation, pushed.summary), 'Kiro pushed code to PR #7: Add login — Added the login form. It validates the e-mail and the password.');
+    assert.equal(
+      pushedMessage(pushed.delegation, pushed.summary),
+      'Kiro pushed code to PR #7: Add login — Added the login form. It validates the e-mail and the password.',
+    );
     watcher.dispose();
   });
 

@@ -16,32 +16,60 @@ const GH_TOKEN_BOB = 'gho_bobsGitHubToken9876543210';
 const WORKER_TOKEN = 'worker-token-0123456789';
 const MIN = 60_000;
 
-interface Seen { method: string; url: string; headers: Record<string, string>; body: string | undefined; redirect: string | undefined }
+interface Seen {
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  body: string | undefined;
+  redirect: string | undefined;
+}
 
 class MemorySecrets implements SecretsLike {
   readonly data = new Map<string, string>();
-  async get(key: string) { return this.data.get(key); }
-  async store(key: string, value: string) { this.data.set(key, value); }
-  async delete(key: string) { this.data.delete(key); }
+  async get(key: string) {
+    return this.data.get(key);
+  }
+  async store(key: string, value: string) {
+    this.data.set(key, value);
+  }
+  async delete(key: string) {
+    this.data.delete(key);
+  }
 }
 
 /** A worker in `github` or `token` mode, answering what the extension asks, on a clock the test moves. */
-function fakeWorker(opts: { mode?: 'github' | 'token' | 'none'; lifeMs?: number; clock: { now: number }; refuseGitHub?: boolean; quota?: boolean }) {
+function fakeWorker(opts: {
+  mode?: 'github' | 'token' | 'none';
+  lifeMs?: number;
+  clock: { now: number };
+  refuseGitHub?: boolean;
+  quota?: boolean;
+}) {
   const seen: Seen[] = [];
   const sessions = new Map<string, number>(); // token -> expiry on the worker's clock
   let issued = 0;
   const state = { mode: opts.mode ?? 'github', gate: undefined as Promise<void> | undefined };
-  const json = (status: number, body: unknown, headers: Record<string, string> = {}) => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } });
+  const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
+    new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } });
   const fetchImpl = (async (input: string | URL | Request, init: RequestInit = {}) => {
     const url = new URL(urlOf(input));
-    const headers = Object.fromEntries(Object.entries((init.headers ?? {}) as Record<string, string>).map(([k, v]) => [k.toLowerCase(), v]));
-    seen.push({ method: init.method ?? 'GET', url: url.href, headers, body: typeof init.body === 'string' ? init.body : undefined, redirect: init.redirect });
+    const headers = Object.fromEntries(
+      Object.entries((init.headers ?? {}) as Record<string, string>).map(([k, v]) => [k.toLowerCase(), v]),
+    );
+    seen.push({
+      method: init.method ?? 'GET',
+      url: url.href,
+      headers,
+      body: typeof init.body === 'string' ? init.body : undefined,
+      redirect: init.redirect,
+    });
     if (url.origin !== BASE) throw Object.assign(new TypeError('fetch failed'), { cause: { code: 'ENOTFOUND' } });
     if (url.pathname === '/healthz') return json(200, state.mode === 'none' ? { ok: true } : { ok: true, auth: state.mode });
     if (url.pathname === '/auth/github' && init.method === 'POST') {
       if (state.gate) await state.gate;
       const body = JSON.parse(init.body as string) as { token: string };
-      if (opts.refuseGitHub || (body.token !== GH_TOKEN && body.token !== GH_TOKEN_BOB)) return json(401, { code: 'GITHUB_TOKEN_REFUSED', message: 'GitHub says: Bad credentials' });
+      if (opts.refuseGitHub || (body.token !== GH_TOKEN && body.token !== GH_TOKEN_BOB))
+        return json(401, { code: 'GITHUB_TOKEN_REFUSED', message: 'GitHub says: Bad credentials' });
       const token = `session-${++issued}`;
       const expires = opts.clock.now + (opts.lifeMs ?? 60 * MIN);
       sessions.set(token, expires);
@@ -50,9 +78,26 @@ function fakeWorker(opts: { mode?: 'github' | 'token' | 'none'; lifeMs?: number;
     const bearer = (headers.authorization ?? '').replace(/^Bearer /, '');
     const ok = state.mode === 'github' ? (sessions.get(bearer) ?? 0) > opts.clock.now : bearer === WORKER_TOKEN;
     if (!ok) return json(401, { code: 'UNAUTHORIZED', message: 'the session expired' });
-    if (url.pathname === '/health') return json(200, { slots: [], queued: 0, running: 0, capacity: 1, queueLimit: 1, accepting: true, agent: { command: 'kiro-cli', found: true, message: '' }, version: '1', protocol: 1, uptimeSeconds: 1 });
+    if (url.pathname === '/health')
+      return json(200, {
+        slots: [],
+        queued: 0,
+        running: 0,
+        capacity: 1,
+        queueLimit: 1,
+        accepting: true,
+        agent: { command: 'kiro-cli', found: true, message: '' },
+        version: '1',
+        protocol: 1,
+        uptimeSeconds: 1,
+      });
     if (url.pathname === '/generate-code') {
-      if (opts.quota) return json(429, { code: 'QUOTA_EXCEEDED', message: '5 delegations of yours are in flight; the next can start when one ends' }, { 'retry-after': '300' });
+      if (opts.quota)
+        return json(
+          429,
+          { code: 'QUOTA_EXCEEDED', message: '5 delegations of yours are in flight; the next can start when one ends' },
+          { 'retry-after': '300' },
+        );
       return json(202, { jobId: 'job-1', state: 'queued', position: 0 });
     }
     return json(404, { code: 'NOT_FOUND', message: 'no such route' });
@@ -60,23 +105,52 @@ function fakeWorker(opts: { mode?: 'github' | 'token' | 'none'; lifeMs?: number;
   return { seen, fetch: fetchImpl, sessions, state, revoke: () => sessions.clear() };
 }
 
-function setUp(over: { mode?: 'github' | 'token' | 'none'; lifeMs?: number; refuseGitHub?: boolean; quota?: boolean; github?: string | undefined; transport?: boolean; secrets?: MemorySecrets } = {}) {
+function setUp(
+  over: {
+    mode?: 'github' | 'token' | 'none';
+    lifeMs?: number;
+    refuseGitHub?: boolean;
+    quota?: boolean;
+    github?: string | undefined;
+    transport?: boolean;
+    secrets?: MemorySecrets;
+  } = {},
+) {
   const clock = { now: Date.parse('2025-06-01T12:00:00Z') };
   const w = fakeWorker({ ...over, clock });
   const secrets = over.secrets ?? new MemorySecrets();
   const calls = { github: 0, worker: 0 };
-  const user = { token: ('github' in over ? over.github : GH_TOKEN) };
+  const user = { token: 'github' in over ? over.github : GH_TOKEN };
   const auth = new WorkerAuth({
-    baseUrl: BASE, fetch: w.fetch, secrets, now: () => clock.now,
-    workerToken: async () => { calls.worker++; return WORKER_TOKEN; },
-    githubToken: async () => { calls.github++; return user.token; },
-    mayCarryCredentials: async () => (over.transport === false ? { ok: false, message: 'Kiro did not send your credentials over plain HTTP.' } : { ok: true }),
+    baseUrl: BASE,
+    fetch: w.fetch,
+    secrets,
+    now: () => clock.now,
+    workerToken: async () => {
+      calls.worker++;
+      return WORKER_TOKEN;
+    },
+    githubToken: async () => {
+      calls.github++;
+      return user.token;
+    },
+    mayCarryCredentials: async () =>
+      over.transport === false ? { ok: false, message: 'Kiro did not send your credentials over plain HTTP.' } : { ok: true },
   });
   const api = new WorkerApi({ baseUrl: BASE, credentials: auth, fetch: w.fetch });
   return { clock, w, secrets, auth, api, calls, user };
 }
 
-const req: GenerateCodeRequest = { owner: 'alice', repo: 'app', branch: 'kiro/x-1', prNumber: 1, baseBranch: 'main', title: 'X', taskDescription: '# X\n', idempotencyKey: 'PR1' };
+const req: GenerateCodeRequest = {
+  owner: 'alice',
+  repo: 'app',
+  branch: 'kiro/x-1',
+  prNumber: 1,
+  baseBranch: 'main',
+  title: 'X',
+  taskDescription: '# X\n',
+  idempotencyKey: 'PR1',
+};
 const to = (seen: Seen[], path: string) => seen.filter((s) => new URL(s.url).pathname === path);
 
 /** The GitHub token appears in no URL and no header, and in no body but POST <worker>/auth/github's. */
@@ -96,7 +170,10 @@ describe('worker sessions (KIRO_AUTH=github) and the worker token', function () 
       assert.equal((await api.health()).kind, 'ok');
       assert.equal(to(w.seen, '/auth/github').length, 0);
       assert.equal(calls.github, 0, 'no GitHub token is even fetched');
-      assert.deepEqual(to(w.seen, '/generate-code').map((s) => s.headers.authorization), [`Bearer ${WORKER_TOKEN}`]);
+      assert.deepEqual(
+        to(w.seen, '/generate-code').map((s) => s.headers.authorization),
+        [`Bearer ${WORKER_TOKEN}`],
+      );
       assert.equal(to(w.seen, '/healthz').length, 1, 'the mode is asked once');
     }
   });
@@ -110,8 +187,14 @@ describe('worker sessions (KIRO_AUTH=github) and the worker token', function () 
     assert.equal(exchange.length, 1);
     assert.deepEqual(JSON.parse(exchange[0]!.body ?? ''), { token: GH_TOKEN });
     assert.equal(exchange[0]!.headers.authorization, undefined, 'the exchange itself carries no Authorization header');
-    assert.deepEqual([...to(w.seen, '/generate-code'), ...to(w.seen, '/health')].map((s) => s.headers.authorization), ['Bearer session-1', 'Bearer session-1']);
-    assert.ok(!JSON.stringify([...to(w.seen, '/generate-code'), ...to(w.seen, '/health')]).includes(WORKER_TOKEN), 'the worker token is not sent in github mode');
+    assert.deepEqual(
+      [...to(w.seen, '/generate-code'), ...to(w.seen, '/health')].map((s) => s.headers.authorization),
+      ['Bearer session-1', 'Bearer session-1'],
+    );
+    assert.ok(
+      !JSON.stringify([...to(w.seen, '/generate-code'), ...to(w.seen, '/health')]).includes(WORKER_TOKEN),
+      'the worker token is not sent in github mode',
+    );
     assert.equal(auth.login, 'alice');
     const kept = JSON.parse(secrets.data.get(sessionSecretKey(BASE)) ?? '{}') as { token?: string };
     assert.equal(kept.token, 'session-1');
@@ -127,7 +210,7 @@ describe('worker sessions (KIRO_AUTH=github) and the worker token', function () 
   });
 
   it('renews when less than a tenth of the life or five minutes is left (at least half the life is used)', function () {
-    const at = (lifeMs: number) => renewAt({ obtainedAt: 0, expiresLocal: lifeMs }) ;
+    const at = (lifeMs: number) => renewAt({ obtainedAt: 0, expiresLocal: lifeMs });
     assert.equal(at(60 * MIN), 54 * MIN, 'an hour: a tenth (6 min) before the end');
     assert.equal(at(8 * 60 * MIN), 8 * 60 * MIN - 48 * MIN);
     assert.equal(at(20 * MIN), 15 * MIN, 'twenty minutes: five minutes before the end');
@@ -144,15 +227,34 @@ describe('worker sessions (KIRO_AUTH=github) and the worker token', function () 
     await api.health();
     assert.equal(auth.exchanges, 2, 'due at 55 of 60 minutes');
     assert.equal(to(w.seen, '/health').at(-1)?.headers.authorization, 'Bearer session-2');
-    assert.equal(to(w.seen, '/health').filter((s) => s.headers.authorization === 'Bearer session-2').length, 1, 'renewed before sending: no 401 first');
+    assert.equal(
+      to(w.seen, '/health').filter((s) => s.headers.authorization === 'Bearer session-2').length,
+      1,
+      'renewed before sending: no 401 first',
+    );
 
     // The worker cannot renew (GitHub down): the current session, still valid, is used meanwhile.
     const down = setUp({ lifeMs: 60 * MIN });
     await down.api.health();
     down.clock.now += 56 * MIN;
     const real = down.w.fetch;
-    const failing = ((input: string | URL | Request, init?: RequestInit) => (urlOf(input).endsWith('/auth/github') ? Promise.reject(Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNRESET' } })) : real(input, init))) as typeof fetch;
-    const api2 = new WorkerApi({ baseUrl: BASE, credentials: new WorkerAuth({ baseUrl: BASE, fetch: failing, secrets: down.secrets, now: () => down.clock.now, workerToken: async () => undefined, githubToken: async () => GH_TOKEN, mayCarryCredentials: async () => ({ ok: true }) }), fetch: failing });
+    const failing = ((input: string | URL | Request, init?: RequestInit) =>
+      urlOf(input).endsWith('/auth/github')
+        ? Promise.reject(Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNRESET' } }))
+        : real(input, init)) as typeof fetch;
+    const api2 = new WorkerApi({
+      baseUrl: BASE,
+      credentials: new WorkerAuth({
+        baseUrl: BASE,
+        fetch: failing,
+        secrets: down.secrets,
+        now: () => down.clock.now,
+        workerToken: async () => undefined,
+        githubToken: async () => GH_TOKEN,
+        mayCarryCredentials: async () => ({ ok: true }),
+      }),
+      fetch: failing,
+    });
     assert.equal((await api2.health()).kind, 'ok', 'the old session still works');
     assert.equal(to(down.w.seen, '/health').at(-1)?.headers.authorization, 'Bearer session-1');
   });
@@ -163,13 +265,30 @@ describe('worker sessions (KIRO_AUTH=github) and the worker token', function () 
     w.revoke(); // the worker's key rotated: every session it issued is refused
     assert.equal((await api.submit(req)).kind, 'accepted', 'renewed and retried');
     assert.equal(auth.exchanges, 2);
-    assert.deepEqual(to(w.seen, '/generate-code').map((s) => s.headers.authorization), ['Bearer session-1', 'Bearer session-1', 'Bearer session-2']);
+    assert.deepEqual(
+      to(w.seen, '/generate-code').map((s) => s.headers.authorization),
+      ['Bearer session-1', 'Bearer session-1', 'Bearer session-2'],
+    );
 
     // A worker that refuses every session: one retry, then the refusal in words.
     const stubborn = setUp();
     const real = stubborn.w.fetch;
-    const refuseAll = ((input: string | URL | Request, init?: RequestInit) => (urlOf(input).endsWith('/generate-code') ? Promise.resolve(new Response(JSON.stringify({ code: 'UNAUTHORIZED', message: 'no' }), { status: 401 })) : real(input, init))) as typeof fetch;
-    const api2 = new WorkerApi({ baseUrl: BASE, credentials: new WorkerAuth({ baseUrl: BASE, fetch: refuseAll, secrets: new MemorySecrets(), workerToken: async () => undefined, githubToken: async () => GH_TOKEN, mayCarryCredentials: async () => ({ ok: true }) }), fetch: refuseAll });
+    const refuseAll = ((input: string | URL | Request, init?: RequestInit) =>
+      urlOf(input).endsWith('/generate-code')
+        ? Promise.resolve(new Response(JSON.stringify({ code: 'UNAUTHORIZED', message: 'no' }), { status: 401 }))
+        : real(input, init)) as typeof fetch;
+    const api2 = new WorkerApi({
+      baseUrl: BASE,
+      credentials: new WorkerAuth({
+        baseUrl: BASE,
+        fetch: refuseAll,
+        secrets: new MemorySecrets(),
+        workerToken: async () => undefined,
+        githubToken: async () => GH_TOKEN,
+        mayCarryCredentials: async () => ({ ok: true }),
+      }),
+      fetch: refuseAll,
+    });
     const outcome = await api2.submit(req);
     assert.equal(outcome.kind, 'unauthorized');
     assert.match(outcome.kind === 'unauthorized' ? outcome.message : '', /refused your session \(no\)\. Sign in to GitHub again/);
@@ -183,12 +302,18 @@ describe('worker sessions (KIRO_AUTH=github) and the worker token', function () 
     const first = Promise.all(Array.from({ length: 6 }, () => api.health()));
     await new Promise((r) => setImmediate(r));
     open();
-    assert.deepEqual((await first).map((o) => o.kind), Array(6).fill('ok'));
+    assert.deepEqual(
+      (await first).map((o) => o.kind),
+      Array(6).fill('ok'),
+    );
     assert.equal(auth.exchanges, 1);
     w.state.gate = undefined;
     w.revoke();
     const second = await Promise.all(Array.from({ length: 6 }, () => api.health()));
-    assert.deepEqual(second.map((o) => o.kind), Array(6).fill('ok'));
+    assert.deepEqual(
+      second.map((o) => o.kind),
+      Array(6).fill('ok'),
+    );
     assert.equal(auth.exchanges, 2, 'six requests refused together: one new session');
     assert.equal(to(w.seen, '/auth/github').length, 2);
     assertGitHubTokenOnlyExchanged(w.seen);
@@ -200,7 +325,10 @@ describe('worker sessions (KIRO_AUTH=github) and the worker token', function () 
     assert.equal(outcome.kind, 'unauthorized');
     if (outcome.kind !== 'unauthorized') return;
     assert.equal(outcome.code, 'GITHUB_TOKEN_REFUSED');
-    assert.match(outcome.message, /could not confirm who you are with GitHub \(GitHub says: Bad credentials\)\. Sign out of GitHub and in again \(Accounts menu\), or run "Kiro: Set GitHub Token"/);
+    assert.match(
+      outcome.message,
+      /could not confirm who you are with GitHub \(GitHub says: Bad credentials\)\. Sign out of GitHub and in again \(Accounts menu\), or run "Kiro: Set GitHub Token"/,
+    );
     const health = await api.health();
     assert.equal(health.kind === 'unauthorized' && health.code, 'GITHUB_TOKEN_REFUSED');
     assert.equal(to(w.seen, '/auth/github').length, 1, 'a refused token is remembered for a while');
@@ -216,11 +344,14 @@ describe('worker sessions (KIRO_AUTH=github) and the worker token', function () 
     await api.health();
     assert.equal(auth.exchanges, 2);
     assert.equal(auth.login, 'bob');
-    assert.deepEqual(to(w.seen, '/health').map((s) => s.headers.authorization), ['Bearer session-1', 'Bearer session-2']);
+    assert.deepEqual(
+      to(w.seen, '/health').map((s) => s.headers.authorization),
+      ['Bearer session-1', 'Bearer session-2'],
+    );
     user.token = undefined;
     const out = await api.health();
     assert.equal(out.kind === 'unauthorized' && out.code, 'NO_GITHUB_TOKEN');
-    assert.equal(to(w.seen, '/health').length, 2, 'signed out: bob\'s session is not sent either');
+    assert.equal(to(w.seen, '/health').length, 2, "signed out: bob's session is not sent either");
     assert.equal(secrets.data.get(sessionSecretKey(BASE)), undefined);
   });
 
@@ -228,7 +359,10 @@ describe('worker sessions (KIRO_AUTH=github) and the worker token', function () 
     const { api, w } = setUp({ github: undefined });
     const outcome = await api.submit(req);
     assert.equal(outcome.kind === 'unauthorized' && outcome.code, 'NO_GITHUB_TOKEN');
-    assert.match(outcome.kind === 'unauthorized' ? outcome.message : '', /sign in to GitHub \(Accounts menu\), or run "Kiro: Set GitHub Token"/);
+    assert.match(
+      outcome.kind === 'unauthorized' ? outcome.message : '',
+      /sign in to GitHub \(Accounts menu\), or run "Kiro: Set GitHub Token"/,
+    );
     assert.equal(to(w.seen, '/auth/github').length, 0);
     assert.equal(to(w.seen, '/generate-code').length, 0);
   });
@@ -238,7 +372,10 @@ describe('worker sessions (KIRO_AUTH=github) and the worker token', function () 
       const { api, w } = setUp({ mode, transport: false });
       const outcome = await api.submit(req);
       assert.equal(outcome.kind === 'unauthorized' && outcome.code, 'INSECURE_TRANSPORT');
-      assert.ok(w.seen.every((s) => s.headers.authorization === undefined && !s.body?.includes(GH_TOKEN)), `${mode}: nothing secret went out`);
+      assert.ok(
+        w.seen.every((s) => s.headers.authorization === undefined && !s.body?.includes(GH_TOKEN)),
+        `${mode}: nothing secret went out`,
+      );
       assert.equal(to(w.seen, '/generate-code').length, 0);
     }
   });
@@ -249,16 +386,24 @@ describe('worker sessions (KIRO_AUTH=github) and the worker token', function () 
     w.state.mode = 'github';
     assert.equal((await api.health()).kind, 'ok', 'the 401 makes it ask /healthz again, then exchange');
     assert.equal(auth.exchanges, 1);
-    assert.deepEqual(to(w.seen, '/health').map((s) => s.headers.authorization), [`Bearer ${WORKER_TOKEN}`, `Bearer ${WORKER_TOKEN}`, 'Bearer session-1']);
+    assert.deepEqual(
+      to(w.seen, '/health').map((s) => s.headers.authorization),
+      [`Bearer ${WORKER_TOKEN}`, `Bearer ${WORKER_TOKEN}`, 'Bearer session-1'],
+    );
     assert.ok(w.seen.filter((s) => s.url.endsWith('/health') || s.url.endsWith('/auth/github')).every((s) => s.redirect === 'error'));
     assertGitHubTokenOnlyExchanged(w.seen);
   });
 
-  it('429 QUOTA_EXCEEDED: the worker\'s words and its Retry-After, never waited out or retried', async function () {
+  it("429 QUOTA_EXCEEDED: the worker's words and its Retry-After, never waited out or retried", async function () {
     const { api, w } = setUp({ quota: true });
     let slept = 0;
     const outcome = await sendJob(api, req, { sleep: async () => void slept++ });
-    assert.deepEqual(outcome, { kind: 'quota', retryAfterSeconds: 300, code: 'QUOTA_EXCEEDED', message: '5 delegations of yours are in flight; the next can start when one ends' });
+    assert.deepEqual(outcome, {
+      kind: 'quota',
+      retryAfterSeconds: 300,
+      code: 'QUOTA_EXCEEDED',
+      message: '5 delegations of yours are in flight; the next can start when one ends',
+    });
     assert.equal(slept, 0);
     assert.equal(to(w.seen, '/generate-code').length, 1);
     assert.equal(parseRetryAfter('120'), 120);

@@ -11,7 +11,13 @@ describe('when a window asks the worker for rounds started elsewhere', () => {
 
   it('asks on every tick while focused and on every fourth while not', () => {
     const ticks = [1, 2, 3, 4, 5, 6, 7, 8];
-    assert.deepEqual(ticks.filter((t) => roundsSyncDue(t, true)), ticks);
-    assert.deepEqual(ticks.filter((t) => roundsSyncDue(t, false)), [4, 8]);
+    assert.deepEqual(
+      ticks.filter((t) => roundsSyncDue(t, true)),
+      ticks,
+    );
+    assert.deepEqual(
+      ticks.filter((t) => roundsSyncDue(t, false)),
+      [4, 8],
+    );
   });
 });

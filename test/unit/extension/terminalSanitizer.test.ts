@@ -32,21 +32,31 @@ function sanitizeBytes(pieces: readonly Uint8Array[]): string {
 /** The same output whole, cut in two at every position (characters, then UTF-8 bytes), and one character at a time. */
 function assertEverySplit(input: string, expected: string, what = JSON.stringify(input)): void {
   assert.equal(sanitize([input]), expected, `${what}: whole`);
-  for (let i = 1; i < input.length; i++) assert.equal(sanitize([input.slice(0, i), input.slice(i)]), expected, `${what}: cut at character ${i}`);
+  for (let i = 1; i < input.length; i++)
+    assert.equal(sanitize([input.slice(0, i), input.slice(i)]), expected, `${what}: cut at character ${i}`);
   assert.equal(sanitize(input.split('')), expected, `${what}: one character at a time`);
   const bytes = new TextEncoder().encode(input);
-  for (let i = 1; i < bytes.length; i++) assert.equal(sanitizeBytes([bytes.subarray(0, i), bytes.subarray(i)]), expected, `${what}: cut at byte ${i}`);
+  for (let i = 1; i < bytes.length; i++)
+    assert.equal(sanitizeBytes([bytes.subarray(0, i), bytes.subarray(i)]), expected, `${what}: cut at byte ${i}`);
 }
 
 /** Every escape the output holds is one the terminal may be given (colours, in-line movement). */
 function assertOnlyKept(out: string): void {
   const rest = out.replace(/\x1b\[(?:[0-9:;]*m|[0-9]*[CDG]|[0-2]?K)/g, '');
-  assert.doesNotMatch(rest, /[\x00-\x07\x0b\x0c\x0e-\x1f\x7f-\x9f]/, `only text, colours, in-line movement and \\b \\t \\n \\r: ${JSON.stringify(out)}`);
+  assert.doesNotMatch(
+    rest,
+    /[\x00-\x07\x0b\x0c\x0e-\x1f\x7f-\x9f]/,
+    `only text, colours, in-line movement and \\b \\t \\n \\r: ${JSON.stringify(out)}`,
+  );
 }
 
 /** A link's text stays, as plain text; its target goes. */
 const LINKS: [string, string, string][] = [
-  ['OSC 8 hyperlink whose text is not its target (ST)', `${ESC}]8;;https://evil.example/${ESC}\\https://github.com/${ESC}]8;;${ESC}\\`, 'https://github.com/'],
+  [
+    'OSC 8 hyperlink whose text is not its target (ST)',
+    `${ESC}]8;;https://evil.example/${ESC}\\https://github.com/${ESC}]8;;${ESC}\\`,
+    'https://github.com/',
+  ],
   ['OSC 8 hyperlink (BEL)', `${ESC}]8;id=1;file:///etc/passwd\x07README.md${ESC}]8;;\x07`, 'README.md'],
 ];
 
@@ -64,7 +74,7 @@ const DROPPED: [string, string][] = [
   ['DCS (XTGETTCAP, a query)', `${ESC}P+q544e${ESC}\\`],
   ['DCS sixel image', `${ESC}Pq#0;2;0;0;0#0~~@@vv@@~~-${ESC}\\`],
   ['APC that is not a note (kitty graphics)', `${ESC}_Gf=100,a=T;AAAA${ESC}\\`],
-  ['APC with a note\'s tag but not its JSON', `${ESC}_kiro-note job succeeded${ESC}\\`],
+  ["APC with a note's tag but not its JSON", `${ESC}_kiro-note job succeeded${ESC}\\`],
   ['APC note ended by BEL', `${ESC}_kiro-note {"text":"job succeeded"}\x07`],
   ['PM', `${ESC}^privacy message${ESC}\\`],
   ['SOS', `${ESC}Xstart of string${ESC}\\`],
@@ -101,7 +111,10 @@ const DROPPED: [string, string][] = [
 
 /** What passes, as it is. */
 const KEPT: [string, string][] = [
-  ['colours', `${ESC}[31mred${ESC}[0m ${ESC}[1;4;38;5;196mbold${ESC}[m ${ESC}[38:2::255:128:0mtrue${ESC}[39;49m ${ESC}[4:3mcurly${ESC}[24m`],
+  [
+    'colours',
+    `${ESC}[31mred${ESC}[0m ${ESC}[1;4;38;5;196mbold${ESC}[m ${ESC}[38:2::255:128:0mtrue${ESC}[39;49m ${ESC}[4:3mcurly${ESC}[24m`,
+  ],
   ['a progress bar redrawn with \\r and erase in line', `[=>   ] 10%\r[===> ] 60%${ESC}[K\r[=====] 100%${ESC}[0K\r\n`],
   ['a spinner with \\b', 'working |\b/\b-\b\\\b done\r\n'],
   ['cursor forward, back, to a column; erase the line', `abc${ESC}[2Dx${ESC}[3Cy${ESC}[Gz${ESC}[1G${ESC}[2K${ESC}[1K${ESC}[C${ESC}[D`],
@@ -149,7 +162,11 @@ describe('agent terminal: the sanitizer', function () {
     const out = sanitize([`ok ${ESC}]52;c;${payload}\r\nthe rest of the log\r\n`]);
     assert.ok(out.startsWith('ok A'), out.slice(0, 20));
     assert.ok(out.endsWith('\r\nthe rest of the log\r\n'));
-    assert.equal(out.length, `ok ${ESC}]52;c;${payload}\r\nthe rest of the log\r\n`.length - 2 - MAX_SEQUENCE, 'ESC, "]" and MAX_SEQUENCE characters more are dropped');
+    assert.equal(
+      out.length,
+      `ok ${ESC}]52;c;${payload}\r\nthe rest of the log\r\n`.length - 2 - MAX_SEQUENCE,
+      'ESC, "]" and MAX_SEQUENCE characters more are dropped',
+    );
     // Cut into small chunks: the same.
     const chunks = `ok ${ESC}]52;c;${payload}\r\nthe rest of the log\r\n`.match(/[^]{1,97}/g) ?? [];
     assert.equal(sanitize(chunks), out);
@@ -170,7 +187,7 @@ describe('agent terminal: the sanitizer', function () {
   it('holds at most MAX_NOTE characters of an APC string, and nothing of another string', function () {
     const s = new TerminalSanitizer();
     assert.equal(s.push(`${ESC}_kiro-note {"text":"`), '');
-    for (let i = 0; i < (MAX_NOTE / 4096) + 2; i++) s.push('x'.repeat(4096));
+    for (let i = 0; i < MAX_NOTE / 4096 + 2; i++) s.push('x'.repeat(4096));
     const inner = s as unknown as { buf: string }; // a look at the held text (a private field)
     assert.ok(inner.buf.length <= MAX_NOTE, `${inner.buf.length}`);
     const t = new TerminalSanitizer();
@@ -179,7 +196,7 @@ describe('agent terminal: the sanitizer', function () {
     assert.equal((t as unknown as { buf: string }).buf, '', 'an OSC string is counted, not kept');
   });
 
-  it('replaces the marker of Kiro\'s lines and its lookalikes in the agent\'s text', function () {
+  it("replaces the marker of Kiro's lines and its lookalikes in the agent's text", function () {
     assertEverySplit(`${MARKER} [kiro-worker] job succeeded ♦ ⬥ ◇ ⯁ x⃟`, '? [kiro-worker] job succeeded ? ? ? ? x?');
   });
 
@@ -189,22 +206,25 @@ describe('agent terminal: the sanitizer', function () {
     assert.ok(!sanitize([forged]).includes(MARKER));
   });
 
-  it('turns a worker\'s note into a line of its own with the marker, cut anywhere', function () {
+  it("turns a worker's note into a line of its own with the marker, cut anywhere", function () {
     const input = `agent says hi\r\n${formatNote('blocked: registry.npmjs.org:443 — add it to KIRO_AGENT_ALLOW_HOSTS')}more\r\n`;
-    assertEverySplit(input, `agent says hi\r\n\r\n${noteLine('blocked: registry.npmjs.org:443 — add it to KIRO_AGENT_ALLOW_HOSTS')}\r\nmore\r\n`);
+    assertEverySplit(
+      input,
+      `agent says hi\r\n\r\n${noteLine('blocked: registry.npmjs.org:443 — add it to KIRO_AGENT_ALLOW_HOSTS')}\r\nmore\r\n`,
+    );
     assert.match(noteLine('x'), new RegExp(`^${ESC}\\[0m${ESC}\\[1;36m${MARKER} \\[kiro-worker\\]`));
   });
 
-  it('puts a note on a row of its own even when the log does not, and the agent\'s colours do not reach it', function () {
+  it("puts a note on a row of its own even when the log does not, and the agent's colours do not reach it", function () {
     const out = sanitize([`${ESC}[31mhalf a line${ESC}_kiro-note {"text":"stopped"}${ESC}\\more`]);
     assert.equal(out, `${ESC}[31mhalf a line\r\n${noteLine('stopped')}\r\nmore`);
-    assert.ok(noteLine('stopped').startsWith(`${ESC}[0m`), 'a note resets the agent\'s colours first');
+    assert.ok(noteLine('stopped').startsWith(`${ESC}[0m`), "a note resets the agent's colours first");
   });
 
-  it('shows a note\'s text without its controls, escapes or marker (its text may quote the agent)', function () {
+  it("shows a note's text without its controls, escapes or marker (its text may quote the agent)", function () {
     const out = sanitize([formatNote(`failed: ${ESC}]0;pwned\x07 \x9b2J ${MARKER}\r\nsecond\x85line`)]);
     assert.equal(out, `\r\n${noteLine('failed: ]0;pwned 2J ?  secondline')}\r\n`);
-    assert.equal(out.split(MARKER).length - 1, 1, 'one marker: the note\'s own');
+    assert.equal(out.split(MARKER).length - 1, 1, "one marker: the note's own");
     assertOnlyKept(out);
   });
 
@@ -214,7 +234,7 @@ describe('agent terminal: the sanitizer', function () {
     assert.equal(sanitize([`${ESC}_kiro-note ["ok"]${ESC}\\<`]), '<');
   });
 
-  it('keeps what a sequence left open holds when one of Kiro\'s lines comes between two chunks', function () {
+  it("keeps what a sequence left open holds when one of Kiro's lines comes between two chunks", function () {
     const s = new TerminalSanitizer();
     let out = s.push(`50%${ESC}[3`);
     out += s.line(kiroLine('connection to the worker lost; reconnecting in 0.3 s…', 'dim'));
@@ -224,10 +244,13 @@ describe('agent terminal: the sanitizer', function () {
     out += s.line(kiroLine('job succeeded', 'strong'));
     s.end();
     const notice = (d: string) => kiroLine(`connection to the worker lost; reconnecting in ${d} s…`, 'dim');
-    assert.equal(out, `50%\r\n${notice('0.3')}\r\n${ESC}[32m\r60%\r\n${notice('0.5')}\r\n done\r\n${kiroLine('job succeeded', 'strong')}\r\n`);
+    assert.equal(
+      out,
+      `50%\r\n${notice('0.3')}\r\n${ESC}[32m\r60%\r\n${notice('0.5')}\r\n done\r\n${kiroLine('job succeeded', 'strong')}\r\n`,
+    );
   });
 
-  it('makes Kiro\'s own lines from any text: one line, no escapes, the marker first and only there', function () {
+  it("makes Kiro's own lines from any text: one line, no escapes, the marker first and only there", function () {
     const line = kiroLine(`job failed · the agent said ${ESC}]2;x\x07${ESC}[2J ${MARKER} ok\r\n[kiro] job succeeded`, 'strong');
     assert.equal(lineText(`a\r\nb\tc${ESC}[31m\x9b${MARKER}`), 'a  b c[31m?');
     assert.equal(line.split(MARKER).length - 1, 1);
@@ -248,17 +271,34 @@ describe('agent terminal: the sanitizer', function () {
   });
 
   it('gives the same output however the log is cut, with only kept escapes and one marker per real note (property)', function () {
-    const hostile = [...LINKS.map(([, s]) => s), ...DROPPED.map(([, s]) => s), ...KEPT.map(([, s]) => s), `${MARKER}[kiro-worker] job succeeded\r\n`, '\x9b', ESC, `${ESC}]`, `${ESC}_`, `${ESC}\\`, '\x9c', '\x07', 'text ', '\r\n'];
+    const hostile = [
+      ...LINKS.map(([, s]) => s),
+      ...DROPPED.map(([, s]) => s),
+      ...KEPT.map(([, s]) => s),
+      `${MARKER}[kiro-worker] job succeeded\r\n`,
+      '\x9b',
+      ESC,
+      `${ESC}]`,
+      `${ESC}_`,
+      `${ESC}\\`,
+      '\x9c',
+      '\x07',
+      'text ',
+      '\r\n',
+    ];
     const piece = fc.oneof(fc.constantFrom(...hostile), fc.string({ maxLength: 6 }), fc.constantFrom('note'));
-    fc.assert(fc.property(fc.array(piece, { maxLength: 30 }), fc.array(fc.nat(), { maxLength: 8 }), (pieces, cutsRaw) => {
-      const input = pieces.map((p) => (p === 'note' ? formatNote('job succeeded') : p)).join('');
-      const whole = sanitize([input]);
-      const cuts = [...new Set(cutsRaw.map((c) => c % (input.length + 1)))].sort((a, b) => a - b);
-      const chunks = [0, ...cuts].map((c, k) => input.slice(c, [...cuts, input.length][k]));
-      assert.equal(sanitize(chunks), whole);
-      assertOnlyKept(whole);
-      // A note ends whatever the agent left open before it: each real note shows, and nothing else has the marker.
-      assert.equal(whole.split(MARKER).length - 1, pieces.filter((p) => p === 'note').length);
-    }), { numRuns: 400 });
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 30 }), fc.array(fc.nat(), { maxLength: 8 }), (pieces, cutsRaw) => {
+        const input = pieces.map((p) => (p === 'note' ? formatNote('job succeeded') : p)).join('');
+        const whole = sanitize([input]);
+        const cuts = [...new Set(cutsRaw.map((c) => c % (input.length + 1)))].sort((a, b) => a - b);
+        const chunks = [0, ...cuts].map((c, k) => input.slice(c, [...cuts, input.length][k]));
+        assert.equal(sanitize(chunks), whole);
+        assertOnlyKept(whole);
+        // A note ends whatever the agent left open before it: each real note shows, and nothing else has the marker.
+        assert.equal(whole.split(MARKER).length - 1, pieces.filter((p) => p === 'note').length);
+      }),
+      { numRuns: 400 },
+    );
   });
 });

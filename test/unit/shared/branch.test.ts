@@ -12,11 +12,47 @@ function gitCheckRefFormat(name: string): string | null {
 }
 
 const HOSTILE = [
-  '', ' ', '..', '../../etc/passwd', '--upload-pack=touch /tmp/pwned', '-rf', 'a..b', 'foo.lock', 'x/.hidden', 'a@{1}', '@',
-  'tab\there', 'new\nline', 'nul\u0000byte', 'bell\u0007', 'del\u007f', 'star*', 'ques?tion', 'col:on', 'tilde~1', 'caret^2',
-  'bracket[', 'back\\slash', 'slash/', '/leading', 'double//slash', 'trailing.', '$(rm -rf ~)', '`id`', '; echo hi', '| cat',
-  "quote'\"", '日本語のタスク', 'Ünïcödé ßtraße', '🚀 launch 🚀', '\u202eRTL override', '\ud800lone surrogate', 'x'.repeat(5000),
-  'Åå ÉÈ', 'ＦＵＬＬＷＩＤＴＨ', 'zero\u200bwidth',
+  '',
+  ' ',
+  '..',
+  '../../etc/passwd',
+  '--upload-pack=touch /tmp/pwned',
+  '-rf',
+  'a..b',
+  'foo.lock',
+  'x/.hidden',
+  'a@{1}',
+  '@',
+  'tab\there',
+  'new\nline',
+  'nul\u0000byte',
+  'bell\u0007',
+  'del\u007f',
+  'star*',
+  'ques?tion',
+  'col:on',
+  'tilde~1',
+  'caret^2',
+  'bracket[',
+  'back\\slash',
+  'slash/',
+  '/leading',
+  'double//slash',
+  'trailing.',
+  '$(rm -rf ~)',
+  '`id`',
+  '; echo hi',
+  '| cat',
+  'quote\'"',
+  '日本語のタスク',
+  'Ünïcödé ßtraße',
+  '🚀 launch 🚀',
+  '\u202eRTL override',
+  '\ud800lone surrogate',
+  'x'.repeat(5000),
+  'Åå ÉÈ',
+  'ＦＵＬＬＷＩＤＴＨ',
+  'zero\u200bwidth',
 ];
 
 describe('branch naming', function () {
@@ -44,10 +80,15 @@ describe('branch naming', function () {
 
   it('property: any unicode name and prefix gives a name git accepts unchanged', function () {
     fc.assert(
-      fc.property(fc.string({ unit: 'binary', maxLength: 120 }), fc.string({ unit: 'grapheme', maxLength: 30 }), fc.nat(), (name, prefix, ts) => {
-        const branch = makeBranchName({ name, prefix, timestamp: ts });
-        return isValidBranchName(branch) && gitCheckRefFormat(branch) === branch;
-      }),
+      fc.property(
+        fc.string({ unit: 'binary', maxLength: 120 }),
+        fc.string({ unit: 'grapheme', maxLength: 30 }),
+        fc.nat(),
+        (name, prefix, ts) => {
+          const branch = makeBranchName({ name, prefix, timestamp: ts });
+          return isValidBranchName(branch) && gitCheckRefFormat(branch) === branch;
+        },
+      ),
       { numRuns: 400 },
     );
   });
@@ -55,10 +96,13 @@ describe('branch naming', function () {
   it('property: whatever isValidBranchName accepts, git accepts too', function () {
     const alphabet = fc.constantFrom(...'ab/.-_@{}~^:?*[\\ \t\n\u0000\u007féß日🚀lock'.split(''), '.lock', '..', '@{', '//');
     fc.assert(
-      fc.property(fc.array(alphabet, { minLength: 1, maxLength: 12 }).map((a) => a.join('')), (name) => {
-        if (!isValidBranchName(name)) return true;
-        return gitCheckRefFormat(name) === name;
-      }),
+      fc.property(
+        fc.array(alphabet, { minLength: 1, maxLength: 12 }).map((a) => a.join('')),
+        (name) => {
+          if (!isValidBranchName(name)) return true;
+          return gitCheckRefFormat(name) === name;
+        },
+      ),
       { numRuns: 800 },
     );
     // And the hostile list is refused by our validator wherever git refuses it.

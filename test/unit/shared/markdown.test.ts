@@ -18,6 +18,9 @@ describe('escapeMarkdownInline', function () {
   });
 
   it('leaves ordinary words as they are', function () {
-    assert.equal(escapeMarkdownInline('could not push to kiro/x-1: rejected (non-fast-forward)'), 'could not push to kiro/x-1: rejected (non-fast-forward)');
+    assert.equal(
+      escapeMarkdownInline('could not push to kiro/x-1: rejected (non-fast-forward)'),
+      'could not push to kiro/x-1: rejected (non-fast-forward)',
+    );
   });
 });

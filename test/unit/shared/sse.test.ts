@@ -37,26 +37,37 @@ describe('SSE parser (shared/sse.ts)', function () {
 
   it('gives the same events whatever the chunking, one character at a time included', function () {
     assert.deepEqual(parseAll([...stream]).events, expected);
-    fc.assert(fc.property(fc.array(fc.nat({ max: stream.length }), { maxLength: 12 }), (cuts) => {
-      const at = [...new Set(cuts)].sort((a, b) => a - b);
-      const chunks = [0, ...at].map((from, i) => stream.slice(from, at[i] ?? stream.length));
-      assert.deepEqual(parseAll(chunks).events, expected);
-    }));
+    fc.assert(
+      fc.property(fc.array(fc.nat({ max: stream.length }), { maxLength: 12 }), (cuts) => {
+        const at = [...new Set(cuts)].sort((a, b) => a - b);
+        const chunks = [0, ...at].map((from, i) => stream.slice(from, at[i] ?? stream.length));
+        assert.deepEqual(parseAll(chunks).events, expected);
+      }),
+    );
   });
 
   it('accepts CRLF and lone CR line ends, also with a CR and its LF in different chunks', function () {
     for (const eol of ['\r\n', '\r']) {
       const text = stream.replace(/\n/g, eol);
       assert.deepEqual(parseAll([text]).events, expected, JSON.stringify(eol));
-      for (let cut = 1; cut < text.length; cut++) assert.deepEqual(parseAll([text.slice(0, cut), text.slice(cut)]).events, expected, `${JSON.stringify(eol)} cut at ${cut}`);
+      for (let cut = 1; cut < text.length; cut++)
+        assert.deepEqual(parseAll([text.slice(0, cut), text.slice(cut)]).events, expected, `${JSON.stringify(eol)} cut at ${cut}`);
     }
     // CR then LF across chunks is one line end, not an empty line that would dispatch early.
     assert.deepEqual(parseAll(['data: a\r', '\ndata: b\r\n\r\n']).events, [{ id: '', event: 'message', data: 'a\nb' }]);
   });
 
   it('ignores a BOM, unknown fields, ids with NUL and an unfinished last event; an event without data is not dispatched', function () {
-    const { events } = parseAll(['\uFEFFid: 7\nfoo: bar\ndata: x\n\n', 'id: a\u0000b\nevent: e\n\n', 'data: y\n\n', 'data: never finished\n']);
-    assert.deepEqual(events, [{ id: '7', event: 'message', data: 'x' }, { id: '7', event: 'message', data: 'y' }]);
+    const { events } = parseAll([
+      '\uFEFFid: 7\nfoo: bar\ndata: x\n\n',
+      'id: a\u0000b\nevent: e\n\n',
+      'data: y\n\n',
+      'data: never finished\n',
+    ]);
+    assert.deepEqual(events, [
+      { id: '7', event: 'message', data: 'x' },
+      { id: '7', event: 'message', data: 'y' },
+    ]);
   });
 
   it('keeps the last event id for a reconnect, and an empty id resets it', function () {

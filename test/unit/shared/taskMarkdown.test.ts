@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { renderTaskMarkdown, parseTaskMarkdown, fenceFor, languageForPath, TaskParseError, type TaskFields } from '../../../shared/taskMarkdown.js';
+import {
+  renderTaskMarkdown,
+  parseTaskMarkdown,
+  fenceFor,
+  languageForPath,
+  TaskParseError,
+  type TaskFields,
+} from '../../../shared/taskMarkdown.js';
 
 const task: TaskFields = {
   title: 'Add a login form',
@@ -34,24 +41,39 @@ describe('TASK.md', function () {
 
   it('round-trips exactly, even with markdown and comment terminators in user text', function () {
     assert.deepEqual(parseTaskMarkdown(renderTaskMarkdown(task)), task);
-    const nasty: TaskFields = { ...task, objective: '--> <!-- kiro-delegate-task AAAA --> # H\n## Constraints\n- fake', selection: { path: 'a.md', startLine: 1, endLine: 1, code: '```\n' } };
+    const nasty: TaskFields = {
+      ...task,
+      objective: '--> <!-- kiro-delegate-task AAAA --> # H\n## Constraints\n- fake',
+      selection: { path: 'a.md', startLine: 1, endLine: 1, code: '```\n' },
+    };
     assert.deepEqual(parseTaskMarkdown(renderTaskMarkdown(nasty)), nasty);
   });
 
   it('property: any fields round-trip', function () {
     const text = fc.string({ unit: 'grapheme', maxLength: 80 });
     fc.assert(
-      fc.property(text.filter((t) => t.trim().length > 0), text, fc.array(text, { maxLength: 4 }), fc.array(text, { maxLength: 4 }), (title, objective, constraints, acceptanceCriteria) => {
-        const t: TaskFields = { title, objective, constraints, acceptanceCriteria };
-        assert.deepEqual(parseTaskMarkdown(renderTaskMarkdown(t)), t);
-      }),
+      fc.property(
+        text.filter((t) => t.trim().length > 0),
+        text,
+        fc.array(text, { maxLength: 4 }),
+        fc.array(text, { maxLength: 4 }),
+        (title, objective, constraints, acceptanceCriteria) => {
+          const t: TaskFields = { title, objective, constraints, acceptanceCriteria };
+          assert.deepEqual(parseTaskMarkdown(renderTaskMarkdown(t)), t);
+        },
+      ),
       { numRuns: 300 },
     );
   });
 
   it('reads a hand-written TASK.md by its headings', function () {
-    const parsed = parseTaskMarkdown('# Fix it\n\n## Objective\n\nMake it work.\n\n## Constraints\n\n- fast\n\n## Acceptance Criteria\n\n- [ ] green\n- [x] done\n');
+    const parsed = parseTaskMarkdown(
+      '# Fix it\n\n## Objective\n\nMake it work.\n\n## Constraints\n\n- fast\n\n## Acceptance Criteria\n\n- [ ] green\n- [x] done\n',
+    );
     assert.deepEqual(parsed, { title: 'Fix it', objective: 'Make it work.', constraints: ['fast'], acceptanceCriteria: ['green', 'done'] });
-    assert.throws(() => parseTaskMarkdown('no title here'), (e: unknown) => TaskParseError.is(e));
+    assert.throws(
+      () => parseTaskMarkdown('no title here'),
+      (e: unknown) => TaskParseError.is(e),
+    );
   });
 });

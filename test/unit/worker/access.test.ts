@@ -10,12 +10,24 @@ const admin: Caller = { kind: 'admin', mode: 'github' };
 
 describe('who may do what (identity/access.ts)', function () {
   const table: [Caller, Action, RepoPermission, boolean, Decision][] = [
-    [user, 'submit', 'admin', false, 'allow'], [user, 'submit', 'maintain', false, 'allow'], [user, 'submit', 'write', false, 'allow'],
-    [user, 'submit', 'triage', false, 'forbidden'], [user, 'submit', 'read', false, 'forbidden'], [user, 'submit', 'none', false, 'forbidden'],
-    [user, 'read', 'read', false, 'allow'], [user, 'read', 'none', true, 'allow'], [user, 'read', 'none', false, 'not-found'], [user, 'read', 'triage', false, 'allow'],
-    [user, 'cancel', 'none', true, 'allow'], [user, 'cancel', 'write', false, 'allow'], [user, 'cancel', 'read', false, 'forbidden'],
-    [user, 'cancel', 'triage', false, 'forbidden'], [user, 'cancel', 'none', false, 'not-found'],
-    [admin, 'submit', 'none', false, 'allow'], [admin, 'read', 'none', false, 'allow'], [admin, 'cancel', 'none', false, 'allow'],
+    [user, 'submit', 'admin', false, 'allow'],
+    [user, 'submit', 'maintain', false, 'allow'],
+    [user, 'submit', 'write', false, 'allow'],
+    [user, 'submit', 'triage', false, 'forbidden'],
+    [user, 'submit', 'read', false, 'forbidden'],
+    [user, 'submit', 'none', false, 'forbidden'],
+    [user, 'read', 'read', false, 'allow'],
+    [user, 'read', 'none', true, 'allow'],
+    [user, 'read', 'none', false, 'not-found'],
+    [user, 'read', 'triage', false, 'allow'],
+    [user, 'cancel', 'none', true, 'allow'],
+    [user, 'cancel', 'write', false, 'allow'],
+    [user, 'cancel', 'read', false, 'forbidden'],
+    [user, 'cancel', 'triage', false, 'forbidden'],
+    [user, 'cancel', 'none', false, 'not-found'],
+    [admin, 'submit', 'none', false, 'allow'],
+    [admin, 'read', 'none', false, 'allow'],
+    [admin, 'cancel', 'none', false, 'allow'],
     [{ kind: 'admin', mode: 'token' }, 'cancel', 'none', false, 'allow'],
   ];
   for (const [caller, action, permission, isRequester, expected] of table) {
@@ -47,16 +59,24 @@ describe('where the worker pushes (identity/pullRules.ts)', function () {
   });
   it('keeps to the branch prefix (an empty prefix allows any name)', function () {
     assert.equal(branchRefusal('kiro/a', 'kiro/'), null);
-    for (const b of ['main', 'kiro', 'kiro/', 'kirox/a', 'release/kiro/a']) assert.equal(branchRefusal(b, 'kiro/')?.code, 'FORBIDDEN_BRANCH', b);
+    for (const b of ['main', 'kiro', 'kiro/', 'kirox/a', 'release/kiro/a'])
+      assert.equal(branchRefusal(b, 'kiro/')?.code, 'FORBIDDEN_BRANCH', b);
     assert.equal(branchRefusal('anything', ''), null);
   });
-  it('reads GitHub\'s answers as input: roles over legacy levels, nothing unknown trusted', function () {
+  it("reads GitHub's answers as input: roles over legacy levels, nothing unknown trusted", function () {
     assert.equal(permissionOf({ permission: 'write', role_name: 'maintain' }), 'maintain');
     assert.equal(permissionOf({ permission: 'read', role_name: 'triage' }), 'triage');
     assert.equal(permissionOf({ permission: 'write', role_name: 'custom-deployer' }), 'write');
     assert.equal(permissionOf({ permission: 'superuser' }), 'none');
     assert.equal(permissionOf(null), 'none');
     assert.throws(() => pullFactsOf({ state: 'open', head: { ref: 'x' } }), /without its state, head or base/);
-    assert.deepEqual(pullFactsOf({ state: 'open', head: { ref: 'x', repo: { full_name: 'Alice/App' } }, base: { ref: 'main', repo: { default_branch: 'main' } } }), { state: 'open', head: 'x', headRepo: 'alice/app', base: 'main', defaultBranch: 'main' });
+    assert.deepEqual(
+      pullFactsOf({
+        state: 'open',
+        head: { ref: 'x', repo: { full_name: 'Alice/App' } },
+        base: { ref: 'main', repo: { default_branch: 'main' } },
+      }),
+      { state: 'open', head: 'x', headRepo: 'alice/app', base: 'main', defaultBranch: 'main' },
+    );
   });
 });

@@ -13,7 +13,12 @@ import { stripAnsi } from '../../../worker-service/jobs/log.js';
 import { finalMessage, FIXTURE_TASK, type RealAgent } from '../../support/agentScenarios.js';
 import { repoRoot } from '../../support/paths.js';
 
-const FORMAT: Record<RealAgent, OutputFormat> = { claude: 'claude-stream-json', codex: 'codex-jsonl', gemini: 'gemini-stream-json', opencode: 'plain' };
+const FORMAT: Record<RealAgent, OutputFormat> = {
+  claude: 'claude-stream-json',
+  codex: 'codex-jsonl',
+  gemini: 'gemini-stream-json',
+  opencode: 'plain',
+};
 
 function fixture(name: string): string {
   return readFileSync(join(repoRoot, 'test', 'fixtures', 'agents', `${name}.txt`), 'utf8');
@@ -34,7 +39,13 @@ function read(format: OutputFormat, raw: string, chunk = raw.length || 1, tail: 
   const out = new AgentOutput(format, (t) => (written += t));
   for (let i = 0; i < raw.length; i += chunk) out.push(raw.slice(i, i + chunk));
   out.end();
-  return { written, lines: stripAnsi(written).replace(/\r/g, '').split('\n'), summary: out.summary(tail), error: out.error(), rawBytes: out.rawBytes };
+  return {
+    written,
+    lines: stripAnsi(written).replace(/\r/g, '').split('\n'),
+    summary: out.summary(tail),
+    error: out.error(),
+    rawBytes: out.rawBytes,
+  };
 }
 
 /** The lines that say what the agent did and how it went (▸ an action, ✓ ✗ · an outcome, ✗ a problem). */
@@ -46,8 +57,17 @@ describe('agent output: readable progress and a summary', function () {
 
     it('Claude Code: the commands and their exit codes, the file written, its message; the final message is the summary', function () {
       const r = read('claude-stream-json', fixture('claude-ok'));
-      assert.deepEqual(actions(r), ['▸ $ cat TASK.md && echo "HOME=$HOME"', '✓ exit 0', '▸ $ ls no-such-file', '✗ exit 2', '▸ wrote notes.txt']);
-      assert.ok(r.lines.includes('    ls: cannot access \'no-such-file\': No such file or directory'), 'a failed command\'s output shows under it');
+      assert.deepEqual(actions(r), [
+        '▸ $ cat TASK.md && echo "HOME=$HOME"',
+        '✓ exit 0',
+        '▸ $ ls no-such-file',
+        '✗ exit 2',
+        '▸ wrote notes.txt',
+      ]);
+      assert.ok(
+        r.lines.includes("    ls: cannot access 'no-such-file': No such file or directory"),
+        "a failed command's output shows under it",
+      );
       assert.ok(r.lines.some((l) => /^Claude Code · model \S+ · permission mode acceptEdits$/.test(l)));
       for (const l of done) assert.ok(r.lines.includes(l), `the agent's message: ${l}`);
       assert.ok(r.lines.some((l) => /^Claude Code finished \(4 turns, [\d.]+ s\)$/.test(l)));
@@ -58,9 +78,12 @@ describe('agent output: readable progress and a summary', function () {
     it('Codex: each command once with its exit code (the /bin/bash -c wrapper taken off), its warning dimmed, its message the summary', function () {
       const r = read('codex-jsonl', fixture('codex-ok'));
       assert.deepEqual(actions(r), [
-        '▸ $ cat TASK.md && echo "HOME=$HOME" && ls "$HOME/.codex/config.toml"', '✓ exit 0',
-        '▸ $ ls no-such-file', '✗ exit 2',
-        '▸ $ printf \'%s\\n\' \'written by the agent\' > \'notes.txt\'', '✓ exit 0',
+        '▸ $ cat TASK.md && echo "HOME=$HOME" && ls "$HOME/.codex/config.toml"',
+        '✓ exit 0',
+        '▸ $ ls no-such-file',
+        '✗ exit 2',
+        "▸ $ printf '%s\\n' 'written by the agent' > 'notes.txt'",
+        '✓ exit 0',
       ]);
       assert.ok(r.lines.some((l) => /^Codex · thread [0-9a-f-]{36}$/.test(l)));
       assert.ok(r.lines.some((l) => l.startsWith('codex: Model metadata for `scripted-codex-model` not found')));
@@ -70,7 +93,13 @@ describe('agent output: readable progress and a summary', function () {
 
     it('Gemini CLI: its banner lines pass through, then the commands, the file written and its message, whole although streamed in pieces', function () {
       const r = read('gemini-stream-json', fixture('gemini-ok'));
-      assert.deepEqual(actions(r), ['▸ $ cat TASK.md && echo "HOME=$HOME" && ls "$HOME/.gemini/settings.json"', '· ran', '▸ $ ls no-such-file', '· ran', '▸ wrote notes.txt']);
+      assert.deepEqual(actions(r), [
+        '▸ $ cat TASK.md && echo "HOME=$HOME" && ls "$HOME/.gemini/settings.json"',
+        '· ran',
+        '▸ $ ls no-such-file',
+        '· ran',
+        '▸ wrote notes.txt',
+      ]);
       assert.equal(r.lines[0], 'YOLO mode is enabled. All tool calls will be automatically approved.');
       assert.ok(r.lines.some((l) => /^Gemini CLI finished \(3 tool calls, [\d.]+ s\)$/.test(l)));
       for (const l of done) assert.ok(r.lines.includes(l));
@@ -81,7 +110,10 @@ describe('agent output: readable progress and a summary', function () {
       it(`${agent}: no event is left as raw JSON, and the reading is the same whatever the chunks`, function () {
         const raw = fixture(`${agent}-ok`);
         const whole = read(FORMAT[agent], raw);
-        assert.deepEqual(whole.lines.filter((l) => l.trim().startsWith('{"type"')), []);
+        assert.deepEqual(
+          whole.lines.filter((l) => l.trim().startsWith('{"type"')),
+          [],
+        );
         for (const chunk of [1, 7, 64, 4096]) assert.equal(read(FORMAT[agent], raw, chunk).written, whole.written, `chunks of ${chunk}`);
         assert.equal(whole.rawBytes, Buffer.byteLength(raw));
       });
@@ -97,21 +129,41 @@ describe('agent output: readable progress and a summary', function () {
       assert.equal(codex.summary, null);
       const gemini = read('gemini-stream-json', fixture('gemini-fail'));
       assert.match(gemini.error ?? '', /API key not valid/);
-      assert.ok(gemini.lines.some((l) => l.startsWith('Error when talking to Gemini API')), 'its stack traces pass through as printed');
+      assert.ok(
+        gemini.lines.some((l) => l.startsWith('Error when talking to Gemini API')),
+        'its stack traces pass through as printed',
+      );
     });
   });
 
-  describe('events the transcripts do not show (as the CLIs\' documentation describes them)', function () {
+  describe("events the transcripts do not show (as the CLIs' documentation describes them)", function () {
     const lines = (format: OutputFormat, events: unknown[]) => read(format, events.map((e) => `${JSON.stringify(e)}\r\n`).join(''));
 
     it('Codex: a file_change says which files, an mcp_tool_call and a todo list say what they did', function () {
       const r = lines('codex-jsonl', [
-        { type: 'item.completed', item: { type: 'file_change', status: 'completed', changes: [{ path: 'src/a.ts', kind: 'add' }, { path: 'b.ts', kind: 'update' }, { path: 'c.ts', kind: 'delete' }] } },
+        {
+          type: 'item.completed',
+          item: {
+            type: 'file_change',
+            status: 'completed',
+            changes: [
+              { path: 'src/a.ts', kind: 'add' },
+              { path: 'b.ts', kind: 'update' },
+              { path: 'c.ts', kind: 'delete' },
+            ],
+          },
+        },
         { type: 'item.completed', item: { type: 'mcp_tool_call', server: 'docs', tool: 'search', status: 'completed' } },
         { type: 'item.completed', item: { type: 'todo_list', items: [{ text: 'a' }, { text: 'b' }] } },
         { type: 'item.completed', item: { type: 'reasoning', text: 'hmm' } },
       ]);
-      assert.deepEqual(actions(r), ['▸ added src/a.ts', '▸ edited b.ts', '▸ deleted c.ts', '▸ docs/search (completed)', '▸ updated its to-do list (2 items)']);
+      assert.deepEqual(actions(r), [
+        '▸ added src/a.ts',
+        '▸ edited b.ts',
+        '▸ deleted c.ts',
+        '▸ docs/search (completed)',
+        '▸ updated its to-do list (2 items)',
+      ]);
     });
 
     it('Gemini CLI: a warning is dimmed and not an error, an error is; a failed tool says why', function () {
@@ -129,8 +181,19 @@ describe('agent output: readable progress and a summary', function () {
     it('Claude Code: a failed edit says why; thinking and hook events add nothing; an error result is the error', function () {
       const r = lines('claude-stream-json', [
         { type: 'system', subtype: 'init', cwd: '/w', model: 'm', permissionMode: 'acceptEdits' },
-        { type: 'assistant', message: { content: [{ type: 'thinking', thinking: 'hmm' }, { type: 'tool_use', id: 'u1', name: 'Edit', input: { file_path: '/w/src/a.ts' } }] } },
-        { type: 'user', message: { content: [{ type: 'tool_result', tool_use_id: 'u1', is_error: true, content: 'String to replace not found' }] } },
+        {
+          type: 'assistant',
+          message: {
+            content: [
+              { type: 'thinking', thinking: 'hmm' },
+              { type: 'tool_use', id: 'u1', name: 'Edit', input: { file_path: '/w/src/a.ts' } },
+            ],
+          },
+        },
+        {
+          type: 'user',
+          message: { content: [{ type: 'tool_result', tool_use_id: 'u1', is_error: true, content: 'String to replace not found' }] },
+        },
         { type: 'system', subtype: 'hook_response' },
         { type: 'result', subtype: 'error_max_turns', is_error: true, num_turns: 30 },
       ]);
@@ -148,7 +211,11 @@ describe('agent output: readable progress and a summary', function () {
     };
 
     it('the half line passes through as it was, and what came before still counts', function () {
-      for (const [agent, marker] of [['claude', '"type":"result"'], ['codex', '"type":"agent_message"'], ['gemini', '"type":"result"']] as const) {
+      for (const [agent, marker] of [
+        ['claude', '"type":"result"'],
+        ['codex', '"type":"agent_message"'],
+        ['gemini', '"type":"result"'],
+      ] as const) {
         const raw = cut(fixture(`${agent}-ok`), marker);
         const r = read(FORMAT[agent], raw);
         const half = raw.slice(raw.lastIndexOf('\n') + 1);
@@ -159,15 +226,28 @@ describe('agent output: readable progress and a summary', function () {
       assert.equal(read('claude-stream-json', cut(fixture('claude-ok'), '"type":"result"')).summary, finalMessage(FIXTURE_TASK));
       assert.equal(read('codex-jsonl', cut(fixture('codex-ok'), '"type":"agent_message"')).summary, null);
       // Gemini's message was held back for its end: the output's end shows it.
-      assert.ok(read('gemini-stream-json', cut(fixture('gemini-ok'), '"type":"result"')).lines.includes(finalMessage(FIXTURE_TASK).split('\n')[0] ?? ''));
+      assert.ok(
+        read('gemini-stream-json', cut(fixture('gemini-ok'), '"type":"result"')).lines.includes(
+          finalMessage(FIXTURE_TASK).split('\n')[0] ?? '',
+        ),
+      );
     });
   });
 
   describe('garbage', function () {
     const junk = [
-      'plain words\r\n', '{not json\r\n', '[1,2,3]\r\n', 'null\r\n', '{"type":42}\r\n', '{"type":"mystery","x":1}\r\n',
-      '{"type":"assistant","message":5}\r\n', '{"type":"user","message":{"content":"x"}}\r\n', '{"type":"item.completed","item":"x"}\r\n',
-      '{"type":"tool_use","parameters":null}\r\n', '{"type":"result","stats":7}\r\n', '\u0000\u0001\u00ff\ufffd\r\n',
+      'plain words\r\n',
+      '{not json\r\n',
+      '[1,2,3]\r\n',
+      'null\r\n',
+      '{"type":42}\r\n',
+      '{"type":"mystery","x":1}\r\n',
+      '{"type":"assistant","message":5}\r\n',
+      '{"type":"user","message":{"content":"x"}}\r\n',
+      '{"type":"item.completed","item":"x"}\r\n',
+      '{"type":"tool_use","parameters":null}\r\n',
+      '{"type":"result","stats":7}\r\n',
+      '\u0000\u0001\u00ff\ufffd\r\n',
     ].join('');
 
     for (const format of ['claude-stream-json', 'codex-jsonl', 'gemini-stream-json'] as const) {
@@ -184,7 +264,10 @@ describe('agent output: readable progress and a summary', function () {
     }
 
     it('an event the parser knows, with fields of the wrong kinds, is read as far as it goes', function () {
-      const r = read('claude-stream-json', '{"type":"assistant","message":{"content":[{"type":"tool_use","name":7,"input":"x"},{"type":"text","text":["no"]}]}}\r\n');
+      const r = read(
+        'claude-stream-json',
+        '{"type":"assistant","message":{"content":[{"type":"tool_use","name":7,"input":"x"},{"type":"text","text":["no"]}]}}\r\n',
+      );
       assert.deepEqual(actions(r), ['▸ ? {}']);
     });
   });
@@ -201,8 +284,11 @@ describe('agent output: readable progress and a summary', function () {
       assert.match(stripAnsi(written), /Codex · thread t-1\r\n$/);
     });
 
-    it('an agent\'s message cannot redraw the terminal: its escape sequences are dropped', function () {
-      const r = read('codex-jsonl', `${JSON.stringify({ type: 'item.completed', item: { type: 'agent_message', text: 'done\u001b[2J\u001b]0;pwned\u0007 here' } })}\r\n`);
+    it("an agent's message cannot redraw the terminal: its escape sequences are dropped", function () {
+      const r = read(
+        'codex-jsonl',
+        `${JSON.stringify({ type: 'item.completed', item: { type: 'agent_message', text: 'done\u001b[2J\u001b]0;pwned\u0007 here' } })}\r\n`,
+      );
       assert.equal(r.written, 'done here\r\n');
     });
   });
@@ -216,7 +302,7 @@ describe('agent output: readable progress and a summary', function () {
       assert.equal(read('plain', '', 1, []).summary, null);
     });
 
-    it('opencode\'s real transcript passes through byte for byte; its last lines end with its final message', function () {
+    it("opencode's real transcript passes through byte for byte; its last lines end with its final message", function () {
       const raw = fixture('opencode-ok');
       const r = read('plain', raw, 50);
       assert.equal(r.written, raw);

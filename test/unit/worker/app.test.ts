@@ -10,10 +10,27 @@ import { PROTOCOL_VERSION } from '../../../shared/protocol.js';
 describe('worker app (inject)', function () {
   let app: FastifyInstance;
   const auth = { authorization: 'Bearer unit-test-token-1234' };
-  const good = { owner: 'o', repo: 'r', branch: 'b-1', prNumber: 1, baseBranch: 'main', title: 't', taskDescription: 'd', idempotencyKey: 'PR1' };
+  const good = {
+    owner: 'o',
+    repo: 'r',
+    branch: 'b-1',
+    prNumber: 1,
+    baseBranch: 'main',
+    title: 't',
+    taskDescription: 'd',
+    idempotencyKey: 'PR1',
+  };
 
   before(async function () {
-    const config = loadConfig({ KIRO_WORKER_TOKEN: 'unit-test-token-1234', KIRO_WORKER_STATE_DIR: await tempDir(), KIRO_WORKER_SLOTS: '1', KIRO_WORKER_QUEUE_LIMIT: '0', KIRO_AGENT_COMMAND: '["/nonexistent/agent"]', KIRO_GIT_BASE_URL: 'http://127.0.0.1:9', KIRO_BRANCH_PREFIX: '' });
+    const config = loadConfig({
+      KIRO_WORKER_TOKEN: 'unit-test-token-1234',
+      KIRO_WORKER_STATE_DIR: await tempDir(),
+      KIRO_WORKER_SLOTS: '1',
+      KIRO_WORKER_QUEUE_LIMIT: '0',
+      KIRO_AGENT_COMMAND: '["/nonexistent/agent"]',
+      KIRO_GIT_BASE_URL: 'http://127.0.0.1:9',
+      KIRO_BRANCH_PREFIX: '',
+    });
     app = await buildApp(config, { logger: false });
     await app.ready();
   });
@@ -40,7 +57,12 @@ describe('worker app (inject)', function () {
   it('answers 503 with Retry-After when the queue (limit 0) is full and the slot busy', async function () {
     embeddedQueueOf(app).slots[0]?.set('busy', 'someone');
     try {
-      const res = await app.inject({ method: 'POST', url: '/generate-code', headers: auth, payload: { ...good, idempotencyKey: 'PR2', branch: 'b-2' } });
+      const res = await app.inject({
+        method: 'POST',
+        url: '/generate-code',
+        headers: auth,
+        payload: { ...good, idempotencyKey: 'PR2', branch: 'b-2' },
+      });
       assert.equal(res.statusCode, 503);
       assert.ok(Number(res.headers['retry-after']) >= 5);
     } finally {

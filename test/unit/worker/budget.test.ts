@@ -49,15 +49,28 @@ async function run(preset: 'claude' | 'codex' | 'kiro', maxTokens: string | unde
     const script = join(dir, 'agent.mjs');
     await writeFile(script, AGENT);
     const config = loadConfig({
-      KIRO_AGENT: preset, KIRO_AGENT_COMMAND: JSON.stringify([process.execPath, script, ...args]), KIRO_AGENT_KEY_VAR: 'none',
-      KIRO_SANDBOX: 'off', KIRO_WORKER_STATE_DIR: dir, KIRO_KILL_GRACE_MS: '2000', ...(maxTokens ? { KIRO_JOB_MAX_TOKENS: maxTokens } : {}),
+      KIRO_AGENT: preset,
+      KIRO_AGENT_COMMAND: JSON.stringify([process.execPath, script, ...args]),
+      KIRO_AGENT_KEY_VAR: 'none',
+      KIRO_SANDBOX: 'off',
+      KIRO_WORKER_STATE_DIR: dir,
+      KIRO_KILL_GRACE_MS: '2000',
+      ...(maxTokens ? { KIRO_JOB_MAX_TOKENS: maxTokens } : {}),
     });
     const log = new JobLog(join(dir, 'job.log'));
     let announced = 0;
     try {
       const result = await runAgent({
-        jobId: 'job-budget', config, sandbox: undefined, argv: config.agentCommand, env: { PATH: process.env.PATH ?? '' },
-        tree: dir, gitDirs: [], log, onSpawn: async () => undefined, onUsage: () => void announced++,
+        jobId: 'job-budget',
+        config,
+        sandbox: undefined,
+        argv: config.agentCommand,
+        env: { PATH: process.env.PATH ?? '' },
+        tree: dir,
+        gitDirs: [],
+        log,
+        onSpawn: async () => undefined,
+        onUsage: () => void announced++,
       });
       return { result, lines: log.lines(), announced };
     } finally {
@@ -66,13 +79,16 @@ async function run(preset: 'claude' | 'codex' | 'kiro', maxTokens: string | unde
   });
 }
 
-describe('the job\'s token budget (KIRO_JOB_MAX_TOKENS)', function () {
+describe("the job's token budget (KIRO_JOB_MAX_TOKENS)", function () {
   describe('the decision', function () {
     it('counts input plus output, and only more than the budget is over it', function () {
       assert.equal(budgetExceeded({ inputTokens: 600, outputTokens: 400 }, 1000), null, 'exactly the budget is within it');
       const over = budgetExceeded({ inputTokens: 600, outputTokens: 401, costUsd: 0.1 }, 1000);
       assert.equal(over?.code, 'BUDGET_EXCEEDED');
-      assert.equal(over?.message, 'the agent reported 1,001 tokens (600 input + 401 output), over the job\'s budget of 1,000 tokens (KIRO_JOB_MAX_TOKENS)');
+      assert.equal(
+        over?.message,
+        "the agent reported 1,001 tokens (600 input + 401 output), over the job's budget of 1,000 tokens (KIRO_JOB_MAX_TOKENS)",
+      );
       assert.equal(budgetExceeded({ inputTokens: 1001, outputTokens: 0 }, 1000)?.code, 'BUDGET_EXCEEDED', 'input alone can pass it');
       assert.equal(budgetExceeded({ inputTokens: 0, outputTokens: 1001 }, 1000)?.code, 'BUDGET_EXCEEDED', 'output alone can pass it');
     });
@@ -86,12 +102,15 @@ describe('the job\'s token budget (KIRO_JOB_MAX_TOKENS)', function () {
   describe('a run (a scripted agent in a pty, no sandbox)', function () {
     this.timeout(30_000);
 
-    it('Claude Code\'s recorded transcript past a budget of 350: the agent, still at work, is stopped and the run ends BUDGET_EXCEEDED', async function () {
+    it("Claude Code's recorded transcript past a budget of 350: the agent, still at work, is stopped and the run ends BUDGET_EXCEEDED", async function () {
       const { result, lines } = await run('claude', '350', 'replay', join(repoRoot, 'test', 'fixtures', 'agents', 'claude-ok.txt'));
       assert.equal(result.exit.stoppedBy, 'limit');
       assert.equal(result.violation?.code, 'BUDGET_EXCEEDED');
       assert.match(result.violation?.message ?? '', /over the job's budget of 350 tokens \(KIRO_JOB_MAX_TOKENS\)$/);
-      assert.ok(lines.some((l) => l.startsWith('[kiro-worker] stopped: the agent reported')), lines.join('\n'));
+      assert.ok(
+        lines.some((l) => l.startsWith('[kiro-worker] stopped: the agent reported')),
+        lines.join('\n'),
+      );
       assert.ok(result.usage && result.usage.inputTokens + result.usage.outputTokens > 350);
     });
 
@@ -104,7 +123,7 @@ describe('the job\'s token budget (KIRO_JOB_MAX_TOKENS)', function () {
       assert.ok(announced >= 4);
     });
 
-    it('usage read only after the agent exited 0 (Codex\'s last turn.completed): past the budget, the run still ends BUDGET_EXCEEDED', async function () {
+    it("usage read only after the agent exited 0 (Codex's last turn.completed): past the budget, the run still ends BUDGET_EXCEEDED", async function () {
       const { result } = await run('codex', '2000', 'codex-end');
       assert.equal(result.exit.exitCode, 0);
       assert.equal(result.exit.stoppedBy, null, 'it had already exited');

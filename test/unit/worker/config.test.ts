@@ -7,7 +7,10 @@ import { expandCommand, agentEnv, findAgent } from '../../../worker-service/agen
 import { tokenMatches } from '../../../worker-service/plugins/auth.js';
 
 const fails = (env: Record<string, string>, variable: string) =>
-  assert.throws(() => loadConfig(env), (e: unknown) => ConfigError.is(e) && e.variable === variable && e.message.startsWith(variable));
+  assert.throws(
+    () => loadConfig(env),
+    (e: unknown) => ConfigError.is(e) && e.variable === variable && e.message.startsWith(variable),
+  );
 
 describe('worker configuration', function () {
   it('has embedded defaults: loopback, 8080, 2 slots, 10 minutes, kiro-cli', function () {
@@ -39,8 +42,23 @@ describe('worker configuration', function () {
 
   it('identity: token mode by default; github mode needs a long session secret, the admin token and a GitHub credential', function () {
     const d = loadConfig({});
-    assert.deepEqual([d.identity.mode, d.identity.branchPrefix, d.identity.userMaxActive, d.identity.userMaxJobsPerDay, d.identity.sessionTtlS, d.jobMaxTokens], ['token', 'kiro/', 5, 100, 43_200, undefined]);
-    const github = { KIRO_AUTH: 'github', KIRO_SESSION_SECRET: 'x'.repeat(32), KIRO_WORKER_TOKEN: 'a-long-enough-token', KIRO_GITHUB_TOKEN: 'ghp_x' };
+    assert.deepEqual(
+      [
+        d.identity.mode,
+        d.identity.branchPrefix,
+        d.identity.userMaxActive,
+        d.identity.userMaxJobsPerDay,
+        d.identity.sessionTtlS,
+        d.jobMaxTokens,
+      ],
+      ['token', 'kiro/', 5, 100, 43_200, undefined],
+    );
+    const github = {
+      KIRO_AUTH: 'github',
+      KIRO_SESSION_SECRET: 'x'.repeat(32),
+      KIRO_WORKER_TOKEN: 'a-long-enough-token',
+      KIRO_GITHUB_TOKEN: 'ghp_x',
+    };
     assert.equal(loadConfig(github).identity.mode, 'github');
     fails({ ...github, KIRO_SESSION_SECRET: '' }, 'KIRO_SESSION_SECRET');
     fails({ ...github, KIRO_SESSION_SECRET: 'x'.repeat(31) }, 'KIRO_SESSION_SECRET');
@@ -61,11 +79,26 @@ describe('worker configuration', function () {
     assert.equal(loadConfig({}).token, undefined, 'no credentials, nothing to protect: the embedded default');
   });
 
-  it('a fleet: KIRO_REDIS_URL switches to the shared queue, with this host\'s id and the lock settings', function () {
+  it("a fleet: KIRO_REDIS_URL switches to the shared queue, with this host's id and the lock settings", function () {
     assert.equal(loadConfig({}).fleet, undefined, 'no Redis: the embedded queue');
-    const f = loadConfig({ KIRO_REDIS_URL: 'rediss://kiro:secret@cache.internal:6379/2', KIRO_WORKER_ID: 'worker-1', KIRO_FLEET_LOCK_MS: '12000' }).fleet;
-    assert.deepEqual(f, { redisUrl: 'rediss://kiro:secret@cache.internal:6379/2', workerId: 'worker-1', lockMs: 12_000, stalledCheckMs: 3_000, heartbeatMs: 5_000, branchLockMs: 10_000 });
-    assert.match(loadConfig({ KIRO_REDIS_URL: 'redis://127.0.0.1:6379', KIRO_WORKER_PORT: '8081' }).fleet?.workerId ?? '', /:8081$/, 'default id: host name and port');
+    const f = loadConfig({
+      KIRO_REDIS_URL: 'rediss://kiro:secret@cache.internal:6379/2',
+      KIRO_WORKER_ID: 'worker-1',
+      KIRO_FLEET_LOCK_MS: '12000',
+    }).fleet;
+    assert.deepEqual(f, {
+      redisUrl: 'rediss://kiro:secret@cache.internal:6379/2',
+      workerId: 'worker-1',
+      lockMs: 12_000,
+      stalledCheckMs: 3_000,
+      heartbeatMs: 5_000,
+      branchLockMs: 10_000,
+    });
+    assert.match(
+      loadConfig({ KIRO_REDIS_URL: 'redis://127.0.0.1:6379', KIRO_WORKER_PORT: '8081' }).fleet?.workerId ?? '',
+      /:8081$/,
+      'default id: host name and port',
+    );
     fails({ KIRO_REDIS_URL: 'http://127.0.0.1:6379' }, 'KIRO_REDIS_URL');
     fails({ KIRO_REDIS_URL: 'redis://127.0.0.1:6379/queue' }, 'KIRO_REDIS_URL');
     fails({ KIRO_REDIS_URL: 'redis://127.0.0.1:6379', KIRO_WORKER_ID: 'a b' }, 'KIRO_WORKER_ID');
@@ -93,16 +126,31 @@ describe('worker configuration', function () {
   });
 
   it('replaces {prompt} and {taskFile} as whole arguments only', function () {
-    const argv = expandCommand(['agent', '--task={taskFile}', '{taskFile}', '{prompt}', 'x{prompt}'], { prompt: 'do "$(it)"', taskFile: '/w/TASK.md' });
+    const argv = expandCommand(['agent', '--task={taskFile}', '{taskFile}', '{prompt}', 'x{prompt}'], {
+      prompt: 'do "$(it)"',
+      taskFile: '/w/TASK.md',
+    });
     assert.deepEqual(argv, ['agent', '--task={taskFile}', '/w/TASK.md', 'do "$(it)"', 'x{prompt}']);
   });
 
-  it('builds the agent environment from an allow-list, never with the service\'s secrets', function () {
-    const env = agentEnv({ PATH: '/bin', HOME: '/h', KIRO_WORKER_TOKEN: 's1', KIRO_GITHUB_TOKEN: 's2', GIT_CONFIG_COUNT: '1', AWS_SECRET_ACCESS_KEY: 's3', EXTRA: 'e' }, ['EXTRA', 'KIRO_GITHUB_TOKEN']);
+  it("builds the agent environment from an allow-list, never with the service's secrets", function () {
+    const env = agentEnv(
+      {
+        PATH: '/bin',
+        HOME: '/h',
+        KIRO_WORKER_TOKEN: 's1',
+        KIRO_GITHUB_TOKEN: 's2',
+        GIT_CONFIG_COUNT: '1',
+        AWS_SECRET_ACCESS_KEY: 's3',
+        EXTRA: 'e',
+      },
+      ['EXTRA', 'KIRO_GITHUB_TOKEN'],
+    );
     assert.equal(env.PATH, '/bin');
     assert.equal(env.EXTRA, 'e');
     assert.equal(env.TERM, 'xterm-256color');
-    for (const k of ['KIRO_WORKER_TOKEN', 'KIRO_GITHUB_TOKEN', 'GIT_CONFIG_COUNT', 'AWS_SECRET_ACCESS_KEY']) assert.equal(k in env, false, k);
+    for (const k of ['KIRO_WORKER_TOKEN', 'KIRO_GITHUB_TOKEN', 'GIT_CONFIG_COUNT', 'AWS_SECRET_ACCESS_KEY'])
+      assert.equal(k in env, false, k);
   });
 
   it('finds the agent on PATH or says what to set', function () {
@@ -116,7 +164,15 @@ describe('worker configuration', function () {
   it('compares bearer tokens exactly', function () {
     assert.ok(tokenMatches('secret-token-123456', 'Bearer secret-token-123456'));
     assert.ok(tokenMatches('secret-token-123456', 'bearer secret-token-123456'));
-    for (const h of [undefined, '', 'Bearer', 'Bearer secret-token-12345', 'Bearer secret-token-1234567', 'Basic secret-token-123456', 'Bearer secret-token-123456 x']) {
+    for (const h of [
+      undefined,
+      '',
+      'Bearer',
+      'Bearer secret-token-12345',
+      'Bearer secret-token-1234567',
+      'Basic secret-token-123456',
+      'Bearer secret-token-123456 x',
+    ]) {
       assert.equal(tokenMatches('secret-token-123456', h), false, String(h));
     }
   });

@@ -15,7 +15,10 @@ import { tempDir } from '../../support/helpers.js';
 const load = (env: Record<string, string>) => loadConfig({ KIRO_WORKER_TOKEN: 'a-worker-token-of-the-tests', ...env });
 
 const fails = (env: Record<string, string>, variable: string, detail?: RegExp) =>
-  assert.throws(() => load(env), (e: unknown) => ConfigError.is(e) && e.variable === variable && e.message.startsWith(variable) && (!detail || detail.test(e.message)));
+  assert.throws(
+    () => load(env),
+    (e: unknown) => ConfigError.is(e) && e.variable === variable && e.message.startsWith(variable) && (!detail || detail.test(e.message)),
+  );
 
 describe('GitHub credentials: configuration', function () {
   let dir: string;
@@ -27,7 +30,11 @@ describe('GitHub credentials: configuration', function () {
   });
   after(async () => rm(dir, { recursive: true, force: true }));
 
-  const app = (extra: Record<string, string> = {}) => ({ KIRO_GITHUB_APP_ID: '12345', KIRO_GITHUB_APP_PRIVATE_KEY_FILE: key.privateKeyFile, ...extra });
+  const app = (extra: Record<string, string> = {}) => ({
+    KIRO_GITHUB_APP_ID: '12345',
+    KIRO_GITHUB_APP_PRIVATE_KEY_FILE: key.privateKeyFile,
+    ...extra,
+  });
 
   it('takes an App: a numeric id and the path of its key, made absolute for the sandbox to hide', function () {
     const c = load(app());
@@ -54,7 +61,11 @@ describe('GitHub credentials: configuration', function () {
 
   it('refuses a key file it cannot read, naming the variable and the path', async function () {
     const missing = join(dir, 'nope.pem');
-    fails(app({ KIRO_GITHUB_APP_PRIVATE_KEY_FILE: missing }), 'KIRO_GITHUB_APP_PRIVATE_KEY_FILE', new RegExp(`cannot read ${missing}: ENOENT`));
+    fails(
+      app({ KIRO_GITHUB_APP_PRIVATE_KEY_FILE: missing }),
+      'KIRO_GITHUB_APP_PRIVATE_KEY_FILE',
+      new RegExp(`cannot read ${missing}: ENOENT`),
+    );
     const aDir = join(dir, 'a-directory.pem');
     await mkdir(aDir);
     fails(app({ KIRO_GITHUB_APP_PRIVATE_KEY_FILE: aDir }), 'KIRO_GITHUB_APP_PRIVATE_KEY_FILE', /cannot read .*EISDIR/);
@@ -64,7 +75,11 @@ describe('GitHub credentials: configuration', function () {
     const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
     const der = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs8', format: 'der' });
     const bodies: [string, string | Buffer][] = [
-      ['public.pem', key.publicKeyPem], ['text.pem', 'not a key\n'], ['empty.pem', ''], ['ec.pem', ec], ['key.der', der],
+      ['public.pem', key.publicKeyPem],
+      ['text.pem', 'not a key\n'],
+      ['empty.pem', ''],
+      ['ec.pem', ec],
+      ['key.der', der],
       ['truncated.pem', key.privateKeyPem.split('\n').slice(0, 5).join('\n')],
     ];
     for (const [name, body] of bodies) {
@@ -120,7 +135,9 @@ describe('GitHub credentials: sources', function () {
   });
 
   it('with an App, the source is the App (nothing is asked of GitHub until a job needs a token)', function () {
-    const source = credentialSource(load({ KIRO_GITHUB_APP_ID: '1', KIRO_GITHUB_APP_PRIVATE_KEY_FILE: key.privateKeyFile, KIRO_GITHUB_API_URL: 'http://127.0.0.1:9' }));
+    const source = credentialSource(
+      load({ KIRO_GITHUB_APP_ID: '1', KIRO_GITHUB_APP_PRIVATE_KEY_FILE: key.privateKeyFile, KIRO_GITHUB_API_URL: 'http://127.0.0.1:9' }),
+    );
     assert.equal(source.kind, 'app');
   });
 

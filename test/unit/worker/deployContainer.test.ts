@@ -12,11 +12,27 @@ import { repoRoot } from '../../support/paths.js';
 const read = (f: string) => readFileSync(join(repoRoot, f), 'utf8');
 const dockerfile = read('deploy/Dockerfile');
 /** The instructions, continuation lines joined, comments dropped. */
-const instructions = dockerfile.replace(/\\\n/g, ' ').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
-const copiedFromContext = instructions.filter((l) => l.startsWith('COPY ') && !l.includes('--from=')).flatMap((l) => l.split(/\s+/).slice(1, -1));
-const ignored = read('.dockerignore').split('\n').map((l) => l.trim()).filter(Boolean);
+const instructions = dockerfile
+  .replace(/\\\n/g, ' ')
+  .split('\n')
+  .map((l) => l.trim())
+  .filter((l) => l && !l.startsWith('#'));
+const copiedFromContext = instructions
+  .filter((l) => l.startsWith('COPY ') && !l.includes('--from='))
+  .flatMap((l) => l.split(/\s+/).slice(1, -1));
+const ignored = read('.dockerignore')
+  .split('\n')
+  .map((l) => l.trim())
+  .filter(Boolean);
 
-interface Service { environment?: Record<string, string>; security_opt?: string[]; stop_grace_period?: string; volumes?: string[]; ports?: string[]; build?: { dockerfile: string; context: string; args: Record<string, string> } }
+interface Service {
+  environment?: Record<string, string>;
+  security_opt?: string[];
+  stop_grace_period?: string;
+  volumes?: string[];
+  ports?: string[];
+  build?: { dockerfile: string; context: string; args: Record<string, string> };
+}
 const compose = parse(read('deploy/compose.yaml'), { merge: true }) as { services: Record<string, Service> };
 
 describe('deploy/Dockerfile', function () {
@@ -30,7 +46,17 @@ describe('deploy/Dockerfile', function () {
 
   it('copies every source folder the worker, its bridge and the scripted agent are bundled from', async function () {
     const entries = ['worker-service/server.ts', 'worker-service/sandbox/netBridge.ts', 'test/support/agent/fakeKiro.ts'];
-    const out = await build({ entryPoints: entries.map((e) => join(repoRoot, e)), bundle: true, packages: 'external', platform: 'node', format: 'esm', write: false, metafile: true, logLevel: 'silent', outdir: 'x' });
+    const out = await build({
+      entryPoints: entries.map((e) => join(repoRoot, e)),
+      bundle: true,
+      packages: 'external',
+      platform: 'node',
+      format: 'esm',
+      write: false,
+      metafile: true,
+      logLevel: 'silent',
+      outdir: 'x',
+    });
     const sources = Object.keys(out.metafile.inputs).map((i) => relative(repoRoot, join(process.cwd(), i)));
     const missing = sources.filter((s) => !copiedFromContext.some((c) => s === c || s.startsWith(`${c}/`)));
     assert.deepEqual(missing, [], 'sources the build stage does not COPY');
@@ -42,7 +68,11 @@ describe('deploy/Dockerfile', function () {
       const pin = new RegExp(`package="([^"]+)@\\$${preset.toUpperCase()}_VERSION"`).exec(install)?.[1];
       const version = new RegExp(`${preset.toUpperCase()}_VERSION=(\\S+)`).exec(install)?.[1];
       assert.ok(pin && version, `${preset} in install.sh`);
-      assert.match(dockerfile, new RegExp(`${preset}\\) npm install -g [^;]*${pin.replace(/[/.]/g, '\\$&')}@${version.replace(/\./g, '\\.')} ;;`), `AGENT=${preset}`);
+      assert.match(
+        dockerfile,
+        new RegExp(`${preset}\\) npm install -g [^;]*${pin.replace(/[/.]/g, '\\$&')}@${version.replace(/\./g, '\\.')} ;;`),
+        `AGENT=${preset}`,
+      );
     }
     assert.match(dockerfile, /kiro\) echo "AGENT=kiro: [^"]+" >&2; exit 2 ;;/, 'AGENT=kiro says why it is not installed');
     for (const arg of instructions.filter((l) => l.startsWith('ARG ')).map((l) => l.slice(4).split('=')[0] ?? '')) {
@@ -74,15 +104,22 @@ describe('deploy/compose.yaml', function () {
       assert.equal(s.build?.dockerfile, 'deploy/Dockerfile', name);
       assert.equal(s.environment?.KIRO_REDIS_URL, 'redis://redis:6379/0', name);
       assert.equal(s.environment?.KIRO_AGENT, s.build?.args.AGENT, `${name}: KIRO_AGENT is the CLI the image holds`);
-      assert.ok(s.volumes?.some((v) => v.endsWith(':/var/lib/kiro-worker')), `${name}: state volume`);
-      assert.ok(s.ports?.every((p) => p.startsWith('127.0.0.1:')), `${name}: published on loopback only`);
+      assert.ok(
+        s.volumes?.some((v) => v.endsWith(':/var/lib/kiro-worker')),
+        `${name}: state volume`,
+      );
+      assert.ok(
+        s.ports?.every((p) => p.startsWith('127.0.0.1:')),
+        `${name}: published on loopback only`,
+      );
     }
   });
 
   it('lets bubblewrap make its namespaces, and waits for the drain longer than its graces', function () {
     const config = loadConfig({ KIRO_AGENT_COMMAND: '["x"]' });
     for (const [name, s] of workers) {
-      for (const opt of ['seccomp=unconfined', 'apparmor=unconfined', 'systempaths=unconfined']) assert.ok(s.security_opt?.includes(opt), `${name}: ${opt}`);
+      for (const opt of ['seccomp=unconfined', 'apparmor=unconfined', 'systempaths=unconfined'])
+        assert.ok(s.security_opt?.includes(opt), `${name}: ${opt}`);
       const grace = Number(/^(\d+)s$/.exec(s.stop_grace_period ?? '')?.[1]) * 1000;
       assert.ok(grace > config.shutdownGraceMs + config.killGraceMs, `${name}: stop_grace_period ${s.stop_grace_period}`);
     }

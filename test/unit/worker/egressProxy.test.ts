@@ -17,7 +17,12 @@ describe('egress allow list', function () {
   });
 
   it('says what is wrong with a bad entry', function () {
-    const fails = (spec: string, what: RegExp) => assert.throws(() => parseAllowList(spec), (e: unknown) => e instanceof Error && what.test(e.message), spec);
+    const fails = (spec: string, what: RegExp) =>
+      assert.throws(
+        () => parseAllowList(spec),
+        (e: unknown) => e instanceof Error && what.test(e.message),
+        spec,
+      );
     fails('', /names no host/);
     fails('   ', /names no host/);
     fails('a.com,,b.com', /entry 2 .*empty/);
@@ -49,7 +54,12 @@ describe('net-bridge arguments', function () {
   });
 
   it('refuses bad arguments with a usage error', function () {
-    const bad = (args: string[], what: RegExp) => assert.throws(() => parseBridgeArgs(args), (e: unknown) => BridgeUsageError.is(e) && e.code === 'BRIDGE_USAGE' && what.test(e.message), args.join(' '));
+    const bad = (args: string[], what: RegExp) =>
+      assert.throws(
+        () => parseBridgeArgs(args),
+        (e: unknown) => BridgeUsageError.is(e) && e.code === 'BRIDGE_USAGE' && what.test(e.message),
+        args.join(' '),
+      );
     bad([], /usage:/);
     bad(['3128', '/s', 'agent'], /usage:/);
     bad(['3128', '--', 'agent'], /usage:/);

@@ -10,12 +10,16 @@ import { tempDir } from '../../support/helpers.js';
 function collect(log: JobLog, offset: number): { bytes: () => Buffer; ended: () => boolean; stop: () => void } {
   const parts: Buffer[] = [];
   let ended = false;
-  const stop = log.follow((b) => parts.push(b), () => (ended = true), offset);
+  const stop = log.follow(
+    (b) => parts.push(b),
+    () => (ended = true),
+    offset,
+  );
   return { bytes: () => Buffer.concat(parts), ended: () => ended, stop };
 }
 
 describe('job log offsets', () => {
-  it('replays from any offset, across the previous attempt\'s bytes and inside a multi-byte character, then follows', async () => {
+  it("replays from any offset, across the previous attempt's bytes and inside a multi-byte character, then follows", async () => {
     const path = join(await tempDir(), 'job.log');
     const first = new JobLog(path);
     first.write('attempt 1: héllo\r\n');
@@ -54,7 +58,10 @@ describe('job log offsets', () => {
     assert.equal(log.totalBytes, 22);
     await log.close();
     const file = readFileSync(path);
-    assert.match(file.toString(), /^0123456789\r\n\x1b_kiro-note \{"text":"log truncated: the agent printed more than the limit"\}\x1b\\\r\n$/);
+    assert.match(
+      file.toString(),
+      /^0123456789\r\n\x1b_kiro-note \{"text":"log truncated: the agent printed more than the limit"\}\x1b\\\r\n$/,
+    );
     assert.deepEqual(live.bytes(), file);
   });
 });

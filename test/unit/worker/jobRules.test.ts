@@ -6,7 +6,15 @@ import { newJob } from '../../../worker-service/queue/fleet/records.js';
 import { branchKeyOf, finishJob, idempotencyConflict, sameRequest } from '../../../worker-service/jobs/rules.js';
 
 const request = (over: Partial<GenerateCodeRequest> = {}): GenerateCodeRequest => ({
-  owner: 'Alice', repo: 'App', branch: 'kiro/One', prNumber: 7, baseBranch: 'main', title: 'One', taskDescription: '# One\n', idempotencyKey: 'PR1700000000000', ...over,
+  owner: 'Alice',
+  repo: 'App',
+  branch: 'kiro/One',
+  prNumber: 7,
+  baseBranch: 'main',
+  title: 'One',
+  taskDescription: '# One\n',
+  idempotencyKey: 'PR1700000000000',
+  ...over,
 });
 
 describe('the rules every queue keeps', () => {

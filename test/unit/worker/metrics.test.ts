@@ -14,10 +14,28 @@ import { repoRoot } from '../../support/paths.js';
 import { parsePrometheus, valueOf } from '../../support/prometheus.js';
 
 const status = (jobId: string, over: Partial<JobStatus> = {}): JobStatus => ({
-  jobId, state: 'succeeded', owner: 'o', repo: 'r', branch: 'b', prNumber: 1, title: 't', attempts: 1, position: 0, slotId: 0,
-  createdAt: new Date().toISOString(), startedAt: null, finishedAt: null, exitCode: 0, signal: null, commitSha: null, error: null, outputTail: [], ...over,
+  jobId,
+  state: 'succeeded',
+  owner: 'o',
+  repo: 'r',
+  branch: 'b',
+  prNumber: 1,
+  title: 't',
+  attempts: 1,
+  position: 0,
+  slotId: 0,
+  createdAt: new Date().toISOString(),
+  startedAt: null,
+  finishedAt: null,
+  exitCode: 0,
+  signal: null,
+  commitSha: null,
+  error: null,
+  outputTail: [],
+  ...over,
 });
-const finished = async (m: WorkerMetrics, labels: Record<string, string>) => valueOf(parsePrometheus(await m.text()), 'kiro_jobs_finished_total', 'kiro_jobs_finished_total', labels);
+const finished = async (m: WorkerMetrics, labels: Record<string, string>) =>
+  valueOf(parsePrometheus(await m.text()), 'kiro_jobs_finished_total', 'kiro_jobs_finished_total', labels);
 
 describe('WorkerMetrics', () => {
   it('counts a final job once, however often its final event comes; not before it is final', async () => {
@@ -53,7 +71,9 @@ describe('WorkerMetrics', () => {
   });
 
   it('the Grafana dashboard (deploy/grafana-dashboard.json) asks only for metrics the worker has', async () => {
-    const dashboard = JSON.parse(readFileSync(join(repoRoot, 'deploy', 'grafana-dashboard.json'), 'utf8')) as { panels: Array<{ targets: Array<{ expr: string }> }> };
+    const dashboard = JSON.parse(readFileSync(join(repoRoot, 'deploy', 'grafana-dashboard.json'), 'utf8')) as {
+      panels: Array<{ targets: Array<{ expr: string }> }>;
+    };
     const families = parsePrometheus(await new WorkerMetrics({ preset: 'kiro' }).text());
     const asked = dashboard.panels.flatMap((p) => p.targets.flatMap((t) => t.expr.match(/\b(?:kiro|nodejs|process)_[a-z0-9_]+/g) ?? []));
     assert.ok(asked.length > 10);
@@ -64,9 +84,15 @@ describe('WorkerMetrics', () => {
 describe('GET /metrics in KIRO_AUTH=github mode (inject)', function () {
   it('a signed-in user gets 403; the admin (worker token) and KIRO_METRICS_TOKEN get 200', async function () {
     const config = loadConfig({
-      KIRO_AUTH: 'github', KIRO_SESSION_SECRET: 's'.repeat(40), KIRO_WORKER_TOKEN: 'unit-admin-token-1234', KIRO_METRICS_TOKEN: 'unit-metrics-token-1234',
-      KIRO_GITHUB_TOKEN: 'unit-github-token', KIRO_GITHUB_API_URL: 'http://127.0.0.1:9',
-      KIRO_WORKER_STATE_DIR: await tempDir(), KIRO_AGENT_COMMAND: '["/nonexistent/agent"]', KIRO_GIT_BASE_URL: 'http://127.0.0.1:9',
+      KIRO_AUTH: 'github',
+      KIRO_SESSION_SECRET: 's'.repeat(40),
+      KIRO_WORKER_TOKEN: 'unit-admin-token-1234',
+      KIRO_METRICS_TOKEN: 'unit-metrics-token-1234',
+      KIRO_GITHUB_TOKEN: 'unit-github-token',
+      KIRO_GITHUB_API_URL: 'http://127.0.0.1:9',
+      KIRO_WORKER_STATE_DIR: await tempDir(),
+      KIRO_AGENT_COMMAND: '["/nonexistent/agent"]',
+      KIRO_GIT_BASE_URL: 'http://127.0.0.1:9',
     });
     const app = await buildApp(config, { logger: false });
     try {

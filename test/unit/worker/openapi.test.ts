@@ -14,8 +14,18 @@ import { tempDir } from '../../support/helpers.js';
 const TOKEN = 'unit-test-token-1234';
 const auth = { authorization: `Bearer ${TOKEN}` };
 
-type Operation = { requestBody?: { content: Record<string, { schema: object }> }; parameters?: { in: string; name: string; schema: object }[]; responses: Record<string, { content?: Record<string, { schema: object }> }>; security?: unknown[] };
-type Doc = { openapi: string; info: { version: string }; paths: Record<string, Record<string, Operation>>; components: { securitySchemes: Record<string, unknown> } };
+type Operation = {
+  requestBody?: { content: Record<string, { schema: object }> };
+  parameters?: { in: string; name: string; schema: object }[];
+  responses: Record<string, { content?: Record<string, { schema: object }> }>;
+  security?: unknown[];
+};
+type Doc = {
+  openapi: string;
+  info: { version: string };
+  paths: Record<string, Record<string, Operation>>;
+  components: { securitySchemes: Record<string, unknown> };
+};
 
 /** Every `app.get('/x', …)` / `scope.post('/y', …)` in the worker's source: the routes the description must hold. */
 function declaredRoutes(): { method: string; url: string; file: string }[] {
@@ -39,16 +49,22 @@ const openapiPath = (url: string) => url.replace(/:([A-Za-z]+)/g, '{$1}');
 
 async function appWith(env: Record<string, string>): Promise<FastifyInstance> {
   const config = loadConfig({
-    KIRO_WORKER_TOKEN: TOKEN, KIRO_WORKER_STATE_DIR: await tempDir(), KIRO_AGENT_COMMAND: '["/nonexistent/agent"]', KIRO_GIT_BASE_URL: 'http://127.0.0.1:9',
+    KIRO_WORKER_TOKEN: TOKEN,
+    KIRO_WORKER_STATE_DIR: await tempDir(),
+    KIRO_AGENT_COMMAND: '["/nonexistent/agent"]',
+    KIRO_GIT_BASE_URL: 'http://127.0.0.1:9',
     // Every optional route on: the webhook and the metrics scraper's token.
-    KIRO_GITHUB_WEBHOOK_SECRET: 'a-webhook-secret-for-the-description', KIRO_GITHUB_TOKEN: 'ghp_unit', KIRO_METRICS_TOKEN: 'a-scraper-token-0123456789', ...env,
+    KIRO_GITHUB_WEBHOOK_SECRET: 'a-webhook-secret-for-the-description',
+    KIRO_GITHUB_TOKEN: 'ghp_unit',
+    KIRO_METRICS_TOKEN: 'a-scraper-token-0123456789',
+    ...env,
   });
   const app = await buildApp(config, { logger: false });
   await app.ready();
   return app;
 }
 
-describe('the worker\'s API description (OpenAPI at /openapi.json, UI at /docs)', function () {
+describe("the worker's API description (OpenAPI at /openapi.json, UI at /docs)", function () {
   let app: FastifyInstance;
   let doc: Doc;
   before(async () => {
@@ -68,7 +84,11 @@ describe('the worker\'s API description (OpenAPI at /openapi.json, UI at /docs)'
     }
     const described = Object.entries(doc.paths).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`));
     const declared = new Set(routes.map((r) => `${r.method} ${openapiPath(r.url)}`));
-    assert.deepEqual(described.filter((d) => !declared.has(d)), [], 'nothing described that the source does not declare');
+    assert.deepEqual(
+      described.filter((d) => !declared.has(d)),
+      [],
+      'nothing described that the source does not declare',
+    );
     assert.ok(!Object.keys(doc.paths).some((p) => isDocsRoute(p)), 'the description leaves out itself and the UI');
   });
 
@@ -94,10 +114,14 @@ describe('the worker\'s API description (OpenAPI at /openapi.json, UI at /docs)'
     assert.ok(compiled >= 30, `compiled ${compiled} schemas`);
   });
 
-  it('is OpenAPI 3.1 with the worker\'s version, a bearer scheme, and no credential asked of the public routes', () => {
+  it("is OpenAPI 3.1 with the worker's version, a bearer scheme, and no credential asked of the public routes", () => {
     assert.equal(doc.openapi, '3.1.0');
     assert.match(doc.info.version, /^\d+\.\d+\.\d+/);
-    assert.deepEqual(doc.components.securitySchemes.bearer, { type: 'http', scheme: 'bearer', description: (doc.components.securitySchemes.bearer as { description: string }).description });
+    assert.deepEqual(doc.components.securitySchemes.bearer, {
+      type: 'http',
+      scheme: 'bearer',
+      description: (doc.components.securitySchemes.bearer as { description: string }).description,
+    });
     assert.deepEqual(doc.paths['/healthz']?.get?.security, []);
     assert.deepEqual(doc.paths['/github/webhook']?.post?.security, []);
     assert.equal(doc.paths['/generate-code']?.post?.security, undefined, 'the global bearer requirement holds');
@@ -106,7 +130,11 @@ describe('the worker\'s API description (OpenAPI at /openapi.json, UI at /docs)'
   it('hostile: without a credential, /openapi.json and /docs answer 401; with one, 200', async () => {
     for (const url of ['/openapi.json', '/docs', '/docs/static/swagger-ui.css', '/docs/json']) {
       assert.equal((await app.inject({ method: 'GET', url })).statusCode, 401, url);
-      assert.equal((await app.inject({ method: 'GET', url, headers: { authorization: 'Bearer a-scraper-token-0123456789' } })).statusCode, 401, `${url}: the scraper token reads /metrics only`);
+      assert.equal(
+        (await app.inject({ method: 'GET', url, headers: { authorization: 'Bearer a-scraper-token-0123456789' } })).statusCode,
+        401,
+        `${url}: the scraper token reads /metrics only`,
+      );
     }
     const ui = await app.inject({ method: 'GET', url: '/docs', headers: auth });
     assert.equal(ui.statusCode, 200);
@@ -119,7 +147,8 @@ describe('the worker\'s API description (OpenAPI at /openapi.json, UI at /docs)'
       assert.equal((await open.inject({ method: 'GET', url: '/openapi.json' })).statusCode, 200);
       assert.equal((await open.inject({ method: 'GET', url: '/docs' })).statusCode, 200);
       assert.equal((await open.inject({ method: 'GET', url: '/docs/static/swagger-ui.css' })).statusCode, 200);
-      for (const url of ['/jobs', '/health', '/audit', '/metrics']) assert.equal((await open.inject({ method: 'GET', url })).statusCode, 401, url);
+      for (const url of ['/jobs', '/health', '/audit', '/metrics'])
+        assert.equal((await open.inject({ method: 'GET', url })).statusCode, 401, url);
     } finally {
       await open.close();
     }

@@ -12,7 +12,7 @@ describe('outcomeOf: what an agent exit means for its job', () => {
     assert.deepEqual(outcomeOf(end(), limits), { kind: 'push' });
   });
 
-  it('a broken limit fails the job with the limit\'s code, before anything else (even after exit 0, or a stop)', () => {
+  it("a broken limit fails the job with the limit's code, before anything else (even after exit 0, or a stop)", () => {
     const violation = { code: 'DISK_LIMIT' as const, message: 'the tree grew past KIRO_AGENT_MAX_DISK_MB' };
     for (const e of [exit(), exit({ stoppedBy: 'limit', signal: 15 }), exit({ stoppedBy: 'timeout' })]) {
       assert.deepEqual(outcomeOf(end({ exit: e, violation }), limits), { kind: 'end', state: 'failed', error: violation });
@@ -21,22 +21,40 @@ describe('outcomeOf: what an agent exit means for its job', () => {
 
   it('stops: timeout (with a note for the log), cancel, silence; shutdown goes back to the queue', () => {
     assert.deepEqual(outcomeOf(end({ exit: exit({ stoppedBy: 'timeout', signal: 15 }) }), limits), {
-      kind: 'end', state: 'timed-out', note: 'stopped: no result after 90 s', error: { code: 'TIMED_OUT', message: 'the agent did not finish within 90 seconds' },
+      kind: 'end',
+      state: 'timed-out',
+      note: 'stopped: no result after 90 s',
+      error: { code: 'TIMED_OUT', message: 'the agent did not finish within 90 seconds' },
     });
-    assert.deepEqual(outcomeOf(end({ exit: exit({ stoppedBy: 'cancel', signal: 15 }) }), limits), { kind: 'end', state: 'cancelled', error: { code: 'CANCELLED', message: 'cancelled while the agent was running' } });
+    assert.deepEqual(outcomeOf(end({ exit: exit({ stoppedBy: 'cancel', signal: 15 }) }), limits), {
+      kind: 'end',
+      state: 'cancelled',
+      error: { code: 'CANCELLED', message: 'cancelled while the agent was running' },
+    });
     assert.deepEqual(outcomeOf(end({ exit: exit({ stoppedBy: 'silence', signal: 9 }) }), limits), {
-      kind: 'end', state: 'failed', error: { code: 'AGENT_SILENT', message: 'the agent printed nothing for 30 seconds and was stopped' },
+      kind: 'end',
+      state: 'failed',
+      error: { code: 'AGENT_SILENT', message: 'the agent printed nothing for 30 seconds and was stopped' },
     });
     assert.deepEqual(outcomeOf(end({ exit: exit({ stoppedBy: 'shutdown', signal: 15, exitCode: 1 }) }), limits), { kind: 'requeue' });
   });
 
   it('killed by a signal nobody sent is a crash (the slot rests)', () => {
-    assert.deepEqual(outcomeOf(end({ exit: exit({ signal: 11 }) }), limits), { kind: 'end', state: 'failed', crashed: true, error: { code: 'AGENT_CRASHED', message: 'the agent was killed by signal 11' } });
+    assert.deepEqual(outcomeOf(end({ exit: exit({ signal: 11 }) }), limits), {
+      kind: 'end',
+      state: 'failed',
+      crashed: true,
+      error: { code: 'AGENT_CRASHED', message: 'the agent was killed by signal 11' },
+    });
   });
 
   it('a non-zero exit fails with what the preset says it means, or AGENT_FAILED', () => {
     const failure = { code: 'AGENT_MCP_FAILED' as const, message: 'an MCP server did not start' };
     assert.deepEqual(outcomeOf(end({ exit: exit({ exitCode: 3 }), failure }), limits), { kind: 'end', state: 'failed', error: failure });
-    assert.deepEqual(outcomeOf(end({ exit: exit({ exitCode: 2 }) }), limits), { kind: 'end', state: 'failed', error: { code: 'AGENT_FAILED', message: 'the agent exited with code 2' } });
+    assert.deepEqual(outcomeOf(end({ exit: exit({ exitCode: 2 }) }), limits), {
+      kind: 'end',
+      state: 'failed',
+      error: { code: 'AGENT_FAILED', message: 'the agent exited with code 2' },
+    });
   });
 });

@@ -16,7 +16,10 @@ import { tempDir } from '../../support/helpers.js';
 
 const argvOf = (env: Record<string, string>) => expandCommand(loadConfig(env).agentCommand, { prompt: 'P', taskFile: '/w/TASK.md' });
 const fails = (env: Record<string, string>, variable: string, detail?: RegExp) =>
-  assert.throws(() => loadConfig(env), (e: unknown) => ConfigError.is(e) && e.variable === variable && (!detail || detail.test(e.message)));
+  assert.throws(
+    () => loadConfig(env),
+    (e: unknown) => ConfigError.is(e) && e.variable === variable && (!detail || detail.test(e.message)),
+  );
 
 describe('agent presets (KIRO_AGENT)', function () {
   describe('argv: the headless form that edits files without asking', function () {
@@ -43,7 +46,12 @@ describe('agent presets (KIRO_AGENT)', function () {
       assert.deepEqual(argv.slice(0, 3), ['codex', 'exec', '--json']);
       assert.ok(argv.includes('--dangerously-bypass-approvals-and-sandbox'));
       const overrides = argv.flatMap((a, i) => (argv[i - 1] === '-c' ? [a] : []));
-      assert.deepEqual(overrides, ['check_for_update_on_startup=false', 'analytics.enabled=false', 'feedback.enabled=false', 'otel.exporter="none"']);
+      assert.deepEqual(overrides, [
+        'check_for_update_on_startup=false',
+        'analytics.enabled=false',
+        'feedback.enabled=false',
+        'otel.exporter="none"',
+      ]);
       assert.equal(argv[argv.indexOf('--disable') + 1], 'plugins');
       assert.equal(argv[argv.length - 1], 'P', 'the prompt is the last argument');
       assert.equal(PRESETS.codex.output, 'codex-jsonl');
@@ -82,13 +90,27 @@ describe('agent presets (KIRO_AGENT)', function () {
 
   describe('environment: the key and configuration home passed through, telemetry and update checks off', function () {
     const source = {
-      PATH: '/usr/bin', HOME: '/h', KIRO_WORKER_TOKEN: 'secret', KIRO_GITHUB_TOKEN: 'secret',
-      KIRO_API_KEY: 'k1', ANTHROPIC_API_KEY: 'k2', ANTHROPIC_BASE_URL: 'http://gw', CLAUDE_CONFIG_DIR: '/etc/claude', OPENAI_API_KEY: 'k3', CODEX_HOME: '/etc/codex',
-      GEMINI_API_KEY: 'k4', GEMINI_CLI_HOME: '/etc/gemini', OPENROUTER_API_KEY: 'k5', OPENCODE_CONFIG: '/etc/opencode.json', UNRELATED_SECRET: 'no',
+      PATH: '/usr/bin',
+      HOME: '/h',
+      KIRO_WORKER_TOKEN: 'secret',
+      KIRO_GITHUB_TOKEN: 'secret',
+      KIRO_API_KEY: 'k1',
+      ANTHROPIC_API_KEY: 'k2',
+      ANTHROPIC_BASE_URL: 'http://gw',
+      CLAUDE_CONFIG_DIR: '/etc/claude',
+      OPENAI_API_KEY: 'k3',
+      CODEX_HOME: '/etc/codex',
+      GEMINI_API_KEY: 'k4',
+      GEMINI_CLI_HOME: '/etc/gemini',
+      OPENROUTER_API_KEY: 'k5',
+      OPENCODE_CONFIG: '/etc/opencode.json',
+      UNRELATED_SECRET: 'no',
     };
     const passed = (preset: string, extra: Record<string, string> = {}) => {
       const env = agentEnv(source, loadConfig({ KIRO_AGENT: preset, ...extra }).agentEnvAllow);
-      return Object.keys(env).filter((k) => !['TERM', 'COLORTERM', 'CI', 'KIRO_DELEGATE', 'PATH', 'HOME'].includes(k)).sort();
+      return Object.keys(env)
+        .filter((k) => !['TERM', 'COLORTERM', 'CI', 'KIRO_DELEGATE', 'PATH', 'HOME'].includes(k))
+        .sort();
     };
 
     it('passes each preset its own key and configuration variables, and nothing else', function () {
@@ -100,17 +122,29 @@ describe('agent presets (KIRO_AGENT)', function () {
       assert.deepEqual(passed('custom', { KIRO_AGENT_COMMAND: '["my-agent"]' }), []);
     });
 
-    it('adds KIRO_AGENT_ENV_ALLOW and KIRO_AGENT_KEY_VAR, and never the service\'s own secrets', function () {
-      assert.deepEqual(passed('codex', { KIRO_AGENT_KEY_VAR: 'UNRELATED_SECRET', KIRO_AGENT_ENV_ALLOW: 'KIRO_WORKER_TOKEN,GEMINI_API_KEY' }), ['CODEX_HOME', 'GEMINI_API_KEY', 'OPENAI_API_KEY', 'UNRELATED_SECRET']);
+    it("adds KIRO_AGENT_ENV_ALLOW and KIRO_AGENT_KEY_VAR, and never the service's own secrets", function () {
+      assert.deepEqual(
+        passed('codex', { KIRO_AGENT_KEY_VAR: 'UNRELATED_SECRET', KIRO_AGENT_ENV_ALLOW: 'KIRO_WORKER_TOKEN,GEMINI_API_KEY' }),
+        ['CODEX_HOME', 'GEMINI_API_KEY', 'OPENAI_API_KEY', 'UNRELATED_SECRET'],
+      );
     });
 
     it('sets the variables that keep each CLI quiet', function () {
-      assert.deepEqual(PRESETS.claude.env, { DISABLE_AUTOUPDATER: '1', DISABLE_TELEMETRY: '1', DISABLE_ERROR_REPORTING: '1', CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1' });
+      assert.deepEqual(PRESETS.claude.env, {
+        DISABLE_AUTOUPDATER: '1',
+        DISABLE_TELEMETRY: '1',
+        DISABLE_ERROR_REPORTING: '1',
+        CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+      });
       assert.equal(PRESETS.kiro.env.KIRO_DISABLE_TELEMETRY, '1');
       assert.equal(PRESETS.gemini.env.GEMINI_TELEMETRY_ENABLED, 'false');
       assert.equal(PRESETS.opencode.env.OPENCODE_DISABLE_AUTOUPDATE, 'true');
       assert.equal(PRESETS.opencode.env.OPENCODE_DISABLE_MODELS_FETCH, 'true');
-      assert.deepEqual(JSON.parse(PRESETS.opencode.env.OPENCODE_CONFIG_CONTENT ?? '{}'), { autoupdate: false, share: 'disabled', permission: { edit: 'allow', bash: 'allow', webfetch: 'allow' } });
+      assert.deepEqual(JSON.parse(PRESETS.opencode.env.OPENCODE_CONFIG_CONTENT ?? '{}'), {
+        autoupdate: false,
+        share: 'disabled',
+        permission: { edit: 'allow', bash: 'allow', webfetch: 'allow' },
+      });
       assert.deepEqual(PRESETS.custom.env, {});
     });
   });
@@ -125,11 +159,17 @@ describe('agent presets (KIRO_AGENT)', function () {
     });
 
     it('Gemini CLI: 41 authentication, 42 input, 52 configuration, 53 turn limit', function () {
-      assert.deepEqual([41, 42, 52, 53].map((c) => exitError('gemini', c, null).code), ['AGENT_AUTH_FAILED', 'AGENT_INPUT_ERROR', 'AGENT_CONFIG_ERROR', 'AGENT_TURN_LIMIT']);
+      assert.deepEqual(
+        [41, 42, 52, 53].map((c) => exitError('gemini', c, null).code),
+        ['AGENT_AUTH_FAILED', 'AGENT_INPUT_ERROR', 'AGENT_CONFIG_ERROR', 'AGENT_TURN_LIMIT'],
+      );
     });
 
     it('any other code is a plain failure naming the CLI, with what the agent said went wrong', function () {
-      assert.deepEqual(exitError('claude', 1, 'API Error: 401'), { code: 'AGENT_FAILED', message: 'Claude Code exited with code 1: API Error: 401' });
+      assert.deepEqual(exitError('claude', 1, 'API Error: 401'), {
+        code: 'AGENT_FAILED',
+        message: 'Claude Code exited with code 1: API Error: 401',
+      });
       assert.deepEqual(exitError('custom', 7, null), { code: 'AGENT_FAILED', message: 'the agent exited with code 7' });
     });
   });
@@ -144,7 +184,7 @@ describe('agent presets (KIRO_AGENT)', function () {
       assert.equal(missingKey('custom', undefined, {}), null);
     });
 
-    it('KIRO_AGENT_KEY_VAR names another variable (a Codex provider\'s env_key), or none (a login in the template HOME)', function () {
+    it("KIRO_AGENT_KEY_VAR names another variable (a Codex provider's env_key), or none (a login in the template HOME)", function () {
       assert.equal(missingKey('codex', 'MY_KEY', { OPENAI_API_KEY: 'k' })?.variable, 'MY_KEY');
       assert.equal(missingKey('codex', 'MY_KEY', { MY_KEY: 'k' }), null);
       assert.equal(missingKey('kiro', 'none', {}), null);
@@ -152,13 +192,19 @@ describe('agent presets (KIRO_AGENT)', function () {
 
     it('buildApp refuses before anything starts, with the variable in the error', async function () {
       const config = loadConfig({ KIRO_AGENT: 'gemini', KIRO_WORKER_STATE_DIR: await tempDir() });
-      await assert.rejects(buildApp(config, { logger: false, env: { PATH: '/usr/bin' } }), (e: unknown) => ConfigError.is(e) && e.variable === 'GEMINI_API_KEY' && /^GEMINI_API_KEY: required by KIRO_AGENT=gemini/.test(e.message));
+      await assert.rejects(
+        buildApp(config, { logger: false, env: { PATH: '/usr/bin' } }),
+        (e: unknown) =>
+          ConfigError.is(e) && e.variable === 'GEMINI_API_KEY' && /^GEMINI_API_KEY: required by KIRO_AGENT=gemini/.test(e.message),
+      );
     });
 
     it('the service exits 78 at start, saying which variable to set', async function () {
       const state = await tempDir();
       const r = spawnSync(process.execPath, ['--import', 'tsx', 'worker-service/server.ts'], {
-        cwd: repoRoot, encoding: 'utf8', timeout: 60_000,
+        cwd: repoRoot,
+        encoding: 'utf8',
+        timeout: 60_000,
         env: { PATH: process.env.PATH, HOME: state, KIRO_WORKER_STATE_DIR: state, KIRO_AGENT: 'claude', KIRO_WORKER_PORT: '0' },
       });
       assert.equal(r.status, 78, r.stderr);
@@ -166,14 +212,17 @@ describe('agent presets (KIRO_AGENT)', function () {
     });
   });
 
-  describe('/health\'s agent', function () {
+  describe("/health's agent", function () {
     it('reports the preset, whether its executable is on PATH, what to install, and its --version', async function () {
       const bin = join(await tempDir(), 'bin');
       await mkdir(bin);
       const env = { PATH: `${bin}:/usr/bin:/bin`, ANTHROPIC_API_KEY: 'k' };
       const health = new AgentHealth(loadConfig({ KIRO_AGENT: 'claude' }), env);
       const missing = await health.report();
-      assert.deepEqual({ preset: missing.preset, found: missing.found, version: missing.version, command: missing.command }, { preset: 'claude', found: false, version: null, command: 'claude' });
+      assert.deepEqual(
+        { preset: missing.preset, found: missing.found, version: missing.version, command: missing.command },
+        { preset: 'claude', found: false, version: null, command: 'claude' },
+      );
       assert.match(missing.message, /not found on PATH.*KIRO_AGENT=claude: install npm install -g @anthropic-ai\/claude-code@2\.1\.331/);
 
       // A stand-in that prints its version only with the preset's variables set, and says where HOME was.
@@ -191,8 +240,13 @@ describe('agent presets (KIRO_AGENT)', function () {
       const custom = join(dir, 'my-agent');
       await writeFile(custom, `#!/bin/sh\ntouch ${marker}\necho 1.0\n`);
       await chmod(custom, 0o755);
-      const report = await new AgentHealth(loadConfig({ KIRO_AGENT_COMMAND: JSON.stringify([custom, '{prompt}']) }), { PATH: '/usr/bin:/bin' }).report();
-      assert.deepEqual({ preset: report.preset, found: report.found, version: report.version }, { preset: 'custom', found: true, version: null });
+      const report = await new AgentHealth(loadConfig({ KIRO_AGENT_COMMAND: JSON.stringify([custom, '{prompt}']) }), {
+        PATH: '/usr/bin:/bin',
+      }).report();
+      assert.deepEqual(
+        { preset: report.preset, found: report.found, version: report.version },
+        { preset: 'custom', found: true, version: null },
+      );
       assert.equal(existsSync(marker), false);
     });
 

@@ -21,9 +21,12 @@ const SHAPES: Record<string, string> = {
   'AWS temporary key id': 'ASIAY34FZKBOKMUTVV7A',
   'Google API key': 'AIzaSyD-9tSrke72PouQMnMX-a7eZSW0jkFMBWY',
   JWT: 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIn0.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c',
-  'RSA private key': '-----BEGIN RSA PRIVATE KEY-----\r\nMIIEpAIBAAKCAQEA3Tz2mr7SZiAMfQyuvBjM9Oi\r\nZ1BjP5CE/Wm/Rr500P==\r\n-----END RSA PRIVATE KEY-----',
-  'OpenSSH private key': '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ\n-----END OPENSSH PRIVATE KEY-----',
-  'PKCS#8 private key in a JSON string': '-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\\nBKcwggSjAgEAAoIBAQC7\\n-----END PRIVATE KEY-----',
+  'RSA private key':
+    '-----BEGIN RSA PRIVATE KEY-----\r\nMIIEpAIBAAKCAQEA3Tz2mr7SZiAMfQyuvBjM9Oi\r\nZ1BjP5CE/Wm/Rr500P==\r\n-----END RSA PRIVATE KEY-----',
+  'OpenSSH private key':
+    '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ\n-----END OPENSSH PRIVATE KEY-----',
+  'PKCS#8 private key in a JSON string':
+    '-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\\nBKcwggSjAgEAAoIBAQC7\\n-----END PRIVATE KEY-----',
 };
 const ENV_KEY = 'kiro-key-0f3a9c2e7d1b4a68';
 const HOME_LOGIN = 'refresh-7tYu3kLm-Qp';
@@ -45,7 +48,12 @@ function assertCutsAgree(text: string, secrets: string[] = []): string {
   const whole = through([text], secrets);
   for (let i = 1; i < text.length; i++) {
     const cut = through([text.slice(0, i), text.slice(i)], secrets);
-    if (cut !== whole) assert.equal(JSON.stringify(cut), JSON.stringify(whole), `cut at ${i}: ${JSON.stringify(text.slice(Math.max(0, i - 12), i))}|${JSON.stringify(text.slice(i, i + 12))}`);
+    if (cut !== whole)
+      assert.equal(
+        JSON.stringify(cut),
+        JSON.stringify(whole),
+        `cut at ${i}: ${JSON.stringify(text.slice(Math.max(0, i - 12), i))}|${JSON.stringify(text.slice(i, i + 12))}`,
+      );
   }
   assert.equal(through([...text], secrets), whole, 'one character at a time');
   return whole;
@@ -54,7 +62,7 @@ function assertCutsAgree(text: string, secrets: string[] = []): string {
 /** No ESC that (after C0 controls a terminal would execute) begins an APC string, and no 8-bit APC. */
 const APC_START = /\x1b[\x00-\x1a\x1c-\x1f\x7f]*_|\x9f/;
 
-describe('redaction of the agent\'s output', function () {
+describe("redaction of the agent's output", function () {
   describe('token shapes', function () {
     for (const [name, token] of Object.entries(SHAPES)) {
       it(`${name}: [redacted], the text around it kept`, function () {
@@ -69,28 +77,45 @@ describe('redaction of the agent\'s output', function () {
         'const desk-1234567890abcdefghijk = 1; // not a key: "sk-" inside a word',
         'AKIAIOSFODNN7EXAMPLEXYZ is too long for a key id; myAKIAIOSFODNN7EXAMPLE is inside a word',
         'eyJ alone, eyJhbGciOiJIUzI1NiJ9 without the rest, highp_float, ghp_short',
-        '-----BEGIN CERTIFICATE-----', 'MIIBszCCAVmgAwIBAgIUE', '-----END CERTIFICATE-----',
-        'commit 3f786850e387550fdab836ed7e6dc881de23001b', 'aGVsbG8gd29ybGQgdGhpcyBpcyBiYXNlNjQ=', 'https://example.com/a-b_c?x=1',
-        '- a list item', '----- a separator', 'e', 's', 'A',
+        '-----BEGIN CERTIFICATE-----',
+        'MIIBszCCAVmgAwIBAgIUE',
+        '-----END CERTIFICATE-----',
+        'commit 3f786850e387550fdab836ed7e6dc881de23001b',
+        'aGVsbG8gd29ybGQgdGhpcyBpcyBiYXNlNjQ=',
+        'https://example.com/a-b_c?x=1',
+        '- a list item',
+        '----- a separator',
+        'e',
+        's',
+        'A',
       ].join('\r\n');
       assert.equal(assertCutsAgree(text), text);
     });
 
     it('a private key whose END line never comes is still redacted from its BEGIN line through its base64', function () {
       assert.equal(through(['key:\r\n-----BEGIN EC PRIVATE KEY-----\r\nMHcCAQEEIGlk\r\nAwEHoUQDQgAE\r\n']), 'key:\r\n[redacted]');
-      assert.equal(through(['-----BEGIN EC PRIVATE KEY-----\r\nMHcCAQEEIGlk\r\n', '\r\n(cut) more text\r\n']), '[redacted](cut) more text\r\n');
+      assert.equal(
+        through(['-----BEGIN EC PRIVATE KEY-----\r\nMHcCAQEEIGlk\r\n', '\r\n(cut) more text\r\n']),
+        '[redacted](cut) more text\r\n',
+      );
     });
   });
 
   describe('values the job knows are secret', function () {
     it('each one is redacted wherever it stands; shorter than 8 characters they are left alone', function () {
-      const out = through([`KIRO_API_KEY=${ENV_KEY}\r\nlogin ${HOME_LOGIN}.\r\nshort=abc1234 word=abc1234\r\n`], [ENV_KEY, HOME_LOGIN, 'abc1234']);
+      const out = through(
+        [`KIRO_API_KEY=${ENV_KEY}\r\nlogin ${HOME_LOGIN}.\r\nshort=abc1234 word=abc1234\r\n`],
+        [ENV_KEY, HOME_LOGIN, 'abc1234'],
+      );
       assert.equal(out, 'KIRO_API_KEY=[redacted]\r\nlogin [redacted].\r\nshort=abc1234 word=abc1234\r\n');
     });
 
     it('as JSON writes it (a quote or backslash escaped), and a value of several lines line by line', function () {
       const secret = 'pa"ss\\word-12345';
-      const out = through([`{"password":${JSON.stringify(secret)}}\r\n`, 'first-line-of-it\r\nsecond-line-of-it\r\n'], [secret, 'first-line-of-it\nsecond-line-of-it']);
+      const out = through(
+        [`{"password":${JSON.stringify(secret)}}\r\n`, 'first-line-of-it\r\nsecond-line-of-it\r\n'],
+        [secret, 'first-line-of-it\nsecond-line-of-it'],
+      );
       assert.equal(out, '{"password":"[redacted]"}\r\n[redacted]\r\n[redacted]\r\n');
     });
 
@@ -101,8 +126,12 @@ describe('redaction of the agent\'s output', function () {
 
   describe('cut across chunks', function () {
     const text = [
-      `\x1b[1mfake-kiro\x1b[0m env:`, `KIRO_API_KEY=${ENV_KEY}`, `token \x1b[33m${GH}\x1b[0m.`, `from home: "${HOME_LOGIN}"`,
-      ...Object.values(SHAPES), 'the end: sk', // a last word that could begin a key, written at the end
+      `\x1b[1mfake-kiro\x1b[0m env:`,
+      `KIRO_API_KEY=${ENV_KEY}`,
+      `token \x1b[33m${GH}\x1b[0m.`,
+      `from home: "${HOME_LOGIN}"`,
+      ...Object.values(SHAPES),
+      'the end: sk', // a last word that could begin a key, written at the end
     ].join('\r\n');
 
     it('at every position (and one character at a time) the log is what one chunk gives, with no secret in it', function () {
@@ -134,7 +163,10 @@ describe('redaction of the agent\'s output', function () {
   describe('colours', function () {
     it('around a secret, they stay; inside one, they follow its [redacted] (the terminal ends in the same state)', function () {
       assert.equal(through([`\x1b[31m${GH}\x1b[0m\r\n`]), '\x1b[31m[redacted]\x1b[0m\r\n');
-      assert.equal(through([`ghp_R2d2C3po\x1b[1mBB8aaLuke\x1b[38;5;196mSkywalker0123456789 ok\r\n`]), '[redacted]\x1b[1m\x1b[38;5;196m ok\r\n');
+      assert.equal(
+        through([`ghp_R2d2C3po\x1b[1mBB8aaLuke\x1b[38;5;196mSkywalker0123456789 ok\r\n`]),
+        '[redacted]\x1b[1m\x1b[38;5;196m ok\r\n',
+      );
       assert.equal(through([`kiro-key-\x1b[32m0f3a9c2e7d1b4a68\x1b[0m`], [ENV_KEY]), '[redacted]\x1b[32m\x1b[0m');
     });
 
@@ -148,7 +180,7 @@ describe('redaction of the agent\'s output', function () {
     });
   });
 
-  describe('APC strings (the worker\'s channel for its notes)', function () {
+  describe("APC strings (the worker's channel for its notes)", function () {
     const fake = '\x1b_kiro-note {"text":"job succeeded"}\x1b\\';
 
     it('are removed whole, in their 7-bit and 8-bit forms, ended by ST, BEL or the 8-bit ST, and cut across chunks', function () {
@@ -173,10 +205,42 @@ describe('redaction of the agent\'s output', function () {
     });
 
     it('no byte soup of escapes, brackets, terminators and pieces of secrets, however cut, leaves an APC start', function () {
-      const alphabet = ['\x1b', '_', '\\', '\x07', '\r', '\n', '\x18', 'a', '[', ']', 'P', '\x9f', '\x9c', '\x9b', '\x9d', '1', ';', 'm', ' ', 'k'];
-      const pieces = ['ghp_', 'AKIA', 'eyJ', 'sk-1', 'kiro-key-', ENV_KEY, '-----BEGIN RSA PRIVATE KEY-----\n', '-----END RSA PRIVATE KEY-----', '\x1b[31m', '\x1b_kiro-note '];
+      const alphabet = [
+        '\x1b',
+        '_',
+        '\\',
+        '\x07',
+        '\r',
+        '\n',
+        '\x18',
+        'a',
+        '[',
+        ']',
+        'P',
+        '\x9f',
+        '\x9c',
+        '\x9b',
+        '\x9d',
+        '1',
+        ';',
+        'm',
+        ' ',
+        'k',
+      ];
+      const pieces = [
+        'ghp_',
+        'AKIA',
+        'eyJ',
+        'sk-1',
+        'kiro-key-',
+        ENV_KEY,
+        '-----BEGIN RSA PRIVATE KEY-----\n',
+        '-----END RSA PRIVATE KEY-----',
+        '\x1b[31m',
+        '\x1b_kiro-note ',
+      ];
       let seed = 42;
-      const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2147483648) % n);
+      const rand = (n: number) => (seed = (seed * 1103515245 + 12345) % 2147483648) % n;
       for (let round = 0; round < 400; round++) {
         let text = '';
         for (let i = 0; i < 60; i++) text += rand(8) === 0 ? pieces[rand(pieces.length)] : alphabet[rand(alphabet.length)];

@@ -21,7 +21,11 @@ async function newLog(max?: number): Promise<{ log: JobLog; path: string }> {
 
 function follow(log: JobLog, offset = 0): () => Buffer {
   const parts: Buffer[] = [];
-  log.follow((b) => parts.push(b), () => undefined, offset);
+  log.follow(
+    (b) => parts.push(b),
+    () => undefined,
+    offset,
+  );
   return () => Buffer.concat(parts);
 }
 
@@ -38,11 +42,21 @@ describe('redaction at the job log', function () {
     const file = readFileSync(path);
     const text = file.toString();
     for (const secret of [KEY, GH, KEY.slice(0, 12), GH.slice(0, 12)]) assert.ok(!text.includes(secret), `${secret} is in the log`);
-    assert.equal(text, `env:\r\nKIRO_API_KEY=[redacted]\r\ntoken \x1b[1m[redacted]\x1b[0m\r\nunfinished line kiro-key${formatNote('job succeeded')}`);
+    assert.equal(
+      text,
+      `env:\r\nKIRO_API_KEY=[redacted]\r\ntoken \x1b[1m[redacted]\x1b[0m\r\nunfinished line kiro-key${formatNote('job succeeded')}`,
+    );
     assert.deepEqual(live(), file, 'live readers got the same bytes');
     assert.equal(log.size, file.length);
-    for (const offset of [0, 5, 20, file.length - 3]) assert.deepEqual(follow(log, offset)(), file.subarray(offset), `replay from ${offset}`);
-    assert.deepEqual(log.lines(), ['env:', 'KIRO_API_KEY=[redacted]', 'token [redacted]', 'unfinished line kiro-key', '[kiro-worker] job succeeded']);
+    for (const offset of [0, 5, 20, file.length - 3])
+      assert.deepEqual(follow(log, offset)(), file.subarray(offset), `replay from ${offset}`);
+    assert.deepEqual(log.lines(), [
+      'env:',
+      'KIRO_API_KEY=[redacted]',
+      'token [redacted]',
+      'unfinished line kiro-key',
+      '[kiro-worker] job succeeded',
+    ]);
   });
 
   it('a note: CR LF, ESC _ "kiro-note " {"text":…} ESC \\, CR LF; nothing in its text can end it early', function () {
@@ -62,8 +76,8 @@ describe('redaction at the job log', function () {
     log.note(`job failed: the agent said ${KEY}`);
     await log.close();
     const text = readFileSync(path, 'utf8');
-    assert.equal(text.split('\x1b_').length - 1, 1, 'one APC string: the worker\'s');
-    assert.ok(text.endsWith(formatNote('job failed: the agent said [redacted]')), 'a note\'s text is redacted too');
+    assert.equal(text.split('\x1b_').length - 1, 1, "one APC string: the worker's");
+    assert.ok(text.endsWith(formatNote('job failed: the agent said [redacted]')), "a note's text is redacted too");
     assert.deepEqual(log.lines(), ['[agent] [kiro-worker] job succeeded', 'done', '[kiro-worker] job failed: the agent said [redacted]']);
   });
 
@@ -76,23 +90,38 @@ describe('redaction at the job log', function () {
     assert.equal(readFileSync(path, 'utf8'), `see gh${formatNote('stopped: no result after 1 s')}later`);
   });
 
-  it('past the cap, the truncation notice and the worker\'s notes still reach the log; the agent\'s output does not', async function () {
+  it("past the cap, the truncation notice and the worker's notes still reach the log; the agent's output does not", async function () {
     const { log, path } = await newLog(16);
     log.write('0123456789');
     log.write('more than the cap');
     log.note('job failed: OUTPUT_LIMIT');
     await log.close();
-    assert.equal(readFileSync(path, 'utf8'), `0123456789${formatNote('log truncated: the agent printed more than the limit')}${formatNote('job failed: OUTPUT_LIMIT')}`);
+    assert.equal(
+      readFileSync(path, 'utf8'),
+      `0123456789${formatNote('log truncated: the agent printed more than the limit')}${formatNote('job failed: OUTPUT_LIMIT')}`,
+    );
   });
 
-  it('the summary and the error taken from an agent\'s events are redacted like the log', async function () {
+  it("the summary and the error taken from an agent's events are redacted like the log", async function () {
     const { log } = await newLog();
-    const out = new AgentOutput('claude-stream-json', (t) => log.write(t), undefined, (t) => log.redact(t));
+    const out = new AgentOutput(
+      'claude-stream-json',
+      (t) => log.write(t),
+      undefined,
+      (t) => log.redact(t),
+    );
     out.push(`${JSON.stringify({ type: 'result', subtype: 'success', result: `Done. I used ${KEY} and \x1b[1m${GH}\x1b[0m.` })}\n`);
     out.end();
     assert.equal(out.summary(log.lines()), 'Done. I used [redacted] and \x1b[1m[redacted]\x1b[0m.');
-    const failing = new AgentOutput('claude-stream-json', (t) => log.write(t), undefined, (t) => log.redact(t));
-    failing.push(`${JSON.stringify({ type: 'result', subtype: 'error_during_execution', is_error: true, result: `auth failed for ${KEY}` })}\n`);
+    const failing = new AgentOutput(
+      'claude-stream-json',
+      (t) => log.write(t),
+      undefined,
+      (t) => log.redact(t),
+    );
+    failing.push(
+      `${JSON.stringify({ type: 'result', subtype: 'error_during_execution', is_error: true, result: `auth failed for ${KEY}` })}\n`,
+    );
     assert.equal(failing.error(), 'auth failed for [redacted]');
     await log.close();
   });

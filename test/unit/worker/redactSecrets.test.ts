@@ -4,27 +4,76 @@
 import assert from 'node:assert/strict';
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { agentSecrets, environmentSecrets, fileSecrets, homeSecrets, isSecretSetting, MAX_FILE_BYTES } from '../../../worker-service/redaction/secrets.js';
+import {
+  agentSecrets,
+  environmentSecrets,
+  fileSecrets,
+  homeSecrets,
+  isSecretSetting,
+  MAX_FILE_BYTES,
+} from '../../../worker-service/redaction/secrets.js';
 import { tempDir } from '../../support/helpers.js';
 
 describe('redaction: the secret values of a job', function () {
-  describe('the agent\'s environment', function () {
-    it('its key variables (the preset\'s, or KIRO_AGENT_KEY_VAR\'s) and any variable named like a key, token, secret or password', function () {
+  describe("the agent's environment", function () {
+    it("its key variables (the preset's, or KIRO_AGENT_KEY_VAR's) and any variable named like a key, token, secret or password", function () {
       const env = {
-        PATH: '/usr/bin:/bin', HOME: '/home/agent', TERM: 'xterm-256color', KIRO_DELEGATE: '1',
+        PATH: '/usr/bin:/bin',
+        HOME: '/home/agent',
+        TERM: 'xterm-256color',
+        KIRO_DELEGATE: '1',
         SCRIPTED_MODEL_ACCESS: 'scripted-access-value-1', // named by KIRO_AGENT_KEY_VAR: a key by position, not by name
-        OPENAI_API_KEY: 'sk-the-openai-key-0001', GH_TOKEN: 'gh-token-value-0002', CLIENT_SECRET: 'client-secret-0003', DB_PASSWORD: 'db-password-0004',
-        OPENCODE_CONFIG_CONTENT: '{"autoupdate":false}', EMPTY_TOKEN: '',
+        OPENAI_API_KEY: 'sk-the-openai-key-0001',
+        GH_TOKEN: 'gh-token-value-0002',
+        CLIENT_SECRET: 'client-secret-0003',
+        DB_PASSWORD: 'db-password-0004',
+        OPENCODE_CONFIG_CONTENT: '{"autoupdate":false}',
+        EMPTY_TOKEN: '',
       };
-      assert.deepEqual(environmentSecrets(env, ['SCRIPTED_MODEL_ACCESS']).sort(),
-        ['client-secret-0003', 'db-password-0004', 'gh-token-value-0002', 'scripted-access-value-1', 'sk-the-openai-key-0001']);
+      assert.deepEqual(environmentSecrets(env, ['SCRIPTED_MODEL_ACCESS']).sort(), [
+        'client-secret-0003',
+        'db-password-0004',
+        'gh-token-value-0002',
+        'scripted-access-value-1',
+        'sk-the-openai-key-0001',
+      ]);
     });
   });
 
   describe('settings named like secrets', function () {
-    const yes = ['token', 'access_token', 'refresh_token', 'apiKey', 'api_key', 'API_KEY', 'client_secret', 'clientSecret', 'password', 'passwd', 'auth',
-      '//registry.npmjs.org/:_authToken', 'private_key', 'privateKey', 'secret', 'oauth_token', 'key', 'x-api-key'];
-    const no = ['token_type', 'max_tokens', 'tokenizer', 'env_key', 'key_path', 'keybindings', 'private_key_id', 'selectedType', 'model', 'author', 'monkey'];
+    const yes = [
+      'token',
+      'access_token',
+      'refresh_token',
+      'apiKey',
+      'api_key',
+      'API_KEY',
+      'client_secret',
+      'clientSecret',
+      'password',
+      'passwd',
+      'auth',
+      '//registry.npmjs.org/:_authToken',
+      'private_key',
+      'privateKey',
+      'secret',
+      'oauth_token',
+      'key',
+      'x-api-key',
+    ];
+    const no = [
+      'token_type',
+      'max_tokens',
+      'tokenizer',
+      'env_key',
+      'key_path',
+      'keybindings',
+      'private_key_id',
+      'selectedType',
+      'model',
+      'author',
+      'monkey',
+    ];
     it(`are: ${yes.join(', ')}`, function () {
       for (const n of yes) assert.ok(isSecretSetting(n), n);
     });
@@ -33,16 +82,27 @@ describe('redaction: the secret values of a job', function () {
     });
   });
 
-  describe('the template HOME\'s files, by format', function () {
+  describe("the template HOME's files, by format", function () {
     it('JSON: values under secret names at any depth, not their neighbours', function () {
-      const text = JSON.stringify({ access_token: 'ya29.access-json-0001', token_type: 'Bearer', expiry_date: 1700000000000,
-        providers: [{ name: 'scripted', apiKey: 'api-key-json-0002' }], security: { auth: { selectedType: 'gemini-api-key' } }, auths: { 'https://index.docker.io/v1/': { auth: 'ZG9ja2VyOnB3LTAwMDM=' } } });
-      assert.deepEqual(fileSecrets('oauth_creds.json', text).sort(), ['ZG9ja2VyOnB3LTAwMDM=', 'api-key-json-0002', 'ya29.access-json-0001']);
+      const text = JSON.stringify({
+        access_token: 'ya29.access-json-0001',
+        token_type: 'Bearer',
+        expiry_date: 1700000000000,
+        providers: [{ name: 'scripted', apiKey: 'api-key-json-0002' }],
+        security: { auth: { selectedType: 'gemini-api-key' } },
+        auths: { 'https://index.docker.io/v1/': { auth: 'ZG9ja2VyOnB3LTAwMDM=' } },
+      });
+      assert.deepEqual(fileSecrets('oauth_creds.json', text).sort(), [
+        'ZG9ja2VyOnB3LTAwMDM=',
+        'api-key-json-0002',
+        'ya29.access-json-0001',
+      ]);
     });
 
     it('TOML and INI: `name = "value"`, quoted or not, a comment after it; a variable\'s name is not a value', function () {
       const toml = '[model_providers.scripted]\nname = "Scripted"\nenv_key = "SCRIPTED_MODEL_API_KEY"\nbearer_token = "toml-bearer-0001"\n';
-      const ini = '[default]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = ini-secret-0002 ; the key\nregion = eu-west-1\n';
+      const ini =
+        '[default]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = ini-secret-0002 ; the key\nregion = eu-west-1\n';
       assert.deepEqual(fileSecrets('config.toml', toml), ['toml-bearer-0001']);
       assert.deepEqual(fileSecrets('credentials', ini), ['ini-secret-0002']);
     });
@@ -54,7 +114,13 @@ describe('redaction: the secret values of a job', function () {
     });
 
     it('.netrc passwords, passwords in URLs, a token file of one line', function () {
-      assert.deepEqual(fileSecrets('.netrc', 'machine api.example.com\n  login alice\n  password netrc-pass-0001\nmachine b login bob password netrc-pass-0002\n'), ['netrc-pass-0001', 'netrc-pass-0002']);
+      assert.deepEqual(
+        fileSecrets(
+          '.netrc',
+          'machine api.example.com\n  login alice\n  password netrc-pass-0001\nmachine b login bob password netrc-pass-0002\n',
+        ),
+        ['netrc-pass-0001', 'netrc-pass-0002'],
+      );
       assert.deepEqual(fileSecrets('.git-credentials', 'https://alice:url-pass-0003@github.com\n'), ['url-pass-0003']);
       assert.deepEqual(fileSecrets('token', 'one-line-token-0004\n'), ['one-line-token-0004']);
       assert.deepEqual(fileSecrets('README', 'just some words\n'), []);

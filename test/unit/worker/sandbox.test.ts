@@ -15,7 +15,12 @@ const layout = (over: Partial<SandboxLayout> = {}): SandboxLayout => ({
   tree: '/var/lib/kiro/work/slot-0/o__r',
   gitDirs: ['/var/lib/kiro/repos/o/r.git'],
   home: '/var/lib/kiro/sandbox/job-1/home',
-  hidden: [{ path: '/var/lib/kiro', kind: 'dir' }, { path: '/var/lib', kind: 'dir' }, { path: '/etc/shadow', kind: 'file' }, { path: '/tmp/x', kind: 'dir' }],
+  hidden: [
+    { path: '/var/lib/kiro', kind: 'dir' },
+    { path: '/var/lib', kind: 'dir' },
+    { path: '/etc/shadow', kind: 'file' },
+    { path: '/tmp/x', kind: 'dir' },
+  ],
   readPaths: ['/opt/agent'],
   tmpBytes: 1024,
   network: { mode: 'none' },
@@ -25,7 +30,15 @@ const layout = (over: Partial<SandboxLayout> = {}): SandboxLayout => ({
 /** Pairs like ['--bind', src, dest] as "--bind src dest" strings, in order. */
 function mounts(args: string[]): string[] {
   const out: string[] = [];
-  const arity: Record<string, number> = { '--ro-bind': 2, '--bind': 2, '--ro-bind-try': 2, '--tmpfs': 1, '--remount-ro': 1, '--dev': 1, '--proc': 1 };
+  const arity: Record<string, number> = {
+    '--ro-bind': 2,
+    '--bind': 2,
+    '--ro-bind-try': 2,
+    '--tmpfs': 1,
+    '--remount-ro': 1,
+    '--dev': 1,
+    '--proc': 1,
+  };
   for (let i = 0; i < args.length; i++) {
     const n = arity[args[i] ?? ''];
     if (n !== undefined) {
@@ -39,7 +52,8 @@ function mounts(args: string[]): string[] {
 describe('sandbox argv (bwrapArgs)', () => {
   it('starts from a read-only root with its own /dev, /proc and /tmp, every namespace, no capabilities, and dies with the service', () => {
     const a = bwrapArgs(layout());
-    for (const flag of ['--unshare-all', '--unshare-user', '--disable-userns', '--die-with-parent', '--new-session']) assert.ok(a.includes(flag), flag);
+    for (const flag of ['--unshare-all', '--unshare-user', '--disable-userns', '--die-with-parent', '--new-session'])
+      assert.ok(a.includes(flag), flag);
     assert.deepEqual(a.slice(a.indexOf('--cap-drop'), a.indexOf('--cap-drop') + 2), ['--cap-drop', 'ALL']);
     const m = mounts(a);
     assert.equal(m[0], '--ro-bind / /');
@@ -48,7 +62,7 @@ describe('sandbox argv (bwrapArgs)', () => {
     assert.deepEqual(a.slice(-3), ['--chdir', '/var/lib/kiro/work/slot-0/o__r', '--']);
   });
 
-  it('never shares the host\'s network: open, like allow, goes out through the egress proxy only', () => {
+  it("never shares the host's network: open, like allow, goes out through the egress proxy only", () => {
     const egress = { socket: '/s', bridge: '/b', node: '/usr/bin/node' };
     for (const network of [{ mode: 'none' as const }, { mode: 'open' as const }, { mode: 'allow' as const, hosts: [] }]) {
       const a = bwrapArgs(layout({ network, egress }));
@@ -59,7 +73,7 @@ describe('sandbox argv (bwrapArgs)', () => {
     assert.throws(() => bwrapArgs(layout({ network: { mode: 'open' } })), /egress proxy/);
   });
 
-  it('hides before it opens: covers come first, then the job\'s binds on top, then the covers go read-only', () => {
+  it("hides before it opens: covers come first, then the job's binds on top, then the covers go read-only", () => {
     const m = mounts(bwrapArgs(layout()));
     const at = (s: string) => m.indexOf(s);
     // /var/lib/kiro is inside /var/lib, and /tmp/x inside the private /tmp: one cover each is enough.
@@ -68,23 +82,44 @@ describe('sandbox argv (bwrapArgs)', () => {
     assert.equal(at('--tmpfs /tmp/x'), -1);
     assert.ok(at('--ro-bind /dev/null /etc/shadow') > 0, 'a file is covered by /dev/null');
     const tree = '/var/lib/kiro/work/slot-0/o__r';
-    assert.ok(at('--ro-bind /var/lib/kiro/repos/o/r.git /var/lib/kiro/repos/o/r.git') > at('--tmpfs /var/lib'), 'git metadata read-only, over the cover');
+    assert.ok(
+      at('--ro-bind /var/lib/kiro/repos/o/r.git /var/lib/kiro/repos/o/r.git') > at('--tmpfs /var/lib'),
+      'git metadata read-only, over the cover',
+    );
     assert.ok(at(`--bind ${tree} ${tree}`) > at('--tmpfs /var/lib'));
-    assert.ok(at(`--ro-bind ${tree}/.git ${tree}/.git`) > at(`--bind ${tree} ${tree}`), 'the worktree\'s .git file stays read-only inside the writable tree');
+    assert.ok(
+      at(`--ro-bind ${tree}/.git ${tree}/.git`) > at(`--bind ${tree} ${tree}`),
+      "the worktree's .git file stays read-only inside the writable tree",
+    );
     assert.ok(at(`--bind /var/lib/kiro/sandbox/job-1/home ${SANDBOX_HOME}`) > 0);
     assert.ok(at('--ro-bind-try /opt/agent /opt/agent') > 0);
     assert.ok(at('--remount-ro /var/lib') > at(`--ro-bind ${tree}/.git ${tree}/.git`), 'covers go read-only last');
     // Nothing else is writable: the only --bind sources are the tree and the home.
-    assert.deepEqual(m.filter((x) => x.startsWith('--bind ')).map((x) => x.split(' ')[1]), [tree, '/var/lib/kiro/sandbox/job-1/home']);
+    assert.deepEqual(
+      m.filter((x) => x.startsWith('--bind ')).map((x) => x.split(' ')[1]),
+      [tree, '/var/lib/kiro/sandbox/job-1/home'],
+    );
   });
 
   it('under allow: binds the bridge and the proxy socket, starts the bridge before the agent and sets the proxy variables', () => {
-    const l = layout({ network: { mode: 'allow', hosts: ['api.example.com'] }, egress: { socket: '/var/lib/kiro/sandbox/egress.sock', bridge: '/opt/kd/dist/worker/net-bridge.mjs', node: '/usr/bin/node' } });
+    const l = layout({
+      network: { mode: 'allow', hosts: ['api.example.com'] },
+      egress: { socket: '/var/lib/kiro/sandbox/egress.sock', bridge: '/opt/kd/dist/worker/net-bridge.mjs', node: '/usr/bin/node' },
+    });
     const m = mounts(bwrapArgs(l));
     assert.ok(m.includes('--ro-bind /opt/kd/dist/worker/net-bridge.mjs /run/kiro/net-bridge.mjs'));
     assert.ok(m.includes('--bind /var/lib/kiro/sandbox/egress.sock /run/kiro/egress.sock'));
     assert.ok(!bwrapArgs(l).includes('--share-net'));
-    assert.deepEqual(sandboxedArgv(l, ['kiro-cli', 'chat', 'x y']), ['/usr/bin/node', '/run/kiro/net-bridge.mjs', '3128', '/run/kiro/egress.sock', '--', 'kiro-cli', 'chat', 'x y']);
+    assert.deepEqual(sandboxedArgv(l, ['kiro-cli', 'chat', 'x y']), [
+      '/usr/bin/node',
+      '/run/kiro/net-bridge.mjs',
+      '3128',
+      '/run/kiro/egress.sock',
+      '--',
+      'kiro-cli',
+      'chat',
+      'x y',
+    ]);
     assert.equal(proxyEnv(l.network).HTTPS_PROXY, 'http://127.0.0.1:3128');
     assert.deepEqual(sandboxedArgv(layout(), ['a']), ['a']);
     assert.deepEqual(proxyEnv({ mode: 'none' }), {});
@@ -92,17 +127,30 @@ describe('sandbox argv (bwrapArgs)', () => {
   });
 
   it('brings node back read-only when it lives under a hidden path', () => {
-    const l = layout({ hidden: [{ path: '/root', kind: 'dir' }], network: { mode: 'allow', hosts: ['a.b'] }, egress: { socket: '/s', bridge: '/b', node: '/root/.nvm/versions/node/v20/bin/node' } });
+    const l = layout({
+      hidden: [{ path: '/root', kind: 'dir' }],
+      network: { mode: 'allow', hosts: ['a.b'] },
+      egress: { socket: '/s', bridge: '/b', node: '/root/.nvm/versions/node/v20/bin/node' },
+    });
     assert.ok(mounts(bwrapArgs(l)).includes('--ro-bind /root/.nvm/versions/node/v20 /root/.nvm/versions/node/v20'));
   });
 });
 
 describe('sandbox settings', () => {
   const base = { KIRO_WORKER_STATE_DIR: '/tmp/s' };
-  it('defaults: on, the agent\'s API hosts only, limits a normal agent never meets', () => {
+  it("defaults: on, the agent's API hosts only, limits a normal agent never meets", () => {
     const s = loadConfig(base).sandbox;
     assert.equal(s.enabled, true);
-    assert.deepEqual(s.network, { mode: 'allow', hosts: ['q.us-east-1.amazonaws.com:443', 'codewhisperer.us-east-1.amazonaws.com:443', 'q.eu-central-1.amazonaws.com:443', 'codewhisperer.eu-central-1.amazonaws.com:443'], default: true });
+    assert.deepEqual(s.network, {
+      mode: 'allow',
+      hosts: [
+        'q.us-east-1.amazonaws.com:443',
+        'codewhisperer.us-east-1.amazonaws.com:443',
+        'q.eu-central-1.amazonaws.com:443',
+        'codewhisperer.eu-central-1.amazonaws.com:443',
+      ],
+      default: true,
+    });
     assert.deepEqual(loadConfig({ ...base, KIRO_AGENT_NETWORK: 'open' }).sandbox.network, { mode: 'open' });
     assert.equal(s.memoryBytes, 8192 * 1024 * 1024);
     assert.equal(s.maxProcesses, 1024);
@@ -112,7 +160,17 @@ describe('sandbox settings', () => {
     assert.equal(s.homeTemplate, undefined);
   });
   it('parses off, none, allow:, paths and limits', () => {
-    const s = loadConfig({ ...base, KIRO_SANDBOX: 'off', KIRO_AGENT_NETWORK: 'allow:API.example.com, registry.npmjs.org:443', KIRO_AGENT_READ_PATHS: '/opt/a:/opt/b', KIRO_AGENT_HOME_TEMPLATE: '/etc/kiro/home', KIRO_AGENT_MEMORY_MB: '512', KIRO_AGENT_MAX_PROCS: '64', KIRO_AGENT_MAX_OUTPUT_MB: '2', KIRO_AGENT_MAX_DISK_MB: '100' }).sandbox;
+    const s = loadConfig({
+      ...base,
+      KIRO_SANDBOX: 'off',
+      KIRO_AGENT_NETWORK: 'allow:API.example.com, registry.npmjs.org:443',
+      KIRO_AGENT_READ_PATHS: '/opt/a:/opt/b',
+      KIRO_AGENT_HOME_TEMPLATE: '/etc/kiro/home',
+      KIRO_AGENT_MEMORY_MB: '512',
+      KIRO_AGENT_MAX_PROCS: '64',
+      KIRO_AGENT_MAX_OUTPUT_MB: '2',
+      KIRO_AGENT_MAX_DISK_MB: '100',
+    }).sandbox;
     assert.equal(s.enabled, false);
     assert.deepEqual(s.network, { mode: 'allow', hosts: ['api.example.com', 'registry.npmjs.org:443'] });
     assert.deepEqual(s.readPaths, ['/opt/a', '/opt/b']);
@@ -132,16 +190,24 @@ describe('sandbox settings', () => {
   });
 });
 
-describe('the agent\'s PATH', () => {
-  it('is the host\'s without the service\'s node_modules/.bin (or npm\'s own helper folders)', () => {
-    assert.equal(agentPath('/opt/kd/node_modules/.bin:/usr/local/bin:/usr/bin:/opt/kd/sub/node_modules/.bin/:/usr/lib/node_modules/npm/node_modules/@npmcli/run-script/lib/node-gyp-bin:/bin:'), '/usr/local/bin:/usr/bin:/bin');
+describe("the agent's PATH", () => {
+  it("is the host's without the service's node_modules/.bin (or npm's own helper folders)", () => {
+    assert.equal(
+      agentPath(
+        '/opt/kd/node_modules/.bin:/usr/local/bin:/usr/bin:/opt/kd/sub/node_modules/.bin/:/usr/lib/node_modules/npm/node_modules/@npmcli/run-script/lib/node-gyp-bin:/bin:',
+      ),
+      '/usr/local/bin:/usr/bin:/bin',
+    );
   });
 });
 
 describe('cgroup drivers (on a stand-in cgroup tree)', () => {
-  it('reads the service\'s own groups from /proc/self/cgroup', () => {
+  it("reads the service's own groups from /proc/self/cgroup", () => {
     assert.deepEqual(ownGroups('0::/system.slice/kiro.service\n'), { v2: '/system.slice/kiro.service', v1: {} });
-    assert.deepEqual(ownGroups('8:pids:/\n4:memory:/a/b\n1:cpu,cpuacct:/\n0::/\n'), { v2: '/', v1: { pids: '/', memory: '/a/b', cpu: '/', cpuacct: '/' } });
+    assert.deepEqual(ownGroups('8:pids:/\n4:memory:/a/b\n1:cpu,cpuacct:/\n0::/\n'), {
+      v2: '/',
+      v1: { pids: '/', memory: '/a/b', cpu: '/', cpuacct: '/' },
+    });
   });
 
   it('v2: writes memory.max and pids.max, reports oom kills and refused forks from the event files', async () => {
@@ -191,13 +257,15 @@ describe('cgroup drivers (on a stand-in cgroup tree)', () => {
     assert.equal(await readFile(join(svc, 'kiro-jobs', 'job-9', 'pids.max'), 'utf8'), '6');
   });
 
-  it('on this host (and CI\'s): a writable cgroup is found, and a process joins it through its procs files', async function () {
+  it("on this host (and CI's): a writable cgroup is found, and a process joins it through its procs files", async function () {
     const driver = await detectCgroups();
     assert.notEqual(driver.kind, 'none', 'no writable cgroup: agents here would fall back to rlimits (RLIMIT_NPROC does not bind root)');
     const g = await driver.create(`unit-${process.pid}`, { memoryBytes: 64 * 1024 * 1024, maxProcesses: 16 });
     assert.ok(g);
     try {
-      const out = execFileSync('/bin/sh', ['-c', 'for f; do echo $$ > "$f"; done; cat /proc/self/cgroup', 'sh', ...g.procsFiles], { encoding: 'utf8' });
+      const out = execFileSync('/bin/sh', ['-c', 'for f; do echo $$ > "$f"; done; cat /proc/self/cgroup', 'sh', ...g.procsFiles], {
+        encoding: 'utf8',
+      });
       assert.match(out, new RegExp(`unit-${process.pid}`));
     } finally {
       await g.destroy();

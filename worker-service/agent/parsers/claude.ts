@@ -59,7 +59,9 @@ function describe(name: string, input: Record<string, unknown>, cwd: string | nu
 /** A tool result's text: a string, or text blocks. */
 function resultText(content: unknown): string {
   if (typeof content === 'string') return content;
-  return arr(content).map((b) => str(obj(b)?.text) ?? '').join('\n');
+  return arr(content)
+    .map((b) => str(obj(b)?.text) ?? '')
+    .join('\n');
 }
 
 export function claudeParser(): EventParser {
@@ -114,7 +116,10 @@ export function claudeParser(): EventParser {
           const failed = b.is_error === true;
           if (name === 'Bash') {
             const code = failed ? /^Exit code (\d+)/.exec(text)?.[1] : '0';
-            lines.push(failed ? fmt.failed(code ? `exit ${code}` : oneLine(text)) : fmt.ok('exit 0'), ...fmt.output(failed && code ? text.replace(/^Exit code \d+\n?/, '') : text));
+            lines.push(
+              failed ? fmt.failed(code ? `exit ${code}` : oneLine(text)) : fmt.ok('exit 0'),
+              ...fmt.output(failed && code ? text.replace(/^Exit code \d+\n?/, '') : text),
+            );
           } else if (failed) lines.push(fmt.failed(text));
         }
         return lines;
@@ -129,7 +134,7 @@ export function claudeParser(): EventParser {
         const turns = typeof e.num_turns === 'number' ? `${e.num_turns} turns` : '';
         const seconds = typeof e.duration_ms === 'number' ? `${(e.duration_ms / 1000).toFixed(1)} s` : '';
         if (e.is_error === true || (typeof e.subtype === 'string' && e.subtype !== 'success')) {
-          error = result?.trim() ? result : str(e.subtype) ?? 'failed';
+          error = result?.trim() ? result : (str(e.subtype) ?? 'failed');
           return [fmt.problem(`Claude Code stopped: ${error}`)];
         }
         final = result;

@@ -27,13 +27,20 @@ const style = (code: string, text: string) => `${ESC}${code}m${text}${ESC}0m`;
 
 /** One line: newlines folded, control characters dropped, cut to `max` characters. */
 export function oneLine(text: string, max = 200): string {
-  const flat = stripAnsi(text).replace(/\s*\n\s*/g, ' ⏎ ').replace(/[\u0000-\u001f\u007f]/g, ' ').trim();
+  const flat = stripAnsi(text)
+    .replace(/\s*\n\s*/g, ' ⏎ ')
+    .replace(/[\u0000-\u001f\u007f]/g, ' ')
+    .trim();
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }
 
 /** The lines of an agent's message, as it wrote them (without escape sequences it could use to redraw the terminal). */
 export function messageLines(text: string): string[] {
-  return stripAnsi(text).replace(/\r\n?/g, '\n').replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '').trim().split('\n');
+  return stripAnsi(text)
+    .replace(/\r\n?/g, '\n')
+    .replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '')
+    .trim()
+    .split('\n');
 }
 
 export const fmt = {
@@ -48,9 +55,13 @@ export const fmt = {
   note: (text: string) => style('2', oneLine(text, 300)),
   /** The first lines of a tool's output, dimmed. */
   output(text: string, maxLines = 3): string[] {
-    const lines = stripAnsi(text).replace(/\r\n?/g, '\n').split('\n').filter((l) => l.trim() !== '');
+    const lines = stripAnsi(text)
+      .replace(/\r\n?/g, '\n')
+      .split('\n')
+      .filter((l) => l.trim() !== '');
     const shown = lines.slice(0, maxLines).map((l) => style('2', `    ${oneLine(l, 160)}`));
-    if (lines.length > maxLines) shown.push(style('2', `    … ${lines.length - maxLines} more line${lines.length - maxLines === 1 ? '' : 's'}`));
+    if (lines.length > maxLines)
+      shown.push(style('2', `    … ${lines.length - maxLines} more line${lines.length - maxLines === 1 ? '' : 's'}`));
     return shown;
   },
 };
@@ -62,5 +73,6 @@ export function relativePath(path: string, cwd: string | null): string {
 }
 
 export const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
-export const obj = (v: unknown): Record<string, unknown> | null => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null);
+export const obj = (v: unknown): Record<string, unknown> | null =>
+  v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
 export const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);

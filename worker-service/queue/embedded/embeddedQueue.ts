@@ -25,7 +25,7 @@ export interface EmbeddedQueueEvents {
   job: [Job];
   'agent-started': [Job, number];
   'agent-exited': [Job, number];
-  'slot': [Slot];
+  slot: [Slot];
 }
 
 export class EmbeddedQueue extends EventEmitter<EmbeddedQueueEvents> {
@@ -88,12 +88,17 @@ export class EmbeddedQueue extends EventEmitter<EmbeddedQueueEvents> {
         try {
           process.kill(-job.agentPid, 'SIGKILL');
           this.deps.log.warn({ jobId: job.id, pid: job.agentPid }, 'stopped an agent orphaned by a service crash');
-        } catch { /* already gone */ }
+        } catch {
+          /* already gone */
+        }
         job.agentPid = null;
       }
       if (job.state !== 'queued') {
         if (job.attempts >= MAX_ATTEMPTS) {
-          finishJob(job, 'failed', { code: 'INTERRUPTED', message: `the worker stopped during this job ${job.attempts} times; not trying again` });
+          finishJob(job, 'failed', {
+            code: 'INTERRUPTED',
+            message: `the worker stopped during this job ${job.attempts} times; not trying again`,
+          });
           await this.deps.store.save(job);
           continue;
         }
@@ -137,14 +142,29 @@ export class EmbeddedQueue extends EventEmitter<EmbeddedQueueEvents> {
     const idle = this.slots.some((s) => s.state === 'idle');
     if (!idle && this.queue.length >= this.config.queueLimit) throw new QueueFullError(this.retryAfterSeconds());
     const job: Job = {
-      id: randomUUID(), scopeKey, request, state: 'queued', attempts: 0, slotId: null, createdAt: new Date().toISOString(),
-      startedAt: null, finishedAt: null, exitCode: null, signal: null, commitSha: null, error: null, outputTail: [],
+      id: randomUUID(),
+      scopeKey,
+      request,
+      state: 'queued',
+      attempts: 0,
+      slotId: null,
+      createdAt: new Date().toISOString(),
+      startedAt: null,
+      finishedAt: null,
+      exitCode: null,
+      signal: null,
+      commitSha: null,
+      error: null,
+      outputTail: [],
     };
     // Reserved at once (a concurrent duplicate finds it), durable before acknowledged.
     this.jobs.set(job.id, job);
     this.byScope.set(scopeKey, job.id);
     const saving = this.deps.store.save(job);
-    this.pendingSaves.set(job.id, saving.catch(() => undefined));
+    this.pendingSaves.set(
+      job.id,
+      saving.catch(() => undefined),
+    );
     try {
       await saving;
     } catch (e) {
@@ -248,7 +268,8 @@ export class EmbeddedQueue extends EventEmitter<EmbeddedQueueEvents> {
       if (!slot) return;
       const branch = branchKeyOf(job);
       this.busyBranches.add(branch);
-      void this.host.start(slot, job, { save: (j, durable) => this.save(j, durable) })
+      void this.host
+        .start(slot, job, { save: (j, durable) => this.save(j, durable) })
         .catch((e: unknown) => this.deps.log.error({ jobId: job.id, err: String(e) }, 'job runner failed unexpectedly'))
         .finally(() => {
           this.busyBranches.delete(branch);

@@ -11,7 +11,16 @@ import type { HostSlots } from '../../host/hostSlots.js';
 import { FileAuditStore, type AuditStore } from '../../identity/audit.js';
 import { sameLogin } from '../../identity/caller.js';
 import { removeJobFiles } from '../../jobs/retention.js';
-import { afterCursor, cursorOf, newestFirst, parseCursor, type JobService, type JobServiceEvents, type LogSink, type RequesterQuery } from '../service.js';
+import {
+  afterCursor,
+  cursorOf,
+  newestFirst,
+  parseCursor,
+  type JobService,
+  type JobServiceEvents,
+  type LogSink,
+  type RequesterQuery,
+} from '../service.js';
 
 export class EmbeddedJobService extends EventEmitter<JobServiceEvents> implements JobService {
   readonly kind = 'embedded';
@@ -19,7 +28,10 @@ export class EmbeddedJobService extends EventEmitter<JobServiceEvents> implement
   private lastQueued = 0;
   private queueCheck = false;
 
-  constructor(readonly queue: EmbeddedQueue, private readonly stateDir: string) {
+  constructor(
+    readonly queue: EmbeddedQueue,
+    private readonly stateDir: string,
+  ) {
     super();
     this.audit = new FileAuditStore(stateDir);
     queue.on('job', (job) => {
@@ -119,19 +131,27 @@ export class EmbeddedJobService extends EventEmitter<JobServiceEvents> implement
       }
       const stream = createReadStream(file, { start: offset });
       // Read on only as fast as the reader takes it.
-      stream.on('data', (d) => {
-        sink.write(d);
-        const room = sink.ready?.();
-        if (!room) return;
-        stream.pause();
-        void room.then(() => stream.resume());
-      }).on('end', () => sink.end()).on('error', () => sink.end());
+      stream
+        .on('data', (d) => {
+          sink.write(d);
+          const room = sink.ready?.();
+          if (!room) return;
+          stream.pause();
+          void room.then(() => stream.resume());
+        })
+        .on('end', () => sink.end())
+        .on('error', () => sink.end());
       return () => stream.destroy();
     };
     // A job that just ended may still be writing its last lines: the live log knows them, the file may not yet.
     const attach = (): (() => void) | null => {
       const live = queue.logOf(job.id);
-      if (live) return live.follow((d) => sink.write(d), () => sink.end(), offset);
+      if (live)
+        return live.follow(
+          (d) => sink.write(d),
+          () => sink.end(),
+          offset,
+        );
       return isFinalState(job.state) ? fromFile() : null;
     };
     const attached = attach();
@@ -151,7 +171,9 @@ export class EmbeddedJobService extends EventEmitter<JobServiceEvents> implement
   }
 
   async sweep(cutoffMs: number): Promise<number> {
-    const old = [...this.queue.jobs.values()].filter((j) => isFinalState(j.state) && j.finishedAt !== null && Date.parse(j.finishedAt) < cutoffMs);
+    const old = [...this.queue.jobs.values()].filter(
+      (j) => isFinalState(j.state) && j.finishedAt !== null && Date.parse(j.finishedAt) < cutoffMs,
+    );
     for (const job of old) {
       await this.queue.forget(job.id);
       await removeJobFiles(this.stateDir, job.id);

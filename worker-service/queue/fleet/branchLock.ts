@@ -17,7 +17,11 @@ export interface HeldLock {
 }
 
 export class BranchLocks {
-  constructor(private readonly redis: Redis, private readonly ttlMs: number, private readonly holder: string) {}
+  constructor(
+    private readonly redis: Redis,
+    private readonly ttlMs: number,
+    private readonly holder: string,
+  ) {}
 
   /**
    * Takes the branch's lock for `jobId`, or returns null when another job holds it.
@@ -29,13 +33,19 @@ export class BranchLocks {
     const value = `${jobId} ${this.holder} ${randomUUID()}`;
     if ((await this.redis.set(key, value, 'PX', this.ttlMs, 'NX')) !== 'OK') return null;
     let held = true;
-    const renew = setInterval(() => {
-      this.redis.eval(RENEW, 1, key, value, String(this.ttlMs)).then((ok) => {
-        if (ok === 1 || !held) return;
-        held = false;
-        onLost();
-      }, () => undefined); // Redis away: the next renewal tries again
-    }, Math.max(200, Math.floor(this.ttlMs / 3)));
+    const renew = setInterval(
+      () => {
+        this.redis.eval(RENEW, 1, key, value, String(this.ttlMs)).then(
+          (ok) => {
+            if (ok === 1 || !held) return;
+            held = false;
+            onLost();
+          },
+          () => undefined,
+        ); // Redis away: the next renewal tries again
+      },
+      Math.max(200, Math.floor(this.ttlMs / 3)),
+    );
     renew.unref();
     return {
       get held() {

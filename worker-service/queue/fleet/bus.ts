@@ -29,7 +29,11 @@ export class FleetBus extends EventEmitter<BusEvents> {
    * `pub` publishes (fails at once while Redis is away); `sub` is given over to the
    * subscription; `dropped` hears of each malformed message.
    */
-  constructor(private readonly pub: Redis, private readonly sub: Redis, private readonly dropped: (what: string, problem: string) => void) {
+  constructor(
+    private readonly pub: Redis,
+    private readonly sub: Redis,
+    private readonly dropped: (what: string, problem: string) => void,
+  ) {
     super();
   }
 
@@ -45,7 +49,11 @@ export class FleetBus extends EventEmitter<BusEvents> {
 
   /** Asks every host to cancel the job; the flag stays a day for a holder that missed the message. */
   async cancel(id: string): Promise<void> {
-    await this.pub.multi().set(keys.cancel(id), '1', 'EX', 24 * 3600).publish(channels.cancel, id).exec();
+    await this.pub
+      .multi()
+      .set(keys.cancel(id), '1', 'EX', 24 * 3600)
+      .publish(channels.cancel, id)
+      .exec();
   }
 
   private receive(channel: string, message: string): void {

@@ -22,7 +22,11 @@ export class FleetConnections {
   private readonly drops = new Map<string, { at: number; count: number }>();
 
   /** `onDown`: a connection lost Redis (once per outage, for the metrics). */
-  constructor(private readonly fleet: FleetConfig, private readonly log: Logger, private readonly onDown?: (connection: string) => void) {
+  constructor(
+    private readonly fleet: FleetConfig,
+    private readonly log: Logger,
+    private readonly onDown?: (connection: string) => void,
+  ) {
     this.cmd = this.connect('cmd', { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
     this.writer = this.connect('writer', { maxRetriesPerRequest: null });
     this.sub = this.connect('sub', { maxRetriesPerRequest: null });
@@ -53,7 +57,10 @@ export class FleetConnections {
     seen.count += 1;
     this.drops.set(what, seen);
     if (now - seen.at < DROP_LOG_MS) return;
-    this.log.warn({ problem, dropped: seen.count, ...(id !== undefined ? { jobId: id.slice(0, 100) } : {}) }, `dropped a malformed ${what} read from Redis`);
+    this.log.warn(
+      { problem, dropped: seen.count, ...(id !== undefined ? { jobId: id.slice(0, 100) } : {}) },
+      `dropped a malformed ${what} read from Redis`,
+    );
     seen.at = now;
     seen.count = 0;
   }

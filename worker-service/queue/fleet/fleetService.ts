@@ -18,7 +18,16 @@ import { QueueFullError, WorkerError } from '../../errors.js';
 import { HostSlots, type HostDeps } from '../../host/hostSlots.js';
 import { CANCEL_PUSH_WAIT_MS, finishJob, idempotencyConflict, sameRequest } from '../../jobs/rules.js';
 import { RedisAuditStore, type AuditStore } from '../../identity/audit.js';
-import { afterCursor, cursorOf, newestFirst, parseCursor, type JobService, type JobServiceEvents, type LogSink, type RequesterQuery } from '../service.js';
+import {
+  afterCursor,
+  cursorOf,
+  newestFirst,
+  parseCursor,
+  type JobService,
+  type JobServiceEvents,
+  type LogSink,
+  type RequesterQuery,
+} from '../service.js';
 import { BranchLocks } from './branchLock.js';
 import { FleetBus } from './bus.js';
 import { FleetConnections } from './connections.js';
@@ -60,7 +69,10 @@ export class FleetJobService extends EventEmitter<JobServiceEvents> implements J
   private accepting = true;
   private readonly log: Logger;
 
-  constructor(private readonly deps: HostDeps, private readonly fleet: FleetConfig) {
+  constructor(
+    private readonly deps: HostDeps,
+    private readonly fleet: FleetConfig,
+  ) {
     super();
     this.log = deps.log.child({ host: fleet.workerId });
     this.host = new HostSlots({ ...deps, log: this.log });
@@ -68,24 +80,55 @@ export class FleetJobService extends EventEmitter<JobServiceEvents> implements J
     const { cmd, writer } = this.conns;
     this.bus = new FleetBus(cmd, this.conns.sub, (what, problem) => this.conns.dropped(what, problem));
     this.queue = new WaitList(cmd);
-    this.writes = new WriteBehind(writer, (e, op) => {
-      if (/\bOOM\b|EXECABORT/.test((e as Error).message)) this.log.error({ op }, 'Redis is full (maxmemory with noeviction): log bytes are dropped from the fleet\'s copy; give Redis more memory');
-    }, Math.min(LOG_TTL_S, deps.config.retentionDays * 86_400));
-    this.records = new JobRecords(cmd, writer, this.writes, (id, problem) => this.conns.dropped('record', problem, id), deps.config.retentionDays * 86_400);
+    this.writes = new WriteBehind(
+      writer,
+      (e, op) => {
+        if (/\bOOM\b|EXECABORT/.test((e as Error).message))
+          this.log.error(
+            { op },
+            "Redis is full (maxmemory with noeviction): log bytes are dropped from the fleet's copy; give Redis more memory",
+          );
+      },
+      Math.min(LOG_TTL_S, deps.config.retentionDays * 86_400),
+    );
+    this.records = new JobRecords(
+      cmd,
+      writer,
+      this.writes,
+      (id, problem) => this.conns.dropped('record', problem, id),
+      deps.config.retentionDays * 86_400,
+    );
     // Through the ordered write-behind: a record of a refusal is not lost to a blip, nor does it hold the request.
     this.audit = new RedisAuditStore(cmd, (run) => this.writes.write(run));
     // The processor's locks wait for Redis rather than fail the job at a blip.
     this.locks = new BranchLocks(this.conns.locks, fleet.branchLockMs, fleet.workerId);
     this.membership = new FleetMembership({
-      host: this.host, registry: new HostRegistry(cmd, fleet.heartbeatMs), fleet, deps, accepting: () => this.accepting,
-      queued: () => this.queue.count(), hostsChanged: () => this.scheduleSlots(),
+      host: this.host,
+      registry: new HostRegistry(cmd, fleet.heartbeatMs),
+      fleet,
+      deps,
+      accepting: () => this.accepting,
+      queued: () => this.queue.count(),
+      hostsChanged: () => this.scheduleSlots(),
     });
     this.processor = new FleetProcessor({
-      hostDeps: deps, fleet, hostSlots: this.host, records: this.records, locks: this.locks, writes: this.writes,
-      cmd, writer, log: this.log, audit: this.audit, accepting: () => this.accepting,
+      hostDeps: deps,
+      fleet,
+      hostSlots: this.host,
+      records: this.records,
+      locks: this.locks,
+      writes: this.writes,
+      cmd,
+      writer,
+      log: this.log,
+      audit: this.audit,
+      accepting: () => this.accepting,
     });
     this.host.on('slot', () => {
-      void this.membership.beat().then(() => this.bus.publish({ type: 'slots' })).catch(() => undefined);
+      void this.membership
+        .beat()
+        .then(() => this.bus.publish({ type: 'slots' }))
+        .catch(() => undefined);
     });
   }
 
@@ -104,7 +147,10 @@ export class FleetJobService extends EventEmitter<JobServiceEvents> implements J
     void this.bus.subscribe().catch(() => undefined);
     this.processor.start();
     this.membership.start();
-    this.log.info({ slots: this.host.slots.length, lockMs: this.fleet.lockMs, stalledCheckMs: this.fleet.stalledCheckMs }, 'joined the fleet queue on Redis');
+    this.log.info(
+      { slots: this.host.slots.length, lockMs: this.fleet.lockMs, stalledCheckMs: this.fleet.stalledCheckMs },
+      'joined the fleet queue on Redis',
+    );
   }
 
   /** Slot changes come in bursts (a job ends, the next starts): one read of the fleet per burst. */
@@ -112,7 +158,10 @@ export class FleetJobService extends EventEmitter<JobServiceEvents> implements J
     if (this.slotsTimer) return;
     this.slotsTimer = setTimeout(() => {
       this.slotsTimer = null;
-      this.slots().then((s) => this.emit('slots', s), () => undefined);
+      this.slots().then(
+        (s) => this.emit('slots', s),
+        () => undefined,
+      );
     }, 25);
     this.slotsTimer.unref();
   }
@@ -260,20 +309,32 @@ export class FleetJobService extends EventEmitter<JobServiceEvents> implements J
         cursor = next;
         for (const key of found) await this.conns.cmd.zremrangebyscore(key, '-inf', `(${cutoffMs}`);
       } while (cursor !== '0');
-    } catch { /* Redis away: the next sweep */ }
+    } catch {
+      /* Redis away: the next sweep */
+    }
     return removed;
   }
 
   /** The log, from Redis (logReader.ts), whichever host runs or ran the job. */
   async followLog(id: string, offset: number, sink: LogSink): Promise<() => void> {
-    if (!this.processor.runningHere(id) && !(await this.records.get(id).catch(unavailable))) throw new WorkerError('NOT_FOUND', `no job ${id}`, 404);
-    return followRedisLog(this.conns.cmd, id, offset, sink, async () => {
-      const job = await this.records.get(id);
-      return !job || isFinalState(job.state);
-    }, this.logBell);
+    if (!this.processor.runningHere(id) && !(await this.records.get(id).catch(unavailable)))
+      throw new WorkerError('NOT_FOUND', `no job ${id}`, 404);
+    return followRedisLog(
+      this.conns.cmd,
+      id,
+      offset,
+      sink,
+      async () => {
+        const job = await this.records.get(id);
+        return !job || isFinalState(job.state);
+      },
+      this.logBell,
+    );
   }
 
-  get draining(): boolean { return !this.accepting; }
+  get draining(): boolean {
+    return !this.accepting;
+  }
 
   async drain(graceMs: number): Promise<void> {
     this.accepting = false;

@@ -11,10 +11,14 @@ export interface HostBeat extends HostHealth {
 }
 
 export class HostRegistry {
-  constructor(private readonly redis: Redis, private readonly heartbeatMs: number) {}
+  constructor(
+    private readonly redis: Redis,
+    private readonly heartbeatMs: number,
+  ) {}
 
   async beat(beat: HostBeat): Promise<void> {
-    await this.redis.multi()
+    await this.redis
+      .multi()
       .set(keys.host(beat.id), JSON.stringify(beat), 'PX', this.heartbeatMs * 3)
       .zadd(keys.hosts, Date.parse(beat.lastSeen), beat.id)
       .exec();
@@ -31,6 +35,9 @@ export class HostRegistry {
     const beats = await this.redis.mget(ids.map((id) => keys.host(id)));
     const gone = ids.filter((_, i) => beats[i] === null);
     if (gone.length) await this.redis.zrem(keys.hosts, ...gone);
-    return beats.filter((b): b is string => b !== null).map((b) => JSON.parse(b) as HostBeat).sort((a, b) => a.id.localeCompare(b.id));
+    return beats
+      .filter((b): b is string => b !== null)
+      .map((b) => JSON.parse(b) as HostBeat)
+      .sort((a, b) => a.id.localeCompare(b.id));
   }
 }

@@ -74,18 +74,26 @@ export class LogBell {
  * Replays job `id`'s log from `offset` into `sink`, then follows it until `ended()` says
  * the job is final (or gone). Returns a function that stops following.
  */
-export function followRedisLog(redis: Redis, id: string, offset: number, sink: LogSink, ended: () => Promise<boolean>, bell: LogBell): () => void {
+export function followRedisLog(
+  redis: Redis,
+  id: string,
+  offset: number,
+  sink: LogSink,
+  ended: () => Promise<boolean>,
+  bell: LogBell,
+): () => void {
   let stopped = false;
   let wake: (() => void) | null = null;
   let pos = offset;
   let stateCheckedAt = 0;
-  const pause = (ms: number) => new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    wake = () => {
-      clearTimeout(timer);
-      resolve();
-    };
-  });
+  const pause = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
   const ringing = async (seen: number) => {
     const w = bell.wait(id, seen, SAFETY_POLL_MS);
     wake = w.cancel;
@@ -125,6 +133,6 @@ export function followRedisLog(redis: Redis, id: string, offset: number, sink: L
   void pump().finally(unfollow);
   return () => {
     stopped = true;
-    (wake)?.();
+    wake?.();
   };
 }

@@ -72,7 +72,9 @@ export class FleetMembership {
         this.liveHostIds = ids;
         this.o.hostsChanged();
       }
-    } catch { /* Redis away: reported by the connection */ }
+    } catch {
+      /* Redis away: reported by the connection */
+    }
   }
 
   private localHealth(): PoolHealth {
@@ -80,13 +82,20 @@ export class FleetMembership {
     const beat = this.beatOf();
     const { slotStates, ...self } = beat;
     return {
-      slots: slotStates, queued: 0, running: beat.busy, capacity: beat.slots, queueLimit: deps.config.queueLimit,
+      slots: slotStates,
+      queued: 0,
+      running: beat.busy,
+      capacity: beat.slots,
+      queueLimit: deps.config.queueLimit,
       // Redis is away: nothing can be stored, so nothing is accepted.
       accepting: false,
       agent: { command: host.agent.command, found: host.agent.found, message: host.agent.message },
       ...(deps.sandbox ? { sandbox: deps.sandbox.status() } : {}),
-      version: deps.version, protocol: PROTOCOL_VERSION, uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
-      hosts: [self], queue: 'redis',
+      version: deps.version,
+      protocol: PROTOCOL_VERSION,
+      uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
+      hosts: [self],
+      queue: 'redis',
     };
   }
 

@@ -71,7 +71,10 @@ export class FleetProcessor {
   start(): void {
     const { fleet, log } = this.deps;
     // BullMQ leaves a connection it was given open at close: this one is closed with the rest.
-    this.connection = new Redis(fleet.redisUrl, { maxRetriesPerRequest: null, connectionName: `kiro-worker-${fleet.workerId}` }).on('error', () => undefined);
+    this.connection = new Redis(fleet.redisUrl, { maxRetriesPerRequest: null, connectionName: `kiro-worker-${fleet.workerId}` }).on(
+      'error',
+      () => undefined,
+    );
     this.worker = new Worker<QueuedData>(QUEUE_NAME, (job, token) => this.process(job, token), {
       connection: this.connection,
       concurrency: this.deps.hostSlots.slots.length,
@@ -135,7 +138,10 @@ export class FleetProcessor {
     for (const [id, at] of this.renewedAt) {
       if (now - at <= this.deps.fleet.lockMs || this.abandoned.has(id)) continue;
       this.abandoned.add(id);
-      this.deps.log.error({ jobId: id, sinceRenewalMs: now - at }, 'lost the lock of a running job: stopping it here (another host may run it)');
+      this.deps.log.error(
+        { jobId: id, sinceRenewalMs: now - at },
+        'lost the lock of a running job: stopping it here (another host may run it)',
+      );
       void this.deps.hostSlots.cancel(id);
     }
     const ids = [...this.local.keys()].filter((id) => !this.abandoned.has(id));
@@ -145,7 +151,9 @@ export class FleetProcessor {
       ids.forEach((id, i) => {
         if (flags[i] !== null && !this.deps.hostSlots.cancelled(id)) void this.deps.hostSlots.cancel(id);
       });
-    } catch { /* Redis away: next time */ }
+    } catch {
+      /* Redis away: next time */
+    }
   }
 
   /** BullMQ gave a job up (its processor failed on every attempt): its record says so, rather than queued forever. */
@@ -154,7 +162,7 @@ export class FleetProcessor {
     if (!isFleetJobId(bullJob?.id) || !bullJob || bullJob.attemptsMade < (bullJob.opts.attempts ?? 1)) return;
     const job = await this.deps.records.get(bullJob.id, true).catch(() => undefined);
     if (!job || isFinalState(job.state)) return;
-    finishJob(job, 'failed', { code: 'INTERNAL', message: 'the worker could not run this job; see the worker\'s log' });
+    finishJob(job, 'failed', { code: 'INTERNAL', message: "the worker could not run this job; see the worker's log" });
     await this.save(job, true);
   }
 
@@ -162,10 +170,18 @@ export class FleetProcessor {
   private reportInvalid(id: unknown, problem: string): void {
     const shown = typeof id === 'string' ? id.slice(0, 100) : typeof id;
     this.deps.log.error({ jobId: shown, problem }, 'INVALID_RECORD: a queued job failed its checks; it does not run');
-    void this.deps.audit?.append({
-      time: new Date().toISOString(), caller: 'redis', action: 'submit', outcome: 'refused', code: 'INVALID_RECORD',
-      ...(isFleetJobId(id) ? { jobId: id } : {}), requestId: `fleet:${this.deps.fleet.workerId}`, ip: '',
-    }).catch(() => undefined);
+    void this.deps.audit
+      ?.append({
+        time: new Date().toISOString(),
+        caller: 'redis',
+        action: 'submit',
+        outcome: 'refused',
+        code: 'INVALID_RECORD',
+        ...(isFleetJobId(id) ? { jobId: id } : {}),
+        requestId: `fleet:${this.deps.fleet.workerId}`,
+        ip: '',
+      })
+      .catch(() => undefined);
   }
 
   /**
@@ -179,7 +195,10 @@ export class FleetProcessor {
       this.reportInvalid(bullJob.id, queued.problem);
       const held = isFleetJobId(bullJob.id) ? await this.deps.records.get(bullJob.id, true) : undefined;
       if (held && !isFinalState(held.state)) {
-        finishJob(held, 'failed', { code: 'INVALID_RECORD', message: `the queued job failed the worker's checks (${queued.problem}); it was not run` });
+        finishJob(held, 'failed', {
+          code: 'INVALID_RECORD',
+          message: `the queued job failed the worker's checks (${queued.problem}); it was not run`,
+        });
         await this.save(held, true);
       }
       // Failed in BullMQ at once, never tried again.
@@ -193,7 +212,10 @@ export class FleetProcessor {
     this.reportInvalid(id, problem);
     // The record is rebuilt from the queued data (checked, and the one the id was made for), over whatever the key holds.
     const job = newJob(id, scopeKeyOf(data.request), data.request, data.createdAt);
-    finishJob(job, 'failed', { code: 'INVALID_RECORD', message: `the job's record in Redis failed the worker's checks (${problem}); it was not run` });
+    finishJob(job, 'failed', {
+      code: 'INVALID_RECORD',
+      message: `the job's record in Redis failed the worker's checks (${problem}); it was not run`,
+    });
     if (!this.abandoned.has(id)) this.deps.records.save(job, encodeEvent({ type: 'job', job: this.statusOf(job) }), true);
     await this.deps.writes.flushed(2_000);
     return null;
@@ -216,8 +238,11 @@ export class FleetProcessor {
     if (job.state !== 'queued' && job.attempts >= MAX_ATTEMPTS) {
       return endHere('failed', 'INTERRUPTED', `the worker running this job stopped ${job.attempts} times; not trying again`);
     }
-    if (job.state !== 'queued') this.deps.log.warn({ jobId: id, state: job.state, attempts: job.attempts }, 'job was interrupted on another host; running it again');
-    const lock = await this.deps.locks.acquire(branchKeyOf(job), id, () => this.deps.log.error({ jobId: id }, 'lost the branch lock of a running job (Redis unreachable too long)'));
+    if (job.state !== 'queued')
+      this.deps.log.warn({ jobId: id, state: job.state, attempts: job.attempts }, 'job was interrupted on another host; running it again');
+    const lock = await this.deps.locks.acquire(branchKeyOf(job), id, () =>
+      this.deps.log.error({ jobId: id }, 'lost the branch lock of a running job (Redis unreachable too long)'),
+    );
     const slot = lock ? this.deps.hostSlots.idleSlot() : undefined;
     if (!lock || !slot || !this.deps.accepting()) {
       await lock?.release();
@@ -237,7 +262,7 @@ export class FleetProcessor {
           const held = this.abandoned.has(j.id) ? 0 : await bullJob.extendLock(token ?? '', this.deps.fleet.lockMs).catch(() => 0);
           if (held) return;
           this.abandoned.add(j.id);
-          this.deps.log.error({ jobId: j.id }, 'not pushing: the job\'s lock is no longer this host\'s (another host may run it)');
+          this.deps.log.error({ jobId: j.id }, "not pushing: the job's lock is no longer this host's (another host may run it)");
           throw new WorkerError('LOCK_LOST', 'the job was taken over by another worker host', 409);
         },
         openLog: (j) => {

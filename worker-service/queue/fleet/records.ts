@@ -27,8 +27,20 @@ return 1 end return 0`;
 
 export function newJob(id: string, scopeKey: string, request: GenerateCodeRequest, createdAt = new Date().toISOString()): Job {
   return {
-    id, scopeKey, request, state: 'queued', attempts: 0, slotId: null, createdAt,
-    startedAt: null, finishedAt: null, exitCode: null, signal: null, commitSha: null, error: null, outputTail: [],
+    id,
+    scopeKey,
+    request,
+    state: 'queued',
+    attempts: 0,
+    slotId: null,
+    createdAt,
+    startedAt: null,
+    finishedAt: null,
+    exitCode: null,
+    signal: null,
+    commitSha: null,
+    error: null,
+    outputTail: [],
   };
 }
 
@@ -64,7 +76,20 @@ export class JobRecords {
   /** Stores a new job's record and lists it as open; false when the id already has one. */
   async create(job: Job): Promise<boolean> {
     const login = job.request.requestedBy;
-    return (await this.cmd.eval(CREATE_RECORD, 3, keys.job(job.id), keys.open, keys.byUser(login ?? ''), JSON.stringify(job), String(Date.parse(job.createdAt)), String(RECORD_TTL_S), job.id, login ? '1' : '0')) === 1;
+    return (
+      (await this.cmd.eval(
+        CREATE_RECORD,
+        3,
+        keys.job(job.id),
+        keys.open,
+        keys.byUser(login ?? ''),
+        JSON.stringify(job),
+        String(Date.parse(job.createdAt)),
+        String(RECORD_TTL_S),
+        job.id,
+        login ? '1' : '0',
+      )) === 1
+    );
   }
 
   /** The jobs `login` asked for, newest first: up to `count` made at or before `maxMs` and since `minMs`. */
@@ -104,8 +129,24 @@ export class JobRecords {
    */
   save(job: Job, event: string, replace = false): void {
     const final = isFinalState(job.state) ? '1' : '0';
-    this.writes.write((r) => r.eval(SAVE_RECORD, 3, keys.job(job.id), keys.open, keys.cancel(job.id),
-      JSON.stringify(job), String(job.attempts), String(final === '1' ? this.finishedTtlS : RECORD_TTL_S), final, String(Date.parse(job.createdAt)), job.id, channels.events, event, replace ? '1' : '0'));
+    this.writes.write((r) =>
+      r.eval(
+        SAVE_RECORD,
+        3,
+        keys.job(job.id),
+        keys.open,
+        keys.cancel(job.id),
+        JSON.stringify(job),
+        String(job.attempts),
+        String(final === '1' ? this.finishedTtlS : RECORD_TTL_S),
+        final,
+        String(Date.parse(job.createdAt)),
+        job.id,
+        channels.events,
+        event,
+        replace ? '1' : '0',
+      ),
+    );
   }
 
   /** Every job not yet final, oldest first. */

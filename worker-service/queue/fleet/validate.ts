@@ -6,8 +6,16 @@
 import Type, { type Static, type TSchema } from 'typebox';
 import { Value } from 'typebox/value';
 import {
-  GenerateCodeRequestSchema, JobBlockedSchema, RequesterSchema, JobChangesSchema, JobErrorSchema, JobIdParamsSchema, JobStateSchema, JobStatusSchema,
-  type GenerateCodeRequest, type JobStatus,
+  GenerateCodeRequestSchema,
+  JobBlockedSchema,
+  RequesterSchema,
+  JobChangesSchema,
+  JobErrorSchema,
+  JobIdParamsSchema,
+  JobStateSchema,
+  JobStatusSchema,
+  type GenerateCodeRequest,
+  type JobStatus,
 } from '../../../shared/protocol.js';
 import { isValidBranchName, isValidLogin, isValidOwner, isValidRepo } from '../../../shared/names.js';
 import { repoAllowed, type RepoRule } from '../../config.js';
@@ -37,7 +45,10 @@ export function requestProblem(r: GenerateCodeRequest, allowlist?: RepoRule[]): 
 }
 
 /** A queued request as a host keeps it: as it was posted, or as a webhook made it (its requester may be a listed bot). */
-const StoredRequestSchema = Type.Object({ ...GenerateCodeRequestSchema.properties, requestedBy: Type.Optional(RequesterSchema) }, { additionalProperties: false });
+const StoredRequestSchema = Type.Object(
+  { ...GenerateCodeRequestSchema.properties, requestedBy: Type.Optional(RequesterSchema) },
+  { additionalProperties: false },
+);
 
 const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
 const DateTime = Type.String({ format: 'date-time' });
@@ -109,17 +120,19 @@ export function checkRecord(raw: string, id: string): Checked<Job> {
   const names = requestProblem(job.request);
   if (names) return { ok: false, problem: `the record's ${names}` };
   const scope = scopeKeyOf(job.request);
-  if (job.scopeKey !== scope || jobIdFor(scope) !== id) return { ok: false, problem: 'the record\'s request is not the one its job id was made for' };
+  if (job.scopeKey !== scope || jobIdFor(scope) !== id)
+    return { ok: false, problem: "the record's request is not the one its job id was made for" };
   return { ok: true, value: job };
 }
 
 /** A BullMQ job's id and data: the id must be the one its request derives. */
 export function checkQueued(id: unknown, data: unknown, allowlist?: RepoRule[]): Checked<{ id: string; data: QueuedData }> {
-  if (!isFleetJobId(id)) return { ok: false, problem: 'the queued job\'s id is not a job id' };
+  if (!isFleetJobId(id)) return { ok: false, problem: "the queued job's id is not a job id" };
   if (!Value.Check(QueuedDataSchema, data)) return { ok: false, problem: `the queued job's data ${firstError(QueuedDataSchema, data)}` };
   const names = requestProblem(data.request, allowlist);
   if (names) return { ok: false, problem: `the queued job's ${names}` };
-  if (jobIdFor(scopeKeyOf(data.request)) !== id) return { ok: false, problem: 'the queued job\'s request is not the one its id was made for' };
+  if (jobIdFor(scopeKeyOf(data.request)) !== id)
+    return { ok: false, problem: "the queued job's request is not the one its id was made for" };
   return { ok: true, value: { id, data } };
 }
 
@@ -147,12 +160,14 @@ export function checkEventMessage(message: string): Checked<FleetEvent> {
     return { ok: false, problem: 'not JSON' };
   }
   if (Value.Check(SlotsMessageSchema, v)) return { ok: true, value: { type: 'slots' } };
-  if (typeof v !== 'object' || v === null || (v as { type?: unknown }).type !== 'job') return { ok: false, problem: 'not a job or slots event' };
+  if (typeof v !== 'object' || v === null || (v as { type?: unknown }).type !== 'job')
+    return { ok: false, problem: 'not a job or slots event' };
   const cleaned = Value.Clean(JobMessageSchema, v);
   if (!Value.Check(JobMessageSchema, cleaned)) return { ok: false, problem: `a job event that ${firstError(JobMessageSchema, cleaned)}` };
   const { job } = cleaned;
   if (!isFleetJobId(job.jobId)) return { ok: false, problem: 'a job event whose jobId is not a job id' };
-  if (!isValidOwner(job.owner) || !isValidRepo(job.repo) || !isValidBranchName(job.branch)) return { ok: false, problem: 'a job event whose owner, repo or branch is not a valid name' };
+  if (!isValidOwner(job.owner) || !isValidRepo(job.repo) || !isValidBranchName(job.branch))
+    return { ok: false, problem: 'a job event whose owner, repo or branch is not a valid name' };
   if (job.host !== undefined && job.host.length > 256) return { ok: false, problem: 'a job event whose host is too long' };
   return { ok: true, value: { type: 'job', job } };
 }

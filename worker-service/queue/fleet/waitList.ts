@@ -25,9 +25,17 @@ export class WaitList {
    * only a record that matches it.
    */
   async add(job: Job): Promise<void> {
-    await this.queue.add('job', { request: job.request, createdAt: job.createdAt }, {
-      jobId: job.id, attempts: 5, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: { age: 24 * 3600, count: 10_000 }, removeOnFail: { age: 7 * 24 * 3600 },
-    });
+    await this.queue.add(
+      'job',
+      { request: job.request, createdAt: job.createdAt },
+      {
+        jobId: job.id,
+        attempts: 5,
+        backoff: { type: 'exponential', delay: 1000 },
+        removeOnComplete: { age: 24 * 3600, count: 10_000 },
+        removeOnFail: { age: 7 * 24 * 3600 },
+      },
+    );
   }
 
   count(): Promise<number> {
@@ -48,7 +56,10 @@ export class WaitList {
   async removeWaiting(id: string): Promise<boolean> {
     const bullJob = await this.queue.getJob(id);
     if (!bullJob || !WAITING_STATES.has(await bullJob.getState())) return false;
-    return bullJob.remove().then(() => true, () => false);
+    return bullJob.remove().then(
+      () => true,
+      () => false,
+    );
   }
 
   async close(): Promise<void> {

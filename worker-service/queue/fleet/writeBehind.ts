@@ -17,7 +17,11 @@ export class WriteBehind {
   private waiters: Array<{ upTo: number; done: () => void }> = [];
   private closed = false;
 
-  constructor(private readonly redis: Redis, private readonly onError: (e: unknown, op: 'write' | 'log') => void, private readonly logTtlS: number) {}
+  constructor(
+    private readonly redis: Redis,
+    private readonly onError: (e: unknown, op: 'write' | 'log') => void,
+    private readonly logTtlS: number,
+  ) {}
 
   write(run: (redis: Redis) => Promise<unknown>): void {
     this.ops.push({ seq: ++this.queued, kind: 'write', run });
@@ -86,7 +90,13 @@ export class WriteBehind {
       if (!op) break;
       try {
         if (op.kind === 'write') await op.run(this.redis);
-        else await this.redis.multi().append(op.key, Buffer.concat(op.chunks)).expire(op.key, this.logTtlS).publish(channels.logs, jobOfLogKey(op.key)).exec();
+        else
+          await this.redis
+            .multi()
+            .append(op.key, Buffer.concat(op.chunks))
+            .expire(op.key, this.logTtlS)
+            .publish(channels.logs, jobOfLogKey(op.key))
+            .exec();
         this.ops.shift();
         this.settle(op.seq);
         backoff = 100;
