@@ -3,20 +3,17 @@
 // unconfined), and per job builds the argv, the private HOME, the control group
 // and the watch on the limits the kernel does not enforce (disk, output).
 import { randomBytes } from 'node:crypto';
-import { execFile } from 'node:child_process';
-import { existsSync, realpathSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { cp, mkdir, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { promisify } from 'node:util';
 import type { SandboxConfig, WorkerConfig } from '../config.js';
-import { bwrapArgs, isWithin, proxied, proxyEnv, sandboxedArgv, SANDBOX_HOME, type HiddenPath, type SandboxLayout } from './bwrapArgs.js';
-import { detectCgroups, type CgroupDriver, type JobCgroup } from './cgroup.js';
+import { bwrapArgs, isWithin, proxied, proxyEnv, sandboxedArgv, SANDBOX_HOME, type SandboxLayout } from './bwrapArgs.js';
+import { detectCgroups, type CgroupDriver } from './cgroup.js';
 import { ForbiddenTargets, redisTarget, type Lookup } from './egressPolicy.js';
 import type { EgressLog } from './egressProxy.js';
 import { startJobEgress, type BlockedTarget } from './jobEgress.js';
 import { statePath } from '../jobs/paths.js';
-
-const run = promisify(execFile);
+import { ALWAYS_HIDDEN, bwrapProblem, diskUse, hiddenPaths, joinCgroupArgv, safeRealpath } from './hostPaths.js';
 
 export class SandboxUnavailableError extends Error {
   readonly code = 'SANDBOX_UNAVAILABLE';
@@ -36,39 +33,6 @@ export interface SandboxStatus {
   /** Under `allow` every host agents may reach; under `open` those reached even at a private address. */
   allowHosts?: string[];
   warning: string | null;
-}
-
-/** Directories and files no agent may see, whatever else it is allowed. */
-const ALWAYS_HIDDEN = [
-  '/home',
-  '/root',
-  '/run',
-  '/mnt',
-  '/media',
-  '/srv',
-  '/var/lib',
-  '/var/log',
-  '/var/mail',
-  '/var/spool',
-  '/var/backups',
-  '/var/tmp',
-  '/etc/shadow',
-  '/etc/gshadow',
-  '/etc/ssh',
-  '/etc/kiro-worker',
-];
-
-function hiddenPaths(paths: (string | undefined)[]): HiddenPath[] {
-  const out: HiddenPath[] = [];
-  for (const p of paths) {
-    if (!p) continue;
-    try {
-      out.push({ path: p, kind: statSync(p).isDirectory() ? 'dir' : 'file' });
-    } catch {
-      /* nothing there to hide */
-    }
-  }
-  return out;
 }
 
 export interface JobSandbox {
@@ -132,44 +96,6 @@ export class SandboxRuntime {
     return this.sb.enabled;
   }
 
-  /** Why bubblewrap cannot make a sandbox here now, or null when it can. */
-  private async bwrapProblem(): Promise<string | null> {
-    try {
-      await run(
-        'bwrap',
-        [
-          '--unshare-all',
-          '--unshare-user',
-          '--disable-userns',
-          '--cap-drop',
-          'ALL',
-          '--die-with-parent',
-          '--ro-bind',
-          '/',
-          '/',
-          '--proc',
-          '/proc',
-          '--dev',
-          '/dev',
-          '--',
-          'true',
-        ],
-        { timeout: 10_000 },
-      );
-      return null;
-    } catch (e) {
-      const err = e as NodeJS.ErrnoException & { stderr?: string };
-      if (err.code === 'ENOENT') {
-        return 'bubblewrap (bwrap) is not installed, and every agent runs inside it: install it (Debian/Ubuntu: apt-get install bubblewrap; Fedora: dnf install bubblewrap), or set KIRO_SANDBOX=off to run agents unconfined (not for shared hosts)';
-      }
-      return (
-        `bubblewrap could not make a sandbox here (${(err.stderr ?? err.message).trim()}): the service needs user namespaces ` +
-        '(sysctl kernel.unprivileged_userns_clone=1 and user.max_user_namespaces > 0; on Ubuntu 24.04+ also kernel.apparmor_restrict_unprivileged_userns=0 or an AppArmor profile for bwrap), ' +
-        'or set KIRO_SANDBOX=off to run agents unconfined (not for shared hosts)'
-      );
-    }
-  }
-
   /**
    * GET /readyz: whether agents can still be confined (bwrap removed, user namespaces
    * turned off since start), asked again at most every READY_PROBE_MS.
@@ -177,14 +103,14 @@ export class SandboxRuntime {
   async usable(): Promise<string | null> {
     if (!this.sb.enabled) return null;
     // One probe at a time: callers meanwhile share its answer (bwrapProblem never rejects).
-    if (!this.probe || Date.now() - this.probe.at > READY_PROBE_MS) this.probe = { at: Date.now(), result: this.bwrapProblem() };
+    if (!this.probe || Date.now() - this.probe.at > READY_PROBE_MS) this.probe = { at: Date.now(), result: bwrapProblem() };
     return this.probe.result;
   }
 
   /** Refuses (throws) when agents cannot be confined here; KIRO_SANDBOX=off skips the check. */
   async init(): Promise<void> {
     if (!this.sb.enabled) return;
-    const problem = await this.bwrapProblem();
+    const problem = await bwrapProblem();
     if (problem) throw new SandboxUnavailableError(problem);
     if (proxied(this.sb.network) && !(this.opts.bridgePath && existsSync(this.opts.bridgePath))) {
       const which =
@@ -353,32 +279,3 @@ export function describeNetwork(network: SandboxConfig['network']): Pick<Sandbox
 }
 
 const mib = (bytes: number) => Math.round(bytes / (1024 * 1024));
-
-function safeRealpath(p: string): string | null {
-  try {
-    return realpathSync(p);
-  } catch {
-    return null;
-  }
-}
-
-/** A one-line POSIX sh that writes its own pid into each cgroup.procs, then execs the rest: the agent starts inside its group. */
-function joinCgroupArgv(cgroup: JobCgroup): string[] {
-  const script =
-    'while [ "$1" != -- ]; do echo $$ > "$1" || { echo "kiro-worker: cannot join $1" >&2; exit 125; }; shift; done; shift; exec "$@"';
-  return ['/bin/sh', '-c', script, 'kiro-sandbox', ...cgroup.procsFiles, '--'];
-}
-
-/** Bytes on disk under the given paths (du: symlinks are not followed, hard links counted once). */
-export async function diskUse(paths: string[]): Promise<number | null> {
-  try {
-    const { stdout } = await run('du', ['-s', '-B1', '-c', '--', ...paths.filter((p) => existsSync(p))], {
-      timeout: 30_000,
-      maxBuffer: 1024 * 1024,
-    });
-    const total = /^(\d+)\s+total$/m.exec(stdout);
-    return total ? Number(total[1]) : null;
-  } catch {
-    return null; // unknown this time (not "empty"): the next check tries again
-  }
-}
