@@ -175,32 +175,6 @@ export const JobListSchema = Type.Object({
 export type JobList = Static<typeof JobListSchema>;
 export const MAX_JOBS_PAGE = 50;
 
-/** One audit record (GET /audit, `audit.jsonl`, the fleet's audit stream). */
-export const AUDIT_ACTIONS = ['session', 'submit', 'cancel', 'read'] as const;
-export type AuditAction = (typeof AUDIT_ACTIONS)[number];
-export const AuditRecordSchema = Type.Object({
-  time: Type.String({ format: 'date-time' }),
-  /** A GitHub login, `admin` (the worker token), or `anonymous`. */
-  caller: Type.String(),
-  action: Type.Unsafe<AuditAction>({ type: 'string', enum: [...AUDIT_ACTIONS] }),
-  outcome: Type.Unsafe<'ok' | 'refused'>({ type: 'string', enum: ['ok', 'refused'] }),
-  /** The refusal's error code. */
-  code: Type.Optional(Type.String()),
-  owner: Type.Optional(Type.String()),
-  repo: Type.Optional(Type.String()),
-  branch: Type.Optional(Type.String()),
-  prNumber: Type.Optional(Type.Integer()),
-  jobId: Type.Optional(Type.String()),
-  requestId: Type.String(),
-  ip: Type.String(),
-});
-export type AuditRecord = Static<typeof AuditRecordSchema>;
-export const AuditListSchema = Type.Object({ records: Type.Array(AuditRecordSchema) });
-export const AuditQuerySchema = Type.Object(
-  { since: Type.Optional(Type.String({ format: 'date-time' })) },
-  { additionalProperties: false },
-);
-
 export const SLOT_STATES = ['idle', 'busy', 'restarting'] as const;
 export type SlotState = (typeof SLOT_STATES)[number];
 export const SlotHealthSchema = Type.Object({
@@ -309,29 +283,3 @@ export const PoolSlotsSchema = Type.Object({
   hosts: Type.Optional(Type.Array(HostHealthSchema)),
 });
 export type PoolSlots = Static<typeof PoolSlotsSchema>;
-
-/**
- * GET /events: one Server-Sent Event's `data`, a JSON object keyed on `type`; the SSE
- * `event:` name is the same `type`. A `job` event's `job` is exactly what GET /jobs/:id
- * answers at that moment.
- */
-export const WORKER_EVENT_TYPES = ['job', 'slots'] as const;
-export type WorkerEventType = (typeof WORKER_EVENT_TYPES)[number];
-export const JobEventSchema = Type.Object({ type: Type.Literal('job'), job: JobStatusSchema });
-export const SlotsEventSchema = Type.Object({ type: Type.Literal('slots'), pool: PoolSlotsSchema });
-export const WorkerEventSchema = Type.Union([JobEventSchema, SlotsEventSchema]);
-export type WorkerEvent = Static<typeof WorkerEventSchema>;
-
-/** GET /events?jobs=<id>,<id>: without `jobs`, every job's events; `jobs=` (empty): slots only. */
-export const EventsQuerySchema = Type.Object(
-  { jobs: Type.Optional(Type.String({ maxLength: 8192, pattern: '^(?:[A-Za-z0-9_-]{1,64}(?:,[A-Za-z0-9_-]{1,64})*)?$' })) },
-  { additionalProperties: false },
-);
-export type EventsQuery = Static<typeof EventsQuerySchema>;
-
-/** GET /healthz, the one route without a credential: alive, and how to authenticate (so a client knows whether to exchange a session first). */
-export const HealthzSchema = Type.Object({
-  ok: Type.Boolean(),
-  auth: Type.Optional(Type.Unsafe<'token' | 'github'>({ type: 'string', enum: ['token', 'github'] })),
-});
-export type Healthz = Static<typeof HealthzSchema>;

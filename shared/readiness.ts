@@ -1,4 +1,4 @@
-// GET /readyz, the readiness probe a load balancer or orchestrator asks (no credential):
+// The probes: GET /healthz (liveness, and how to authenticate) and GET /readyz, the readiness probe a load balancer or orchestrator asks (no credential):
 // 200 while this host takes work; 503 while it drains, while its queue (Redis) is out of
 // reach, or while its agents cannot be confined. It names no job. GET /healthz stays liveness.
 import Type, { type Static } from 'typebox';
@@ -11,3 +11,10 @@ export const ReadyzSchema = Type.Object({
   message: Type.Optional(Type.String()),
 });
 export type Readyz = Static<typeof ReadyzSchema>;
+
+/** GET /healthz, the one route without a credential: alive, and how to authenticate (so a client knows whether to exchange a session first). */
+export const HealthzSchema = Type.Object({
+  ok: Type.Boolean(),
+  auth: Type.Optional(Type.Unsafe<'token' | 'github'>({ type: 'string', enum: ['token', 'github'] })),
+});
+export type Healthz = Static<typeof HealthzSchema>;

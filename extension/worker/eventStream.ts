@@ -4,7 +4,7 @@
 // reconnects with backoff (sending Last-Event-ID, so nothing is missed), and says
 // whether it is connected, so polling can stand in while it is not.
 import { createSseParser } from '../../shared/sse.js';
-import type { WorkerEvent } from '../../shared/protocol.js';
+import type { WorkerEvent } from '../../shared/events.js';
 import { abortableSleep } from './backoff.js';
 
 export interface EventSource {

@@ -5,7 +5,7 @@ import { appendFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { Value } from 'typebox/value';
-import { AuditRecordSchema, type AuditRecord } from '../../shared/protocol.js';
+import { AuditRecordSchema, type AuditRecord } from '../../shared/audit.js';
 
 export interface AuditStore {
   append(record: AuditRecord): Promise<void>;

@@ -2,7 +2,8 @@
 // (every mode) and access.ts (github mode) over the facts of githubFacts.ts, the per-user
 // quotas, and the audit record of what was decided.
 import type { FastifyRequest } from 'fastify';
-import type { AuditRecord, GenerateCodeRequest, JobStatus } from '../../shared/protocol.js';
+import type { GenerateCodeRequest, JobStatus } from '../../shared/protocol.js';
+import type { AuditRecord } from '../../shared/audit.js';
 import type { IdentityConfig } from '../config.js';
 import { CredentialError } from '../github/credentials.js';
 import { WorkerError } from '../errors.js';

@@ -1,6 +1,7 @@
 // GET /audit?since=<time>: the audit records from that time on (the admin's only).
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { AuditListSchema, AuditQuerySchema, ErrorBodySchema } from '../../shared/protocol.js';
+import { ErrorBodySchema } from '../../shared/protocol.js';
+import { AuditListSchema, AuditQuerySchema } from '../../shared/audit.js';
 import { WorkerError } from '../errors.js';
 
 const MAX_RECORDS = 10_000;

@@ -5,14 +5,8 @@ import { randomInt } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import fp from 'fastify-plugin';
-import {
-  EventsQuerySchema,
-  ErrorBodySchema,
-  WorkerEventSchema,
-  type JobStatus,
-  type PoolSlots,
-  type WorkerEvent,
-} from '../../shared/protocol.js';
+import { ErrorBodySchema, type JobStatus, type PoolSlots } from '../../shared/protocol.js';
+import { EventsQuerySchema, WorkerEventSchema, type WorkerEvent } from '../../shared/events.js';
 
 export interface EventsOptions {
   /** Interval of the `: ping` comment; 15 s by default. */

@@ -2,7 +2,8 @@
 // names no job: shared/readiness.ts) and GET /health (the pool,
 // and this host's agent: its preset, whether it is installed, its version).
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { HealthzSchema, PoolHealthSchema } from '../../shared/protocol.js';
+import { PoolHealthSchema } from '../../shared/protocol.js';
+import { HealthzSchema } from '../../shared/readiness.js';
 import { ReadyzSchema, type Readyz } from '../../shared/readiness.js';
 import { AgentHealth } from '../agent/health.js';
 import type { WorkerConfig } from '../config.js';

@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { get as httpGet, type ClientRequest, type IncomingMessage } from 'node:http';
 import { Value } from 'typebox/value';
-import { WorkerEventSchema, type JobState, type JobStatus, type PoolSlots, type WorkerEvent } from '../../../shared/protocol.js';
+import { type JobState, type JobStatus, type PoolSlots } from '../../../shared/protocol.js';
+import { WorkerEventSchema, type WorkerEvent } from '../../../shared/events.js';
 import { readSse } from '../../../shared/sse.js';
 import { buildApp } from '../../../worker-service/app.js';
 import { loadConfig } from '../../../worker-service/config.js';

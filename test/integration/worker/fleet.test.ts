@@ -3,7 +3,8 @@
 // Every wait is bounded; nothing sleeps a fixed time.
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import type { JobStatus, PoolHealth, WorkerEvent } from '../../../shared/protocol.js';
+import type { JobStatus, PoolHealth } from '../../../shared/protocol.js';
+import type { WorkerEvent } from '../../../shared/events.js';
 import { readSse } from '../../../shared/sse.js';
 import { startRedis, type RedisServer } from '../../../scripts/support/redis.js';
 import { stopChild } from '../../../scripts/support/lifecycle.js';

@@ -9,7 +9,8 @@ import { SignJWT } from '../../support/jwt.js';
 import { GitHubStandIn } from '../../support/github/server.js';
 import { pollUntil, tempDir } from '../../support/helpers.js';
 import { startWorker, workerEnv, WORKER_TOKEN, WorkerClient, makeTaskPr, jobRequest, type TestWorker } from '../../support/worker.js';
-import type { AuditRecord, AuthSession, JobList, JobStatus } from '../../../shared/protocol.js';
+import type { AuthSession, JobList, JobStatus } from '../../../shared/protocol.js';
+import type { AuditRecord } from '../../../shared/audit.js';
 
 const SECRET = 'a-session-secret-of-at-least-32-bytes!';
 

@@ -4,7 +4,8 @@
 // one Redis stream whichever host wrote to it.
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
-import type { AuditRecord, AuthSession, JobList } from '../../../shared/protocol.js';
+import type { AuthSession, JobList } from '../../../shared/protocol.js';
+import type { AuditRecord } from '../../../shared/audit.js';
 import { startRedis, type RedisServer } from '../../../scripts/support/redis.js';
 import { stopChild } from '../../../scripts/support/lifecycle.js';
 import { GitHubStandIn } from '../../support/github/server.js';

@@ -5,7 +5,8 @@
 // restarts of the embedded queue; hosts, locks, outages of Redis) is tested beside
 // this in pool.test.ts, lifecycle.test.ts and fleet.test.ts.
 import assert from 'node:assert/strict';
-import type { JobStatus, WorkerEvent } from '../../../shared/protocol.js';
+import type { JobStatus } from '../../../shared/protocol.js';
+import type { WorkerEvent } from '../../../shared/events.js';
 import { readSse } from '../../../shared/sse.js';
 import { startRedis, type RedisServer } from '../../../scripts/support/redis.js';
 import { stopChild } from '../../../scripts/support/lifecycle.js';

@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { GitHubStandIn } from '../../support/github/server.js';
 import { tempDir } from '../../support/helpers.js';
 import { startWorker, workerEnv, WORKER_TOKEN, WorkerClient, makeTaskPr, jobRequest, type TestWorker } from '../../support/worker.js';
-import type { AuditRecord, AuthSession } from '../../../shared/protocol.js';
+import type { AuthSession } from '../../../shared/protocol.js';
+import type { AuditRecord } from '../../../shared/audit.js';
 
 const SECRET = 'a-session-secret-of-at-least-32-bytes!';
 
