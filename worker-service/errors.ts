@@ -23,3 +23,14 @@ export class QueueFullError extends WorkerError {
     super(code, message, 503);
   }
 }
+
+/** The branch moved while the agent worked and its commit does not apply on top (git/workspace.ts). */
+export class PushConflictError extends Error {
+  readonly code = 'PUSH_CONFLICT';
+  constructor(
+    message: string,
+    override readonly cause?: unknown,
+  ) {
+    super(message);
+  }
+}

@@ -22,22 +22,11 @@ import { renderTaskMarkdown, type TaskFields } from '../../shared/taskMarkdown.j
 import type { GitHubClient } from './client.js';
 import { webUrlOf } from './urls.js';
 import { DelegateError } from './errors.js';
-import {
-  DELEGATE,
-  FINISH,
-  PREPARE,
-  RECOVER,
-  REPO_ID,
-  undoDocument,
-  type DelegateData,
-  type FinishData,
-  type PrepareData,
-  type RecoverData,
-  type RepoIdData,
-} from './createPrQueries.js';
+import { DELEGATE, PREPARE, undoDocument, type DelegateData, type PrepareData } from './createPrQueries.js';
 import { errorFor, graphqlParts, isNameCollision, type GqlError } from './graphqlErrors.js';
 import { blobUrl, prBody } from './prBody.js';
 import { isPreparedFresh, type PreparedRepo, type RepoKey } from './preparedRepo.js';
+import { recover } from './recoverPr.js';
 
 export interface CreatePrInput {
   owner: string;
@@ -273,37 +262,4 @@ export async function createDelegationPr(input: CreatePrInput, deps: CreatePrDep
     branch = nameOf(suffix());
   }
   throw new DelegateError('BRANCH_COLLISIONS', `Could not find a free branch name after ${MAX_ATTEMPTS} attempts; try again.`);
-}
-
-type Recovered = 'free' | 'taken' | { prUrl: string; number: number; taskCommitOid: string; extraTrips?: number };
-
-/** After a mutation whose answer was lost: is the branch free, someone else's, or ours (then finish the PR)? */
-async function recover(client: GitHubClient, input: CreatePrInput, branch: string, code: string, body: string): Promise<Recovered> {
-  const res = await client.graphql<RecoverData>(RECOVER, { owner: input.owner, name: input.repo, candidate: `refs/heads/${branch}` });
-  const ref = res.repository.ref;
-  if (!ref) return 'free';
-  // Without our commit it is someone else's, or ours stopped half-way (a branch still at
-  // the base); the two cannot be told apart, so it is left alone and a new name is used.
-  if (!ref.target.message.includes(code)) return 'taken';
-  const open = ref.associatedPullRequests.nodes[0];
-  if (open) return { prUrl: open.url, number: open.number, taskCommitOid: ref.target.oid };
-  const created = await client.graphql<FinishData>(FINISH, {
-    repositoryId: await repoId(client, input),
-    base: input.baseBranch,
-    head: branch,
-    title: input.prTitle,
-    body,
-    draft: input.draft ?? false,
-  });
-  return {
-    prUrl: created.createPullRequest.pullRequest.url,
-    number: created.createPullRequest.pullRequest.number,
-    taskCommitOid: ref.target.oid,
-    extraTrips: 2,
-  };
-}
-
-async function repoId(client: GitHubClient, input: CreatePrInput): Promise<string> {
-  const r = await client.graphql<RepoIdData>(REPO_ID, { o: input.owner, n: input.repo });
-  return r.repository.id;
 }

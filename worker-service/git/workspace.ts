@@ -1,8 +1,7 @@
-// Checkouts for jobs: one bare mirror per repository (fetched, never cloned
-// again), and one warm worktree per slot and repository that is reset to the job's
-// branch for each job. The push credential (the job's own, given per call) reaches
-// git only in fetch and push, through GIT_CONFIG_* environment variables: never in
-// a URL, argv, a log, the mirror's config or the agent's environment.
+// Checkouts for jobs: one bare mirror per repository (fetched, never cloned again), and one
+// warm worktree per slot and repository, reset to the job's branch for each job. The push
+// credential (the job's own, per call) reaches git only in fetch and push, through
+// GIT_CONFIG_* variables: never in a URL, argv, a log, the mirror's config or the agent's environment.
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -11,6 +10,7 @@ import { statePath } from '../jobs/paths.js';
 import { parseNumstat } from './numstat.js';
 import { runGit, GitError } from './run.js';
 import { credentialConfig, SAFE_CONFIG } from './safeConfig.js';
+import { PushConflictError } from '../errors.js';
 
 export interface Checkout {
   dir: string;
@@ -296,15 +296,5 @@ export class Workspaces {
       config: SAFE_CONFIG,
     });
     return parseNumstat(out);
-  }
-}
-
-export class PushConflictError extends Error {
-  readonly code = 'PUSH_CONFLICT';
-  constructor(
-    message: string,
-    override readonly cause?: unknown,
-  ) {
-    super(message);
   }
 }
