@@ -56,6 +56,11 @@ export class PrWatcher {
     return true;
   }
 
+  /** Whether a poll is pending or running (none once nothing is left to watch). */
+  get polling(): boolean {
+    return this.timer !== undefined || this.running !== undefined;
+  }
+
   /** Starts (or restarts) the poll chain; cheap to call whenever something changes. */
   start(delayMs = 0): void {
     if (this.disposed) return;

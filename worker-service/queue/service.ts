@@ -51,6 +51,15 @@ export function afterCursor(job: Pick<JobStatus, 'createdAt' | 'jobId'>, cursor:
   return ms < cursor.ms || (ms === cursor.ms && job.jobId < cursor.id);
 }
 
+/** One page of a requester's jobs: newest first, after the cursor, at most `limit`, and the next page's cursor. */
+export function pageOf(jobs: JobStatus[], cursor: string | undefined, limit: number): { jobs: JobStatus[]; nextCursor: string | null } {
+  const after = parseCursor(cursor);
+  const rest = [...jobs].sort(newestFirst).filter((j) => afterCursor(j, after));
+  const page = rest.slice(0, limit);
+  const last = page.at(-1);
+  return { jobs: page, nextCursor: rest.length > limit && last ? cursorOf(last) : null };
+}
+
 export interface JobService extends EventEmitter<JobServiceEvents> {
   readonly kind: 'embedded' | 'redis';
   /** Where audit records are kept: beside the embedded queue's state, or in the fleet's Redis. */

@@ -104,9 +104,9 @@ describe('delegating: PR, worker, watcher', function () {
         assert.equal(pushed.delegation.prNumber, done.result.number);
         assert.notEqual(pushed.type === 'pushed' && pushed.headOid, done.delegation.taskCommitOid);
         assert.equal(store.get(done.result.confirmationCode)?.state, 'pushed');
-        const count = gh.requests.length;
-        await new Promise((r) => setTimeout(r, 300));
-        assert.equal(gh.requests.length, count, 'the watcher stopped polling once done');
+        // No timer left and no pass running: nothing can poll again (the worker's own requests after its push do not count).
+        await pollUntil(() => !watcher.polling, { what: 'the watcher to stop polling once done' });
+        assert.equal(store.active().length, 0, 'nothing left to watch');
         assert.equal(events.filter((e) => e.type === 'pushed').length, 1, 'notified once');
       } finally {
         watcher.dispose();

@@ -11,16 +11,7 @@ import type { HostSlots } from '../../host/hostSlots.js';
 import { FileAuditStore, type AuditStore } from '../../identity/audit.js';
 import { sameLogin } from '../../identity/caller.js';
 import { removeJobFiles } from '../../jobs/retention.js';
-import {
-  afterCursor,
-  cursorOf,
-  newestFirst,
-  parseCursor,
-  type JobService,
-  type JobServiceEvents,
-  type LogSink,
-  type RequesterQuery,
-} from '../service.js';
+import { pageOf, type JobService, type JobServiceEvents, type LogSink, type RequesterQuery } from '../service.js';
 
 export class EmbeddedJobService extends EventEmitter<JobServiceEvents> implements JobService {
   readonly kind = 'embedded';
@@ -109,15 +100,10 @@ export class EmbeddedJobService extends EventEmitter<JobServiceEvents> implement
   }
 
   async byRequester(login: string, opts: RequesterQuery): Promise<{ jobs: JobStatus[]; nextCursor: string | null }> {
-    const cursor = parseCursor(opts.cursor);
     const mine = [...this.queue.jobs.values()]
       .filter((j) => sameLogin(j.request.requestedBy, login) && (opts.sinceMs === undefined || Date.parse(j.createdAt) >= opts.sinceMs))
-      .map((j) => this.statusOf(j))
-      .sort(newestFirst)
-      .filter((j) => afterCursor(j, cursor));
-    const page = mine.slice(0, opts.limit);
-    const last = page.at(-1);
-    return { jobs: page, nextCursor: mine.length > opts.limit && last ? cursorOf(last) : null };
+      .map((j) => this.statusOf(j));
+    return pageOf(mine, opts.cursor, opts.limit);
   }
 
   async followLog(id: string, offset: number, sink: LogSink): Promise<() => void> {

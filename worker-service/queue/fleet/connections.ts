@@ -5,6 +5,7 @@
 import type { FastifyBaseLogger as Logger } from 'fastify';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { FleetConfig } from '../../config.js';
+import { QueueFullError, WorkerError } from '../../errors.js';
 
 /** Malformed input from Redis is logged at most this often per kind (with how many were dropped meanwhile). */
 const DROP_LOG_MS = 10_000;
@@ -65,7 +66,27 @@ export class FleetConnections {
     seen.count = 0;
   }
 
+  /** A write-behind write failed: a full Redis is said once per failure (the rest waits for Redis to come back). */
+  writeFailed(e: unknown, op: string): void {
+    if (/\bOOM\b|EXECABORT/.test((e as Error).message)) {
+      this.log.error(
+        { op },
+        "Redis is full (maxmemory with noeviction): log bytes are dropped from the fleet's copy; give Redis more memory",
+      );
+    }
+  }
+
   disconnect(): void {
     for (const r of [this.cmd, this.writer, this.sub, this.locks]) r.disconnect();
   }
+}
+
+/** What a client is told to wait when Redis is out of reach. */
+const UNAVAILABLE_RETRY_S = 5;
+
+/** Redis failed a request: the client hears 503 with Retry-After (never where Redis lives); the log gets the detail. */
+export function unavailable(e: unknown, log?: Logger): never {
+  if (WorkerError.is(e)) throw e;
+  log?.warn({ err: (e as Error).message }, 'request failed: Redis unreachable');
+  throw new QueueFullError(UNAVAILABLE_RETRY_S, 'the job queue (Redis) is out of reach; try again shortly', 'QUEUE_UNAVAILABLE');
 }

@@ -1,14 +1,7 @@
-// queue/fleet/ owns the fleet's queue on Redis (KIRO_REDIS_URL). This file: this host's
-// part of it, behind the same JobService the routes use for a single host: any host
-// enqueues, reports, cancels and streams any job. BullMQ holds the queue; this host's processor
-// (processor.ts) takes jobs for its idle slots, and a job whose host stops renewing its
-// lock (kill -9, a lost machine) is taken up by another host after the stalled check.
-// Around BullMQ, in Redis: each job's record (records.ts; its id derives from its idempotency
-// scope, so concurrent submits on several hosts make one job); a per-branch lock (branchLock.ts);
-// the agent's log, which every host reads from (logReader.ts); heartbeats (hosts.ts) and
-// pub/sub (bus.ts), over connections of their own (connections.ts). Redis is input, not
-// truth: what is read is checked (validate.ts) and what fails is dropped and logged. Records
-// and log bytes go through a write-behind queue (writeBehind.ts): a running job never waits on Redis.
+// queue/fleet/ owns the fleet's queue on Redis (KIRO_REDIS_URL): BullMQ holds it, and around
+// it job records, branch locks, logs, heartbeats and pub/sub (docs/operations/fleet.md, "How
+// it works"). This file: this host's part of it, behind the JobService the routes use for a
+// single host: any host enqueues, reports, cancels and streams any job.
 import { EventEmitter } from 'node:events';
 import type { FastifyBaseLogger as Logger } from 'fastify';
 import { isFinalState, type GenerateCodeRequest, type JobStatus, type PoolHealth, type PoolSlots } from '../../../shared/protocol.js';
@@ -18,38 +11,20 @@ import { QueueFullError, WorkerError } from '../../errors.js';
 import { HostSlots, type HostDeps } from '../../host/hostSlots.js';
 import { CANCEL_PUSH_WAIT_MS, finishJob, idempotencyConflict, sameRequest } from '../../jobs/rules.js';
 import { RedisAuditStore, type AuditStore } from '../../identity/audit.js';
-import {
-  afterCursor,
-  cursorOf,
-  newestFirst,
-  parseCursor,
-  type JobService,
-  type JobServiceEvents,
-  type LogSink,
-  type RequesterQuery,
-} from '../service.js';
+import { pageOf, parseCursor, type JobService, type JobServiceEvents, type LogSink, type RequesterQuery } from '../service.js';
 import { BranchLocks } from './branchLock.js';
+import { waitFinal } from '../waitFinal.js';
 import { FleetBus } from './bus.js';
-import { FleetConnections } from './connections.js';
+import { FleetConnections, unavailable } from './connections.js';
 import { HostRegistry } from './hosts.js';
 import { FleetMembership } from './membership.js';
-import { jobIdFor, keys, LOG_TTL_S } from './keys.js';
+import { jobIdFor, LOG_TTL_S } from './keys.js';
 import { followRedisLog, LogBell } from './logReader.js';
 import { sweepJobFiles } from '../../jobs/retention.js';
 import { FleetProcessor } from './processor.js';
 import { WaitList } from './waitList.js';
 import { JobRecords, newJob } from './records.js';
 import { WriteBehind } from './writeBehind.js';
-
-/** What a client is told to wait when Redis is out of reach. */
-const UNAVAILABLE_RETRY_S = 5;
-
-/** Redis failed a request: the client hears 503 with Retry-After (never where Redis lives); the log gets the detail. */
-function unavailable(e: unknown, log?: Logger): never {
-  if (WorkerError.is(e)) throw e;
-  log?.warn({ err: (e as Error).message }, 'request failed: Redis unreachable');
-  throw new QueueFullError(UNAVAILABLE_RETRY_S, 'the job queue (Redis) is out of reach; try again shortly', 'QUEUE_UNAVAILABLE');
-}
 
 export class FleetJobService extends EventEmitter<JobServiceEvents> implements JobService {
   readonly kind = 'redis';
@@ -82,13 +57,7 @@ export class FleetJobService extends EventEmitter<JobServiceEvents> implements J
     this.queue = new WaitList(cmd);
     this.writes = new WriteBehind(
       writer,
-      (e, op) => {
-        if (/\bOOM\b|EXECABORT/.test((e as Error).message))
-          this.log.error(
-            { op },
-            "Redis is full (maxmemory with noeviction): log bytes are dropped from the fleet's copy; give Redis more memory",
-          );
-      },
+      (e, op) => this.conns.writeFailed(e, op),
       Math.min(LOG_TTL_S, deps.config.retentionDays * 86_400),
     );
     this.records = new JobRecords(
@@ -219,7 +188,7 @@ export class FleetJobService extends EventEmitter<JobServiceEvents> implements J
 
   async cancel(id: string): Promise<JobStatus> {
     // Listening before anything is asked, so that an end in between is not missed.
-    const ended = this.waitFinal(id, CANCEL_PUSH_WAIT_MS + this.deps.config.killGraceMs);
+    const ended = waitFinal(this, id, CANCEL_PUSH_WAIT_MS + this.deps.config.killGraceMs);
     try {
       const job = this.processor.runningHere(id) ?? (await this.records.get(id));
       if (!job) throw new WorkerError('NOT_FOUND', `no job ${id}`, 404);
@@ -244,24 +213,6 @@ export class FleetJobService extends EventEmitter<JobServiceEvents> implements J
     }
   }
 
-  /** The job's final status as the next event tells it (null after `ms`); `cancel` stops listening. */
-  private waitFinal(id: string, ms: number): { promise: Promise<JobStatus | null>; cancel: () => void } {
-    let done: (s: JobStatus | null) => void = () => {};
-    const promise = new Promise<JobStatus | null>((resolve) => {
-      const onJob = (s: JobStatus) => {
-        if (s.jobId === id && isFinalState(s.state)) done(s);
-      };
-      done = (s) => {
-        clearTimeout(timer);
-        this.off('job', onJob);
-        resolve(s);
-      };
-      const timer = setTimeout(() => done(null), ms);
-      this.on('job', onJob);
-    });
-    return { promise, cancel: () => done(null) };
-  }
-
   health(): Promise<PoolHealth> {
     return this.membership.health();
   }
@@ -283,13 +234,12 @@ export class FleetJobService extends EventEmitter<JobServiceEvents> implements J
     const cursor = parseCursor(opts.cursor);
     try {
       // Jobs of the cursor's own millisecond may come back again: a margin, then the exact cut.
-      const jobs = (await this.records.byRequester(login, cursor?.ms ?? Date.now() + 60_000, opts.sinceMs ?? 0, opts.limit + 21))
-        .map((j) => this.statusOf(this.processor.runningHere(j.id) ?? j))
-        .sort(newestFirst)
-        .filter((j) => afterCursor(j, cursor));
-      const page = jobs.slice(0, opts.limit);
-      const last = page.at(-1);
-      return { jobs: page, nextCursor: jobs.length > opts.limit && last ? cursorOf(last) : null };
+      const jobs = await this.records.byRequester(login, cursor?.ms ?? Date.now() + 60_000, opts.sinceMs ?? 0, opts.limit + 21);
+      return pageOf(
+        jobs.map((j) => this.statusOf(this.processor.runningHere(j.id) ?? j)),
+        opts.cursor,
+        opts.limit,
+      );
     } catch (e) {
       return unavailable(e, this.log);
     }
@@ -302,16 +252,7 @@ export class FleetJobService extends EventEmitter<JobServiceEvents> implements J
    */
   async sweep(cutoffMs: number): Promise<number> {
     const removed = await sweepJobFiles(this.deps.config.stateDir, cutoffMs, (id) => !!this.processor.runningHere(id));
-    try {
-      let cursor = '0';
-      do {
-        const [next, found] = await this.conns.cmd.scan(cursor, 'MATCH', keys.byUser('*'), 'COUNT', 500);
-        cursor = next;
-        for (const key of found) await this.conns.cmd.zremrangebyscore(key, '-inf', `(${cutoffMs}`);
-      } while (cursor !== '0');
-    } catch {
-      /* Redis away: the next sweep */
-    }
+    await this.records.pruneRequesterLists(cutoffMs).catch(() => undefined); // Redis away: the next sweep
     return removed;
   }
 

@@ -155,4 +155,14 @@ export class JobRecords {
     if (ids.length === 0) return [];
     return this.valid(ids, await this.cmd.mget(ids.map((id) => keys.job(id)))).filter((j) => !isFinalState(j.state));
   }
+
+  /** Retention: the per-user lists lose entries made before `cutoffMs` (the records expire by themselves). */
+  async pruneRequesterLists(cutoffMs: number): Promise<void> {
+    let cursor = '0';
+    do {
+      const [next, found] = await this.cmd.scan(cursor, 'MATCH', keys.byUser('*'), 'COUNT', 500);
+      cursor = next;
+      for (const key of found) await this.cmd.zremrangebyscore(key, '-inf', `(${cutoffMs}`);
+    } while (cursor !== '0');
+  }
 }
