@@ -18,22 +18,10 @@ import { PrWatcher, type WatchEvent } from '../../../extension/github/watcher.js
 import { WorkerApi } from '../../../extension/worker/client.js';
 import { WorkerEventStream } from '../../../extension/worker/eventStream.js';
 import { LogFollower, describeJobUsage } from '../../../extension/worker/logFollower.js';
-import { WorkerAuth, sessionSecretKey, type SecretsLike } from '../../../extension/worker/session.js';
+import { WorkerAuth, sessionSecretKey } from '../../../extension/worker/session.js';
 import type { JobStatus } from '../../../shared/protocol.js';
 import type { ValidForm } from '../../../extension/form/validation.js';
-
-class MemorySecrets implements SecretsLike {
-  readonly data = new Map<string, string>();
-  async get(key: string) {
-    return this.data.get(key);
-  }
-  async store(key: string, value: string) {
-    this.data.set(key, value);
-  }
-  async delete(key: string) {
-    this.data.delete(key);
-  }
-}
+import { MemorySecrets } from '../../support/memorySecrets.js';
 
 interface Seen {
   method: string;

@@ -9,20 +9,8 @@ import { tempDir, urlOf } from '../../support/helpers.js';
 import { repoRoot } from '../../support/paths.js';
 import { jobRequest, makeTaskPr, startWorker, workerEnv, WORKER_TOKEN, type TestWorker } from '../../support/worker.js';
 import { WorkerApi } from '../../../extension/worker/client.js';
-import { WorkerAuth, type SecretsLike } from '../../../extension/worker/session.js';
-
-class MemorySecrets implements SecretsLike {
-  readonly data = new Map<string, string>();
-  async get(key: string) {
-    return this.data.get(key);
-  }
-  async store(key: string, value: string) {
-    this.data.set(key, value);
-  }
-  async delete(key: string) {
-    this.data.delete(key);
-  }
-}
+import { WorkerAuth } from '../../../extension/worker/session.js';
+import { MemorySecrets } from '../../support/memorySecrets.js';
 
 /** `/jobs/{id}/log` → a pattern for the concrete paths it stands for. */
 const templatePattern = (p: string) => new RegExp(`^${p.replace(/\{[^}]+\}/g, '[^/]+')}$`);

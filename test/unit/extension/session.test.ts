@@ -6,9 +6,10 @@
 // credential without the user's agreement. A fake worker behind a fake fetch.
 import assert from 'node:assert/strict';
 import { WorkerApi, parseRetryAfter, sendJob } from '../../../extension/worker/client.js';
-import { WorkerAuth, renewAt, sessionSecretKey, type SecretsLike } from '../../../extension/worker/session.js';
+import { WorkerAuth, renewAt, sessionSecretKey } from '../../../extension/worker/session.js';
 import type { GenerateCodeRequest } from '../../../shared/protocol.js';
 import { urlOf } from '../../support/helpers.js';
+import { MemorySecrets } from '../../support/memorySecrets.js';
 
 const BASE = 'https://worker.example.com';
 const GH_TOKEN = 'gho_userGitHubToken0123456789';
@@ -22,19 +23,6 @@ interface Seen {
   headers: Record<string, string>;
   body: string | undefined;
   redirect: string | undefined;
-}
-
-class MemorySecrets implements SecretsLike {
-  readonly data = new Map<string, string>();
-  async get(key: string) {
-    return this.data.get(key);
-  }
-  async store(key: string, value: string) {
-    this.data.set(key, value);
-  }
-  async delete(key: string) {
-    this.data.delete(key);
-  }
 }
 
 /** A worker in `github` or `token` mode, answering what the extension asks, on a clock the test moves. */
