@@ -1,5 +1,6 @@
 // Small helpers shared by tests: waiting on conditions (never fixed sleeps),
 // temp dirs, and git with a token sent as a header (never in a URL).
+import { rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,8 +36,16 @@ export async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T
   }
 }
 
-export function tempDir(): Promise<string> {
-  return mkdtemp(join(tmpdir(), 'kiro-test-'));
+/** Folders made by tempDir(): removed when the process exits (mocha --exit, a script's end), whatever the test did. */
+const made = new Set<string>();
+process.once('exit', () => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true, maxRetries: 2 });
+});
+
+export async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'kiro-test-'));
+  made.add(dir);
+  return dir;
 }
 
 export function authHeader(token: string): string {
