@@ -17,7 +17,8 @@ import { networkInterfaces } from 'node:os';
 import { startRedis, type RedisServer } from '../../../scripts/support/redis.js';
 import { stopChild } from '../../../scripts/support/lifecycle.js';
 import type { JobStatus } from '../../../shared/protocol.js';
-import { GitHubStandIn } from '../../support/github/server.js';
+import type { GitHubStandIn } from '../../support/github/server.js';
+import { standInWithAliceApp } from '../../support/standIn.js';
 import { pollUntil, tempDir } from '../../support/helpers.js';
 import { jobRequest, makeTaskPr, startWorker, WorkerClient, workerEnv, type TestWorker } from '../../support/worker.js';
 
@@ -108,7 +109,7 @@ function ownAddress(): string | undefined {
 describe('egress: hostile agents against the default network, an explicit allow list and open, on the real worker', function () {
   this.timeout(120_000);
   let gh: GitHubStandIn;
-  let bot: { token: string };
+  let botToken: string;
   let redis: RedisServer;
   let redisDir: string;
   const servers: Server[] = [];
@@ -116,11 +117,7 @@ describe('egress: hostile agents against the default network, an explicit allow 
   let seq = 0;
 
   before(async function () {
-    gh = await GitHubStandIn.start();
-    gh.addUser('alice');
-    bot = gh.addUser('kiro-bot');
-    await gh.createRepo('alice', 'app', { files: [{ path: 'README.md', contents: '# app\n' }] });
-    gh.grant('alice', 'app', 'kiro-bot', 'WRITE');
+    ({ gh, botToken } = await standInWithAliceApp());
     redisDir = await tempDir();
     redis = await startRedis(redisDir);
   });
@@ -149,7 +146,7 @@ describe('egress: hostile agents against the default network, an explicit allow 
     const stateDir = await mkdtemp('/var/tmp/kiro-egress-');
     dirs.push(stateDir);
     return startWorker(
-      workerEnv(gh, bot.token, stateDir, {
+      workerEnv(gh, botToken, stateDir, {
         KIRO_AGENT_COMMAND: JSON.stringify([process.execPath, '-e', AGENT, '{prompt}']),
         KIRO_JOB_TIMEOUT_MS: '60000',
         ...extra,

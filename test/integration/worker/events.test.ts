@@ -9,7 +9,8 @@ import { readSse } from '../../../shared/sse.js';
 import { buildApp } from '../../../worker-service/app.js';
 import { loadConfig } from '../../../worker-service/config.js';
 import { EventFeed } from '../../../worker-service/routes/events.js';
-import { GitHubStandIn } from '../../support/github/server.js';
+import type { GitHubStandIn } from '../../support/github/server.js';
+import { standInWithAliceApp } from '../../support/standIn.js';
 import { pollUntil, tempDir } from '../../support/helpers.js';
 import { embeddedQueueOf, jobRequest, makeTaskPr, workerEnv, WorkerClient, type TestWorker } from '../../support/worker.js';
 
@@ -118,7 +119,7 @@ function assertIncreasing(s: EventStream): void {
 describe('worker events (GET /events)', function () {
   this.timeout(90_000);
   let gh: GitHubStandIn;
-  let bot: { token: string };
+  let botToken: string;
   let w: TestWorker;
   let c: WorkerClient;
   let closed = false;
@@ -137,13 +138,9 @@ describe('worker events (GET /events)', function () {
   const idle = () => pollUntil(() => w.queue.slots.every((s) => s.state === 'idle'), { timeoutMs: 30_000, what: 'every slot idle' });
 
   before(async function () {
-    gh = await GitHubStandIn.start();
-    gh.addUser('alice');
-    bot = gh.addUser('kiro-bot');
-    await gh.createRepo('alice', 'app', { files: [{ path: 'README.md', contents: '# app\n' }] });
-    gh.grant('alice', 'app', 'kiro-bot', 'WRITE');
+    ({ gh, botToken } = await standInWithAliceApp());
     // As startWorker does, plus a short heartbeat; the agent takes ~0.5 s so that each state is seen.
-    const env = workerEnv(gh, bot.token, await tempDir());
+    const env = workerEnv(gh, botToken, await tempDir());
     const config = loadConfig(env);
     const app = await buildApp(config, {
       logger: false,

@@ -8,26 +8,23 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PoolHealth } from '../../../shared/protocol.js';
 import { ConfigError } from '../../../worker-service/config.js';
-import { GitHubStandIn } from '../../support/github/server.js';
+import type { GitHubStandIn } from '../../support/github/server.js';
+import { standInWithAliceApp } from '../../support/standIn.js';
 import { tempDir } from '../../support/helpers.js';
 import { jobRequest, makeTaskPr, startWorker, WorkerClient, workerEnv, type TestWorker } from '../../support/worker.js';
 
 describe('a preset through the real worker (KIRO_AGENT=kiro, the scripted agent as its command)', function () {
   this.timeout(60_000);
   let gh: GitHubStandIn;
-  let bot: { token: string };
+  let botToken: string;
   let w: TestWorker;
   let c: WorkerClient;
   let n = 0;
-  const env = async () => workerEnv(gh, bot.token, await tempDir(), { KIRO_AGENT: 'kiro', KIRO_WORKER_SLOTS: '1' });
+  const env = async () => workerEnv(gh, botToken, await tempDir(), { KIRO_AGENT: 'kiro', KIRO_WORKER_SLOTS: '1' });
   const KEY = 'ksk_scripted_kiro_key_0123456789';
 
   before(async function () {
-    gh = await GitHubStandIn.start();
-    gh.addUser('alice');
-    bot = gh.addUser('kiro-bot');
-    await gh.createRepo('alice', 'app', { files: [{ path: 'README.md', contents: '# app\n' }] });
-    gh.grant('alice', 'app', 'kiro-bot', 'WRITE');
+    ({ gh, botToken } = await standInWithAliceApp());
     w = await startWorker(await env(), { agentEnv: { KIRO_API_KEY: KEY, FAKE_KIRO_RECORD: '-' } });
     c = new WorkerClient(w.url);
   });

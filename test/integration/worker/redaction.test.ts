@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { GitHubStandIn } from '../../support/github/server.js';
+import type { GitHubStandIn } from '../../support/github/server.js';
+import { standInWithAliceApp } from '../../support/standIn.js';
 import { pollUntil } from '../../support/helpers.js';
 import { repoRoot } from '../../support/paths.js';
 import { jobRequest, makeTaskPr, startWorker, workerEnv, WorkerClient } from '../../support/worker.js';
@@ -27,15 +28,11 @@ const NOTES = /\x1b_kiro-note (\{[^\x1b]*\})\x1b\\/g;
 describe('redaction: a hostile agent on the real worker and sandbox', function () {
   this.timeout(60_000);
   let gh: GitHubStandIn;
-  let bot: { token: string };
+  let botToken: string;
   const dirs: string[] = [];
 
   before(async function () {
-    gh = await GitHubStandIn.start();
-    gh.addUser('alice');
-    bot = gh.addUser('kiro-bot');
-    await gh.createRepo('alice', 'app', { files: [{ path: 'README.md', contents: '# app\n' }] });
-    gh.grant('alice', 'app', 'kiro-bot', 'WRITE');
+    ({ gh, botToken } = await standInWithAliceApp());
   });
   after(async () => {
     await gh.close();
@@ -53,7 +50,7 @@ describe('redaction: a hostile agent on the real worker and sandbox', function (
       `${JSON.stringify({ refresh_token: HOME_LOGIN, token_type: 'Bearer' }, null, 2)}\n`,
     );
     const w = await startWorker(
-      workerEnv(gh, bot.token, stateDir, {
+      workerEnv(gh, botToken, stateDir, {
         KIRO_AGENT: 'kiro', // the preset's key variable: KIRO_API_KEY
         KIRO_AGENT_HOME_TEMPLATE: template,
         KIRO_AGENT_ENV_ALLOW: 'FAKE_KIRO_SCENARIO,FAKE_KIRO_STEP_MS,MY_SERVICE_TOKEN',
