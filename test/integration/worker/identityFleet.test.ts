@@ -8,7 +8,8 @@ import type { AuthSession, JobList } from '../../../shared/protocol.js';
 import type { AuditRecord } from '../../../shared/audit.js';
 import { startRedis, type RedisServer } from '../../../scripts/support/redis.js';
 import { stopChild } from '../../../scripts/support/lifecycle.js';
-import { GitHubStandIn } from '../../support/github/server.js';
+import type { GitHubStandIn } from '../../support/github/server.js';
+import { standInWithAliceApp } from '../../support/standIn.js';
 import { pollUntil, tempDir } from '../../support/helpers.js';
 import { jobRequest, makeTaskPr, startWorker, workerEnv, WorkerClient, WORKER_TOKEN, type TestWorker } from '../../support/worker.js';
 
@@ -20,16 +21,13 @@ describe('identity on a fleet of three hosts (real Redis)', function () {
   let alice: { token: string };
 
   before(async function () {
-    gh = await GitHubStandIn.start();
-    alice = gh.addUser('alice');
-    const bot = gh.addUser('kiro-bot');
-    await gh.createRepo('alice', 'app', { files: [{ path: 'README.md', contents: '# app\n' }] });
-    gh.grant('alice', 'app', 'kiro-bot', 'WRITE');
+    const set = await standInWithAliceApp();
+    ({ gh, alice } = set);
     redis = await startRedis(await tempDir());
     for (const id of ['host-a', 'host-b', 'host-c']) {
       hosts.push(
         await startWorker(
-          workerEnv(gh, bot.token, await tempDir(), {
+          workerEnv(gh, set.botToken, await tempDir(), {
             KIRO_REDIS_URL: redis.url,
             KIRO_WORKER_ID: id,
             KIRO_AUTH: 'github',

@@ -5,7 +5,8 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync, readdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { GitHubStandIn } from '../../support/github/server.js';
+import type { GitHubStandIn } from '../../support/github/server.js';
+import { standInWithAliceApp } from '../../support/standIn.js';
 import { pollUntil, tempDir } from '../../support/helpers.js';
 import { repoRoot } from '../../support/paths.js';
 import { startWorkerProcess, stopProcess, workerEnv, WorkerClient, makeTaskPr, jobRequest, WORKER_TOKEN } from '../../support/worker.js';
@@ -24,14 +25,10 @@ const alive = (pid: number) => {
 describe('worker lifecycle (separate process)', function () {
   this.timeout(90_000);
   let gh: GitHubStandIn;
-  let bot: { token: string };
+  let botToken: string;
 
   before(async function () {
-    gh = await GitHubStandIn.start();
-    gh.addUser('alice');
-    bot = gh.addUser('kiro-bot');
-    await gh.createRepo('alice', 'app');
-    gh.grant('alice', 'app', 'kiro-bot', 'WRITE');
+    ({ gh, botToken } = await standInWithAliceApp());
   });
   const children: ChildProcess[] = [];
   // Whatever a failed test left running is stopped, so the suite never hangs on it.
@@ -42,7 +39,7 @@ describe('worker lifecycle (separate process)', function () {
 
   it('after kill -9 mid-job and a restart, the job runs again once from a clean checkout and lands', async function () {
     const state = await tempDir();
-    const env = workerEnv(gh, bot.token, state, { KIRO_WORKER_SLOTS: '1', FAKE_KIRO_STEP_MS: '1500' });
+    const env = workerEnv(gh, botToken, state, { KIRO_WORKER_SLOTS: '1', FAKE_KIRO_STEP_MS: '1500' });
     const first = await startWorkerProcess(env);
     children.push(first.child);
     const pr = await makeTaskPr(gh, 'alice', 'app', 'killed-1', 'Survive');
@@ -92,7 +89,7 @@ describe('worker lifecycle (separate process)', function () {
       // The service's own log (pino, level info, every request) never holds a token.
       for (const out of [first.output(), second.output()]) {
         assert.ok(out.includes('"msg":"job ended"') || out.includes('job'), 'the log has content');
-        for (const secret of [bot.token, WORKER_TOKEN]) assert.equal(out.includes(secret), false, 'a token reached the service log');
+        for (const secret of [botToken, WORKER_TOKEN]) assert.equal(out.includes(secret), false, 'a token reached the service log');
       }
     } finally {
       await stopProcess(second.child);
@@ -101,7 +98,7 @@ describe('worker lifecycle (separate process)', function () {
 
   it('a job interrupted twice (kill -9 mid-run, twice) fails with INTERRUPTED after the next restart, and pushes nothing', async function () {
     const state = await tempDir();
-    const env = workerEnv(gh, bot.token, state, { KIRO_WORKER_SLOTS: '1', FAKE_KIRO_SCENARIO: 'hang' });
+    const env = workerEnv(gh, botToken, state, { KIRO_WORKER_SLOTS: '1', FAKE_KIRO_SCENARIO: 'hang' });
     const pr = await makeTaskPr(gh, 'alice', 'app', 'killed-twice', 'Twice');
     const before = await gh.model.repo('alice', 'app')?.bare.resolve('refs/heads/killed-twice');
     let jobId = '';
@@ -132,7 +129,7 @@ describe('worker lifecycle (separate process)', function () {
 
   it('SIGTERM drains: new jobs get 503, the running job finishes, queued jobs stay on disk and run after a restart', async function () {
     const state = await tempDir();
-    const env = workerEnv(gh, bot.token, state, { KIRO_WORKER_SLOTS: '1', FAKE_KIRO_STEP_MS: '500', KIRO_SHUTDOWN_GRACE_MS: '20000' });
+    const env = workerEnv(gh, botToken, state, { KIRO_WORKER_SLOTS: '1', FAKE_KIRO_STEP_MS: '500', KIRO_SHUTDOWN_GRACE_MS: '20000' });
     const w = await startWorkerProcess(env);
     children.push(w.child);
     const c = new WorkerClient(w.url);
@@ -173,7 +170,7 @@ describe('worker lifecycle (separate process)', function () {
       symlinkSync(execFileSync('which', [tool], { encoding: 'utf8' }).trim(), join(bin, tool));
     const child = spawn(process.execPath, ['dist/worker/server.mjs'], {
       cwd: repoRoot,
-      env: { ...workerEnv(gh, bot.token, state), PATH: bin, HOME: process.env.HOME },
+      env: { ...workerEnv(gh, botToken, state), PATH: bin, HOME: process.env.HOME },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     children.push(child);
@@ -188,7 +185,7 @@ describe('worker lifecycle (separate process)', function () {
 
   it('KIRO_SANDBOX=off runs agents unconfined, and says so at start, in its log and in /health', async function () {
     const state = await tempDir();
-    const w = await startWorkerProcess(workerEnv(gh, bot.token, state, { KIRO_SANDBOX: 'off' }));
+    const w = await startWorkerProcess(workerEnv(gh, botToken, state, { KIRO_SANDBOX: 'off' }));
     children.push(w.child);
     try {
       assert.match(w.output(), /KIRO_SANDBOX=off: agents run unconfined/);

@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { GitHubStandIn } from '../../support/github/server.js';
+import type { GitHubStandIn } from '../../support/github/server.js';
+import { standInWithAliceApp } from '../../support/standIn.js';
 import { tempDir, urlOf } from '../../support/helpers.js';
 import { repoRoot } from '../../support/paths.js';
 import { jobRequest, makeTaskPr, startWorker, workerEnv, WORKER_TOKEN, type TestWorker } from '../../support/worker.js';
@@ -22,13 +23,10 @@ describe("the extension's worker client and the worker's OpenAPI description", f
   let alice: { token: string };
 
   before(async function () {
-    gh = await GitHubStandIn.start();
-    alice = gh.addUser('alice');
-    const bot = gh.addUser('kiro-bot');
-    await gh.createRepo('alice', 'app');
-    gh.grant('alice', 'app', 'kiro-bot', 'WRITE');
+    const set = await standInWithAliceApp();
+    ({ gh, alice } = set);
     w = await startWorker(
-      workerEnv(gh, bot.token, await tempDir(), {
+      workerEnv(gh, set.botToken, await tempDir(), {
         KIRO_AUTH: 'github',
         KIRO_SESSION_SECRET: 'a-session-secret-of-at-least-32-bytes!',
         KIRO_BRANCH_PREFIX: '',

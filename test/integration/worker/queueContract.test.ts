@@ -10,7 +10,8 @@ import type { WorkerEvent } from '../../../shared/events.js';
 import { readSse } from '../../../shared/sse.js';
 import { startRedis, type RedisServer } from '../../../scripts/support/redis.js';
 import { stopChild } from '../../../scripts/support/lifecycle.js';
-import { GitHubStandIn } from '../../support/github/server.js';
+import type { GitHubStandIn } from '../../support/github/server.js';
+import { standInWithAliceApp } from '../../support/standIn.js';
 import { pollUntil, tempDir } from '../../support/helpers.js';
 import { jobRequest, makeTaskPr, startWorker, workerEnv, WorkerClient, type TestWorker } from '../../support/worker.js';
 
@@ -47,13 +48,10 @@ for (const backend of backends) {
     let seq = 0;
 
     before(async function () {
-      gh = await GitHubStandIn.start();
-      gh.addUser('alice');
-      const bot = gh.addUser('kiro-bot');
-      await gh.createRepo('alice', 'app');
-      gh.grant('alice', 'app', 'kiro-bot', 'WRITE');
+      const set = await standInWithAliceApp();
+      ({ gh } = set);
       const extra = await backend.setUp();
-      w = await startWorker(workerEnv(gh, bot.token, await tempDir(), { KIRO_WORKER_SLOTS: '1', FAKE_KIRO_STEP_MS: '60', ...extra }));
+      w = await startWorker(workerEnv(gh, set.botToken, await tempDir(), { KIRO_WORKER_SLOTS: '1', FAKE_KIRO_STEP_MS: '60', ...extra }));
       c = new WorkerClient(w.url);
     });
     after(async () => {

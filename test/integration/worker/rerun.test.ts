@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { GitHubStandIn } from '../../support/github/server.js';
+import type { GitHubStandIn } from '../../support/github/server.js';
+import { standInWithAliceApp } from '../../support/standIn.js';
 import { tempDir } from '../../support/helpers.js';
 import { jobRequest, makeTaskPr, startWorker, workerEnv, WorkerClient } from '../../support/worker.js';
 import { scopeKeyOf, type Job } from '../../../worker-service/jobs/job.js';
@@ -13,13 +14,9 @@ import { scopeKeyOf, type Job } from '../../../worker-service/jobs/job.js';
 describe('a job run again after an interrupted push', function () {
   this.timeout(60_000);
   let gh: GitHubStandIn;
-  let bot: { token: string };
+  let botToken: string;
   before(async function () {
-    gh = await GitHubStandIn.start();
-    gh.addUser('alice');
-    bot = gh.addUser('kiro-bot');
-    await gh.createRepo('alice', 'app');
-    gh.grant('alice', 'app', 'kiro-bot', 'WRITE');
+    ({ gh, botToken } = await standInWithAliceApp());
   });
   after(async () => gh.close());
 
@@ -64,7 +61,7 @@ describe('a job run again after an interrupted push', function () {
 
   it('finds its own commit on the branch and ends succeeded with it: no agent run, no second commit', async function () {
     const { state, job } = await interrupted('rerun-pushed', true);
-    const w = await startWorker(workerEnv(gh, bot.token, state));
+    const w = await startWorker(workerEnv(gh, botToken, state));
     try {
       const done = await new WorkerClient(w.url).waitFor(job.id, ['succeeded', 'failed', 'no-changes'], 30_000);
       assert.equal(done.state, 'succeeded', JSON.stringify(done.error));
@@ -88,7 +85,7 @@ describe('a job run again after an interrupted push', function () {
 
   it('without such a commit it runs the agent again and pushes once, with the trailer', async function () {
     const { state, job } = await interrupted('rerun-fresh', false);
-    const w = await startWorker(workerEnv(gh, bot.token, state));
+    const w = await startWorker(workerEnv(gh, botToken, state));
     try {
       const done = await new WorkerClient(w.url).waitFor(job.id, ['succeeded', 'failed', 'no-changes'], 30_000);
       assert.equal(done.state, 'succeeded', JSON.stringify(done.error));
