@@ -8,7 +8,10 @@ import { repoRoot } from '../support/paths.js';
 describe('temporary folders of tests', () => {
   it('are removed, with what is in them, when the process that made them exits', () => {
     const script = `import { tempDir } from ${JSON.stringify(join(repoRoot, 'test/support/helpers.ts'))}; const d = await tempDir(); (await import('node:fs')).mkdirSync(d + '/a/b', { recursive: true }); console.log(d);`;
-    const dir = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: repoRoot, encoding: 'utf8' }).trim();
+    const dir = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+    }).trim();
     assert.match(dir, /kiro-test-/);
     assert.equal(existsSync(dir), false, `${dir} is gone`);
     // A folder made elsewhere is not touched.
